@@ -1,0 +1,154 @@
+import { TypedDataEncoder, Wallet } from "ethers";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  type ActionMessage,
+  chaosCoreDomain,
+  EIP712_TYPES,
+  hashStruct,
+  parseSignature,
+  privateKeyToAddress,
+  recoverAddress,
+  signTypedMessage,
+  typedDataDigest,
+  verifyTypedMessage,
+  ZERO_HASH,
+} from "./eip712.js";
+import { isChaosCoreError } from "./errors.js";
+import { bytesToHex, hexToBytes } from "./hex.js";
+
+const runs = process.env.CI ? 200 : 30;
+const KEY = hexToBytes(`0x${"42".repeat(32)}`);
+const wallet = new Wallet(bytesToHex(KEY));
+const agent = privateKeyToAddress(KEY);
+
+const hex32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map(bytesToHex);
+const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map(String);
+const action = fc.record({
+  agent: fc.constant(agent),
+  studio: fc.string(),
+  task: fc.string(),
+  actionType: fc.string({ minLength: 1 }),
+  payloadHash: hex32,
+  parents: fc.array(hex32, { maxLength: 3 }),
+  attestationHash: hex32,
+  timestamp: u64,
+  nonce: u64,
+  expiry: u64,
+}) satisfies fc.Arbitrary<ActionMessage>;
+
+function ethersDomain(chainId: bigint) {
+  const d = chaosCoreDomain(chainId);
+  return { name: d.name, version: d.version, chainId: d.chainId };
+}
+
+describe("typedDataDigest", () => {
+  it("equals ethers' EIP-712 hash for random actions", () => {
+    fc.assert(
+      fc.property(action, fc.bigInt({ min: 1n, max: 1n << 40n }), (m, chainId) => {
+        const ours = bytesToHex(typedDataDigest("Action", m, chainId));
+        const theirs = TypedDataEncoder.hash(
+          ethersDomain(chainId),
+          { Action: [...EIP712_TYPES.Action] },
+          m,
+        );
+        expect(ours).toBe(theirs);
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  it("changes with the chain id", () => {
+    const m: ActionMessage = {
+      agent,
+      studio: "",
+      task: "",
+      actionType: "t",
+      payloadHash: ZERO_HASH,
+      parents: [],
+      attestationHash: ZERO_HASH,
+      timestamp: "1",
+      nonce: "1",
+      expiry: "2",
+    };
+    expect(bytesToHex(typedDataDigest("Action", m, 1n))).not.toBe(
+      bytesToHex(typedDataDigest("Action", m, 2n)),
+    );
+  });
+});
+
+describe("hashStruct", () => {
+  const base = { agent, nonce: "1", expiry: "2" };
+  it.each([
+    ["missing field", { agent, nonce: "1" }],
+    ["extra field", { ...base, extra: 1 }],
+    ["uppercase address", { ...base, agent: agent.toUpperCase().replace("0X", "0x") }],
+    ["number instead of decimal string", { ...base, nonce: 1 }],
+    ["leading zero", { ...base, nonce: "01" }],
+    ["uint64 overflow", { ...base, nonce: (1n << 64n).toString() }],
+    ["not an object", null],
+  ])("rejects %s with INVALID_INPUT", (_, message) => {
+    try {
+      hashStruct("RevokeAgent", message as never);
+      expect.unreachable();
+    } catch (e) {
+      expect(isChaosCoreError(e, "INVALID_INPUT")).toBe(true);
+    }
+  });
+});
+
+describe("signTypedMessage", () => {
+  it("produces the same signature as ethers and recovers the signer", async () => {
+    const m = { agent, nonce: "7", expiry: "1900000000" };
+    const ours = signTypedMessage("RevokeAgent", m, 31337n, KEY);
+    const theirs = await wallet.signTypedData(
+      ethersDomain(31337n),
+      { RevokeAgent: [...EIP712_TYPES.RevokeAgent] },
+      m,
+    );
+    expect(ours).toBe(theirs); // RFC 6979 deterministic nonces on both sides
+    expect(recoverAddress(typedDataDigest("RevokeAgent", m, 31337n), ours)).toBe(agent);
+    expect(verifyTypedMessage("RevokeAgent", m, 31337n, ours, agent)).toHaveLength(32);
+  });
+
+  it("fails verification for another signer or another chain", () => {
+    const m = { agent, nonce: "7", expiry: "1900000000" };
+    const sig = signTypedMessage("RevokeAgent", m, 31337n, KEY);
+    const other = privateKeyToAddress(hexToBytes(`0x${"43".repeat(32)}`));
+    expect(() => verifyTypedMessage("RevokeAgent", m, 31337n, sig, other)).toThrow(
+      expect.objectContaining({ code: "SIGNATURE_INVALID" }),
+    );
+    expect(() => verifyTypedMessage("RevokeAgent", m, 1n, sig, agent)).toThrow(
+      expect.objectContaining({ code: "SIGNATURE_INVALID" }),
+    );
+  });
+});
+
+describe("parseSignature", () => {
+  const m = { agent, nonce: "7", expiry: "1900000000" };
+  const sig = signTypedMessage("RevokeAgent", m, 31337n, KEY);
+  it("accepts a canonical signature", () => {
+    expect(parseSignature(sig).compact).toHaveLength(64);
+  });
+  it("rejects high s (malleated) signatures", () => {
+    const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+    const bytes = hexToBytes(sig);
+    const s = BigInt(bytesToHex(bytes.subarray(32, 64)));
+    const high = hexToBytes(`0x${(n - s).toString(16).padStart(64, "0")}`);
+    bytes.set(high, 32);
+    bytes[64] = bytes[64] === 27 ? 28 : 27;
+    expect(() => parseSignature(bytesToHex(bytes))).toThrow(
+      expect.objectContaining({ code: "SIGNATURE_MALFORMED" }),
+    );
+  });
+  it.each([
+    ["v = 29", `${sig.slice(0, -2)}1d`],
+    ["short", sig.slice(0, -2)],
+    ["uppercase", sig.toUpperCase()],
+    ["r = 0", `0x${"00".repeat(32)}${sig.slice(66)}`],
+  ])("rejects %s", (_, bad) => {
+    expect(() => parseSignature(bad)).toThrow(
+      expect.objectContaining({ code: "SIGNATURE_MALFORMED" }),
+    );
+  });
+});

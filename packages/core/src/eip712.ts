@@ -1,0 +1,323 @@
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { ChaosCoreError } from "./errors.js";
+import { keccak256, utf8 } from "./hash.js";
+import { type Address, bytesToHex, concatBytes, type Hex, hexToBytes, isHex } from "./hex.js";
+
+/**
+ * EIP-712 typed data for everything an agent signs. Every message carries the
+ * agent, a nonce and an expiry; the chain id is in the domain, so a signature
+ * made for one chain never verifies on another.
+ *
+ * Values are carried in their JSON form: addresses and bytes32 as lowercase
+ * 0x-hex, uint64 as decimal strings (no precision loss), strings as strings.
+ */
+export const EIP712_DOMAIN_NAME = "ChaosCore";
+export const EIP712_DOMAIN_VERSION = "1";
+
+type FieldType = "address" | "bytes32" | "bytes32[]" | "string" | "uint64";
+type Field = { readonly name: string; readonly type: FieldType };
+
+/** The typed-data structs, in EIP-712 `types` form (usable with ethers/viem as is). */
+export const EIP712_TYPES = {
+  Action: [
+    { name: "agent", type: "address" },
+    { name: "studio", type: "string" },
+    { name: "task", type: "string" },
+    { name: "actionType", type: "string" },
+    { name: "payloadHash", type: "bytes32" },
+    { name: "parents", type: "bytes32[]" },
+    { name: "attestationHash", type: "bytes32" },
+    { name: "timestamp", type: "uint64" },
+    { name: "nonce", type: "uint64" },
+    { name: "expiry", type: "uint64" },
+  ],
+  Outcome: [
+    { name: "agent", type: "address" },
+    { name: "action", type: "bytes32" },
+    { name: "status", type: "string" },
+    { name: "resultHash", type: "bytes32" },
+    { name: "metricsHash", type: "bytes32" },
+    { name: "timestamp", type: "uint64" },
+    { name: "nonce", type: "uint64" },
+    { name: "expiry", type: "uint64" },
+  ],
+  RegisterAgent: [
+    { name: "agent", type: "address" },
+    { name: "cardHash", type: "bytes32" },
+    { name: "nonce", type: "uint64" },
+    { name: "expiry", type: "uint64" },
+  ],
+  UpdateAgentCard: [
+    { name: "agent", type: "address" },
+    { name: "cardHash", type: "bytes32" },
+    { name: "version", type: "uint64" },
+    { name: "nonce", type: "uint64" },
+    { name: "expiry", type: "uint64" },
+  ],
+  RotateAgentKey: [
+    { name: "agent", type: "address" },
+    { name: "newSigner", type: "address" },
+    { name: "nonce", type: "uint64" },
+    { name: "expiry", type: "uint64" },
+  ],
+  RevokeAgent: [
+    { name: "agent", type: "address" },
+    { name: "nonce", type: "uint64" },
+    { name: "expiry", type: "uint64" },
+  ],
+  ProveAgentControl: [
+    { name: "agent", type: "address" },
+    { name: "nonce", type: "bytes32" },
+    { name: "expiry", type: "uint64" },
+  ],
+} as const satisfies Record<string, readonly Field[]>;
+
+/** The name of a signed struct. */
+export type MessageKind = keyof typeof EIP712_TYPES;
+
+type ValueOf<T extends FieldType> = T extends "bytes32[]"
+  ? Hex[]
+  : T extends "string"
+    ? string
+    : Hex;
+type FieldValue<T extends FieldType> = T extends "uint64" ? string : ValueOf<T>;
+
+/** The JSON form of a struct of kind K. */
+export type TypedMessage<K extends MessageKind> = {
+  -readonly [F in (typeof EIP712_TYPES)[K][number] as F["name"]]: FieldValue<F["type"]>;
+};
+
+export type ActionMessage = TypedMessage<"Action">;
+export type OutcomeMessage = TypedMessage<"Outcome">;
+
+/** The EIP-712 domain of ChaosCore for a chain. */
+export type Eip712Domain = { name: string; version: string; chainId: bigint };
+
+/** Returns the ChaosCore domain for `chainId`. */
+export function chaosCoreDomain(chainId: bigint | number): Eip712Domain {
+  return { name: EIP712_DOMAIN_NAME, version: EIP712_DOMAIN_VERSION, chainId: BigInt(chainId) };
+}
+
+const UINT64_RE = /^(?:0|[1-9][0-9]{0,19})$/;
+const MAX_UINT64 = (1n << 64n) - 1n;
+const ZERO_PAD = new Uint8Array(32);
+
+function encodeTypeString(kind: MessageKind): string {
+  const fields = EIP712_TYPES[kind] as readonly Field[];
+  return `${kind}(${fields.map((f) => `${f.type} ${f.name}`).join(",")})`;
+}
+
+const TYPE_HASHES = Object.fromEntries(
+  (Object.keys(EIP712_TYPES) as MessageKind[]).map((k) => [k, keccak256(encodeTypeString(k))]),
+) as Record<MessageKind, Uint8Array>;
+
+const DOMAIN_TYPE_HASH = keccak256("EIP712Domain(string name,string version,uint256 chainId)");
+
+function uint256(value: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  let v = value;
+  for (let i = 31; i >= 0 && v > 0n; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+function fail(kind: MessageKind, field: string, expected: string): never {
+  throw new ChaosCoreError("INVALID_INPUT", `${kind}.${field} must be ${expected}`, {
+    details: { kind, field },
+  });
+}
+
+function encodeField(kind: MessageKind, field: Field, value: unknown): Uint8Array {
+  switch (field.type) {
+    case "address": {
+      if (!isHex(value, 20)) fail(kind, field.name, "a lowercase 0x-hex address");
+      const out = new Uint8Array(32);
+      out.set(hexToBytes(value), 12);
+      return out;
+    }
+    case "bytes32":
+      if (!isHex(value, 32)) fail(kind, field.name, "lowercase 0x-hex of 32 bytes");
+      return hexToBytes(value);
+    case "bytes32[]": {
+      if (!Array.isArray(value) || !value.every((v) => isHex(v, 32))) {
+        fail(kind, field.name, "an array of lowercase 0x-hex of 32 bytes");
+      }
+      return keccak256(concatBytes(...value.map((v) => hexToBytes(v))));
+    }
+    case "string":
+      if (typeof value !== "string") fail(kind, field.name, "a string");
+      return keccak256(utf8(value));
+    case "uint64": {
+      if (typeof value !== "string" || !UINT64_RE.test(value) || BigInt(value) > MAX_UINT64) {
+        fail(kind, field.name, "a decimal string of a uint64");
+      }
+      return uint256(BigInt(value));
+    }
+  }
+}
+
+/**
+ * EIP-712 `hashStruct` of a message. Checks that the message has exactly the
+ * struct's fields, each in its JSON form.
+ * @throws ChaosCoreError INVALID_INPUT on a missing, extra or malformed field.
+ */
+export function hashStruct<K extends MessageKind>(kind: K, message: TypedMessage<K>): Uint8Array {
+  const fields = EIP712_TYPES[kind] as readonly Field[];
+  if (typeof message !== "object" || message === null || Array.isArray(message)) {
+    throw new ChaosCoreError("INVALID_INPUT", `${kind} must be an object`);
+  }
+  const record = message as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length !== fields.length || !fields.every((f) => Object.hasOwn(record, f.name))) {
+    const expected = fields.map((f) => f.name);
+    throw new ChaosCoreError("INVALID_INPUT", `${kind} must have exactly the fields ${expected}`, {
+      details: { kind, expected, got: keys.slice(0, 32) },
+    });
+  }
+  const parts: Uint8Array[] = [TYPE_HASHES[kind]];
+  for (const f of fields) parts.push(encodeField(kind, f, record[f.name]));
+  return keccak256(concatBytes(...parts));
+}
+
+const domainSeparators = new Map<bigint, Uint8Array>();
+
+/** EIP-712 domain separator of ChaosCore on `chainId` (cached). */
+export function domainSeparator(chainId: bigint | number): Uint8Array {
+  const id = BigInt(chainId);
+  let sep = domainSeparators.get(id);
+  if (sep === undefined) {
+    sep = keccak256(
+      concatBytes(
+        DOMAIN_TYPE_HASH,
+        keccak256(EIP712_DOMAIN_NAME),
+        keccak256(EIP712_DOMAIN_VERSION),
+        uint256(id),
+      ),
+    );
+    domainSeparators.set(id, sep);
+  }
+  return sep;
+}
+
+/**
+ * The EIP-712 digest `keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(message))`:
+ * what the agent's key signs, and the id of an action or outcome.
+ * @throws ChaosCoreError INVALID_INPUT when the message is malformed.
+ */
+export function typedDataDigest<K extends MessageKind>(
+  kind: K,
+  message: TypedMessage<K>,
+  chainId: bigint | number,
+): Uint8Array {
+  return keccak256(
+    concatBytes(Uint8Array.of(0x19, 0x01), domainSeparator(chainId), hashStruct(kind, message)),
+  );
+}
+
+const SECP256K1_N = secp256k1.Point.CURVE().n;
+
+/**
+ * Splits a 65-byte Ethereum signature (r ‖ s ‖ v) and checks it is canonical:
+ * v ∈ {27, 28}, 0 < r < n and 0 < s ≤ n/2 (EIP-2 low s).
+ * @throws ChaosCoreError SIGNATURE_MALFORMED otherwise.
+ */
+export function parseSignature(signature: unknown): { compact: Uint8Array; recovery: 0 | 1 } {
+  if (!isHex(signature, 65)) {
+    throw new ChaosCoreError("SIGNATURE_MALFORMED", "signature must be 65 bytes of lowercase hex");
+  }
+  const bytes = hexToBytes(signature);
+  const v = bytes[64];
+  const r = BigInt(bytesToHex(bytes.subarray(0, 32)));
+  const s = BigInt(bytesToHex(bytes.subarray(32, 64)));
+  if ((v !== 27 && v !== 28) || r === 0n || r >= SECP256K1_N || s === 0n || s > SECP256K1_N / 2n) {
+    throw new ChaosCoreError("SIGNATURE_MALFORMED", "signature is not canonical (v, r or high s)");
+  }
+  return { compact: bytes.subarray(0, 64), recovery: v === 27 ? 0 : 1 };
+}
+
+/** The Ethereum address of an uncompressed (65-byte) or compressed (33-byte) public key. */
+export function publicKeyToAddress(publicKey: Uint8Array): Address {
+  const uncompressed =
+    publicKey.length === 65 ? publicKey : secp256k1.Point.fromBytes(publicKey).toBytes(false);
+  return bytesToHex(keccak256(uncompressed.subarray(1)).subarray(12));
+}
+
+/** The address of a 32-byte secp256k1 private key. */
+export function privateKeyToAddress(privateKey: Uint8Array): Address {
+  return publicKeyToAddress(secp256k1.getPublicKey(privateKey, false));
+}
+
+/**
+ * Signs a 32-byte digest with a secp256k1 key: a 65-byte r ‖ s ‖ v signature
+ * (low s, v ∈ {27, 28}), as Ethereum wallets produce.
+ */
+export function signDigest(digest: Uint8Array, privateKey: Uint8Array): Hex {
+  const sig = secp256k1.sign(digest, privateKey, { prehash: false, format: "recovered" });
+  // noble's "recovered" format is recovery ‖ r ‖ s.
+  return bytesToHex(concatBytes(sig.subarray(1), Uint8Array.of(27 + (sig[0] ?? 0))));
+}
+
+/**
+ * Recovers the public key (uncompressed, 65 bytes) that made `signature` over `digest`.
+ * @throws ChaosCoreError SIGNATURE_MALFORMED / SIGNATURE_INVALID.
+ */
+export function recoverPublicKey(digest: Uint8Array, signature: Hex): Uint8Array {
+  const { compact, recovery } = parseSignature(signature);
+  try {
+    const sig = concatBytes(Uint8Array.of(recovery), compact);
+    return secp256k1.recoverPublicKey(sig, digest, { prehash: false });
+  } catch (cause) {
+    throw new ChaosCoreError("SIGNATURE_INVALID", "signature does not recover a public key", {
+      cause,
+    });
+  }
+}
+
+/**
+ * Recovers the signer address of `signature` over `digest`.
+ * @throws ChaosCoreError SIGNATURE_MALFORMED / SIGNATURE_INVALID.
+ */
+export function recoverAddress(digest: Uint8Array, signature: Hex): Address {
+  return publicKeyToAddress(recoverPublicKey(digest, signature));
+}
+
+/**
+ * Signs a typed message for `chainId` with `privateKey`.
+ * @example
+ * const sig = signTypedMessage("RevokeAgent", { agent, nonce: "1", expiry: "1900000000" }, 31337n, key)
+ */
+export function signTypedMessage<K extends MessageKind>(
+  kind: K,
+  message: TypedMessage<K>,
+  chainId: bigint | number,
+  privateKey: Uint8Array,
+): Hex {
+  return signDigest(typedDataDigest(kind, message, chainId), privateKey);
+}
+
+/**
+ * Verifies that `signature` over a typed message was made by `expected`.
+ * @returns the digest (the message id).
+ * @throws ChaosCoreError INVALID_INPUT / SIGNATURE_MALFORMED / SIGNATURE_INVALID.
+ */
+export function verifyTypedMessage<K extends MessageKind>(
+  kind: K,
+  message: TypedMessage<K>,
+  chainId: bigint | number,
+  signature: Hex,
+  expected: Address,
+): Uint8Array {
+  const digest = typedDataDigest(kind, message, chainId);
+  const signer = recoverAddress(digest, signature);
+  if (signer !== expected.toLowerCase()) {
+    throw new ChaosCoreError("SIGNATURE_INVALID", "signature was made by another key", {
+      details: { expected, signer },
+    });
+  }
+  return digest;
+}
+
+/** 32 zero bytes as hex: the "none" value of optional bytes32 fields. */
+export const ZERO_HASH: Hex = bytesToHex(ZERO_PAD);

@@ -1,0 +1,106 @@
+/**
+ * The one error type of ChaosCore. Every failure that a caller can act on is a
+ * `ChaosCoreError` with a stable `code` (codes are API: see docs/errors.md).
+ *
+ * @example
+ * ```ts
+ * try { verifyReceipt(receipt, key) } catch (e) {
+ *   if (isChaosCoreError(e) && e.code === "RECEIPT_INCLUSION_INVALID") { ... }
+ * }
+ * ```
+ */
+export class ChaosCoreError<C extends ErrorCode = ErrorCode> extends Error {
+  override readonly name = "ChaosCoreError";
+  readonly code: C;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    code: C,
+    message: string,
+    options: { details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details;
+  }
+
+  /** A JSON-safe view (code, message, details) for logs, CLIs and HTTP problems. */
+  toJSON(): { code: C; message: string; details?: Readonly<Record<string, unknown>> } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** True when `value` is a ChaosCoreError, optionally with the given code. */
+export function isChaosCoreError<C extends ErrorCode>(
+  value: unknown,
+  code?: C,
+): value is ChaosCoreError<C> {
+  return value instanceof ChaosCoreError && (code === undefined || value.code === code);
+}
+
+/**
+ * Every stable error code, grouped by component. Adding a code means adding
+ * it here and to docs/errors.md (a test keeps the two in sync).
+ */
+export const ERROR_CODES = {
+  // core
+  INVALID_HEX: "a value is not lowercase 0x-prefixed hex of the expected length",
+  INVALID_JSON: "a value is not valid JSON or cannot be canonicalized (RFC 8785)",
+  INVALID_INPUT: "a value does not have the expected shape",
+  SIGNATURE_MALFORMED: "a signature is not 65 bytes r‖s‖v with low s and v in {27, 28}",
+  SIGNATURE_INVALID: "a signature does not recover to the expected signer",
+  // merkle (RFC 9162)
+  MERKLE_INDEX_OUT_OF_RANGE: "a leaf index or tree size is out of range",
+  MERKLE_PROOF_MALFORMED: "a proof has the wrong number or size of hashes",
+  MERKLE_INCLUSION_PROOF_INVALID: "an inclusion proof does not lead to the expected root",
+  MERKLE_CONSISTENCY_PROOF_INVALID: "a consistency proof does not link the two roots",
+  // checkpoints and signed notes (C2SP)
+  NOTE_MALFORMED: "a signed note or verifier key does not follow the C2SP signed-note format",
+  NOTE_SIGNATURE_INVALID: "no signature on the note verifies under the trusted key",
+  CHECKPOINT_MALFORMED: "a checkpoint body does not follow the C2SP tlog-checkpoint format",
+  // receipts
+  RECEIPT_MALFORMED: "a receipt does not match the chaoscore.receipt/v1 schema",
+  RECEIPT_UNSUPPORTED_FORMAT: "a receipt's format tag is not one this verifier knows",
+  RECEIPT_CHECKPOINT_INVALID: "the receipt's checkpoint is not signed by the trusted log key",
+  RECEIPT_INCLUSION_INVALID: "an entry of the receipt is not included in the checkpoint's tree",
+  RECEIPT_SIGNATURE_INVALID: "an entry of the receipt is not signed by its agent",
+  RECEIPT_SIGNER_PROOF_INVALID: "the key-rotation chain does not link the signer to the agent",
+  RECEIPT_OUTCOME_MISMATCH: "the receipt's outcome does not refer to the receipt's action",
+  RECEIPT_PAYLOAD_MISMATCH: "the receipt's payload does not hash to the action's payload hash",
+  // store
+  STORE_UNAVAILABLE: "the database cannot be reached or rejected the operation (retryable)",
+  STORE_MIGRATION_FAILED: "a schema migration failed",
+  // registry
+  AGENT_NOT_FOUND: "no agent is registered under this id",
+  AGENT_ALREADY_REGISTERED: "an agent is already registered under this id",
+  AGENT_NOT_ACTIVE: "the agent is suspended or revoked",
+  AGENT_BAD_SIGNATURE: "a registry message is not signed by the agent's current key",
+  AGENT_CARD_INVALID: "an agent card does not match the agent card schema",
+  AGENT_NONCE_NOT_INCREASING: "a registry message reuses or lowers the agent's registry nonce",
+  AGENT_CHALLENGE_INVALID: "a challenge is unknown, expired or already answered",
+  AGENT_STATUS_TRANSITION_INVALID: "the agent cannot move from its status to the requested one",
+  // agency (Proof of Agency)
+  AGENCY_MALFORMED: "an action or outcome does not match its schema",
+  AGENCY_BAD_SIGNATURE: "an action or outcome is not signed by its agent's registered key",
+  AGENCY_WRONG_CHAIN: "the message was signed for another chain id",
+  AGENCY_EXPIRED: "the message's expiry has passed",
+  AGENCY_CLOCK_SKEW: "the message's timestamp is too far from the server's clock",
+  AGENCY_NONCE_NOT_INCREASING: "the nonce is not larger than the agent's last accepted nonce",
+  AGENCY_ENTRY_TOO_LARGE: "the signed log entry exceeds the entry size limit",
+  AGENCY_PAYLOAD_TOO_LARGE: "the payload exceeds the payload size limit",
+  AGENCY_PAYLOAD_MISMATCH: "the payload does not hash to the signed payload hash",
+  AGENCY_ACTION_NOT_FOUND: "no action is recorded under this id",
+  AGENCY_PARENT_NOT_FOUND: "a parent action is not recorded",
+  AGENCY_OUTCOME_EXISTS: "the action already has an outcome",
+  // log
+  LOG_NOT_FOUND: "no log exists under this id",
+  LOG_AUDIT_FAILED: "the stored log does not match its leaves, signatures or checkpoints",
+  // CLI
+  CLI_NOT_INITIALIZED: "the data directory has no ChaosCore configuration (run `chaoscore init`)",
+  CLI_KEYSTORE_PASSWORD: "the keystore password is missing or wrong",
+} as const;
+
+/** A stable error code. */
+export type ErrorCode = keyof typeof ERROR_CODES;

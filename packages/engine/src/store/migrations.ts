@@ -1,0 +1,173 @@
+import { ChaosCoreError } from "@chaoscore/core";
+import type { Db } from "./db.js";
+
+/** One schema change. Migrations are append-only: never edit one that has shipped. */
+export type Migration = { readonly version: number; readonly name: string; readonly sql: string };
+
+/** The schema, in order. The same SQL runs on PGlite and on a Postgres server. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "registry, log and proof of agency",
+    sql: `
+CREATE TABLE agents (
+  id             text PRIMARY KEY,
+  signer         text NOT NULL,
+  status         text NOT NULL CHECK (status IN ('active', 'suspended', 'revoked')),
+  card           jsonb NOT NULL,
+  card_hash      bytea NOT NULL,
+  card_version   integer NOT NULL,
+  name           text NOT NULL,
+  owner          text,
+  capabilities   text[] NOT NULL,
+  registry_nonce numeric(20, 0) NOT NULL,
+  action_nonce   numeric(20, 0),
+  created_at     timestamptz NOT NULL,
+  updated_at     timestamptz NOT NULL
+);
+CREATE INDEX agents_capabilities_idx ON agents USING gin (capabilities);
+CREATE INDEX agents_owner_idx ON agents (owner);
+CREATE INDEX agents_status_idx ON agents (status);
+
+CREATE TABLE agent_card_versions (
+  agent_id   text NOT NULL REFERENCES agents (id),
+  version    integer NOT NULL,
+  card       jsonb NOT NULL,
+  card_hash  bytea NOT NULL,
+  message    jsonb NOT NULL,
+  signature  text NOT NULL,
+  created_at timestamptz NOT NULL,
+  PRIMARY KEY (agent_id, version)
+);
+
+CREATE TABLE agent_keys (
+  agent_id   text NOT NULL REFERENCES agents (id),
+  seq        integer NOT NULL,
+  signer     text NOT NULL,
+  rotation   jsonb,
+  created_at timestamptz NOT NULL,
+  PRIMARY KEY (agent_id, seq)
+);
+
+CREATE TABLE agent_status_changes (
+  agent_id   text NOT NULL REFERENCES agents (id),
+  seq        integer NOT NULL,
+  status     text NOT NULL,
+  reason     text,
+  proof      jsonb,
+  created_at timestamptz NOT NULL,
+  PRIMARY KEY (agent_id, seq)
+);
+
+CREATE TABLE agent_challenges (
+  challenge   text PRIMARY KEY,
+  agent_id    text NOT NULL REFERENCES agents (id),
+  expires_at  timestamptz NOT NULL,
+  answered_at timestamptz
+);
+
+CREATE TABLE logs (
+  id           text PRIMARY KEY,
+  origin       text NOT NULL UNIQUE,
+  verifier_key text NOT NULL,
+  size         bigint NOT NULL DEFAULT 0,
+  created_at   timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE log_leaves (
+  log_id text NOT NULL REFERENCES logs (id),
+  idx    bigint NOT NULL,
+  entry  bytea NOT NULL,
+  PRIMARY KEY (log_id, idx)
+);
+
+-- Complete subtrees of the RFC 9162 tree: level 0 holds the leaf hashes, the
+-- node (level, idx) covers leaves [idx * 2^level, (idx + 1) * 2^level).
+CREATE TABLE log_nodes (
+  log_id text NOT NULL REFERENCES logs (id),
+  level  smallint NOT NULL,
+  idx    bigint NOT NULL,
+  hash   bytea NOT NULL,
+  PRIMARY KEY (log_id, level, idx)
+);
+
+CREATE TABLE log_checkpoints (
+  log_id     text NOT NULL REFERENCES logs (id),
+  size       bigint NOT NULL,
+  root_hash  bytea NOT NULL,
+  note       text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (log_id, size)
+);
+
+CREATE TABLE actions (
+  id           bytea PRIMARY KEY,
+  log_id       text NOT NULL REFERENCES logs (id),
+  leaf_index   bigint NOT NULL,
+  agent_id     text NOT NULL REFERENCES agents (id),
+  studio       text NOT NULL,
+  task         text NOT NULL,
+  action_type  text NOT NULL,
+  nonce        numeric(20, 0) NOT NULL,
+  ts           timestamptz NOT NULL,
+  payload      jsonb,
+  payload_hash bytea NOT NULL,
+  recorded_at  timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (log_id, leaf_index)
+);
+CREATE INDEX actions_agent_idx ON actions (agent_id, leaf_index);
+CREATE INDEX actions_studio_idx ON actions (studio, leaf_index);
+CREATE INDEX actions_task_idx ON actions (task, leaf_index);
+CREATE INDEX actions_type_idx ON actions (action_type, leaf_index);
+CREATE INDEX actions_ts_idx ON actions (ts, leaf_index);
+
+CREATE TABLE outcomes (
+  id          bytea PRIMARY KEY,
+  action_id   bytea NOT NULL UNIQUE REFERENCES actions (id),
+  log_id      text NOT NULL REFERENCES logs (id),
+  leaf_index  bigint NOT NULL,
+  evaluator   text NOT NULL REFERENCES agents (id),
+  status      text NOT NULL,
+  result_hash bytea NOT NULL,
+  metrics     jsonb NOT NULL,
+  ts          timestamptz NOT NULL,
+  recorded_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (log_id, leaf_index)
+);
+`,
+  },
+];
+
+/**
+ * Brings the schema up to date. Safe to call from several processes at once
+ * (an advisory lock serializes them) and idempotent.
+ * @returns the versions applied by this call.
+ * @throws ChaosCoreError STORE_MIGRATION_FAILED when a migration fails (nothing of it is kept).
+ */
+export async function migrate(db: Db): Promise<number[]> {
+  return db.transaction(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock(7271727)");
+    await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const rows = await tx.query<{ version: number }>("SELECT version FROM schema_migrations");
+    const done = new Set(rows.map((r) => Number(r.version)));
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      try {
+        await tx.exec(m.sql);
+      } catch (cause) {
+        throw new ChaosCoreError("STORE_MIGRATION_FAILED", `migration ${m.version} failed`, {
+          cause,
+          details: { version: m.version, name: m.name },
+        });
+      }
+      await tx.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [
+        m.version,
+        m.name,
+      ]);
+      applied.push(m.version);
+    }
+    return applied;
+  });
+}

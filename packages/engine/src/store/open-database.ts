@@ -1,0 +1,40 @@
+import { resolve } from "node:path";
+import type { Db } from "./db.js";
+import { migrate } from "./migrations.js";
+import { PgliteDb } from "./pglite-db.js";
+import { PostgresDb } from "./postgres-db.js";
+
+/** Where the data lives. */
+export type DatabaseOptions = {
+  /** A Postgres server URL; when absent, embedded PGlite is used. */
+  databaseUrl?: string | undefined;
+  /** PGlite data directory (default `.chaoscore/pgdata`); `":memory:"` for a throwaway database. */
+  dataDir?: string | undefined;
+  /** Postgres schema to use (created if missing); for tests on a shared server. */
+  schema?: string | undefined;
+};
+
+/** The default PGlite data directory, inside the ChaosCore data directory. */
+export const DEFAULT_DATA_DIR = ".chaoscore";
+
+/**
+ * Opens the database the options (or `DATABASE_URL`) point to and migrates it.
+ * @throws ChaosCoreError STORE_UNAVAILABLE / STORE_MIGRATION_FAILED.
+ */
+export async function openDatabase(options: DatabaseOptions = {}): Promise<Db> {
+  const url = options.databaseUrl ?? process.env.DATABASE_URL;
+  let db: Db;
+  if (url !== undefined && url !== "") {
+    db = await PostgresDb.open(url, options.schema === undefined ? {} : { schema: options.schema });
+  } else {
+    const dir = options.dataDir ?? resolve(DEFAULT_DATA_DIR, "pgdata");
+    db = await PgliteDb.open(dir === ":memory:" ? undefined : dir);
+  }
+  try {
+    await migrate(db);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  return db;
+}

@@ -1,0 +1,81 @@
+import { mkdirSync } from "node:fs";
+import { ChaosCoreError } from "@chaoscore/core";
+import { PGlite, type Transaction } from "@electric-sql/pglite";
+import type { Db } from "./db.js";
+
+function storeError(cause: unknown): ChaosCoreError {
+  if (cause instanceof ChaosCoreError) return cause;
+  return new ChaosCoreError("STORE_UNAVAILABLE", `database error: ${(cause as Error)?.message}`, {
+    cause,
+  });
+}
+
+class PgliteTx implements Db {
+  readonly kind = "pglite" as const;
+  constructor(private readonly tx: Transaction) {}
+  async query<T extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
+    return (await this.tx.query<T>(sql, params)).rows;
+  }
+  async exec(sql: string): Promise<void> {
+    await this.tx.exec(sql);
+  }
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    return fn(this);
+  }
+  async close(): Promise<void> {}
+}
+
+/** A PGlite database, on disk at `dataDir` or in memory when it is undefined. */
+export class PgliteDb implements Db {
+  readonly kind = "pglite" as const;
+  private constructor(private readonly pg: PGlite) {}
+
+  /** Opens (creating if needed) a PGlite database in `dataDir`, or in memory. */
+  static async open(dataDir?: string): Promise<PgliteDb> {
+    if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
+    try {
+      const pg = dataDir === undefined ? new PGlite() : new PGlite(dataDir);
+      await pg.waitReady;
+      return new PgliteDb(pg);
+    } catch (cause) {
+      throw storeError(cause);
+    }
+  }
+
+  async query<T extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
+    try {
+      return (await this.pg.query<T>(sql, params)).rows;
+    } catch (cause) {
+      throw storeError(cause);
+    }
+  }
+  async exec(sql: string): Promise<void> {
+    try {
+      await this.pg.exec(sql);
+    } catch (cause) {
+      throw storeError(cause);
+    }
+  }
+  async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    let failure: { error: unknown } | undefined;
+    try {
+      return await this.pg.transaction(async (tx) => {
+        try {
+          return await fn(new PgliteTx(tx));
+        } catch (error) {
+          failure = { error };
+          throw error;
+        }
+      });
+    } catch (cause) {
+      // Errors thrown by `fn` keep their identity; database errors get a code.
+      if (failure !== undefined && failure.error === cause && cause instanceof ChaosCoreError) {
+        throw cause;
+      }
+      throw storeError(cause);
+    }
+  }
+  async close(): Promise<void> {
+    await this.pg.close();
+  }
+}

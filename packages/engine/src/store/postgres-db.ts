@@ -1,0 +1,104 @@
+import { ChaosCoreError } from "@chaoscore/core";
+import pg from "pg";
+import type { Db } from "./db.js";
+
+// int8 as a JS number, as PGlite returns it (log indices and sizes stay far
+// below 2^53; uint64 nonces are stored as numeric and read as text).
+pg.types.setTypeParser(20, (value: string) => Number(value));
+
+function storeError(cause: unknown): ChaosCoreError {
+  if (cause instanceof ChaosCoreError) return cause;
+  return new ChaosCoreError("STORE_UNAVAILABLE", `database error: ${(cause as Error)?.message}`, {
+    cause,
+  });
+}
+
+class ClientDb implements Db {
+  readonly kind = "postgres" as const;
+  constructor(private readonly client: pg.PoolClient) {}
+  async query<T extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
+    try {
+      return (await this.client.query<T>(sql, params)).rows;
+    } catch (cause) {
+      throw storeError(cause);
+    }
+  }
+  async exec(sql: string): Promise<void> {
+    try {
+      await this.client.query(sql);
+    } catch (cause) {
+      throw storeError(cause);
+    }
+  }
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    return fn(this);
+  }
+  async close(): Promise<void> {}
+}
+
+/** A Postgres server database (a pg connection pool). */
+export class PostgresDb implements Db {
+  readonly kind = "postgres" as const;
+  private constructor(private readonly pool: pg.Pool) {}
+
+  /**
+   * Connects to `url`. With `schema`, every connection uses that schema
+   * (created if missing) — how tests isolate themselves on one server.
+   */
+  static async open(
+    url: string,
+    options: { schema?: string; max?: number } = {},
+  ): Promise<PostgresDb> {
+    const config: pg.PoolConfig = { connectionString: url, max: options.max ?? 10 };
+    if (options.schema !== undefined) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(options.schema)) {
+        throw new ChaosCoreError("INVALID_INPUT", "schema must be a lowercase identifier");
+      }
+      config.options = `-c search_path=${options.schema}`;
+    }
+    const pool = new pg.Pool(config);
+    pool.on("error", () => {}); // idle-client errors surface on the next query instead
+    const db = new PostgresDb(pool);
+    if (options.schema !== undefined)
+      await db.exec(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`);
+    else await db.query("SELECT 1");
+    return db;
+  }
+
+  async query<T extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
+    try {
+      return (await this.pool.query<T>(sql, params)).rows;
+    } catch (cause) {
+      throw storeError(cause);
+    }
+  }
+  async exec(sql: string): Promise<void> {
+    try {
+      await this.pool.query(sql);
+    } catch (cause) {
+      throw storeError(cause);
+    }
+  }
+  async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (cause) {
+      throw storeError(cause);
+    }
+    try {
+      await client.query("BEGIN");
+      const result = await fn(new ClientDb(client));
+      await client.query("COMMIT");
+      return result;
+    } catch (cause) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw storeError(cause);
+    } finally {
+      client.release();
+    }
+  }
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
