@@ -267,7 +267,8 @@ export function recoverPublicKey(digest: Uint8Array, signature: Hex): Uint8Array
   const { compact, recovery } = parseSignature(signature);
   try {
     const sig = concatBytes(Uint8Array.of(recovery), compact);
-    return secp256k1.recoverPublicKey(sig, digest, { prehash: false });
+    const compressed = secp256k1.recoverPublicKey(sig, digest, { prehash: false });
+    return secp256k1.Point.fromBytes(compressed).toBytes(false);
   } catch (cause) {
     throw new ChaosCoreError("SIGNATURE_INVALID", "signature does not recover a public key", {
       cause,

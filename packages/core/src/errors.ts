@@ -60,6 +60,7 @@ export const ERROR_CODES = {
   NOTE_MALFORMED: "a signed note or verifier key does not follow the C2SP signed-note format",
   NOTE_SIGNATURE_INVALID: "no signature on the note verifies under the trusted key",
   CHECKPOINT_MALFORMED: "a checkpoint body does not follow the C2SP tlog-checkpoint format",
+  CHECKPOINT_ORIGIN_MISMATCH: "a checkpoint's origin is not the expected log's (or its key name's)",
   // receipts
   RECEIPT_MALFORMED: "a receipt does not match the chaoscore.receipt/v1 schema",
   RECEIPT_UNSUPPORTED_FORMAT: "a receipt's format tag is not one this verifier knows",
@@ -81,6 +82,14 @@ export const ERROR_CODES = {
   AGENT_NONCE_NOT_INCREASING: "a registry message reuses or lowers the agent's registry nonce",
   AGENT_CHALLENGE_INVALID: "a challenge is unknown, expired or already answered",
   AGENT_STATUS_TRANSITION_INVALID: "the agent cannot move from its status to the requested one",
+  AGENT_REQUEST_MALFORMED: "a registry request, message, query or cursor is malformed",
+  AGENT_WRONG_CHAIN: "a registry message was signed for another chain id",
+  AGENT_EXPIRED: "a registry message's expiry has passed",
+  AGENT_CARD_HASH_MISMATCH: "the signed card hash is not the hash of the card",
+  AGENT_VERSION_INVALID: "a card update's version is not the current version plus one",
+  AGENT_KEY_PROOF_INVALID: "a key rotation is not also signed by the new key",
+  AGENT_KEY_REUSED: "the new signing key is, or was, a key of this agent",
+  AGENT_SIGNER_UNKNOWN: "the address was never a signing key of this agent",
   // agency (Proof of Agency)
   AGENCY_MALFORMED: "an action or outcome does not match its schema",
   AGENCY_BAD_SIGNATURE: "an action or outcome is not signed by its agent's registered key",

@@ -13,6 +13,7 @@ export const MIGRATIONS: readonly Migration[] = [
 CREATE TABLE agents (
   id             text PRIMARY KEY,
   signer         text NOT NULL,
+  public_key     text NOT NULL,
   status         text NOT NULL CHECK (status IN ('active', 'suspended', 'revoked')),
   card           jsonb NOT NULL,
   card_hash      bytea NOT NULL,
@@ -44,6 +45,7 @@ CREATE TABLE agent_keys (
   agent_id   text NOT NULL REFERENCES agents (id),
   seq        integer NOT NULL,
   signer     text NOT NULL,
+  public_key text NOT NULL,
   rotation   jsonb,
   created_at timestamptz NOT NULL,
   PRIMARY KEY (agent_id, seq)
@@ -110,7 +112,7 @@ CREATE TABLE actions (
   action_type  text NOT NULL,
   nonce        numeric(20, 0) NOT NULL,
   ts           timestamptz NOT NULL,
-  payload      jsonb,
+  payload      bytea,
   payload_hash bytea NOT NULL,
   recorded_at  timestamptz NOT NULL DEFAULT now(),
   UNIQUE (log_id, leaf_index)
@@ -129,7 +131,7 @@ CREATE TABLE outcomes (
   evaluator   text NOT NULL REFERENCES agents (id),
   status      text NOT NULL,
   result_hash bytea NOT NULL,
-  metrics     jsonb NOT NULL,
+  metrics     bytea NOT NULL,
   ts          timestamptz NOT NULL,
   recorded_at timestamptz NOT NULL DEFAULT now(),
   UNIQUE (log_id, leaf_index)

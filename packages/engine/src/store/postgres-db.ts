@@ -2,9 +2,20 @@ import { ChaosCoreError } from "@chaoscore/core";
 import pg from "pg";
 import type { Db } from "./db.js";
 
-// int8 as a JS number, as PGlite returns it (log indices and sizes stay far
-// below 2^53; uint64 nonces are stored as numeric and read as text).
-pg.types.setTypeParser(20, (value: string) => Number(value));
+// Values as PGlite returns them, so both back-ends look alike to the engine:
+// int8 as a JS number (log indices and sizes stay far below 2^53; uint64
+// nonces are stored as numeric and read as text) and bytea as a Uint8Array.
+const INT8 = 20;
+const BYTEA = 17;
+const types = {
+  getTypeParser(oid: number, format?: "text" | "binary") {
+    if (oid === INT8) return (value: string) => Number(value);
+    if (oid === BYTEA) {
+      return (value: string) => Uint8Array.from(Buffer.from(value.slice(2), "hex"));
+    }
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
 
 function storeError(cause: unknown): ChaosCoreError {
   if (cause instanceof ChaosCoreError) return cause;
@@ -49,7 +60,7 @@ export class PostgresDb implements Db {
     url: string,
     options: { schema?: string; max?: number } = {},
   ): Promise<PostgresDb> {
-    const config: pg.PoolConfig = { connectionString: url, max: options.max ?? 10 };
+    const config: pg.PoolConfig = { connectionString: url, max: options.max ?? 10, types };
     if (options.schema !== undefined) {
       if (!/^[a-z_][a-z0-9_]*$/.test(options.schema)) {
         throw new ChaosCoreError("INVALID_INPUT", "schema must be a lowercase identifier");

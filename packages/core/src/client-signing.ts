@@ -1,0 +1,130 @@
+import { type AgentCard, agentCardHash } from "./agent-card.js";
+import { canonicalJsonBytes } from "./canonical-json.js";
+import { privateKeyToAddress, signTypedMessage, ZERO_HASH } from "./eip712.js";
+import { sha256Hex } from "./hash.js";
+import type { Hex } from "./hex.js";
+import { type ActionEntry, ENTRY_FORMAT, type OutcomeEntry } from "./schemas.js";
+
+/** Defaults: now, and an expiry one hour later. */
+function times(timestamp?: bigint | number, ttlSeconds = 3600) {
+  const ts = BigInt(timestamp ?? Math.floor(Date.now() / 1000));
+  return { timestamp: ts.toString(), expiry: (ts + BigInt(ttlSeconds)).toString() };
+}
+
+/** Inputs of {@link signAction}. */
+export type SignActionInput = {
+  privateKey: Uint8Array;
+  chainId: bigint | number;
+  actionType: string;
+  nonce: bigint | number;
+  /** The action's content; only its hash is signed and logged. */
+  payload?: unknown;
+  /** The payload hash, when the payload itself is not at hand. */
+  payloadHash?: Hex;
+  studio?: string;
+  task?: string;
+  parents?: Hex[];
+  attestationHash?: Hex;
+  /** Unix seconds; default now. */
+  timestamp?: bigint | number;
+  /** Seconds until the signature expires; default 3600. */
+  ttlSeconds?: number;
+  /** The agent id when the key is a rotated key (default: the key's address). */
+  agent?: Hex;
+};
+
+/**
+ * Builds and signs an action entry on the agent's side (the key never leaves it).
+ * @example
+ * const { entry } = signAction({ privateKey, chainId: 31337n, actionType: "tool.call", nonce: 1, payload: { q: "hi" } })
+ */
+export function signAction(input: SignActionInput): { entry: ActionEntry; payload?: unknown } {
+  const payloadHash =
+    input.payloadHash ??
+    (input.payload === undefined ? ZERO_HASH : sha256Hex(canonicalJsonBytes(input.payload)));
+  const message = {
+    agent: input.agent ?? privateKeyToAddress(input.privateKey),
+    studio: input.studio ?? "",
+    task: input.task ?? "",
+    actionType: input.actionType,
+    payloadHash,
+    parents: input.parents ?? [],
+    attestationHash: input.attestationHash ?? ZERO_HASH,
+    ...times(input.timestamp, input.ttlSeconds),
+    nonce: BigInt(input.nonce).toString(),
+  };
+  const entry: ActionEntry = {
+    format: ENTRY_FORMAT,
+    kind: "action",
+    chainId: BigInt(input.chainId).toString(),
+    message,
+    signature: signTypedMessage("Action", message, input.chainId, input.privateKey),
+  };
+  return input.payload === undefined ? { entry } : { entry, payload: input.payload };
+}
+
+/** Inputs of {@link signOutcome}. */
+export type SignOutcomeInput = {
+  privateKey: Uint8Array;
+  chainId: bigint | number;
+  action: Hex;
+  status: "success" | "failure" | "partial";
+  nonce: bigint | number;
+  /** The result's content; only its hash is signed. */
+  result?: unknown;
+  metrics?: Record<string, unknown>;
+  timestamp?: bigint | number;
+  ttlSeconds?: number;
+  agent?: Hex;
+};
+
+/** Builds and signs an outcome entry (by the evaluator). */
+export function signOutcome(input: SignOutcomeInput): {
+  entry: OutcomeEntry;
+  metrics: Record<string, unknown>;
+} {
+  const metrics = input.metrics ?? {};
+  const message = {
+    agent: input.agent ?? privateKeyToAddress(input.privateKey),
+    action: input.action,
+    status: input.status,
+    resultHash:
+      input.result === undefined ? ZERO_HASH : sha256Hex(canonicalJsonBytes(input.result)),
+    metricsHash: sha256Hex(canonicalJsonBytes(metrics)),
+    ...times(input.timestamp, input.ttlSeconds),
+    nonce: BigInt(input.nonce).toString(),
+  };
+  const entry: OutcomeEntry = {
+    format: ENTRY_FORMAT,
+    kind: "outcome",
+    chainId: BigInt(input.chainId).toString(),
+    message,
+    signature: signTypedMessage("Outcome", message, input.chainId, input.privateKey),
+  };
+  return { entry, metrics };
+}
+
+/**
+ * Builds and signs a registration request: the agent signs the hash of its
+ * card, which proves it controls the key its id derives from.
+ */
+export function signRegistration(input: {
+  privateKey: Uint8Array;
+  chainId: bigint | number;
+  card: AgentCard;
+  nonce?: bigint | number;
+  ttlSeconds?: number;
+}) {
+  const message = {
+    agent: privateKeyToAddress(input.privateKey),
+    cardHash: agentCardHash(input.card),
+    nonce: BigInt(input.nonce ?? 0).toString(),
+    expiry: times(undefined, input.ttlSeconds).expiry,
+  };
+  return {
+    chainId: BigInt(input.chainId).toString(),
+    card: input.card,
+    message,
+    signature: signTypedMessage("RegisterAgent", message, input.chainId, input.privateKey),
+  };
+}

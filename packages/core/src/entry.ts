@@ -1,0 +1,41 @@
+import { canonicalJsonBytes } from "./canonical-json.js";
+import { recoverAddress, typedDataDigest } from "./eip712.js";
+import type { Address, Hex } from "./hex.js";
+import { bytesToHex } from "./hex.js";
+import { compileParser, type LogEntry, LogEntrySchema } from "./schemas.js";
+
+/**
+ * A log entry (`chaoscore.entry/v1`) is what the transparency log commits to:
+ * one signed action or outcome. Its leaf data is the entry's RFC 8785
+ * canonical JSON; its id is the EIP-712 digest of its message.
+ */
+export const parseEntry: (value: unknown) => LogEntry = compileParser(
+  LogEntrySchema,
+  "INVALID_INPUT",
+  "log entry",
+);
+
+/** The leaf data of an entry: its canonical JSON bytes. */
+export function encodeEntry(entry: LogEntry): Uint8Array {
+  return canonicalJsonBytes(entry);
+}
+
+/** The EIP-712 digest of the entry's message: the action or outcome id. */
+export function entryDigest(entry: LogEntry): Uint8Array {
+  return entry.kind === "action"
+    ? typedDataDigest("Action", entry.message, BigInt(entry.chainId))
+    : typedDataDigest("Outcome", entry.message, BigInt(entry.chainId));
+}
+
+/** The entry id as 0x-hex. */
+export function entryId(entry: LogEntry): Hex {
+  return bytesToHex(entryDigest(entry));
+}
+
+/**
+ * The address that signed the entry.
+ * @throws ChaosCoreError SIGNATURE_MALFORMED / SIGNATURE_INVALID.
+ */
+export function entrySigner(entry: LogEntry): Address {
+  return recoverAddress(entryDigest(entry), entry.signature as Hex);
+}

@@ -1,0 +1,203 @@
+import { canonicalJsonBytes } from "./canonical-json.js";
+import { openCheckpoint } from "./checkpoint.js";
+import { recoverAddress, typedDataDigest } from "./eip712.js";
+import { encodeEntry, entryDigest } from "./entry.js";
+import { ChaosCoreError, type ErrorCode, isChaosCoreError } from "./errors.js";
+import { sha256Hex } from "./hash.js";
+import { type Address, base64ToBytes, bytesToBase64, bytesToHex, type Hex } from "./hex.js";
+import { leafHash, verifyInclusion } from "./merkle.js";
+import {
+  compileParser,
+  type KeyRotation,
+  type LogEntry,
+  RECEIPT_FORMAT,
+  type Receipt,
+  ReceiptSchema,
+} from "./schemas.js";
+
+/** What a valid receipt proves. */
+export type VerifiedReceipt = {
+  /** The action id (EIP-712 digest of the action message). */
+  actionId: Hex;
+  /** The outcome id, when the receipt carries an outcome. */
+  outcomeId: Hex | null;
+  /** The agent that signed the action. */
+  agent: Address;
+  /** The chain id the entries were signed for. */
+  chainId: string;
+  leafIndex: number;
+  /** The checkpoint the proofs lead to. */
+  origin: string;
+  treeSize: number;
+  rootHash: string;
+};
+
+const parseReceiptShape = compileParser(ReceiptSchema, "RECEIPT_MALFORMED", "receipt");
+
+function fail(code: ErrorCode, message: string, cause?: unknown): never {
+  throw new ChaosCoreError(code, message, cause === undefined ? {} : { cause });
+}
+
+/**
+ * Parses a receipt (JSON text or a parsed value) against the
+ * `chaoscore.receipt/v1` schema, without verifying it.
+ * @throws ChaosCoreError RECEIPT_MALFORMED / RECEIPT_UNSUPPORTED_FORMAT.
+ */
+export function parseReceipt(input: unknown): Receipt {
+  let value = input;
+  if (typeof input === "string" || input instanceof Uint8Array) {
+    try {
+      value = JSON.parse(
+        typeof input === "string" ? input : new TextDecoder("utf-8", { fatal: true }).decode(input),
+      );
+    } catch (cause) {
+      fail("RECEIPT_MALFORMED", "receipt is not valid JSON", cause);
+    }
+  }
+  if (
+    typeof value === "object" &&
+    value !== null &&
+    "format" in value &&
+    value.format !== RECEIPT_FORMAT
+  ) {
+    fail(
+      "RECEIPT_UNSUPPORTED_FORMAT",
+      `unsupported receipt format ${String(value.format).slice(0, 64)}`,
+    );
+  }
+  return parseReceiptShape(value);
+}
+
+/** Follows the key-rotation chain from the agent id; returns the last key. */
+function rotatedSigner(
+  agent: Address,
+  rotations: readonly KeyRotation[],
+  chainId: string,
+): Address {
+  let current = agent;
+  for (const [i, rotation] of rotations.entries()) {
+    if (rotation.message.agent !== agent) {
+      fail("RECEIPT_SIGNER_PROOF_INVALID", `key rotation ${i} is for another agent`);
+    }
+    let signer: Address;
+    try {
+      signer = recoverAddress(
+        typedDataDigest("RotateAgentKey", rotation.message, BigInt(chainId)),
+        rotation.signature,
+      );
+    } catch (cause) {
+      fail("RECEIPT_SIGNER_PROOF_INVALID", `key rotation ${i} has a malformed signature`, cause);
+    }
+    if (signer !== current) {
+      fail("RECEIPT_SIGNER_PROOF_INVALID", `key rotation ${i} is not signed by the previous key`);
+    }
+    current = rotation.message.newSigner;
+  }
+  return current;
+}
+
+function checkEntry(
+  what: string,
+  proof: {
+    entry: LogEntry;
+    leafIndex: number;
+    inclusionProof: string[];
+    keyRotations: KeyRotation[];
+  },
+  checkpoint: { size: number; rootHash: Uint8Array },
+): Hex {
+  const { entry } = proof;
+  const digest = entryDigest(entry);
+  let signer: Address;
+  try {
+    signer = recoverAddress(digest, entry.signature);
+  } catch (cause) {
+    fail("RECEIPT_SIGNATURE_INVALID", `${what} signature is malformed`, cause);
+  }
+  const expected = rotatedSigner(entry.message.agent, proof.keyRotations, entry.chainId);
+  if (signer !== expected) {
+    fail(
+      proof.keyRotations.length === 0
+        ? "RECEIPT_SIGNATURE_INVALID"
+        : "RECEIPT_SIGNER_PROOF_INVALID",
+      `${what} is not signed by its agent ${entry.message.agent}`,
+    );
+  }
+  try {
+    verifyInclusion(
+      leafHash(encodeEntry(entry)),
+      proof.leafIndex,
+      checkpoint.size,
+      proof.inclusionProof.map((h) => base64ToBytes(h)),
+      checkpoint.rootHash,
+    );
+  } catch (cause) {
+    fail("RECEIPT_INCLUSION_INVALID", `${what} is not included in the checkpoint's tree`, cause);
+  }
+  return bytesToHex(digest);
+}
+
+/**
+ * Verifies a receipt offline against the log's trusted verifier key (a C2SP
+ * note verifier key, `<origin>+<keyid>+<base64 key>`). Checks, in order: the
+ * schema; the checkpoint's signature; each entry's agent signature (following
+ * key rotations); each entry's inclusion in the checkpoint's tree; that the
+ * outcome refers to the action; and that the payload, if present, hashes to
+ * the signed payload hash. See docs/spec/receipt.md.
+ *
+ * @returns what the receipt proves.
+ * @throws ChaosCoreError RECEIPT_MALFORMED, RECEIPT_UNSUPPORTED_FORMAT,
+ * RECEIPT_CHECKPOINT_INVALID, RECEIPT_SIGNATURE_INVALID,
+ * RECEIPT_SIGNER_PROOF_INVALID, RECEIPT_INCLUSION_INVALID,
+ * RECEIPT_OUTCOME_MISMATCH, RECEIPT_PAYLOAD_MISMATCH.
+ * @example
+ * ```ts
+ * const { actionId, treeSize } = verifyReceipt(JSON.parse(text), "chaoscore.local/log/default+1a2b3c4d+AQ…");
+ * ```
+ */
+export function verifyReceipt(input: unknown, trustedLogKey: string): VerifiedReceipt {
+  const receipt = parseReceipt(input);
+  let checkpoint: { origin: string; size: number; rootHash: Uint8Array };
+  try {
+    checkpoint = openCheckpoint(receipt.checkpoint, trustedLogKey);
+  } catch (cause) {
+    const code = isChaosCoreError(cause) ? cause.code : "unknown";
+    fail(
+      "RECEIPT_CHECKPOINT_INVALID",
+      `the checkpoint does not verify under the trusted key (${code})`,
+      cause,
+    );
+  }
+  const actionId = checkEntry("the action", receipt.action, checkpoint);
+  let outcomeId: Hex | null = null;
+  if (receipt.outcome !== null) {
+    if (receipt.outcome.entry.message.action !== actionId) {
+      fail("RECEIPT_OUTCOME_MISMATCH", "the outcome refers to another action");
+    }
+    if (receipt.outcome.entry.chainId !== receipt.action.entry.chainId) {
+      fail("RECEIPT_OUTCOME_MISMATCH", "the outcome was signed for another chain");
+    }
+    outcomeId = checkEntry("the outcome", receipt.outcome, checkpoint);
+  }
+  if (receipt.payload !== undefined) {
+    let hash: Hex;
+    try {
+      hash = sha256Hex(canonicalJsonBytes(receipt.payload));
+    } catch (cause) {
+      fail("RECEIPT_MALFORMED", "the payload is not JSON", cause);
+    }
+    if (hash !== receipt.action.entry.message.payloadHash) {
+      fail("RECEIPT_PAYLOAD_MISMATCH", "the payload does not hash to the signed payload hash");
+    }
+  }
+  return {
+    actionId,
+    outcomeId,
+    agent: receipt.action.entry.message.agent,
+    chainId: receipt.action.entry.chainId,
+    leafIndex: receipt.action.leafIndex,
+    origin: checkpoint.origin,
+    treeSize: checkpoint.size,
+    rootHash: bytesToBase64(checkpoint.rootHash),
+  };
+}

@@ -1,0 +1,774 @@
+import {
+  type ActionEntry,
+  type Address,
+  bytesToBase64,
+  bytesToHex,
+  ChaosCoreError,
+  canonicalJsonBytes,
+  type ErrorCode,
+  encodeEntry,
+  entryDigest,
+  type Hex,
+  hexToBytes,
+  isChaosCoreError,
+  isHex,
+  type JsonValue,
+  type KeyRotation,
+  type LogEntry,
+  type OutcomeEntry,
+  parseEntry,
+  RECEIPT_FORMAT,
+  type Receipt,
+  sha256Hex,
+  type VerifiedReceipt,
+  verifyReceipt,
+} from "@chaoscore/core";
+import type { Db } from "../store/db.js";
+import { InlineSignatureVerifier, type SignatureVerifier } from "./signature-verifier.js";
+import type { TransparencyLog } from "./transparency-log.js";
+
+/** What Proof of Agency needs to know about agents (implemented by the registry). */
+export interface AgentDirectory {
+  /** Current signer, status and last accepted action nonce of each agent, read in `tx`. */
+  signingState(
+    ids: readonly string[],
+    tx?: Db,
+  ): Promise<Map<string, { signer: Address; status: string; actionNonce: bigint | null }>>;
+  /** Signed key rotations from the agent's registration key to `upToSigner`. */
+  keyRotations(id: string, upToSigner?: Address): Promise<KeyRotation[]>;
+  /** Every key the agent has signed with, oldest first. */
+  keyHistory(id: string): Promise<{ seq: number; signer: Address }[]>;
+}
+
+/** Size limits (bytes). */
+export type AgencyLimits = {
+  /** Largest signed log entry (canonical JSON); default 64 KiB. */
+  maxEntryBytes: number;
+  /** Largest off-log payload (canonical JSON); default 1 MiB. */
+  maxPayloadBytes: number;
+  /** Largest outcome metrics object (canonical JSON); default 16 KiB. */
+  maxMetricsBytes: number;
+};
+
+export const DEFAULT_LIMITS: AgencyLimits = {
+  maxEntryBytes: 64 * 1024,
+  maxPayloadBytes: 1024 * 1024,
+  maxMetricsBytes: 16 * 1024,
+};
+
+export type ProofOfAgencyOptions = {
+  db: Db;
+  log: TransparencyLog;
+  agents: AgentDirectory;
+  chainId: bigint;
+  verifier?: SignatureVerifier;
+  limits?: Partial<AgencyLimits>;
+  /** Largest accepted distance between a message's timestamp and the server clock (s); default 300. */
+  clockSkewSeconds?: number;
+  now?: () => Date;
+  /** Most entries committed in one transaction (group commit); default 1000. */
+  maxBatch?: number;
+};
+
+/** The result of recording an action or outcome. */
+export type RecordResult = {
+  id: Hex;
+  kind: "action" | "outcome";
+  leafIndex: number;
+  /** True when this exact signed message was recorded before (its first record is returned). */
+  duplicate: boolean;
+};
+
+/** A recorded action as stored. */
+export type ActionRecord = {
+  id: Hex;
+  leafIndex: number;
+  agent: Address;
+  studio: string;
+  task: string;
+  actionType: string;
+  nonce: string;
+  timestamp: string;
+  payloadHash: Hex;
+  hasPayload: boolean;
+  outcomeId: Hex | null;
+  recordedAt: string;
+};
+
+/** Filters of {@link ProofOfAgency.query}; results are ordered by leaf index. */
+export type ActionQuery = {
+  agent?: string;
+  studio?: string;
+  task?: string;
+  actionType?: string;
+  /** ISO time or unix seconds: actions with timestamp ≥ from. */
+  from?: string;
+  /** ISO time or unix seconds: actions with timestamp < to. */
+  to?: string;
+  limit?: number;
+  cursor?: string;
+};
+
+/** Proof of Agency: record, verify, query and prove agents' actions and outcomes. */
+export interface ProofOfAgencyInterface {
+  recordAction(input: { entry: unknown; payload?: unknown }): Promise<RecordResult>;
+  recordOutcome(input: { entry: unknown; metrics: unknown }): Promise<RecordResult>;
+  getAction(id: string): Promise<ActionRecord>;
+  query(q: ActionQuery): Promise<{ items: ActionRecord[]; nextCursor: string | null }>;
+  getReceipt(id: string, options?: { includePayload?: boolean }): Promise<Receipt>;
+  verify(id: string): Promise<VerifiedReceipt>;
+}
+
+type Pending = {
+  kind: "action" | "outcome";
+  entry: LogEntry;
+  bytes: Uint8Array;
+  digest: Uint8Array;
+  id: Hex;
+  agent: Address;
+  nonce: bigint;
+  extra: Uint8Array | null; // payload (actions) or metrics (outcomes), canonical JSON
+  signer: Promise<Address | ChaosCoreError>;
+  resolve: (r: RecordResult) => void;
+  reject: (e: unknown) => void;
+};
+
+function reject(code: ErrorCode, message: string, details?: Record<string, unknown>): never {
+  throw new ChaosCoreError(code, message, details === undefined ? {} : { details });
+}
+
+const UNIX_RE = /^[0-9]{1,12}$/;
+
+/**
+ * The Proof of Agency service. Writes go through a group-commit queue: each
+ * transaction appends a batch of entries to the log and stores their rows,
+ * so throughput grows with load while every accepted entry is durable when
+ * its promise resolves. A rejected entry writes nothing.
+ */
+export class ProofOfAgency implements ProofOfAgencyInterface {
+  readonly chainId: bigint;
+  readonly limits: AgencyLimits;
+  private readonly db: Db;
+  private readonly log: TransparencyLog;
+  private readonly agents: AgentDirectory;
+  private readonly verifier: SignatureVerifier;
+  private readonly skew: number;
+  private readonly now: () => Date;
+  private readonly maxBatch: number;
+  private queue: Pending[] = [];
+  private writing: Promise<void> | null = null;
+
+  constructor(options: ProofOfAgencyOptions) {
+    this.db = options.db;
+    this.log = options.log;
+    this.agents = options.agents;
+    this.chainId = options.chainId;
+    this.verifier = options.verifier ?? new InlineSignatureVerifier();
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.skew = options.clockSkewSeconds ?? 300;
+    this.now = options.now ?? (() => new Date());
+    this.maxBatch = options.maxBatch ?? 1000;
+  }
+
+  /**
+   * Records a signed action (and its optional off-log payload).
+   * @throws ChaosCoreError AGENCY_MALFORMED, AGENCY_WRONG_CHAIN, AGENCY_EXPIRED,
+   * AGENCY_CLOCK_SKEW, AGENCY_ENTRY_TOO_LARGE, AGENCY_PAYLOAD_TOO_LARGE,
+   * AGENCY_PAYLOAD_MISMATCH, AGENCY_BAD_SIGNATURE, AGENT_NOT_FOUND,
+   * AGENT_NOT_ACTIVE, AGENCY_NONCE_NOT_INCREASING, AGENCY_PARENT_NOT_FOUND,
+   * STORE_UNAVAILABLE (retryable).
+   */
+  recordAction(input: { entry: unknown; payload?: unknown }): Promise<RecordResult> {
+    try {
+      const entry = this.parse(input?.entry, "action") as ActionEntry;
+      let extra: Uint8Array | null = null;
+      if (input.payload !== undefined) {
+        extra = this.canonical(input.payload, "payload");
+        if (extra.length > this.limits.maxPayloadBytes) {
+          reject(
+            "AGENCY_PAYLOAD_TOO_LARGE",
+            `payload exceeds ${this.limits.maxPayloadBytes} bytes`,
+            {
+              size: extra.length,
+              limit: this.limits.maxPayloadBytes,
+            },
+          );
+        }
+        if (sha256Hex(extra) !== entry.message.payloadHash) {
+          reject("AGENCY_PAYLOAD_MISMATCH", "payload does not hash to the signed payloadHash");
+        }
+      }
+      return this.enqueue("action", entry, extra);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Records a signed outcome of a recorded action, with its metrics.
+   * @throws ChaosCoreError as {@link recordAction}, plus AGENCY_ACTION_NOT_FOUND
+   * and AGENCY_OUTCOME_EXISTS.
+   */
+  recordOutcome(input: { entry: unknown; metrics: unknown }): Promise<RecordResult> {
+    try {
+      const entry = this.parse(input?.entry, "outcome") as OutcomeEntry;
+      const metrics = input.metrics;
+      if (typeof metrics !== "object" || metrics === null || Array.isArray(metrics)) {
+        reject("AGENCY_MALFORMED", "metrics must be a JSON object");
+      }
+      const extra = this.canonical(metrics, "metrics");
+      if (extra.length > this.limits.maxMetricsBytes) {
+        reject("AGENCY_PAYLOAD_TOO_LARGE", `metrics exceed ${this.limits.maxMetricsBytes} bytes`);
+      }
+      if (sha256Hex(extra) !== entry.message.metricsHash) {
+        reject("AGENCY_PAYLOAD_MISMATCH", "metrics do not hash to the signed metricsHash");
+      }
+      return this.enqueue("outcome", entry, extra);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private canonical(value: unknown, what: string): Uint8Array {
+    try {
+      return canonicalJsonBytes(value);
+    } catch {
+      return reject("AGENCY_MALFORMED", `${what} is not JSON`);
+    }
+  }
+
+  private parse(value: unknown, kind: "action" | "outcome"): LogEntry {
+    let entry: LogEntry;
+    try {
+      entry = parseEntry(value);
+    } catch (error) {
+      const e = error as ChaosCoreError;
+      return reject("AGENCY_MALFORMED", e.message, e.details as Record<string, unknown>);
+    }
+    if (entry.kind !== kind)
+      reject("AGENCY_MALFORMED", `expected an ${kind} entry, got ${entry.kind}`);
+    if (BigInt(entry.chainId) !== this.chainId) {
+      reject(
+        "AGENCY_WRONG_CHAIN",
+        `signed for chain ${entry.chainId}, this log is on ${this.chainId}`,
+        {
+          chainId: entry.chainId,
+          expected: this.chainId.toString(),
+        },
+      );
+    }
+    const now = BigInt(Math.floor(this.now().getTime() / 1000));
+    if (BigInt(entry.message.expiry) <= now) {
+      reject("AGENCY_EXPIRED", "the message has expired", { expiry: entry.message.expiry });
+    }
+    const ts = BigInt(entry.message.timestamp);
+    const skew = BigInt(this.skew);
+    if (ts > now + skew || ts < now - skew) {
+      reject("AGENCY_CLOCK_SKEW", `timestamp is more than ${this.skew}s from the server clock`, {
+        timestamp: entry.message.timestamp,
+        now: now.toString(),
+      });
+    }
+    return entry;
+  }
+
+  private enqueue(kind: "action" | "outcome", entry: LogEntry, extra: Uint8Array | null) {
+    const bytes = encodeEntry(entry);
+    if (bytes.length > this.limits.maxEntryBytes) {
+      reject("AGENCY_ENTRY_TOO_LARGE", `entry exceeds ${this.limits.maxEntryBytes} bytes`, {
+        size: bytes.length,
+        limit: this.limits.maxEntryBytes,
+      });
+    }
+    const digest = entryDigest(entry);
+    const signer = this.verifier.recover(digest, entry.signature).catch(
+      (error) =>
+        new ChaosCoreError("AGENCY_BAD_SIGNATURE", "signature is malformed or does not recover", {
+          cause: error,
+        }),
+    );
+    return new Promise<RecordResult>((resolve, rejectPromise) => {
+      this.queue.push({
+        kind,
+        entry,
+        bytes,
+        digest,
+        id: bytesToHex(digest),
+        agent: entry.message.agent,
+        nonce: BigInt(entry.message.nonce),
+        extra,
+        signer,
+        resolve,
+        reject: rejectPromise,
+      });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.writing !== null || this.queue.length === 0) return;
+    this.writing = (async () => {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        await this.writeBatch(batch);
+      }
+    })().finally(() => {
+      this.writing = null;
+      this.kick();
+    });
+  }
+
+  /** Resolves when every queued write has committed or failed. */
+  async flush(): Promise<void> {
+    while (this.writing !== null) await this.writing;
+  }
+
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    const signers = await Promise.all(batch.map((p) => p.signer));
+    const accepted: Pending[] = [];
+    const duplicates: { p: Pending; of: Pending | RecordResult }[] = [];
+    let commit: (() => void) | undefined;
+    let firstIndex = 0;
+    try {
+      await this.db.transaction(async (tx) => {
+        accepted.length = 0;
+        duplicates.length = 0;
+        const ids = batch.map((p) => p.digest);
+        const existing = new Map<string, RecordResult>();
+        for (const r of await tx.query<{ id: Uint8Array; leaf_index: number; kind: string }>(
+          `SELECT id, leaf_index, 'action' AS kind FROM actions WHERE id = ANY($1::bytea[])
+           UNION ALL SELECT id, leaf_index, 'outcome' FROM outcomes WHERE id = ANY($1::bytea[])`,
+          [ids],
+        )) {
+          const id = bytesToHex(r.id);
+          existing.set(id, {
+            id,
+            kind: r.kind as "action" | "outcome",
+            leafIndex: Number(r.leaf_index),
+            duplicate: true,
+          });
+        }
+        const state = await this.agents.signingState([...new Set(batch.map((p) => p.agent))], tx);
+        const refs = new Set<string>();
+        for (const p of batch) {
+          if (p.entry.kind === "action")
+            for (const parent of p.entry.message.parents) refs.add(parent);
+          else refs.add(p.entry.message.action);
+        }
+        const known = new Map<string, boolean>(); // action id -> has outcome
+        if (refs.size > 0) {
+          for (const r of await tx.query<{ id: Uint8Array; has_outcome: boolean }>(
+            `SELECT a.id, (o.id IS NOT NULL) AS has_outcome FROM actions a
+             LEFT JOIN outcomes o ON o.action_id = a.id WHERE a.id = ANY($1::bytea[])`,
+            [[...refs].map((h) => hexToBytes(h))],
+          )) {
+            known.set(bytesToHex(r.id), r.has_outcome);
+          }
+        }
+        const inBatch = new Map<string, Pending>();
+        batch.forEach((p, i) => {
+          const prior = existing.get(p.id) ?? inBatch.get(p.id);
+          if (prior !== undefined) {
+            duplicates.push({ p, of: prior });
+            return;
+          }
+          const problem = this.check(p, signers[i] as Address | ChaosCoreError, state, known);
+          if (problem !== null) {
+            p.reject(problem);
+            return;
+          }
+          inBatch.set(p.id, p);
+          accepted.push(p);
+        });
+        if (accepted.length === 0) return;
+        const appended = await this.log.appendInTransaction(
+          tx,
+          accepted.map((p) => p.bytes),
+        );
+        commit = appended.commit;
+        firstIndex = appended.firstIndex;
+        await this.insertRows(tx, accepted, firstIndex);
+        const last = new Map<string, bigint>();
+        for (const p of accepted) last.set(p.agent, p.nonce);
+        await tx.query(
+          `UPDATE agents SET action_nonce = u.nonce::numeric
+           FROM unnest($1::text[], $2::text[]) AS u(id, nonce) WHERE agents.id = u.id`,
+          [[...last.keys()], [...last.values()].map(String)],
+        );
+      });
+    } catch (error) {
+      const failure = isChaosCoreError(error)
+        ? error
+        : new ChaosCoreError("STORE_UNAVAILABLE", "the write failed; retry", { cause: error });
+      for (const p of accepted) p.reject(failure);
+      for (const d of duplicates) d.p.reject(failure);
+      return;
+    }
+    commit?.();
+    accepted.forEach((p, i) => {
+      p.resolve({ id: p.id, kind: p.kind, leafIndex: firstIndex + i, duplicate: false });
+    });
+    for (const { p, of } of duplicates) {
+      const index = "leafIndex" in of ? of.leafIndex : firstIndex + accepted.indexOf(of);
+      p.resolve({ id: p.id, kind: p.kind, leafIndex: index, duplicate: true });
+    }
+  }
+
+  /** Checks one entry against the agent's state, updating `state` and `known` on success. */
+  private check(
+    p: Pending,
+    signer: Address | ChaosCoreError,
+    state: Map<string, { signer: Address; status: string; actionNonce: bigint | null }>,
+    known: Map<string, boolean>,
+  ): ChaosCoreError | null {
+    if (signer instanceof ChaosCoreError) return signer;
+    const agent = state.get(p.agent);
+    if (agent === undefined) {
+      return new ChaosCoreError("AGENT_NOT_FOUND", `agent ${p.agent} is not registered`);
+    }
+    if (agent.status !== "active") {
+      return new ChaosCoreError("AGENT_NOT_ACTIVE", `agent ${p.agent} is ${agent.status}`);
+    }
+    if (signer !== agent.signer) {
+      return new ChaosCoreError(
+        "AGENCY_BAD_SIGNATURE",
+        "signature is not by the agent's registered key",
+        { details: { agent: p.agent, signer } },
+      );
+    }
+    if (agent.actionNonce !== null && p.nonce <= agent.actionNonce) {
+      return new ChaosCoreError(
+        "AGENCY_NONCE_NOT_INCREASING",
+        `nonce ${p.nonce} is not larger than the last accepted nonce ${agent.actionNonce}`,
+        { details: { nonce: p.nonce.toString(), last: agent.actionNonce.toString() } },
+      );
+    }
+    if (p.entry.kind === "action") {
+      const missing = p.entry.message.parents.find((parent) => !known.has(parent));
+      if (missing !== undefined) {
+        return new ChaosCoreError("AGENCY_PARENT_NOT_FOUND", `parent ${missing} is not recorded`);
+      }
+      known.set(p.id, false);
+    } else {
+      const action = p.entry.message.action;
+      const hasOutcome = known.get(action);
+      if (hasOutcome === undefined) {
+        return new ChaosCoreError("AGENCY_ACTION_NOT_FOUND", `action ${action} is not recorded`);
+      }
+      if (hasOutcome) {
+        return new ChaosCoreError(
+          "AGENCY_OUTCOME_EXISTS",
+          `action ${action} already has an outcome`,
+        );
+      }
+      known.set(action, true);
+    }
+    agent.actionNonce = p.nonce;
+    return null;
+  }
+
+  private async insertRows(tx: Db, accepted: Pending[], firstIndex: number): Promise<void> {
+    const actions = accepted.flatMap((p, i) =>
+      p.entry.kind === "action" ? [{ p, m: p.entry.message, i }] : [],
+    );
+    const outcomes = accepted.flatMap((p, i) =>
+      p.entry.kind === "outcome" ? [{ p, m: p.entry.message, i }] : [],
+    );
+    if (actions.length > 0) {
+      await tx.query(
+        `INSERT INTO actions (id, log_id, leaf_index, agent_id, studio, task, action_type, nonce, ts,
+                              payload, payload_hash)
+         SELECT u.id, $1, u.leaf_index, u.agent_id, u.studio, u.task, u.action_type, u.nonce::numeric,
+                to_timestamp(u.ts), u.payload, u.payload_hash
+         FROM unnest($2::bytea[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::text[], $9::float8[], $10::bytea[], $11::bytea[])
+           AS u(id, leaf_index, agent_id, studio, task, action_type, nonce, ts, payload, payload_hash)`,
+        [
+          this.log.id,
+          actions.map((a) => a.p.digest),
+          actions.map((a) => firstIndex + a.i),
+          actions.map((a) => a.m.agent),
+          actions.map((a) => a.m.studio),
+          actions.map((a) => a.m.task),
+          actions.map((a) => a.m.actionType),
+          actions.map((a) => a.m.nonce),
+          actions.map((a) => Number(a.m.timestamp)),
+          actions.map((a) => a.p.extra),
+          actions.map((a) => hexToBytes(a.m.payloadHash)),
+        ],
+      );
+    }
+    if (outcomes.length > 0) {
+      await tx.query(
+        `INSERT INTO outcomes (id, action_id, log_id, leaf_index, evaluator, status, result_hash, metrics, ts)
+         SELECT u.id, u.action_id, $1, u.leaf_index, u.evaluator, u.status, u.result_hash, u.metrics,
+                to_timestamp(u.ts)
+         FROM unnest($2::bytea[], $3::bytea[], $4::bigint[], $5::text[], $6::text[], $7::bytea[],
+                     $8::bytea[], $9::float8[])
+           AS u(id, action_id, leaf_index, evaluator, status, result_hash, metrics, ts)`,
+        [
+          this.log.id,
+          outcomes.map((o) => o.p.digest),
+          outcomes.map((o) => hexToBytes(o.m.action)),
+          outcomes.map((o) => firstIndex + o.i),
+          outcomes.map((o) => o.m.agent),
+          outcomes.map((o) => o.m.status),
+          outcomes.map((o) => hexToBytes(o.m.resultHash)),
+          outcomes.map((o) => o.p.extra),
+          outcomes.map((o) => Number(o.m.timestamp)),
+        ],
+      );
+    }
+  }
+
+  /**
+   * A recorded action.
+   * @throws ChaosCoreError AGENCY_ACTION_NOT_FOUND.
+   */
+  async getAction(id: string): Promise<ActionRecord> {
+    if (!isHex(id, 32))
+      reject("AGENCY_ACTION_NOT_FOUND", "action ids are 32-byte lowercase 0x-hex");
+    const { items } = await this.select("a.id = $1", [hexToBytes(id)], 1);
+    const item = items[0];
+    if (item === undefined) reject("AGENCY_ACTION_NOT_FOUND", `no action ${id}`);
+    return item;
+  }
+
+  /**
+   * Actions matching every given filter, in log order, a page at a time.
+   * @throws ChaosCoreError INVALID_INPUT on a malformed cursor, time or limit.
+   */
+  async query(q: ActionQuery): Promise<{ items: ActionRecord[]; nextCursor: string | null }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace("?", `$${params.length}`));
+    };
+    if (q.agent !== undefined) add("a.agent_id = ?", q.agent.toLowerCase());
+    if (q.studio !== undefined) add("a.studio = ?", q.studio);
+    if (q.task !== undefined) add("a.task = ?", q.task);
+    if (q.actionType !== undefined) add("a.action_type = ?", q.actionType);
+    if (q.from !== undefined) add("a.ts >= ?", toTime(q.from));
+    if (q.to !== undefined) add("a.ts < ?", toTime(q.to));
+    if (q.cursor !== undefined) {
+      if (!/^[0-9]{1,15}$/.test(q.cursor)) reject("INVALID_INPUT", "malformed cursor");
+      add("a.leaf_index > ?", Number(q.cursor));
+    }
+    const limit = q.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      reject("INVALID_INPUT", "limit must be an integer in [1, 1000]");
+    }
+    const { items } = await this.select(where.join(" AND ") || "true", params, limit + 1);
+    const more = items.length > limit;
+    const page = items.slice(0, limit);
+    return { items: page, nextCursor: more ? String(page[page.length - 1]?.leafIndex) : null };
+  }
+
+  private async select(where: string, params: unknown[], limit: number) {
+    const rows = await this.db.query<{
+      id: Uint8Array;
+      leaf_index: number;
+      agent_id: string;
+      studio: string;
+      task: string;
+      action_type: string;
+      nonce: string;
+      ts: number;
+      payload_hash: Uint8Array;
+      has_payload: boolean;
+      outcome_id: Uint8Array | null;
+      recorded_at: Date | string;
+    }>(
+      `SELECT a.id, a.leaf_index, a.agent_id, a.studio, a.task, a.action_type, a.nonce::text AS nonce,
+              extract(epoch FROM a.ts)::float8 AS ts, a.payload_hash, a.payload IS NOT NULL AS has_payload,
+              o.id AS outcome_id, a.recorded_at
+       FROM actions a LEFT JOIN outcomes o ON o.action_id = a.id
+       WHERE a.log_id = $${params.length + 1} AND ${where}
+       ORDER BY a.leaf_index LIMIT ${limit}`,
+      [...params, this.log.id],
+    );
+    return {
+      items: rows.map(
+        (r): ActionRecord => ({
+          id: bytesToHex(r.id),
+          leafIndex: Number(r.leaf_index),
+          agent: r.agent_id as Address,
+          studio: r.studio,
+          task: r.task,
+          actionType: r.action_type,
+          nonce: r.nonce,
+          timestamp: String(Math.round(Number(r.ts))),
+          payloadHash: bytesToHex(r.payload_hash),
+          hasPayload: r.has_payload,
+          outcomeId: r.outcome_id === null ? null : bytesToHex(r.outcome_id),
+          recordedAt: new Date(r.recorded_at).toISOString(),
+        }),
+      ),
+    };
+  }
+
+  /**
+   * A self-contained receipt (`chaoscore.receipt/v1`) for an action (or for
+   * the action of an outcome id): the signed entries, their inclusion proofs
+   * and a signed checkpoint covering both.
+   * @throws ChaosCoreError AGENCY_ACTION_NOT_FOUND.
+   */
+  async getReceipt(id: string, options: { includePayload?: boolean } = {}): Promise<Receipt> {
+    if (!isHex(id, 32)) reject("AGENCY_ACTION_NOT_FOUND", "ids are 32-byte lowercase 0x-hex");
+    const [row] = await this.db.query<{
+      leaf_index: number;
+      payload: Uint8Array | null;
+      outcome_index: number | null;
+    }>(
+      `SELECT a.leaf_index, a.payload, o.leaf_index AS outcome_index
+       FROM actions a LEFT JOIN outcomes o ON o.action_id = a.id
+       WHERE a.log_id = $2 AND (a.id = $1 OR a.id = (SELECT action_id FROM outcomes WHERE id = $1))`,
+      [hexToBytes(id), this.log.id],
+    );
+    if (row === undefined) reject("AGENCY_ACTION_NOT_FOUND", `no action or outcome ${id}`);
+    const actionIndex = Number(row.leaf_index);
+    const outcomeIndex = row.outcome_index === null ? null : Number(row.outcome_index);
+    const checkpoint = await this.log.checkpointCovering(Math.max(actionIndex, outcomeIndex ?? -1));
+    const prove = async (index: number) => {
+      const [stored] = await this.log.entries(index, index + 1);
+      if (stored === undefined) reject("LOG_AUDIT_FAILED", `leaf ${index} is missing from the log`);
+      const entry = parseEntry(JSON.parse(new TextDecoder().decode(stored.entry)));
+      const proof = await this.log.inclusionProof(index, checkpoint.size);
+      const signer = await this.verifier.recover(entryDigest(entry), entry.signature);
+      const keyRotations =
+        signer === entry.message.agent
+          ? []
+          : await this.agents.keyRotations(entry.message.agent, signer);
+      return { entry, leafIndex: index, inclusionProof: proof.map(bytesToBase64), keyRotations };
+    };
+    const action = await prove(actionIndex);
+    const outcome = outcomeIndex === null ? null : await prove(outcomeIndex);
+    const receipt: Receipt = {
+      format: RECEIPT_FORMAT,
+      action: action as Receipt["action"],
+      outcome: outcome as Receipt["outcome"],
+      checkpoint: checkpoint.note,
+      anchor: null,
+      attestation: null,
+    };
+    if (options.includePayload !== false && row.payload !== null) {
+      receipt.payload = JSON.parse(new TextDecoder().decode(row.payload)) as JsonValue;
+    }
+    return receipt;
+  }
+
+  /** Builds the receipt of `id` and verifies it as an offline verifier would. */
+  async verify(id: string): Promise<VerifiedReceipt> {
+    return verifyReceipt(await this.getReceipt(id), this.log.verifierKey);
+  }
+
+  /**
+   * Checks the whole log: the tree against stored nodes and signed
+   * checkpoints, and every entry's signature and table row.
+   */
+  async audit(onProgress?: (done: number, total: number) => void) {
+    const histories = new Map<string, Set<string>>();
+    const keysOf = async (agent: string) => {
+      let keys = histories.get(agent);
+      if (keys === undefined) {
+        keys = new Set((await this.agents.keyHistory(agent)).map((k) => k.signer));
+        histories.set(agent, keys);
+      }
+      return keys;
+    };
+    const rowsByIndex = await this.rowDigests();
+    const report = await this.log.audit(async (index, bytes) => {
+      let entry: LogEntry;
+      try {
+        entry = parseEntry(JSON.parse(new TextDecoder().decode(bytes)));
+      } catch {
+        return "entry is not a valid chaoscore.entry/v1";
+      }
+      const digest = entryDigest(entry);
+      let signer: Address;
+      try {
+        signer = await this.verifier.recover(digest, entry.signature);
+      } catch {
+        return "signature does not recover";
+      }
+      if (!(await keysOf(entry.message.agent)).has(signer)) {
+        return `signature is not by a key of agent ${entry.message.agent}`;
+      }
+      const row = rowsByIndex.get(index);
+      if (row === undefined) return `no ${entry.kind} row points at this leaf`;
+      rowsByIndex.delete(index);
+      if (row.digest !== rowDigest(entry, bytesToHex(digest), row.extra)) {
+        return `the ${entry.kind} row differs from the signed entry (edited in the database)`;
+      }
+      return null;
+    }, onProgress);
+    for (const index of rowsByIndex.keys()) {
+      report.findings.push({
+        index,
+        kind: "entry-invalid",
+        message: `a table row points at leaf ${index}, which does not hold it`,
+      });
+    }
+    report.findings.sort((a, b) => a.index - b.index);
+    return report;
+  }
+
+  private async rowDigests(): Promise<Map<number, { digest: string; extra: string | null }>> {
+    const rows = await this.db.query<{ leaf_index: number; digest: string; extra: string | null }>(
+      `SELECT leaf_index, concat_ws('|', encode(id, 'hex'), agent_id, studio, task, action_type,
+                nonce::text, extract(epoch FROM ts)::bigint::text, encode(payload_hash, 'hex')) AS digest,
+              encode(sha256(payload), 'hex') AS extra
+       FROM actions WHERE log_id = $1
+       UNION ALL
+       SELECT leaf_index, concat_ws('|', encode(id, 'hex'), encode(action_id, 'hex'), evaluator, status,
+                extract(epoch FROM ts)::bigint::text, encode(result_hash, 'hex')) AS digest,
+              encode(sha256(metrics), 'hex') AS extra
+       FROM outcomes WHERE log_id = $1`,
+      [this.log.id],
+    );
+    return new Map(rows.map((r) => [Number(r.leaf_index), { digest: r.digest, extra: r.extra }]));
+  }
+
+  /** Stops background work (the signature pool). */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.verifier.close();
+  }
+}
+
+/** The text `rowDigests` builds from a row, rebuilt from the signed entry (so edits show). */
+function rowDigest(entry: LogEntry, id: Hex, extra: string | null): string {
+  const m = entry.message;
+  if (entry.kind === "action") {
+    const a = entry.message;
+    const payloadOk = extra === null || `0x${extra}` === a.payloadHash;
+    return [
+      id.slice(2),
+      a.agent,
+      a.studio,
+      a.task,
+      a.actionType,
+      a.nonce,
+      a.timestamp,
+      payloadOk ? a.payloadHash.slice(2) : "payload-edited",
+    ].join("|");
+  }
+  const o = entry.message;
+  const metricsOk = extra !== null && `0x${extra}` === o.metricsHash;
+  return [
+    id.slice(2),
+    o.action.slice(2),
+    o.agent,
+    o.status,
+    m.timestamp,
+    metricsOk ? o.resultHash.slice(2) : "metrics-edited",
+  ].join("|");
+}
+
+function toTime(value: string): Date {
+  if (UNIX_RE.test(value)) return new Date(Number(value) * 1000);
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) reject("INVALID_INPUT", `not a time: ${value}`);
+  return new Date(t);
+}

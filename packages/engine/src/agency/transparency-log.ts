@@ -1,0 +1,466 @@
+import {
+  ChaosCoreError,
+  type Checkpoint,
+  CompactRange,
+  consistencyProofPlan,
+  equalBytes,
+  inclusionProofPlan,
+  leafHash,
+  type NodeId,
+  openCheckpoint,
+  type ProofPlan,
+  resolveProof,
+  signCheckpoint,
+  subtreeRootPlan,
+} from "@chaoscore/core";
+import type { Db } from "../store/db.js";
+
+/** A signed checkpoint as stored: the C2SP signed note and what it says. */
+export type StoredCheckpoint = {
+  size: number;
+  rootHash: Uint8Array;
+  note: string;
+  createdAt: string;
+};
+
+/** One problem found by {@link TransparencyLog.audit}. */
+export type AuditFinding = {
+  /** The leaf index the problem was found at (or the checkpoint size for checkpoint problems). */
+  index: number;
+  kind:
+    | "missing-leaf"
+    | "unexpected-leaf"
+    | "leaf-hash-mismatch"
+    | "node-mismatch"
+    | "checkpoint-root-mismatch"
+    | "checkpoint-signature-invalid"
+    | "size-mismatch"
+    | "entry-invalid";
+  message: string;
+};
+
+/** Options of a log. */
+export type TransparencyLogOptions = {
+  /** Row id of the log (default "default"). */
+  id?: string;
+  /** The checkpoint origin line, e.g. `chaoscore.local/log/default`. */
+  origin: string;
+  /** C2SP signed-note signer key (`PRIVATE+KEY+<origin>+…`). */
+  signerKey: string;
+  /** The matching verifier key (`<origin>+<keyid>+<key>`). */
+  verifierKey: string;
+};
+
+const AUDIT_CHUNK = 5000;
+
+/**
+ * An RFC 9162 transparency log persisted in Postgres. Leaves and every
+ * complete subtree hash are stored, so appends touch O(1) amortized rows and
+ * proofs read O(log n) nodes: neither slows down as the log grows.
+ *
+ * One writer per log at a time: appends lock the log's row (`FOR UPDATE`),
+ * which serializes writers across processes (D13).
+ */
+export class TransparencyLog {
+  readonly id: string;
+  readonly origin: string;
+  readonly verifierKey: string;
+  private readonly signerKey: string;
+  /** The frontier as of the last committed append of this process. */
+  private frontier: CompactRange | undefined;
+
+  private constructor(
+    private readonly db: Db,
+    options: TransparencyLogOptions,
+  ) {
+    this.id = options.id ?? "default";
+    this.origin = options.origin;
+    this.signerKey = options.signerKey;
+    this.verifierKey = options.verifierKey;
+  }
+
+  /**
+   * Opens the log, creating its row on first use.
+   * @throws ChaosCoreError INVALID_INPUT when the stored log has another origin or key.
+   */
+  static async open(db: Db, options: TransparencyLogOptions): Promise<TransparencyLog> {
+    const log = new TransparencyLog(db, options);
+    await db.query(
+      `INSERT INTO logs (id, origin, verifier_key) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+      [log.id, log.origin, log.verifierKey],
+    );
+    const [row] = await db.query<{ origin: string; verifier_key: string }>(
+      "SELECT origin, verifier_key FROM logs WHERE id = $1",
+      [log.id],
+    );
+    if (row?.origin !== log.origin || row.verifier_key !== log.verifierKey) {
+      throw new ChaosCoreError(
+        "INVALID_INPUT",
+        "the stored log has another origin or verifier key than the configured one",
+        { details: { id: log.id, storedOrigin: row?.origin, origin: log.origin } },
+      );
+    }
+    return log;
+  }
+
+  /** The number of leaves committed. */
+  async size(tx: Db = this.db): Promise<number> {
+    const [row] = await tx.query<{ size: number }>("SELECT size FROM logs WHERE id = $1", [
+      this.id,
+    ]);
+    return Number(row?.size ?? 0);
+  }
+
+  /**
+   * Appends leaves inside the caller's transaction, after locking the log.
+   * Returns the index of the first new leaf and a `commit` to call once the
+   * transaction has committed (it lets later appends reuse the frontier).
+   */
+  async appendInTransaction(
+    tx: Db,
+    entries: readonly Uint8Array[],
+  ): Promise<{ firstIndex: number; size: number; commit: () => void }> {
+    const [row] = await tx.query<{ size: number }>(
+      "SELECT size FROM logs WHERE id = $1 FOR UPDATE",
+      [this.id],
+    );
+    if (row === undefined) throw new ChaosCoreError("LOG_NOT_FOUND", `no log ${this.id}`);
+    const size = Number(row.size);
+    const range =
+      this.frontier !== undefined && this.frontier.size === size
+        ? this.frontier.clone()
+        : await this.loadFrontier(tx, size);
+    const levels: number[] = [];
+    const indices: number[] = [];
+    const hashes: Uint8Array[] = [];
+    const leafIndices: number[] = [];
+    for (const entry of entries) {
+      leafIndices.push(range.size);
+      for (const node of range.append(leafHash(entry))) {
+        levels.push(node.level);
+        indices.push(node.index);
+        hashes.push(node.hash);
+      }
+    }
+    if (entries.length > 0) {
+      await tx.query(
+        `INSERT INTO log_leaves (log_id, idx, entry)
+         SELECT $1, * FROM unnest($2::bigint[], $3::bytea[])`,
+        [this.id, leafIndices, entries],
+      );
+      await tx.query(
+        `INSERT INTO log_nodes (log_id, level, idx, hash)
+         SELECT $1, * FROM unnest($2::smallint[], $3::bigint[], $4::bytea[])`,
+        [this.id, levels, indices, hashes],
+      );
+      await tx.query("UPDATE logs SET size = $2 WHERE id = $1", [this.id, range.size]);
+    }
+    return {
+      firstIndex: size,
+      size: range.size,
+      commit: () => {
+        this.frontier = range;
+      },
+    };
+  }
+
+  private async loadFrontier(tx: Db, size: number): Promise<CompactRange> {
+    const nodes = await this.fetchNodes(tx, subtreeRootPlan(size).nodes());
+    return CompactRange.fromNodes(size, (level, index) => nodes.get(`${level}/${index}`));
+  }
+
+  private async fetchNodes(tx: Db, wanted: readonly NodeId[]): Promise<Map<string, Uint8Array>> {
+    const map = new Map<string, Uint8Array>();
+    if (wanted.length === 0) return map;
+    const rows = await tx.query<{ level: number; idx: number; hash: Uint8Array }>(
+      `SELECT n.level, n.idx, n.hash FROM log_nodes n
+       JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx)
+         ON n.level = w.level AND n.idx = w.idx
+       WHERE n.log_id = $1`,
+      [this.id, wanted.map((n) => n.level), wanted.map((n) => n.index)],
+    );
+    for (const r of rows) map.set(`${Number(r.level)}/${Number(r.idx)}`, r.hash);
+    return map;
+  }
+
+  private async resolve(plan: ProofPlan, tx: Db = this.db): Promise<Uint8Array[]> {
+    const nodes = await this.fetchNodes(tx, plan.nodes());
+    return resolveProof(plan, (level, index) => nodes.get(`${level}/${index}`));
+  }
+
+  /** The root hash of the tree at `size` (≤ the current size). */
+  async rootAt(size: number, tx: Db = this.db): Promise<Uint8Array> {
+    const [root] = await this.resolve(subtreeRootPlan(size), tx);
+    return root as Uint8Array;
+  }
+
+  /**
+   * The inclusion proof of leaf `index` in the tree of `size` leaves.
+   * @throws ChaosCoreError MERKLE_INDEX_OUT_OF_RANGE when `index ≥ size` or `size` exceeds the log.
+   */
+  async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
+    await this.assertSize(size);
+    return this.resolve(inclusionProofPlan(index, size));
+  }
+
+  /**
+   * The consistency proof between the trees of `size1` and `size2` leaves.
+   * @throws ChaosCoreError MERKLE_INDEX_OUT_OF_RANGE when the sizes are out of order or too large.
+   */
+  async consistencyProof(size1: number, size2: number): Promise<Uint8Array[]> {
+    await this.assertSize(size2);
+    return this.resolve(consistencyProofPlan(size1, size2));
+  }
+
+  private async assertSize(size: number): Promise<void> {
+    const current = await this.size();
+    if (!Number.isSafeInteger(size) || size < 0 || size > current) {
+      throw new ChaosCoreError(
+        "MERKLE_INDEX_OUT_OF_RANGE",
+        `tree size ${size} is not in [0, ${current}]`,
+        {
+          details: { size, current },
+        },
+      );
+    }
+  }
+
+  /** The stored entry bytes of leaves [start, end). */
+  async entries(start: number, end: number): Promise<{ index: number; entry: Uint8Array }[]> {
+    const rows = await this.db.query<{ idx: number; entry: Uint8Array }>(
+      "SELECT idx, entry FROM log_leaves WHERE log_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+      [this.id, start, end],
+    );
+    return rows.map((r) => ({ index: Number(r.idx), entry: r.entry }));
+  }
+
+  /**
+   * Signs a checkpoint of the current tree (C2SP tlog-checkpoint as a signed
+   * note) and stores it; returns the stored one when the tree has not grown.
+   */
+  async checkpoint(): Promise<StoredCheckpoint> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<{ size: number }>(
+        "SELECT size FROM logs WHERE id = $1 FOR UPDATE",
+        [this.id],
+      );
+      const size = Number(row?.size ?? 0);
+      const existing = await this.checkpointRow(tx, "size = $2", [size]);
+      if (existing !== undefined) return existing;
+      const rootHash =
+        this.frontier?.size === size ? this.frontier.root() : await this.rootAt(size, tx);
+      const note = signCheckpoint(
+        { origin: this.origin, size, rootHash, extensions: [] },
+        this.signerKey,
+      );
+      const [created] = await tx.query<{ created_at: Date | string }>(
+        `INSERT INTO log_checkpoints (log_id, size, root_hash, note) VALUES ($1, $2, $3, $4)
+         RETURNING created_at`,
+        [this.id, size, rootHash, note],
+      );
+      return { size, rootHash, note, createdAt: new Date(created?.created_at ?? 0).toISOString() };
+    });
+  }
+
+  /** The latest stored checkpoint, if any. */
+  async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    return this.checkpointRow(this.db, "true ORDER BY size DESC LIMIT 1", []);
+  }
+
+  /** The latest checkpoint whose tree contains leaf `index`, signing a new one if needed. */
+  async checkpointCovering(index: number): Promise<StoredCheckpoint> {
+    const latest = await this.latestCheckpoint();
+    if (latest !== undefined && latest.size > index) return latest;
+    const cp = await this.checkpoint();
+    if (cp.size <= index) {
+      throw new ChaosCoreError("MERKLE_INDEX_OUT_OF_RANGE", `leaf ${index} is not in the log`);
+    }
+    return cp;
+  }
+
+  /** Every stored checkpoint, oldest first. */
+  async checkpoints(): Promise<StoredCheckpoint[]> {
+    const rows = await this.db.query<CheckpointRow>(
+      "SELECT size, root_hash, note, created_at FROM log_checkpoints WHERE log_id = $1 ORDER BY size",
+      [this.id],
+    );
+    return rows.map(toCheckpoint);
+  }
+
+  private async checkpointRow(
+    tx: Db,
+    where: string,
+    params: unknown[],
+  ): Promise<StoredCheckpoint | undefined> {
+    const [row] = await tx.query<CheckpointRow>(
+      `SELECT size, root_hash, note, created_at FROM log_checkpoints WHERE log_id = $1 AND ${where}`,
+      [this.id, ...params],
+    );
+    return row === undefined ? undefined : toCheckpoint(row);
+  }
+
+  /**
+   * Rebuilds the tree from the stored leaves and checks it against the stored
+   * nodes, the log size and every signed checkpoint; `checkEntry` checks each
+   * entry's content (signatures, table rows) and returns a problem or null.
+   * Names the leaf index of every row edited, removed or reordered in the database.
+   */
+  async audit(
+    checkEntry: (index: number, entry: Uint8Array) => Promise<string | null> | string | null,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<{
+    size: number;
+    rootHash: Uint8Array;
+    checkpoints: number;
+    findings: AuditFinding[];
+  }> {
+    const findings: AuditFinding[] = [];
+    const nodeSpans = new Map<AuditFinding, number>();
+    const size = await this.size();
+    const checkpoints = await this.checkpoints();
+    const bySize = new Map(checkpoints.map((c) => [c.size, c]));
+    const range = new CompactRange();
+    const checkRoot = () => {
+      const cp = bySize.get(range.size);
+      if (cp === undefined) return;
+      try {
+        const opened: Checkpoint = openCheckpoint(cp.note, this.verifierKey);
+        if (
+          opened.size !== cp.size ||
+          !equalBytes(opened.rootHash, cp.rootHash) ||
+          opened.origin !== this.origin
+        ) {
+          throw new ChaosCoreError("LOG_AUDIT_FAILED", "note does not match the stored row");
+        }
+      } catch (error) {
+        findings.push({
+          index: cp.size,
+          kind: "checkpoint-signature-invalid",
+          message: `checkpoint at size ${cp.size}: ${(error as Error).message}`,
+        });
+      }
+      if (!equalBytes(range.root(), cp.rootHash)) {
+        findings.push({
+          index: cp.size,
+          kind: "checkpoint-root-mismatch",
+          message: `the leaves do not produce the root signed in the checkpoint at size ${cp.size}`,
+        });
+      }
+    };
+    checkRoot();
+    let expected = 0;
+    const last = await this.db.query<{ max: number | null }>(
+      "SELECT max(idx) AS max FROM log_leaves WHERE log_id = $1",
+      [this.id],
+    );
+    const maxIdx = Math.max(Number(last[0]?.max ?? -1), size - 1);
+    for (let start = 0; start <= maxIdx; start += AUDIT_CHUNK) {
+      const end = start + AUDIT_CHUNK;
+      const leaves = await this.entries(start, end);
+      const stored = await this.storedNodesIn(start, end);
+      for (const { index, entry } of leaves) {
+        while (expected < index) {
+          findings.push({
+            index: expected,
+            kind: "missing-leaf",
+            message: `leaf ${expected} is missing`,
+          });
+          expected++;
+        }
+        expected = index + 1;
+        if (index >= size) {
+          findings.push({
+            index,
+            kind: "unexpected-leaf",
+            message: `leaf ${index} is beyond the log size ${size}`,
+          });
+          continue;
+        }
+        const problem = await checkEntry(index, entry);
+        if (problem !== null)
+          findings.push({ index, kind: "entry-invalid", message: `leaf ${index}: ${problem}` });
+        // Past a missing leaf, continue with its stored hash so later leaves are still checked.
+        while (range.size < index) {
+          range.append(stored.get(`0/${range.size}`) ?? new Uint8Array(32));
+        }
+        for (const node of range.append(leafHash(entry))) {
+          const want = stored.get(`${node.level}/${node.index}`);
+          if (want === undefined || !equalBytes(want, node.hash)) {
+            const first = node.index * 2 ** node.level;
+            const finding: AuditFinding = {
+              index: node.level === 0 ? index : first,
+              kind: node.level === 0 ? "leaf-hash-mismatch" : "node-mismatch",
+              message:
+                node.level === 0
+                  ? `leaf ${index} does not hash to the stored leaf hash (edited or reordered)`
+                  : `subtree of leaves [${first}, ${first + 2 ** node.level}) differs from the stored node`,
+            };
+            findings.push(finding);
+            nodeSpans.set(finding, 2 ** node.level);
+          }
+        }
+        checkRoot();
+      }
+      onProgress?.(Math.min(end, maxIdx + 1), maxIdx + 1);
+    }
+    while (expected < size) {
+      findings.push({
+        index: expected,
+        kind: "missing-leaf",
+        message: `leaf ${expected} is missing`,
+      });
+      expected++;
+    }
+    for (const cp of checkpoints) {
+      if (cp.size > size) {
+        findings.push({
+          index: cp.size,
+          kind: "size-mismatch",
+          message: `checkpoint at size ${cp.size} is beyond the log size ${size} (leaves removed)`,
+        });
+      }
+    }
+    // A node mismatch that covers a leaf already named adds nothing: keep the leaf.
+    const named = findings.filter((f) => f.kind !== "node-mismatch").map((f) => f.index);
+    const useful = findings.filter(
+      (f) =>
+        f.kind !== "node-mismatch" ||
+        !named.some((i) => i >= f.index && i < f.index + (nodeSpans.get(f) ?? 1)),
+    );
+    return {
+      size,
+      rootHash: range.root(),
+      checkpoints: checkpoints.length,
+      findings: useful,
+    };
+  }
+
+  /** Stored nodes whose last leaf is in [start, end): those appending these leaves creates. */
+  private async storedNodesIn(start: number, end: number): Promise<Map<string, Uint8Array>> {
+    const rows = await this.db.query<{ level: number; idx: number; hash: Uint8Array }>(
+      `SELECT level, idx, hash FROM log_nodes
+       WHERE log_id = $1
+         AND (idx + 1) * (1::bigint << level) > $2 AND (idx + 1) * (1::bigint << level) <= $3`,
+      [this.id, start, end],
+    );
+    const map = new Map<string, Uint8Array>();
+    for (const r of rows) map.set(`${Number(r.level)}/${Number(r.idx)}`, r.hash);
+    return map;
+  }
+}
+
+type CheckpointRow = {
+  size: number;
+  root_hash: Uint8Array;
+  note: string;
+  created_at: Date | string;
+};
+
+function toCheckpoint(r: CheckpointRow): StoredCheckpoint {
+  return {
+    size: Number(r.size),
+    rootHash: r.root_hash,
+    note: r.note,
+    createdAt: new Date(r.created_at).toISOString(),
+  };
+}

@@ -1,0 +1,56 @@
+import {
+  type AgencyLimits,
+  ProofOfAgency,
+  TransparencyLog,
+  WorkerSignatureVerifier,
+} from "./agency/index.js";
+import { AgentRegistry } from "./registry/index.js";
+import type { Db } from "./store/db.js";
+
+/** How to assemble the engine. */
+export type EngineOptions = {
+  db: Db;
+  /** The chain id agents sign for (EIP-712 domain). */
+  chainId: bigint;
+  /** The log's identity and its C2SP signed-note keys. */
+  log: { id?: string; origin: string; signerKey: string; verifierKey: string };
+  /** Worker threads for signature recovery; 0 (default) recovers inline. */
+  signatureThreads?: number;
+  limits?: Partial<AgencyLimits>;
+  clockSkewSeconds?: number;
+  now?: () => Date;
+  maxBatch?: number;
+};
+
+/** The server-side components, wired together over one database. */
+export type Engine = {
+  db: Db;
+  registry: AgentRegistry;
+  log: TransparencyLog;
+  agency: ProofOfAgency;
+  /** Finishes queued writes and stops worker threads (does not close the database). */
+  close(): Promise<void>;
+};
+
+/** Assembles the registry, the transparency log and Proof of Agency. */
+export async function createEngine(options: EngineOptions): Promise<Engine> {
+  const { db, chainId } = options;
+  const now = options.now;
+  const registry = new AgentRegistry(now === undefined ? { db, chainId } : { db, chainId, now });
+  const log = await TransparencyLog.open(db, options.log);
+  const threads = options.signatureThreads ?? 0;
+  const agency = new ProofOfAgency({
+    db,
+    log,
+    agents: registry,
+    chainId,
+    ...(threads > 0 ? { verifier: new WorkerSignatureVerifier(threads) } : {}),
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.clockSkewSeconds === undefined
+      ? {}
+      : { clockSkewSeconds: options.clockSkewSeconds }),
+    ...(now === undefined ? {} : { now }),
+    ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+  });
+  return { db, registry, log, agency, close: () => agency.close() };
+}
