@@ -1,0 +1,109 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { isChaosCoreError } from "./errors.js";
+import { parseReceipt, verifyReceipt } from "./receipt.js";
+
+const DIR = join(import.meta.dirname, "..", "..", "..", "vectors", "receipts");
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith(".json"))
+  .sort();
+const logKey = readFileSync(join(DIR, "log-key.txt"), "utf8").trim();
+const load = (f: string) => JSON.parse(readFileSync(join(DIR, f), "utf8"));
+const RECEIPT_CODES = [
+  "RECEIPT_MALFORMED",
+  "RECEIPT_UNSUPPORTED_FORMAT",
+  "RECEIPT_CHECKPOINT_INVALID",
+  "RECEIPT_SIGNATURE_INVALID",
+  "RECEIPT_SIGNER_PROOF_INVALID",
+  "RECEIPT_INCLUSION_INVALID",
+  "RECEIPT_OUTCOME_MISMATCH",
+  "RECEIPT_PAYLOAD_MISMATCH",
+];
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    if (isChaosCoreError(error)) return error.code;
+    throw error; // anything else is a bug: a verifier never throws stray errors
+  }
+  return "OK";
+}
+
+describe("verifyReceipt on vectors/receipts", () => {
+  it("has both valid and tampered vectors", () => {
+    expect(existsSync(DIR)).toBe(true);
+    expect(files.filter((f) => f.startsWith("valid-")).length).toBeGreaterThanOrEqual(3);
+    expect(files.filter((f) => f.startsWith("tampered-")).length).toBeGreaterThanOrEqual(10);
+  });
+
+  it.each(files.filter((f) => f.startsWith("valid-")))("%s verifies", (f) => {
+    const v = load(f);
+    expect(verifyReceipt(v.receipt, logKey)).toEqual(v.expected);
+    // The same receipt as JSON text and as bytes.
+    expect(verifyReceipt(JSON.stringify(v.receipt), logKey)).toEqual(v.expected);
+    expect(verifyReceipt(new TextEncoder().encode(JSON.stringify(v.receipt)), logKey)).toEqual(
+      v.expected,
+    );
+  });
+
+  it.each(files.filter((f) => f.startsWith("tampered-")))("%s fails with its code", (f) => {
+    const v = load(f);
+    expect(RECEIPT_CODES).toContain(v.expectedError);
+    expect(codeOf(() => verifyReceipt(v.receipt, logKey))).toBe(v.expectedError);
+  });
+
+  it("fails every valid receipt under another log's key", () => {
+    const other =
+      "vectors.chaoscore.dev/log/receipts+00000000+AcXh6wmFsxBKjRsH3rwmk0G0ClUNpq8klSfB1L4CiTbX";
+    const v = load("valid-action.json");
+    expect(codeOf(() => verifyReceipt(v.receipt, other))).toBe("RECEIPT_CHECKPOINT_INVALID");
+  });
+
+  it.each([
+    ["not JSON", "{"],
+    ["invalid UTF-8", Uint8Array.of(0xff, 0xfe)],
+    ["null", null],
+    ["an array", []],
+    ["a number", 42],
+  ])("rejects %s as RECEIPT_MALFORMED", (_, input) => {
+    expect(codeOf(() => parseReceipt(input))).toBe("RECEIPT_MALFORMED");
+  });
+});
+
+describe("verifyReceipt under random corruption", () => {
+  const runs = process.env.CI ? 3000 : 300;
+  const valid = files.filter((f) => f.startsWith("valid-")).map((f) => load(f).receipt);
+  const texts = valid.map((r) => new TextEncoder().encode(JSON.stringify(r)));
+
+  it("a flipped bit anywhere in a receipt makes verification fail with a receipt code", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: texts.length - 1 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 7 }),
+        (which, pos, bit) => {
+          const bytes = Uint8Array.from(texts[which] as Uint8Array);
+          const i = pos % bytes.length;
+          bytes[i] = (bytes[i] as number) ^ (1 << bit);
+          expect(RECEIPT_CODES).toContain(codeOf(() => verifyReceipt(bytes, logKey)));
+        },
+      ),
+      { numRuns: runs },
+    );
+  });
+
+  it("every single-byte change of one receipt fails (exhaustive over one byte value)", () => {
+    const bytes = texts[0] as Uint8Array;
+    for (let i = 0; i < bytes.length; i++) {
+      const copy = Uint8Array.from(bytes);
+      copy[i] = (copy[i] as number) ^ 0x01;
+      const code = codeOf(() => verifyReceipt(copy, logKey));
+      if (!RECEIPT_CODES.includes(code)) {
+        throw new Error(`byte ${i} (${String.fromCharCode(bytes[i] as number)}) → ${code}`);
+      }
+    }
+  });
+});

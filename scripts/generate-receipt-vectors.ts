@@ -1,0 +1,285 @@
+/**
+ * Writes the receipt test vectors in vectors/receipts/ (see docs/spec/receipt.md §6).
+ * Deterministic: fixed keys, a fixed clock, RFC 6979 and Ed25519 signatures,
+ * so running it again rewrites the same bytes.
+ *
+ *   npm run vectors:receipts
+ */
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  generateNoteKey,
+  hexToBytes,
+  privateKeyToAddress,
+  type Receipt,
+  signAction,
+  signNote,
+  signOutcome,
+  signRegistration,
+  signTypedMessage,
+  verifyReceipt,
+} from "@chaoscore/core";
+import { createEngine, openDatabase } from "@chaoscore/engine";
+
+const OUT = join(import.meta.dirname, "..", "vectors", "receipts");
+const CHAIN_ID = 31337n;
+const T0 = 1_800_000_000; // fixed clock (2027-01-15)
+const key = (byte: number) => hexToBytes(`0x${byte.toString(16).padStart(2, "0").repeat(32)}`);
+const card = (name: string) => ({
+  format: "chaoscore.agent-card/v1" as const,
+  name,
+  description: `${name} (test vector agent)`,
+  capabilities: ["governance"],
+  framework: "vectors",
+  version: "1.0.0",
+  endpoints: [],
+  codeMeasurement: null,
+  owner: null,
+});
+
+async function main() {
+  const origin = "vectors.chaoscore.dev/log/receipts";
+  const { signerKey, verifierKey } = generateNoteKey(origin, new Uint8Array(32).fill(7));
+  const db = await openDatabase({ dataDir: ":memory:" });
+  const now = () => new Date(T0 * 1000);
+  const engine = await createEngine({
+    db,
+    chainId: CHAIN_ID,
+    log: { origin, signerKey, verifierKey },
+    now,
+  });
+  const reg = (k: Uint8Array, name: string) => {
+    const r = signRegistration({ privateKey: k, chainId: CHAIN_ID, card: card(name) });
+    r.message.expiry = String(T0 + 3600);
+    r.signature = signTypedMessage("RegisterAgent", r.message, CHAIN_ID, k);
+    return engine.registry.register(r);
+  };
+  const agentKey = key(0x11);
+  const evaluatorKey = key(0x22);
+  const rotatingKey = key(0x33);
+  const newKey = key(0x44);
+  await reg(agentKey, "vector agent");
+  await reg(evaluatorKey, "vector evaluator");
+  await reg(rotatingKey, "rotating agent");
+  const at = { timestamp: T0, ttlSeconds: 3600 };
+
+  const a1 = await engine.agency.recordAction(
+    signAction({
+      privateKey: agentKey,
+      chainId: CHAIN_ID,
+      actionType: "governance.simulate",
+      nonce: 1,
+      studio: "governance",
+      task: "proposal-7",
+      payload: { proposal: 7, treasuryDelta: "-1000" },
+      ...at,
+    }),
+  );
+  const a2 = await engine.agency.recordAction(
+    signAction({
+      privateKey: agentKey,
+      chainId: CHAIN_ID,
+      actionType: "governance.vote",
+      nonce: 2,
+      studio: "governance",
+      task: "proposal-7",
+      parents: [a1.id],
+      payload: { vote: "for" },
+      ...at,
+    }),
+  );
+  await engine.agency.recordOutcome(
+    signOutcome({
+      privateKey: evaluatorKey,
+      chainId: CHAIN_ID,
+      action: a2.id,
+      status: "success",
+      nonce: 1,
+      result: { passed: true },
+      metrics: { accuracy: 0.93 },
+      ...at,
+    }),
+  );
+  // A key rotation, then an action signed by the new key.
+  const rotation = {
+    agent: privateKeyToAddress(rotatingKey),
+    newSigner: privateKeyToAddress(newKey),
+    nonce: "1",
+    expiry: String(T0 + 3600),
+  };
+  await engine.registry.rotateKey({
+    chainId: CHAIN_ID.toString(),
+    message: rotation,
+    signature: signTypedMessage("RotateAgentKey", rotation, CHAIN_ID, rotatingKey),
+    newKeyProof: signTypedMessage("RotateAgentKey", rotation, CHAIN_ID, newKey),
+  });
+  const a3 = await engine.agency.recordAction(
+    signAction({
+      privateKey: newKey,
+      agent: rotation.agent,
+      chainId: CHAIN_ID,
+      actionType: "tool.call",
+      nonce: 1,
+      payload: { tool: "search" },
+      ...at,
+    }),
+  );
+  await engine.log.checkpoint();
+
+  const withOutcome = await engine.agency.getReceipt(a2.id);
+  const simple = await engine.agency.getReceipt(a1.id);
+  const rotated = await engine.agency.getReceipt(a3.id);
+  const other = generateNoteKey("vectors.chaoscore.dev/log/other", new Uint8Array(32).fill(9));
+
+  mkdirSync(OUT, { recursive: true });
+  for (const f of readdirSync(OUT))
+    if (f.endsWith(".json") || f.endsWith(".txt")) rmSync(join(OUT, f));
+  writeFileSync(join(OUT, "log-key.txt"), `${verifierKey}\n`);
+  const write = (name: string, body: Record<string, unknown>) =>
+    writeFileSync(join(OUT, `${name}.json`), `${JSON.stringify(body, null, 2)}\n`);
+  const valid = (name: string, description: string, receipt: Receipt) =>
+    write(`valid-${name}`, { description, receipt, expected: verifyReceipt(receipt, verifierKey) });
+  valid("action", "an action with its payload, no outcome", simple);
+  valid(
+    "action-outcome",
+    "an action with a parent, a payload and an evaluated outcome",
+    withOutcome,
+  );
+  valid("rotated-key", "an action signed by a rotated key, with the signed rotation", rotated);
+  const { payload: _omit, ...noPayload } = simple;
+  valid("no-payload", "an action whose payload is left out (only its hash is proven)", noPayload);
+
+  const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+  const flipChar = (s: string, i: number) => {
+    const c = s[i] ?? "0";
+    const alphabet = /[0-9a-f]/.test(c)
+      ? "0123456789abcdef"
+      : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    return s.slice(0, i) + alphabet[(alphabet.indexOf(c) + 1) % alphabet.length] + s.slice(i + 1);
+  };
+  const tampered = (
+    name: string,
+    description: string,
+    expectedError: string,
+    edit: (r: Receipt) => unknown,
+  ) => {
+    const r = clone(withOutcome);
+    const result = edit(r) ?? r;
+    write(`tampered-${name}`, { description, receipt: result, expectedError });
+  };
+  tampered("format", "another format tag", "RECEIPT_UNSUPPORTED_FORMAT", (r) => ({
+    ...r,
+    format: "chaoscore.receipt/v2",
+  }));
+  tampered("extra-field", "an unknown field", "RECEIPT_MALFORMED", (r) => ({ ...r, note: "hi" }));
+  tampered(
+    "uppercase-hex",
+    "the action's signature in upper-case hex",
+    "RECEIPT_MALFORMED",
+    (r) => {
+      r.action.entry.signature =
+        `0x${r.action.entry.signature.slice(2).toUpperCase()}` as `0x${string}`;
+    },
+  );
+  tampered(
+    "checkpoint-signature",
+    "one character of the checkpoint signature changed",
+    "RECEIPT_CHECKPOINT_INVALID",
+    (r) => {
+      const i = r.checkpoint.lastIndexOf(" ") + 5;
+      r.checkpoint = flipChar(r.checkpoint, i);
+    },
+  );
+  tampered(
+    "checkpoint-size",
+    "the checkpoint's tree size changed",
+    "RECEIPT_CHECKPOINT_INVALID",
+    (r) => {
+      const lines = r.checkpoint.split("\n");
+      lines[1] = String(Number(lines[1]) + 1);
+      r.checkpoint = lines.join("\n");
+    },
+  );
+  tampered(
+    "other-log",
+    "a checkpoint signed by another log's key",
+    "RECEIPT_CHECKPOINT_INVALID",
+    (r) => {
+      r.checkpoint = r.checkpoint.replace(/^[^\n]+/, "vectors.chaoscore.dev/log/other");
+      const body = r.checkpoint.slice(0, r.checkpoint.indexOf("\n\n") + 1);
+      r.checkpoint = signNote(body, other.signerKey);
+    },
+  );
+  tampered(
+    "action-type",
+    "the action's type changed after signing",
+    "RECEIPT_SIGNATURE_INVALID",
+    (r) => {
+      r.action.entry.message.actionType = "governance.veto";
+    },
+  );
+  tampered(
+    "action-signature",
+    "one byte of the action's signature changed",
+    "RECEIPT_SIGNATURE_INVALID",
+    (r) => {
+      r.action.entry.signature = flipChar(r.action.entry.signature, 20) as `0x${string}`;
+    },
+  );
+  tampered(
+    "outcome-status",
+    "the outcome's status changed after signing",
+    "RECEIPT_SIGNATURE_INVALID",
+    (r) => {
+      if (r.outcome) r.outcome.entry.message.status = "failure";
+    },
+  );
+  tampered("leaf-index", "the action's leaf index changed", "RECEIPT_INCLUSION_INVALID", (r) => {
+    r.action.leafIndex += 1;
+  });
+  tampered(
+    "inclusion-proof",
+    "one character of an inclusion proof hash changed",
+    "RECEIPT_INCLUSION_INVALID",
+    (r) => {
+      r.action.inclusionProof[0] = flipChar(r.action.inclusionProof[0] ?? "", 3);
+    },
+  );
+  tampered(
+    "truncated-proof",
+    "the last inclusion proof hash removed",
+    "RECEIPT_INCLUSION_INVALID",
+    (r) => {
+      r.action.inclusionProof.pop();
+    },
+  );
+  tampered("swapped-outcome", "the outcome of another action", "RECEIPT_OUTCOME_MISMATCH", (r) => {
+    if (r.outcome) r.outcome.entry.message.action = simple.action.entry.message.payloadHash;
+  });
+  tampered("payload", "the payload changed", "RECEIPT_PAYLOAD_MISMATCH", (r) => ({
+    ...r,
+    payload: { vote: "against" },
+  }));
+  const rot = (name: string, description: string, code: string, edit: (r: Receipt) => void) => {
+    const r = clone(rotated);
+    edit(r);
+    write(`tampered-${name}`, { description, receipt: r, expectedError: code });
+  };
+  rot("rotation-missing", "the key rotation left out", "RECEIPT_SIGNATURE_INVALID", (r) => {
+    r.action.keyRotations = [];
+  });
+  rot(
+    "rotation-signature",
+    "the rotation signed by the new key instead of the old",
+    "RECEIPT_SIGNER_PROOF_INVALID",
+    (r) => {
+      const k = r.action.keyRotations[0];
+      if (k) k.signature = signTypedMessage("RotateAgentKey", k.message, CHAIN_ID, newKey);
+    },
+  );
+  await engine.close();
+  await db.close();
+  console.log(`wrote ${readdirSync(OUT).length} files to ${OUT}`);
+}
+
+await main();
