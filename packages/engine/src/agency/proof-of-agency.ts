@@ -23,6 +23,7 @@ import {
   type VerifiedReceipt,
   verifyReceipt,
 } from "@chaoscore/core";
+import { fromDbHex, toDbHex } from "../store/bytes.js";
 import type { Db } from "../store/db.js";
 import { InlineSignatureVerifier, type SignatureVerifier } from "./signature-verifier.js";
 import type { TransparencyLog } from "./transparency-log.js";
@@ -335,12 +336,15 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
         duplicates.length = 0;
         const ids = batch.map((p) => p.digest);
         const existing = new Map<string, RecordResult>();
-        for (const r of await tx.query<{ id: Uint8Array; leaf_index: number; kind: string }>(
-          `SELECT id, leaf_index, 'action' AS kind FROM actions WHERE id = ANY($1::bytea[])
-           UNION ALL SELECT id, leaf_index, 'outcome' FROM outcomes WHERE id = ANY($1::bytea[])`,
-          [ids],
+        for (const r of await tx.query<{ id: string; leaf_index: number; kind: string }>(
+          `WITH wanted AS (SELECT decode(w, 'hex') AS id FROM unnest($1::text[]) AS w)
+           SELECT encode(id, 'hex') AS id, leaf_index, 'action' AS kind FROM actions
+             WHERE id IN (SELECT id FROM wanted)
+           UNION ALL SELECT encode(id, 'hex'), leaf_index, 'outcome' FROM outcomes
+             WHERE id IN (SELECT id FROM wanted)`,
+          [ids.map(toDbHex)],
         )) {
-          const id = bytesToHex(r.id);
+          const id: Hex = `0x${r.id}`;
           existing.set(id, {
             id,
             kind: r.kind as "action" | "outcome",
@@ -357,12 +361,13 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
         }
         const known = new Map<string, boolean>(); // action id -> has outcome
         if (refs.size > 0) {
-          for (const r of await tx.query<{ id: Uint8Array; has_outcome: boolean }>(
-            `SELECT a.id, (o.id IS NOT NULL) AS has_outcome FROM actions a
-             LEFT JOIN outcomes o ON o.action_id = a.id WHERE a.id = ANY($1::bytea[])`,
-            [[...refs].map((h) => hexToBytes(h))],
+          for (const r of await tx.query<{ id: string; has_outcome: boolean }>(
+            `SELECT encode(a.id, 'hex') AS id, (o.id IS NOT NULL) AS has_outcome FROM actions a
+             LEFT JOIN outcomes o ON o.action_id = a.id
+             WHERE a.id IN (SELECT decode(w, 'hex') FROM unnest($1::text[]) AS w)`,
+            [[...refs].map((h) => h.slice(2))],
           )) {
-            known.set(bytesToHex(r.id), r.has_outcome);
+            known.set(`0x${r.id}`, r.has_outcome);
           }
         }
         const inBatch = new Map<string, Pending>();
@@ -478,14 +483,14 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
       await tx.query(
         `INSERT INTO actions (id, log_id, leaf_index, agent_id, studio, task, action_type, nonce, ts,
                               payload, payload_hash)
-         SELECT u.id, $1, u.leaf_index, u.agent_id, u.studio, u.task, u.action_type, u.nonce::numeric,
-                to_timestamp(u.ts), u.payload, u.payload_hash
-         FROM unnest($2::bytea[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-                     $8::text[], $9::float8[], $10::bytea[], $11::bytea[])
+         SELECT decode(u.id, 'hex'), $1, u.leaf_index, u.agent_id, u.studio, u.task, u.action_type,
+                u.nonce::numeric, to_timestamp(u.ts), decode(u.payload, 'hex'), decode(u.payload_hash, 'hex')
+         FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::text[], $9::float8[], $10::text[], $11::text[])
            AS u(id, leaf_index, agent_id, studio, task, action_type, nonce, ts, payload, payload_hash)`,
         [
           this.log.id,
-          actions.map((a) => a.p.digest),
+          actions.map((a) => a.p.id.slice(2)),
           actions.map((a) => firstIndex + a.i),
           actions.map((a) => a.m.agent),
           actions.map((a) => a.m.studio),
@@ -493,28 +498,28 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
           actions.map((a) => a.m.actionType),
           actions.map((a) => a.m.nonce),
           actions.map((a) => Number(a.m.timestamp)),
-          actions.map((a) => a.p.extra),
-          actions.map((a) => hexToBytes(a.m.payloadHash)),
+          actions.map((a) => (a.p.extra === null ? null : toDbHex(a.p.extra))),
+          actions.map((a) => a.m.payloadHash.slice(2)),
         ],
       );
     }
     if (outcomes.length > 0) {
       await tx.query(
         `INSERT INTO outcomes (id, action_id, log_id, leaf_index, evaluator, status, result_hash, metrics, ts)
-         SELECT u.id, u.action_id, $1, u.leaf_index, u.evaluator, u.status, u.result_hash, u.metrics,
-                to_timestamp(u.ts)
-         FROM unnest($2::bytea[], $3::bytea[], $4::bigint[], $5::text[], $6::text[], $7::bytea[],
-                     $8::bytea[], $9::float8[])
+         SELECT decode(u.id, 'hex'), decode(u.action_id, 'hex'), $1, u.leaf_index, u.evaluator,
+                u.status, decode(u.result_hash, 'hex'), decode(u.metrics, 'hex'), to_timestamp(u.ts)
+         FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
+                     $8::text[], $9::float8[])
            AS u(id, action_id, leaf_index, evaluator, status, result_hash, metrics, ts)`,
         [
           this.log.id,
-          outcomes.map((o) => o.p.digest),
-          outcomes.map((o) => hexToBytes(o.m.action)),
+          outcomes.map((o) => o.p.id.slice(2)),
+          outcomes.map((o) => o.m.action.slice(2)),
           outcomes.map((o) => firstIndex + o.i),
           outcomes.map((o) => o.m.agent),
           outcomes.map((o) => o.m.status),
-          outcomes.map((o) => hexToBytes(o.m.resultHash)),
-          outcomes.map((o) => o.p.extra),
+          outcomes.map((o) => o.m.resultHash.slice(2)),
+          outcomes.map((o) => toDbHex(o.p.extra as Uint8Array)),
           outcomes.map((o) => Number(o.m.timestamp)),
         ],
       );
@@ -528,7 +533,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
   async getAction(id: string): Promise<ActionRecord> {
     if (!isHex(id, 32))
       reject("AGENCY_ACTION_NOT_FOUND", "action ids are 32-byte lowercase 0x-hex");
-    const { items } = await this.select("a.id = $1", [hexToBytes(id)], 1);
+    const { items } = await this.select("a.id = decode($1, 'hex')", [id.slice(2)], 1);
     const item = items[0];
     if (item === undefined) reject("AGENCY_ACTION_NOT_FOUND", `no action ${id}`);
     return item;
@@ -567,7 +572,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
 
   private async select(where: string, params: unknown[], limit: number) {
     const rows = await this.db.query<{
-      id: Uint8Array;
+      id: string;
       leaf_index: number;
       agent_id: string;
       studio: string;
@@ -575,14 +580,15 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
       action_type: string;
       nonce: string;
       ts: number;
-      payload_hash: Uint8Array;
+      payload_hash: string;
       has_payload: boolean;
-      outcome_id: Uint8Array | null;
+      outcome_id: string | null;
       recorded_at: Date | string;
     }>(
-      `SELECT a.id, a.leaf_index, a.agent_id, a.studio, a.task, a.action_type, a.nonce::text AS nonce,
-              extract(epoch FROM a.ts)::float8 AS ts, a.payload_hash, a.payload IS NOT NULL AS has_payload,
-              o.id AS outcome_id, a.recorded_at
+      `SELECT encode(a.id, 'hex') AS id, a.leaf_index, a.agent_id, a.studio, a.task, a.action_type,
+              a.nonce::text AS nonce, extract(epoch FROM a.ts)::float8 AS ts,
+              encode(a.payload_hash, 'hex') AS payload_hash, a.payload IS NOT NULL AS has_payload,
+              encode(o.id, 'hex') AS outcome_id, a.recorded_at
        FROM actions a LEFT JOIN outcomes o ON o.action_id = a.id
        WHERE a.log_id = $${params.length + 1} AND ${where}
        ORDER BY a.leaf_index LIMIT ${limit}`,
@@ -591,7 +597,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     return {
       items: rows.map(
         (r): ActionRecord => ({
-          id: bytesToHex(r.id),
+          id: `0x${r.id}`,
           leafIndex: Number(r.leaf_index),
           agent: r.agent_id as Address,
           studio: r.studio,
@@ -599,9 +605,9 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
           actionType: r.action_type,
           nonce: r.nonce,
           timestamp: String(Math.round(Number(r.ts))),
-          payloadHash: bytesToHex(r.payload_hash),
+          payloadHash: `0x${r.payload_hash}`,
           hasPayload: r.has_payload,
-          outcomeId: r.outcome_id === null ? null : bytesToHex(r.outcome_id),
+          outcomeId: r.outcome_id === null ? null : `0x${r.outcome_id}`,
           recordedAt: new Date(r.recorded_at).toISOString(),
         }),
       ),
@@ -618,13 +624,14 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     if (!isHex(id, 32)) reject("AGENCY_ACTION_NOT_FOUND", "ids are 32-byte lowercase 0x-hex");
     const [row] = await this.db.query<{
       leaf_index: number;
-      payload: Uint8Array | null;
+      payload: string | null;
       outcome_index: number | null;
     }>(
-      `SELECT a.leaf_index, a.payload, o.leaf_index AS outcome_index
+      `SELECT a.leaf_index, encode(a.payload, 'hex') AS payload, o.leaf_index AS outcome_index
        FROM actions a LEFT JOIN outcomes o ON o.action_id = a.id
-       WHERE a.log_id = $2 AND (a.id = $1 OR a.id = (SELECT action_id FROM outcomes WHERE id = $1))`,
-      [hexToBytes(id), this.log.id],
+       WHERE a.log_id = $2
+         AND (a.id = decode($1, 'hex') OR a.id = (SELECT action_id FROM outcomes WHERE id = decode($1, 'hex')))`,
+      [id.slice(2), this.log.id],
     );
     if (row === undefined) reject("AGENCY_ACTION_NOT_FOUND", `no action or outcome ${id}`);
     const actionIndex = Number(row.leaf_index);
@@ -653,7 +660,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
       attestation: null,
     };
     if (options.includePayload !== false && row.payload !== null) {
-      receipt.payload = JSON.parse(new TextDecoder().decode(row.payload)) as JsonValue;
+      receipt.payload = JSON.parse(new TextDecoder().decode(fromDbHex(row.payload))) as JsonValue;
     }
     return receipt;
   }

@@ -13,6 +13,7 @@ import {
   signCheckpoint,
   subtreeRootPlan,
 } from "@chaoscore/core";
+import { fromDbHex, toDbHex } from "../store/bytes.js";
 import type { Db } from "../store/db.js";
 
 /** A signed checkpoint as stored: the C2SP signed note and what it says. */
@@ -143,15 +144,32 @@ export class TransparencyLog {
       }
     }
     if (entries.length > 0) {
+      const offsets: number[] = [];
+      let offset = 1;
+      for (const e of entries) {
+        offsets.push(offset);
+        offset += e.length;
+      }
       await tx.query(
-        `INSERT INTO log_leaves (log_id, idx, entry)
-         SELECT $1, * FROM unnest($2::bigint[], $3::bytea[])`,
-        [this.id, leafIndices, entries],
+        // All entries travel as one hex string, decoded once and sliced: a
+        // third cheaper than a text[] of hex (array parsing dominates).
+        `WITH blob AS MATERIALIZED (SELECT decode($3, 'hex') AS b)
+         INSERT INTO log_leaves (log_id, idx, entry)
+         SELECT $1, u.idx, substring(blob.b FROM u.off FOR u.len)
+         FROM blob, unnest($2::bigint[], $4::int[], $5::int[]) AS u(idx, off, len)`,
+        [
+          this.id,
+          leafIndices,
+          entries.map(toDbHex).join(""),
+          offsets,
+          entries.map((e) => e.length),
+        ],
       );
       await tx.query(
         `INSERT INTO log_nodes (log_id, level, idx, hash)
-         SELECT $1, * FROM unnest($2::smallint[], $3::bigint[], $4::bytea[])`,
-        [this.id, levels, indices, hashes],
+         SELECT $1, u.level, u.idx, decode(u.hash, 'hex')
+         FROM unnest($2::smallint[], $3::bigint[], $4::text[]) AS u(level, idx, hash)`,
+        [this.id, levels, indices, hashes.map(toDbHex)],
       );
       await tx.query("UPDATE logs SET size = $2 WHERE id = $1", [this.id, range.size]);
     }
@@ -172,14 +190,14 @@ export class TransparencyLog {
   private async fetchNodes(tx: Db, wanted: readonly NodeId[]): Promise<Map<string, Uint8Array>> {
     const map = new Map<string, Uint8Array>();
     if (wanted.length === 0) return map;
-    const rows = await tx.query<{ level: number; idx: number; hash: Uint8Array }>(
-      `SELECT n.level, n.idx, n.hash FROM log_nodes n
+    const rows = await tx.query<{ level: number; idx: number; hash: string }>(
+      `SELECT n.level, n.idx, encode(n.hash, 'hex') AS hash FROM log_nodes n
        JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx)
          ON n.level = w.level AND n.idx = w.idx
        WHERE n.log_id = $1`,
       [this.id, wanted.map((n) => n.level), wanted.map((n) => n.index)],
     );
-    for (const r of rows) map.set(`${Number(r.level)}/${Number(r.idx)}`, r.hash);
+    for (const r of rows) map.set(`${Number(r.level)}/${Number(r.idx)}`, fromDbHex(r.hash));
     return map;
   }
 
@@ -227,11 +245,12 @@ export class TransparencyLog {
 
   /** The stored entry bytes of leaves [start, end). */
   async entries(start: number, end: number): Promise<{ index: number; entry: Uint8Array }[]> {
-    const rows = await this.db.query<{ idx: number; entry: Uint8Array }>(
-      "SELECT idx, entry FROM log_leaves WHERE log_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+    const rows = await this.db.query<{ idx: number; entry: string }>(
+      `SELECT idx, encode(entry, 'hex') AS entry FROM log_leaves
+       WHERE log_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
       [this.id, start, end],
     );
-    return rows.map((r) => ({ index: Number(r.idx), entry: r.entry }));
+    return rows.map((r) => ({ index: Number(r.idx), entry: fromDbHex(r.entry) }));
   }
 
   /**
@@ -437,14 +456,14 @@ export class TransparencyLog {
 
   /** Stored nodes whose last leaf is in [start, end): those appending these leaves creates. */
   private async storedNodesIn(start: number, end: number): Promise<Map<string, Uint8Array>> {
-    const rows = await this.db.query<{ level: number; idx: number; hash: Uint8Array }>(
-      `SELECT level, idx, hash FROM log_nodes
+    const rows = await this.db.query<{ level: number; idx: number; hash: string }>(
+      `SELECT level, idx, encode(hash, 'hex') AS hash FROM log_nodes
        WHERE log_id = $1
          AND (idx + 1) * (1::bigint << level) > $2 AND (idx + 1) * (1::bigint << level) <= $3`,
       [this.id, start, end],
     );
     const map = new Map<string, Uint8Array>();
-    for (const r of rows) map.set(`${Number(r.level)}/${Number(r.idx)}`, r.hash);
+    for (const r of rows) map.set(`${Number(r.level)}/${Number(r.idx)}`, fromDbHex(r.hash));
     return map;
   }
 }

@@ -1,0 +1,295 @@
+import { generateKeyPairSync, randomBytes, sign, verify } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  type ActionEntry,
+  base64ToBytes,
+  encodeEntry,
+  generateNoteKey,
+  leafHash,
+  openCheckpoint,
+  privateKeyToAddress,
+  signAction,
+  signRegistration,
+  verifyInclusion,
+} from "@chaoscore/core";
+import { createEngine, type Db, openDatabase } from "@chaoscore/engine";
+import { describeMachine, goal } from "./machine.js";
+
+const CHAIN_ID = 31337n;
+const APPEND_PROBE = 1000;
+
+type Signed = { entry: ActionEntry; payload: unknown };
+
+function log(message: string) {
+  process.stderr.write(`${message}\n`);
+}
+
+/** The machine's bare secp256k1 verify rate: node:crypto (OpenSSL), one thread. */
+function baselineVerifyRate(n: number): number {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "secp256k1" });
+  const messages = Array.from({ length: n }, (_, i) =>
+    Buffer.from(`action ${i} ${"x".repeat(200)}`),
+  );
+  const signatures = messages.map((m) => sign("sha256", m, privateKey));
+  const start = performance.now();
+  for (let i = 0; i < n; i++) {
+    if (!verify("sha256", messages[i] as Buffer, publicKey, signatures[i] as Buffer)) {
+      throw new Error("baseline signature did not verify");
+    }
+  }
+  return n / ((performance.now() - start) / 1000);
+}
+
+function makeAgents(count: number) {
+  return Array.from({ length: count }, () => {
+    const privateKey = Uint8Array.from(randomBytes(32));
+    return { privateKey, address: privateKeyToAddress(privateKey), nonce: 0 };
+  });
+}
+
+/** Signs `n` actions round-robin over the agents, with increasing nonces. */
+function signActions(agents: ReturnType<typeof makeAgents>, n: number): Signed[] {
+  const out: Signed[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const agent = agents[i % agents.length]!;
+    agent.nonce++;
+    const payload = { step: i, tool: "search", query: `q${i}` };
+    const { entry } = signAction({
+      privateKey: agent.privateKey,
+      chainId: CHAIN_ID,
+      actionType: "tool.call",
+      studio: "bench",
+      task: `task-${i % 100}`,
+      nonce: agent.nonce,
+      payload,
+      ttlSeconds: 86_400,
+    });
+    out.push({ entry, payload });
+    if ((i + 1) % 20_000 === 0)
+      log(`  signed ${i + 1}/${n} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  }
+  return out;
+}
+
+async function openBackend(
+  kind: "pglite" | "postgres",
+): Promise<{ db: Db; cleanup: () => Promise<void> }> {
+  if (kind === "pglite") {
+    const dir = mkdtempSync(join(tmpdir(), "chaoscore-bench-"));
+    const db = await openDatabase({ dataDir: dir });
+    return {
+      db,
+      cleanup: async () => {
+        await db.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const schema = `bench_${randomBytes(4).toString("hex")}`;
+  const db = await openDatabase({ databaseUrl: process.env.DATABASE_URL, schema });
+  return {
+    db,
+    cleanup: async () => {
+      await db.exec(`DROP SCHEMA ${schema} CASCADE`);
+      await db.close();
+    },
+  };
+}
+
+type RunResult = {
+  n: number;
+  seconds: number;
+  rate: number;
+  appendMsPerAction: number;
+  proofHashes?: number;
+  proofBytes?: number;
+  proofFetchMs?: number;
+  proofVerifyUs?: number;
+};
+
+async function runIngest(
+  kind: "pglite" | "postgres",
+  agents: ReturnType<typeof makeAgents>,
+  signed: Signed[],
+  n: number,
+  threads: number,
+  measureProofs: boolean,
+): Promise<RunResult> {
+  const { db, cleanup } = await openBackend(kind);
+  try {
+    const origin = "chaoscore.bench/log/default";
+    const keys = generateNoteKey(origin);
+    const engine = await createEngine({
+      db,
+      chainId: CHAIN_ID,
+      log: { origin, ...keys },
+      signatureThreads: threads,
+      clockSkewSeconds: 86_400,
+    });
+    for (const a of agents) {
+      await engine.registry.register(
+        signRegistration({
+          privateKey: a.privateKey,
+          chainId: CHAIN_ID,
+          card: {
+            format: "chaoscore.agent-card/v1",
+            name: `bench ${a.address.slice(0, 8)}`,
+            description: "",
+            capabilities: ["bench"],
+            framework: "bench",
+            version: "1",
+            endpoints: [],
+            codeMeasurement: null,
+            owner: null,
+          },
+        }),
+      );
+    }
+    const start = performance.now();
+    let done = 0;
+    await Promise.all(
+      signed.slice(0, n).map((s) =>
+        engine.agency.recordAction(s).then(() => {
+          done++;
+          if (done % 20_000 === 0) log(`  ${kind}: ${done}/${n}`);
+        }),
+      ),
+    );
+    const seconds = (performance.now() - start) / 1000;
+    // Append time per action at this log size: one more group of APPEND_PROBE actions.
+    const probeStart = performance.now();
+    await Promise.all(signed.slice(n, n + APPEND_PROBE).map((s) => engine.agency.recordAction(s)));
+    const appendMsPerAction = (performance.now() - probeStart) / APPEND_PROBE;
+    const result: RunResult = { n, seconds, rate: n / seconds, appendMsPerAction };
+    if (measureProofs) {
+      const cp = await engine.log.checkpoint();
+      const opened = openCheckpoint(cp.note, keys.verifierKey);
+      const samples = 200;
+      let fetchMs = 0;
+      let verifyMs = 0;
+      let hashes = 0;
+      for (let i = 0; i < samples; i++) {
+        const index = Math.floor(Math.random() * cp.size);
+        const t0 = performance.now();
+        const proof = await engine.log.inclusionProof(index, cp.size);
+        const [stored] = await engine.log.entries(index, index + 1);
+        const t1 = performance.now();
+        verifyInclusion(leafHash(stored!.entry), index, cp.size, proof, opened.rootHash);
+        const t2 = performance.now();
+        fetchMs += t1 - t0;
+        verifyMs += t2 - t1;
+        hashes += proof.length;
+      }
+      result.proofHashes = hashes / samples;
+      result.proofBytes = (hashes / samples) * 32;
+      result.proofFetchMs = fetchMs / samples;
+      result.proofVerifyUs = (verifyMs / samples) * 1000;
+      const receipt = await engine.agency.getReceipt(
+        (await engine.agency.query({ limit: 1 })).items[0]!.id,
+      );
+      log(`  receipt size at ${cp.size} leaves: ${JSON.stringify(receipt).length} bytes`);
+      // Sanity: the receipt machinery agrees with the bare proof check.
+      base64ToBytes(receipt.action.inclusionProof[0]!);
+      encodeEntry(receipt.action.entry);
+    }
+    await engine.close();
+    return result;
+  } finally {
+    await cleanup();
+  }
+}
+
+export async function runIngestBench(argv: string[]): Promise<boolean> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      sizes: { type: "string", default: "10000,100000" },
+      backends: { type: "string" },
+      agents: { type: "string", default: "100" },
+      threads: { type: "string", default: "2" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(`npm run bench -- ingest [--sizes 10000,100000] [--backends pglite,postgres] [--agents 100] [--threads 2]
+
+Records signed actions (round-robin over --agents agents, each with a payload)
+into a fresh PGlite data directory and, when DATABASE_URL is set, a fresh
+schema on that Postgres server; prints actions/s and the ratio to the
+machine's one-thread secp256k1 verify rate (node:crypto, same number of
+signatures). Also prints the inclusion-proof size and verify time at the
+largest size, and the append time per action at 1,000 vs the largest size.`);
+    return true;
+  }
+  const sizes = values.sizes.split(",").map(Number);
+  const max = Math.max(...sizes);
+  const backends = (values.backends ?? (process.env.DATABASE_URL ? "pglite,postgres" : "pglite"))
+    .split(",")
+    .map((b) => b.trim()) as ("pglite" | "postgres")[];
+  const threads = Number(values.threads);
+  console.log(`# ingest bench — ${new Date().toISOString()}`);
+  console.log(`machine: ${describeMachine()}`);
+  console.log(
+    `backends: ${backends.join(", ")}; signature threads: ${threads}; agents: ${values.agents}`,
+  );
+
+  log(`signing ${max + APPEND_PROBE} actions…`);
+  const agents = makeAgents(Number(values.agents));
+  const signed = signActions(agents, max + APPEND_PROBE);
+
+  const baselines = new Map<number, number>();
+  for (const n of sizes) {
+    log(`baseline: verifying ${n} secp256k1 signatures with node:crypto…`);
+    baselines.set(n, baselineVerifyRate(n));
+  }
+  for (const [n, rate] of baselines) {
+    console.log(
+      `baseline  node:crypto secp256k1 verify, 1 thread, ${n} sigs: ${rate.toFixed(0)} /s`,
+    );
+  }
+
+  let ok = true;
+  for (const kind of backends) {
+    const results: RunResult[] = [];
+    log(`${kind}: append probe at 1,000 leaves…`);
+    const small = await runIngest(kind, agents, signed, 1000, threads, false);
+    for (const n of sizes) {
+      log(`${kind}: ingesting ${n} actions…`);
+      results.push(await runIngest(kind, agents, signed, n, threads, n === max));
+    }
+    for (const r of results) {
+      const base = baselines.get(r.n) ?? 1;
+      console.log(
+        `${kind.padEnd(8)} ingest ${String(r.n).padStart(6)} actions: ${r.seconds.toFixed(2)} s, ${r.rate.toFixed(0)} actions/s, ratio to verify ${(r.rate / base).toFixed(2)}`,
+      );
+    }
+    const big = results.find((r) => r.n === max)!;
+    console.log(
+      `${kind.padEnd(8)} inclusion proof at ${max} leaves: ${big.proofHashes?.toFixed(1)} hashes, ${big.proofBytes?.toFixed(0)} bytes; fetch ${big.proofFetchMs?.toFixed(2)} ms, verify ${big.proofVerifyUs?.toFixed(1)} µs`,
+    );
+    console.log(
+      `${kind.padEnd(8)} append per action: ${small.appendMsPerAction.toFixed(4)} ms at 1,000 leaves, ${big.appendMsPerAction.toFixed(4)} ms at ${max} leaves`,
+    );
+    for (const r of results) {
+      ok =
+        goal(
+          `ingest_${kind}_${r.n}_vs_verify_ratio`,
+          r.rate / (baselines.get(r.n) ?? 1),
+          1.0,
+          true,
+        ) && ok;
+    }
+    ok =
+      goal(
+        `append_${kind}_${max}_vs_1000_ratio`,
+        big.appendMsPerAction / small.appendMsPerAction,
+        1.5,
+        false,
+      ) && ok;
+  }
+  return ok;
+}

@@ -1,0 +1,22 @@
+/**
+ * Benchmarks. `npm run bench -- <name> [options]`; `npm run bench -- --help` lists them.
+ * Each bench prints comparable figures and ends with one line per goal:
+ *   GOAL <name> <measured> <target> PASS|FAIL
+ */
+const benches: Record<string, { describe: string; run: (args: string[]) => Promise<boolean> }> = {
+  ingest: {
+    describe:
+      "signed actions/s into PGlite and Postgres vs the one-thread secp256k1 verify rate; proof size; append time vs log size",
+    run: async (args) => (await import("./ingest.js")).runIngestBench(args),
+  },
+};
+
+const [name, ...rest] = process.argv.slice(2);
+if (name === undefined || name === "--help" || name === "-h" || !(name in benches)) {
+  console.log("usage: npm run bench -- <bench> [options]\n\nbenches:");
+  for (const [n, b] of Object.entries(benches)) console.log(`  ${n.padEnd(10)} ${b.describe}`);
+  console.log("\nrun `npm run bench -- <bench> --help` for its options");
+  process.exit(name === undefined || name === "--help" || name === "-h" ? 0 : 2);
+}
+const ok = await benches[name]?.run(rest);
+process.exit(ok ? 0 : 1);

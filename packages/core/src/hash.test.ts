@@ -1,0 +1,37 @@
+import { createHash } from "node:crypto";
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { keccak256, keccak256Hex, sha256, sha256Hex, utf8 } from "./hash.js";
+import { bytesToHex } from "./hex.js";
+
+describe("keccak256", () => {
+  it("matches the known hash of the empty string", () => {
+    expect(keccak256Hex("")).toBe(
+      "0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470",
+    );
+  });
+  it("equals @noble/hashes on random input (strings hash their UTF-8)", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.string(), (bytes, text) => {
+        expect(keccak256(bytes)).toEqual(keccak_256(bytes));
+        expect(keccak256(text)).toEqual(keccak_256(utf8(text)));
+      }),
+    );
+  });
+});
+
+describe("sha256", () => {
+  it("equals node:crypto on random input", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
+        expect(sha256Hex(bytes)).toBe(`0x${createHash("sha256").update(bytes).digest("hex")}`);
+      }),
+    );
+  });
+  it("returns a fresh array each call", () => {
+    const a = sha256("a");
+    const b = sha256("b");
+    expect(bytesToHex(a)).not.toBe(bytesToHex(b));
+  });
+});
