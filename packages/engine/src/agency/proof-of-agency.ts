@@ -9,7 +9,6 @@ import {
   encodeEntry,
   entryDigest,
   type Hex,
-  hexToBytes,
   isChaosCoreError,
   isHex,
   type JsonValue,
