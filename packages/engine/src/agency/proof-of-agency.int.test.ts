@@ -96,6 +96,22 @@ describe(`Proof of Agency on ${TEST_DB_KIND}`, () => {
     expect(await snapshot(h.engine)).toEqual(before);
   });
 
+  it("returns the first record for a retry even after the signature expired", async () => {
+    let clock = Date.now();
+    const t = await openTestEngine({ now: () => new Date(clock) });
+    try {
+      const a = await t.newAgent();
+      const signed = a.action({ ttlSeconds: 60 });
+      const first = await t.engine.agency.recordAction(signed);
+      clock += 3_600_000;
+      expect(await t.engine.agency.recordAction(signed)).toEqual({ ...first, duplicate: true });
+      const late = a.action({ timestamp: Math.floor(clock / 1000) - 3600, ttlSeconds: 60 });
+      await expectCode(t.engine.agency.recordAction(late), "AGENCY_EXPIRED");
+    } finally {
+      await t.close();
+    }
+  });
+
   it("orders concurrent writes from many agents and proves every one", async () => {
     const agents = await Promise.all(Array.from({ length: 5 }, () => h.newAgent()));
     const start = await h.engine.log.size();

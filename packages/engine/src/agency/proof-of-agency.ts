@@ -257,18 +257,6 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
         },
       );
     }
-    const now = BigInt(Math.floor(this.now().getTime() / 1000));
-    if (BigInt(entry.message.expiry) <= now) {
-      reject("AGENCY_EXPIRED", "the message has expired", { expiry: entry.message.expiry });
-    }
-    const ts = BigInt(entry.message.timestamp);
-    const skew = BigInt(this.skew);
-    if (ts > now + skew || ts < now - skew) {
-      reject("AGENCY_CLOCK_SKEW", `timestamp is more than ${this.skew}s from the server clock`, {
-        timestamp: entry.message.timestamp,
-        now: now.toString(),
-      });
-    }
     return entry;
   }
 
@@ -333,6 +321,9 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
       await this.db.transaction(async (tx) => {
         accepted.length = 0;
         duplicates.length = 0;
+        // Lock the agents' rows first: a concurrent writer of the same agent has
+        // then committed, so its entries show up in the duplicate check below.
+        const state = await this.agents.signingState([...new Set(batch.map((p) => p.agent))], tx);
         const ids = batch.map((p) => p.digest);
         const existing = new Map<string, RecordResult>();
         for (const r of await tx.query<{ id: string; leaf_index: number; kind: string }>(
@@ -351,7 +342,6 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
             duplicate: true,
           });
         }
-        const state = await this.agents.signingState([...new Set(batch.map((p) => p.agent))], tx);
         const refs = new Set<string>();
         for (const p of batch) {
           if (p.entry.kind === "action")
@@ -418,6 +408,30 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     }
   }
 
+  /**
+   * Expiry and clock skew, checked at write time after the duplicate check,
+   * so that the retry of an accepted entry returns its first record even
+   * when the signature has since expired.
+   */
+  private checkTime(entry: LogEntry): ChaosCoreError | null {
+    const now = BigInt(Math.floor(this.now().getTime() / 1000));
+    if (BigInt(entry.message.expiry) <= now) {
+      return new ChaosCoreError("AGENCY_EXPIRED", "the message has expired", {
+        details: { expiry: entry.message.expiry },
+      });
+    }
+    const ts = BigInt(entry.message.timestamp);
+    const skew = BigInt(this.skew);
+    if (ts > now + skew || ts < now - skew) {
+      return new ChaosCoreError(
+        "AGENCY_CLOCK_SKEW",
+        `timestamp is more than ${this.skew}s from the server clock`,
+        { details: { timestamp: entry.message.timestamp, now: now.toString() } },
+      );
+    }
+    return null;
+  }
+
   /** Checks one entry against the agent's state, updating `state` and `known` on success. */
   private check(
     p: Pending,
@@ -426,6 +440,8 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     known: Map<string, boolean>,
   ): ChaosCoreError | null {
     if (signer instanceof ChaosCoreError) return signer;
+    const late = this.checkTime(p.entry);
+    if (late !== null) return late;
     const agent = state.get(p.agent);
     if (agent === undefined) {
       return new ChaosCoreError("AGENT_NOT_FOUND", `agent ${p.agent} is not registered`);
