@@ -701,6 +701,8 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     };
     const rowsByIndex = await this.rowDigests();
     const report = await this.log.audit(async (index, bytes) => {
+      const row = rowsByIndex.get(index);
+      rowsByIndex.delete(index);
       let entry: LogEntry;
       try {
         entry = parseEntry(JSON.parse(new TextDecoder().decode(bytes)));
@@ -717,9 +719,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
       if (!(await keysOf(entry.message.agent)).has(signer)) {
         return `signature is not by a key of agent ${entry.message.agent}`;
       }
-      const row = rowsByIndex.get(index);
       if (row === undefined) return `no ${entry.kind} row points at this leaf`;
-      rowsByIndex.delete(index);
       if (row.digest !== rowDigest(entry, bytesToHex(digest), row.extra)) {
         return `the ${entry.kind} row differs from the signed entry (edited in the database)`;
       }

@@ -1,0 +1,210 @@
+import { readFile } from "node:fs/promises";
+import {
+  AGENT_CARD_FORMAT,
+  type AgentCard,
+  parseAgentCard,
+  signRegistration,
+  signTypedMessage,
+} from "@chaoscore/core";
+import type { AgentRecord, AgentStatus } from "@chaoscore/engine";
+import { keyInfo, unlockKey } from "../data-dir.js";
+import { withEngine } from "../engine-context.js";
+import {
+  defined,
+  info,
+  out,
+  printFields,
+  printJson,
+  printTable,
+  shellQuote,
+  UsageError,
+} from "../output.js";
+import type { Globals } from "../program.js";
+
+type RegisterOptions = {
+  key: string;
+  name?: string;
+  description?: string;
+  capability?: string[];
+  framework?: string;
+  card?: string;
+  json?: boolean;
+};
+
+async function readCardFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new UsageError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UsageError(`${path} is not valid JSON`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new UsageError(`${path} does not hold a JSON object (an agent card)`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** The card to register: defaults, then the --card file, then the options. */
+async function buildCard(opts: RegisterOptions, keyName: string): Promise<AgentCard> {
+  const base: Record<string, unknown> = {
+    format: AGENT_CARD_FORMAT,
+    name: keyName,
+    description: "",
+    capabilities: [],
+    framework: "",
+    version: "",
+    endpoints: [],
+    codeMeasurement: null,
+    owner: null,
+  };
+  const file = opts.card === undefined ? {} : await readCardFile(opts.card);
+  return parseAgentCard({
+    ...base,
+    ...file,
+    ...defined({
+      name: opts.name,
+      description: opts.description,
+      capabilities: opts.capability,
+      framework: opts.framework,
+    }),
+  });
+}
+
+function printAgent(record: AgentRecord): void {
+  const { identity, metadata } = record;
+  const { card } = metadata;
+  printFields([
+    ["agent", identity.id],
+    ["status", identity.status],
+    [
+      "signer",
+      identity.signer === identity.id ? `${identity.signer} (registration key)` : identity.signer,
+    ],
+    ["name", card.name],
+    ["description", card.description],
+    ["capabilities", card.capabilities],
+    ["framework", card.framework],
+    ["version", card.version],
+    ["endpoints", card.endpoints.map((e) => `${e.name} ${e.endpoint}`)],
+    ["owner", card.owner],
+    ["code", card.codeMeasurement],
+    ["card", `version ${metadata.version}, hash ${metadata.cardHash}`],
+    ["registered", identity.createdAt],
+    ["updated", identity.updatedAt],
+  ]);
+}
+
+/** `chaoscore agent register`. */
+export async function runAgentRegister({ dataDir }: Globals, opts: RegisterOptions): Promise<void> {
+  const key = await unlockKey(dataDir, opts.key);
+  const card = await buildCard(opts, key.name);
+  const record = await withEngine(dataDir, async ({ engine, chainId }) =>
+    engine.registry.register(signRegistration({ privateKey: key.privateKey, chainId, card })),
+  );
+  if (opts.json === true) printJson(record);
+  else {
+    out(`✓ agent registered`);
+    printAgent(record);
+  }
+  const keyFlag = opts.key === "default" ? "" : ` --key ${shellQuote(opts.key)}`;
+  info(`next: chaoscore action record${keyFlag} --type tool.call --payload '{"q":"hello"}'`);
+}
+
+async function agentId(dataDir: string, id: string | undefined, keyName: string): Promise<string> {
+  return id ?? (await keyInfo(dataDir, keyName)).address;
+}
+
+/** `chaoscore agent show [id]`. */
+export async function runAgentShow(
+  { dataDir }: Globals,
+  id: string | undefined,
+  opts: { key: string; json?: boolean },
+): Promise<void> {
+  const agent = await agentId(dataDir, id, opts.key);
+  const record = await withEngine(dataDir, ({ engine }) => engine.registry.get(agent));
+  if (opts.json === true) printJson(record);
+  else printAgent(record);
+}
+
+type ListOptions = {
+  capability?: string;
+  owner?: string;
+  status?: AgentStatus;
+  limit?: number;
+  cursor?: string;
+  json?: boolean;
+};
+
+/** `chaoscore agent list`. */
+export async function runAgentList({ dataDir }: Globals, opts: ListOptions): Promise<void> {
+  const { json, ...query } = opts;
+  const page = await withEngine(dataDir, ({ engine }) => engine.registry.list(defined(query)));
+  if (json === true) return printJson(page);
+  if (page.items.length === 0) info("no agents");
+  else {
+    printTable(
+      ["AGENT", "STATUS", "NAME", "CAPABILITIES"],
+      page.items.map(({ identity, metadata }) => [
+        identity.id,
+        identity.status,
+        metadata.card.name,
+        metadata.card.capabilities.join(","),
+      ]),
+    );
+  }
+  if (page.nextCursor !== null) info(`more: repeat with --cursor ${page.nextCursor}`);
+}
+
+/** `chaoscore agent verify [id]`: challenge, sign ProveAgentControl, verify. */
+export async function runAgentVerify(
+  { dataDir }: Globals,
+  id: string | undefined,
+  opts: { key: string; json?: boolean },
+): Promise<void> {
+  const key = await unlockKey(dataDir, opts.key);
+  const agent = (id ?? key.address).toLowerCase() as `0x${string}`;
+  const proof = await withEngine(dataDir, async ({ engine, chainId }) => {
+    const { challenge, expiresAt } = await engine.registry.createChallenge(agent);
+    info(`challenge ${challenge} (expires ${expiresAt}), signing with key '${key.name}'`);
+    const message = {
+      agent,
+      nonce: challenge,
+      expiry: String(Math.floor(Date.parse(expiresAt) / 1000)),
+    };
+    const signature = signTypedMessage("ProveAgentControl", message, chainId, key.privateKey);
+    return engine.registry.verify({ chainId: chainId.toString(), message, signature });
+  });
+  if (opts.json === true) return printJson(proof);
+  out(`✓ key '${key.name}' controls agent ${proof.agent}`);
+  printFields(
+    [
+      ["signer", proof.signer],
+      ["status", proof.status],
+      ["verified", proof.verifiedAt],
+    ],
+    "  ",
+  );
+}
+
+/** `chaoscore agent suspend|reactivate|revoke <id> --reason r` (operator). */
+export async function runAgentStatus(
+  { dataDir }: Globals,
+  change: "suspend" | "reactivate" | "revoke",
+  id: string,
+  opts: { reason: string; json?: boolean },
+): Promise<void> {
+  const record = await withEngine(dataDir, ({ engine }) => {
+    const registry = engine.registry;
+    if (change === "suspend") return registry.suspend(id, opts.reason);
+    if (change === "reactivate") return registry.reactivate(id, opts.reason);
+    return registry.revokeByOperator(id, opts.reason);
+  });
+  if (opts.json === true) return printJson(record);
+  out(`✓ agent ${record.identity.id} is now ${record.identity.status}`);
+}

@@ -1,0 +1,115 @@
+import { bytesToBase64 } from "@chaoscore/core";
+import { withEngine } from "../engine-context.js";
+import { count, info, out, printFields, printJson } from "../output.js";
+import type { Globals } from "../program.js";
+
+/** Leaves per audit progress report (the engine reads the log in chunks of this size). */
+const PROGRESS_FROM = 5000;
+
+/** Audit finding kinds whose index is a checkpoint's tree size. */
+const CHECKPOINT_KINDS = new Set([
+  "checkpoint-root-mismatch",
+  "checkpoint-signature-invalid",
+  "size-mismatch",
+]);
+
+/** `chaoscore log checkpoint`: sign (or reuse) the checkpoint of the current tree. */
+export async function runLogCheckpoint(
+  { dataDir }: Globals,
+  opts: { json?: boolean },
+): Promise<void> {
+  const checkpoint = await withEngine(dataDir, ({ engine }) => engine.log.checkpoint());
+  if (opts.json === true) {
+    printJson({
+      size: checkpoint.size,
+      rootHash: bytesToBase64(checkpoint.rootHash),
+      note: checkpoint.note,
+      createdAt: checkpoint.createdAt,
+    });
+    return;
+  }
+  process.stdout.write(checkpoint.note);
+  info(`checkpoint of tree size ${checkpoint.size}, signed ${checkpoint.createdAt}`);
+}
+
+/** `chaoscore log audit`: exit code 1 when there is any finding. */
+export async function runLogAudit({ dataDir }: Globals, opts: { json?: boolean }): Promise<void> {
+  const started = performance.now();
+  const report = await withEngine(dataDir, ({ engine }) =>
+    engine.agency.audit((done, total) => {
+      if (total < PROGRESS_FROM) return;
+      const line = `auditing: ${done}/${total} leaves (${Math.round((100 * done) / total)}%)`;
+      if (process.stderr.isTTY) process.stderr.write(`\r${line}${done === total ? "\n" : ""}`);
+      else info(line);
+    }),
+  );
+  const seconds = ((performance.now() - started) / 1000).toFixed(2);
+  if (report.findings.length > 0) process.exitCode = 1;
+  if (opts.json === true) {
+    printJson({
+      ok: report.findings.length === 0,
+      size: report.size,
+      rootHash: bytesToBase64(report.rootHash),
+      checkpoints: report.checkpoints,
+      findings: report.findings,
+    });
+    return;
+  }
+  if (report.findings.length === 0) {
+    out(
+      `✓ log audit clean: ${count(report.size, "leaf", "leaves")}, root ${bytesToBase64(report.rootHash)}, ` +
+        `${count(report.checkpoints, "checkpoint")} verified`,
+    );
+    info(`audited in ${seconds} s`);
+    return;
+  }
+  for (const f of report.findings) {
+    // Checkpoint findings carry the checkpoint's tree size, not a leaf index.
+    const where = CHECKPOINT_KINDS.has(f.kind) ? `checkpoint (size ${f.index})` : `leaf ${f.index}`;
+    out(`✗ ${where}  ${f.kind}  ${f.message}`);
+  }
+  info(
+    `log audit failed: ${count(report.findings.length, "finding")} in ${count(report.size, "leaf", "leaves")} (${seconds} s)`,
+  );
+}
+
+/** `chaoscore log status`. */
+export async function runLogStatus({ dataDir }: Globals, opts: { json?: boolean }): Promise<void> {
+  const status = await withEngine(dataDir, async ({ engine, config, db }) => {
+    const latest = await engine.log.latestCheckpoint();
+    return {
+      id: engine.log.id,
+      origin: engine.log.origin,
+      verifierKey: engine.log.verifierKey,
+      chainId: config.chainId,
+      database: db.kind,
+      size: await engine.log.size(),
+      latestCheckpoint:
+        latest === undefined
+          ? null
+          : {
+              size: latest.size,
+              rootHash: bytesToBase64(latest.rootHash),
+              createdAt: latest.createdAt,
+            },
+    };
+  });
+  if (opts.json === true) return printJson(status);
+  const cp = status.latestCheckpoint;
+  printFields([
+    ["log", `${status.origin} (id ${status.id})`],
+    ["verifier key", status.verifierKey],
+    ["chain id", status.chainId],
+    ["database", status.database === "pglite" ? `PGlite in ${dataDir}/pgdata` : "Postgres server"],
+    ["size", count(status.size, "leaf", "leaves")],
+    [
+      "checkpoint",
+      cp === null
+        ? "none yet (chaoscore log checkpoint)"
+        : `size ${cp.size}, root ${cp.rootHash}, signed ${cp.createdAt}` +
+          (cp.size < status.size
+            ? ` (${count(status.size - cp.size, "leaf", "leaves")} behind)`
+            : ""),
+    ],
+  ]);
+}

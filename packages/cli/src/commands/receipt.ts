@@ -1,0 +1,145 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import {
+  canonicalJsonBytes,
+  isChaosCoreError,
+  parseReceipt,
+  parseVerifierKey,
+  type Receipt,
+  sha256Hex,
+  type VerifiedReceipt,
+  verifyReceipt,
+} from "@chaoscore/core";
+import { readConfig } from "../data-dir.js";
+import { withEngine } from "../engine-context.js";
+import { count, info, out, printFields, printJson, shellQuote, UsageError } from "../output.js";
+import type { Globals } from "../program.js";
+
+/** The receipt hash: SHA-256 of the receipt's RFC 8785 canonical JSON. */
+export function receiptHash(receipt: Receipt): `0x${string}` {
+  return sha256Hex(canonicalJsonBytes(receipt));
+}
+
+/** `chaoscore receipt get <id> [--out file]`. */
+export async function runReceiptGet(
+  { dataDir }: Globals,
+  id: string,
+  opts: { out?: string; json?: boolean },
+): Promise<void> {
+  const receipt = await withEngine(dataDir, ({ engine }) =>
+    engine.agency.getReceipt(id.toLowerCase()),
+  );
+  const hash = receiptHash(receipt);
+  const text = `${JSON.stringify(receipt, null, 2)}\n`;
+  if (opts.out === undefined) {
+    out(text);
+    info(`receipt hash ${hash}`);
+    return;
+  }
+  const path = resolve(opts.out);
+  await writeFile(path, text);
+  if (opts.json === true) printJson({ path, hash });
+  else {
+    out(`✓ receipt written`);
+    printFields([
+      ["path", path],
+      ["hash", hash],
+    ]);
+  }
+  info(`next: chaoscore receipt verify ${shellQuote(opts.out)}`);
+}
+
+async function readInput(file: string): Promise<string> {
+  try {
+    if (file !== "-") return await readFile(file, "utf8");
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  } catch (error) {
+    throw new UsageError(`cannot read the receipt ${file}: ${(error as Error).message}`);
+  }
+}
+
+async function trustedLogKey(dataDir: string, logKey: string | undefined): Promise<string> {
+  if (logKey !== undefined) {
+    try {
+      parseVerifierKey(logKey);
+    } catch (error) {
+      throw new UsageError(`--log-key is not a log verifier key: ${(error as Error).message}`);
+    }
+    return logKey;
+  }
+  try {
+    return (await readConfig(dataDir)).log.verifierKey;
+  } catch (error) {
+    if (isChaosCoreError(error, "CLI_NOT_INITIALIZED")) {
+      throw new UsageError(
+        `no trusted log key: pass --log-key <verifierKey> (or use a data dir with a config.json; ${dataDir} has none)`,
+      );
+    }
+    throw error;
+  }
+}
+
+/** Lines that say what a verified receipt proves. */
+function describe(receipt: Receipt, verified: VerifiedReceipt, logKey: string): [string, string][] {
+  const action = receipt.action.entry.message;
+  const outcome = receipt.outcome;
+  const { name, keyId } = parseVerifierKey(logKey);
+  return [
+    ["action", `${verified.actionId} (${action.actionType}), leaf ${verified.leafIndex}`],
+    [
+      "agent",
+      `${verified.agent} signed it for chain ${verified.chainId}${
+        receipt.action.keyRotations.length > 0
+          ? ` (with a key reached by ${count(receipt.action.keyRotations.length, "signed rotation")})`
+          : ""
+      }`,
+    ],
+    [
+      "outcome",
+      outcome === null
+        ? "none in this receipt"
+        : `${verified.outcomeId} (${outcome.entry.message.status}) signed by ${outcome.entry.message.agent}, leaf ${outcome.leafIndex}`,
+    ],
+    [
+      "payload",
+      receipt.payload === undefined
+        ? `not included (the signed payload hash is ${action.payloadHash})`
+        : "included, matches the signed payload hash",
+    ],
+    [
+      "log",
+      `${outcome === null ? "the action is" : "both are"} in the tree of ${verified.origin} ` +
+        `at size ${verified.treeSize}, root ${verified.rootHash}`,
+    ],
+    ["checkpoint", `signed by the trusted log key ${name}+${keyId}`],
+  ];
+}
+
+/** `chaoscore receipt verify <file|->`: offline, with only the receipt and the log key. */
+export async function runReceiptVerify(
+  { dataDir }: Globals,
+  file: string,
+  opts: { logKey?: string; json?: boolean },
+): Promise<void> {
+  const text = await readInput(file);
+  const logKey = await trustedLogKey(dataDir, opts.logKey);
+  let verified: VerifiedReceipt;
+  try {
+    verified = verifyReceipt(text, logKey);
+  } catch (error) {
+    if (!isChaosCoreError(error)) throw error;
+    if (opts.json === true) printJson({ valid: false, code: error.code, message: error.message });
+    else info(`✗ ${error.code}: ${error.message}`);
+    process.exitCode = 1;
+    return;
+  }
+  const receipt = parseReceipt(text);
+  if (opts.json === true) {
+    printJson({ valid: true, ...verified, receiptHash: receiptHash(receipt) });
+    return;
+  }
+  out("✓ receipt verified");
+  printFields([...describe(receipt, verified, logKey), ["hash", receiptHash(receipt)]], "  ");
+}

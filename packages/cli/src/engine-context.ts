@@ -1,0 +1,44 @@
+import type { Db, Engine } from "@chaoscore/engine";
+import { type CliConfig, dataPaths, readConfig, readLogKey } from "./data-dir.js";
+
+/** What a command that touches the database works with. */
+export type EngineContext = { config: CliConfig; chainId: bigint; engine: Engine; db: Db };
+
+/**
+ * Opens the data directory's database (PGlite in `<dir>/pgdata`, or the
+ * server at DATABASE_URL), migrates it, assembles the engine, runs `fn` and
+ * closes everything, also when `fn` throws.
+ * @throws ChaosCoreError CLI_NOT_INITIALIZED, STORE_UNAVAILABLE, STORE_MIGRATION_FAILED.
+ */
+export async function withEngine<T>(
+  dataDir: string,
+  fn: (context: EngineContext) => Promise<T>,
+): Promise<T> {
+  const config = await readConfig(dataDir);
+  const signerKey = await readLogKey(dataDir, config);
+  const { createEngine, openDatabase } = await import("@chaoscore/engine");
+  const db = await openDatabase({ dataDir: dataPaths(dataDir).pgdata });
+  const chainId = BigInt(config.chainId);
+  let engine: Engine;
+  try {
+    engine = await createEngine({
+      db,
+      chainId,
+      log: {
+        id: config.log.id,
+        origin: config.log.origin,
+        signerKey,
+        verifierKey: config.log.verifierKey,
+      },
+    });
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  try {
+    return await fn({ config, chainId, engine, db });
+  } finally {
+    await engine.close();
+    await db.close();
+  }
+}

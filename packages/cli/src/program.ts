@@ -1,0 +1,465 @@
+/**
+ * The command tree (commander). Only commander and this file load at start-up:
+ * each command imports its module, and the heavy ones behind it, when it runs.
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { info, UsageError } from "./output.js";
+
+/** Options every command sees. */
+export type Globals = {
+  /** Absolute path of the data directory. */
+  dataDir: string;
+  /** True when --data-dir was given on the command line (not from CHAOSCORE_HOME or the default). */
+  dataDirExplicit: boolean;
+};
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  }
+).version;
+
+const TOP_HELP = `
+Typical sequence:
+  chaoscore init                                  data dir, log key, a first agent key
+  chaoscore agent register --name "my agent"      register the agent of the default key
+  chaoscore action record --type tool.call --payload '{"q":"hi"}'
+  chaoscore receipt get <action-id> --out receipt.json
+  chaoscore receipt verify receipt.json           offline: only the receipt and the log key
+
+  chaoscore demo                                  all of it in a temporary directory, no setup
+
+Environment:
+  CHAOSCORE_HOME       data directory (default ./.chaoscore; --data-dir wins)
+  CHAOSCORE_PASSWORD   password of the agent keystores (else a hidden prompt on a terminal)
+  DATABASE_URL         use this Postgres server instead of the embedded PGlite database
+  DEBUG=chaoscore      print the stack of unexpected errors
+
+Results go to stdout (--json for machine-readable output), progress and hints to stderr.
+Exit codes: 0 ok, 1 error (or a failed verification / audit), 2 usage error.`;
+
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  ${l}`).join("\n")}`;
+}
+
+function rootOf(cmd: Command): Command {
+  let root = cmd;
+  while (root.parent !== null) root = root.parent;
+  return root;
+}
+
+function globals(cmd: Command): Globals {
+  const root = rootOf(cmd);
+  return {
+    dataDir: resolve(root.opts<{ dataDir: string }>().dataDir),
+    dataDirExplicit: root.getOptionValueSource("dataDir") === "cli",
+  };
+}
+
+function positiveInt(value: string): number {
+  if (!/^[1-9][0-9]{0,8}$/.test(value))
+    throw new InvalidArgumentError("expected a positive integer");
+  return Number(value);
+}
+
+function jsonValue(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError("not valid JSON");
+  }
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+const jsonOption = () => new Option("--json", "print the result as JSON");
+
+/** Builds the `chaoscore` program. */
+export function buildProgram(): Command {
+  const program = new Command("chaoscore");
+  program
+    .description(
+      "ChaosCore: a trust layer for AI agents. Register agents, record their signed actions in a tamper-evident log, and hand out receipts that anyone can verify offline.",
+    )
+    .version(VERSION, "-V, --version", "print the version")
+    .addOption(
+      new Option("--data-dir <dir>", "data directory (config, keys, database)")
+        .env("CHAOSCORE_HOME")
+        .default(".chaoscore"),
+    )
+    .helpOption("-h, --help", "show help")
+    .helpCommand("help [command]", "show help for a command")
+    .configureHelp({ showGlobalOptions: true })
+    .showHelpAfterError("(add --help for usage)")
+    .exitOverride()
+    .addHelpText("after", TOP_HELP);
+
+  // ---- init -----------------------------------------------------------------------------------
+  program
+    .command("init")
+    .summary("create the data directory, the log key and a first agent key")
+    .description(
+      "create the data directory: config.json, the log's signing key, a first agent key, and the migrated database",
+    )
+    .option("--chain-id <id>", "chain id agents sign for", "31337")
+    .option("--key-name <name>", "name of the first agent key", "default")
+    .option("--force", "replace an existing config, log key and database (agent keys are kept)")
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      examples(
+        "CHAOSCORE_PASSWORD=… chaoscore init",
+        "chaoscore --data-dir ./agent-a init --key-name alice",
+        "chaoscore init --force          # start a fresh log in the same directory",
+      ),
+    )
+    .action(async (opts, cmd: Command) => {
+      const { runInit } = await import("./commands/init.js");
+      await runInit(globals(cmd), opts);
+    });
+
+  // ---- key ------------------------------------------------------------------------------------
+  const key = program
+    .command("key")
+    .description("manage agent keys (Ethereum keystore v3 files in <data-dir>/keys)");
+  key
+    .command("new <name>")
+    .description("create a random agent key, encrypted with the keystore password")
+    .addOption(jsonOption())
+    .addHelpText("after", examples("chaoscore key new evaluator"))
+    .action(async (name: string, opts, cmd: Command) => {
+      const { runKeyNew } = await import("./commands/key.js");
+      await runKeyNew(globals(cmd), name, opts);
+    });
+  key
+    .command("list")
+    .description("list the agent keys and their addresses (no password needed)")
+    .addOption(jsonOption())
+    .addHelpText("after", examples("chaoscore key list", "chaoscore key list --json"))
+    .action(async (opts, cmd: Command) => {
+      const { runKeyList } = await import("./commands/key.js");
+      await runKeyList(globals(cmd), opts);
+    });
+
+  // ---- agent ----------------------------------------------------------------------------------
+  const agent = program
+    .command("agent")
+    .description("register, inspect and verify agents; operator status changes");
+  agent
+    .command("register")
+    .description("register the agent of a local key: sign its agent card and submit it")
+    .option("--key <name>", "the agent's key", "default")
+    .option("--name <name>", "card: display name (default: the key name)")
+    .option("--description <text>", "card: what the agent does")
+    .option("--capability <tag>", "card: a capability tag (repeatable)", collect)
+    .option("--framework <name>", "card: the agent framework")
+    .option("--card <file>", "start from this agent card JSON (the options above override it)")
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      examples(
+        'chaoscore agent register --name "Proposal analyst" --capability governance.analyze',
+        "chaoscore agent register --key evaluator --card evaluator-card.json",
+      ),
+    )
+    .action(async (opts, cmd: Command) => {
+      const { runAgentRegister } = await import("./commands/agent.js");
+      await runAgentRegister(globals(cmd), opts);
+    });
+  agent
+    .command("show [id]")
+    .description("show an agent: identity, status and card (default: the agent of --key)")
+    .option("--key <name>", "show the agent of this local key", "default")
+    .addOption(jsonOption())
+    .addHelpText("after", examples("chaoscore agent show", "chaoscore agent show 0x1234… --json"))
+    .action(async (id: string | undefined, opts, cmd: Command) => {
+      const { runAgentShow } = await import("./commands/agent.js");
+      await runAgentShow(globals(cmd), id, opts);
+    });
+  agent
+    .command("list")
+    .description("list registered agents, oldest first, a page at a time")
+    .option("--capability <tag>", "only agents with this capability")
+    .option("--owner <address>", "only agents whose card names this owner")
+    .addOption(
+      new Option("--status <status>", "only agents with this status").choices([
+        "active",
+        "suspended",
+        "revoked",
+      ]),
+    )
+    .option("--limit <n>", "page size (1-500, default 50)", positiveInt)
+    .option("--cursor <cursor>", "the next page (printed after a full page)")
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      examples("chaoscore agent list", "chaoscore agent list --capability governance --json"),
+    )
+    .action(async (opts, cmd: Command) => {
+      const { runAgentList } = await import("./commands/agent.js");
+      await runAgentList(globals(cmd), opts);
+    });
+  agent
+    .command("verify [id]")
+    .summary("prove control of an agent's key (challenge-response)")
+    .description(
+      "prove control of an agent's key: the registry issues a challenge, the local key signs it (ProveAgentControl), the registry checks the answer",
+    )
+    .option("--key <name>", "the local key that answers the challenge", "default")
+    .addOption(jsonOption())
+    .addHelpText("after", examples("chaoscore agent verify", "chaoscore agent verify --key alice"))
+    .action(async (id: string | undefined, opts, cmd: Command) => {
+      const { runAgentVerify } = await import("./commands/agent.js");
+      await runAgentVerify(globals(cmd), id, opts);
+    });
+  for (const [name, what] of [
+    ["suspend", "operator: suspend an active agent (its actions are refused until reactivated)"],
+    ["reactivate", "operator: reactivate a suspended agent"],
+    ["revoke", "operator: revoke an agent for good"],
+  ] as const) {
+    agent
+      .command(`${name} <id>`)
+      .description(what)
+      .requiredOption("--reason <text>", "why (recorded in the agent's status history)")
+      .addOption(jsonOption())
+      .addHelpText("after", examples(`chaoscore agent ${name} 0x1234… --reason "…"`))
+      .action(async (id: string, opts, cmd: Command) => {
+        const { runAgentStatus } = await import("./commands/agent.js");
+        await runAgentStatus(globals(cmd), name, id, opts);
+      });
+  }
+
+  // ---- action ---------------------------------------------------------------------------------
+  const action = program.command("action").description("record and inspect signed actions");
+  action
+    .command("record")
+    .summary("sign an action with a local key and append it to the log")
+    .description(
+      "sign an action with a local agent key (next nonce) and append it to the log; only the payload's hash is signed and logged, the payload is stored beside it",
+    )
+    .requiredOption("--type <type>", "action type, e.g. tool.call or governance.vote")
+    .addOption(
+      new Option("--payload <json>", "the action's content, as JSON")
+        .argParser(jsonValue)
+        .conflicts("payloadFile"),
+    )
+    .option("--payload-file <file>", "read the payload JSON from a file ('-' for stdin)")
+    .option("--studio <studio>", "studio the action belongs to")
+    .option("--task <task>", "task the action belongs to")
+    .option("--parent <id>", "id of an action this one follows from (repeatable)", collect)
+    .option("--key <name>", "the agent's key", "default")
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      examples(
+        `chaoscore action record --type tool.call --payload '{"tool":"search","q":"PIP-7"}'`,
+        "chaoscore action record --type governance.vote --payload-file vote.json --parent 0xab…",
+      ),
+    )
+    .action(async (opts, cmd: Command) => {
+      const { runActionRecord } = await import("./commands/action.js");
+      await runActionRecord(globals(cmd), opts);
+    });
+  action
+    .command("show <id>")
+    .description("show a recorded action")
+    .addOption(jsonOption())
+    .addHelpText("after", examples("chaoscore action show 0x5f…"))
+    .action(async (id: string, opts, cmd: Command) => {
+      const { runActionShow } = await import("./commands/action.js");
+      await runActionShow(globals(cmd), id, opts);
+    });
+  action
+    .command("list")
+    .description("list recorded actions in log order, a page at a time")
+    .option("--agent <id>", "only this agent's actions")
+    .option("--studio <studio>", "only this studio's actions")
+    .option("--task <task>", "only this task's actions")
+    .option("--type <type>", "only actions of this type")
+    .option("--from <time>", "only actions signed at or after (ISO 8601 or unix seconds)")
+    .option("--to <time>", "only actions signed before (ISO 8601 or unix seconds)")
+    .option("--limit <n>", "page size (1-1000, default 50)", positiveInt)
+    .option("--cursor <cursor>", "the next page (printed after a full page)")
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      examples(
+        "chaoscore action list --type tool.call",
+        "chaoscore action list --from 2025-01-01T00:00:00Z --limit 100 --json",
+      ),
+    )
+    .action(async (opts, cmd: Command) => {
+      const { runActionList } = await import("./commands/action.js");
+      await runActionList(globals(cmd), opts);
+    });
+
+  // ---- receipt --------------------------------------------------------------------------------
+  const receipt = program
+    .command("receipt")
+    .description("get self-contained receipts and verify them offline");
+  receipt
+    .command("get <id>")
+    .summary("build the receipt of an action")
+    .description(
+      "build the receipt of an action (or of an outcome's action): the signed entries, their inclusion proofs and a signed checkpoint",
+    )
+    .option("--out <file>", "write the receipt to a file and print its path and hash")
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      examples(
+        "chaoscore receipt get 0x5f… --out receipt.json",
+        "chaoscore receipt get 0x5f… | jq",
+      ),
+    )
+    .action(async (id: string, opts, cmd: Command) => {
+      const { runReceiptGet } = await import("./commands/receipt.js");
+      await runReceiptGet(globals(cmd), id, opts);
+    });
+  receipt
+    .command("verify <file>")
+    .summary("verify a receipt offline, with only the receipt and the log key")
+    .description(
+      "verify a receipt offline (no database): the log's checkpoint signature, the agents' signatures, the inclusion proofs and the payload hash. '-' reads stdin",
+    )
+    .option(
+      "--log-key <verifierKey>",
+      "the log's verifier key (default: the one in the data dir's config.json)",
+    )
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      examples(
+        "chaoscore receipt verify receipt.json",
+        "chaoscore receipt verify receipt.json --log-key 'chaoscore.local/log/default+1a2b3c4d+AQ…'",
+        "cat receipt.json | chaoscore receipt verify - --json",
+      ),
+    )
+    .action(async (file: string, opts, cmd: Command) => {
+      const { runReceiptVerify } = await import("./commands/receipt.js");
+      await runReceiptVerify(globals(cmd), file, opts);
+    });
+
+  // ---- log ------------------------------------------------------------------------------------
+  const log = program
+    .command("log")
+    .description("the transparency log: checkpoints, audit, status");
+  log
+    .command("checkpoint")
+    .description("sign a checkpoint of the current tree (C2SP signed note) and print it")
+    .addOption(jsonOption())
+    .addHelpText("after", examples("chaoscore log checkpoint > checkpoint.txt"))
+    .action(async (opts, cmd: Command) => {
+      const { runLogCheckpoint } = await import("./commands/log.js");
+      await runLogCheckpoint(globals(cmd), opts);
+    });
+  log
+    .command("audit")
+    .summary("check the whole log; exit 1 on any finding")
+    .description(
+      "check the whole log: rebuild the tree from the stored leaves, compare it with the stored nodes and signed checkpoints, check every entry's signature and table row. Prints each finding with its leaf index; exits 1 if there is any",
+    )
+    .addOption(jsonOption())
+    .addHelpText("after", examples("chaoscore log audit", "chaoscore log audit --json"))
+    .action(async (opts, cmd: Command) => {
+      const { runLogAudit } = await import("./commands/log.js");
+      await runLogAudit(globals(cmd), opts);
+    });
+  log
+    .command("status")
+    .description("show the log's origin, verifier key, size and latest checkpoint")
+    .addOption(jsonOption())
+    .addHelpText("after", examples("chaoscore log status"))
+    .action(async (opts, cmd: Command) => {
+      const { runLogStatus } = await import("./commands/log.js");
+      await runLogStatus(globals(cmd), opts);
+    });
+
+  // ---- demo -----------------------------------------------------------------------------------
+  program
+    .command("demo")
+    .summary("the whole Proof of Agency flow in a temporary directory, no setup")
+    .description(
+      "the Proof of Agency vertical slice in a fresh temporary directory, with in-memory keys: register, record, evaluate, checkpoint, receipt, offline verification, tampering",
+    )
+    .option(
+      "--database-url <url>",
+      "use this Postgres server (in a fresh schema, dropped at the end) instead of PGlite",
+    )
+    .addHelpText(
+      "after",
+      examples(
+        "chaoscore demo",
+        "chaoscore demo --data-dir ./demo    # keep the data (config, log key, database, receipt)",
+      ),
+    )
+    .action(async (opts, cmd: Command) => {
+      const { runDemo } = await import("./commands/demo.js");
+      await runDemo(globals(cmd), opts);
+    });
+
+  return program;
+}
+
+/** True for a ChaosCoreError, also one from another copy of @chaoscore/core. */
+function isCodedError(error: unknown): error is Error & { code: string; toJSON(): unknown } {
+  return (
+    error instanceof Error &&
+    error.name === "ChaosCoreError" &&
+    typeof (error as { code?: unknown }).code === "string"
+  );
+}
+
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end < 0 ? argv : argv.slice(0, end)).includes("--json");
+}
+
+/**
+ * Runs the CLI on `argv` (as in `process.argv`) and resolves to the exit code:
+ * 0 ok, 1 a ChaosCoreError or another failure, 2 a usage error.
+ */
+export async function run(argv: readonly string[]): Promise<number> {
+  const json = wantsJson(argv);
+  // Commands report a failed check (a bad receipt, audit findings) through process.exitCode.
+  const previous = process.exitCode;
+  process.exitCode = undefined;
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return Number(process.exitCode ?? 0);
+  } catch (error) {
+    return report(error, json);
+  } finally {
+    process.exitCode = previous;
+  }
+}
+
+/** Prints an error the way the CLI promises and returns its exit code. */
+function report(error: unknown, json: boolean): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+  if (error instanceof UsageError) {
+    if (json) info(JSON.stringify({ code: "USAGE", message: error.message }));
+    else info(`error: ${error.message}`);
+    return 2;
+  }
+  if (isCodedError(error)) {
+    if (json) info(JSON.stringify(error.toJSON()));
+    else info(`error ${error.code}: ${error.message}`);
+    if (process.env.DEBUG?.includes("chaoscore")) info(String(error.stack));
+    return 1;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (json) info(JSON.stringify({ code: "UNEXPECTED", message }));
+  else info(`error: ${message}`);
+  if (process.env.DEBUG?.includes("chaoscore")) {
+    info(error instanceof Error ? String(error.stack) : "");
+  } else if (!json) {
+    info("(set DEBUG=chaoscore for the stack trace)");
+  }
+  return 1;
+}
