@@ -80,7 +80,7 @@ async function openBackend(
 ): Promise<{ db: Db; cleanup: () => Promise<void> }> {
   if (kind === "pglite") {
     const dir = mkdtempSync(join(tmpdir(), "chaoscore-bench-"));
-    const db = await openDatabase({ dataDir: dir });
+    const db = await openDatabase({ databaseUrl: null, dataDir: dir });
     return {
       db,
       cleanup: async () => {

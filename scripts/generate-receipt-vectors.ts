@@ -40,7 +40,7 @@ const card = (name: string) => ({
 async function main() {
   const origin = "vectors.chaoscore.dev/log/receipts";
   const { signerKey, verifierKey } = generateNoteKey(origin, new Uint8Array(32).fill(7));
-  const db = await openDatabase({ dataDir: ":memory:" });
+  const db = await openDatabase({ databaseUrl: null, dataDir: ":memory:" });
   const now = () => new Date(T0 * 1000);
   const engine = await createEngine({
     db,

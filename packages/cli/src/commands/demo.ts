@@ -100,7 +100,7 @@ export async function runDemo(globals: Globals, opts: { databaseUrl?: string }):
         await mkdir(dir, { recursive: true });
         open.db =
           schema === undefined
-            ? await openDatabase({ databaseUrl: "", dataDir: paths.pgdata })
+            ? await openDatabase({ databaseUrl: null, dataDir: paths.pgdata })
             : await openDatabase({ databaseUrl: opts.databaseUrl, schema });
         open.engine = await createEngine({ db: open.db, chainId: CHAIN_ID, log });
         return open.engine;

@@ -6,8 +6,12 @@ import { PostgresDb } from "./postgres-db.js";
 
 /** Where the data lives. */
 export type DatabaseOptions = {
-  /** A Postgres server URL; when absent, embedded PGlite is used. */
-  databaseUrl?: string | undefined;
+  /**
+   * A Postgres server URL. `null` (or `""`) forces the embedded PGlite;
+   * `undefined` (the default) takes `DATABASE_URL` from the environment and
+   * falls back to PGlite when it is unset.
+   */
+  databaseUrl?: string | null | undefined;
   /** PGlite data directory (default `.chaoscore/pgdata`); `":memory:"` for a throwaway database. */
   dataDir?: string | undefined;
   /** Postgres schema to use (created if missing); for tests on a shared server. */
@@ -22,9 +26,9 @@ export const DEFAULT_DATA_DIR = ".chaoscore";
  * @throws ChaosCoreError STORE_UNAVAILABLE / STORE_MIGRATION_FAILED.
  */
 export async function openDatabase(options: DatabaseOptions = {}): Promise<Db> {
-  const url = options.databaseUrl ?? process.env.DATABASE_URL;
+  const url = options.databaseUrl === undefined ? process.env.DATABASE_URL : options.databaseUrl;
   let db: Db;
-  if (url !== undefined && url !== "") {
+  if (url !== undefined && url !== null && url !== "") {
     db = await PostgresDb.open(url, options.schema === undefined ? {} : { schema: options.schema });
   } else {
     const dir = options.dataDir ?? resolve(DEFAULT_DATA_DIR, "pgdata");

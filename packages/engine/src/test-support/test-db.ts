@@ -9,7 +9,7 @@ import { openDatabase } from "../store/open-database.js";
 export async function openTestDb(): Promise<{ db: Db; drop: () => Promise<void> }> {
   const url = process.env.DATABASE_URL;
   if (url === undefined || url === "") {
-    const db = await openDatabase({ dataDir: ":memory:" });
+    const db = await openDatabase({ databaseUrl: null, dataDir: ":memory:" });
     return { db, drop: () => db.close() };
   }
   const schema = `test_${randomBytes(6).toString("hex")}`;
