@@ -4,6 +4,11 @@
  *   GOAL <name> <measured> <target> PASS|FAIL
  */
 const benches: Record<string, { describe: string; run: (args: string[]) => Promise<boolean> }> = {
+  anchor: {
+    describe:
+      "gas per anchored action (1, 100, 1,000, 10,000 per checkpoint) vs one EAS attestation; anchor tx vs a bare slot write + event",
+    run: async (args) => (await import("./anchor.js")).runAnchorBench(args),
+  },
   ingest: {
     describe:
       "signed actions/s into PGlite and Postgres vs the one-thread secp256k1 verify rate; proof size; append time vs log size",

@@ -106,6 +106,48 @@ export const ERROR_CODES = {
   // log
   LOG_NOT_FOUND: "no log exists under this id",
   LOG_AUDIT_FAILED: "the stored log does not match its leaves, signatures or checkpoints",
+  // chain (Ethereum: contracts, BlockchainClient, anvil)
+  CHAIN_RPC_UNREACHABLE:
+    "the Ethereum JSON-RPC endpoint cannot be reached or keeps failing (retryable)",
+  CHAIN_RPC_ERROR: "the Ethereum JSON-RPC endpoint answered a request with an unexpected error",
+  CHAIN_WRONG_CHAIN: "the JSON-RPC endpoint serves another chain id than the expected one",
+  CHAIN_INSUFFICIENT_FUNDS: "the sending account cannot pay for the transaction's gas and value",
+  CHAIN_NOT_DEPLOYED: "there is no contract code at a configured contract address",
+  CHAIN_REVERTED: "a contract call or transaction reverted (details name the decoded error)",
+  CHAIN_TX_REJECTED: "the node refused a signed transaction (fees, nonce, size or gas limit)",
+  CHAIN_TIMEOUT: "a transaction was not mined or not confirmed within the time allowed",
+  CHAIN_KEYSTORE_PASSWORD: "the keystore password is missing or does not decrypt the keystore",
+  CHAIN_KEYSTORE_INVALID:
+    "a key file is not an Ethereum keystore v3 JSON, or a private key is malformed",
+  CHAIN_DEPLOYMENTS_INVALID: "a deployments file is missing, malformed, or for another chain",
+  CHAIN_ANVIL_FAILED: "the local anvil node could not be started or stopped",
+  // execution (sandbox, re-execution) and attestation
+  EXECUTION_BAD_INPUT: "the code, input, seed, clock or limits of a sandbox run are not acceptable",
+  EXECUTION_COMPILE_ERROR:
+    "the agent code does not compile (syntax error, TypeScript error or an import)",
+  EXECUTION_CODE_ERROR: "the agent code threw an exception or does not export a main function",
+  EXECUTION_TIMEOUT: "the sandbox run exceeded its wall-clock time limit",
+  EXECUTION_CPU_LIMIT: "the sandbox run exceeded its instruction (interrupt) budget",
+  EXECUTION_MEMORY_LIMIT: "the sandbox run exceeded its memory limit",
+  EXECUTION_STACK_OVERFLOW: "the sandbox run exceeded its stack size limit",
+  EXECUTION_OUTPUT_TOO_LARGE: "the sandbox run's output exceeds the output size limit",
+  EXECUTION_LOG_TOO_LARGE: "the sandbox run's log exceeds the log size limit",
+  EXECUTION_BAD_OUTPUT: "the sandbox run's result is not a JSON value",
+  EXECUTION_SANDBOX_FAILURE: "the sandbox engine itself failed; the run was discarded (retryable)",
+  EXECUTION_REPLAY_MISMATCH:
+    "a re-execution did not reproduce the recorded output hash or measurement",
+  EXECUTION_RECORD_MALFORMED:
+    "a recorded execution does not match the chaoscore.execution/v1 schema",
+  ATTESTATION_MALFORMED: "an attestation quote does not match the chaoscore.attestation/v1 schema",
+  ATTESTATION_SIGNATURE_INVALID: "the quote's signature does not verify under its enclave key",
+  ATTESTATION_CHAIN_INVALID:
+    "the quote's enclave key is not certified by a trusted root at the quote's time",
+  ATTESTATION_MEASUREMENT_NOT_ALLOWED: "the quote's measurement is not in the policy's allow-list",
+  ATTESTATION_MEASUREMENT_MISMATCH:
+    "the quote's measurement is not the measurement of the recorded code",
+  ATTESTATION_STALE: "the quote's timestamp is older than the policy allows, or in the future",
+  ATTESTATION_REPORT_DATA_MISMATCH:
+    "the quote's report data does not bind the expected input, output and nonce",
   // CLI
   CLI_NOT_INITIALIZED: "the data directory has no ChaosCore configuration (run `chaoscore init`)",
   CLI_KEYSTORE_PASSWORD: "the keystore password is missing or wrong",

@@ -1,0 +1,22 @@
+/**
+ * @chaoscore/chain — Ethereum for ChaosCore (D7): the `BlockchainClient` port
+ * and its ethers v6 adapter, local keys (keystore v3), typed wrappers of the
+ * ChaosCore contracts, their deployment, and a local anvil launcher.
+ * See docs/spec/contracts.md.
+ *
+ * @module
+ */
+export * from "./anvil.js";
+export { type Artifact, CONTRACT_NAMES, type ContractName, loadArtifact } from "./artifacts.js";
+export * from "./contracts.js";
+export * from "./deploy.js";
+export {
+  type DecodedRevert,
+  decodeRevert,
+  defaultErrorInterface,
+  errorInterface,
+  isTransientError,
+} from "./errors.js";
+export * from "./ethereum-client.js";
+export * from "./signer.js";
+export type * from "./types.js";
