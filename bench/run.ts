@@ -14,6 +14,11 @@ const benches: Record<string, { describe: string; run: (args: string[]) => Promi
       "signed actions/s into PGlite and Postgres vs the one-thread secp256k1 verify rate; proof size; append time vs log size",
     run: async (args) => (await import("./ingest.js")).runIngestBench(args),
   },
+  exec: {
+    describe:
+      "sandbox cold start, attested executions/s of a small task, and the same task in node:vm (overhead ratio)",
+    run: async (args) => (await import("./exec.js")).runExecBench(args),
+  },
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -70,6 +70,10 @@ export const ERROR_CODES = {
   RECEIPT_SIGNER_PROOF_INVALID: "the key-rotation chain does not link the signer to the agent",
   RECEIPT_OUTCOME_MISMATCH: "the receipt's outcome does not refer to the receipt's action",
   RECEIPT_PAYLOAD_MISMATCH: "the receipt's payload does not hash to the action's payload hash",
+  RECEIPT_ANCHOR_MISMATCH: "the receipt's anchor is not the anchor of its checkpoint",
+  RECEIPT_ATTESTATION_MISMATCH:
+    "the receipt's attestation does not hash to the action's attestation hash",
+  RECEIPT_ATTESTATION_INVALID: "the receipt's attestation does not verify under the given policy",
   // store
   STORE_UNAVAILABLE: "the database cannot be reached or rejected the operation (retryable)",
   STORE_MIGRATION_FAILED: "a schema migration failed",

@@ -1,4 +1,5 @@
 export * from "./agent-card.js";
+export * from "./attestation.js";
 export * from "./canonical-json.js";
 export * from "./checkpoint.js";
 export * from "./client-signing.js";

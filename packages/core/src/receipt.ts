@@ -1,19 +1,90 @@
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import {
+  type AttestationPolicy,
+  AttestationQuoteSchema,
+  attestationHash,
+  verifyQuote,
+} from "./attestation.js";
 import { canonicalJsonBytes } from "./canonical-json.js";
 import { openCheckpoint } from "./checkpoint.js";
-import { recoverAddress, typedDataDigest } from "./eip712.js";
+import { recoverAddress, typedDataDigest, ZERO_HASH } from "./eip712.js";
 import { encodeEntry, entryDigest } from "./entry.js";
 import { ChaosCoreError, type ErrorCode, isChaosCoreError } from "./errors.js";
-import { sha256Hex } from "./hash.js";
+import { keccak256Hex, sha256Hex } from "./hash.js";
 import { type Address, base64ToBytes, bytesToBase64, bytesToHex, type Hex } from "./hex.js";
 import { leafHash, verifyInclusion } from "./merkle.js";
 import {
+  ActionEntrySchema,
+  AddressHex,
+  Base64Hash,
+  ChainIdString,
   compileParser,
+  HexBytes32,
   type KeyRotation,
+  KeyRotationSchema,
   type LogEntry,
-  RECEIPT_FORMAT,
-  type Receipt,
-  ReceiptSchema,
+  OutcomeEntrySchema,
 } from "./schemas.js";
+
+export const RECEIPT_FORMAT = "chaoscore.receipt/v1";
+
+const EntryProof = <T extends TSchema>(entry: T) =>
+  Type.Object(
+    {
+      entry,
+      leafIndex: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+      inclusionProof: Type.Array(Base64Hash, { maxItems: 64 }),
+      keyRotations: Type.Array(KeyRotationSchema, { maxItems: 64 }),
+    },
+    { additionalProperties: false },
+  );
+
+/**
+ * Where the receipt's checkpoint is anchored on chain: the CheckpointAnchor
+ * contract stores (size, root) of the log `logId` = keccak256(origin) at
+ * position `index`, written by transaction `txHash` in block `blockNumber`.
+ */
+export const ReceiptAnchorSchema = Type.Object(
+  {
+    chainId: ChainIdString,
+    contract: AddressHex,
+    logId: HexBytes32,
+    index: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    txHash: HexBytes32,
+    blockNumber: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  },
+  { additionalProperties: false },
+);
+
+export const ReceiptSchema = Type.Object(
+  {
+    format: Type.Literal(RECEIPT_FORMAT),
+    action: EntryProof(ActionEntrySchema),
+    outcome: Type.Union([EntryProof(OutcomeEntrySchema), Type.Null()]),
+    payload: Type.Optional(Type.Unknown()),
+    checkpoint: Type.String({ maxLength: 65536 }),
+    anchor: Type.Union([ReceiptAnchorSchema, Type.Null()]),
+    attestation: Type.Union([AttestationQuoteSchema, Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+
+export type Receipt = Static<typeof ReceiptSchema>;
+export type ReceiptEntryProof = Receipt["action"];
+export type ReceiptAnchor = Static<typeof ReceiptAnchorSchema>;
+
+/** Options of {@link verifyReceipt}. */
+export type VerifyReceiptOptions = {
+  /**
+   * How to judge an attestation carried by the receipt. Without it, only the
+   * binding is checked (the quote hashes to the action's attestationHash);
+   * with it, the quote itself is verified — its certificate chain up to one of
+   * `trustedRoots`, its signature, the allowed measurements — and its age is
+   * measured against the action's timestamp (default at most 3600 s before,
+   * 60 s after).
+   */
+  attestation?: Omit<AttestationPolicy, "now" | "maxAgeSeconds"> & { maxAgeSeconds?: number };
+};
 
 /** What a valid receipt proves. */
 export type VerifiedReceipt = {
@@ -30,6 +101,15 @@ export type VerifiedReceipt = {
   origin: string;
   treeSize: number;
   rootHash: string;
+  /** The on-chain anchor claimed by the receipt (checked on chain by `verifyReceiptAnchor` in @chaoscore/chain). */
+  anchor: ReceiptAnchor | null;
+  /**
+   * The action's attestation: `none` (no attestationHash), `absent` (the
+   * action names one the receipt does not carry), `bound` (carried and bound
+   * to the action; the quote was not judged), `verified` (also verified
+   * under the given policy).
+   */
+  attestation: "none" | "absent" | "bound" | "verified";
 };
 
 const parseReceiptShape = compileParser(ReceiptSchema, "RECEIPT_MALFORMED", "receipt");
@@ -155,7 +235,11 @@ function checkEntry(
  * const { actionId, treeSize } = verifyReceipt(JSON.parse(text), "chaoscore.local/log/default+1a2b3c4d+AQ…");
  * ```
  */
-export function verifyReceipt(input: unknown, trustedLogKey: string): VerifiedReceipt {
+export function verifyReceipt(
+  input: unknown,
+  trustedLogKey: string,
+  options: VerifyReceiptOptions = {},
+): VerifiedReceipt {
   const receipt = parseReceipt(input);
   let checkpoint: { origin: string; size: number; rootHash: Uint8Array };
   try {
@@ -190,6 +274,37 @@ export function verifyReceipt(input: unknown, trustedLogKey: string): VerifiedRe
       fail("RECEIPT_PAYLOAD_MISMATCH", "the payload does not hash to the signed payload hash");
     }
   }
+  const action = receipt.action.entry;
+  if (receipt.anchor !== null) {
+    if (receipt.anchor.logId !== keccak256Hex(checkpoint.origin)) {
+      fail("RECEIPT_ANCHOR_MISMATCH", "the anchor is for another log than the checkpoint's origin");
+    }
+  }
+  let attestation: VerifiedReceipt["attestation"] =
+    action.message.attestationHash === ZERO_HASH ? "none" : "absent";
+  if (receipt.attestation !== null) {
+    if (attestationHash(receipt.attestation) !== action.message.attestationHash) {
+      fail(
+        "RECEIPT_ATTESTATION_MISMATCH",
+        "the attestation does not hash to the action's attestationHash",
+      );
+    }
+    attestation = "bound";
+    if (options.attestation !== undefined) {
+      const { maxAgeSeconds, ...policy } = options.attestation;
+      try {
+        verifyQuote(receipt.attestation, {
+          ...policy,
+          maxAgeSeconds: maxAgeSeconds ?? 3600,
+          now: BigInt(action.message.timestamp),
+        });
+      } catch (cause) {
+        const code = isChaosCoreError(cause) ? cause.code : "unknown";
+        fail("RECEIPT_ATTESTATION_INVALID", `the attestation does not verify (${code})`, cause);
+      }
+      attestation = "verified";
+    }
+  }
   return {
     actionId,
     outcomeId,
@@ -199,5 +314,7 @@ export function verifyReceipt(input: unknown, trustedLogKey: string): VerifiedRe
     origin: checkpoint.origin,
     treeSize: checkpoint.size,
     rootHash: bytesToBase64(checkpoint.rootHash),
+    anchor: receipt.anchor,
+    attestation,
   };
 }

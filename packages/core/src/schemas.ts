@@ -25,7 +25,7 @@ export const ChainIdString = Type.String({
   pattern: "^[1-9][0-9]{0,19}$",
   description: "an EIP-155 chain id",
 });
-const Base64Hash = Type.String({
+export const Base64Hash = Type.String({
   pattern: "^[A-Za-z0-9+/]{43}=$",
   description: "32 bytes, base64",
 });
@@ -108,38 +108,10 @@ export const KeyRotationSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const RECEIPT_FORMAT = "chaoscore.receipt/v1";
-
-const EntryProof = <T extends TSchema>(entry: T) =>
-  Type.Object(
-    {
-      entry,
-      leafIndex: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
-      inclusionProof: Type.Array(Base64Hash, { maxItems: 64 }),
-      keyRotations: Type.Array(KeyRotationSchema, { maxItems: 64 }),
-    },
-    { additionalProperties: false },
-  );
-
-export const ReceiptSchema = Type.Object(
-  {
-    format: Type.Literal(RECEIPT_FORMAT),
-    action: EntryProof(ActionEntrySchema),
-    outcome: Type.Union([EntryProof(OutcomeEntrySchema), Type.Null()]),
-    payload: Type.Optional(Type.Unknown()),
-    checkpoint: Type.String({ maxLength: 65536 }),
-    anchor: Type.Null(),
-    attestation: Type.Null(),
-  },
-  { additionalProperties: false },
-);
-
 export type ActionEntry = Static<typeof ActionEntrySchema>;
 export type OutcomeEntry = Static<typeof OutcomeEntrySchema>;
 export type LogEntry = ActionEntry | OutcomeEntry;
 export type KeyRotation = Static<typeof KeyRotationSchema>;
-export type Receipt = Static<typeof ReceiptSchema>;
-export type ReceiptEntryProof = Receipt["action"];
 
 /**
  * Compiles a schema into a function that returns the value typed, or throws

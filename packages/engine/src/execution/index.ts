@@ -1,0 +1,26 @@
+export { type AttestationProvider, type MockTeeOptions, MockTeeProvider } from "./mock-tee.js";
+export {
+  type AttestedExecution,
+  defaultSandbox,
+  type ExecuteAttestedOptions,
+  executeAttested,
+  type ReplayRequest,
+  replay,
+  toRecordedExecution,
+} from "./replay.js";
+export {
+  BACKSTOP_GRACE_MS,
+  type CodeLanguage,
+  DEFAULT_EXECUTION_LIMITS,
+  type ExecutionResult,
+  MAX_CODE_BYTES,
+  MAX_EXECUTION_LIMITS,
+  MAX_INPUT_BYTES,
+  RUNTIME_IDENTITY,
+  type RunOptions,
+  resolveLimits,
+  SANDBOX_VERSION,
+  SecureExecutionEnvironment,
+  seedWords,
+  transpileTypeScript,
+} from "./sandbox.js";

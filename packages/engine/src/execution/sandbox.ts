@@ -1,0 +1,472 @@
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+import {
+  ChaosCoreError,
+  canonicalJson,
+  computeMeasurement,
+  type ErrorCode,
+  type ExecutionLimits,
+  type Hex,
+  hashExecutionCode,
+  hashExecutionInput,
+  isWellFormedJsonValue,
+  isWellFormedText,
+  type JsonValue,
+  type RuntimeIdentity,
+  sha256,
+  sha256Hex,
+  utf8,
+} from "@chaoscore/core";
+import { PRELUDE } from "./prelude.mjs";
+
+/** Version of this sandbox (the prelude, the host API and the worker protocol). */
+export const SANDBOX_VERSION = "chaoscore.sandbox/1";
+
+const require = createRequire(import.meta.url);
+const QUICKJS_VERSION: string = (require("quickjs-emscripten/package.json") as { version: string })
+  .version;
+
+/**
+ * The identity of this sandbox runtime, as measured: QuickJS through
+ * quickjs-emscripten (its npm version), the WebAssembly variant, the sandbox
+ * version and the SHA-256 of the guest prelude.
+ */
+export const RUNTIME_IDENTITY: RuntimeIdentity = Object.freeze({
+  engine: "quickjs",
+  engineVersion: `quickjs-emscripten@${QUICKJS_VERSION}`,
+  variant: "@jitl/quickjs-wasmfile-release-sync",
+  sandbox: SANDBOX_VERSION,
+  prelude: sha256Hex(utf8(PRELUDE)),
+});
+
+/**
+ * Default limits: 64 MiB of QuickJS heap, 256 KiB of QuickJS stack, 5000
+ * interrupts (QuickJS calls the interrupt handler about every 10 000 ticks:
+ * roughly 1–3 s of a tight loop), a 5 s wall clock, 1 MiB of output and
+ * 64 KiB of log.
+ */
+export const DEFAULT_EXECUTION_LIMITS: ExecutionLimits = Object.freeze({
+  memoryBytes: 64 * 1024 * 1024,
+  stackBytes: 256 * 1024,
+  maxInterrupts: 5000,
+  timeoutMs: 5000,
+  outputBytes: 1024 * 1024,
+  logBytes: 64 * 1024,
+});
+
+/** Upper bounds on configurable limits (the worker's native stack is 64 MiB). */
+export const MAX_EXECUTION_LIMITS: ExecutionLimits = Object.freeze({
+  memoryBytes: 1024 * 1024 * 1024,
+  stackBytes: 1024 * 1024,
+  maxInterrupts: 10_000_000,
+  timeoutMs: 600_000,
+  outputBytes: 64 * 1024 * 1024,
+  logBytes: 16 * 1024 * 1024,
+});
+
+/** Largest code (after transpilation) and input (canonical JSON), in UTF-8 bytes. */
+export const MAX_CODE_BYTES = 1024 * 1024;
+export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
+/** Extra time the parent waits past `timeoutMs` before it kills the worker. */
+export const BACKSTOP_GRACE_MS = 2000;
+const WORKER_STACK_MB = 64;
+
+/** The language of the source handed to {@link SecureExecutionEnvironment.run}. */
+export type CodeLanguage = "javascript" | "typescript";
+
+/** Options of one run. Everything here that changes the output is recorded. */
+export type RunOptions = {
+  /** "typescript" transpiles first (the transpiled text is what runs and is measured). */
+  language?: CodeLanguage;
+  /** The PRNG seed (any text up to 1024 characters); default "". */
+  seed?: string;
+  /** The fixed clock, milliseconds since the epoch, that Date.now() and new Date() return; default 0. */
+  clock?: number;
+  /** Overrides of the environment's limits (they are part of the measurement). */
+  limits?: Partial<ExecutionLimits>;
+};
+
+/** What a run produced. */
+export type ExecutionResult = {
+  /** The returned value (a JSON value). */
+  output: JsonValue;
+  /** SHA-256(JCS(output)). */
+  outputHash: Hex;
+  /** SHA-256(JCS({ format: "chaoscore.execution-input/v1", input, seed, clock })). */
+  inputHash: Hex;
+  /** SHA-256 of the code that ran. */
+  codeHash: Hex;
+  /** SHA-256(JCS({ format: "chaoscore.measurement/v1", codeHash, runtime, limits })). */
+  measurement: Hex;
+  /** The JavaScript that ran (after transpilation). */
+  code: string;
+  input: JsonValue;
+  seed: string;
+  clock: number;
+  runtime: RuntimeIdentity;
+  limits: ExecutionLimits;
+  /** Lines passed to `host.log` / `console.log`. */
+  logs: string[];
+  stats: { durationMs: number; memoryBytes?: number; interrupts: number };
+};
+
+type WorkerAnswer = {
+  id: number;
+  ok: boolean;
+  outputText?: string;
+  code?: ErrorCode;
+  message?: string;
+  details?: Record<string, unknown>;
+  logs: string[];
+  stats: ExecutionResult["stats"];
+};
+
+function badInput(message: string, details?: Record<string, unknown>): never {
+  throw new ChaosCoreError(
+    "EXECUTION_BAD_INPUT",
+    message,
+    details === undefined ? {} : { details },
+  );
+}
+
+/**
+ * Merges `overrides` into `base` and checks every limit is an integer in
+ * [1, MAX_EXECUTION_LIMITS].
+ * @throws ChaosCoreError EXECUTION_BAD_INPUT.
+ */
+export function resolveLimits(
+  overrides: Partial<ExecutionLimits> = {},
+  base: ExecutionLimits = DEFAULT_EXECUTION_LIMITS,
+): ExecutionLimits {
+  const limits = { ...base };
+  for (const key of Object.keys(MAX_EXECUTION_LIMITS) as (keyof ExecutionLimits)[]) {
+    const value = overrides[key];
+    if (value !== undefined) limits[key] = value;
+    const v = limits[key];
+    if (!Number.isSafeInteger(v) || v < 1 || v > MAX_EXECUTION_LIMITS[key]) {
+      badInput(`limit ${key} must be an integer in [1, ${MAX_EXECUTION_LIMITS[key]}]`, {
+        key,
+        value: v,
+      });
+    }
+  }
+  const unknown = Object.keys(overrides).filter((k) => !(k in MAX_EXECUTION_LIMITS));
+  if (unknown.length > 0) badInput(`unknown limits: ${unknown.join(", ")}`);
+  return limits;
+}
+
+type TypeScriptModule = typeof import("typescript");
+let typescript: Promise<TypeScriptModule> | undefined;
+
+/**
+ * Transpiles TypeScript to the JavaScript module that runs (ES2022, ES
+ * modules; types are erased, nothing is type-checked). The output depends on
+ * the `typescript` version; it is what gets measured, so a replay runs the
+ * recorded JavaScript, never the TypeScript again.
+ * @throws ChaosCoreError EXECUTION_COMPILE_ERROR on a syntax error.
+ * @example const js = await transpileTypeScript("export default (x: number) => x + 1");
+ */
+export async function transpileTypeScript(source: string): Promise<string> {
+  typescript ??= import("typescript").then((m) => (m.default ?? m) as TypeScriptModule);
+  const ts = await typescript;
+  const out = ts.transpileModule(source, {
+    reportDiagnostics: true,
+    fileName: "agent.ts",
+    compilerOptions: {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      sourceMap: false,
+      inlineSourceMap: false,
+      removeComments: false,
+      newLine: ts.NewLineKind.LineFeed,
+    },
+  });
+  const errors = (out.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error);
+  if (errors.length > 0) {
+    const first = errors[0] as (typeof errors)[number];
+    throw new ChaosCoreError(
+      "EXECUTION_COMPILE_ERROR",
+      `TypeScript: ${ts.flattenDiagnosticMessageText(first.messageText, "\n")}`,
+      { details: { start: first.start ?? null, count: errors.length } },
+    );
+  }
+  return out.outputText;
+}
+
+/** The 4 uint32 words of the PRNG state: SHA-256(UTF-8 seed)[0..16], big-endian. */
+export function seedWords(seed: string): [number, number, number, number] {
+  const digest = sha256(utf8(seed));
+  const view = new DataView(digest.buffer, digest.byteOffset, digest.byteLength);
+  return [view.getUint32(0), view.getUint32(4), view.getUint32(8), view.getUint32(12)];
+}
+
+/**
+ * The Secure Execution Environment (decision D8): runs agent JavaScript (or
+ * TypeScript, transpiled first) in QuickJS compiled to WebAssembly, in a
+ * worker thread, with a fresh QuickJS runtime and context per run.
+ *
+ * - limits: QuickJS heap (`memoryBytes`), QuickJS stack (`stackBytes`), an
+ *   instruction budget counted in interrupt-handler calls (`maxInterrupts`,
+ *   deterministic), a wall clock (`timeoutMs`, checked by the interrupt
+ *   handler, plus a backstop that terminates the worker), output and log sizes;
+ * - no ambient authority: no fs, net, process, require, imports or host
+ *   objects; the host API is `main(input, host)` with
+ *   `host = { log(...args), random(), now() }` and `console.log`;
+ * - deterministic: `Math.random` is the seeded PRNG, `Date.now()` and
+ *   `new Date()` return the fixed clock, local time is UTC, and WeakRef,
+ *   FinalizationRegistry, SharedArrayBuffer and Atomics are removed; the same
+ *   code, input, seed and clock give the same output bytes.
+ *
+ * The module's default export, or its export `main`, is called with the
+ * input (a fresh copy) and the host API, and returns a JSON value or a
+ * promise of one.
+ *
+ * @example
+ * ```ts
+ * const sandbox = new SecureExecutionEnvironment();
+ * const r = await sandbox.run("export default (input) => input.a + 1", { a: 1 });
+ * r.output; // 2
+ * await sandbox.close();
+ * ```
+ */
+export class SecureExecutionEnvironment {
+  /** The runtime identity that measurements of this environment use. */
+  readonly runtime: RuntimeIdentity = RUNTIME_IDENTITY;
+  /** The environment's default limits. */
+  readonly limits: ExecutionLimits;
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private queue: Promise<unknown> = Promise.resolve();
+  private pending = new Map<
+    number,
+    { worker: Worker; resolve: (a: WorkerAnswer) => void; reject: (e: unknown) => void }
+  >();
+
+  private readonly backstopGraceMs: number;
+
+  /**
+   * @param options.limits overrides of {@link DEFAULT_EXECUTION_LIMITS}.
+   * @param options.backstopGraceMs how long past `timeoutMs` the parent waits
+   * before it terminates the worker (default {@link BACKSTOP_GRACE_MS}).
+   * @throws ChaosCoreError EXECUTION_BAD_INPUT for invalid limits.
+   */
+  constructor(options: { limits?: Partial<ExecutionLimits>; backstopGraceMs?: number } = {}) {
+    this.limits = Object.freeze(resolveLimits(options.limits));
+    this.backstopGraceMs = options.backstopGraceMs ?? BACKSTOP_GRACE_MS;
+    if (!Number.isSafeInteger(this.backstopGraceMs) || this.backstopGraceMs < 0) {
+      badInput("backstopGraceMs must be a non-negative integer");
+    }
+  }
+
+  /**
+   * The JavaScript that runs for `source`: the source itself, or its
+   * TypeScript transpilation.
+   * @throws ChaosCoreError EXECUTION_COMPILE_ERROR (TypeScript syntax),
+   * EXECUTION_BAD_INPUT (not text, or over {@link MAX_CODE_BYTES}).
+   */
+  async prepare(source: string, language: CodeLanguage = "javascript"): Promise<string> {
+    if (typeof source !== "string" || !isWellFormedText(source)) {
+      badInput("the code is not well-formed text");
+    }
+    if (language !== "javascript" && language !== "typescript") {
+      badInput(`unknown language ${String(language)}`);
+    }
+    const code = language === "typescript" ? await transpileTypeScript(source) : source;
+    const size = Buffer.byteLength(code, "utf8");
+    if (size > MAX_CODE_BYTES) {
+      badInput("the code is too large", { size, limit: MAX_CODE_BYTES });
+    }
+    return code;
+  }
+
+  /**
+   * The measurement of `code` (JavaScript, as it runs) under this
+   * environment's runtime and the given limits.
+   * @throws ChaosCoreError EXECUTION_BAD_INPUT for invalid limits.
+   */
+  measure(code: string, limits: Partial<ExecutionLimits> = {}): Hex {
+    return computeMeasurement({
+      codeHash: hashExecutionCode(code),
+      runtime: this.runtime,
+      limits: resolveLimits(limits, this.limits),
+    });
+  }
+
+  /**
+   * Runs `source` on `input` in a fresh QuickJS runtime.
+   * @throws ChaosCoreError EXECUTION_BAD_INPUT, EXECUTION_COMPILE_ERROR,
+   * EXECUTION_CODE_ERROR, EXECUTION_TIMEOUT, EXECUTION_CPU_LIMIT,
+   * EXECUTION_MEMORY_LIMIT, EXECUTION_STACK_OVERFLOW,
+   * EXECUTION_OUTPUT_TOO_LARGE, EXECUTION_LOG_TOO_LARGE, EXECUTION_BAD_OUTPUT,
+   * EXECUTION_SANDBOX_FAILURE. `details.logs` and `details.stats` are set on
+   * failures that happened inside the sandbox.
+   * @example
+   * ```ts
+   * const r = await sandbox.run(code, proposal, { seed: "task-7", clock: Date.parse("2025-01-01") });
+   * ```
+   */
+  async run(source: string, input: unknown, options: RunOptions = {}): Promise<ExecutionResult> {
+    const seed = options.seed ?? "";
+    const clock = options.clock ?? 0;
+    if (typeof seed !== "string" || seed.length > 1024 || !isWellFormedText(seed)) {
+      badInput("the seed must be well-formed text of at most 1024 characters");
+    }
+    if (!Number.isSafeInteger(clock) || Math.abs(clock) > 8.64e15) {
+      badInput("the clock must be integer milliseconds within the Date range", { clock });
+    }
+    const limits = resolveLimits(options.limits, this.limits);
+    const code = await this.prepare(source, options.language ?? "javascript");
+    let inputText: string;
+    try {
+      inputText = canonicalJson(input);
+    } catch (cause) {
+      throw new ChaosCoreError("EXECUTION_BAD_INPUT", "the input is not a JSON value", { cause });
+    }
+    if (!isWellFormedJsonValue(input)) badInput("the input holds a lone surrogate");
+    const inputSize = Buffer.byteLength(inputText, "utf8");
+    if (inputSize > MAX_INPUT_BYTES) {
+      badInput("the input is too large", { size: inputSize, limit: MAX_INPUT_BYTES });
+    }
+    const jsonInput = JSON.parse(inputText) as JsonValue;
+    const codeHash = hashExecutionCode(code);
+    const measurement = computeMeasurement({ codeHash, runtime: this.runtime, limits });
+    const inputHash = hashExecutionInput({ input: jsonInput, seed, clock });
+
+    const answer = await this.enqueue({
+      code,
+      inputText,
+      clock,
+      seedWords: seedWords(seed),
+      limits,
+    });
+    if (!answer.ok) {
+      throw new ChaosCoreError(
+        answer.code ?? "EXECUTION_SANDBOX_FAILURE",
+        answer.message ?? "the run failed",
+        { details: { ...(answer.details ?? {}), logs: answer.logs, stats: answer.stats } },
+      );
+    }
+    let output: JsonValue;
+    let canonical: string;
+    try {
+      output = JSON.parse(answer.outputText ?? "") as JsonValue;
+      canonical = canonicalJson(output);
+    } catch (cause) {
+      throw new ChaosCoreError("EXECUTION_BAD_OUTPUT", "the output is not a JSON value", { cause });
+    }
+    if (!isWellFormedJsonValue(output)) {
+      throw new ChaosCoreError("EXECUTION_BAD_OUTPUT", "the output holds a lone surrogate");
+    }
+    const outputBytes = utf8(canonical);
+    if (outputBytes.length > limits.outputBytes) {
+      throw new ChaosCoreError(
+        "EXECUTION_OUTPUT_TOO_LARGE",
+        "the output exceeds the output limit",
+        {
+          details: { size: outputBytes.length, limit: limits.outputBytes },
+        },
+      );
+    }
+    return {
+      output,
+      outputHash: sha256Hex(outputBytes),
+      inputHash,
+      codeHash,
+      measurement,
+      code,
+      input: jsonInput,
+      seed,
+      clock,
+      runtime: this.runtime,
+      limits,
+      logs: answer.logs,
+      stats: answer.stats,
+    };
+  }
+
+  /** Starts the worker and loads QuickJS, so that the next run is warm. */
+  async warmUp(): Promise<void> {
+    await this.run("export default () => null", null);
+  }
+
+  /** Terminates the worker. The environment can still be used: a new worker starts on demand. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker !== undefined) await worker.terminate();
+  }
+
+  private enqueue(job: Omit<WorkerJob, "id">): Promise<WorkerAnswer> {
+    const next = this.queue.then(() => this.send(job));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(new URL("./sandbox-worker.mjs", import.meta.url), {
+      resourceLimits: { stackSizeMb: WORKER_STACK_MB },
+    });
+    worker.unref();
+    worker.on("message", (answer: WorkerAnswer) => {
+      const p = this.pending.get(answer.id);
+      if (p === undefined) return;
+      this.pending.delete(answer.id);
+      p.resolve(answer);
+    });
+    const failAll = (error: unknown) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const [id, p] of this.pending) {
+        if (p.worker !== worker) continue;
+        this.pending.delete(id);
+        p.reject(
+          new ChaosCoreError("EXECUTION_SANDBOX_FAILURE", "the sandbox worker stopped", {
+            cause: error,
+          }),
+        );
+      }
+    };
+    worker.on("error", failAll);
+    worker.on("exit", (code) => failAll(new Error(`worker exited with ${code}`)));
+    return worker;
+  }
+
+  private send(job: Omit<WorkerJob, "id">): Promise<WorkerAnswer> {
+    this.worker ??= this.spawn();
+    const worker = this.worker;
+    const id = this.nextId++;
+    return new Promise<WorkerAnswer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        // The interrupt handler did not stop the run: kill the worker.
+        this.pending.delete(id);
+        if (this.worker === worker) this.worker = undefined;
+        void worker.terminate();
+        reject(
+          new ChaosCoreError("EXECUTION_TIMEOUT", "the run exceeded its wall-clock time limit", {
+            details: { timeoutMs: job.limits.timeoutMs, backstop: true },
+          }),
+        );
+      }, job.limits.timeoutMs + this.backstopGraceMs);
+      this.pending.set(id, {
+        worker,
+        resolve: (a) => {
+          clearTimeout(timer);
+          resolve(a);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      worker.postMessage({ id, ...job });
+    });
+  }
+}
+
+type WorkerJob = {
+  id: number;
+  code: string;
+  inputText: string;
+  clock: number;
+  seedWords: [number, number, number, number];
+  limits: ExecutionLimits;
+};
