@@ -3,6 +3,7 @@ export {
   type ActionRecord,
   type AgencyLimits,
   type AgentDirectory,
+  type AnchorDirectory,
   DEFAULT_LIMITS,
   ProofOfAgency,
   type ProofOfAgencyInterface,

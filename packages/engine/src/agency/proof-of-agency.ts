@@ -18,6 +18,7 @@ import {
   parseEntry,
   RECEIPT_FORMAT,
   type Receipt,
+  type ReceiptAnchor,
   sha256Hex,
   type VerifiedReceipt,
   verifyReceipt,
@@ -38,6 +39,21 @@ export interface AgentDirectory {
   keyRotations(id: string, upToSigner?: Address): Promise<KeyRotation[]>;
   /** Every key the agent has signed with, oldest first. */
   keyHistory(id: string): Promise<{ seq: number; signer: Address }[]>;
+}
+
+/**
+ * Where checkpoints are anchored on chain (implemented by the anchoring
+ * service). Receipts prefer an anchored checkpoint that covers their entries.
+ */
+export interface AnchorDirectory {
+  /**
+   * The latest final anchor of the log whose checkpoint covers leaf
+   * `leafIndex` (its size is larger), or null.
+   */
+  anchorCovering(
+    logId: string,
+    leafIndex: number,
+  ): Promise<{ size: number; anchor: ReceiptAnchor } | null>;
 }
 
 /** Size limits (bytes). */
@@ -68,6 +84,8 @@ export type ProofOfAgencyOptions = {
   now?: () => Date;
   /** Most entries committed in one transaction (group commit); default 1000. */
   maxBatch?: number;
+  /** On-chain anchors, when a chain is configured. */
+  anchors?: AnchorDirectory;
 };
 
 /** The result of recording an action or outcome. */
@@ -155,6 +173,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
   private readonly skew: number;
   private readonly now: () => Date;
   private readonly maxBatch: number;
+  private anchors: AnchorDirectory | undefined;
   private queue: Pending[] = [];
   private writing: Promise<void> | null = null;
 
@@ -168,6 +187,12 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     this.skew = options.clockSkewSeconds ?? 300;
     this.now = options.now ?? (() => new Date());
     this.maxBatch = options.maxBatch ?? 1000;
+    this.anchors = options.anchors;
+  }
+
+  /** Sets (or removes) where receipts look up on-chain anchors. */
+  setAnchorDirectory(anchors: AnchorDirectory | undefined): void {
+    this.anchors = anchors;
   }
 
   /**
@@ -651,7 +676,13 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     if (row === undefined) reject("AGENCY_ACTION_NOT_FOUND", `no action or outcome ${id}`);
     const actionIndex = Number(row.leaf_index);
     const outcomeIndex = row.outcome_index === null ? null : Number(row.outcome_index);
-    const checkpoint = await this.log.checkpointCovering(Math.max(actionIndex, outcomeIndex ?? -1));
+    const lastIndex = Math.max(actionIndex, outcomeIndex ?? -1);
+    // Prefer the latest anchored checkpoint that covers the entries: the
+    // receipt then carries its anchor. Otherwise, the latest signed one.
+    const anchored = (await this.anchors?.anchorCovering(this.log.id, lastIndex)) ?? null;
+    const anchoredCheckpoint =
+      anchored === null ? undefined : await this.log.checkpointAt(anchored.size);
+    const checkpoint = anchoredCheckpoint ?? (await this.log.checkpointCovering(lastIndex));
     const prove = async (index: number) => {
       const [stored] = await this.log.entries(index, index + 1);
       if (stored === undefined) reject("LOG_AUDIT_FAILED", `leaf ${index} is missing from the log`);
@@ -671,7 +702,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
       action: action as Receipt["action"],
       outcome: outcome as Receipt["outcome"],
       checkpoint: checkpoint.note,
-      anchor: null,
+      anchor: anchoredCheckpoint === undefined || anchored === null ? null : anchored.anchor,
       attestation: null,
     };
     if (options.includePayload !== false && row.payload !== null) {

@@ -297,6 +297,11 @@ export class TransparencyLog {
     return cp;
   }
 
+  /** The stored checkpoint of the tree of `size` leaves, if one was signed. */
+  async checkpointAt(size: number): Promise<StoredCheckpoint | undefined> {
+    return this.checkpointRow(this.db, "size = $2", [size]);
+  }
+
   /** Every stored checkpoint, oldest first. */
   async checkpoints(): Promise<StoredCheckpoint[]> {
     const rows = await this.db.query<CheckpointRow>(

@@ -138,6 +138,15 @@ CREATE TABLE outcomes (
 );
 `,
   },
+  {
+    version: 2,
+    name: "attested actions",
+    sql: `
+-- The attestation quote (chaoscore.attestation/v1, canonical JSON) of an
+-- action whose attestationHash is not zero; receipts carry it.
+ALTER TABLE actions ADD COLUMN attestation bytea;
+`,
+  },
 ];
 
 /**
