@@ -107,6 +107,10 @@ export const ERROR_CODES = {
   AGENCY_ACTION_NOT_FOUND: "no action is recorded under this id",
   AGENCY_PARENT_NOT_FOUND: "a parent action is not recorded",
   AGENCY_OUTCOME_EXISTS: "the action already has an outcome",
+  AGENCY_ATTESTATION_REQUIRED: "the action must carry an execution attestation and does not",
+  AGENCY_ATTESTATION_MISMATCH:
+    "the attestation sent does not hash to the action's signed attestation hash",
+  AGENCY_ATTESTATION_INVALID: "the action's attestation does not verify under the log's policy",
   // log
   LOG_NOT_FOUND: "no log exists under this id",
   LOG_AUDIT_FAILED: "the stored log does not match its leaves, signatures or checkpoints",

@@ -1,5 +1,6 @@
 import {
   type AgencyLimits,
+  type AttestationRecordingPolicy,
   ProofOfAgency,
   TransparencyLog,
   WorkerSignatureVerifier,
@@ -20,6 +21,8 @@ export type EngineOptions = {
   clockSkewSeconds?: number;
   now?: () => Date;
   maxBatch?: number;
+  /** How attested actions are judged (default: optional, no trusted roots). */
+  attestation?: AttestationRecordingPolicy;
 };
 
 /** The server-side components, wired together over one database. */
@@ -51,6 +54,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       : { clockSkewSeconds: options.clockSkewSeconds }),
     ...(now === undefined ? {} : { now }),
     ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+    ...(options.attestation === undefined ? {} : { attestation: options.attestation }),
   });
   return { db, registry, log, agency, close: () => agency.close() };
 }

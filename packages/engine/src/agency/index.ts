@@ -4,6 +4,7 @@ export {
   type AgencyLimits,
   type AgentDirectory,
   type AnchorDirectory,
+  type AttestationRecordingPolicy,
   DEFAULT_LIMITS,
   ProofOfAgency,
   type ProofOfAgencyInterface,

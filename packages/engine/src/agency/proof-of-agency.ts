@@ -1,6 +1,8 @@
 import {
   type ActionEntry,
   type Address,
+  type AttestationQuote,
+  attestationHash,
   bytesToBase64,
   bytesToHex,
   ChaosCoreError,
@@ -16,12 +18,15 @@ import {
   type LogEntry,
   type OutcomeEntry,
   parseEntry,
+  parseQuote,
   RECEIPT_FORMAT,
   type Receipt,
   type ReceiptAnchor,
   sha256Hex,
   type VerifiedReceipt,
+  verifyQuote,
   verifyReceipt,
+  ZERO_HASH,
 } from "@chaoscore/core";
 import { fromDbHex, toDbHex } from "../store/bytes.js";
 import type { Db } from "../store/db.js";
@@ -86,6 +91,24 @@ export type ProofOfAgencyOptions = {
   maxBatch?: number;
   /** On-chain anchors, when a chain is configured. */
   anchors?: AnchorDirectory;
+  /** How actions that carry an execution attestation are judged. */
+  attestation?: AttestationRecordingPolicy;
+};
+
+/**
+ * The attestation rule of a log. An action whose `attestationHash` is not zero
+ * must come with its quote; the quote must hash to it and verify under the
+ * trusted roots (and the measurement allow-list, if any), and be at most
+ * `maxAgeSeconds` older than the action's timestamp. With `required`, every
+ * action must carry one.
+ */
+export type AttestationRecordingPolicy = {
+  mode: "optional" | "required";
+  /** Ed25519 public keys of the trusted attestation roots. */
+  trustedRoots: readonly Hex[];
+  allowedMeasurements?: readonly Hex[];
+  /** Default 3600. */
+  maxAgeSeconds?: number;
 };
 
 /** The result of recording an action or outcome. */
@@ -129,7 +152,11 @@ export type ActionQuery = {
 
 /** Proof of Agency: record, verify, query and prove agents' actions and outcomes. */
 export interface ProofOfAgencyInterface {
-  recordAction(input: { entry: unknown; payload?: unknown }): Promise<RecordResult>;
+  recordAction(input: {
+    entry: unknown;
+    payload?: unknown;
+    attestation?: unknown;
+  }): Promise<RecordResult>;
   recordOutcome(input: { entry: unknown; metrics: unknown }): Promise<RecordResult>;
   getAction(id: string): Promise<ActionRecord>;
   query(q: ActionQuery): Promise<{ items: ActionRecord[]; nextCursor: string | null }>;
@@ -146,6 +173,7 @@ type Pending = {
   agent: Address;
   nonce: bigint;
   extra: Uint8Array | null; // payload (actions) or metrics (outcomes), canonical JSON
+  attestation: Uint8Array | null; // the quote of an attested action, canonical JSON
   signer: Promise<Address | ChaosCoreError>;
   resolve: (r: RecordResult) => void;
   reject: (e: unknown) => void;
@@ -174,6 +202,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
   private readonly now: () => Date;
   private readonly maxBatch: number;
   private anchors: AnchorDirectory | undefined;
+  private readonly attestationPolicy: AttestationRecordingPolicy;
   private queue: Pending[] = [];
   private writing: Promise<void> | null = null;
 
@@ -188,6 +217,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     this.now = options.now ?? (() => new Date());
     this.maxBatch = options.maxBatch ?? 1000;
     this.anchors = options.anchors;
+    this.attestationPolicy = options.attestation ?? { mode: "optional", trustedRoots: [] };
   }
 
   /** Sets (or removes) where receipts look up on-chain anchors. */
@@ -203,9 +233,14 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
    * AGENT_NOT_ACTIVE, AGENCY_NONCE_NOT_INCREASING, AGENCY_PARENT_NOT_FOUND,
    * STORE_UNAVAILABLE (retryable).
    */
-  recordAction(input: { entry: unknown; payload?: unknown }): Promise<RecordResult> {
+  recordAction(input: {
+    entry: unknown;
+    payload?: unknown;
+    attestation?: unknown;
+  }): Promise<RecordResult> {
     try {
       const entry = this.parse(input?.entry, "action") as ActionEntry;
+      const attestation = this.checkAttestation(entry, input.attestation);
       let extra: Uint8Array | null = null;
       if (input.payload !== undefined) {
         extra = this.canonical(input.payload, "payload");
@@ -223,7 +258,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
           reject("AGENCY_PAYLOAD_MISMATCH", "payload does not hash to the signed payloadHash");
         }
       }
-      return this.enqueue("action", entry, extra);
+      return this.enqueue("action", entry, extra, attestation);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -252,6 +287,60 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Checks the quote an action carries against the log's attestation policy.
+   * @returns the quote's canonical JSON, or null when the action has none.
+   */
+  private checkAttestation(entry: ActionEntry, value: unknown): Uint8Array | null {
+    const hash = entry.message.attestationHash;
+    const policy = this.attestationPolicy;
+    if (hash === ZERO_HASH) {
+      if (value !== undefined && value !== null) {
+        reject("AGENCY_ATTESTATION_MISMATCH", "an attestation was sent but the action signs none");
+      }
+      if (policy.mode === "required") {
+        reject("AGENCY_ATTESTATION_REQUIRED", "this log requires every action to be attested");
+      }
+      return null;
+    }
+    if (value === undefined || value === null) {
+      reject("AGENCY_ATTESTATION_REQUIRED", "the action signs an attestationHash: send its quote");
+    }
+    let quote: AttestationQuote;
+    try {
+      quote = parseQuote(value);
+    } catch (error) {
+      return reject("AGENCY_ATTESTATION_INVALID", (error as Error).message, {
+        cause: (error as ChaosCoreError).code,
+      });
+    }
+    if (attestationHash(quote) !== hash) {
+      reject(
+        "AGENCY_ATTESTATION_MISMATCH",
+        "the quote does not hash to the signed attestationHash",
+      );
+    }
+    if (policy.trustedRoots.length === 0) {
+      reject("AGENCY_ATTESTATION_INVALID", "no trusted attestation roots are configured");
+    }
+    try {
+      verifyQuote(quote, {
+        trustedRoots: policy.trustedRoots,
+        ...(policy.allowedMeasurements === undefined
+          ? {}
+          : { allowedMeasurements: policy.allowedMeasurements }),
+        maxAgeSeconds: policy.maxAgeSeconds ?? 3600,
+        now: BigInt(entry.message.timestamp),
+      });
+    } catch (error) {
+      const code = (error as ChaosCoreError).code;
+      return reject("AGENCY_ATTESTATION_INVALID", `the attestation does not verify (${code})`, {
+        cause: code,
+      });
+    }
+    return canonicalJsonBytes(quote);
   }
 
   private canonical(value: unknown, what: string): Uint8Array {
@@ -285,7 +374,12 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     return entry;
   }
 
-  private enqueue(kind: "action" | "outcome", entry: LogEntry, extra: Uint8Array | null) {
+  private enqueue(
+    kind: "action" | "outcome",
+    entry: LogEntry,
+    extra: Uint8Array | null,
+    attestation: Uint8Array | null = null,
+  ) {
     const bytes = encodeEntry(entry);
     if (bytes.length > this.limits.maxEntryBytes) {
       reject("AGENCY_ENTRY_TOO_LARGE", `entry exceeds ${this.limits.maxEntryBytes} bytes`, {
@@ -310,6 +404,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
         agent: entry.message.agent,
         nonce: BigInt(entry.message.nonce),
         extra,
+        attestation,
         signer,
         resolve,
         reject: rejectPromise,
@@ -522,12 +617,14 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     if (actions.length > 0) {
       await tx.query(
         `INSERT INTO actions (id, log_id, leaf_index, agent_id, studio, task, action_type, nonce, ts,
-                              payload, payload_hash)
+                              payload, payload_hash, attestation)
          SELECT decode(u.id, 'hex'), $1, u.leaf_index, u.agent_id, u.studio, u.task, u.action_type,
-                u.nonce::numeric, to_timestamp(u.ts), decode(u.payload, 'hex'), decode(u.payload_hash, 'hex')
+                u.nonce::numeric, to_timestamp(u.ts), decode(u.payload, 'hex'),
+                decode(u.payload_hash, 'hex'), decode(u.attestation, 'hex')
          FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-                     $8::text[], $9::float8[], $10::text[], $11::text[])
-           AS u(id, leaf_index, agent_id, studio, task, action_type, nonce, ts, payload, payload_hash)`,
+                     $8::text[], $9::float8[], $10::text[], $11::text[], $12::text[])
+           AS u(id, leaf_index, agent_id, studio, task, action_type, nonce, ts, payload, payload_hash,
+                attestation)`,
         [
           this.log.id,
           actions.map((a) => a.p.id.slice(2)),
@@ -540,6 +637,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
           actions.map((a) => Number(a.m.timestamp)),
           actions.map((a) => (a.p.extra === null ? null : toDbHex(a.p.extra))),
           actions.map((a) => a.m.payloadHash.slice(2)),
+          actions.map((a) => (a.p.attestation === null ? null : toDbHex(a.p.attestation))),
         ],
       );
     }
@@ -665,9 +763,11 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     const [row] = await this.db.query<{
       leaf_index: number;
       payload: string | null;
+      attestation: string | null;
       outcome_index: number | null;
     }>(
-      `SELECT a.leaf_index, encode(a.payload, 'hex') AS payload, o.leaf_index AS outcome_index
+      `SELECT a.leaf_index, encode(a.payload, 'hex') AS payload,
+              encode(a.attestation, 'hex') AS attestation, o.leaf_index AS outcome_index
        FROM actions a LEFT JOIN outcomes o ON o.action_id = a.id
        WHERE a.log_id = $2
          AND (a.id = decode($1, 'hex') OR a.id = (SELECT action_id FROM outcomes WHERE id = decode($1, 'hex')))`,
@@ -703,7 +803,10 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
       outcome: outcome as Receipt["outcome"],
       checkpoint: checkpoint.note,
       anchor: anchoredCheckpoint === undefined || anchored === null ? null : anchored.anchor,
-      attestation: null,
+      attestation:
+        row.attestation === null
+          ? null
+          : (JSON.parse(new TextDecoder().decode(fromDbHex(row.attestation))) as AttestationQuote),
     };
     if (options.includePayload !== false && row.payload !== null) {
       receipt.payload = JSON.parse(new TextDecoder().decode(fromDbHex(row.payload))) as JsonValue;
