@@ -1,5 +1,6 @@
 import type { Db, Engine } from "@chaoscore/engine";
 import { type CliConfig, dataPaths, readConfig, readLogKey } from "./data-dir.js";
+import { trustedTeeRoots } from "./tee-root.js";
 
 /** What a command that touches the database works with. */
 export type EngineContext = { config: CliConfig; chainId: bigint; engine: Engine; db: Db };
@@ -17,6 +18,7 @@ export async function withEngine<T>(
   const config = await readConfig(dataDir);
   const signerKey = await readLogKey(dataDir, config);
   const { createEngine, openDatabase } = await import("@chaoscore/engine");
+  const trustedRoots = await trustedTeeRoots(dataDir);
   const db = await openDatabase({ dataDir: dataPaths(dataDir).pgdata });
   const chainId = BigInt(config.chainId);
   let engine: Engine;
@@ -30,6 +32,7 @@ export async function withEngine<T>(
         signerKey,
         verifierKey: config.log.verifierKey,
       },
+      attestation: { mode: "optional", trustedRoots },
     });
   } catch (error) {
     await db.close();

@@ -8,45 +8,10 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { run } from "./index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli, expectCode } from "./test-support/run-cli.js";
 
 const PASSWORD = "in-process password";
-type Run = { code: number; stdout: string; stderr: string };
-
-async function cli(...args: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const capture = (append: (text: string) => void) =>
-    ((chunk: string | Uint8Array) => {
-      append(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
-      return true;
-    }) as typeof process.stdout.write;
-  const out = vi.spyOn(process.stdout, "write").mockImplementation(
-    capture((t) => {
-      stdout += t;
-    }),
-  );
-  const err = vi.spyOn(process.stderr, "write").mockImplementation(
-    capture((t) => {
-      stderr += t;
-    }),
-  );
-  try {
-    const code = await run(["node", "chaoscore", ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
-
-function expectCode(r: Run, code: number): Run {
-  if (r.code !== code) {
-    throw new Error(`exit ${r.code}, expected ${code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
-  }
-  return r;
-}
 
 const saved = {
   DATABASE_URL: process.env.DATABASE_URL,

@@ -234,6 +234,67 @@ export function buildProgram(): Command {
       });
   }
 
+  // ---- exec -----------------------------------------------------------------------------------
+  const exec = program
+    .command("exec")
+    .description("run agent code in the sandbox with an attestation; verify and replay runs");
+  exec
+    .command("run <file>")
+    .summary("run JavaScript/TypeScript in the QuickJS sandbox and attest the run (mock TEE)")
+    .description(
+      "run a module (its default export or main(input, host)) in the QuickJS sandbox — no fs, net or clock; seeded randomness — and get a quote from the data dir's mock TEE that binds the code's measurement to the input and output hashes; writes the recorded execution",
+    )
+    .addOption(
+      new Option("--input <json>", "the task input, as JSON")
+        .argParser(jsonValue)
+        .conflicts("inputFile"),
+    )
+    .option("--input-file <file>", "read the input JSON from a file")
+    .option("--seed <text>", "seed of the sandbox's random numbers (default empty)")
+    .option("--clock <ms>", "the fixed time the code sees, ms since the epoch (default 0)")
+    .option("--out <file>", "where to write the recorded execution", "execution.json")
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      examples(
+        `chaoscore exec run simulate.js --input '{"treasury":1000,"grant":250}'`,
+        "chaoscore exec verify execution.json && chaoscore exec replay execution.json",
+        "chaoscore action record --type governance.simulate --attestation execution.json",
+      ),
+    )
+    .action(async (file: string, opts, cmd: Command) => {
+      const { runExecRun } = await import("./commands/exec.js");
+      await runExecRun(globals(cmd), file, opts);
+    });
+  exec
+    .command("verify <recorded>")
+    .description(
+      "verify a recorded execution offline: recompute its hashes and measurement and check the quote under the trusted roots",
+    )
+    .option(
+      "--root <publicKey>",
+      "a trusted attestation root (repeatable; default: the data dir's)",
+      collect,
+    )
+    .option("--max-age <seconds>", "oldest acceptable quote", positiveInt)
+    .addOption(jsonOption())
+    .addHelpText("after", examples("chaoscore exec verify execution.json"))
+    .action(async (file: string, opts, cmd: Command) => {
+      const { runExecVerify } = await import("./commands/exec.js");
+      await runExecVerify(globals(cmd), file, opts);
+    });
+  exec
+    .command("replay <recorded>")
+    .description(
+      "re-run a recorded execution in a fresh sandbox and confirm it reproduces the output hash (trust without the TEE)",
+    )
+    .addOption(jsonOption())
+    .addHelpText("after", examples("chaoscore exec replay execution.json"))
+    .action(async (file: string, opts, cmd: Command) => {
+      const { runExecReplay } = await import("./commands/exec.js");
+      await runExecReplay(globals(cmd), file, opts);
+    });
+
   // ---- action ---------------------------------------------------------------------------------
   const action = program.command("action").description("record and inspect signed actions");
   action
@@ -253,11 +314,16 @@ export function buildProgram(): Command {
     .option("--task <task>", "task the action belongs to")
     .option("--parent <id>", "id of an action this one follows from (repeatable)", collect)
     .option("--key <name>", "the agent's key", "default")
+    .option(
+      "--attestation <file>",
+      "a recorded execution (from `exec run`): the action signs its quote's hash and carries the quote",
+    )
     .addOption(jsonOption())
     .addHelpText(
       "after",
       examples(
         `chaoscore action record --type tool.call --payload '{"tool":"search","q":"PIP-7"}'`,
+        "chaoscore action record --type governance.simulate --attestation execution.json",
         "chaoscore action record --type governance.vote --payload-file vote.json --parent 0xab…",
       ),
     )

@@ -1,5 +1,11 @@
 import { readFile } from "node:fs/promises";
-import { ChaosCoreError, type Hex, signAction } from "@chaoscore/core";
+import {
+  attestationHash,
+  ChaosCoreError,
+  type Hex,
+  parseRecordedExecution,
+  signAction,
+} from "@chaoscore/core";
 import type { ActionRecord } from "@chaoscore/engine";
 import { unlockKey } from "../data-dir.js";
 import { withEngine } from "../engine-context.js";
@@ -23,6 +29,7 @@ type RecordOptions = {
   task?: string;
   parent?: string[];
   key: string;
+  attestation?: string;
   json?: boolean;
 };
 
@@ -47,9 +54,24 @@ async function readPayloadFile(path: string): Promise<unknown> {
 }
 
 /** `chaoscore action record`: sign with the next nonce and append to the log. */
+/** The quote of a recorded execution file (`exec run --out`). */
+async function readAttestation(file: string) {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(file, "utf8"));
+  } catch (error) {
+    throw new UsageError(`cannot read the recorded execution ${file}: ${(error as Error).message}`);
+  }
+  const recorded = parseRecordedExecution(value);
+  if (recorded.quote === null) throw new UsageError(`${file} carries no attestation quote`);
+  return recorded.quote;
+}
+
 export async function runActionRecord({ dataDir }: Globals, opts: RecordOptions): Promise<void> {
   const payload =
     opts.payloadFile === undefined ? opts.payload : await readPayloadFile(opts.payloadFile);
+  const quote =
+    opts.attestation === undefined ? undefined : await readAttestation(opts.attestation);
   const key = await unlockKey(dataDir, opts.key);
   const recorded = await withEngine(dataDir, async ({ engine, chainId }) => {
     const state = (await engine.registry.signingState([key.address])).get(key.address);
@@ -72,11 +94,14 @@ export async function runActionRecord({ dataDir }: Globals, opts: RecordOptions)
         studio: opts.studio,
         task: opts.task,
         parents: opts.parent?.map((p) => p.toLowerCase() as Hex),
+        attestationHash: quote === undefined ? undefined : attestationHash(quote),
       }),
     });
-    const result = await engine.agency.recordAction(
-      payload === undefined ? { entry } : { entry, payload },
-    );
+    const result = await engine.agency.recordAction({
+      entry,
+      ...(payload === undefined ? {} : { payload }),
+      ...(quote === undefined ? {} : { attestation: quote }),
+    });
     return { ...result, agent: key.address, nonce: nonce.toString() };
   });
   if (opts.json === true) printJson(recorded);

@@ -14,6 +14,7 @@ import { readConfig } from "../data-dir.js";
 import { withEngine } from "../engine-context.js";
 import { count, info, out, printFields, printJson, shellQuote, UsageError } from "../output.js";
 import type { Globals } from "../program.js";
+import { trustedTeeRoots } from "../tee-root.js";
 
 /** The receipt hash: SHA-256 of the receipt's RFC 8785 canonical JSON. */
 export function receiptHash(receipt: Receipt): `0x${string}` {
@@ -114,6 +115,15 @@ function describe(receipt: Receipt, verified: VerifiedReceipt, logKey: string): 
         `at size ${verified.treeSize}, root ${verified.rootHash}`,
     ],
     ["checkpoint", `signed by the trusted log key ${name}+${keyId}`],
+    [
+      "attestation",
+      {
+        none: "none (the action signs no attestation)",
+        absent: `not included (the signed attestation hash is ${action.attestationHash})`,
+        bound: "included and bound to the action; not judged (no trusted TEE root here)",
+        verified: `verified: ${receipt.attestation?.provider} quote, measurement ${receipt.attestation?.measurement}, under a trusted root`,
+      }[verified.attestation],
+    ],
   ];
 }
 
@@ -125,9 +135,16 @@ export async function runReceiptVerify(
 ): Promise<void> {
   const text = await readInput(file);
   const logKey = await trustedLogKey(dataDir, opts.logKey);
+  // Attestations are judged against the data dir's TEE roots (and
+  // CHAOSCORE_TEE_ROOTS); without any, only their binding to the action is checked.
+  const teeRoots = await trustedTeeRoots(dataDir);
   let verified: VerifiedReceipt;
   try {
-    verified = verifyReceipt(text, logKey);
+    verified = verifyReceipt(
+      text,
+      logKey,
+      teeRoots.length === 0 ? {} : { attestation: { trustedRoots: teeRoots } },
+    );
   } catch (error) {
     if (!isChaosCoreError(error)) throw error;
     if (opts.json === true) printJson({ valid: false, code: error.code, message: error.message });
