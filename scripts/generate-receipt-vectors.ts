@@ -8,6 +8,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  generateAttestationKey,
   generateNoteKey,
   hexToBytes,
   privateKeyToAddress,
@@ -19,7 +20,13 @@ import {
   signTypedMessage,
   verifyReceipt,
 } from "@chaoscore/core";
-import { createEngine, openDatabase } from "@chaoscore/engine";
+import {
+  createEngine,
+  defaultSandbox,
+  executeAttested,
+  MockTeeProvider,
+  openDatabase,
+} from "@chaoscore/engine";
 
 const OUT = join(import.meta.dirname, "..", "vectors", "receipts");
 const CHAIN_ID = 31337n;
@@ -42,11 +49,18 @@ async function main() {
   const { signerKey, verifierKey } = generateNoteKey(origin, new Uint8Array(32).fill(7));
   const db = await openDatabase({ databaseUrl: null, dataDir: ":memory:" });
   const now = () => new Date(T0 * 1000);
+  // A mock TEE with fixed keys and clock: its quotes are deterministic too.
+  const tee = new MockTeeProvider({
+    rootKey: generateAttestationKey(new Uint8Array(32).fill(5)),
+    enclaveKey: generateAttestationKey(new Uint8Array(32).fill(6)),
+    now: () => T0 - 10,
+  });
   const engine = await createEngine({
     db,
     chainId: CHAIN_ID,
     log: { origin, signerKey, verifierKey },
     now,
+    attestation: { mode: "optional", trustedRoots: tee.trustedRoots },
   });
   const reg = (k: Uint8Array, name: string) => {
     const r = signRegistration({ privateKey: k, chainId: CHAIN_ID, card: card(name) });
@@ -124,13 +138,36 @@ async function main() {
       ...at,
     }),
   );
+  // An attested action: a simulation run in the sandbox, its quote signed into the action.
+  const run = await executeAttested(
+    "export default function main(input) { return { approve: input.grant <= input.treasury / 4 }; }",
+    { treasury: 100000, grant: 25000 },
+    { provider: tee, nonce: `0x${"0a".repeat(16)}`, seed: "vectors", clock: (T0 - 10) * 1000 },
+  );
+  await defaultSandbox().close();
+  const a4 = await engine.agency.recordAction({
+    ...signAction({
+      privateKey: agentKey,
+      chainId: CHAIN_ID,
+      actionType: "governance.simulate",
+      nonce: 3,
+      studio: "governance",
+      task: "proposal-7",
+      attestationHash: run.attestationHash,
+      payload: run.result.output,
+      ...at,
+    }),
+    attestation: run.quote,
+  });
   await engine.log.checkpoint();
 
   const withOutcome = await engine.agency.getReceipt(a2.id);
   const simple = await engine.agency.getReceipt(a1.id);
   const rotated = await engine.agency.getReceipt(a3.id);
+  const attested = await engine.agency.getReceipt(a4.id);
   const other = generateNoteKey("vectors.chaoscore.dev/log/other", new Uint8Array(32).fill(9));
 
+  const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
   mkdirSync(OUT, { recursive: true });
   for (const f of readdirSync(OUT))
     if (f.endsWith(".json") || f.endsWith(".txt")) rmSync(join(OUT, f));
@@ -146,10 +183,27 @@ async function main() {
     withOutcome,
   );
   valid("rotated-key", "an action signed by a rotated key, with the signed rotation", rotated);
+  writeFileSync(join(OUT, "tee-root.txt"), `${tee.trustedRoots[0]}\n`);
+  write("valid-attested", {
+    description:
+      "an action that carries its execution attestation (verify it with tee-root.txt as the trusted root)",
+    receipt: attested,
+    attestationRoots: tee.trustedRoots,
+    expected: verifyReceipt(attested, verifierKey, {
+      attestation: { trustedRoots: tee.trustedRoots },
+    }),
+  });
+  write("tampered-attestation", {
+    description: "the attestation's output-bound report data changed after signing",
+    receipt: {
+      ...clone(attested),
+      attestation: { ...clone(attested).attestation, reportData: `0x${"00".repeat(32)}` },
+    },
+    expectedError: "RECEIPT_ATTESTATION_MISMATCH",
+  });
   const { payload: _omit, ...noPayload } = simple;
   valid("no-payload", "an action whose payload is left out (only its hash is proven)", noPayload);
 
-  const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
   const flipChar = (s: string, i: number) => {
     const c = s[i] ?? "0";
     const alphabet = /[0-9a-f]/.test(c)

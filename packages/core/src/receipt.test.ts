@@ -20,6 +20,9 @@ const RECEIPT_CODES = [
   "RECEIPT_INCLUSION_INVALID",
   "RECEIPT_OUTCOME_MISMATCH",
   "RECEIPT_PAYLOAD_MISMATCH",
+  "RECEIPT_ATTESTATION_MISMATCH",
+  "RECEIPT_ATTESTATION_INVALID",
+  "RECEIPT_ANCHOR_MISMATCH",
 ];
 
 function codeOf(fn: () => unknown): string {
@@ -41,11 +44,21 @@ describe("verifyReceipt on vectors/receipts", () => {
 
   it.each(files.filter((f) => f.startsWith("valid-")))("%s verifies", (f) => {
     const v = load(f);
-    expect(verifyReceipt(v.receipt, logKey)).toEqual(v.expected);
+    const options = v.attestationRoots ? { attestation: { trustedRoots: v.attestationRoots } } : {};
+    expect(verifyReceipt(v.receipt, logKey, options)).toEqual(v.expected);
     // The same receipt as JSON text and as bytes.
-    expect(verifyReceipt(JSON.stringify(v.receipt), logKey)).toEqual(v.expected);
-    expect(verifyReceipt(new TextEncoder().encode(JSON.stringify(v.receipt)), logKey)).toEqual(
-      v.expected,
+    expect(verifyReceipt(JSON.stringify(v.receipt), logKey, options)).toEqual(v.expected);
+    expect(
+      verifyReceipt(new TextEncoder().encode(JSON.stringify(v.receipt)), logKey, options),
+    ).toEqual(v.expected);
+  });
+
+  it("judges an attestation only under a policy, and fails it under a foreign root", () => {
+    const v = load("valid-attested.json");
+    expect(verifyReceipt(v.receipt, logKey).attestation).toBe("bound");
+    const foreign = { attestation: { trustedRoots: [`0x${"11".repeat(32)}` as const] } };
+    expect(codeOf(() => verifyReceipt(v.receipt, logKey, foreign))).toBe(
+      "RECEIPT_ATTESTATION_INVALID",
     );
   });
 
