@@ -385,6 +385,17 @@ export class EthereumClient implements BlockchainClient {
     }
   }
 
+  /**
+   * Forgets the locally tracked nonce of `address` (of every sender when omitted): the next
+   * send re-reads the node's pending count. Call it after a reorg dropped sent transactions,
+   * or a gap would leave the next transactions stuck in the pool.
+   */
+  resetNonce(address?: Address): void {
+    for (const [key, state] of this.#nonces) {
+      if (address === undefined || key === address.toLowerCase()) state.next = undefined;
+    }
+  }
+
   close(): void {
     this.#provider.destroy();
   }

@@ -20,3 +20,4 @@ export {
 export * from "./ethereum-client.js";
 export * from "./signer.js";
 export type * from "./types.js";
+export * from "./verify-anchor.js";

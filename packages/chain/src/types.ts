@@ -180,6 +180,8 @@ export interface BlockchainClient {
   getLogs(filter: LogFilter): Promise<Log[]>;
   /** A raw JSON-RPC request (e.g. `evm_snapshot`, `anvil_mine`), with the same retries and errors. */
   request<T = unknown>(method: string, params?: readonly unknown[]): Promise<T>;
+  /** Forgets locally tracked nonces (after a reorg dropped sent transactions); optional. */
+  resetNonce?(address?: Address): void;
   /** Releases the connection. */
   close(): void;
 }

@@ -17,7 +17,7 @@ export async function withEngine<T>(
 ): Promise<T> {
   const config = await readConfig(dataDir);
   const signerKey = await readLogKey(dataDir, config);
-  const { createEngine, openDatabase } = await import("@chaoscore/engine");
+  const { createEngine, openDatabase, StoredAnchorDirectory } = await import("@chaoscore/engine");
   const trustedRoots = await trustedTeeRoots(dataDir);
   const db = await openDatabase({ dataDir: dataPaths(dataDir).pgdata });
   const chainId = BigInt(config.chainId);
@@ -38,6 +38,8 @@ export async function withEngine<T>(
     await db.close();
     throw error;
   }
+  // Receipts carry the final on-chain anchors recorded by `chaoscore anchor`.
+  engine.agency.setAnchorDirectory(new StoredAnchorDirectory({ db, log: engine.log }));
   try {
     return await fn({ config, chainId, engine, db });
   } finally {

@@ -159,6 +159,10 @@ export function buildProgram(): Command {
     .option("--capability <tag>", "card: a capability tag (repeatable)", collect)
     .option("--framework <name>", "card: the agent framework")
     .option("--card <file>", "start from this agent card JSON (the options above override it)")
+    .option(
+      "--no-anchor",
+      "do not anchor the card hash on chain (default: anchored when a chain is configured)",
+    )
     .addOption(jsonOption())
     .addHelpText(
       "after",
@@ -397,6 +401,10 @@ export function buildProgram(): Command {
       "--log-key <verifierKey>",
       "the log's verifier key (default: the one in the data dir's config.json)",
     )
+    .option(
+      "--rpc <url>",
+      "also check the receipt's anchor on chain through this JSON-RPC URL (after the offline checks)",
+    )
     .addOption(jsonOption())
     .addHelpText(
       "after",
@@ -404,6 +412,7 @@ export function buildProgram(): Command {
         "chaoscore receipt verify receipt.json",
         "chaoscore receipt verify receipt.json --log-key 'chaoscore.local/log/default+1a2b3c4d+AQ…'",
         "cat receipt.json | chaoscore receipt verify - --json",
+        "chaoscore receipt verify receipt.json --rpc http://127.0.0.1:8545",
       ),
     )
     .action(async (file: string, opts, cmd: Command) => {
@@ -444,6 +453,107 @@ export function buildProgram(): Command {
     .action(async (opts, cmd: Command) => {
       const { runLogStatus } = await import("./commands/log.js");
       await runLogStatus(globals(cmd), opts);
+    });
+
+  // ---- chain, anchor, reward -----------------------------------------------------------------
+  const chain = program
+    .command("chain")
+    .description("the Ethereum side: a local anvil, the contracts, their status");
+  chain
+    .command("up")
+    .summary("start a local anvil (state in the data dir) and deploy the contracts")
+    .description(
+      "start a local anvil with its state in <data-dir>/anvil-state.json, deploy the contracts if <data-dir>/deployments/<chainId>.json is missing or stale, write <data-dir>/chain.json; stays in the foreground until Ctrl-C unless --detach",
+    )
+    .option("--port <port>", "TCP port (default: a free one; 8545 with --detach)", positiveInt)
+    .option(
+      "--block-time <seconds>",
+      "seconds between blocks (default: a block per transaction)",
+      positiveInt,
+    )
+    .option("--detach", "run anvil in the background (`chaoscore chain down` stops it)")
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      examples("chaoscore chain up", "chaoscore chain up --detach --port 8545 --block-time 1"),
+    )
+    .action(async (opts, cmd: Command) => {
+      const { runChainUp } = await import("./commands/chain.js");
+      await runChainUp(globals(cmd), opts);
+    });
+  chain
+    .command("down")
+    .description("stop the anvil started by `chain up --detach` (its state is saved)")
+    .addOption(jsonOption())
+    .action(async (opts, cmd: Command) => {
+      const { runChainDown } = await import("./commands/chain.js");
+      await runChainDown(globals(cmd), opts);
+    });
+  chain
+    .command("deploy")
+    .description(
+      "deploy the contracts to the configured chain (chain.json, or CHAOSCORE_RPC_URL + CHAOSCORE_KEYSTORE) if they are not there",
+    )
+    .option("--force", "deploy fresh contracts even if the deployments file is valid")
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      examples("CHAOSCORE_RPC_URL=https://… CHAOSCORE_KEYSTORE=op.json chaoscore chain deploy"),
+    )
+    .action(async (opts, cmd: Command) => {
+      const { runChainDeploy } = await import("./commands/chain.js");
+      await runChainDeploy(globals(cmd), opts);
+    });
+  chain
+    .command("status")
+    .description("rpc, chain id, block, contracts, balances, anchored checkpoints vs the log size")
+    .addOption(jsonOption())
+    .addHelpText("after", examples("chaoscore chain status --json"))
+    .action(async (opts, cmd: Command) => {
+      const { runChainStatus } = await import("./commands/chain.js");
+      await runChainStatus(globals(cmd), opts);
+    });
+  program
+    .command("anchor")
+    .summary("anchor the log's current checkpoint on chain (and agent cards)")
+    .description(
+      "sign a checkpoint of the current tree and anchor it in the CheckpointAnchor contract (with the consistency proof from the last anchored one); idempotent. Receipts carry the anchor once it is final",
+    )
+    .option("--wait", "wait until the anchor is final (N confirmations)")
+    .option("--agents", "also anchor the agents' card hashes in the IdentityRegistry")
+    .option("--confirmations <n>", "confirmations for final (default 2)", positiveInt)
+    .addOption(jsonOption())
+    .addHelpText("after", examples("chaoscore anchor --wait", "chaoscore anchor --agents --json"))
+    .action(async (opts, cmd: Command) => {
+      const { runAnchor } = await import("./commands/anchor.js");
+      await runAnchor(globals(cmd), opts);
+    });
+  const reward = program.command("reward").description("ERC-20 rewards to agents");
+  reward
+    .command("pay")
+    .summary("pay agents through the RewardDistributor; the payout is logged as an action")
+    .description(
+      "pay ERC-20 rewards from a studio's budget (the chain key is the studio's operator) and record the payout as a reward.payout action signed by the operator agent (--key). Idempotent per payout id",
+    )
+    .requiredOption("--studio <name>", "the studio paying")
+    .requiredOption("--payout-id <id>", "unique per studio: a retry never pays twice")
+    .requiredOption(
+      "--to <agent=amount>",
+      "a recipient (agent id or local key name) and amount in token units (repeatable)",
+      collect,
+    )
+    .option("--key <name>", "the operator agent's key (signs the payout action)", "default")
+    .option("--fund", "local chains: create the studio if needed and mint+fund the total first")
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      examples(
+        "chaoscore reward pay --studio governance --payout-id round-1 --to alice=100 --to 0x12…=50 --fund",
+      ),
+    )
+    .action(async (opts, cmd: Command) => {
+      const { runRewardPay } = await import("./commands/reward.js");
+      await runRewardPay(globals(cmd), opts);
     });
 
   // ---- demo -----------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ const COMPONENT_PREFIXES: Readonly<Record<string, readonly string[]>> = {
   reputation: ["REPUTATION_"],
   studio: ["STUDIO_"],
   chain: ["CHAIN_"],
+  anchoring: ["ANCHOR_"],
   gateway: ["GATEWAY_"],
   sdk: ["SDK_"],
 };

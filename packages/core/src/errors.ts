@@ -129,6 +129,9 @@ export const ERROR_CODES = {
     "a key file is not an Ethereum keystore v3 JSON, or a private key is malformed",
   CHAIN_DEPLOYMENTS_INVALID: "a deployments file is missing, malformed, or for another chain",
   CHAIN_ANVIL_FAILED: "the local anvil node could not be started or stopped",
+  // anchoring (checkpoints and agent cards on chain)
+  ANCHOR_LOG_MISMATCH:
+    "the chain holds a checkpoint of this log that the local log does not contain (another log with the same origin, or a reset database)",
   // execution (sandbox, re-execution) and attestation
   EXECUTION_BAD_INPUT: "the code, input, seed, clock or limits of a sandbox run are not acceptable",
   EXECUTION_COMPILE_ERROR:

@@ -5,6 +5,7 @@ import {
   TransparencyLog,
   WorkerSignatureVerifier,
 } from "./agency/index.js";
+import { type AnchoringChain, AnchoringService } from "./anchoring/index.js";
 import { AgentRegistry } from "./registry/index.js";
 import type { Db } from "./store/db.js";
 
@@ -21,6 +22,11 @@ export type EngineOptions = {
   clockSkewSeconds?: number;
   now?: () => Date;
   maxBatch?: number;
+  /**
+   * The chain to anchor checkpoints and agent cards on (optional). With it, the
+   * engine has an `anchoring` service and receipts carry their final anchor.
+   */
+  chain?: AnchoringChain & { confirmations?: number };
   /** How attested actions are judged (default: optional, no trusted roots). */
   attestation?: AttestationRecordingPolicy;
 };
@@ -31,6 +37,8 @@ export type Engine = {
   registry: AgentRegistry;
   log: TransparencyLog;
   agency: ProofOfAgency;
+  /** The anchoring service, when a chain is configured. */
+  anchoring: AnchoringService | undefined;
   /** Finishes queued writes and stops worker threads (does not close the database). */
   close(): Promise<void>;
 };
@@ -56,5 +64,27 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
     ...(options.attestation === undefined ? {} : { attestation: options.attestation }),
   });
-  return { db, registry, log, agency, close: () => agency.close() };
+  const chain = options.chain;
+  const anchoring =
+    chain === undefined
+      ? undefined
+      : new AnchoringService({
+          db,
+          log,
+          chain,
+          ...(chain.confirmations === undefined ? {} : { confirmations: chain.confirmations }),
+          ...(now === undefined ? {} : { now }),
+        });
+  if (anchoring !== undefined) agency.setAnchorDirectory(anchoring);
+  return {
+    db,
+    registry,
+    log,
+    agency,
+    anchoring,
+    close: async () => {
+      await anchoring?.stop();
+      await agency.close();
+    },
+  };
 }

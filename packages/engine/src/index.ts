@@ -1,4 +1,5 @@
 export * from "./agency/index.js";
+export * from "./anchoring/index.js";
 export { createEngine, type Engine, type EngineOptions } from "./engine.js";
 export * from "./execution/index.js";
 export * from "./registry/index.js";

@@ -28,6 +28,7 @@ type RegisterOptions = {
   capability?: string[];
   framework?: string;
   card?: string;
+  anchor?: boolean;
   json?: boolean;
 };
 
@@ -111,6 +112,12 @@ export async function runAgentRegister({ dataDir }: Globals, opts: RegisterOptio
   else {
     out(`✓ agent registered`);
     printAgent(record);
+  }
+  // Anchor the card hash on chain when a chain is configured (--no-anchor skips it).
+  const chain = await import("./chain.js");
+  if (opts.anchor !== false && (await chain.isChainConfigured(dataDir))) {
+    const { anchorAgentCard } = await import("./anchor.js");
+    await anchorAgentCard(dataDir, record.identity.id);
   }
   const keyFlag = opts.key === "default" ? "" : ` --key ${shellQuote(opts.key)}`;
   info(`next: chaoscore action record${keyFlag} --type tool.call --payload '{"q":"hello"}'`);

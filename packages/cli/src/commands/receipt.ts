@@ -131,7 +131,7 @@ function describe(receipt: Receipt, verified: VerifiedReceipt, logKey: string): 
 export async function runReceiptVerify(
   { dataDir }: Globals,
   file: string,
-  opts: { logKey?: string; json?: boolean },
+  opts: { logKey?: string; rpc?: string; json?: boolean },
 ): Promise<void> {
   const text = await readInput(file);
   const logKey = await trustedLogKey(dataDir, opts.logKey);
@@ -153,10 +153,45 @@ export async function runReceiptVerify(
     return;
   }
   const receipt = parseReceipt(text);
+  // The one optional look-up: the anchor, on chain.
+  let onChain: Awaited<ReturnType<typeof import("@chaoscore/chain").verifyReceiptAnchor>> = null;
+  if (opts.rpc !== undefined && receipt.anchor !== null) {
+    const { verifyReceiptAnchor } = await import("@chaoscore/chain");
+    try {
+      onChain = await verifyReceiptAnchor(receipt, { rpcUrl: opts.rpc });
+    } catch (error) {
+      if (!isChaosCoreError(error)) throw error;
+      if (opts.json === true) printJson({ valid: false, code: error.code, message: error.message });
+      else info(`✗ ${error.code}: ${error.message}`);
+      process.exitCode = 1;
+      return;
+    }
+  }
+  const anchorLine =
+    receipt.anchor === null
+      ? "none (the checkpoint is not anchored on chain in this receipt)"
+      : onChain === null
+        ? `chain ${receipt.anchor.chainId}, index ${receipt.anchor.index}, tx ${receipt.anchor.txHash}: not checked on chain (pass --rpc <url>)`
+        : `✓ on chain ${onChain.chainId}: contract ${onChain.contract} holds checkpoint ${onChain.index} ` +
+          `(size ${onChain.size}) from tx ${onChain.txHash} in block ${onChain.blockNumber} ` +
+          `(${onChain.confirmations} confirmations, ${new Date(onChain.timestamp * 1000).toISOString()})`;
   if (opts.json === true) {
-    printJson({ valid: true, ...verified, receiptHash: receiptHash(receipt) });
+    printJson({
+      valid: true,
+      ...verified,
+      anchorChecked: onChain !== null,
+      ...(onChain === null ? {} : { anchorOnChain: onChain }),
+      receiptHash: receiptHash(receipt),
+    });
     return;
   }
   out("✓ receipt verified");
-  printFields([...describe(receipt, verified, logKey), ["hash", receiptHash(receipt)]], "  ");
+  printFields(
+    [
+      ...describe(receipt, verified, logKey),
+      ["anchor", anchorLine],
+      ["hash", receiptHash(receipt)],
+    ],
+    "  ",
+  );
 }

@@ -1,0 +1,172 @@
+/**
+ * The on-chain flow as users run it (`node packages/cli/bin/chaoscore.js …`):
+ * chain up --detach → agent register (anchored) → action record → anchor
+ * --wait → receipt get → receipt verify --rpc, a tampered anchor, a reward
+ * payout, chain status; the anvil is stopped at the end. Always PGlite.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const BIN = fileURLToPath(new URL("../bin/chaoscore.js", import.meta.url));
+const PASSWORD = "correct horse battery staple";
+
+type Run = { code: number; stdout: string; stderr: string };
+
+function cli(args: string[], home: string): Promise<Run> {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    CHAOSCORE_PASSWORD: PASSWORD,
+    CHAOSCORE_HOME: home,
+  };
+  for (const k of ["DATABASE_URL", "CHAOSCORE_RPC_URL", "CHAOSCORE_KEYSTORE"]) delete env[k];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: "pipe" });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end("");
+  });
+}
+
+function ok(run: Run, code = 0): Run {
+  if (run.code !== code) {
+    throw new Error(
+      `exit ${run.code}, expected ${code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`,
+    );
+  }
+  return run;
+}
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+let home = "";
+let pid: number | undefined;
+
+afterAll(async () => {
+  if (pid !== undefined) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already stopped
+    }
+  }
+  if (home !== "") await rm(home, { recursive: true, force: true });
+});
+
+describe("chaoscore chain / anchor / receipt verify --rpc / reward", () => {
+  it("anchors, verifies the anchor on chain, rejects a tampered anchor, pays a reward", async () => {
+    home = await mkdtemp(join(tmpdir(), "chaoscore-chain-test-"));
+    ok(await cli(["init"], home));
+    const port = await freePort();
+    const up = ok(
+      await cli(
+        ["chain", "up", "--detach", "--port", String(port), "--block-time", "1", "--json"],
+        home,
+      ),
+    );
+    const chain = JSON.parse(up.stdout) as { rpcUrl: string; pid: number; deployed: boolean };
+    pid = chain.pid;
+    expect(chain.deployed).toBe(true);
+    expect(chain.rpcUrl).toBe(`http://127.0.0.1:${port}`);
+
+    const registered = ok(await cli(["agent", "register", "--name", "analyst"], home));
+    expect(registered.stderr).toMatch(
+      /card anchored: 0x[0-9a-f]{40} card v1 → token 0 \((mined|final)/,
+    );
+
+    const recorded = ok(
+      await cli(
+        ["action", "record", "--type", "tool.call", "--payload", '{"q":"PIP-7"}', "--json"],
+        home,
+      ),
+    );
+    const { id } = JSON.parse(recorded.stdout) as { id: string };
+
+    const anchored = ok(await cli(["anchor", "--wait", "--json"], home));
+    const result = JSON.parse(anchored.stdout) as {
+      checkpoint: { status: string; size: number; index: number; txHash: string };
+    };
+    expect(result.checkpoint).toMatchObject({ status: "final", size: 1, index: 0 });
+
+    const receiptPath = join(home, "receipt.json");
+    ok(await cli(["receipt", "get", id, "--out", receiptPath], home));
+    const receipt = JSON.parse(await readFile(receiptPath, "utf8")) as {
+      anchor: { index: number; txHash: string } | null;
+    };
+    expect(receipt.anchor).toMatchObject({ index: 0, txHash: result.checkpoint.txHash });
+
+    const offline = ok(await cli(["receipt", "verify", receiptPath], home));
+    expect(offline.stdout).toContain("not checked on chain (pass --rpc <url>)");
+    const online = ok(await cli(["receipt", "verify", receiptPath, "--rpc", chain.rpcUrl], home));
+    expect(online.stdout).toContain("✓ receipt verified");
+    expect(online.stdout).toMatch(
+      /anchor +✓ on chain 31337: contract 0x[0-9a-f]{40} holds checkpoint 0/,
+    );
+
+    const tamperedPath = join(home, "tampered.json");
+    await writeFile(
+      tamperedPath,
+      JSON.stringify({ ...receipt, anchor: { ...receipt.anchor, index: 7 } }, null, 2),
+    );
+    // Offline, the index is not checked; on chain it is.
+    ok(await cli(["receipt", "verify", tamperedPath], home));
+    const bad = ok(await cli(["receipt", "verify", tamperedPath, "--rpc", chain.rpcUrl], home), 1);
+    expect(bad.stderr).toContain("✗ RECEIPT_ANCHOR_MISMATCH");
+
+    const paid = ok(
+      await cli(
+        [
+          "reward",
+          "pay",
+          "--studio",
+          "governance",
+          "--payout-id",
+          "round-1",
+          "--to",
+          "default=25",
+          "--fund",
+        ],
+        home,
+      ),
+    );
+    expect(paid.stdout).toContain("✓ reward paid");
+    const again = ok(
+      await cli(
+        ["reward", "pay", "--studio", "governance", "--payout-id", "round-1", "--to", "default=25"],
+        home,
+      ),
+    );
+    expect(again.stdout).toContain("✓ already paid (nothing sent)");
+
+    const status = ok(await cli(["chain", "status", "--json"], home));
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      chainId: "31337",
+      log: { size: 2, anchored: { count: 1, size: 1 }, records: { final: 1 } },
+    });
+
+    ok(await cli(["chain", "down"], home));
+    pid = undefined;
+  }, 120_000);
+});

@@ -1,0 +1,98 @@
+/**
+ * `chaoscore anchor`: anchors the log's current checkpoint (and agent cards)
+ * on the configured chain once. See docs/anchoring.md.
+ * @module
+ */
+import type { ChaosCoreContracts } from "@chaoscore/chain";
+import type { AgentAnchorRecord, AnchorRecord } from "@chaoscore/engine";
+import { withEngine } from "../engine-context.js";
+import { info, out, printFields, printJson } from "../output.js";
+import type { Globals } from "../program.js";
+import { openChain } from "./chain.js";
+
+type AnchorOptions = { wait?: boolean; agents?: boolean; confirmations?: number; json?: boolean };
+
+/** Runs `fn` with an anchoring service over the data dir's engine and the configured chain. */
+async function withAnchoring<T>(
+  dataDir: string,
+  confirmations: number | undefined,
+  fn: (service: import("@chaoscore/engine").AnchoringService) => Promise<T>,
+): Promise<T> {
+  const chain = await openChain(dataDir);
+  try {
+    const { AnchoringService } = await import("@chaoscore/engine");
+    return await withEngine(dataDir, async ({ engine, db }) => {
+      const service = new AnchoringService({
+        db,
+        log: engine.log,
+        chain: {
+          client: chain.client,
+          contracts: chain.contracts as ChaosCoreContracts,
+          signer: chain.signer,
+        },
+        ...(confirmations === undefined ? {} : { confirmations }),
+      });
+      return await fn(service);
+    });
+  } finally {
+    chain.close();
+  }
+}
+
+function anchorFields(r: AnchorRecord): [string, unknown][] {
+  return [
+    ["status", r.status],
+    ["size", r.size],
+    ["root", r.root],
+    ["index", r.index],
+    ["tx", r.txHash],
+    ["block", r.blockNumber === null ? null : `${r.blockNumber} ${r.blockHash ?? ""}`.trim()],
+    ["chain", `${r.chainId} contract ${r.contract}`],
+  ];
+}
+
+function agentLine(r: AgentAnchorRecord): string {
+  return `${r.agentId} card v${r.cardVersion} → token ${r.tokenId ?? "?"} (${r.status}${
+    r.txHash === null ? "" : `, tx ${r.txHash}`
+  })`;
+}
+
+/** `chaoscore anchor [--wait] [--agents] [--confirmations n]`. */
+export async function runAnchor({ dataDir }: Globals, opts: AnchorOptions): Promise<void> {
+  const wait = opts.wait === true;
+  const result = await withAnchoring(dataDir, opts.confirmations, async (service) => {
+    const agents = opts.agents === true ? await service.anchorAgents({ wait }) : [];
+    const checkpoint = await service.anchorNow({ wait });
+    return { checkpoint, agents, confirmations: service.confirmations };
+  });
+  if (opts.json === true) return printJson(result);
+  const { checkpoint } = result;
+  if (checkpoint === null) out("the log is empty: nothing to anchor");
+  else {
+    out(
+      checkpoint.status === "final"
+        ? `✓ checkpoint anchored (final after ${result.confirmations} confirmations)`
+        : `✓ checkpoint anchored (${checkpoint.status}; final after ${result.confirmations} confirmations)`,
+    );
+    printFields(anchorFields(checkpoint), "  ");
+  }
+  for (const a of result.agents) out(`✓ agent ${agentLine(a)}`);
+  if (!wait && checkpoint !== null && checkpoint.status !== "final") {
+    info("receipts carry the anchor once it is final: `chaoscore anchor --wait`");
+  }
+}
+
+/**
+ * Anchors one agent's card hash in the IdentityRegistry (after `agent register`).
+ * Returns the record, for the caller to print.
+ */
+export async function anchorAgentCard(
+  dataDir: string,
+  agentId: string,
+): Promise<AgentAnchorRecord | undefined> {
+  const [record] = await withAnchoring(dataDir, undefined, (service) =>
+    service.anchorAgents({ agents: [agentId], wait: true }),
+  );
+  if (record !== undefined) info(`✓ card anchored: ${agentLine(record)}`);
+  return record;
+}

@@ -1,0 +1,17 @@
+export {
+  type AgentAnchorRecord,
+  type AnchoringChain,
+  AnchoringService,
+  type AnchoringServiceOptions,
+  type AnchorRecord,
+  type AnchorStatus,
+  type ReconcileReport,
+  StoredAnchorDirectory,
+} from "./anchoring-service.js";
+export {
+  REWARD_ACTION_TYPE,
+  type RewardPayout,
+  type RewardPayoutPayload,
+  RewardService,
+  type RewardServiceOptions,
+} from "./reward-service.js";
