@@ -266,11 +266,32 @@ describe("chaoscore init → agent register → action record → receipt → au
 });
 
 describe("chaoscore demo", () => {
-  it("runs the vertical slice and exits 0", async () => {
-    const demo = await cli(["demo"], { home: join(await tempDir(), "unused") });
+  it("runs the vertical slice on its own anvil; the receipt it names verifies offline and on chain", async () => {
+    const demo = await cli(["demo", "--keep-chain"], { home: join(await tempDir(), "unused") });
     expectCode(demo, 0);
-    expect(demo.stdout).toContain("RECEIPT_PAYLOAD_MISMATCH");
-    expect(demo.stdout).toMatch(/^receipt hash {2}0x[0-9a-f]{64}$/m);
-    expect(demo.stdout).toContain("receipt verified ✓");
+    const pid = Number(/anvil pid (\d+)/.exec(demo.stdout)?.[1]);
+    try {
+      expect(demo.stdout).toContain("RECEIPT_PAYLOAD_MISMATCH");
+      const last = demo.stdout.trimEnd().split("\n").at(-1) ?? "";
+      const match = /^RECEIPT (0x[0-9a-f]{64}) (\S+)$/.exec(last);
+      expect(match).not.toBeNull();
+      const file = match?.[2] as string;
+      const logKey = /^log key +(\S+)$/m.exec(demo.stdout)?.[1] as string;
+      const rpc = /^chain +(http:\S+)/m.exec(demo.stdout)?.[1] as string;
+      const verified = await cli([
+        "receipt",
+        "verify",
+        file,
+        "--log-key",
+        logKey,
+        "--rpc",
+        rpc,
+        "--json",
+      ]);
+      expectCode(verified, 0);
+      expect(JSON.parse(verified.stdout)).toMatchObject({ valid: true, receiptHash: match?.[1] });
+    } finally {
+      if (pid > 0) process.kill(pid);
+    }
   }, 120_000);
 });

@@ -559,19 +559,33 @@ export function buildProgram(): Command {
   // ---- demo -----------------------------------------------------------------------------------
   program
     .command("demo")
-    .summary("the whole Proof of Agency flow in a temporary directory, no setup")
+    .summary("the whole vertical slice on a local chain, no setup; ends with RECEIPT <hash> <file>")
     .description(
-      "the Proof of Agency vertical slice in a fresh temporary directory, with in-memory keys: register, record, evaluate, checkpoint, receipt, offline verification, tampering",
+      "the vertical slice on the embedded defaults: starts anvil and deploys the contracts, registers a governance agent (card anchored), simulates a proposal in the sandbox (attested), records the simulation and the vote, evaluates, updates reputation, anchors the checkpoint, pays a reward in the ERC-20 token, writes the receipt and verifies it offline and on chain",
     )
     .option(
       "--database-url <url>",
       "use this Postgres server (in a fresh schema, dropped at the end) instead of PGlite",
     )
+    .option(
+      "--rpc <url>",
+      "run on this EVM JSON-RPC endpoint instead of a local anvil (with --key)",
+    )
+    .option(
+      "--key <keystore>",
+      "keystore v3 file of a funded key on --rpc (password: CHAOSCORE_PASSWORD or a prompt)",
+    )
+    .option(
+      "--keep-chain",
+      "leave the local anvil running, to run `receipt verify --rpc` afterwards",
+    )
     .addHelpText(
       "after",
       examples(
         "chaoscore demo",
-        "chaoscore demo --data-dir ./demo    # keep the data (config, log key, database, receipt)",
+        "chaoscore demo --keep-chain       # then: chaoscore receipt verify <file> --log-key … --rpc …",
+        "chaoscore demo --data-dir ./demo    # keep the data in ./demo",
+        "chaoscore demo --rpc https://sepolia.example --key ./funded.json",
       ),
     )
     .action(async (opts, cmd: Command) => {
