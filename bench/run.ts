@@ -19,6 +19,11 @@ const benches: Record<string, { describe: string; run: (args: string[]) => Promi
       "sandbox cold start, attested executions/s of a small task, and the same task in node:vm (overhead ratio)",
     run: async (args) => (await import("./exec.js")).runExecBench(args),
   },
+  reputation: {
+    describe:
+      "10,000 agents / 1,000,000 outcomes: incremental update and query vs full recompute; EigenTrust over 100,000 raters, cold and warm",
+    run: async (args) => (await import("./reputation.js")).runReputationBench(args),
+  },
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -271,7 +271,7 @@ describe("chaoscore demo", () => {
     expectCode(demo, 0);
     const pid = Number(/anvil pid (\d+)/.exec(demo.stdout)?.[1]);
     try {
-      expect(demo.stdout).toContain("RECEIPT_PAYLOAD_MISMATCH");
+      expect(demo.stdout).toContain("verification fails ✗ RECEIPT_SIGNATURE_INVALID");
       const last = demo.stdout.trimEnd().split("\n").at(-1) ?? "";
       const match = /^RECEIPT (0x[0-9a-f]{64}) (\S+)$/.exec(last);
       expect(match).not.toBeNull();

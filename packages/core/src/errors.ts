@@ -159,6 +159,47 @@ export const ERROR_CODES = {
   ATTESTATION_STALE: "the quote's timestamp is older than the policy allows, or in the future",
   ATTESTATION_REPORT_DATA_MISMATCH:
     "the quote's report data does not bind the expected input, output and nonce",
+  // studio (studios, members, tasks; the governance studio)
+  STUDIO_CONFIG_INVALID:
+    "a studio's config, rules or reward policy does not match the schema of its kind",
+  STUDIO_NOT_FOUND: "no studio exists under this id",
+  STUDIO_EXISTS: "a studio already exists under this id",
+  STUDIO_ARCHIVED: "the studio is archived and accepts no changes",
+  STUDIO_NOT_MEMBER: "the agent is not a member of the studio",
+  STUDIO_ROLE_FORBIDDEN: "the agent's roles in the studio do not allow this step",
+  STUDIO_ENTRY_INVALID:
+    "a signed studio entry or its payload does not match the studio, task, step or payload schema",
+  STUDIO_TASK_NOT_FOUND: "no task exists under this id in the studio",
+  STUDIO_TASK_EXISTS: "a task already exists under this id in the studio",
+  STUDIO_TASK_CYCLE: "the task dependencies would form a cycle",
+  STUDIO_TRANSITION_INVALID:
+    "the transition is not legal from the task's (or proposal's) current state, or does not follow its last action",
+  STUDIO_TASK_BLOCKED: "a task this task depends on is not done yet",
+  STUDIO_TASK_EXPIRED: "the task's deadline has passed",
+  STUDIO_RETRIES_EXHAUSTED: "the task has been reopened its maximum number of times",
+  STUDIO_ASSIGNEE_INELIGIBLE: "the agent lacks a capability or the reputation the task requires",
+  STUDIO_ATTESTATION_REQUIRED:
+    "the submission must carry an attestation with an allowed measurement, bound to its result",
+  STUDIO_BUDGET_EXCEEDED: "the reward exceeds the studio's remaining budget",
+  STUDIO_REWARD_INVALID: "the reward does not follow the studio's reward policy",
+  STUDIO_PROPOSAL_NOT_FOUND: "no proposal exists under this id in the governance studio",
+  STUDIO_PROPOSAL_INVALID: "a proposal does not match the proposal schema or the DAO's limits",
+  STUDIO_VOTE_INVALID: "a vote is a duplicate, outside the voting period, or has a bad choice",
+  // reputation
+  REPUTATION_AGENT_NOT_FOUND: "no agent is registered under this id (a subject or a rater)",
+  REPUTATION_ACTION_NOT_FOUND:
+    "the outcome or the feedback's evidence names an action not in the log",
+  REPUTATION_OUTCOME_NOT_FOUND: "no outcome is recorded in the log under this id",
+  REPUTATION_EVIDENCE_MISMATCH:
+    "the evidence action is not the subject's, or has no outcome in the log",
+  REPUTATION_VALUE_OUT_OF_RANGE: "a feedback value is not a number in [0, 1]",
+  REPUTATION_DIMENSION_INVALID: "a dimension is not overall, capability:<name> or studio:<name>",
+  REPUTATION_SELF_RATING: "an agent gave feedback about itself",
+  REPUTATION_INPUT_INVALID: "a reputation request, option, query or cursor is malformed",
+  REPUTATION_EPOCH_NOT_FOUND: "no reputation epoch is committed under this number",
+  REPUTATION_SCORE_NOT_IN_EPOCH: "the epoch commits no score for this agent and dimension",
+  REPUTATION_PROOF_INVALID:
+    "a score proof is malformed or does not lead to the expected epoch root",
   // CLI
   CLI_NOT_INITIALIZED: "the data directory has no ChaosCore configuration (run `chaoscore init`)",
   CLI_KEYSTORE_PASSWORD: "the keystore password is missing or wrong",

@@ -15,7 +15,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,17 +40,15 @@ import {
   type Hex,
   isChaosCoreError,
   privateKeyToAddress,
-  signAction,
-  signOutcome,
   signRegistration,
   verifyReceipt,
 } from "@chaoscore/core";
 import {
   createEngine,
+  createStudios,
   type Db,
   defaultSandbox,
   type Engine,
-  executeAttested,
   MockTeeProvider,
   openDatabase,
   ReputationComputer,
@@ -68,7 +66,18 @@ import { formatDuration, info, out, shortHex, UsageError } from "../output.js";
 import type { Globals } from "../program.js";
 import { receiptHash } from "./receipt.js";
 
-const SIMULATION = new URL("../../../../examples/simulate-proposal.js", import.meta.url);
+/** How the demo names the governance studio's steps. */
+const GOVERNANCE_STEPS: Record<string, string> = {
+  propose: "the operator signs the proposal (studio.governance.propose)",
+  tasks: "the operator opens and assigns an analysis task per agent",
+  submit:
+    "the agent simulates the proposal in the QuickJS sandbox, attested by the mock TEE, and submits it with the quote",
+  vote: "the agent signs its vote",
+  tally: "the operator signs the tally",
+  execute: "the operator executes the proposal on the mock DAO",
+  evaluate: "the evaluator signs the outcome of the agent's recommendation; reputation updates",
+  reward: "the operator pays the reward through the RewardDistributor (ERC-20) and logs it",
+};
 
 function card(name: string, description: string, capabilities: string[]): AgentCard {
   return {
@@ -117,8 +126,7 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
     try {
       result = await fn();
     } catch (error) {
-      const text = typeof label === "string" ? label : "step";
-      info(`✗ step ${n + 1} failed: ${text}`);
+      info(`✗ step ${n + 1} failed${typeof label === "string" ? `: ${label}` : ""}`);
       throw error;
     }
     const text = typeof label === "string" ? label : label(result);
@@ -175,6 +183,8 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
       agent: Uint8Array.from(randomBytes(32)),
       evaluator: Uint8Array.from(randomBytes(32)),
       operator: Uint8Array.from(randomBytes(32)),
+      // Signs the reward.payout actions (its own nonce sequence, apart from the operator's steps).
+      treasurer: Uint8Array.from(randomBytes(32)),
     };
     const { generateNoteKey } = await import("@chaoscore/core");
     const logKey = generateNoteKey(DEFAULT_ORIGIN);
@@ -212,16 +222,21 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
     const evaluator = privateKeyToAddress(keys.evaluator);
     const operator = privateKeyToAddress(keys.operator);
     await step(
-      `register the governance agent ${shortHex(agent, 4)}, the evaluator ${shortHex(evaluator, 4)} and the studio operator ${shortHex(operator, 4)}`,
+      `register the governance agent ${shortHex(agent, 4)}, an evaluator, the studio's operator and treasurer (each signs its card)`,
       async () => {
         const reg = (k: Uint8Array, c: AgentCard) =>
           e.registry.register(signRegistration({ privateKey: k, chainId, card: c }));
         await reg(
           keys.agent,
           card("Proposal analyst", "Simulates and votes on DAO proposals", [
+            "governance",
             "governance.simulate",
             "governance.vote",
           ]),
+        );
+        await reg(
+          keys.treasurer,
+          card("Studio treasurer", "Pays the studio's rewards and logs them", ["studio.rewards"]),
         );
         await reg(
           keys.evaluator,
@@ -238,80 +253,95 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
       () => anchoring.anchorAgents({ wait: true }),
     );
 
-    // ---- the governance task ------------------------------------------------------------------
-    const proposal = { id: "PIP-7", kind: "grant", grant: 25000, recipient: "ecosystem fund" };
-    const dao = { treasury: 100000, monthlyBurn: 3000 };
+    // ---- the governance studio ------------------------------------------------------------------
+    const reputation = new ReputationComputer({ db: e.db, preTrusted: [evaluator] });
+    const rewards = new RewardService({
+      db: e.db,
+      agency: e.agency,
+      registry: e.registry,
+      client,
+      distributor: contracts.distributor,
+      operator: { privateKey: keys.treasurer },
+      chainId,
+    });
+    const studios = createStudios(e, {
+      reputation: {
+        applyOutcome: (o) => reputation.applyOutcome({ id: o.outcomeId }),
+        get: async (a, d) => (await reputation.get(a, d)).value,
+      },
+      rewards,
+    });
+    await step(
+      'create the Governance Studio "governance": a mock DAO (treasury 1,000,000), attested simulations required, 10 CHAOS per good recommendation, budget funded in the RewardDistributor',
+      async () => {
+        const studioId = studioIdOf("governance");
+        await (await contracts.distributor.createStudio(studioId, chain.signer.address)).wait();
+        await (await contracts.token.mint(chain.signer.address, 1000n)).wait();
+        await (await contracts.token.approve(contracts.distributor.address, 1000n)).wait();
+        await (await contracts.distributor.fund(studioId, 1000n)).wait();
+        await studios.governance.createStudio({
+          id: "governance",
+          name: "Mock DAO",
+          operator,
+          dao: {
+            treasury: 1_000_000,
+            monthlyBurn: 20_000,
+            parameters: { quorum: 0.5, votingPeriodSeconds: 3600, maxGrant: 200_000 },
+            grantsPaid: 0,
+          },
+          rewardPolicy: { kind: "fixed", budget: "1000", amountPerSuccess: "10" },
+        });
+        await studios.studios.addMember("governance", evaluator, ["evaluator"]);
+        await studios.studios.addMember("governance", agent, ["agent"]);
+      },
+    );
+    const proposal = {
+      id: "PIP-7",
+      title: "Fund the indexer team",
+      kind: "grant" as const,
+      recipient: `0x${"ab".repeat(20)}` as Hex,
+      amount: 100_000,
+      purpose: "a year of indexer maintenance",
+    };
+    let last = performance.now();
     const run = await step(
       (r) =>
-        `simulate ${proposal.id} in the QuickJS sandbox, attested by the mock TEE: runway ${r.result.output && (r.result.output as { runwayOk: boolean }).runwayOk ? "ok" : "short"}, measurement ${shortHex(r.result.measurement, 4)}`,
-      async () => {
-        const code = await readFile(SIMULATION, "utf8");
-        return executeAttested(
-          code,
-          { treasury: dao.treasury, grant: proposal.grant, monthlyBurn: dao.monthlyBurn },
-          { provider: tee, nonce: `0x${randomBytes(16).toString("hex")}`, seed: proposal.id },
-        );
-      },
-    );
-    const base = { privateKey: keys.agent, chainId, studio: "governance", task: proposal.id };
-    const simulated = await step(
-      (r) => `the agent signs governance.simulate carrying the attestation → leaf ${r.leafIndex}`,
-      () => {
-        const { entry, payload } = signAction({
-          ...base,
-          actionType: "governance.simulate",
-          nonce: 1,
-          payload: { proposal, dao, result: run.result.output },
-          attestationHash: run.attestationHash,
-        });
-        return e.agency.recordAction({ entry, payload, attestation: run.quote });
-      },
-    );
-    const runwayOk = (run.result.output as { runwayOk: boolean }).runwayOk;
-    const vote = await step(
-      (r) =>
-        `the agent signs governance.vote "${runwayOk ? "for" : "against"}", parent = the simulation → leaf ${r.leafIndex}`,
-      () => {
-        const { entry, payload } = signAction({
-          ...base,
-          actionType: "governance.vote",
-          nonce: 2,
-          parents: [simulated.id],
-          payload: {
-            proposal: proposal.id,
-            choice: runwayOk ? "for" : "against",
-            reason: "the simulated runway stays positive",
+        `proposal ${proposal.id} done: ${r.tally.passed ? "passed" : "rejected"} (${r.tally.for} for, ${r.tally.against} against), treasury ${r.daoBefore.treasury} → ${r.daoAfter.treasury}, ${r.recorded.length} signed actions and outcomes in the log`,
+      () =>
+        studios.governance.runProposal({
+          studio: "governance",
+          proposal,
+          operator: { privateKey: keys.operator },
+          evaluator: { privateKey: keys.evaluator },
+          agents: [{ privateKey: keys.agent }],
+          provider: tee,
+          onStep: (name) => {
+            const now = performance.now();
+            out(
+              `     ${formatDuration(now - last).padStart(8)}    · ${GOVERNANCE_STEPS[name] ?? name}`,
+            );
+            last = now;
           },
-        });
-        return e.agency.recordAction({ entry, payload });
-      },
+        }),
     );
-    const outcome = await step(
-      (r) => `the evaluator signs the vote's outcome: success → leaf ${r.leafIndex}`,
-      () => {
-        const { entry, metrics } = signOutcome({
-          privateKey: keys.evaluator,
-          chainId,
-          action: vote.id,
-          status: "success",
-          nonce: 1,
-          result: { tallied: "for", matched: true },
-          metrics: { score: 0.92 },
-        });
-        return e.agency.recordOutcome({ entry, metrics });
-      },
-    );
-    const reputation = new ReputationComputer({ db: e.db, preTrusted: [evaluator] });
+    const mine = run.agents[0];
+    if (mine === undefined) throw new Error("the proposal ran without the agent");
     await step(
-      (s) =>
-        `reputation of the agent updated from the evaluation: ${s.value.toFixed(3)} (confidence ${s.confidence.toFixed(2)}, ${s.samples} sample)`,
+      (sc) =>
+        `reputation of the agent from the evaluation (${mine.evaluation.verdict}): ${sc.value.toFixed(3)} in studio:governance (confidence ${sc.confidence.toFixed(2)}, ${sc.samples} sample)`,
+      () => reputation.get(agent, "studio:governance"),
+    );
+    await step(
+      () =>
+        `reward paid on chain: the agent holds ${mine.reward?.amount ?? 0} CHAOS (payout logged as an action)`,
       async () => {
-        await reputation.applyOutcome({ id: outcome.id });
-        return reputation.get(agent);
+        const balance = await contracts.token.balanceOf(agent);
+        if (mine.reward !== null && balance !== BigInt(mine.reward.amount)) {
+          throw new Error(`the agent holds ${balance}, expected ${mine.reward.amount}`);
+        }
+        return balance;
       },
     );
-
-    // ---- anchoring and rewards ------------------------------------------------------------------
     const anchored = await step(
       (a) =>
         `anchor the checkpoint (size ${a.size}) with its consistency proof: tx ${shortHex(a.txHash ?? "0x", 4)}, block ${a.blockNumber}, ${a.status}`,
@@ -321,37 +351,12 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
         return record;
       },
     );
-    await step(
-      (p) =>
-        `pay the agent 10 CHAOS through the RewardDistributor (tx ${shortHex(p.txHash, 4)}), logged as reward.payout → leaf ${p.leafIndex}`,
-      async () => {
-        const studio = studioIdOf("governance");
-        await (await contracts.distributor.createStudio(studio, chain.signer.address)).wait();
-        await (await contracts.token.mint(chain.signer.address, 1000n)).wait();
-        await (await contracts.token.approve(contracts.distributor.address, 1000n)).wait();
-        await (await contracts.distributor.fund(studio, 1000n)).wait();
-        const rewards = new RewardService({
-          db: e.db,
-          agency: e.agency,
-          registry: e.registry,
-          client,
-          distributor: contracts.distributor,
-          operator: { privateKey: keys.operator },
-          chainId,
-        });
-        return rewards.pay({
-          studio: "governance",
-          payoutId: `${proposal.id}-round-1`,
-          recipients: [{ agent, amount: 10n }],
-        });
-      },
-    );
 
     // ---- the receipt ------------------------------------------------------------------------------
     const receipt = await step(
       (r) =>
-        `build the receipt of the vote: entries, proofs, checkpoint ${r.anchor === null ? "(not anchored!)" : `anchored in block ${r.anchor.blockNumber}`}, outcome`,
-      () => e.agency.getReceipt(vote.id),
+        `build the receipt of the agent's attested simulation: entries, proofs, the quote, the evaluation, checkpoint ${r.anchor === null ? "(not anchored!)" : `anchored in block ${r.anchor.blockNumber}`}`,
+      () => e.agency.getReceipt(mine.submitAction),
     );
     if (receipt.anchor === null)
       throw new Error(`the receipt carries no anchor (anchored size ${anchored.size})`);
@@ -359,8 +364,10 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
     const file = join(dir, "receipt.json");
     await writeFile(file, text);
     await step(
-      "verify the receipt offline, with only the receipt and the log's verifier key ✓",
-      () => verifyReceipt(text, log.verifierKey),
+      (v) =>
+        `verify the receipt offline with only the log's key and the TEE root: signatures, proofs, outcome, attestation ${v.attestation} ✓`,
+      () =>
+        verifyReceipt(text, log.verifierKey, { attestation: { trustedRoots: tee.trustedRoots } }),
     );
     await step(
       (a) =>
@@ -368,10 +375,11 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
       () => verifyReceiptAnchor(text, { client }),
     );
     await step(
-      (code) => `tamper one byte (the vote's choice): verification fails ✗ ${code}`,
+      (code) =>
+        `tamper one byte (the task's id in the signed action): verification fails ✗ ${code}`,
       () => {
         const bytes = Buffer.from(text, "utf8");
-        const at = bytes.indexOf('"choice": "') + '"choice": "'.length;
+        const at = bytes.indexOf('"task": "') + '"task": "'.length;
         bytes[at] = (bytes[at] ?? 0) ^ 0x01;
         try {
           verifyReceipt(bytes, log.verifierKey);

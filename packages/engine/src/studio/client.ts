@@ -1,0 +1,156 @@
+import {
+  type ActionEntry,
+  type Address,
+  type AttestationQuote,
+  attestationHash,
+  type Hex,
+  type OutcomeEntry,
+  signAction,
+  signOutcome,
+} from "@chaoscore/core";
+import type { Proposal, Tally, VoteChoice } from "./dao.js";
+import { type TaskPayloads, type TaskTransition, taskActionType } from "./model.js";
+
+/**
+ * Client helpers: the signing an agent (or operator, or evaluator) does on
+ * its own side, with core's `signAction` / `signOutcome`. The key never
+ * leaves the caller.
+ */
+
+/** What every signed studio action needs. */
+type SignBase = {
+  privateKey: Uint8Array;
+  chainId: bigint | number;
+  nonce: bigint | number;
+  /** The agent id, when the key is a rotated key. */
+  agent?: Address;
+  /** Unix seconds; default now. */
+  timestamp?: bigint | number;
+  ttlSeconds?: number;
+};
+
+/** Inputs of {@link signTaskTransition}. */
+export type SignTaskTransitionInput<T extends TaskTransition> = SignBase & {
+  studio: string;
+  task: string;
+  transition: T;
+  payload: TaskPayloads[T];
+  /** The task's last action (`Task.lastAction`); omit (or null) for `create`. */
+  previous?: Hex | null;
+  /** The execution attestation of a submission: its hash is signed, the quote is sent along. */
+  attestation?: AttestationQuote;
+};
+
+/**
+ * Builds and signs a task transition: the action `studio.task.<transition>`
+ * with the studio and task ids, the payload's hash and the previous
+ * transition as its parent.
+ * @returns what `TaskOrchestrator.<transition>` takes: `{ entry, payload, attestation? }`.
+ * @example
+ * ```ts
+ * const signed = signTaskTransition({ privateKey, chainId: 31337n, nonce: 7, studio: "gov",
+ *   task: "p1/analysis", transition: "start", payload: {}, previous: task.lastAction });
+ * await tasks.start("gov", signed);
+ * ```
+ */
+export function signTaskTransition<T extends TaskTransition>(
+  input: SignTaskTransitionInput<T>,
+): { entry: ActionEntry; payload: TaskPayloads[T]; attestation?: AttestationQuote } {
+  const { entry } = signAction({
+    ...base(input),
+    actionType: taskActionType(input.transition),
+    studio: input.studio,
+    task: input.task,
+    payload: input.payload,
+    parents: input.previous == null ? [] : [input.previous],
+    ...(input.attestation === undefined
+      ? {}
+      : { attestationHash: attestationHash(input.attestation) }),
+  });
+  return input.attestation === undefined
+    ? { entry, payload: input.payload }
+    : { entry, payload: input.payload, attestation: input.attestation };
+}
+
+/** The governance actions and their payloads. */
+export type GovernancePayloads = {
+  /** By the operator: opens a proposal for analysis and votes. */
+  propose: { proposal: Proposal; votingEndsAt: number };
+  /** By a voter. */
+  vote: { proposal: string; choice: VoteChoice; reason: string };
+  /** By the operator: the tally the studio computes (`GovernanceStudio.computeTally`). */
+  tally: { proposal: string } & Tally;
+  /** By the operator: the DAO before and after executing a passed proposal. */
+  execute: { proposal: string; before: unknown; after: unknown };
+};
+export type GovernanceAction = keyof GovernancePayloads;
+
+/** The action type of a governance step: `governance.<action>`. */
+export const governanceActionType = (a: GovernanceAction): string => `governance.${a}`;
+
+/**
+ * Builds and signs a governance action (`governance.propose`, `.vote`,
+ * `.tally`, `.execute`): studio = the studio id, task = the proposal id,
+ * parents = the proposal's action it follows (none for propose).
+ * @example
+ * ```ts
+ * const vote = signGovernanceAction({ privateKey, chainId, nonce, studio: "gov", action: "vote",
+ *   payload: { proposal: "p1", choice: "for", reason: "runway stays above 12 months" },
+ *   previous: proposal.proposeAction });
+ * ```
+ */
+export function signGovernanceAction<A extends GovernanceAction>(
+  input: SignBase & {
+    studio: string;
+    action: A;
+    payload: GovernancePayloads[A];
+    previous?: Hex | null;
+  },
+): { entry: ActionEntry; payload: GovernancePayloads[A] } {
+  const payload = input.payload;
+  const proposalId =
+    "proposal" in payload && typeof payload.proposal === "string"
+      ? payload.proposal
+      : (payload as GovernancePayloads["propose"]).proposal.id;
+  const { entry } = signAction({
+    ...base(input),
+    actionType: governanceActionType(input.action),
+    studio: input.studio,
+    task: proposalId,
+    payload,
+    parents: input.previous == null ? [] : [input.previous],
+  });
+  return { entry, payload };
+}
+
+/**
+ * Signs an evaluator's outcome on an action (e.g. a task's submit action).
+ * @example signEvaluation({ privateKey, chainId, nonce, action: task.submitAction, status: "success", metrics })
+ */
+export function signEvaluation(
+  input: SignBase & {
+    action: Hex;
+    status: "success" | "failure" | "partial";
+    metrics: Record<string, unknown>;
+    result?: unknown;
+  },
+): { entry: OutcomeEntry; metrics: Record<string, unknown> } {
+  return signOutcome({
+    ...base(input),
+    action: input.action,
+    status: input.status,
+    metrics: input.metrics,
+    ...(input.result === undefined ? {} : { result: input.result }),
+  });
+}
+
+function base(input: SignBase) {
+  return {
+    privateKey: input.privateKey,
+    chainId: input.chainId,
+    nonce: input.nonce,
+    ...(input.agent === undefined ? {} : { agent: input.agent }),
+    ...(input.timestamp === undefined ? {} : { timestamp: input.timestamp }),
+    ...(input.ttlSeconds === undefined ? {} : { ttlSeconds: input.ttlSeconds }),
+  };
+}
