@@ -247,7 +247,7 @@ describe("run(argv)", () => {
     const demo = expectCode(await cli("--data-dir", kept, "demo"), 0);
     expect(demo.stdout).toMatch(/^RECEIPT 0x[0-9a-f]{64} .*receipt\.json$/m);
     expect(expectCode(await cli("--data-dir", kept, "log", "audit"), 0).stdout).toContain(
-      "12 leaves",
+      "13 leaves",
     );
     expectCode(await cli("--data-dir", kept, "receipt", "verify", join(kept, "receipt.json")), 0);
     expectCode(await cli("--data-dir", kept, "demo"), 2);

@@ -522,8 +522,20 @@ export function buildProgram(): Command {
     .option("--wait", "wait until the anchor is final (N confirmations)")
     .option("--agents", "also anchor the agents' card hashes in the IdentityRegistry")
     .option("--confirmations <n>", "confirmations for final (default 2)", positiveInt)
+    .option(
+      "--every <seconds>",
+      "run the schedule in the foreground: reconcile and anchor every interval until Ctrl-C",
+      positiveInt,
+    )
     .addOption(jsonOption())
-    .addHelpText("after", examples("chaoscore anchor --wait", "chaoscore anchor --agents --json"))
+    .addHelpText(
+      "after",
+      examples(
+        "chaoscore anchor --wait",
+        "chaoscore anchor --agents --json",
+        "chaoscore anchor --every 60",
+      ),
+    )
     .action(async (opts, cmd: Command) => {
       const { runAnchor } = await import("./commands/anchor.js");
       await runAnchor(globals(cmd), opts);

@@ -10,7 +10,13 @@ import { info, out, printFields, printJson } from "../output.js";
 import type { Globals } from "../program.js";
 import { openChain } from "./chain.js";
 
-type AnchorOptions = { wait?: boolean; agents?: boolean; confirmations?: number; json?: boolean };
+type AnchorOptions = {
+  wait?: boolean;
+  agents?: boolean;
+  confirmations?: number;
+  every?: number;
+  json?: boolean;
+};
 
 /** Runs `fn` with an anchoring service over the data dir's engine and the configured chain. */
 async function withAnchoring<T>(
@@ -59,6 +65,7 @@ function agentLine(r: AgentAnchorRecord): string {
 
 /** `chaoscore anchor [--wait] [--agents] [--confirmations n]`. */
 export async function runAnchor({ dataDir }: Globals, opts: AnchorOptions): Promise<void> {
+  if (opts.every !== undefined) return runAnchorSchedule(dataDir, opts.every, opts.confirmations);
   const wait = opts.wait === true;
   const result = await withAnchoring(dataDir, opts.confirmations, async (service) => {
     const agents = opts.agents === true ? await service.anchorAgents({ wait }) : [];
@@ -95,4 +102,30 @@ export async function anchorAgentCard(
   );
   if (record !== undefined) info(`✓ card anchored: ${agentLine(record)}`);
   return record;
+}
+
+/**
+ * `chaoscore anchor --every <seconds>`: the schedule. Reconciles pending
+ * anchors (confirmations, reorgs) and anchors the current checkpoint every
+ * interval, backing off after RPC failures, until Ctrl-C.
+ */
+async function runAnchorSchedule(
+  dataDir: string,
+  seconds: number,
+  confirmations: number | undefined,
+): Promise<void> {
+  await withAnchoring(dataDir, confirmations, async (service) => {
+    service.start({ intervalMs: seconds * 1000 });
+    info(
+      `anchoring every ${seconds} s (reconcile, then anchor the current checkpoint); Ctrl-C stops`,
+    );
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+    await service.stop();
+    const report = await service.reconcile();
+    info(`stopped; last reconcile: ${JSON.stringify(report)}`);
+  });
 }

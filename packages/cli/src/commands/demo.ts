@@ -49,6 +49,7 @@ import {
   type Db,
   defaultSandbox,
   type Engine,
+  logReputationEpoch,
   MockTeeProvider,
   openDatabase,
   ReputationComputer,
@@ -330,6 +331,20 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
       (sc) =>
         `reputation of the agent from the evaluation (${mine.evaluation.verdict}): ${sc.value.toFixed(3)} in studio:governance (confidence ${sc.confidence.toFixed(2)}, ${sc.samples} sample)`,
       () => reputation.get(agent, "studio:governance"),
+    );
+    await step(
+      (r) =>
+        `reputation epoch ${r.epoch.epoch}: EigenTrust over the raters, ${r.epoch.size} scores committed as one Merkle root ${shortHex(r.epoch.root, 4)}, logged as reputation.epoch → leaf ${r.logged.leafIndex}`,
+      async () => {
+        const epoch = await reputation.runEpoch();
+        const state = (await e.registry.signingState([operator])).get(operator);
+        const logged = await logReputationEpoch(
+          e.agency,
+          { privateKey: keys.operator, nonce: (state?.actionNonce ?? 0n) + 1n },
+          epoch,
+        );
+        return { epoch, logged };
+      },
     );
     await step(
       () =>

@@ -7,6 +7,11 @@ export {
   trustGraphFromEdges,
 } from "./eigentrust.js";
 export {
+  logReputationEpoch,
+  REPUTATION_EPOCH_ACTION_TYPE,
+  type ReputationEpochPayload,
+} from "./epoch-log.js";
+export {
   assertDimension,
   capabilityOf,
   DEFAULT_EVIDENCE_WEIGHTS,
