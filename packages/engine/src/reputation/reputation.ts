@@ -246,6 +246,22 @@ function decaySql(dt: string, h: string): string {
             ELSE power(2::float8, -least((${dt}) / ${h}, 1000)) END)`;
 }
 
+/** Values below 1e-150 as 0 (as {@link mulSql} does in SQL; denormals are not valid float8 input). */
+function flushTiny(v: number): number {
+  return Math.abs(v) < 1e-150 ? 0 : v;
+}
+
+/**
+ * SQL for a · b where a product too small for a float8 is 0. Postgres raises
+ * "value out of range: underflow" when a product of non-zero floats rounds to
+ * zero (JavaScript returns 0): factors below 1e-150 are flushed to 0 first, so
+ * every product is ≥ 1e-300 or exactly 0. The difference to JavaScript's
+ * arithmetic is below 1e-150, far inside the 1e-9 that recomputation must match.
+ */
+function mulSql(a: string, b: string): string {
+  return `(CASE WHEN abs(${a}) < 1e-150 OR abs(${b}) < 1e-150 THEN 0::float8 ELSE (${a}) * (${b}) END)`;
+}
+
 /**
  * Reputation: the Beta model over verified outcomes and feedback, EigenTrust
  * rater weights per epoch, epoch commitments, and queries (docs/reputation.md).
@@ -494,11 +510,11 @@ export class ReputationComputer implements ReputationQueryInterface {
        FROM unnest($18::text[]) AS d WHERE EXISTS (SELECT 1 FROM ins)
        ON CONFLICT (agent, dimension) DO UPDATE SET
          alpha = CASE WHEN EXCLUDED.last_update >= s.last_update
-           THEN 1 + (s.alpha - 1) * ${decaySql(dtNew, h)} + $12::float8
-           ELSE s.alpha + $12::float8 * ${decaySql(dtOld, h)} END,
+           THEN 1 + ${mulSql("s.alpha - 1", decaySql(dtNew, h))} + $12::float8
+           ELSE s.alpha + ${mulSql("$12::float8", decaySql(dtOld, h))} END,
          beta = CASE WHEN EXCLUDED.last_update >= s.last_update
-           THEN 1 + (s.beta - 1) * ${decaySql(dtNew, h)} + $13::float8
-           ELSE s.beta + $13::float8 * ${decaySql(dtOld, h)} END,
+           THEN 1 + ${mulSql("s.beta - 1", decaySql(dtNew, h))} + $13::float8
+           ELSE s.beta + ${mulSql("$13::float8", decaySql(dtOld, h))} END,
          samples = s.samples + 1,
          n_outcome = s.n_outcome + EXCLUDED.n_outcome,
          n_linked = s.n_linked + EXCLUDED.n_linked,
@@ -518,8 +534,8 @@ export class ReputationComputer implements ReputationQueryInterface {
         c.evidence,
         c.e,
         c.t,
-        w * c.x,
-        w * (1 - c.x),
+        flushTiny(w * c.x),
+        flushTiny(w * (1 - c.x)),
         c.evidence === "outcome" ? 1 : 0,
         c.evidence === "linked" ? 1 : 0,
         c.evidence === "unlinked" ? 1 : 0,
@@ -641,8 +657,10 @@ export class ReputationComputer implements ReputationQueryInterface {
       const previous = last?.epoch == null ? null : Number(last.epoch);
       const epoch = (previous ?? 0) + 1;
       const edges = await tx.query<{ rater: string; agent: string; s: number }>(
-        `SELECT rater, agent, sum(e * (2 * x - 1))::float8 AS s FROM reputation_contributions
-         WHERE rater <> agent AND e > 0 GROUP BY rater, agent HAVING sum(e * (2 * x - 1)) > 0`,
+        `SELECT rater, agent, sum(${mulSql("e", "2 * x - 1")})::float8 AS s
+         FROM reputation_contributions
+         WHERE rater <> agent AND e > 0 GROUP BY rater, agent
+         HAVING sum(${mulSql("e", "2 * x - 1")}) > 0`,
       );
       const warm =
         previous === null
@@ -885,7 +903,7 @@ export class ReputationComputer implements ReputationQueryInterface {
     const d = decaySql("$2::float8 - last_update", "$3::float8");
     const rows = await this.db.query<ScoreRow>(
       `SELECT * FROM (
-         SELECT s.*, (1 + (alpha - 1) * ${d}) / (2 + (alpha + beta - 2) * ${d}) AS v
+         SELECT s.*, (1 + ${mulSql("alpha - 1", d)}) / (2 + ${mulSql("alpha + beta - 2", d)}) AS v
          FROM reputation_scores s WHERE dimension = $1 AND samples >= $4) AS q
        ORDER BY v DESC, samples DESC, agent LIMIT $5`,
       [dimension, asOf, this.halfLife, minSamples, k],
@@ -1096,7 +1114,7 @@ export class ReputationComputer implements ReputationQueryInterface {
     const n = params.length;
     const rows = await this.db.query<{ action_id: string }>(
       `SELECT encode(action_id, 'hex') AS action_id FROM (
-         SELECT c.action_id, c.t, c.e * ${rhoSql(n - 2)} AS w
+         SELECT c.action_id, c.t, ${mulSql("c.e", rhoSql(n - 2))} AS w
          FROM reputation_contributions c ${RHO_JOIN}
          WHERE ${where.join(" AND ")} AND c.action_id IS NOT NULL AND c.e > 0) AS q
        WHERE w > 0
