@@ -170,7 +170,7 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
     const url = `http://${host}:${p}`;
     while (Date.now() < deadline) {
       if (exited) break;
-      if (await answers(url)) return proc;
+      if (await rpcAnswers(url)) return proc;
       await sleep(50);
     }
     proc.kill("SIGKILL");
@@ -227,7 +227,8 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
   };
 }
 
-async function answers(url: string): Promise<boolean> {
+/** True when a JSON-RPC endpoint answers `eth_chainId` within a second. */
+export async function rpcAnswers(url: string): Promise<boolean> {
   try {
     const res = await fetch(url, {
       method: "POST",
@@ -239,4 +240,45 @@ async function answers(url: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Options of {@link startDetachedAnvil}. */
+export type DetachedAnvilOptions = {
+  /** Default: a free port. */
+  port?: number;
+  chainId?: number;
+  /** Load and save the chain state here (`--state`), saved every second. */
+  stateFile?: string;
+  blockTime?: number;
+};
+
+/**
+ * Starts an anvil that outlives this process (for `chaoscore chain up
+ * --detach` and `demo --keep-chain`): detached, output discarded, accounts
+ * from {@link ANVIL_MNEMONIC}. Resolves once it answers; stopping it is the
+ * caller's business (its pid is returned).
+ * @throws ChaosCoreError CHAIN_ANVIL_FAILED when it does not answer within 20 s.
+ */
+export async function startDetachedAnvil(
+  options: DetachedAnvilOptions = {},
+): Promise<{ rpcUrl: string; port: number; pid: number | undefined }> {
+  const port = options.port ?? (await freePort("127.0.0.1"));
+  const args = ["--host", "127.0.0.1", "--port", String(port), "--mnemonic", ANVIL_MNEMONIC];
+  if (options.chainId !== undefined) args.push("--chain-id", String(options.chainId));
+  if (options.stateFile !== undefined)
+    args.push("--state", options.stateFile, "--state-interval", "1");
+  if (options.blockTime !== undefined) args.push("--block-time", String(options.blockTime));
+  const child = spawn(anvilBinary(), args, { detached: true, stdio: "ignore" });
+  child.unref();
+  const rpcUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  while (!(await rpcAnswers(rpcUrl))) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      throw new ChaosCoreError("CHAIN_ANVIL_FAILED", `anvil did not answer on ${rpcUrl}`, {
+        details: { port },
+      });
+    }
+    await sleep(50);
+  }
+  return { rpcUrl, port, pid: child.pid };
 }

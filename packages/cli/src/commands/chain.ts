@@ -1,19 +1,9 @@
-/**
- * `chaoscore chain up|down|deploy|status`, and the chain context of the
- * commands that anchor or pay: a local anvil recorded in `<data-dir>/chain.json`,
- * or any EVM JSON-RPC URL with `CHAOSCORE_RPC_URL` and a funded key
- * (`CHAOSCORE_KEYSTORE`).
- * @module
- */
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-  ANVIL_MNEMONIC,
   anvilAccounts,
-  anvilBinary,
   CHAIN_ENV,
   type ChainSigner,
   type ChaosCoreContracts,
@@ -27,7 +17,9 @@ import {
   loadKeystore,
   logIdOf,
   openContracts,
+  rpcAnswers,
   startAnvil,
+  startDetachedAnvil,
 } from "@chaoscore/chain";
 import { ChaosCoreError, isChaosCoreError } from "@chaoscore/core";
 import { readConfig } from "../data-dir.js";
@@ -169,20 +161,6 @@ function printDeployments(d: Deployments): void {
   );
 }
 
-async function answers(rpcUrl: string): Promise<boolean> {
-  try {
-    const res = await fetch(rpcUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-      signal: AbortSignal.timeout(1_000),
-    });
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
-
 type UpOptions = { port?: number; blockTime?: number; detach?: boolean; json?: boolean };
 
 /**
@@ -193,7 +171,7 @@ export async function runChainUp({ dataDir }: Globals, opts: UpOptions): Promise
   await readConfig(dataDir);
   const paths = chainPaths(dataDir);
   const existing = await readChainFile(dataDir);
-  if (existing !== undefined && (await answers(existing.rpcUrl))) {
+  if (existing !== undefined && (await rpcAnswers(existing.rpcUrl))) {
     throw new UsageError(
       `a chain is already up at ${existing.rpcUrl} (pid ${existing.pid ?? "?"}); \`chaoscore chain down\` stops it`,
     );
@@ -204,23 +182,15 @@ export async function runChainUp({ dataDir }: Globals, opts: UpOptions): Promise
   let port: number;
   let stop: (() => Promise<void>) | undefined;
   if (opts.detach === true) {
-    port = opts.port ?? 8545;
-    const args = ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(chainId)];
-    args.push("--mnemonic", ANVIL_MNEMONIC, "--state", paths.state, "--state-interval", "1");
-    if (opts.blockTime !== undefined) args.push("--block-time", String(opts.blockTime));
-    const child = spawn(anvilBinary(), args, { detached: true, stdio: "ignore" });
-    child.unref();
-    pid = child.pid ?? null;
-    rpcUrl = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 20_000;
-    while (!(await answers(rpcUrl))) {
-      if (Date.now() > deadline || child.exitCode !== null) {
-        throw new ChaosCoreError("CHAIN_ANVIL_FAILED", `anvil did not answer on ${rpcUrl}`, {
-          details: { port },
-        });
-      }
-      await sleep(50);
-    }
+    const detached = await startDetachedAnvil({
+      port: opts.port ?? 8545,
+      chainId,
+      stateFile: paths.state,
+      ...(opts.blockTime === undefined ? {} : { blockTime: opts.blockTime }),
+    });
+    pid = detached.pid ?? null;
+    rpcUrl = detached.rpcUrl;
+    port = detached.port;
   } else {
     const anvil = await startAnvil({
       chainId,
@@ -287,7 +257,7 @@ export async function runChainDown({ dataDir }: Globals, opts: { json?: boolean 
   if (file.pid !== null) {
     try {
       process.kill(file.pid, "SIGINT");
-      for (let i = 0; i < 100 && (await answers(file.rpcUrl)); i++) await sleep(50);
+      for (let i = 0; i < 100 && (await rpcAnswers(file.rpcUrl)); i++) await sleep(50);
       stopped = true;
     } catch {
       stopped = false;

@@ -12,17 +12,14 @@
  * `RECEIPT <hash> <file>`.
  * @module
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  ANVIL_MNEMONIC,
   type AnvilInstance,
-  anvilBinary,
+  anvilAccounts,
   type ChainSigner,
   type ChaosCoreContracts,
   deployContracts,
@@ -31,6 +28,7 @@ import {
   loadKeystore,
   openContracts,
   startAnvil,
+  startDetachedAnvil,
   studioIdOf,
   verifyReceiptAnchor,
 } from "@chaoscore/chain";
@@ -156,7 +154,8 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
           const detached = await startDetachedAnvil();
           rpcUrl = detached.rpcUrl;
           keptAnvil = detached;
-          signer = LocalSigner.fromPrivateKey(ANVIL_DEV_KEY);
+          // Anvil's first development account: a public test key, funded on every anvil.
+          signer = LocalSigner.fromPrivateKey(anvilAccounts(1)[0]?.privateKey as string);
         } else if (rpcUrl === undefined) {
           open.anvil = await startAnvil();
           rpcUrl = open.anvil.rpcUrl;
@@ -443,47 +442,5 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
     open.client?.close();
     // The data dir holds the receipt the last line names: it is kept.
     await open.anvil?.stop();
-  }
-}
-
-/** Anvil's first development key (public test key, funded on every anvil). */
-const ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        resolve(typeof address === "object" && address !== null ? address.port : 0),
-      );
-    });
-  });
-}
-
-/** An anvil that outlives the demo (for `receipt verify --rpc` afterwards). */
-async function startDetachedAnvil(): Promise<{ rpcUrl: string; pid: number | undefined }> {
-  const port = await freePort();
-  const args = ["--host", "127.0.0.1", "--port", String(port), "--mnemonic", ANVIL_MNEMONIC];
-  const child = spawn(anvilBinary(), args, { detached: true, stdio: "ignore" });
-  child.unref();
-  const rpcUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      const res = await fetch(rpcUrl, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-      });
-      if (res.ok) return { rpcUrl, pid: child.pid };
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline || child.exitCode !== null) {
-      throw new Error(`anvil did not answer on ${rpcUrl}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
