@@ -60,6 +60,7 @@ import type {
   TaskPayloads,
   TaskTransition,
 } from "./model.js";
+import { parseStudioAction } from "./signed-entry.js";
 import type { StudioManager } from "./studio-manager.js";
 import {
   preverifyActions,
@@ -1075,16 +1076,7 @@ export class GovernanceStudio {
     if (typeof signed !== "object" || signed === null) {
       fail("STUDIO_ENTRY_INVALID", "a governance step is { entry, payload }");
     }
-    let entry: ActionEntry;
-    try {
-      const parsed = parseEntry(signed.entry);
-      if (parsed.kind !== "action") throw new Error("not an action");
-      entry = parsed;
-    } catch (error) {
-      throw new ChaosCoreError("STUDIO_ENTRY_INVALID", "the entry is not a signed action entry", {
-        cause: error,
-      });
-    }
+    const entry = parseStudioAction(signed.entry);
     const m = entry.message;
     if (m.studio !== studioId || m.actionType !== governanceActionType(action)) {
       fail("STUDIO_ENTRY_INVALID", `expected ${governanceActionType(action)} in ${studioId}`, {

@@ -11,12 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RewardService } from "../anchoring/index.js";
 import { MockTeeProvider } from "../execution/mock-tee.js";
 import { CHAIN_ID, openTestEngine } from "../test-support/engine.js";
+import { FakeReputation, FakeRewards, studioSnapshot } from "../test-support/studio-fixtures.js";
 import { TEST_DB_KIND } from "../test-support/test-db.js";
 import { signEvaluation, signGovernanceAction, signTaskTransition } from "./client.js";
 import { applyProposal, type DaoState, type Proposal } from "./dao.js";
 import { loadSimulationCode, simulationMeasurement } from "./governance-studio.js";
 import type { RewardPort } from "./model.js";
-import { FakeReputation, FakeRewards, studioSnapshot } from "./studio-fixtures.js";
 import { createStudios } from "./studios.js";
 
 // The anchoring component's RewardService is a RewardPort as it is (the lead wires it).

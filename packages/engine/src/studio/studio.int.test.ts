@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MockTeeProvider } from "../execution/mock-tee.js";
 import { executeAttested } from "../execution/replay.js";
 import { CHAIN_ID, openTestEngine } from "../test-support/engine.js";
+import { FakeReputation, FakeRewards, studioSnapshot } from "../test-support/studio-fixtures.js";
 import { TEST_DB_KIND } from "../test-support/test-db.js";
 import { signEvaluation, signTaskTransition } from "./client.js";
 import type { SignedTransition, Task, TaskPayloads, TaskTransition } from "./model.js";
-import { FakeReputation, FakeRewards, studioSnapshot } from "./studio-fixtures.js";
 import { createStudios } from "./studios.js";
 
 type Harness = Awaited<ReturnType<typeof openTestEngine>>;

@@ -40,6 +40,7 @@ import {
   type TaskTransition,
   type TaskTransitionRecord,
 } from "./model.js";
+import { parseStudioAction } from "./signed-entry.js";
 import type { StudioManager } from "./studio-manager.js";
 
 /** Options of {@link TaskOrchestrator}. */
@@ -716,16 +717,7 @@ export class TaskOrchestrator {
     if (typeof signed !== "object" || signed === null) {
       fail("STUDIO_ENTRY_INVALID", "a transition is { entry, payload, attestation? }");
     }
-    let entry: ActionEntry;
-    try {
-      const parsed = parseEntry(signed.entry);
-      if (parsed.kind !== "action") throw new Error("not an action");
-      entry = parsed;
-    } catch (error) {
-      throw new ChaosCoreError("STUDIO_ENTRY_INVALID", "the entry is not a signed action entry", {
-        cause: error,
-      });
-    }
+    const entry = parseStudioAction(signed.entry);
     const m = entry.message;
     if (m.studio !== studioId) {
       fail("STUDIO_ENTRY_INVALID", `the entry is signed for studio "${m.studio}"`, {

@@ -1,7 +1,7 @@
 import type { Address } from "@chaoscore/core";
 import type { Engine } from "../engine.js";
-import { snapshot } from "../test-support/engine.js";
-import type { ReputationPort, RewardPort, StudioOutcome } from "./model.js";
+import type { ReputationPort, RewardPort, StudioOutcome } from "../studio/model.js";
+import { snapshot } from "./engine.js";
 
 /**
  * In-memory fakes of the studio's ports, and a snapshot of every table a
