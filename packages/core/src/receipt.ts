@@ -275,11 +275,6 @@ export function verifyReceipt(
     }
   }
   const action = receipt.action.entry;
-  if (receipt.anchor !== null) {
-    if (receipt.anchor.logId !== keccak256Hex(checkpoint.origin)) {
-      fail("RECEIPT_ANCHOR_MISMATCH", "the anchor is for another log than the checkpoint's origin");
-    }
-  }
   let attestation: VerifiedReceipt["attestation"] =
     action.message.attestationHash === ZERO_HASH ? "none" : "absent";
   if (receipt.attestation !== null) {
@@ -303,6 +298,11 @@ export function verifyReceipt(
         fail("RECEIPT_ATTESTATION_INVALID", `the attestation does not verify (${code})`, cause);
       }
       attestation = "verified";
+    }
+  }
+  if (receipt.anchor !== null) {
+    if (receipt.anchor.logId !== keccak256Hex(checkpoint.origin)) {
+      fail("RECEIPT_ANCHOR_MISMATCH", "the anchor is for another log than the checkpoint's origin");
     }
   }
   return {

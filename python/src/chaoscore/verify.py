@@ -1,0 +1,242 @@
+"""verify_receipt: docs/spec/receipt.md §4, steps in order."""
+
+from dataclasses import dataclass
+
+from . import eip712
+from .attestation import attestation_hash, quote_schema_error, verify_quote
+from .errors import Invalid, ReceiptError
+from .jcs import canonicalize, parse_json
+from .merkle import leaf_hash, verify_inclusion
+from .note import open_checkpoint, parse_verifier_key
+from .util import (
+    b64decode_canonical, b64encode, hex_bytes, is_chain_id, is_hex, is_text,
+    is_uint64_string, keccak256, safe_int, sha256,
+)
+
+ZERO_HASH = "0x" + "00" * 32
+RECEIPT_FIELDS_REQUIRED = {"format", "action", "outcome", "checkpoint", "anchor", "attestation"}
+ENTRY_FIELDS = {"format", "kind", "chainId", "message", "signature"}
+PROOF_FIELDS = {"entry", "leafIndex", "inclusionProof", "keyRotations"}
+ANCHOR_FIELDS = {"chainId", "contract", "logId", "index", "txHash", "blockNumber"}
+MAX_AGE_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class VerifiedReceipt:
+    action_id: str
+    outcome_id: str | None
+    agent: str
+    chain_id: str
+    leaf_index: int
+    origin: str
+    tree_size: int
+    root_hash: str  # base64, as in the checkpoint
+    anchor: dict | None
+    attestation: str  # none | absent | bound | verified
+
+    def as_expected(self) -> dict:
+        """The result in the vectors' `expected` shape."""
+        return {
+            "actionId": self.action_id, "outcomeId": self.outcome_id, "agent": self.agent,
+            "chainId": self.chain_id, "leafIndex": self.leaf_index, "origin": self.origin,
+            "treeSize": self.tree_size, "rootHash": self.root_hash, "anchor": self.anchor,
+            "attestation": self.attestation,
+        }
+
+
+class _Malformed(Exception):
+    pass
+
+
+def _need(cond, what: str):
+    if not cond:
+        raise _Malformed(what)
+
+
+def _check_fields(obj, fields: set, what: str, optional: set = frozenset()):
+    _need(isinstance(obj, dict), f"{what} is not an object")
+    keys = set(obj)
+    _need(fields <= keys, f"{what} lacks a field")
+    _need(keys <= fields | optional, f"{what} has an unknown field")
+
+
+def _check_action_message(m):
+    _check_fields(m, {f for f, _ in eip712.TYPES["Action"]}, "the action message")
+    _need(is_hex(m["agent"], 20), "action agent")
+    _need(is_text(m["studio"], 0, 256) and is_text(m["task"], 0, 256), "action studio/task")
+    _need(is_text(m["actionType"], 1, 128), "action type")
+    _need(is_hex(m["payloadHash"], 32) and is_hex(m["attestationHash"], 32), "action hashes")
+    _need(isinstance(m["parents"], list) and len(m["parents"]) <= 64, "action parents")
+    _need(all(is_hex(p, 32) for p in m["parents"]), "action parent")
+    for f in ("timestamp", "nonce", "expiry"):
+        _need(is_uint64_string(m[f]), f"action {f}")
+
+
+def _check_outcome_message(m):
+    _check_fields(m, {f for f, _ in eip712.TYPES["Outcome"]}, "the outcome message")
+    _need(is_hex(m["agent"], 20) and is_hex(m["action"], 32), "outcome agent/action")
+    _need(m["status"] in ("success", "failure", "partial"), "outcome status")
+    _need(is_hex(m["resultHash"], 32) and is_hex(m["metricsHash"], 32), "outcome hashes")
+    for f in ("timestamp", "nonce", "expiry"):
+        _need(is_uint64_string(m[f]), f"outcome {f}")
+
+
+def _check_entry_proof(p, kind: str) -> dict:
+    _check_fields(p, PROOF_FIELDS, f"the {kind} proof")
+    e = p["entry"]
+    _check_fields(e, ENTRY_FIELDS, f"the {kind} entry")
+    _need(e["format"] == "chaoscore.entry/v1", "entry format")
+    _need(e["kind"] == kind, "entry kind")
+    _need(is_chain_id(e["chainId"]), "entry chainId")
+    _need(is_hex(e["signature"], 65), "entry signature")
+    (_check_action_message if kind == "action" else _check_outcome_message)(e["message"])
+    idx = safe_int(p["leafIndex"])
+    _need(idx is not None, "leafIndex")
+    proof = p["inclusionProof"]
+    _need(isinstance(proof, list) and len(proof) <= 64, "inclusionProof")
+    hashes = []
+    for h in proof:
+        raw = b64decode_canonical(h)
+        _need(raw is not None and len(raw) == 32, "inclusion proof hash")
+        hashes.append(raw)
+    rots = p["keyRotations"]
+    _need(isinstance(rots, list) and len(rots) <= 64, "keyRotations")
+    for r in rots:
+        _check_fields(r, {"message", "signature"}, "a key rotation")
+        _check_fields(r["message"], {"agent", "newSigner", "nonce", "expiry"}, "a key rotation message")
+        rm = r["message"]
+        _need(is_hex(rm["agent"], 20) and is_hex(rm["newSigner"], 20), "rotation addresses")
+        _need(is_uint64_string(rm["nonce"]) and is_uint64_string(rm["expiry"]), "rotation nonce/expiry")
+        _need(is_hex(r["signature"], 65), "rotation signature")
+    return {"index": idx, "proof": hashes}
+
+
+def _check_anchor(a):
+    _check_fields(a, ANCHOR_FIELDS, "the anchor")
+    _need(is_chain_id(a["chainId"]), "anchor chainId")
+    _need(is_hex(a["contract"], 20) and is_hex(a["logId"], 32) and is_hex(a["txHash"], 32), "anchor hex")
+    _need(safe_int(a["index"]) is not None and safe_int(a["blockNumber"]) is not None, "anchor integers")
+
+
+def _check_entry(p, parsed, checkpoint, what: str) -> str:
+    """Step 3 for one entry proof; returns the entry id."""
+    e = p["entry"]
+    chain_id = int(e["chainId"])
+    struct = "Action" if e["kind"] == "action" else "Outcome"
+    digest = eip712.digest(struct, e["message"], chain_id)
+    signer = eip712.recover(digest, hex_bytes(e["signature"]))  # 3.1
+    if signer is None:
+        raise ReceiptError("RECEIPT_SIGNATURE_INVALID", f"{what}'s signature is malformed")
+    agent = e["message"]["agent"]
+    key = agent
+    for i, r in enumerate(p["keyRotations"]):  # 3.2
+        rm = r["message"]
+        if rm["agent"] != agent:
+            raise ReceiptError("RECEIPT_SIGNER_PROOF_INVALID", f"{what}'s rotation {i} is for another agent")
+        rs = eip712.recover(eip712.digest("RotateAgentKey", rm, chain_id), hex_bytes(r["signature"]))
+        if rs is None or rs != key:
+            raise ReceiptError("RECEIPT_SIGNER_PROOF_INVALID", f"{what}'s rotation {i} is not signed by the current key")
+        key = rm["newSigner"]
+    if signer != key:  # 3.3
+        code = "RECEIPT_SIGNER_PROOF_INVALID" if p["keyRotations"] else "RECEIPT_SIGNATURE_INVALID"
+        raise ReceiptError(code, f"{what} is not signed by the agent's key")
+    try:  # 3.4
+        verify_inclusion(leaf_hash(canonicalize(e)), parsed["index"], checkpoint.size, parsed["proof"], checkpoint.root_hash)
+    except Invalid as err:
+        raise ReceiptError("RECEIPT_INCLUSION_INVALID", f"{what}'s inclusion proof: {err.code}") from None
+    return "0x" + digest.hex()
+
+
+def _verify(receipt, trusted_log_key, attestation_roots) -> VerifiedReceipt:
+    # 1. parse, format, schema
+    if isinstance(receipt, (str, bytes, bytearray, memoryview)):
+        try:
+            receipt = parse_json(receipt)
+        except Exception:
+            raise ReceiptError("RECEIPT_MALFORMED", "not JSON") from None
+    if not isinstance(receipt, dict):
+        raise ReceiptError("RECEIPT_MALFORMED", "the receipt is not an object")
+    if receipt.get("format") != "chaoscore.receipt/v1":
+        raise ReceiptError("RECEIPT_UNSUPPORTED_FORMAT", f"unsupported format {str(receipt.get('format'))[:80]!r}")
+    try:
+        _check_fields(receipt, RECEIPT_FIELDS_REQUIRED, "the receipt", optional={"payload"})
+        action_p = _check_entry_proof(receipt["action"], "action")
+        outcome_p = None if receipt["outcome"] is None else _check_entry_proof(receipt["outcome"], "outcome")
+        _need(isinstance(receipt["checkpoint"], str), "checkpoint")
+        if receipt["anchor"] is not None:
+            _check_anchor(receipt["anchor"])
+        if receipt["attestation"] is not None:
+            err = quote_schema_error(receipt["attestation"])
+            _need(err is None, f"attestation: {err}")
+        payload_hash = None
+        if "payload" in receipt:
+            payload_hash = "0x" + sha256(canonicalize(receipt["payload"])).hex()
+    except _Malformed as m:
+        raise ReceiptError("RECEIPT_MALFORMED", str(m)) from None
+    except (ValueError, TypeError, RecursionError):
+        raise ReceiptError("RECEIPT_MALFORMED", "not canonicalizable JSON") from None
+
+    # 2. checkpoint
+    try:
+        key = parse_verifier_key(trusted_log_key)
+        cp = open_checkpoint(receipt["checkpoint"], key)
+    except Invalid as err:
+        raise ReceiptError("RECEIPT_CHECKPOINT_INVALID", f"{err.code}: {err.message}") from None
+
+    # 3. entries
+    action = receipt["action"]["entry"]
+    action_id = _check_entry(receipt["action"], action_p, cp, "the action")
+    outcome_id = None
+    if outcome_p is not None:
+        # 4. the outcome refers to the action, checked before step 3 for the outcome
+        # (receipt.md §4 allows this order; vectors/receipts/tampered-swapped-outcome.json needs it:
+        # its outcome message names another action, so its signature no longer recovers either)
+        out = receipt["outcome"]["entry"]
+        if out["message"]["action"] != action_id:
+            raise ReceiptError("RECEIPT_OUTCOME_MISMATCH", "the outcome refers to another action")
+        if out["chainId"] != action["chainId"]:
+            raise ReceiptError("RECEIPT_OUTCOME_MISMATCH", "the outcome was signed for another chain")
+        outcome_id = _check_entry(receipt["outcome"], outcome_p, cp, "the outcome")
+
+    # 5. payload
+    if payload_hash is not None and payload_hash != action["message"]["payloadHash"]:
+        raise ReceiptError("RECEIPT_PAYLOAD_MISMATCH", "the payload does not hash to payloadHash")
+
+    # 6. attestation
+    signed = action["message"]["attestationHash"]
+    status = "none" if signed == ZERO_HASH else "absent"
+    quote = receipt["attestation"]
+    if quote is not None:
+        if "0x" + attestation_hash(quote).hex() != signed:
+            raise ReceiptError("RECEIPT_ATTESTATION_MISMATCH", "the attestation does not hash to attestationHash")
+        status = "bound"
+        if attestation_roots is not None:
+            policy = {"trustedRoots": attestation_roots, "now": int(action["message"]["timestamp"]), "maxAgeSeconds": MAX_AGE_SECONDS}
+            try:
+                verify_quote(quote, policy)
+            except Invalid as err:
+                raise ReceiptError("RECEIPT_ATTESTATION_INVALID", f"{err.code}: {err.message}") from None
+            status = "verified"
+
+    # 7. anchor (offline)
+    anchor = receipt["anchor"]
+    if anchor is not None and anchor["logId"] != "0x" + keccak256(cp.origin.encode("utf-8")).hex():
+        raise ReceiptError("RECEIPT_ANCHOR_MISMATCH", "the anchor is for another log")
+
+    return VerifiedReceipt(
+        action_id=action_id, outcome_id=outcome_id, agent=action["message"]["agent"],
+        chain_id=action["chainId"], leaf_index=action_p["index"], origin=cp.origin,
+        tree_size=cp.size, root_hash=b64encode(cp.root_hash), anchor=anchor, attestation=status,
+    )
+
+
+def verify_receipt(receipt, trusted_log_key: str, attestation_roots: list[str] | None = None) -> VerifiedReceipt:
+    """Verify a chaoscore.receipt/v1 receipt offline; raises ReceiptError(code, message) only."""
+    try:
+        return _verify(receipt, trusted_log_key, attestation_roots)
+    except ReceiptError:
+        raise
+    except RecursionError:
+        raise ReceiptError("RECEIPT_MALFORMED", "nested too deeply") from None
+    except Exception as err:  # defensive: never leak another exception type
+        raise ReceiptError("RECEIPT_MALFORMED", f"unexpected {type(err).__name__}") from None
