@@ -4,7 +4,6 @@ import {
   type ActionEntry,
   type Address,
   type AttestationQuote,
-  ChaosCoreError,
   canonicalJsonBytes,
   compileParser,
   computeMeasurement,
@@ -60,7 +59,7 @@ import type {
   TaskPayloads,
   TaskTransition,
 } from "./model.js";
-import { parseStudioAction } from "./signed-entry.js";
+import { assertStudioPayload, parseStudioAction } from "./signed-entry.js";
 import type { StudioManager } from "./studio-manager.js";
 import {
   preverifyActions,
@@ -1084,15 +1083,7 @@ export class GovernanceStudio {
         actionType: m.actionType,
       });
     }
-    let hash: Hex;
-    try {
-      hash = sha256Hex(canonicalJsonBytes(signed.payload));
-    } catch (error) {
-      throw new ChaosCoreError("STUDIO_ENTRY_INVALID", "the payload is not JSON", { cause: error });
-    }
-    if (hash !== m.payloadHash) {
-      fail("STUDIO_ENTRY_INVALID", "the payload does not hash to the signed payloadHash");
-    }
+    assertStudioPayload(signed.payload, m.payloadHash);
     const payload = PAYLOAD_PARSERS[action](signed.payload);
     if (
       "proposal" in payload &&

@@ -4,7 +4,6 @@ import {
   type AttestationQuote,
   attestationHash,
   ChaosCoreError,
-  canonicalJsonBytes,
   computeReportData,
   entryId,
   entrySigner,
@@ -16,7 +15,6 @@ import {
   parseEntry,
   parseQuote,
   privateKeyToAddress,
-  sha256Hex,
   ZERO_HASH,
 } from "@chaoscore/core";
 import type { ProofOfAgency } from "../agency/proof-of-agency.js";
@@ -40,7 +38,7 @@ import {
   type TaskTransition,
   type TaskTransitionRecord,
 } from "./model.js";
-import { parseStudioAction } from "./signed-entry.js";
+import { assertStudioPayload, parseStudioAction } from "./signed-entry.js";
 import type { StudioManager } from "./studio-manager.js";
 
 /** Options of {@link TaskOrchestrator}. */
@@ -737,15 +735,7 @@ export class TaskOrchestrator {
         actionType: m.actionType,
       });
     }
-    let hash: Hex;
-    try {
-      hash = sha256Hex(canonicalJsonBytes(signed.payload));
-    } catch (error) {
-      throw new ChaosCoreError("STUDIO_ENTRY_INVALID", "the payload is not JSON", { cause: error });
-    }
-    if (hash !== m.payloadHash) {
-      fail("STUDIO_ENTRY_INVALID", "the payload does not hash to the signed payloadHash");
-    }
+    assertStudioPayload(signed.payload, m.payloadHash);
     const payload = parseTaskPayload[transition](signed.payload);
     const agent = m.agent;
     const record = await this.#registry.get(agent);
