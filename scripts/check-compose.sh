@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Checks the staging stack's files: `docker compose config -q` on docker-compose.yml when Docker
+# Compose is installed (no Docker engine needed), else says it skipped; the Grafana dashboards
+# must be JSON; `promtool check config` runs on the Prometheus config when promtool is installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if command -v docker >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
+  docker compose -f docker-compose.yml config -q
+  echo "compose: docker-compose.yml is valid (docker compose $(docker compose version --short))"
+elif command -v docker-compose >/dev/null 2>&1; then
+  docker-compose -f docker-compose.yml config -q
+  echo "compose: docker-compose.yml is valid ($(docker-compose version --short))"
+else
+  echo "compose: skipped docker compose config (Docker Compose is not installed here)"
+fi
+
+for dashboard in deploy/grafana/dashboards/*.json; do
+  node -e 'JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"))' "$dashboard"
+done
+echo "compose: Grafana dashboards are valid JSON"
+
+if command -v promtool >/dev/null 2>&1; then
+  promtool check config --syntax-only deploy/prometheus/prometheus.yml >/dev/null
+  echo "compose: deploy/prometheus/prometheus.yml is valid (promtool)"
+fi
