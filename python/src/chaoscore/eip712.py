@@ -17,6 +17,17 @@ TYPES = {
         ("metricsHash", "bytes32"), ("timestamp", "uint64"), ("nonce", "uint64"), ("expiry", "uint64"),
     ],
     "RotateAgentKey": [("agent", "address"), ("newSigner", "address"), ("nonce", "uint64"), ("expiry", "uint64")],
+    # registry messages (agent-card.md §2) and signed gateway requests (docs/api.md)
+    "RegisterAgent": [("agent", "address"), ("cardHash", "bytes32"), ("nonce", "uint64"), ("expiry", "uint64")],
+    "UpdateAgentCard": [
+        ("agent", "address"), ("cardHash", "bytes32"), ("version", "uint64"), ("nonce", "uint64"), ("expiry", "uint64"),
+    ],
+    "RevokeAgent": [("agent", "address"), ("nonce", "uint64"), ("expiry", "uint64")],
+    "ProveAgentControl": [("agent", "address"), ("nonce", "bytes32"), ("expiry", "uint64")],
+    "Request": [
+        ("agent", "address"), ("method", "string"), ("path", "string"), ("bodyHash", "bytes32"),
+        ("nonce", "bytes32"), ("expiry", "uint64"),
+    ],
 }
 
 
