@@ -1,4 +1,4 @@
-"""python -m chaoscore verify receipt.json --log-key KEY [--tee-root HEX ...]"""
+"""python -m chaoscore verify receipt.json --log-key KEY [--tee-root HEX ...] [--rpc URL [--confirmations N]]"""
 
 import argparse
 import sys
@@ -14,6 +14,8 @@ def main(argv=None) -> int:
     v.add_argument("receipt", help="receipt JSON file ('-' for stdin); a vector file's `receipt` is used")
     v.add_argument("--log-key", required=True, help="trusted C2SP verifier key, or @file")
     v.add_argument("--tee-root", action="append", help="trusted attestation root (0x-hex Ed25519 key); repeatable")
+    v.add_argument("--rpc", help="JSON-RPC URL of the anchor's chain: also check the anchor on chain")
+    v.add_argument("--confirmations", type=int, default=1, help="least confirmations of the anchor (with --rpc)")
     args = ap.parse_args(argv)
 
     key = args.log_key
@@ -44,6 +46,29 @@ def main(argv=None) -> int:
         print(f"  outcome {r.outcome_id}")
     print(f"  leaf {r.leaf_index} in {r.origin} tree of size {r.tree_size}, root {r.root_hash}")
     print(f"  attestation: {r.attestation}; anchor: {'none' if r.anchor is None else r.anchor['txHash']}")
+    if args.rpc is None:
+        if r.anchor is not None:
+            print("  anchor not checked on chain (use --rpc URL)")
+        return 0
+    if r.anchor is None:
+        print("  no anchor: nothing to check on chain")
+        return 0
+    import base64
+
+    from .anchor import ChainError, verify_anchor
+
+    try:
+        a = verify_anchor(r.anchor, r.tree_size, base64.b64decode(r.root_hash), args.rpc, confirmations=args.confirmations)
+    except ReceiptError as err:
+        print(f"✗ {err.code}: {err.message}")
+        return 1
+    except ChainError as err:
+        print(f"✗ {err.code}: {err.message}")
+        return 1
+    print(
+        f"✓ anchor on chain {a.chain_id}: checkpoint {a.index} of log {a.log_id} at {a.contract}, "
+        f"block {a.block_number} ({a.confirmations} confirmation(s))"
+    )
     return 0
 
 

@@ -1,0 +1,177 @@
+"""On-chain check of a receipt's anchor (receipt.md §4.7, anchoring.md, contracts.md).
+
+Run after the offline `verify_receipt` (which checks the checkpoint's
+signature and that `anchor.logId` = keccak256(origin)). With plain JSON-RPC:
+
+1. the RPC serves `anchor.chainId` (`CHAIN_WRONG_CHAIN`);
+2. `checkpointAt(logId, index)` on `anchor.contract` exists and holds the
+   checkpoint's size and root, anchored in block `anchor.blockNumber`;
+3. transaction `txHash` succeeded in that block and emitted
+   `Anchored(logId, index, size, root)` from the contract;
+4. that block is canonical, with at least `confirmations` blocks on it.
+
+Mismatches raise ReceiptError("RECEIPT_ANCHOR_MISMATCH") with `reason`
+(log-id, no-contract, not-anchored, checkpoint, block, tx, event, reorg);
+RPC problems raise ChainError with a `CHAIN_*` code.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ReceiptError
+from .util import keccak256
+
+SELECTOR_CHECKPOINT_AT = keccak256(b"checkpointAt(bytes32,uint256)")[:4]
+TOPIC_ANCHORED = "0x" + keccak256(b"Anchored(bytes32,uint256,uint256,bytes32)").hex()
+
+
+class ChainError(Exception):
+    """The chain could not be asked or answered badly: CHAIN_RPC_UNREACHABLE, CHAIN_RPC_ERROR,
+    CHAIN_WRONG_CHAIN, CHAIN_TIMEOUT."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class AnchorMismatch(ReceiptError):
+    def __init__(self, reason: str, message: str):
+        super().__init__("RECEIPT_ANCHOR_MISMATCH", f"{message} ({reason})")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class VerifiedAnchor:
+    chain_id: str
+    contract: str
+    log_id: str
+    index: int
+    size: int
+    root: str  # 0x-hex
+    tx_hash: str
+    block_number: int
+    block_hash: str
+    timestamp: int  # the anchoring block's, unix seconds
+    confirmations: int
+
+
+class JsonRpc:
+    """A minimal JSON-RPC 2.0 client over HTTP (urllib)."""
+
+    def __init__(self, url: str, timeout: float = 10.0):
+        self.url = url
+        self.timeout = timeout
+        self._id = 0
+
+    def call(self, method: str, params: list) -> Any:
+        self._id += 1
+        body = json.dumps({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params}).encode()
+        req = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                doc = json.loads(resp.read())
+        except (urllib.error.URLError, OSError, ValueError) as err:
+            raise ChainError("CHAIN_RPC_UNREACHABLE", f"{method} at {self.url}: {err}") from None
+        if not isinstance(doc, dict):
+            raise ChainError("CHAIN_RPC_ERROR", f"{method}: not a JSON-RPC answer")
+        if doc.get("error") is not None:
+            err = doc["error"]
+            raise _RpcFault(method, err if isinstance(err, dict) else {"message": str(err)})
+        return doc.get("result")
+
+
+class _RpcFault(ChainError):
+    def __init__(self, method: str, error: dict):
+        super().__init__("CHAIN_RPC_ERROR", f"{method}: {error.get('message', error)}")
+        self.error = error
+
+
+def _quantity(v: Any, what: str) -> int:
+    if not isinstance(v, str) or not v.startswith("0x"):
+        raise ChainError("CHAIN_RPC_ERROR", f"{what} is not a hex quantity")
+    try:
+        return int(v, 16)
+    except ValueError:
+        raise ChainError("CHAIN_RPC_ERROR", f"{what} is not a hex quantity") from None
+
+
+def _is_revert(fault: _RpcFault) -> bool:
+    data = fault.error.get("data")
+    msg = str(fault.error.get("message", "")).lower()
+    return "revert" in msg or (isinstance(data, str) and data.startswith("0x") and len(data) >= 10)
+
+
+def verify_anchor(
+    anchor: dict,
+    tree_size: int,
+    root_hash: bytes,
+    rpc: str | JsonRpc,
+    *,
+    confirmations: int = 1,
+) -> VerifiedAnchor:
+    """Checks `anchor` (a verified receipt's) against the chain for a checkpoint of
+    `tree_size` and `root_hash` (32 raw bytes). See the module doc for the steps."""
+    client = rpc if isinstance(rpc, JsonRpc) else JsonRpc(rpc)
+    contract = anchor["contract"]
+    log_id = anchor["logId"]
+    index = int(anchor["index"])
+    block_number = int(anchor["blockNumber"])
+    root_hex = "0x" + root_hash.hex()
+
+    chain = _quantity(client.call("eth_chainId", []), "eth_chainId")  # 1
+    if str(chain) != anchor["chainId"]:
+        raise ChainError("CHAIN_WRONG_CHAIN", f"the RPC serves chain {chain}, the anchor is on {anchor['chainId']}")
+
+    code = client.call("eth_getCode", [contract, "latest"])  # 2
+    if not isinstance(code, str) or code in ("0x", "0x0", ""):
+        raise AnchorMismatch("no-contract", f"no contract at {contract}")
+    data = "0x" + SELECTOR_CHECKPOINT_AT.hex() + log_id[2:] + index.to_bytes(32, "big").hex()
+    try:
+        out = client.call("eth_call", [{"to": contract, "data": data}, "latest"])
+    except _RpcFault as fault:
+        if _is_revert(fault):
+            raise AnchorMismatch("not-anchored", f"checkpoint {index} of log {log_id} is not anchored") from None
+        raise
+    if not isinstance(out, str) or len(out) != 2 + 4 * 64:
+        raise AnchorMismatch("not-anchored", "checkpointAt gave no checkpoint")
+    words = [out[2 + 64 * i : 2 + 64 * (i + 1)] for i in range(4)]
+    on_root, on_size, on_block = "0x" + words[0], int(words[1], 16), int(words[3], 16)
+    if on_size != tree_size or on_root != root_hex:
+        raise AnchorMismatch("checkpoint", f"the chain holds size {on_size}, root {on_root} for this anchor")
+    if on_block != block_number:
+        raise AnchorMismatch("block", f"anchored in block {on_block}, the receipt says {block_number}")
+
+    tx = client.call("eth_getTransactionReceipt", [anchor["txHash"]])  # 3
+    if not isinstance(tx, dict):
+        raise AnchorMismatch("tx", f"transaction {anchor['txHash']} is not on chain")
+    if _quantity(tx.get("status"), "status") != 1 or _quantity(tx.get("blockNumber"), "blockNumber") != block_number:
+        raise AnchorMismatch("tx", "the anchoring transaction failed or is in another block")
+    want_data = "0x" + index.to_bytes(32, "big").hex() + tree_size.to_bytes(32, "big").hex() + root_hex[2:]
+    found = any(
+        isinstance(lg, dict)
+        and str(lg.get("address", "")).lower() == contract
+        and [str(t).lower() for t in lg.get("topics", [])] == [TOPIC_ANCHORED, log_id]
+        and str(lg.get("data", "")).lower() == want_data
+        for lg in tx.get("logs") or []
+    )
+    if not found:
+        raise AnchorMismatch("event", "the transaction did not emit Anchored(logId, index, size, root)")
+
+    block = client.call("eth_getBlockByNumber", [hex(block_number), False])  # 4
+    head = _quantity(client.call("eth_blockNumber", []), "eth_blockNumber")
+    if not isinstance(block, dict) or str(block.get("hash", "")).lower() != str(tx.get("blockHash", "")).lower():
+        raise AnchorMismatch("reorg", f"block {block_number} is no longer the one that anchored")
+    have = head - block_number + 1
+    if have < confirmations:
+        raise ChainError("CHAIN_TIMEOUT", f"{have} confirmation(s), {confirmations} required")
+    return VerifiedAnchor(
+        chain_id=anchor["chainId"], contract=contract, log_id=log_id, index=index, size=tree_size,
+        root=root_hex, tx_hash=anchor["txHash"], block_number=block_number, block_hash=block["hash"],
+        timestamp=_quantity(block.get("timestamp"), "timestamp"), confirmations=have,
+    )
