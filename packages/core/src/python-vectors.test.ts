@@ -1,0 +1,167 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { type AgentCard, agentCardHash, parseAgentCard } from "./agent-card.js";
+import { canonicalJsonBytes } from "./canonical-json.js";
+import { signAction, signOutcome } from "./client-signing.js";
+import { domainSeparator, recoverAddress, typedDataDigest } from "./eip712.js";
+import { encodeEntry, entryId, entrySigner, parseEntry } from "./entry.js";
+import { keccak256, sha256Hex, utf8 } from "./hash.js";
+import { bytesToHex, concatBytes, type Hex, hexToBytes } from "./hex.js";
+import { leafHash } from "./merkle.js";
+import type { ActionEntry, OutcomeEntry } from "./schemas.js";
+
+// Entries signed by the Python SDK (python/scripts/generate_vectors.py), read by the TS core.
+const DIR = join(import.meta.dirname, "..", "..", "..", "vectors", "python-signed");
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith(".json"))
+  .sort();
+// biome-ignore lint/suspicious/noExplicitAny: vectors are untyped JSON
+const load = (f: string): any => JSON.parse(readFileSync(join(DIR, f), "utf8"));
+const ofKind = (kind: string) => files.filter((f) => load(f).kind === kind);
+
+function word(n: bigint): Uint8Array {
+  return hexToBytes(`0x${n.toString(16).padStart(64, "0")}`);
+}
+
+/** EIP-712 digest of the gateway's Request struct (docs/api.md), built from core primitives. */
+function requestDigest(
+  m: { agent: Hex; method: string; path: string; bodyHash: Hex; nonce: Hex; expiry: string },
+  chainId: bigint,
+): Uint8Array {
+  const typeHash = keccak256(
+    "Request(address agent,string method,string path,bytes32 bodyHash,bytes32 nonce,uint64 expiry)",
+  );
+  const structHash = keccak256(
+    concatBytes(
+      typeHash,
+      concatBytes(new Uint8Array(12), hexToBytes(m.agent)),
+      keccak256(utf8(m.method)),
+      keccak256(utf8(m.path)),
+      hexToBytes(m.bodyHash),
+      hexToBytes(m.nonce),
+      word(BigInt(m.expiry)),
+    ),
+  );
+  return keccak256(concatBytes(Uint8Array.of(0x19, 0x01), domainSeparator(chainId), structHash));
+}
+
+describe("vectors/python-signed", () => {
+  it("has every kind", () => {
+    expect(ofKind("action").length).toBeGreaterThanOrEqual(4);
+    expect(ofKind("outcome").length).toBeGreaterThanOrEqual(1);
+    expect(ofKind("registration").length).toBeGreaterThanOrEqual(1);
+    expect(ofKind("request").length).toBeGreaterThanOrEqual(2);
+    for (const f of files) expect(load(f).format).toBe("chaoscore.python-vector/v1");
+  });
+});
+
+describe("Python-signed actions", () => {
+  it.each(ofKind("action"))("%s: id, signer, payload and leaf hashes", (f) => {
+    const v = load(f);
+    const entry = parseEntry(v.entry) as ActionEntry;
+    expect(entryId(entry)).toBe(v.expected.id);
+    expect(entrySigner(entry)).toBe(v.expected.signer);
+    expect(entrySigner(entry) === entry.message.agent).toBe(v.expected.signedByAgent);
+    if ("payload" in v) {
+      expect(sha256Hex(canonicalJsonBytes(v.payload))).toBe(entry.message.payloadHash);
+    } else {
+      expect(entry.message.payloadHash).toBe(`0x${"00".repeat(32)}`);
+    }
+    expect(bytesToHex(leafHash(encodeEntry(entry)))).toBe(v.expected.leafHash);
+  });
+
+  it("counts one action signed by a key other than its agent's", () => {
+    const others = ofKind("action").filter((f) => !load(f).expected.signedByAgent);
+    expect(others).toEqual(["action-signed-by-other-key.json"]);
+  });
+
+  it.each(ofKind("action"))("%s: signAction makes the same bytes (RFC 6979)", (f) => {
+    const v = load(f);
+    const { input } = v;
+    const { entry } = signAction({
+      privateKey: hexToBytes(input.signerKey),
+      chainId: BigInt(v.chainId),
+      actionType: input.actionType,
+      nonce: BigInt(input.nonce),
+      ...("payload" in input ? { payload: input.payload } : {}),
+      studio: input.studio ?? "",
+      task: input.task ?? "",
+      parents: input.parents ?? [],
+      timestamp: input.timestamp,
+      ttlSeconds: input.ttlSeconds,
+      agent: v.entry.message.agent,
+    });
+    expect(entry).toEqual(v.entry);
+  });
+});
+
+describe("Python-signed outcomes", () => {
+  it.each(ofKind("outcome"))("%s: id, signer, hashes, and the same bytes from signOutcome", (f) => {
+    const v = load(f);
+    const entry = parseEntry(v.entry) as OutcomeEntry;
+    expect(entryId(entry)).toBe(v.expected.id);
+    expect(entrySigner(entry)).toBe(v.expected.signer);
+    expect(entry.message.agent).toBe(v.expected.signer);
+    expect(sha256Hex(canonicalJsonBytes(v.metrics))).toBe(entry.message.metricsHash);
+    expect(entry.message.resultHash).toBe(v.expected.resultHash);
+    expect(bytesToHex(leafHash(encodeEntry(entry)))).toBe(v.expected.leafHash);
+    const { input } = v;
+    const again = signOutcome({
+      privateKey: hexToBytes(input.signerKey),
+      chainId: BigInt(v.chainId),
+      action: input.action,
+      status: input.status,
+      nonce: BigInt(input.nonce),
+      result: input.result,
+      metrics: input.metrics,
+      timestamp: input.timestamp,
+      ttlSeconds: input.ttlSeconds,
+    });
+    expect(again.entry).toEqual(v.entry);
+  });
+});
+
+describe("Python-signed registrations", () => {
+  it.each(ofKind("registration"))("%s: card hash, digest and signer", (f) => {
+    const v = load(f);
+    const { request } = v;
+    const card = parseAgentCard(request.card) as AgentCard;
+    expect(agentCardHash(card)).toBe(v.expected.cardHash);
+    expect(request.message.cardHash).toBe(v.expected.cardHash);
+    const digest = typedDataDigest("RegisterAgent", request.message, BigInt(request.chainId));
+    expect(bytesToHex(digest)).toBe(v.expected.digest);
+    expect(recoverAddress(digest, request.signature)).toBe(request.message.agent);
+    expect(request.message.agent).toBe(v.expected.signer);
+  });
+});
+
+describe("Python-signed gateway requests", () => {
+  it.each(ofKind("request"))("%s: body hash, digest and signer", (f) => {
+    const v = load(f);
+    const { method, path, body, headers } = v.request;
+    const message = {
+      agent: headers["ChaosCore-Agent"] as Hex,
+      method,
+      path,
+      bodyHash: sha256Hex(utf8(body)),
+      nonce: headers["ChaosCore-Nonce"] as Hex,
+      expiry: headers["ChaosCore-Expiry"] as string,
+    };
+    expect(message).toEqual(v.expected.message);
+    const digest = requestDigest(message, BigInt(v.chainId));
+    expect(bytesToHex(digest)).toBe(v.expected.digest);
+    expect(recoverAddress(digest, headers["ChaosCore-Signature"])).toBe(message.agent);
+  });
+
+  it("a changed path no longer recovers the agent", () => {
+    const v = load(ofKind("request")[0] as string);
+    const { headers } = v.request;
+    const message = { ...v.expected.message, path: `${v.expected.message.path}x` };
+    const signer = recoverAddress(
+      requestDigest(message, BigInt(v.chainId)),
+      headers["ChaosCore-Signature"],
+    );
+    expect(signer).not.toBe(headers["ChaosCore-Agent"]);
+  });
+});
