@@ -1,0 +1,186 @@
+import { generateText, stepCountIs, tool } from "ai";
+import { MockLanguageModelV3 } from "ai/test";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { chaosCoreTelemetry, TOOL_ACTION_TYPES } from "./ai-sdk.js";
+import { type Harness, hashOf, openHarness } from "./test-support/harness.js";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await openHarness();
+});
+afterAll(() => h.close());
+
+const usage = {
+  inputTokens: { total: 10, noCache: 10, cacheRead: undefined, cacheWrite: undefined },
+  outputTokens: { total: 5, text: 5, reasoning: undefined },
+};
+
+/** A scripted model: first two tool calls (weather, explode), then a final answer. */
+function scriptedModel() {
+  return new MockLanguageModelV3({
+    doGenerate: [
+      {
+        content: [
+          {
+            type: "tool-call",
+            toolCallId: "call-1",
+            toolName: "weather",
+            input: JSON.stringify({ city: "Paris" }),
+          },
+          { type: "tool-call", toolCallId: "call-2", toolName: "explode", input: "{}" },
+        ],
+        finishReason: { unified: "tool-calls", raw: undefined },
+        usage,
+        warnings: [],
+      },
+      {
+        content: [{ type: "text", text: "It is 21°C in Paris." }],
+        finishReason: { unified: "stop", raw: undefined },
+        usage,
+        warnings: [],
+      },
+    ],
+  });
+}
+
+const tools = {
+  weather: tool({
+    description: "current weather",
+    inputSchema: z.object({ city: z.string() }),
+    execute: async ({ city }) => ({ city, celsius: 21, observed: new Date(0), samples: 3n }),
+  }),
+  explode: tool({
+    description: "always fails",
+    inputSchema: z.object({}),
+    execute: async () => {
+      throw new RangeError("out of range");
+    },
+  }),
+};
+
+describe("chaosCoreTelemetry (Vercel AI SDK)", () => {
+  it("records each tool call, its result and its error as signed actions the log proves", async () => {
+    const { agent, recorder } = await h.newRecorder();
+    const result = await generateText({
+      model: scriptedModel(),
+      tools,
+      prompt: "Weather in Paris?",
+      stopWhen: stepCountIs(3),
+      experimental_telemetry: { integrations: [chaosCoreTelemetry(recorder)] },
+    });
+    expect(result.text).toBe("It is 21°C in Paris.");
+    expect(await recorder.flush()).toEqual({ recorded: 4, failures: [] });
+
+    const rows = await h.actionsOf(agent.address);
+    expect(rows.map((r) => r.actionType).sort()).toEqual(
+      [
+        TOOL_ACTION_TYPES.call,
+        TOOL_ACTION_TYPES.call,
+        TOOL_ACTION_TYPES.error,
+        TOOL_ACTION_TYPES.result,
+      ].sort(),
+    );
+    expect(rows.map((r) => r.nonce)).toEqual(["1", "2", "3", "4"]);
+
+    const receipts = await Promise.all(rows.map((r) => h.verifiedReceipt(r.id)));
+    const byType = (type: string, callId: string) => {
+      const found = receipts.find(
+        ({ receipt }) =>
+          receipt.action.entry.message.actionType === type &&
+          (receipt.payload as { callId: string }).callId === callId,
+      );
+      if (found === undefined) throw new Error(`no ${type} for ${callId}`);
+      return found;
+    };
+
+    const call = byType("tool.call", "call-1");
+    expect(call.receipt.payload).toEqual({
+      framework: "ai-sdk",
+      tool: "weather",
+      callId: "call-1",
+      input: { city: "Paris" },
+      step: 0,
+    });
+    expect(call.receipt.action.entry.message.payloadHash).toBe(hashOf(call.receipt.payload));
+    expect(call.verified.agent).toBe(agent.address);
+
+    const output = byType("tool.result", "call-1");
+    expect(output.receipt.payload).toEqual({
+      framework: "ai-sdk",
+      tool: "weather",
+      callId: "call-1",
+      output: { city: "Paris", celsius: 21, observed: "1970-01-01T00:00:00.000Z", samples: "3" },
+    });
+    expect(output.receipt.action.entry.message.parents).toEqual([call.verified.actionId]);
+
+    const failedCall = byType("tool.call", "call-2");
+    const error = byType("tool.error", "call-2");
+    expect(error.receipt.payload).toEqual({
+      framework: "ai-sdk",
+      tool: "explode",
+      callId: "call-2",
+      error: { name: "RangeError", message: "out of range" },
+    });
+    expect(error.receipt.action.entry.message.parents).toEqual([failedCall.verified.actionId]);
+    // Each call precedes its own result in the log.
+    expect(call.verified.leafIndex).toBeLessThan(output.verified.leafIndex);
+    expect(failedCall.verified.leafIndex).toBeLessThan(error.verified.leafIndex);
+  });
+
+  it("with awaitRecords, the call is in the log before the tool runs; redact rewrites payloads", async () => {
+    const { agent, recorder } = await h.newRecorder();
+    let seenBeforeExecute: string[] = [];
+    const result = await generateText({
+      model: new MockLanguageModelV3({
+        doGenerate: [
+          {
+            content: [
+              {
+                type: "tool-call",
+                toolCallId: "c",
+                toolName: "login",
+                input: JSON.stringify({ user: "ada", password: "hunter2" }),
+              },
+            ],
+            finishReason: { unified: "tool-calls", raw: undefined },
+            usage,
+            warnings: [],
+          },
+          {
+            content: [{ type: "text", text: "done" }],
+            finishReason: { unified: "stop", raw: undefined },
+            usage,
+            warnings: [],
+          },
+        ],
+      }),
+      tools: {
+        login: tool({
+          inputSchema: z.object({ user: z.string(), password: z.string() }),
+          execute: async () => {
+            seenBeforeExecute = (await h.actionsOf(agent.address)).map((r) => r.actionType);
+            return "ok";
+          },
+        }),
+      },
+      prompt: "log in",
+      stopWhen: stepCountIs(2),
+      experimental_telemetry: {
+        integrations: chaosCoreTelemetry(recorder, {
+          awaitRecords: true,
+          redact: (type, payload) =>
+            type === "tool.call"
+              ? { ...payload, input: { ...(payload.input as object), password: "[redacted]" } }
+              : payload,
+        }),
+      },
+    });
+    expect(result.text).toBe("done");
+    expect(seenBeforeExecute).toEqual(["tool.call"]);
+    await recorder.flush();
+    const [call] = await h.actionsOf(agent.address);
+    const { receipt } = await h.verifiedReceipt(call?.id ?? "0x");
+    expect(receipt.payload).toMatchObject({ input: { user: "ada", password: "[redacted]" } });
+  });
+});
