@@ -53,7 +53,7 @@ const tools = {
   explode: tool({
     description: "always fails",
     inputSchema: z.object({}),
-    execute: async () => {
+    execute: async (): Promise<string> => {
       throw new RangeError("out of range");
     },
   }),
