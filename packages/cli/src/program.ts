@@ -59,6 +59,12 @@ function globals(cmd: Command): Globals {
   };
 }
 
+function nonNegativeInt(value: string): number {
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(value))
+    throw new InvalidArgumentError("expected a non-negative integer");
+  return Number(value);
+}
+
 function positiveInt(value: string): number {
   if (!/^[1-9][0-9]{0,8}$/.test(value))
     throw new InvalidArgumentError("expected a positive integer");
@@ -539,6 +545,95 @@ export function buildProgram(): Command {
     .action(async (opts, cmd: Command) => {
       const { runAnchor } = await import("./commands/anchor.js");
       await runAnchor(globals(cmd), opts);
+    });
+  // ---- gateway ---------------------------------------------------------------------------------
+  program
+    .command("serve")
+    .summary("start the HTTP gateway (REST API, OpenAPI docs, tlog-tiles, explorer, metrics)")
+    .description(
+      "serve the data dir's engine over HTTP. Embedded defaults: PGlite in <data-dir>/pgdata (or DATABASE_URL), a local anvil started here with the contracts deployed, checkpoints anchored every 30 s. With CHAOSCORE_RPC_URL (+ CHAOSCORE_KEYSTORE) or a `chain up` chain.json, that chain is used. Initializes the data dir on first start and prints ADMIN_KEY once; prints LISTENING <url> when ready; SIGTERM drains in-flight requests and queued writes",
+    )
+    .option("--host <host>", "interface to bind", "127.0.0.1")
+    .option("--port <port>", "TCP port (0: a free one)", nonNegativeInt, 8787)
+    .option("--database-url <url>", "a Postgres server (default: DATABASE_URL, else PGlite)")
+    .option("--no-chain", "serve without a chain (no anchoring; /readyz checks the database only)")
+    .option(
+      "--anchor-every <seconds>",
+      "anchor the checkpoint every N seconds in this process (0: leave it to a separate `chaoscore anchor --every` worker)",
+      nonNegativeInt,
+      30,
+    )
+    .option(
+      "--confirmations <n>",
+      "confirmations before an anchor is final (default 2)",
+      positiveInt,
+    )
+    .option(
+      "--rate-limit <n>",
+      "requests per minute per API key, agent or address (0: no limit)",
+      nonNegativeInt,
+      60000,
+    )
+    .option("--body-limit <bytes>", "largest request body", positiveInt, 2 * 1024 * 1024)
+    .option(
+      "--cors-origin <origin>",
+      "allow this browser origin (repeatable; default none)",
+      collect,
+    )
+    .option(
+      "--signature-threads <n>",
+      "worker threads that recover signatures (0: inline)",
+      nonNegativeInt,
+      1,
+    )
+    .option(
+      "--explorer-url <url>",
+      "block explorer base URL for transaction links (e.g. Otterscan)",
+    )
+    .option("--log-level <level>", "pino log level (silent, error, info, debug)", "info")
+    .addHelpText(
+      "after",
+      examples(
+        "chaoscore serve",
+        "chaoscore serve --port 0 --no-chain",
+        "DATABASE_URL=postgres://… chaoscore serve --host 0.0.0.0 --anchor-every 0",
+      ),
+    )
+    .action(async (opts, cmd: Command) => {
+      const { runServe } = await import("./commands/serve.js");
+      await runServe(globals(cmd), opts);
+    });
+  const apikey = program.command("apikey").description("operator API keys of the gateway");
+  apikey
+    .command("create")
+    .description("create an API key in the data dir's database (its secret is printed once)")
+    .requiredOption(
+      "--scope <scope>",
+      "admin, read-only, ingest or studio:<id> (repeatable)",
+      collect,
+    )
+    .option("--label <text>", "what the key is for")
+    .addOption(jsonOption())
+    .addHelpText("after", examples("chaoscore apikey create --scope studio:governance --label ops"))
+    .action(async (opts, cmd: Command) => {
+      const { runApiKeyCreate } = await import("./commands/apikey.js");
+      await runApiKeyCreate(globals(cmd), opts);
+    });
+  apikey
+    .command("list")
+    .description("list API keys (never their secrets)")
+    .addOption(jsonOption())
+    .action(async (opts, cmd: Command) => {
+      const { runApiKeyList } = await import("./commands/apikey.js");
+      await runApiKeyList(globals(cmd), opts);
+    });
+  apikey
+    .command("revoke <id>")
+    .description("revoke an API key")
+    .addOption(jsonOption())
+    .action(async (id: string, opts, cmd: Command) => {
+      const { runApiKeyRevoke } = await import("./commands/apikey.js");
+      await runApiKeyRevoke(globals(cmd), id, opts);
     });
   const reward = program.command("reward").description("ERC-20 rewards to agents");
   reward

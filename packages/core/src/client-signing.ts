@@ -2,6 +2,7 @@ import { type AgentCard, agentCardHash } from "./agent-card.js";
 import { canonicalJsonBytes } from "./canonical-json.js";
 import { privateKeyToAddress, signTypedMessage, ZERO_HASH } from "./eip712.js";
 import { sha256Hex } from "./hash.js";
+import { bytesToHex } from "./hex.js";
 import type { Hex } from "./hex.js";
 import { type ActionEntry, ENTRY_FORMAT, type OutcomeEntry } from "./schemas.js";
 
@@ -126,5 +127,58 @@ export function signRegistration(input: {
     card: input.card,
     message,
     signature: signTypedMessage("RegisterAgent", message, input.chainId, input.privateKey),
+  };
+}
+
+/** The headers of an agent-signed HTTP request (docs/api.md). */
+export type SignedRequestHeaders = {
+  "chaoscore-agent": Hex;
+  "chaoscore-nonce": Hex;
+  "chaoscore-expiry": string;
+  "chaoscore-signature": Hex;
+};
+
+/**
+ * Signs an HTTP request as the agent: EIP-712 `Request` over the method, the
+ * request target (path and query), the SHA-256 of the body bytes, a random
+ * nonce and an expiry. The gateway accepts each nonce once.
+ * @example
+ * const headers = signRequest({ privateKey, chainId: 31337n, method: "POST", path: "/v1/actions", body })
+ */
+export function signRequest(input: {
+  privateKey: Uint8Array;
+  chainId: bigint | number;
+  method: string;
+  path: string;
+  /** The exact body bytes sent (a string is UTF-8 encoded); none for a bodyless request. */
+  body?: Uint8Array | string;
+  /** 32 bytes; default random. */
+  nonce?: Hex;
+  /** Unix seconds; default now + 60. */
+  expiry?: bigint | number;
+  agent?: Hex;
+}): SignedRequestHeaders {
+  const body =
+    input.body === undefined
+      ? new Uint8Array(0)
+      : typeof input.body === "string"
+        ? new TextEncoder().encode(input.body)
+        : input.body;
+  const nonce =
+    input.nonce ?? bytesToHex(globalThis.crypto.getRandomValues(new Uint8Array(32)));
+  const expiry = BigInt(input.expiry ?? Math.floor(Date.now() / 1000) + 60).toString();
+  const message = {
+    agent: input.agent ?? privateKeyToAddress(input.privateKey),
+    method: input.method.toUpperCase(),
+    path: input.path,
+    bodyHash: sha256Hex(body),
+    nonce,
+    expiry,
+  };
+  return {
+    "chaoscore-agent": message.agent,
+    "chaoscore-nonce": nonce,
+    "chaoscore-expiry": expiry,
+    "chaoscore-signature": signTypedMessage("Request", message, input.chainId, input.privateKey),
   };
 }

@@ -65,6 +65,14 @@ export const EIP712_TYPES = {
     { name: "nonce", type: "uint64" },
     { name: "expiry", type: "uint64" },
   ],
+  Request: [
+    { name: "agent", type: "address" },
+    { name: "method", type: "string" },
+    { name: "path", type: "string" },
+    { name: "bodyHash", type: "bytes32" },
+    { name: "nonce", type: "bytes32" },
+    { name: "expiry", type: "uint64" },
+  ],
   ProveAgentControl: [
     { name: "agent", type: "address" },
     { name: "nonce", type: "bytes32" },

@@ -200,6 +200,26 @@ export const ERROR_CODES = {
   REPUTATION_SCORE_NOT_IN_EPOCH: "the epoch commits no score for this agent and dimension",
   REPUTATION_PROOF_INVALID:
     "a score proof is malformed or does not lead to the expected epoch root",
+  // gateway (HTTP)
+  GATEWAY_REQUEST_INVALID:
+    "a request's parameters, query, headers or body do not match the route's schema",
+  GATEWAY_MALFORMED_JSON: "a request body is not valid JSON",
+  GATEWAY_UNSUPPORTED_MEDIA_TYPE: "a request body is not application/json",
+  GATEWAY_PAYLOAD_TOO_LARGE: "a request body exceeds the gateway's body size limit",
+  GATEWAY_ROUTE_NOT_FOUND: "no route answers this method and path",
+  GATEWAY_UNAUTHENTICATED: "the route needs an API key or an agent-signed request and got neither",
+  GATEWAY_API_KEY_INVALID: "the API key is malformed, unknown or revoked",
+  GATEWAY_FORBIDDEN: "the caller's key scope or agent identity does not allow this request",
+  GATEWAY_REQUEST_SIGNATURE_INVALID:
+    "an agent-signed request's headers are malformed or its signature is not the agent's current key",
+  GATEWAY_REQUEST_EXPIRED: "an agent-signed request's expiry has passed or is too far ahead",
+  GATEWAY_REQUEST_REPLAYED: "an agent-signed request's nonce was used before",
+  GATEWAY_IDEMPOTENCY_KEY_REUSED:
+    "an Idempotency-Key was used before with a different request",
+  GATEWAY_RATE_LIMITED: "the caller sent more requests than its rate limit allows (retryable)",
+  GATEWAY_FEATURE_DISABLED: "the gateway runs without the component this route needs",
+  GATEWAY_NOT_READY: "the gateway is starting or shutting down (retryable)",
+  GATEWAY_INTERNAL: "the gateway failed on a request it should have handled (a bug)",
   // CLI
   CLI_NOT_INITIALIZED: "the data directory has no ChaosCore configuration (run `chaoscore init`)",
   CLI_KEYSTORE_PASSWORD: "the keystore password is missing or wrong",

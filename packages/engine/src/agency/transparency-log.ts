@@ -254,6 +254,19 @@ export class TransparencyLog {
   }
 
   /**
+   * The stored hashes of the complete subtrees at `level` with indices in
+   * [start, end), in order (the tiles of C2SP tlog-tiles are read from these).
+   */
+  async nodes(level: number, start: number, end: number): Promise<Uint8Array[]> {
+    const rows = await this.db.query<{ hash: string }>(
+      `SELECT encode(hash, 'hex') AS hash FROM log_nodes
+       WHERE log_id = $1 AND level = $2 AND idx >= $3 AND idx < $4 ORDER BY idx`,
+      [this.id, level, start, end],
+    );
+    return rows.map((r) => fromDbHex(r.hash));
+  }
+
+  /**
    * Signs a checkpoint of the current tree (C2SP tlog-checkpoint as a signed
    * note) and stores it; returns the stored one when the tree has not grown.
    */

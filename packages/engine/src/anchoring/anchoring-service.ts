@@ -904,6 +904,15 @@ export class StoredAnchorDirectory implements AnchorDirectory {
     this.#contract = options.contract?.toLowerCase();
   }
 
+  /** Every anchor record of the log (any status), newest first, at most `limit`. */
+  async list(limit = 100): Promise<AnchorRecord[]> {
+    const rows = await this.#db.query<AnchorRow>(
+      `SELECT ${ANCHOR_COLUMNS} FROM anchors WHERE log_id = $1 ORDER BY id DESC LIMIT $2`,
+      [this.#log.id, limit],
+    );
+    return rows.map(toRecord);
+  }
+
   /** The latest FINAL anchor of `logId` whose stored checkpoint covers leaf `leafIndex`, or null. */
   async anchorCovering(
     logId: string,

@@ -417,6 +417,39 @@ CREATE TABLE governance_votes (
 );
 `,
   },
+  {
+    version: 6,
+    name: "gateway: operator API keys, request nonces, idempotency keys",
+    sql: `
+CREATE TABLE api_keys (
+  id          text PRIMARY KEY,
+  secret_hash bytea NOT NULL,
+  scopes      text[] NOT NULL,
+  label       text NOT NULL,
+  created_at  timestamptz NOT NULL,
+  revoked_at  timestamptz
+);
+
+CREATE TABLE request_nonces (
+  agent_id   text NOT NULL,
+  nonce      bytea NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (agent_id, nonce)
+);
+CREATE INDEX request_nonces_expiry_idx ON request_nonces (expires_at);
+
+CREATE TABLE idempotency_keys (
+  principal    text NOT NULL,
+  key          text NOT NULL,
+  request_hash bytea NOT NULL,
+  status       integer NOT NULL,
+  response     jsonb NOT NULL,
+  created_at   timestamptz NOT NULL,
+  PRIMARY KEY (principal, key)
+);
+CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
+`,
+  },
 ];
 
 /**

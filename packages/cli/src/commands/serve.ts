@@ -1,0 +1,211 @@
+/**
+ * `chaoscore serve`: the HTTP gateway over the data directory's engine. On
+ * the embedded defaults it opens PGlite in the data dir, starts a local anvil
+ * with the contracts deployed, and anchors every 30 s; with `--no-chain` it
+ * serves without a chain, with CHAOSCORE_RPC_URL (or `chain up`'s chain.json)
+ * it uses that chain. Prints `LISTENING <url>` and, on the first start,
+ * `ADMIN_KEY <key>` (shown once).
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import {
+  type AnvilInstance,
+  type ChaosCoreContracts,
+  deployContracts,
+  EthereumClient,
+  LocalSigner,
+  openContracts,
+  startAnvil,
+} from "@chaoscore/chain";
+import { generateNoteKey } from "@chaoscore/core";
+import type { Db, Engine } from "@chaoscore/engine";
+import {
+  CONFIG_FORMAT,
+  checkChainId,
+  DEFAULT_ORIGIN,
+  dataPaths,
+  isInitialized,
+  readConfig,
+  readLogKey,
+  writeConfig,
+  writeLogKey,
+} from "../data-dir.js";
+import { info, out, UsageError } from "../output.js";
+import type { Globals } from "../program.js";
+import { ensureTeeRoot, trustedTeeRoots } from "../tee-root.js";
+import { chainPaths, openChain } from "./chain.js";
+
+export type ServeOptions = {
+  host: string;
+  port: number;
+  databaseUrl?: string;
+  chain: boolean;
+  anchorEvery: number;
+  confirmations?: number;
+  rateLimit: number;
+  bodyLimit: number;
+  corsOrigin?: string[];
+  signatureThreads: number;
+  explorerUrl?: string;
+  logLevel: string;
+};
+
+type Chain = {
+  client: EthereumClient;
+  contracts: ChaosCoreContracts;
+  signer: import("@chaoscore/chain").ChainSigner;
+  rpcUrl: string;
+  close(): void;
+};
+
+/** Opens the configured chain, or starts a local anvil with fresh contracts. */
+async function startChain(dataDir: string, open: { anvil?: AnvilInstance }): Promise<Chain> {
+  const configured =
+    (process.env.CHAOSCORE_RPC_URL ?? "").trim() !== "" || existsSync(chainPaths(dataDir).chain);
+  if (configured) {
+    const chain = await openChain(dataDir);
+    if (chain.contracts === undefined) {
+      throw new UsageError("the chain has no ChaosCore contracts: run `chaoscore chain deploy`");
+    }
+    return chain as Chain;
+  }
+  info("starting a local anvil (embedded default; --no-chain to serve without a chain)…");
+  open.anvil = await startAnvil();
+  const signer = LocalSigner.fromPrivateKey(open.anvil.accounts[0]?.privateKey as string);
+  const client = await EthereumClient.connect({ rpcUrl: open.anvil.rpcUrl, pollIntervalMs: 100 });
+  const deployments = await deployContracts(client, signer, { dir: dataDir });
+  const contracts = await openContracts(client, deployments, signer);
+  info(`anvil at ${open.anvil.rpcUrl}, CheckpointAnchor at ${contracts.anchor.address}`);
+  return { client, contracts, signer, rpcUrl: open.anvil.rpcUrl, close: () => client.close() };
+}
+
+/** `chaoscore serve [--host h] [--port p] [--no-chain] [--anchor-every s] …`. */
+export async function runServe(globals: Globals, opts: ServeOptions): Promise<void> {
+  const { dataDir } = globals;
+  const open: { anvil?: AnvilInstance; chain?: Chain; db?: Db; engine?: Engine } = {};
+  const cleanup = async () => {
+    await open.engine?.close();
+    await open.db?.close();
+    open.chain?.close();
+    await open.anvil?.stop();
+  };
+  try {
+    // ---- the data dir: initialised on first start ------------------------------------------
+    if (!(await isInitialized(dataDir))) {
+      await mkdir(dataDir, { recursive: true, mode: 0o700 });
+      const { signerKey, verifierKey } = generateNoteKey(DEFAULT_ORIGIN);
+      await writeLogKey(dataDir, signerKey);
+      await writeConfig(dataDir, {
+        format: CONFIG_FORMAT,
+        chainId: checkChainId(process.env.CHAOSCORE_CHAIN_ID ?? "31337"),
+        log: { id: "default", origin: DEFAULT_ORIGIN, verifierKey },
+      });
+      info(`initialized ${dataDir} (config.json, log.key)`);
+    }
+    const config = await readConfig(dataDir);
+    const signerKey = await readLogKey(dataDir, config);
+    const chainId = BigInt(config.chainId);
+
+    // ---- chain ---------------------------------------------------------------------------------
+    if (opts.chain) {
+      open.chain = await startChain(dataDir, open);
+      if (open.chain.client.chainId !== chainId) {
+        throw new UsageError(
+          `the chain is ${open.chain.client.chainId} but ${dataDir} signs for chain ${chainId}`,
+        );
+      }
+    }
+
+    // ---- database, engine -------------------------------------------------------------------------
+    const engineModule = await import("@chaoscore/engine");
+    const { createEngine, openDatabase, MockTeeProvider, StoredAnchorDirectory } = engineModule;
+    const tee = new MockTeeProvider({ rootKey: await ensureTeeRoot(dataDir) });
+    const roots = await trustedTeeRoots(dataDir);
+    open.db = await openDatabase({
+      dataDir: dataPaths(dataDir).pgdata,
+      ...(opts.databaseUrl === undefined ? {} : { databaseUrl: opts.databaseUrl }),
+    });
+    const chain = open.chain;
+    open.engine = await createEngine({
+      db: open.db,
+      chainId,
+      log: {
+        id: config.log.id,
+        origin: config.log.origin,
+        signerKey,
+        verifierKey: config.log.verifierKey,
+      },
+      attestation: { mode: "optional", trustedRoots: roots },
+      signatureThreads: opts.signatureThreads,
+      ...(chain === undefined || opts.anchorEvery === 0
+        ? {}
+        : {
+            chain: {
+              client: chain.client,
+              contracts: { anchor: chain.contracts.anchor, identity: chain.contracts.identity },
+              signer: chain.signer,
+              chainId,
+              ...(opts.confirmations === undefined ? {} : { confirmations: opts.confirmations }),
+            },
+          }),
+    });
+    const engine = open.engine;
+    const anchors = new StoredAnchorDirectory({ db: open.db, log: engine.log });
+    if (engine.anchoring === undefined) engine.agency.setAnchorDirectory(anchors);
+
+    // ---- the gateway ------------------------------------------------------------------------------
+    const { buildGateway, gatewayServices, ApiKeyStore } = await import("@chaoscore/gateway");
+    const keys = new ApiKeyStore(open.db);
+    if ((await keys.list()).length === 0) {
+      const admin = await keys.create({ scopes: ["admin"], label: "first admin (serve)" });
+      out(`ADMIN_KEY ${admin.key}`);
+      info(
+        "(the admin API key above is shown once: keep it; `chaoscore apikey create` makes more)",
+      );
+    }
+    const app = await buildGateway({
+      ...gatewayServices({ engine, chainId, tee, trustedTeeRoots: roots }),
+      anchors,
+      ...(chain === undefined
+        ? {}
+        : {
+            chain: {
+              ping: () => chain.client.getBlockNumber(),
+              rpcUrl: chain.rpcUrl,
+              ...(opts.explorerUrl === undefined ? {} : { explorerUrl: opts.explorerUrl }),
+            },
+          }),
+      logger: opts.logLevel !== "silent",
+      rateLimit: opts.rateLimit === 0 ? false : opts.rateLimit,
+      bodyLimit: opts.bodyLimit,
+      ...(opts.corsOrigin === undefined ? {} : { corsOrigins: opts.corsOrigin }),
+    });
+    if (engine.anchoring !== undefined && opts.anchorEvery > 0) {
+      engine.anchoring.start({ intervalMs: opts.anchorEvery * 1000 });
+    }
+    const address = await app.listen({ host: opts.host, port: opts.port });
+    out(`LISTENING ${address}`);
+    info(
+      `docs ${address}/docs · explorer ${address}/explorer · metrics ${address}/metrics · ${
+        chain === undefined
+          ? "no chain"
+          : `chain ${chainId} at ${chain.rpcUrl}${engine.anchoring === undefined ? "" : `, anchoring every ${opts.anchorEvery}s`}`
+      }`,
+    );
+
+    // ---- graceful shutdown: finish in-flight requests and queued writes -----------------------
+    await new Promise<void>((resolveStop) => {
+      const stop = (signal: string) => {
+        info(`${signal}: draining in-flight requests…`);
+        resolveStop();
+      };
+      process.once("SIGINT", () => stop("SIGINT"));
+      process.once("SIGTERM", () => stop("SIGTERM"));
+    });
+    await app.close();
+  } finally {
+    await cleanup();
+  }
+  info("stopped");
+}

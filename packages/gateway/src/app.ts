@@ -1,0 +1,422 @@
+/**
+ * The gateway: one Fastify app over the engine. Routes live in `routes/`;
+ * this file wires parsing, authentication, rate limits, idempotency,
+ * problem+json errors, metrics, OpenAPI and the docs UI. No business rules.
+ * @module
+ */
+import { ChaosCoreError, type ErrorCode, type Hex, isChaosCoreError } from "@chaoscore/core";
+import type {
+  AttestationProvider,
+  Engine,
+  ReputationComputer,
+  SecureExecutionEnvironment,
+  StoredAnchorDirectory,
+  Studios,
+} from "@chaoscore/engine";
+import cors from "@fastify/cors";
+import helmet from "@fastify/helmet";
+import rateLimit from "@fastify/rate-limit";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from "fastify";
+import {
+  type Access,
+  ApiKeyStore,
+  assertScope,
+  hasAgentSignature,
+  type Principal,
+  principalId,
+  RequestVerifier,
+  requestHash,
+} from "./auth.js";
+import { createMetrics, type GatewayMetrics } from "./metrics.js";
+import { PROBLEM_MEDIA_TYPE, toProblem } from "./problem.js";
+import { actionRoutes } from "./routes/actions.js";
+import { agentRoutes } from "./routes/agents.js";
+import { executionRoutes } from "./routes/execution.js";
+import { explorerRoutes } from "./routes/explorer.js";
+import { keyRoutes } from "./routes/keys.js";
+import { logRoutes } from "./routes/log.js";
+import { opsRoutes } from "./routes/ops.js";
+import { reputationRoutes } from "./routes/reputation.js";
+import { studioRoutes } from "./routes/studios.js";
+import { tileRoutes } from "./routes/tiles.js";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Who may call the route (default "public"). */
+    access?: Access;
+  }
+  interface FastifyRequest {
+    principal: Principal;
+    rawBody: Buffer;
+  }
+}
+
+/** What the gateway serves. Optional parts answer GATEWAY_FEATURE_DISABLED when absent. */
+export type GatewayOptions = {
+  engine: Engine;
+  /** The chain id agents sign for. */
+  chainId: bigint;
+  studios?: Studios;
+  reputation?: ReputationComputer;
+  /** Attested execution: the TEE provider (the mock TEE) and, optionally, the sandbox. */
+  execution?: { provider: AttestationProvider; sandbox?: SecureExecutionEnvironment };
+  /** The TEE roots the log trusts (shown to verifiers, used by the explorer). */
+  trustedTeeRoots?: readonly Hex[];
+  /** Anchors recorded in the database (by this process or a separate worker). */
+  anchors?: StoredAnchorDirectory;
+  /** The chain, for /readyz and the explorer's links. */
+  chain?: { ping(): Promise<unknown>; rpcUrl?: string; explorerUrl?: string };
+  /** A pino logger, `false` for none (default: pino at info). */
+  logger?: FastifyBaseLogger | boolean;
+  /** Largest request body in bytes; default 2 MiB (a 1 MiB payload and its entry). */
+  bodyLimit?: number;
+  /** Requests per minute per API key, agent or (unauthenticated) address; `false` disables. Default 60,000. */
+  rateLimit?: number | false;
+  /** Origins allowed by CORS; default none (closed). */
+  corsOrigins?: readonly string[];
+  /** Unix seconds (tests). */
+  now?: () => number;
+};
+
+/** The context route modules receive. */
+export type GatewayContext = GatewayOptions & {
+  keys: ApiKeyStore;
+  metrics: GatewayMetrics;
+};
+
+/** The Fastify instance with the TypeBox type provider. */
+export type GatewayApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+const REDACT = [
+  "req.headers.authorization",
+  "req.headers['chaoscore-signature']",
+  "req.headers.cookie",
+];
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Maps an error Fastify or a plugin raised to a coded one. */
+function codedError(error: FastifyError | Error): unknown {
+  if (isChaosCoreError(error)) return error;
+  const e = error as FastifyError;
+  if (e.validation !== undefined) {
+    return new ChaosCoreError(
+      "GATEWAY_REQUEST_INVALID",
+      `the request ${e.validationContext ?? "input"} does not match the route's schema: ${e.message}`,
+      {
+        details: {
+          part: e.validationContext ?? null,
+          errors: e.validation.slice(0, 20).map((v) => ({
+            path: v.instancePath,
+            message: v.message ?? "invalid",
+          })),
+        },
+      },
+    );
+  }
+  const byFastifyCode: Record<string, ErrorCode> = {
+    FST_ERR_CTP_BODY_TOO_LARGE: "GATEWAY_PAYLOAD_TOO_LARGE",
+    FST_ERR_CTP_INVALID_MEDIA_TYPE: "GATEWAY_UNSUPPORTED_MEDIA_TYPE",
+    FST_ERR_CTP_EMPTY_JSON_BODY: "GATEWAY_MALFORMED_JSON",
+    FST_ERR_CTP_INVALID_JSON_BODY: "GATEWAY_MALFORMED_JSON",
+  };
+  const mapped = e.code === undefined ? undefined : byFastifyCode[e.code];
+  if (mapped !== undefined) return new ChaosCoreError(mapped, e.message);
+  if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
+    return new ChaosCoreError("GATEWAY_REQUEST_INVALID", e.message, {
+      details: { fastifyCode: e.code ?? null },
+    });
+  }
+  return error;
+}
+
+/**
+ * Builds the gateway (not listening: call `listen`, or `inject` in tests).
+ * @example
+ * ```ts
+ * const app = await buildGateway({ engine, chainId: 31337n });
+ * await app.listen({ port: 8787 });
+ * ```
+ */
+export async function buildGateway(options: GatewayOptions): Promise<GatewayApp> {
+  const { engine } = options;
+  const bodyLimit = options.bodyLimit ?? 2 * 1024 * 1024;
+  const app: GatewayApp = Fastify({
+    bodyLimit,
+    ...(typeof options.logger === "object"
+      ? { loggerInstance: options.logger }
+      : {
+          logger: options.logger === false ? false : { level: "info", redact: { paths: REDACT } },
+        }),
+    requestIdHeader: "x-request-id",
+    genReqId: () => `req-${crypto.randomUUID()}`,
+    return503OnClosing: true,
+    ajv: {
+      // Never coerce or strip what a client sent: a signed entry is checked as it came.
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false },
+    },
+    routerOptions: { maxParamLength: 500 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const keys = new ApiKeyStore(engine.db);
+  const verifier = new RequestVerifier({
+    db: engine.db,
+    registry: engine.registry,
+    chainId: options.chainId,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  const metrics = createMetrics(async () => {
+    const logSize = await engine.log.size();
+    const [anchor] = (await options.anchors?.list(20))?.filter((a) => a.status === "final") ?? [];
+    return {
+      logSize,
+      anchoredSize: anchor?.size ?? null,
+      anchorAgeSeconds:
+        anchor === undefined ? null : (Date.now() - Date.parse(anchor.updatedAt)) / 1000,
+    };
+  });
+  const context: GatewayContext = { ...options, keys, metrics };
+
+  app.decorateRequest("principal", null as never);
+  app.decorateRequest("rawBody", null as never);
+
+  // ---- body parsing: keep the raw bytes (agent signatures cover them) -----------------------
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser(
+    "application/json",
+    { parseAs: "buffer", bodyLimit },
+    (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+      request.rawBody = body;
+      try {
+        done(null, JSON.parse(utf8.decode(body)));
+      } catch {
+        done(new ChaosCoreError("GATEWAY_MALFORMED_JSON", "the body is not valid UTF-8 JSON"));
+      }
+    },
+  );
+
+  // ---- errors ---------------------------------------------------------------------------------
+  const sendProblem = (request: FastifyRequest, reply: FastifyReply, error: unknown) => {
+    const problem = toProblem(error, request.url.split("?")[0] ?? "/", String(request.id));
+    metrics.rejected.inc({ code: problem.code });
+    if (problem.status >= 500) request.log.error({ err: error }, "request failed");
+    if (problem.code === "GATEWAY_UNAUTHENTICATED") {
+      reply.header("www-authenticate", 'Bearer realm="chaoscore"');
+    }
+    return reply.code(problem.status).type(PROBLEM_MEDIA_TYPE).send(problem);
+  };
+  app.setErrorHandler((error, request, reply) =>
+    sendProblem(request, reply, codedError(error as Error)),
+  );
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      request,
+      reply,
+      new ChaosCoreError(
+        "GATEWAY_ROUTE_NOT_FOUND",
+        `no route ${request.method} ${request.url.split("?")[0]}`,
+      ),
+    ),
+  );
+
+  // ---- security headers, CORS (closed unless origins are given) -----------------------------
+  await app.register(helmet, {
+    // The docs UI and the explorer load their own scripts and styles from this origin.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", "data:"],
+        connectSrc: ["'self'"],
+      },
+    },
+  });
+  await app.register(cors, {
+    origin: options.corsOrigins === undefined ? false : [...options.corsOrigins],
+  });
+
+  // ---- authentication (before validation: an unknown caller learns nothing more) -------------
+  app.addHook("preValidation", async (request) => {
+    request.rawBody ??= Buffer.alloc(0);
+    request.principal = { kind: "anonymous" };
+    const authorization = request.headers.authorization;
+    if (authorization !== undefined) {
+      const m = /^Bearer (.+)$/.exec(authorization);
+      if (m === null) {
+        throw new ChaosCoreError("GATEWAY_API_KEY_INVALID", "use Authorization: Bearer <API key>");
+      }
+      const key = await keys.authenticate(m[1] as string);
+      request.principal = { kind: "key", id: key.id, scopes: key.scopes };
+    } else if (hasAgentSignature(request.headers)) {
+      const agent = await verifier.verify({
+        headers: request.headers,
+        method: request.method,
+        target: request.url,
+        body: request.rawBody,
+      });
+      request.principal = { kind: "agent", agent };
+    }
+    const access = request.routeOptions.config.access ?? "public";
+    const principal = request.principal;
+    if (access === "public") return;
+    if (principal.kind === "anonymous") {
+      throw new ChaosCoreError(
+        "GATEWAY_UNAUTHENTICATED",
+        "this route needs an API key (Authorization: Bearer …) or an agent-signed request",
+      );
+    }
+    if (access === "admin") return assertScope(principal, ["admin"]);
+    if (principal.kind === "agent") return; // routes check that an agent writes only as itself
+    if (access === "register") return assertScope(principal, ["admin"]);
+    if (access === "ingest") {
+      const scoped = principal.scopes.some((s) => s.startsWith("studio:"));
+      if (!scoped) assertScope(principal, ["admin", "ingest"]);
+      return;
+    }
+    const studio = (request.params as { id?: string } | undefined)?.id ?? "";
+    assertScope(principal, ["admin", `studio:${studio}`]);
+  });
+
+  // ---- rate limits per key, agent or address ---------------------------------------------------
+  if (options.rateLimit !== false) {
+    await app.register(rateLimit, {
+      global: true,
+      hook: "preHandler",
+      max: options.rateLimit ?? 60_000,
+      timeWindow: 60_000,
+      keyGenerator: (request) => principalId(request.principal, request.ip),
+      errorResponseBuilder: (_request, ctx) => {
+        const error = new ChaosCoreError(
+          "GATEWAY_RATE_LIMITED",
+          `more than ${ctx.max} requests per minute; retry in ${ctx.after}`,
+          { details: { limit: ctx.max, retryAfter: ctx.after } },
+        );
+        return Object.assign(error, { statusCode: 429 });
+      },
+    });
+  }
+
+  // ---- idempotency keys on writes ---------------------------------------------------------------
+  const IDEMPOTENCY_RE = /^[\x21-\x7e]{1,200}$/;
+  app.addHook("preHandler", async (request, reply) => {
+    const key = request.headers["idempotency-key"];
+    if (key === undefined || request.method === "GET" || request.method === "HEAD") return;
+    if (typeof key !== "string" || !IDEMPOTENCY_RE.test(key)) {
+      throw new ChaosCoreError(
+        "GATEWAY_REQUEST_INVALID",
+        "Idempotency-Key is 1 to 200 visible ASCII characters",
+      );
+    }
+    const principal = principalId(request.principal, request.ip);
+    const hash = requestHash(request.method, request.url, request.rawBody);
+    const [row] = await engine.db.query<{
+      request_hash: Uint8Array;
+      status: number;
+      response: unknown;
+    }>(
+      "SELECT request_hash, status, response FROM idempotency_keys WHERE principal = $1 AND key = $2",
+      [principal, key],
+    );
+    if (row !== undefined) {
+      if (!Buffer.from(row.request_hash).equals(hash)) {
+        throw new ChaosCoreError(
+          "GATEWAY_IDEMPOTENCY_KEY_REUSED",
+          "this Idempotency-Key was used with another request",
+        );
+      }
+      reply.header("idempotent-replayed", "true");
+      return reply.code(row.status).send(row.response);
+    }
+    (request as FastifyRequest & { idempotency?: unknown }).idempotency = {
+      principal,
+      key,
+      hash,
+    };
+  });
+  app.addHook("onSend", async (request, reply, payload) => {
+    const pending = (
+      request as FastifyRequest & {
+        idempotency?: { principal: string; key: string; hash: Buffer };
+      }
+    ).idempotency;
+    if (pending === undefined || reply.statusCode >= 300 || typeof payload !== "string") {
+      return payload;
+    }
+    await engine.db.query(
+      `INSERT INTO idempotency_keys (principal, key, request_hash, status, response, created_at)
+       VALUES ($1, $2, $3, $4, $5::jsonb, now()) ON CONFLICT DO NOTHING`,
+      [pending.principal, pending.key, pending.hash, reply.statusCode, payload],
+    );
+    return payload;
+  });
+
+  // ---- metrics ----------------------------------------------------------------------------------
+  app.addHook("onResponse", async (request, reply) => {
+    metrics.requestDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? "unmatched",
+        status_code: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  // ---- OpenAPI 3.1 and the docs UI ---------------------------------------------------------------
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "ChaosCore gateway",
+        version: "1.0.0",
+        description:
+          "Agents, Proof of Agency, the transparency log, execution, reputation, studios and governance. Errors are RFC 9457 problem+json with stable codes (docs/errors.md). Writes need an operator API key (Bearer) or an agent-signed request (ChaosCore-* headers, docs/api.md).",
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: "http", scheme: "bearer", description: "cck_<id>_<secret>" },
+          agentSignature: {
+            type: "apiKey",
+            in: "header",
+            name: "ChaosCore-Signature",
+            description:
+              "EIP-712 Request(agent, method, path, bodyHash, nonce, expiry) with ChaosCore-Agent, ChaosCore-Nonce and ChaosCore-Expiry",
+          },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
+
+  // ---- routes -------------------------------------------------------------------------------------
+  opsRoutes(app, context);
+  keyRoutes(app, context);
+  agentRoutes(app, context);
+  actionRoutes(app, context);
+  logRoutes(app, context);
+  tileRoutes(app, context);
+  executionRoutes(app, context);
+  reputationRoutes(app, context);
+  studioRoutes(app, context);
+  explorerRoutes(app, context);
+  return app;
+}

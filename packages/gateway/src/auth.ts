@@ -1,0 +1,345 @@
+/**
+ * Who is calling: operator API keys (hashed, scoped, revocable) and
+ * agent-signed requests (EIP-712 `Request`, single-use nonces). Routes state
+ * what they need; {@link assertMayWrite} checks an entry against the caller.
+ * @module
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import {
+  type Address,
+  ChaosCoreError,
+  type Hex,
+  isChaosCoreError,
+  isHex,
+  sha256Hex,
+  verifyTypedMessage,
+} from "@chaoscore/core";
+import type { AgentRegistry, Db } from "@chaoscore/engine";
+import { fail } from "./problem.js";
+
+/** An API key scope. */
+export type Scope = "admin" | "read-only" | "ingest" | `studio:${string}`;
+
+const STUDIO_SCOPE_RE = /^studio:[a-z0-9][a-z0-9._-]{0,63}$/;
+
+/** True when `value` is a valid scope. */
+export function isScope(value: unknown): value is Scope {
+  return (
+    value === "admin" ||
+    value === "read-only" ||
+    value === "ingest" ||
+    (typeof value === "string" && STUDIO_SCOPE_RE.test(value))
+  );
+}
+
+/** The caller of a request. */
+export type Principal =
+  | { kind: "key"; id: string; scopes: readonly Scope[] }
+  | { kind: "agent"; agent: Address }
+  | { kind: "anonymous" };
+
+/** What a route needs from its caller. */
+export type Access =
+  /** anyone */
+  | "public"
+  /** an agent (as itself), or a key scoped admin, ingest or studio:<id> (for that studio's entries) */
+  | "ingest"
+  /** an agent (as itself), or a key scoped admin or studio:<the route's :id> */
+  | "studio"
+  /** an agent registering itself, or an admin key */
+  | "register"
+  /** an admin key */
+  | "admin";
+
+/** An API key as listed (never its secret). */
+export type ApiKeyInfo = {
+  id: string;
+  scopes: Scope[];
+  label: string;
+  createdAt: string;
+  revokedAt: string | null;
+};
+
+const KEY_RE = /^cck_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+const CACHE_MS = 5_000;
+
+const hashSecret = (secret: string) => createHash("sha256").update(secret, "utf8").digest();
+
+/**
+ * Operator API keys: `cck_<id>_<secret>`, stored as SHA-256 of the secret,
+ * shown once. Lookups are cached for 5 s (a revocation through this store
+ * takes effect at once; through another gateway within 5 s).
+ */
+export class ApiKeyStore {
+  readonly #db: Db;
+  readonly #cache = new Map<
+    string,
+    { hash: Buffer; scopes: Scope[]; revoked: boolean; at: number }
+  >();
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /**
+   * Creates a key; the returned `key` is the only time the secret is visible.
+   * @throws ChaosCoreError GATEWAY_REQUEST_INVALID on a bad scope or label.
+   */
+  async create(input: {
+    scopes: readonly string[];
+    label?: string;
+  }): Promise<ApiKeyInfo & { key: string }> {
+    const scopes = [...new Set(input.scopes)];
+    if (scopes.length === 0 || !scopes.every(isScope)) {
+      fail("GATEWAY_REQUEST_INVALID", "scopes are admin, read-only, ingest or studio:<studio id>", {
+        scopes: input.scopes,
+      });
+    }
+    const label = input.label ?? "";
+    if (label.length > 200) fail("GATEWAY_REQUEST_INVALID", "a label has at most 200 characters");
+    const id = randomBytes(8).toString("hex");
+    const secret = randomBytes(32).toString("base64url");
+    const [row] = await this.#db.query<{ created_at: Date | string }>(
+      `INSERT INTO api_keys (id, secret_hash, scopes, label, created_at)
+       VALUES ($1, $2, $3, $4, now()) RETURNING created_at`,
+      [id, hashSecret(secret), scopes, label],
+    );
+    return {
+      id,
+      key: `cck_${id}_${secret}`,
+      scopes: scopes as Scope[],
+      label,
+      createdAt: new Date(row?.created_at ?? 0).toISOString(),
+      revokedAt: null,
+    };
+  }
+
+  /** Every key, newest first (without secrets). */
+  async list(): Promise<ApiKeyInfo[]> {
+    const rows = await this.#db.query<{
+      id: string;
+      scopes: string[];
+      label: string;
+      created_at: Date | string;
+      revoked_at: Date | string | null;
+    }>("SELECT id, scopes, label, created_at, revoked_at FROM api_keys ORDER BY created_at DESC");
+    return rows.map((r) => ({
+      id: r.id,
+      scopes: r.scopes as Scope[],
+      label: r.label,
+      createdAt: new Date(r.created_at).toISOString(),
+      revokedAt: r.revoked_at === null ? null : new Date(r.revoked_at).toISOString(),
+    }));
+  }
+
+  /** Revokes a key. @throws ChaosCoreError GATEWAY_API_KEY_INVALID when there is no such live key. */
+  async revoke(id: string): Promise<void> {
+    const rows = await this.#db.query(
+      "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id",
+      [id],
+    );
+    this.#cache.delete(id);
+    if (rows.length === 0) fail("GATEWAY_API_KEY_INVALID", `no live API key ${id}`);
+  }
+
+  /** The key behind a bearer token. @throws ChaosCoreError GATEWAY_API_KEY_INVALID. */
+  async authenticate(token: string): Promise<{ id: string; scopes: readonly Scope[] }> {
+    const m = KEY_RE.exec(token);
+    if (m === null) fail("GATEWAY_API_KEY_INVALID", "an API key looks like cck_<id>_<secret>");
+    const [, id, secret] = m as unknown as [string, string, string];
+    let cached = this.#cache.get(id);
+    if (cached === undefined || Date.now() - cached.at > CACHE_MS) {
+      const [row] = await this.#db.query<{
+        secret_hash: Uint8Array;
+        scopes: string[];
+        revoked_at: unknown;
+      }>("SELECT secret_hash, scopes, revoked_at FROM api_keys WHERE id = $1", [id]);
+      if (row === undefined) fail("GATEWAY_API_KEY_INVALID", "unknown API key");
+      cached = {
+        hash: Buffer.from(row.secret_hash),
+        scopes: row.scopes as Scope[],
+        revoked: row.revoked_at !== null,
+        at: Date.now(),
+      };
+      this.#cache.set(id, cached);
+    }
+    if (cached.revoked || !timingSafeEqual(cached.hash, hashSecret(secret))) {
+      fail("GATEWAY_API_KEY_INVALID", "unknown or revoked API key");
+    }
+    return { id, scopes: cached.scopes };
+  }
+}
+
+/** The longest an agent-signed request may be valid for. */
+export const MAX_REQUEST_TTL_SECONDS = 300;
+
+/** The headers of an agent-signed request, lower-cased. */
+const AGENT_HEADERS = [
+  "chaoscore-agent",
+  "chaoscore-nonce",
+  "chaoscore-expiry",
+  "chaoscore-signature",
+] as const;
+
+/** True when the request carries any agent-signing header. */
+export function hasAgentSignature(headers: Record<string, unknown>): boolean {
+  return AGENT_HEADERS.some((h) => headers[h] !== undefined);
+}
+
+/**
+ * Verifies agent-signed requests and consumes their nonces (a nonce is kept
+ * until its request expires, then purged).
+ */
+export class RequestVerifier {
+  readonly #db: Db;
+  readonly #registry: AgentRegistry;
+  readonly #chainId: bigint;
+  readonly #now: () => number;
+  #lastPurge = 0;
+
+  constructor(options: {
+    db: Db;
+    registry: AgentRegistry;
+    chainId: bigint;
+    now?: () => number;
+  }) {
+    this.#db = options.db;
+    this.#registry = options.registry;
+    this.#chainId = options.chainId;
+    this.#now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  }
+
+  /**
+   * Checks the four headers against the method, target and body; then
+   * records the nonce.
+   * @throws ChaosCoreError GATEWAY_REQUEST_SIGNATURE_INVALID, GATEWAY_REQUEST_EXPIRED,
+   * GATEWAY_REQUEST_REPLAYED.
+   */
+  async verify(input: {
+    headers: Record<string, unknown>;
+    method: string;
+    target: string;
+    body: Uint8Array;
+  }): Promise<Address> {
+    const h = Object.fromEntries(AGENT_HEADERS.map((k) => [k, input.headers[k]]));
+    const agent = h["chaoscore-agent"];
+    const nonce = h["chaoscore-nonce"];
+    const expiry = h["chaoscore-expiry"];
+    const signature = h["chaoscore-signature"];
+    if (
+      !isHex(agent, 20) ||
+      !isHex(nonce, 32) ||
+      typeof expiry !== "string" ||
+      !/^[0-9]{1,12}$/.test(expiry) ||
+      !isHex(signature, 65)
+    ) {
+      fail(
+        "GATEWAY_REQUEST_SIGNATURE_INVALID",
+        "an agent-signed request has ChaosCore-Agent (lowercase address), ChaosCore-Nonce (32 bytes hex), ChaosCore-Expiry (unix seconds) and ChaosCore-Signature (65 bytes hex)",
+      );
+    }
+    const now = this.#now();
+    const exp = Number(expiry);
+    if (exp < now || exp > now + MAX_REQUEST_TTL_SECONDS) {
+      fail(
+        "GATEWAY_REQUEST_EXPIRED",
+        `the request expires at ${exp}; the gateway accepts expiries in [${now}, ${now + MAX_REQUEST_TTL_SECONDS}]`,
+        { expiry: exp, now },
+      );
+    }
+    const state = (await this.#registry.signingState([agent])).get(agent);
+    if (state === undefined) {
+      fail("GATEWAY_REQUEST_SIGNATURE_INVALID", `no agent ${agent} is registered`, { agent });
+    }
+    const message = {
+      agent,
+      method: input.method.toUpperCase(),
+      path: input.target,
+      bodyHash: sha256Hex(input.body),
+      nonce,
+      expiry,
+    };
+    try {
+      verifyTypedMessage("Request", message, this.#chainId, signature, state.signer);
+    } catch (cause) {
+      if (!isChaosCoreError(cause)) throw cause;
+      throw new ChaosCoreError(
+        "GATEWAY_REQUEST_SIGNATURE_INVALID",
+        "the request signature is not the agent's current key over this method, path, body, nonce and expiry",
+        { cause, details: { agent } },
+      );
+    }
+    const inserted = await this.#db.query(
+      `INSERT INTO request_nonces (agent_id, nonce, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT DO NOTHING RETURNING agent_id`,
+      [agent, Buffer.from(nonce.slice(2), "hex"), exp],
+    );
+    if (inserted.length === 0) {
+      fail("GATEWAY_REQUEST_REPLAYED", "this request nonce was used before", { agent, nonce });
+    }
+    if (now - this.#lastPurge > 60) {
+      this.#lastPurge = now;
+      await this.#db.query("DELETE FROM request_nonces WHERE expires_at < $1", [now]);
+    }
+    return agent;
+  }
+}
+
+/** Throws GATEWAY_FORBIDDEN unless the principal's key has one of `scopes`. */
+export function assertScope(principal: Principal, scopes: readonly Scope[]): void {
+  if (principal.kind === "key" && principal.scopes.some((s) => scopes.includes(s))) return;
+  fail("GATEWAY_FORBIDDEN", `this route needs a key scoped ${scopes.join(" or ")}`, {
+    required: scopes,
+  });
+}
+
+/**
+ * Checks that the caller may write an entry of `agent` in `studio` ("" for
+ * none): an agent only as itself; a key scoped admin always, ingest outside
+ * studio routes, studio:<id> only in that studio.
+ * @throws ChaosCoreError GATEWAY_FORBIDDEN, GATEWAY_UNAUTHENTICATED.
+ */
+export function assertMayWrite(
+  principal: Principal,
+  target: { agent: string | undefined; studio: string | undefined; route: "ingest" | "studio" },
+): void {
+  if (principal.kind === "anonymous") {
+    fail("GATEWAY_UNAUTHENTICATED", "sign the request as the agent or send an API key");
+  }
+  if (principal.kind === "agent") {
+    if (target.agent !== principal.agent) {
+      fail(
+        "GATEWAY_FORBIDDEN",
+        `agent ${principal.agent} cannot write an entry of ${target.agent ?? "another agent"}`,
+        { agent: principal.agent, entryAgent: target.agent ?? null },
+      );
+    }
+    return;
+  }
+  const scopes = principal.scopes;
+  if (scopes.includes("admin")) return;
+  if (target.route === "ingest" && scopes.includes("ingest")) return;
+  const studio = target.studio ?? "";
+  if (studio !== "" && scopes.includes(`studio:${studio}`)) return;
+  fail(
+    "GATEWAY_FORBIDDEN",
+    studio === ""
+      ? "this key's scopes do not allow this write"
+      : `this key's scopes do not include studio:${studio}`,
+    { required: studio === "" ? ["admin", "ingest"] : ["admin", `studio:${studio}`] },
+  );
+}
+
+/** A stable id of the principal (rate limits, idempotency keys). */
+export function principalId(principal: Principal, ip: string): string {
+  if (principal.kind === "key") return `key:${principal.id}`;
+  if (principal.kind === "agent") return `agent:${principal.agent}`;
+  return `ip:${ip}`;
+}
+
+/** The hash of a request for idempotency: method, target and body. */
+export function requestHash(method: string, target: string, body: Uint8Array): Buffer {
+  return createHash("sha256").update(`${method.toUpperCase()} ${target}\n`).update(body).digest();
+}
+
+export type { Hex };

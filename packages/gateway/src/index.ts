@@ -1,0 +1,12 @@
+export { buildGateway, type GatewayApp, type GatewayOptions } from "./app.js";
+export {
+  type Access,
+  type ApiKeyInfo,
+  ApiKeyStore,
+  isScope,
+  type Principal,
+  type Scope,
+} from "./auth.js";
+export { isRetryable, type Problem, statusOf, toProblem } from "./problem.js";
+export { parseTileIndex, TILE_WIDTH, tileIndexPath } from "./routes/tiles.js";
+export { type GatewayServicesOptions, gatewayServices } from "./services.js";

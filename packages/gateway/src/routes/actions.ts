@@ -1,0 +1,177 @@
+import { isChaosCoreError, verifyReceipt } from "@chaoscore/core";
+import { Type } from "@sinclair/typebox";
+import type { GatewayApp, GatewayContext } from "../app.js";
+import { assertMayWrite, type Principal } from "../auth.js";
+import {
+  Cursor,
+  errors,
+  Hash,
+  Limit,
+  limitOf,
+  RecordResult,
+  SignedAction,
+  SignedOutcome,
+  StudioId,
+  TaskId,
+  WRITE_SECURITY,
+} from "../schemas.js";
+
+type EntryLike = { message?: { agent?: unknown; studio?: unknown; action?: unknown } };
+
+const field = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+
+/** Proof of Agency: record actions and outcomes, read them, their receipts. */
+export function actionRoutes(app: GatewayApp, ctx: GatewayContext): void {
+  const { agency } = ctx.engine;
+  const hasStudioScope = (p: Principal) =>
+    p.kind === "key" && !p.scopes.includes("admin") && !p.scopes.includes("ingest");
+
+  app.post(
+    "/v1/actions",
+    {
+      schema: {
+        tags: ["actions"],
+        summary: "Record a signed action (with its payload and attestation quote)",
+        description:
+          "Idempotent: the same signed action again answers its first record with duplicate: true.",
+        security: WRITE_SECURITY,
+        body: SignedAction,
+        response: { ...errors(401, 403, 404, 409, 413), 201: RecordResult },
+      },
+      config: { access: "ingest" },
+    },
+    async (request, reply) => {
+      const message = (request.body.entry as EntryLike).message;
+      assertMayWrite(request.principal, {
+        agent: field(message?.agent),
+        studio: field(message?.studio),
+        route: "ingest",
+      });
+      const result = await agency.recordAction(request.body);
+      if (!result.duplicate) ctx.metrics.ingested.inc({ kind: "action" });
+      return reply.code(201).send(result);
+    },
+  );
+
+  app.post(
+    "/v1/outcomes",
+    {
+      schema: {
+        tags: ["actions"],
+        summary: "Record a signed outcome of an action (with its metrics)",
+        security: WRITE_SECURITY,
+        body: SignedOutcome,
+        response: { ...errors(401, 403, 404, 409, 413), 201: RecordResult },
+      },
+      config: { access: "ingest" },
+    },
+    async (request, reply) => {
+      const message = (request.body.entry as EntryLike).message;
+      let studio: string | undefined;
+      if (hasStudioScope(request.principal)) {
+        // A studio-scoped key may record outcomes of that studio's actions only.
+        const action = field(message?.action);
+        studio =
+          action === undefined
+            ? undefined
+            : await agency.getAction(action).then(
+                (a) => a.studio,
+                (e: unknown) => {
+                  if (isChaosCoreError(e)) return undefined;
+                  throw e;
+                },
+              );
+      }
+      assertMayWrite(request.principal, {
+        agent: field(message?.agent),
+        studio,
+        route: "ingest",
+      });
+      const result = await agency.recordOutcome(request.body);
+      if (!result.duplicate) ctx.metrics.ingested.inc({ kind: "outcome" });
+      return reply.code(201).send(result);
+    },
+  );
+
+  app.get(
+    "/v1/actions",
+    {
+      schema: {
+        tags: ["actions"],
+        summary: "Query actions by agent, studio, task, type and time (cursor pagination)",
+        querystring: Type.Object(
+          {
+            agent: Type.Optional(Type.String({ pattern: "^0x[0-9a-f]{40}$" })),
+            studio: Type.Optional(StudioId),
+            task: Type.Optional(TaskId),
+            actionType: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+            from: Type.Optional(Type.String({ maxLength: 40 })),
+            to: Type.Optional(Type.String({ maxLength: 40 })),
+            limit: Type.Optional(Limit),
+            cursor: Type.Optional(Cursor),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => {
+      const { limit, ...q } = request.query;
+      return agency.query({ ...q, ...limitOf(limit) });
+    },
+  );
+
+  const IdParams = Type.Object({ id: Hash });
+  app.get(
+    "/v1/actions/:id",
+    {
+      schema: {
+        tags: ["actions"],
+        summary: "One recorded action or outcome",
+        params: IdParams,
+        response: errors(404),
+      },
+    },
+    async (request) => agency.getAction(request.params.id),
+  );
+
+  app.get(
+    "/v1/actions/:id/receipt",
+    {
+      schema: {
+        tags: ["actions"],
+        summary: "The chaoscore.receipt/v1 receipt of an action (docs/spec/receipt.md)",
+        params: IdParams,
+        querystring: Type.Object(
+          { payload: Type.Optional(Type.Union([Type.Literal("true"), Type.Literal("false")])) },
+          { additionalProperties: false },
+        ),
+        response: errors(404),
+      },
+    },
+    async (request) =>
+      agency.getReceipt(request.params.id, {
+        includePayload: request.query.payload !== "false",
+      }),
+  );
+
+  app.post(
+    "/v1/receipts/verify",
+    {
+      schema: {
+        tags: ["actions"],
+        summary:
+          "Verify a receipt against this log's key (and the TEE roots it trusts); anyone can do the same offline",
+        body: Type.Object({}, { additionalProperties: true }),
+        response: errors(),
+      },
+    },
+    async (request) => {
+      const verified = verifyReceipt(request.rawBody, ctx.engine.log.verifierKey, {
+        ...(ctx.trustedTeeRoots === undefined || ctx.trustedTeeRoots.length === 0
+          ? {}
+          : { attestation: { trustedRoots: [...ctx.trustedTeeRoots] } }),
+      });
+      return { valid: true, ...verified };
+    },
+  );
+}

@@ -1,0 +1,220 @@
+import { isHex } from "@chaoscore/core";
+import { Type } from "@sinclair/typebox";
+import type { GatewayApp, GatewayContext } from "../app.js";
+import { fail } from "../problem.js";
+import { Cursor, Decimal, errors, Limit, toLimit } from "../schemas.js";
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+
+/** The transparency log: checkpoints, proofs, entries, anchors, search. */
+export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
+  const { log, agency } = ctx.engine;
+
+  app.get(
+    "/v1/log/checkpoint",
+    {
+      schema: {
+        tags: ["log"],
+        summary: "The latest checkpoint (signed now if the log has grown): a C2SP signed note",
+      },
+    },
+    async () => {
+      const cp = await log.checkpoint();
+      return {
+        origin: log.origin,
+        size: cp.size,
+        rootHash: b64(cp.rootHash),
+        note: cp.note,
+        createdAt: cp.createdAt,
+        verifierKey: log.verifierKey,
+      };
+    },
+  );
+
+  app.get(
+    "/v1/log/checkpoints",
+    {
+      schema: {
+        tags: ["log"],
+        summary: "Signed checkpoints, newest first, with their on-chain anchors",
+        querystring: Type.Object({ limit: Type.Optional(Limit) }, { additionalProperties: false }),
+      },
+    },
+    async (request) => {
+      const limit = toLimit(request.query.limit) ?? 50;
+      const all = await log.checkpoints();
+      const anchors = (await ctx.anchors?.list(1000)) ?? [];
+      return {
+        items: all
+          .slice(-limit)
+          .reverse()
+          .map((cp) => ({
+            size: cp.size,
+            rootHash: b64(cp.rootHash),
+            note: cp.note,
+            createdAt: cp.createdAt,
+            anchors: anchors
+              .filter((a) => a.size === cp.size)
+              .map((a) => ({
+                status: a.status,
+                chainId: a.chainId,
+                contract: a.contract,
+                index: a.index,
+                txHash: a.txHash,
+                blockNumber: a.blockNumber,
+              })),
+          })),
+      };
+    },
+  );
+
+  app.get(
+    "/v1/log/proofs/inclusion",
+    {
+      schema: {
+        tags: ["log"],
+        summary: "The RFC 9162 inclusion proof of a leaf in the tree of a size",
+        querystring: Type.Object(
+          { index: Decimal(), size: Decimal() },
+          { additionalProperties: false },
+        ),
+        response: errors(),
+      },
+    },
+    async (request) => {
+      const index = Number(request.query.index);
+      const size = Number(request.query.size);
+      if (index >= size) {
+        fail("MERKLE_INDEX_OUT_OF_RANGE", `leaf ${index} is not in a tree of ${size}`);
+      }
+      const proof = await log.inclusionProof(index, size);
+      return { index, size, hashes: proof.map(b64) };
+    },
+  );
+
+  app.get(
+    "/v1/log/proofs/consistency",
+    {
+      schema: {
+        tags: ["log"],
+        summary: "The RFC 9162 consistency proof between two tree sizes",
+        querystring: Type.Object(
+          { from: Decimal(), to: Decimal() },
+          { additionalProperties: false },
+        ),
+        response: errors(),
+      },
+    },
+    async (request) => {
+      const from = Number(request.query.from);
+      const to = Number(request.query.to);
+      if (from > to) fail("MERKLE_INDEX_OUT_OF_RANGE", "from must not exceed to");
+      const proof = await log.consistencyProof(from, to);
+      return { from, to, hashes: proof.map(b64) };
+    },
+  );
+
+  app.get(
+    "/v1/log/entries",
+    {
+      schema: {
+        tags: ["log"],
+        summary: "Leaves [start, end) as stored (at most 1,000), base64",
+        querystring: Type.Object(
+          { start: Decimal(), end: Decimal() },
+          { additionalProperties: false },
+        ),
+        response: errors(),
+      },
+    },
+    async (request) => {
+      const start = Number(request.query.start);
+      const end = Number(request.query.end);
+      if (end < start || end - start > 1000) {
+        fail("GATEWAY_REQUEST_INVALID", "end must be in [start, start + 1000]");
+      }
+      const rows = await log.entries(start, end);
+      return { items: rows.map((r) => ({ index: r.index, entry: b64(r.entry) })) };
+    },
+  );
+
+  app.get(
+    "/v1/log/anchors",
+    {
+      schema: {
+        tags: ["log"],
+        summary: "On-chain anchors of checkpoints, newest first",
+        querystring: Type.Object({ limit: Type.Optional(Limit) }, { additionalProperties: false }),
+      },
+    },
+    async (request) => ({
+      items: (await ctx.anchors?.list(toLimit(request.query.limit) ?? 100)) ?? [],
+      explorerUrl: ctx.chain?.explorerUrl ?? null,
+    }),
+  );
+
+  app.get(
+    "/v1/search",
+    {
+      schema: {
+        tags: ["log"],
+        summary:
+          "Search by agent address, action hash or studio id; each hit carries its inclusion proof in the latest checkpoint",
+        querystring: Type.Object(
+          {
+            q: Type.String({ minLength: 1, maxLength: 100 }),
+            limit: Type.Optional(Limit),
+            cursor: Type.Optional(Cursor),
+          },
+          { additionalProperties: false },
+        ),
+        response: errors(),
+      },
+    },
+    async (request) => {
+      const { q, cursor } = request.query;
+      const limit = Math.min(toLimit(request.query.limit) ?? 20, 100);
+      let kind: "action" | "agent" | "studio";
+      let page: Awaited<ReturnType<typeof agency.query>>;
+      if (isHex(q, 32)) {
+        kind = "action";
+        page = { items: [await agency.getAction(q)], nextCursor: null };
+      } else if (isHex(q, 20)) {
+        kind = "agent";
+        page = await agency.query({ agent: q, limit, ...(cursor === undefined ? {} : { cursor }) });
+      } else if (/^[a-z0-9][a-z0-9._-]{0,63}$/.test(q)) {
+        kind = "studio";
+        page = await agency.query({
+          studio: q,
+          limit,
+          ...(cursor === undefined ? {} : { cursor }),
+        });
+      } else {
+        fail(
+          "GATEWAY_REQUEST_INVALID",
+          "q is an agent address, an action hash (0x + 64 hex) or a studio id",
+        );
+      }
+      const cp = await log.checkpoint();
+      const items = [];
+      for (const action of page.items) {
+        const hashes = await log.inclusionProof(action.leafIndex, cp.size);
+        items.push({
+          action,
+          proof: {
+            leafIndex: action.leafIndex,
+            treeSize: cp.size,
+            rootHash: b64(cp.rootHash),
+            hashes: hashes.map(b64),
+          },
+        });
+      }
+      return {
+        kind,
+        checkpoint: { size: cp.size, rootHash: b64(cp.rootHash), note: cp.note },
+        items,
+        nextCursor: page.nextCursor,
+      };
+    },
+  );
+}

@@ -1,0 +1,105 @@
+import { ChaosCoreError } from "@chaoscore/core";
+import { Type } from "@sinclair/typebox";
+import type { GatewayApp, GatewayContext } from "../app.js";
+import { PROBLEM_MEDIA_TYPE, toProblem } from "../problem.js";
+
+/** Liveness, readiness, metrics, the OpenAPI document and the gateway's identity. */
+export function opsRoutes(app: GatewayApp, ctx: GatewayContext): void {
+  const { engine } = ctx;
+  app.get(
+    "/healthz",
+    {
+      schema: {
+        tags: ["operations"],
+        summary: "Liveness: the process answers",
+        response: { 200: Type.Object({ status: Type.Literal("ok") }) },
+      },
+      config: { rateLimit: false },
+    },
+    async () => ({ status: "ok" as const }),
+  );
+
+  app.get(
+    "/readyz",
+    {
+      schema: {
+        tags: ["operations"],
+        summary: "Readiness: the database and (when configured) the chain answer",
+      },
+      config: { rateLimit: false },
+    },
+    async (request, reply) => {
+      const checks: Record<string, string> = {};
+      let ok = true;
+      try {
+        await engine.db.query("SELECT 1");
+        checks.database = "ok";
+      } catch (error) {
+        ok = false;
+        checks.database = error instanceof Error ? error.message : String(error);
+      }
+      if (ctx.chain !== undefined) {
+        try {
+          await ctx.chain.ping();
+          checks.chain = "ok";
+        } catch (error) {
+          ok = false;
+          checks.chain = error instanceof Error ? error.message : String(error);
+        }
+      } else {
+        checks.chain = "not configured";
+      }
+      if (ok) return { status: "ready", checks };
+      const problem = toProblem(
+        new ChaosCoreError("GATEWAY_NOT_READY", "a dependency does not answer", {
+          details: { checks },
+        }),
+        "/readyz",
+        String(request.id),
+      );
+      return reply.code(503).type(PROBLEM_MEDIA_TYPE).send(problem);
+    },
+  );
+
+  app.get(
+    "/metrics",
+    {
+      schema: { tags: ["operations"], summary: "Prometheus metrics (text exposition format)" },
+      config: { rateLimit: false },
+    },
+    async (_request, reply) => {
+      const text = await ctx.metrics.registry.metrics();
+      return reply.type(ctx.metrics.registry.contentType).send(text);
+    },
+  );
+
+  app.get(
+    "/openapi.json",
+    { schema: { tags: ["operations"], summary: "This API as an OpenAPI 3.1 document" } },
+    async () => app.swagger(),
+  );
+
+  app.get(
+    "/v1",
+    {
+      schema: {
+        tags: ["operations"],
+        summary: "The gateway's identity: chain id, log key, TEE roots, features",
+      },
+    },
+    async () => ({
+      format: "chaoscore.gateway/v1",
+      chainId: ctx.chainId.toString(),
+      log: { id: engine.log.id, origin: engine.log.origin, verifierKey: engine.log.verifierKey },
+      trustedTeeRoots: ctx.trustedTeeRoots ?? [],
+      features: {
+        studios: ctx.studios !== undefined,
+        reputation: ctx.reputation !== undefined,
+        execution: ctx.execution !== undefined,
+        anchoring: ctx.anchors !== undefined,
+        chain: ctx.chain !== undefined,
+      },
+      chain: ctx.chain === undefined ? null : { explorerUrl: ctx.chain.explorerUrl ?? null },
+    }),
+  );
+}

@@ -1,0 +1,117 @@
+/**
+ * The C2SP tlog-tiles read API under `/log/`: the checkpoint, Merkle tiles
+ * and entry bundles, so standard transparency tooling (monitors, witnesses)
+ * can read the log. https://c2sp.org/tlog-tiles
+ * @module
+ */
+import { ChaosCoreError } from "@chaoscore/core";
+import type { GatewayApp, GatewayContext } from "../app.js";
+import { fail } from "../problem.js";
+
+/** Hashes per tile (tile height 8). */
+export const TILE_WIDTH = 256;
+
+/** Parses `<N>[.p/<W>]` where N is split into `x123/` groups of three digits. */
+export function parseTileIndex(path: string): { index: number; width: number } {
+  const m = /^((?:x[0-9]{3}\/)*)([0-9]{3})(?:\.p\/([0-9]{1,3}))?$/.exec(path);
+  if (m === null) {
+    fail("GATEWAY_REQUEST_INVALID", "a tile index is x-prefixed groups of three digits", {
+      path,
+    });
+  }
+  const digits = `${(m[1] ?? "").replaceAll("x", "").replaceAll("/", "")}${m[2]}`;
+  const index = Number(digits);
+  const width = m[3] === undefined ? TILE_WIDTH : Number(m[3]);
+  if (!Number.isSafeInteger(index) || width < 1 || width >= TILE_WIDTH + (m[3] ? 0 : 1)) {
+    fail("GATEWAY_REQUEST_INVALID", "a partial tile has a width in [1, 255]", { path });
+  }
+  return { index, width };
+}
+
+/** Encodes N as tlog-tiles does: `x001/x234/067`. */
+export function tileIndexPath(index: number): string {
+  const s = String(index).padStart(3, "0");
+  const padded = s.padStart(Math.ceil(s.length / 3) * 3, "0");
+  const groups = padded.match(/.{3}/g) as string[];
+  return groups.map((g, i) => (i < groups.length - 1 ? `x${g}` : g)).join("/");
+}
+
+const IMMUTABLE = "public, max-age=31536000, immutable";
+
+/** tlog-tiles routes. */
+export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
+  const { log } = ctx.engine;
+
+  app.get(
+    "/log/checkpoint",
+    {
+      schema: {
+        tags: ["tlog-tiles"],
+        summary: "The latest checkpoint as a C2SP signed note (text/plain)",
+      },
+    },
+    async (_request, reply) => {
+      const cp = await log.checkpoint();
+      return reply
+        .type("text/plain; charset=utf-8")
+        .header("cache-control", "no-cache")
+        .send(cp.note);
+    },
+  );
+
+  app.get(
+    "/log/tile/*",
+    {
+      schema: {
+        tags: ["tlog-tiles"],
+        summary:
+          "A Merkle tile `<L>/<N>[.p/<W>]` (concatenated 32-byte hashes) or an entry bundle `entries/<N>[.p/<W>]` (uint16-length-prefixed entries)",
+      },
+    },
+    async (request, reply) => {
+      const rest = (request.params as { "*": string })["*"];
+      const slash = rest.indexOf("/");
+      const head = slash < 0 ? rest : rest.slice(0, slash);
+      const { index, width } = parseTileIndex(slash < 0 ? "" : rest.slice(slash + 1));
+      const size = await log.size();
+      const start = index * TILE_WIDTH;
+      if (head === "entries") {
+        if (start + width > size) {
+          fail("MERKLE_INDEX_OUT_OF_RANGE", `the log has ${size} entries`, { size });
+        }
+        const rows = await log.entries(start, start + width);
+        const parts: Buffer[] = [];
+        for (const r of rows) {
+          if (r.entry.length > 0xffff) {
+            throw new ChaosCoreError(
+              "GATEWAY_INTERNAL",
+              `entry ${r.index} is too long for an entry bundle`,
+            );
+          }
+          const len = Buffer.alloc(2);
+          len.writeUInt16BE(r.entry.length);
+          parts.push(len, Buffer.from(r.entry));
+        }
+        return reply
+          .type("application/octet-stream")
+          .header("cache-control", width === TILE_WIDTH ? IMMUTABLE : "no-cache")
+          .send(Buffer.concat(parts));
+      }
+      if (!/^[0-9]{1,2}$/.test(head) || Number(head) > 7) {
+        fail("GATEWAY_REQUEST_INVALID", "a tile level is 0 to 7, or `entries`", { level: head });
+      }
+      const level = Number(head);
+      const leavesPerNode = 2 ** (8 * level);
+      if ((start + width) * leavesPerNode > size) {
+        fail("MERKLE_INDEX_OUT_OF_RANGE", `the tree of ${size} leaves has no such tile`, {
+          size,
+        });
+      }
+      const hashes = await log.nodes(8 * level, start, start + width);
+      return reply
+        .type("application/octet-stream")
+        .header("cache-control", width === TILE_WIDTH ? IMMUTABLE : "no-cache")
+        .send(Buffer.concat(hashes.map((h) => Buffer.from(h))));
+    },
+  );
+}

@@ -1,0 +1,93 @@
+/**
+ * Request schemas shared by the routes (TypeBox → JSON Schema → OpenAPI).
+ * Entries, payloads and proofs are checked by the engine with its own codes;
+ * these schemas bound shapes and sizes at the edge.
+ * @module
+ */
+import { type TSchema, Type } from "@sinclair/typebox";
+
+export const Address = Type.String({
+  pattern: "^0x[0-9a-f]{40}$",
+  description: "a lowercase 0x address (agent id)",
+});
+export const Hash = Type.String({ pattern: "^0x[0-9a-f]{64}$", description: "32 bytes, 0x-hex" });
+export const StudioId = Type.String({ pattern: "^[a-z0-9][a-z0-9._-]{0,63}$" });
+export const TaskId = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$" });
+export const Decimal = (max = 12) =>
+  Type.String({ pattern: `^(0|[1-9][0-9]{0,${max - 1}})$`, description: "a decimal integer" });
+export const Limit = Type.String({ pattern: "^[1-9][0-9]{0,2}$", description: "page size" });
+export const Cursor = Type.String({ minLength: 1, maxLength: 200 });
+
+/** A signed log entry (its shape is checked by Proof of Agency, docs/spec/receipt.md). */
+export const Entry = Type.Object(
+  {},
+  { additionalProperties: true, description: "a signed chaoscore.entry/v1 (action or outcome)" },
+);
+/** A JSON value of any kind. */
+export const Json = Type.Unknown({ description: "any JSON value" });
+
+/** A signed action with its optional payload and attestation quote. */
+export const SignedAction = Type.Object(
+  {
+    entry: Entry,
+    payload: Type.Optional(Json),
+    attestation: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { additionalProperties: false },
+);
+/** A signed outcome with its metrics. */
+export const SignedOutcome = Type.Object(
+  { entry: Entry, metrics: Type.Object({}, { additionalProperties: true }) },
+  { additionalProperties: false },
+);
+
+/** A page of items. */
+export const Page = <T extends TSchema>(item: T) =>
+  Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
+/** The result of recording an action or outcome. */
+export const RecordResult = Type.Object({
+  id: Hash,
+  kind: Type.Union([Type.Literal("action"), Type.Literal("outcome")]),
+  leafIndex: Type.Integer(),
+  duplicate: Type.Boolean(),
+});
+
+/** The problem+json body of every error answer. */
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    instance: Type.String(),
+    code: Type.String({ description: "a stable code of docs/errors.md" }),
+    requestId: Type.String(),
+    retryable: Type.Boolean(),
+    details: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { description: "RFC 9457 problem details" },
+);
+
+/** Error answers every route may give. */
+export const errors = (...statuses: number[]) => ({
+  200: Type.Unknown({ description: "the result" }),
+  201: Type.Unknown({ description: "created" }),
+  ...Object.fromEntries(
+    [400, ...statuses].map((s) => [
+      s,
+      { ...Problem, description: "problem+json with a stable code" },
+    ]),
+  ),
+});
+
+/** Security requirements of write routes. */
+export const WRITE_SECURITY = [{ apiKey: [] }, { agentSignature: [] }];
+export const ADMIN_SECURITY = [{ apiKey: [] }];
+
+/** Parses a `limit` query value (validated by the schema). */
+export const toLimit = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+
+/** `{ limit }` when a limit was given, else `{}` (for exact optional properties). */
+export const limitOf = (v: string | undefined): { limit?: number } =>
+  v === undefined ? {} : { limit: Number(v) };

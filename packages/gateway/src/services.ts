@@ -1,0 +1,56 @@
+/**
+ * Wires the optional components the gateway serves over one engine:
+ * reputation, studios (with reputation as their port), attested execution
+ * with a mock TEE, and the anchors stored in the database.
+ * @module
+ */
+import type { Hex } from "@chaoscore/core";
+import {
+  createStudios,
+  type Engine,
+  MockTeeProvider,
+  ReputationComputer,
+  type RewardPort,
+  StoredAnchorDirectory,
+} from "@chaoscore/engine";
+import type { GatewayOptions } from "./app.js";
+
+/** Options of {@link gatewayServices}. */
+export type GatewayServicesOptions = {
+  engine: Engine;
+  chainId: bigint;
+  /** The mock TEE (its root is trusted by the log); default a fresh one. */
+  tee?: MockTeeProvider;
+  /** Extra TEE roots the log trusts. */
+  trustedTeeRoots?: readonly Hex[];
+  /** Pre-trusted raters of EigenTrust (the operators' evaluators). */
+  preTrusted?: readonly string[];
+  /** Pays studio rewards (on chain); without it reward transitions are refused. */
+  rewards?: RewardPort;
+};
+
+/** Everything but the chain, logger and limits: a gateway serving every component. */
+export function gatewayServices(options: GatewayServicesOptions): GatewayOptions {
+  const { engine } = options;
+  const tee = options.tee ?? MockTeeProvider.create();
+  const reputation = new ReputationComputer({
+    db: engine.db,
+    preTrusted: [...(options.preTrusted ?? [])],
+  });
+  const studios = createStudios(engine, {
+    reputation: {
+      applyOutcome: (o) => reputation.applyOutcome({ id: o.outcomeId }),
+      get: async (agent, dimension) => (await reputation.get(agent, dimension)).value,
+    },
+    ...(options.rewards === undefined ? {} : { rewards: options.rewards }),
+  });
+  return {
+    engine,
+    chainId: options.chainId,
+    studios,
+    reputation,
+    execution: { provider: tee },
+    trustedTeeRoots: [...new Set([...tee.trustedRoots, ...(options.trustedTeeRoots ?? [])])],
+    anchors: new StoredAnchorDirectory({ db: engine.db, log: engine.log }),
+  };
+}
