@@ -4,7 +4,12 @@ import { defineConfig } from "vitest/config";
 // PGlite unless DATABASE_URL points at a Postgres server; .ci/run runs both.
 export default defineConfig({
   test: {
-    include: ["packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts", "bench/**/*.test.ts"],
+    include: [
+      "packages/*/src/**/*.test.ts",
+      "packages/*/test/**/*.test.ts",
+      "bench/**/*.test.ts",
+      "reliability/**/*.test.ts",
+    ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
