@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the Python verifier's tests; creates python/.venv on demand.
+# Runs the Python SDK's and verifier's tests (CrewAI included, offline); creates python/.venv on demand.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="$here/.venv"
@@ -10,7 +10,7 @@ fi
 # reinstall when pyproject.toml changed since the last install
 if [ ! -f "$stamp" ] || [ "$here/pyproject.toml" -nt "$stamp" ]; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$here[test]"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$here[test,crewai]"
   touch "$stamp"
 fi
 cd "$here"

@@ -16,9 +16,8 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from .signing import LocalSigner, sign_request
+from .signing import _MISSING, LocalSigner, sign_request
 
-_MISSING: Any = object()
 
 
 class GatewayError(Exception):

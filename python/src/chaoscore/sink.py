@@ -75,7 +75,10 @@ class GatewaySink:
 
     def append_action(self, entry: dict, payload: Any, attestation: Any, signer: LocalSigner) -> Recorded:
         r = self.client.record_action(entry, payload, attestation=attestation, signer=self._auth(signer))
-        return Recorded(r["id"], r.get("kind", "action"), int(r["leafIndex"]), bool(r.get("duplicate")), entry, payload)
+        return Recorded(
+            r["id"], r.get("kind", "action"), int(r["leafIndex"]), bool(r.get("duplicate")), entry,
+            None if payload is _MISSING else payload,
+        )
 
     def append_outcome(self, entry: dict, metrics: dict, signer: LocalSigner) -> Recorded:
         r = self.client.record_outcome(entry, metrics, signer=self._auth(signer))
