@@ -126,6 +126,13 @@ class GatewayClient:
     def health(self) -> dict:
         return self.request("GET", "/healthz")
 
+    def info(self) -> dict:
+        """GET /v1: `{format, chainId, log: {id, origin, verifierKey}, features, chain}`.
+
+        The log's verifier key read here is what the gateway claims; a verifier
+        should get the trusted key out of band (receipt.md §4)."""
+        return self.request("GET", "/v1")
+
     def chain_id(self) -> int:
         """The gateway's EIP-155 chain id (given, else read from /healthz or the checkpoint)."""
         if self._chain_id is None:
@@ -133,7 +140,7 @@ class GatewayClient:
         return self._chain_id
 
     def _discover_chain_id(self) -> int:
-        for path in ("/healthz", "/v1/log/checkpoint"):
+        for path in ("/v1", "/healthz", "/v1/log/checkpoint"):
             try:
                 doc = self.request("GET", path)
             except GatewayError:
@@ -143,7 +150,7 @@ class GatewayClient:
                 return found
         raise GatewayError(
             "GATEWAY_CHAIN_ID_UNKNOWN",
-            "the gateway does not say its chain id (/healthz, /v1/log/checkpoint); pass chain_id=",
+            "the gateway does not say its chain id (/v1, /healthz, /v1/log/checkpoint); pass chain_id=",
         )
 
     def register_agent(self, registration: Mapping[str, Any], *, signer: LocalSigner | None = None) -> dict:
