@@ -1,0 +1,130 @@
+import {
+  Agent,
+  type AgentOutputItem,
+  type Model,
+  type ModelResponse,
+  Runner,
+  tool,
+  Usage,
+} from "@openai/agents";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { recordRunnerTools, TOOL_ACTION_TYPES } from "./openai-agents.js";
+import { type Harness, openHarness } from "./test-support/harness.js";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await openHarness();
+});
+afterAll(() => h.close());
+
+/** A stand-in for the LLM: answers each turn with the next scripted output. */
+class ScriptedModel implements Model {
+  private turn = 0;
+  constructor(private readonly turns: AgentOutputItem[][]) {}
+  async getResponse(): Promise<ModelResponse> {
+    const output = this.turns[this.turn++];
+    if (output === undefined) throw new Error("the script has no more turns");
+    return { usage: new Usage(), output };
+  }
+  getStreamedResponse(): AsyncIterable<never> {
+    throw new Error("streaming is not scripted");
+  }
+}
+
+const weather = tool({
+  name: "weather",
+  description: "current weather",
+  parameters: z.object({ city: z.string() }),
+  execute: async ({ city }) => `21°C in ${city}`,
+});
+const explode = tool({
+  name: "explode",
+  description: "always fails",
+  parameters: z.object({}),
+  execute: async (): Promise<string> => {
+    throw new RangeError("out of range");
+  },
+  errorFunction: (_context, error) => `failed: ${(error as Error).message}`,
+});
+
+describe("recordRunnerTools (OpenAI Agents SDK)", () => {
+  it("records the tool calls and results of a run; receipts verify; stop() detaches", async () => {
+    const { agent, recorder } = await h.newRecorder();
+    const model = new ScriptedModel([
+      [
+        {
+          type: "function_call",
+          callId: "call-1",
+          name: "weather",
+          arguments: JSON.stringify({ city: "Paris" }),
+          status: "completed",
+        },
+        { type: "function_call", callId: "call-2", name: "explode", arguments: "{}" },
+      ],
+      [
+        {
+          type: "message",
+          role: "assistant",
+          status: "completed",
+          content: [{ type: "output_text", text: "It is 21°C in Paris." }],
+        },
+      ],
+    ]);
+    const assistant = new Agent({ name: "forecaster", model, tools: [weather, explode] });
+    const runner = new Runner({ tracingDisabled: true });
+    const stop = recordRunnerTools(runner, recorder);
+    const result = await runner.run(assistant, "Weather in Paris?");
+    stop();
+    expect(result.finalOutput).toBe("It is 21°C in Paris.");
+    expect(await recorder.flush()).toEqual({ recorded: 4, failures: [] });
+
+    const rows = await h.actionsOf(agent.address);
+    const receipts = await Promise.all(rows.map((r) => h.verifiedReceipt(r.id)));
+    const seen = receipts.map(({ receipt }) => ({
+      type: receipt.action.entry.message.actionType,
+      parents: receipt.action.entry.message.parents,
+      payload: receipt.payload as Record<string, unknown>,
+    }));
+    const find = (type: string, callId: string) => {
+      const i = seen.findIndex((s) => s.type === type && s.payload.callId === callId);
+      const found = seen[i];
+      if (found === undefined) throw new Error(`no ${type} for ${callId}`);
+      return { ...found, id: rows[i]?.id };
+    };
+    const call1 = find(TOOL_ACTION_TYPES.call, "call-1");
+    expect(call1.payload).toEqual({
+      framework: "openai-agents",
+      tool: "weather",
+      callId: "call-1",
+      input: { city: "Paris" },
+      agent: "forecaster",
+    });
+    const result1 = find(TOOL_ACTION_TYPES.result, "call-1");
+    expect(result1.payload).toEqual({
+      framework: "openai-agents",
+      tool: "weather",
+      callId: "call-1",
+      output: "21°C in Paris",
+    });
+    expect(result1.parents).toEqual([call1.id]);
+    const result2 = find(TOOL_ACTION_TYPES.result, "call-2");
+    expect(result2.payload.output).toBe("failed: out of range");
+    expect(result2.parents).toEqual([find(TOOL_ACTION_TYPES.call, "call-2").id]);
+
+    // Detached: a second run records nothing.
+    const again = new ScriptedModel([
+      [{ type: "function_call", callId: "call-3", name: "weather", arguments: '{"city":"Rome"}' }],
+      [
+        {
+          type: "message",
+          role: "assistant",
+          status: "completed",
+          content: [{ type: "output_text", text: "ok" }],
+        },
+      ],
+    ]);
+    await runner.run(assistant.clone({ model: again }), "Rome?");
+    expect(await recorder.flush()).toEqual({ recorded: 0, failures: [] });
+  });
+});
