@@ -2,8 +2,8 @@ import { type AgentCard, agentCardHash } from "./agent-card.js";
 import { canonicalJsonBytes } from "./canonical-json.js";
 import { privateKeyToAddress, signTypedMessage, ZERO_HASH } from "./eip712.js";
 import { sha256Hex } from "./hash.js";
-import { bytesToHex } from "./hex.js";
 import type { Hex } from "./hex.js";
+import { bytesToHex } from "./hex.js";
 import { type ActionEntry, ENTRY_FORMAT, type OutcomeEntry } from "./schemas.js";
 
 /** Defaults: now, and an expiry one hour later. */
@@ -164,8 +164,7 @@ export function signRequest(input: {
       : typeof input.body === "string"
         ? new TextEncoder().encode(input.body)
         : input.body;
-  const nonce =
-    input.nonce ?? bytesToHex(globalThis.crypto.getRandomValues(new Uint8Array(32)));
+  const nonce = input.nonce ?? bytesToHex(globalThis.crypto.getRandomValues(new Uint8Array(32)));
   const expiry = BigInt(input.expiry ?? Math.floor(Date.now() / 1000) + 60).toString();
   const message = {
     agent: input.agent ?? privateKeyToAddress(input.privateKey),

@@ -252,6 +252,11 @@ export function publicKeyToAddress(publicKey: Uint8Array): Address {
   return bytesToHex(keccak256(uncompressed.subarray(1)).subarray(12));
 }
 
+/** A fresh random secp256k1 private key (32 bytes). */
+export function generatePrivateKey(): Uint8Array {
+  return secp256k1.utils.randomSecretKey();
+}
+
 /** The address of a 32-byte secp256k1 private key. */
 export function privateKeyToAddress(privateKey: Uint8Array): Address {
   return publicKeyToAddress(secp256k1.getPublicKey(privateKey, false));

@@ -214,12 +214,14 @@ export const ERROR_CODES = {
     "an agent-signed request's headers are malformed or its signature is not the agent's current key",
   GATEWAY_REQUEST_EXPIRED: "an agent-signed request's expiry has passed or is too far ahead",
   GATEWAY_REQUEST_REPLAYED: "an agent-signed request's nonce was used before",
-  GATEWAY_IDEMPOTENCY_KEY_REUSED:
-    "an Idempotency-Key was used before with a different request",
+  GATEWAY_IDEMPOTENCY_KEY_REUSED: "an Idempotency-Key was used before with a different request",
   GATEWAY_RATE_LIMITED: "the caller sent more requests than its rate limit allows (retryable)",
   GATEWAY_FEATURE_DISABLED: "the gateway runs without the component this route needs",
   GATEWAY_NOT_READY: "the gateway is starting or shutting down (retryable)",
   GATEWAY_INTERNAL: "the gateway failed on a request it should have handled (a bug)",
+  // SDK (HTTP client)
+  SDK_GATEWAY_UNREACHABLE: "the gateway cannot be reached or did not answer in time (retryable)",
+  SDK_RESPONSE_INVALID: "the gateway answered with something that is not the expected JSON",
   // CLI
   CLI_NOT_INITIALIZED: "the data directory has no ChaosCore configuration (run `chaoscore init`)",
   CLI_KEYSTORE_PASSWORD: "the keystore password is missing or wrong",

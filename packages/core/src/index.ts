@@ -12,3 +12,4 @@ export * from "./merkle.js";
 export * from "./note.js";
 export * from "./receipt.js";
 export * from "./schemas.js";
+export * from "./studio-signing.js";

@@ -3,11 +3,11 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type AgentCard, agentCardHash, parseAgentCard } from "./agent-card.js";
 import { canonicalJsonBytes } from "./canonical-json.js";
-import { signAction, signOutcome } from "./client-signing.js";
-import { domainSeparator, recoverAddress, typedDataDigest } from "./eip712.js";
+import { signAction, signOutcome, signRequest } from "./client-signing.js";
+import { recoverAddress, typedDataDigest } from "./eip712.js";
 import { encodeEntry, entryId, entrySigner, parseEntry } from "./entry.js";
-import { keccak256, sha256Hex, utf8 } from "./hash.js";
-import { bytesToHex, concatBytes, type Hex, hexToBytes } from "./hex.js";
+import { sha256Hex, utf8 } from "./hash.js";
+import { bytesToHex, type Hex, hexToBytes } from "./hex.js";
 import { leafHash } from "./merkle.js";
 import type { ActionEntry, OutcomeEntry } from "./schemas.js";
 
@@ -19,32 +19,6 @@ const files = readdirSync(DIR)
 // biome-ignore lint/suspicious/noExplicitAny: vectors are untyped JSON
 const load = (f: string): any => JSON.parse(readFileSync(join(DIR, f), "utf8"));
 const ofKind = (kind: string) => files.filter((f) => load(f).kind === kind);
-
-function word(n: bigint): Uint8Array {
-  return hexToBytes(`0x${n.toString(16).padStart(64, "0")}`);
-}
-
-/** EIP-712 digest of the gateway's Request struct (docs/api.md), built from core primitives. */
-function requestDigest(
-  m: { agent: Hex; method: string; path: string; bodyHash: Hex; nonce: Hex; expiry: string },
-  chainId: bigint,
-): Uint8Array {
-  const typeHash = keccak256(
-    "Request(address agent,string method,string path,bytes32 bodyHash,bytes32 nonce,uint64 expiry)",
-  );
-  const structHash = keccak256(
-    concatBytes(
-      typeHash,
-      concatBytes(new Uint8Array(12), hexToBytes(m.agent)),
-      keccak256(utf8(m.method)),
-      keccak256(utf8(m.path)),
-      hexToBytes(m.bodyHash),
-      hexToBytes(m.nonce),
-      word(BigInt(m.expiry)),
-    ),
-  );
-  return keccak256(concatBytes(Uint8Array.of(0x19, 0x01), domainSeparator(chainId), structHash));
-}
 
 describe("vectors/python-signed", () => {
   it("has every kind", () => {
@@ -149,9 +123,24 @@ describe("Python-signed gateway requests", () => {
       expiry: headers["ChaosCore-Expiry"] as string,
     };
     expect(message).toEqual(v.expected.message);
-    const digest = requestDigest(message, BigInt(v.chainId));
+    const digest = typedDataDigest("Request", message, BigInt(v.chainId));
     expect(bytesToHex(digest)).toBe(v.expected.digest);
     expect(recoverAddress(digest, headers["ChaosCore-Signature"])).toBe(message.agent);
+    const again = signRequest({
+      privateKey: hexToBytes(v.input.signerKey),
+      chainId: BigInt(v.chainId),
+      method,
+      path,
+      body,
+      nonce: message.nonce,
+      expiry: BigInt(message.expiry),
+    });
+    expect(again).toEqual({
+      "chaoscore-agent": headers["ChaosCore-Agent"],
+      "chaoscore-nonce": headers["ChaosCore-Nonce"],
+      "chaoscore-expiry": headers["ChaosCore-Expiry"],
+      "chaoscore-signature": headers["ChaosCore-Signature"],
+    });
   });
 
   it("a changed path no longer recovers the agent", () => {
@@ -159,7 +148,7 @@ describe("Python-signed gateway requests", () => {
     const { headers } = v.request;
     const message = { ...v.expected.message, path: `${v.expected.message.path}x` };
     const signer = recoverAddress(
-      requestDigest(message, BigInt(v.chainId)),
+      typedDataDigest("Request", message, BigInt(v.chainId)),
       headers["ChaosCore-Signature"],
     );
     expect(signer).not.toBe(headers["ChaosCore-Agent"]);

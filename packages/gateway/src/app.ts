@@ -60,6 +60,8 @@ declare module "fastify" {
   interface FastifyRequest {
     principal: Principal;
     rawBody: Buffer;
+    /** The nonce an agent-signed request consumed (released if the request is rejected). */
+    agentNonce?: string;
   }
 }
 
@@ -274,6 +276,7 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
         body: request.rawBody,
       });
       request.principal = { kind: "agent", agent };
+      request.agentNonce = request.headers["chaoscore-nonce"] as string;
     }
     const access = request.routeOptions.config.access ?? "public";
     const principal = request.principal;
@@ -353,6 +356,10 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
     };
   });
   app.addHook("onSend", async (request, reply, payload) => {
+    if (reply.statusCode >= 400 && request.agentNonce !== undefined) {
+      const p = request.principal;
+      if (p.kind === "agent") await verifier.release(p.agent, request.agentNonce);
+    }
     const pending = (
       request as FastifyRequest & {
         idempotency?: { principal: string; key: string; hash: Buffer };

@@ -188,7 +188,9 @@ export function hasAgentSignature(headers: Record<string, unknown>): boolean {
 
 /**
  * Verifies agent-signed requests and consumes their nonces (a nonce is kept
- * until its request expires, then purged).
+ * until its request expires, then purged). The gateway releases the nonce of
+ * a request it rejects ({@link release}), so a rejected request writes
+ * nothing; an accepted one can never be replayed.
  */
 export class RequestVerifier {
   readonly #db: Db;
@@ -278,10 +280,19 @@ export class RequestVerifier {
       fail("GATEWAY_REQUEST_REPLAYED", "this request nonce was used before", { agent, nonce });
     }
     if (now - this.#lastPurge > 60) {
+      // Expired nonces need not be kept: their requests are refused as expired anyway.
       this.#lastPurge = now;
       await this.#db.query("DELETE FROM request_nonces WHERE expires_at < $1", [now]);
     }
     return agent;
+  }
+
+  /** Frees the nonce of a request that was rejected after its signature was checked. */
+  async release(agent: string, nonce: string): Promise<void> {
+    await this.#db.query("DELETE FROM request_nonces WHERE agent_id = $1 AND nonce = $2", [
+      agent,
+      Buffer.from(nonce.slice(2), "hex"),
+    ]);
   }
 }
 

@@ -2,14 +2,14 @@ import {
   type ActionEntry,
   type Address,
   type AttestationQuote,
-  attestationHash,
   type Hex,
   type OutcomeEntry,
-  signAction,
-  signOutcome,
+  signStudioEvaluation,
+  signStudioGovernance,
+  signStudioTransition,
 } from "@chaoscore/core";
 import type { Proposal, Tally, VoteChoice } from "./dao.js";
-import { type TaskPayloads, type TaskTransition, taskActionType } from "./model.js";
+import type { TaskPayloads, TaskTransition } from "./model.js";
 
 /**
  * Client helpers: the signing an agent (or operator, or evaluator) does on
@@ -56,20 +56,7 @@ export type SignTaskTransitionInput<T extends TaskTransition> = SignBase & {
 export function signTaskTransition<T extends TaskTransition>(
   input: SignTaskTransitionInput<T>,
 ): { entry: ActionEntry; payload: TaskPayloads[T]; attestation?: AttestationQuote } {
-  const { entry } = signAction({
-    ...base(input),
-    actionType: taskActionType(input.transition),
-    studio: input.studio,
-    task: input.task,
-    payload: input.payload,
-    parents: input.previous == null ? [] : [input.previous],
-    ...(input.attestation === undefined
-      ? {}
-      : { attestationHash: attestationHash(input.attestation) }),
-  });
-  return input.attestation === undefined
-    ? { entry, payload: input.payload }
-    : { entry, payload: input.payload, attestation: input.attestation };
+  return signStudioTransition(input);
 }
 
 /** The governance actions and their payloads. */
@@ -107,20 +94,7 @@ export function signGovernanceAction<A extends GovernanceAction>(
     previous?: Hex | null;
   },
 ): { entry: ActionEntry; payload: GovernancePayloads[A] } {
-  const payload = input.payload;
-  const proposalId =
-    "proposal" in payload && typeof payload.proposal === "string"
-      ? payload.proposal
-      : (payload as GovernancePayloads["propose"]).proposal.id;
-  const { entry } = signAction({
-    ...base(input),
-    actionType: governanceActionType(input.action),
-    studio: input.studio,
-    task: proposalId,
-    payload,
-    parents: input.previous == null ? [] : [input.previous],
-  });
-  return { entry, payload };
+  return signStudioGovernance(input);
 }
 
 /**
@@ -135,22 +109,5 @@ export function signEvaluation(
     result?: unknown;
   },
 ): { entry: OutcomeEntry; metrics: Record<string, unknown> } {
-  return signOutcome({
-    ...base(input),
-    action: input.action,
-    status: input.status,
-    metrics: input.metrics,
-    ...(input.result === undefined ? {} : { result: input.result }),
-  });
-}
-
-function base(input: SignBase) {
-  return {
-    privateKey: input.privateKey,
-    chainId: input.chainId,
-    nonce: input.nonce,
-    ...(input.agent === undefined ? {} : { agent: input.agent }),
-    ...(input.timestamp === undefined ? {} : { timestamp: input.timestamp }),
-    ...(input.ttlSeconds === undefined ? {} : { ttlSeconds: input.ttlSeconds }),
-  };
+  return signStudioEvaluation(input);
 }

@@ -1,0 +1,51 @@
+/**
+ * The part of hash-wasm that @chaoscore/core uses (createKeccak(256),
+ * createSHA256), on @noble/hashes: hash-wasm compiles WebAssembly, which the
+ * gateway's Content-Security-Policy (script-src 'self', no
+ * 'wasm-unsafe-eval') forbids in the explorer. Same digests, pure JavaScript.
+ * @module
+ */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { keccak_256 } from "@noble/hashes/sha3.js";
+
+type Data = Uint8Array | string;
+type Hash = ReturnType<typeof sha256.create>;
+
+/** The subset of hash-wasm's IHasher that core calls. */
+export type Hasher = {
+  init(): Hasher;
+  update(data: Data): Hasher;
+  digest(encoding: "binary"): Uint8Array;
+};
+
+const encoder = new TextEncoder();
+
+function hasher(create: () => Hash): Hasher {
+  let state = create();
+  const self: Hasher = {
+    init() {
+      state = create();
+      return self;
+    },
+    update(data) {
+      state.update(typeof data === "string" ? encoder.encode(data) : data);
+      return self;
+    },
+    digest(encoding) {
+      if (encoding !== "binary") throw new Error(`hash-wasm shim: unsupported digest ${encoding}`);
+      return state.digest();
+    },
+  };
+  return self;
+}
+
+/** Keccak (Ethereum's, not SHA-3): only 256 bits. */
+export async function createKeccak(bits = 512): Promise<Hasher> {
+  if (bits !== 256) throw new Error(`hash-wasm shim: keccak-${bits} is not provided`);
+  return hasher(() => keccak_256.create());
+}
+
+/** SHA-256. */
+export async function createSHA256(): Promise<Hasher> {
+  return hasher(() => sha256.create());
+}
