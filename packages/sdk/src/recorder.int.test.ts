@@ -10,6 +10,7 @@ import {
 import {
   type ActionSink,
   AgentRecorder,
+  isRefusal,
   isRetryableSendError,
   type RecordFailure,
   TRUNCATED_FORMAT,
@@ -229,6 +230,23 @@ describe("AgentRecorder (on a real in-process log)", () => {
     expect((await h.actionsOf(agent.address)).map((r) => r.actionType)).toEqual(["b"]);
   });
 
+  it("treats a client error after the entry landed as unknown: its nonce is not reused", async () => {
+    // An HTTP client that gave up after the gateway had recorded the entry.
+    const sink = faultySink(
+      (n) => (n === 1 ? "after" : null),
+      () => new ChaosCoreError("SDK_RESPONSE_INVALID", "answered 502 without a problem"),
+    );
+    const { agent, recorder } = await h.newRecorder({ sink });
+    await expectCode(recorder.record("a", 1), "SDK_RESPONSE_INVALID");
+    const b = await recorder.record("b", 2);
+    expect(b.nonce).toBe(2n);
+    expect((await recorder.flush()).failures.map((f) => f.state)).toEqual(["unknown"]);
+    expect((await h.actionsOf(agent.address)).map((r) => [r.actionType, r.nonce])).toEqual([
+      ["a", "1"],
+      ["b", "2"],
+    ]);
+  });
+
   it("retries retryable log errors (STORE_UNAVAILABLE) and waits between tries", async () => {
     const sink = faultySink(
       (n) => (n === 1 ? "before" : null),
@@ -400,11 +418,27 @@ describe("AgentRecorder constructor", () => {
   });
 });
 
+describe("isRefusal", () => {
+  it("is true only for errors that prove nothing was written", () => {
+    expect(isRefusal(new ChaosCoreError("AGENCY_PAYLOAD_TOO_LARGE", "x"))).toBe(true);
+    expect(isRefusal(new ChaosCoreError("AGENT_NOT_ACTIVE", "x"))).toBe(true);
+    expect(isRefusal(new ChaosCoreError("GATEWAY_FORBIDDEN", "x"))).toBe(true);
+    expect(isRefusal(new ChaosCoreError("GATEWAY_RATE_LIMITED", "x"))).toBe(true);
+    expect(isRefusal(new ChaosCoreError("STORE_UNAVAILABLE", "x"))).toBe(false);
+    expect(isRefusal(new ChaosCoreError("GATEWAY_INTERNAL", "x"))).toBe(false);
+    expect(isRefusal(new ChaosCoreError("SDK_GATEWAY_UNREACHABLE", "x"))).toBe(false);
+    expect(isRefusal(new ChaosCoreError("SDK_RESPONSE_INVALID", "x"))).toBe(false);
+    expect(isRefusal(new TypeError("fetch failed"))).toBe(false);
+  });
+});
+
 describe("isRetryableSendError", () => {
   it("retries network errors and the retryable codes only", () => {
     expect(isRetryableSendError(new TypeError("fetch failed"))).toBe(true);
     expect(isRetryableSendError(new ChaosCoreError("STORE_UNAVAILABLE", "x"))).toBe(true);
     expect(isRetryableSendError(new ChaosCoreError("GATEWAY_RATE_LIMITED", "x"))).toBe(true);
+    expect(isRetryableSendError(new ChaosCoreError("SDK_GATEWAY_UNREACHABLE", "x"))).toBe(true);
+    expect(isRetryableSendError(new ChaosCoreError("SDK_RESPONSE_INVALID", "x"))).toBe(false);
     expect(isRetryableSendError(new ChaosCoreError("AGENCY_BAD_SIGNATURE", "x"))).toBe(false);
     expect(isRetryableSendError(new ChaosCoreError("AGENCY_NONCE_NOT_INCREASING", "x"))).toBe(
       false,

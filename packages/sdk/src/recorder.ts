@@ -142,11 +142,32 @@ const RETRYABLE_CODES = new Set<string>([
   "GATEWAY_RATE_LIMITED",
   "GATEWAY_NOT_READY",
   "GATEWAY_INTERNAL",
+  "SDK_GATEWAY_UNREACHABLE",
+]);
+
+/** Refusals that are not AGENCY_* or AGENT_* codes: the request was turned away unprocessed. */
+const REFUSAL_CODES = new Set<string>([
+  "INVALID_INPUT",
+  "INVALID_JSON",
+  "GATEWAY_REQUEST_INVALID",
+  "GATEWAY_MALFORMED_JSON",
+  "GATEWAY_UNSUPPORTED_MEDIA_TYPE",
+  "GATEWAY_PAYLOAD_TOO_LARGE",
+  "GATEWAY_ROUTE_NOT_FOUND",
+  "GATEWAY_UNAUTHENTICATED",
+  "GATEWAY_API_KEY_INVALID",
+  "GATEWAY_FORBIDDEN",
+  "GATEWAY_REQUEST_SIGNATURE_INVALID",
+  "GATEWAY_REQUEST_EXPIRED",
+  "GATEWAY_IDEMPOTENCY_KEY_REUSED",
+  "GATEWAY_FEATURE_DISABLED",
+  "GATEWAY_RATE_LIMITED",
+  "GATEWAY_NOT_READY",
 ]);
 
 /**
- * The default retry rule: the log's retryable codes (`STORE_UNAVAILABLE`,
- * `GATEWAY_RATE_LIMITED`, `GATEWAY_NOT_READY`), `GATEWAY_INTERNAL`, and any
+ * The default retry rule: `STORE_UNAVAILABLE`, `GATEWAY_RATE_LIMITED`,
+ * `GATEWAY_NOT_READY`, `GATEWAY_INTERNAL`, `SDK_GATEWAY_UNREACHABLE`, and any
  * error that is not a `ChaosCoreError` (a network failure: the request may
  * or may not have arrived). Retrying is safe because a retry sends the same
  * signed entry, which the log records at most once.
@@ -155,9 +176,17 @@ export function isRetryableSendError(error: unknown): boolean {
   return !isChaosCoreError(error) || RETRYABLE_CODES.has(error.code);
 }
 
-/** True when the log definitely did not record the entry (a coded refusal). */
-function isDefinitiveRejection(error: unknown): boolean {
-  return isChaosCoreError(error) && !RETRYABLE_CODES.has(error.code);
+/**
+ * True when an error proves the log did not record the entry: a refusal by
+ * Proof of Agency or the registry (`AGENCY_*`, `AGENT_*`) or a request the
+ * gateway turned away unprocessed (malformed, unauthenticated, rate limited…).
+ * Anything else (network failures, `STORE_UNAVAILABLE`, `GATEWAY_INTERNAL`,
+ * `SDK_*`) leaves it unknown whether the entry was recorded.
+ */
+export function isRefusal(error: unknown): boolean {
+  if (!isChaosCoreError(error)) return false;
+  const code: string = error.code;
+  return code.startsWith("AGENCY_") || code.startsWith("AGENT_") || REFUSAL_CODES.has(code);
 }
 
 const sleep = (ms: number) =>
@@ -181,7 +210,7 @@ const sleep = (ms: number) =>
  * process), `onError` is called, and the next {@link flush} reports it.
  * - Retryable failures ({@link isRetryableSendError}) are retried with the
  *   same signed entry, which the log records at most once.
- * - A refusal (a coded error such as `AGENCY_PAYLOAD_TOO_LARGE`) wrote
+ * - A refusal ({@link isRefusal}, e.g. `AGENCY_PAYLOAD_TOO_LARGE`) wrote
  *   nothing, so its nonce is given to the next entry: the agent's sequence
  *   stays gap-free.
  * - When retries run out the entry may or may not be in the log; its nonce
@@ -441,7 +470,7 @@ export class AgentRecorder {
         }
         if (isChaosCoreError(error, "AGENCY_NONCE_NOT_INCREASING")) {
           failure.state = "rejected";
-        } else if (isDefinitiveRejection(error)) {
+        } else if (isRefusal(error)) {
           failure.state = "rejected";
           // Nothing was written: the next entry takes this nonce.
           if (this.next === nonce + 1n) this.next = nonce;
