@@ -192,6 +192,7 @@ def build() -> dict[str, dict]:
             "description": f"an agent-signed {method} request: ChaosCore-* headers over the raw body",
             "kind": "request",
             "chainId": str(CHAIN_ID),
+            "input": {"signerKey": "0x" + key("agent").hex()},
             "request": {"method": method, "path": path, "body": body, "headers": headers},
             "expected": {
                 "message": msg,
