@@ -1,0 +1,108 @@
+"""verify_anchor against a scripted JSON-RPC node: every mismatch reason and RPC failure.
+
+(The real chain is exercised by test_ts_demo.py, on the TypeScript demo's anvil.)"""
+
+import pytest
+
+from chaoscore.anchor import (
+    SELECTOR_CHECKPOINT_AT,
+    TOPIC_ANCHORED,
+    AnchorMismatch,
+    ChainError,
+    JsonRpc,
+    _RpcFault,
+    verify_anchor,
+)
+from chaoscore.util import keccak256
+
+LOG_ID = "0x" + keccak256(b"chaoscore.local/log/default").hex()
+CONTRACT = "0x" + "c0" * 20
+TX = "0x" + "ab" * 32
+BLOCK_HASH = "0x" + "bb" * 32
+ROOT = bytes(range(32))
+SIZE = 13
+ANCHOR = {"chainId": "31337", "contract": CONTRACT, "logId": LOG_ID, "index": 2, "txHash": TX, "blockNumber": 14}
+
+
+def word(n: int) -> str:
+    return n.to_bytes(32, "big").hex()
+
+
+class FakeNode(JsonRpc):
+    def __init__(self, **overrides):
+        super().__init__("http://fake")
+        self.calls = []
+        self.answers = {
+            "eth_chainId": hex(31337),
+            "eth_getCode": "0x6080",
+            "eth_call": "0x" + ROOT.hex() + word(SIZE) + word(1_800_000_000) + word(14),
+            "eth_getTransactionReceipt": {
+                "status": "0x1", "blockNumber": hex(14), "blockHash": BLOCK_HASH,
+                "logs": [{"address": CONTRACT, "topics": [TOPIC_ANCHORED, LOG_ID],
+                          "data": "0x" + word(2) + word(SIZE) + ROOT.hex()}],
+            },
+            "eth_getBlockByNumber": {"hash": BLOCK_HASH, "timestamp": hex(1_800_000_000)},
+            "eth_blockNumber": hex(16),
+        }
+        self.answers.update(overrides)
+
+    def call(self, method, params):
+        self.calls.append((method, params))
+        a = self.answers[method]
+        if isinstance(a, Exception):
+            raise a
+        return a
+
+
+def test_a_matching_anchor():
+    node = FakeNode()
+    a = verify_anchor(ANCHOR, SIZE, ROOT, node)
+    assert (a.index, a.size, a.root, a.block_number, a.confirmations, a.timestamp) == (
+        2, SIZE, "0x" + ROOT.hex(), 14, 3, 1_800_000_000)
+    method, params = node.calls[2]
+    assert method == "eth_call" and params[0]["to"] == CONTRACT
+    assert params[0]["data"] == "0x" + SELECTOR_CHECKPOINT_AT.hex() + LOG_ID[2:] + word(2)
+    assert SELECTOR_CHECKPOINT_AT.hex() == keccak256(b"checkpointAt(bytes32,uint256)")[:4].hex()
+
+
+@pytest.mark.parametrize(
+    "overrides,reason",
+    [
+        ({"eth_getCode": "0x"}, "no-contract"),
+        ({"eth_call": _RpcFault("eth_call", {"message": "execution reverted", "data": "0x12345678"})}, "not-anchored"),
+        ({"eth_call": "0x" + ROOT.hex() + word(SIZE + 1) + word(0) + word(14)}, "checkpoint"),
+        ({"eth_call": "0x" + bytes(32).hex() + word(SIZE) + word(0) + word(14)}, "checkpoint"),
+        ({"eth_call": "0x" + ROOT.hex() + word(SIZE) + word(0) + word(15)}, "block"),
+        ({"eth_getTransactionReceipt": None}, "tx"),
+        ({"eth_getTransactionReceipt": {"status": "0x0", "blockNumber": hex(14), "logs": []}}, "tx"),
+        ({"eth_getTransactionReceipt": {"status": "0x1", "blockNumber": hex(14), "blockHash": BLOCK_HASH, "logs": [
+            {"address": CONTRACT, "topics": [TOPIC_ANCHORED, LOG_ID], "data": "0x" + word(3) + word(SIZE) + ROOT.hex()}]}},
+         "event"),
+        ({"eth_getTransactionReceipt": {"status": "0x1", "blockNumber": hex(14), "blockHash": BLOCK_HASH, "logs": [
+            {"address": "0x" + "00" * 20, "topics": [TOPIC_ANCHORED, LOG_ID], "data": "0x" + word(2) + word(SIZE) + ROOT.hex()}]}},
+         "event"),
+        ({"eth_getBlockByNumber": {"hash": "0x" + "cc" * 32, "timestamp": "0x1"}}, "reorg"),
+    ],
+)
+def test_mismatches(overrides, reason):
+    with pytest.raises(AnchorMismatch) as e:
+        verify_anchor(ANCHOR, SIZE, ROOT, FakeNode(**overrides))
+    assert e.value.code == "RECEIPT_ANCHOR_MISMATCH" and e.value.reason == reason
+
+
+def test_chain_errors():
+    with pytest.raises(ChainError) as e:
+        verify_anchor(ANCHOR, SIZE, ROOT, FakeNode(eth_chainId="0x1"))
+    assert e.value.code == "CHAIN_WRONG_CHAIN"
+    with pytest.raises(ChainError) as e:
+        verify_anchor(ANCHOR, SIZE, ROOT, FakeNode(eth_blockNumber=hex(14)), confirmations=2)
+    assert e.value.code == "CHAIN_TIMEOUT"
+    with pytest.raises(ChainError) as e:
+        verify_anchor(ANCHOR, SIZE, ROOT, FakeNode(eth_call=_RpcFault("eth_call", {"message": "rate limited"})))
+    assert e.value.code == "CHAIN_RPC_ERROR"
+    with pytest.raises(ChainError) as e:
+        verify_anchor(ANCHOR, SIZE, ROOT, FakeNode(eth_chainId=None))
+    assert e.value.code == "CHAIN_RPC_ERROR"
+    with pytest.raises(ChainError) as e:
+        verify_anchor(ANCHOR, SIZE, ROOT, "http://127.0.0.1:9")
+    assert e.value.code == "CHAIN_RPC_UNREACHABLE"
