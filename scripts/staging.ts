@@ -753,7 +753,6 @@ async function stopAnvil(
 async function startGateway(
   s: Settings,
   env: NodeJS.ProcessEnv,
-  databaseUrl: string,
   stack: StackFile,
 ): Promise<{ pid: number; adminKey: string | null; readyz: string }> {
   const url = stack.gatewayUrl;
@@ -772,8 +771,8 @@ async function startGateway(
         "127.0.0.1",
         "--port",
         String(s.ports.gateway),
-        "--database-url",
-        databaseUrl,
+        // DATABASE_URL comes through the environment: a command line is visible to every
+        // local user (ps), a process's environment only to its owner.
         // The worker anchors; the gateway only reads the anchors (receipts, lag metrics).
         "--anchor-every",
         "0",
@@ -918,7 +917,7 @@ async function up(s: Settings): Promise<void> {
   const gateway = await step(
     "gateway",
     `chaoscore serve on ${stack.gatewayUrl}, wait for /readyz`,
-    () => startGateway(s, env, databaseUrl, stack),
+    () => startGateway(s, env, stack),
   );
   stack.pids.gateway = gateway.pid;
   if (gateway.adminKey !== null) stack.adminKey = gateway.adminKey;
