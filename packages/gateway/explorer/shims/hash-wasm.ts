@@ -9,7 +9,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 
 type Data = Uint8Array | string;
-type Hash = ReturnType<typeof sha256.create>;
+type Hash = { update(data: Uint8Array): unknown; digest(): Uint8Array };
 
 /** The subset of hash-wasm's IHasher that core calls. */
 export type Hasher = {
