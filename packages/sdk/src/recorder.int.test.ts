@@ -316,6 +316,34 @@ describe("AgentRecorder (on a real in-process log)", () => {
     expect(failures.map((f) => [f.state, f.nonce])).toEqual([["rejected", 1n]]);
   });
 
+  it("re-syncs only once: a second stale answer fails the entry as rejected", async () => {
+    let calls = 0;
+    const stale: ActionSink = {
+      async recordAction() {
+        calls++;
+        throw new ChaosCoreError("AGENCY_NONCE_NOT_INCREASING", "stale", {
+          details: { nonce: "1", last: String(10 * calls) },
+        });
+      },
+      recordOutcome: (input) => h.sink.recordOutcome(input),
+    };
+    const { recorder } = await h.newRecorder({ sink: stale });
+    await expectCode(recorder.record("a", 1), "AGENCY_NONCE_NOT_INCREASING");
+    expect(calls).toBe(2);
+    const { failures } = await recorder.flush();
+    expect(failures.map((f) => [f.state, f.nonce])).toEqual([["rejected", 11n]]);
+    expect(recorder.pendingNonce).toBe(12n);
+  });
+
+  it("gives back the nonce of an entry that cannot be signed (a nonce beyond uint64)", async () => {
+    const { recorder } = await h.newRecorder({ nextNonce: 2n ** 64n });
+    await expect(recorder.record("a", 1)).rejects.toThrow();
+    expect(recorder.pendingNonce).toBe(2n ** 64n);
+    expect((await recorder.flush()).failures.map((f) => [f.state, f.nonce])).toEqual([
+      ["not-sent", null],
+    ]);
+  });
+
   it("does not sign a child whose parent was not recorded, nor an outcome of it", async () => {
     const { agent, recorder } = await h.newRecorder({ maxPayloadBytes: Infinity });
     const parent = recorder.record("call", "z".repeat(5000));

@@ -136,6 +136,30 @@ describe("ChaosCoreCallbackHandler (LangChain.js / LangGraph.js)", () => {
     expect(await recorder.flush()).toEqual({ recorded: 4, failures: [] });
   });
 
+  it("records a tool message's artifact", async () => {
+    const { agent, recorder } = await h.newRecorder();
+    const search = tool(async ({ q }) => [`results for ${q}`, { hits: 2 }], {
+      name: "search",
+      description: "search",
+      schema: z.object({ q: z.string() }),
+      responseFormat: "content_and_artifact",
+    });
+    const handler = new ChaosCoreCallbackHandler(recorder);
+    await search.invoke(
+      { id: "tc-9", name: "search", args: { q: "x" }, type: "tool_call" },
+      { callbacks: [handler] },
+    );
+    await recorder.flush();
+    const [, result] = await h.actionsOf(agent.address);
+    const { receipt } = await h.verifiedReceipt(result?.id ?? "0x");
+    expect(receipt.payload).toEqual({
+      framework: "langchain",
+      tool: "search",
+      callId: "tc-9",
+      output: { content: "results for x", status: "success", artifact: { hits: 2 } },
+    });
+  });
+
   it("records an end without a start with no parent, and non-tool messages by type", async () => {
     const { agent, recorder } = await h.newRecorder();
     const handler = new ChaosCoreCallbackHandler(recorder);

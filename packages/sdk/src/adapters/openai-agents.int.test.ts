@@ -1,8 +1,10 @@
 import {
   Agent,
   type AgentOutputItem,
+  type AgentOutputType,
   type Model,
   type ModelResponse,
+  RunContext,
   Runner,
   tool,
   Usage,
@@ -126,5 +128,51 @@ describe("recordRunnerTools (OpenAI Agents SDK)", () => {
     ]);
     await runner.run(assistant.clone({ model: again }), "Rome?");
     expect(await recorder.flush()).toEqual({ recorded: 0, failures: [] });
+  });
+
+  it("records other tool kinds by their item (without providerData) and id", async () => {
+    const { agent, recorder } = await h.newRecorder();
+    const runner = new Runner({ tracingDisabled: true });
+    // The hooks are typed for any agent output; this one outputs text.
+    const assistant = new Agent({
+      name: "searcher",
+      model: new ScriptedModel([]),
+    }) as unknown as Agent<unknown, AgentOutputType<unknown>>;
+    const stop = recordRunnerTools(runner, recorder);
+    const context = new RunContext();
+    const hosted = {
+      type: "hosted_tool_call" as const,
+      id: "ws-1",
+      name: "web_search",
+      arguments: '{"q":"x"}',
+      providerData: { internal: true },
+    };
+    runner.emit("agent_tool_start", context, assistant, weather, { toolCall: hosted });
+    runner.emit("agent_tool_end", context, assistant, weather, "found", { toolCall: hosted });
+    const anonymous = { type: "hosted_tool_call" as const, name: "web_search" };
+    runner.emit("agent_tool_start", context, assistant, weather, { toolCall: anonymous });
+    stop();
+    expect(await recorder.flush()).toEqual({ recorded: 3, failures: [] });
+    const rows = await h.actionsOf(agent.address);
+    const payloads = await Promise.all(
+      rows.map(async (r) => (await h.verifiedReceipt(r.id)).receipt.payload),
+    );
+    expect(payloads).toEqual([
+      {
+        framework: "openai-agents",
+        tool: "weather",
+        callId: "ws-1",
+        input: { type: "hosted_tool_call", id: "ws-1", name: "web_search", arguments: '{"q":"x"}' },
+        agent: "searcher",
+      },
+      { framework: "openai-agents", tool: "weather", callId: "ws-1", output: "found" },
+      {
+        framework: "openai-agents",
+        tool: "weather",
+        callId: null,
+        input: { type: "hosted_tool_call", name: "web_search" },
+        agent: "searcher",
+      },
+    ]);
   });
 });

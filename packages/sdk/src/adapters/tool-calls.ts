@@ -78,11 +78,6 @@ export class ToolCallLog {
     return this.end(key, TOOL_ACTION_TYPES.error, { error });
   }
 
-  /** Calls started and not yet finished. */
-  get openCalls(): number {
-    return this.open.size;
-  }
-
   private end(
     key: string,
     actionType: ToolActionType,
