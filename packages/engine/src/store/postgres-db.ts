@@ -97,16 +97,26 @@ export class PostgresDb implements Db {
     } catch (cause) {
       throw storeError(cause);
     }
+    // The pool listens for errors of idle clients only. Without a listener of
+    // our own, a connection the server ends mid-transaction (a restart, a
+    // terminated backend) emits an unhandled 'error' and the process dies.
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken ??= error;
+    };
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const result = await fn(new ClientDb(client));
       await client.query("COMMIT");
       return result;
     } catch (cause) {
-      await client.query("ROLLBACK").catch(() => {});
+      if (broken === undefined) await client.query("ROLLBACK").catch(() => {});
       throw storeError(cause);
     } finally {
-      client.release();
+      client.removeListener("error", onError);
+      // A broken connection leaves the pool instead of being handed out again.
+      client.release(broken);
     }
   }
   async close(): Promise<void> {
