@@ -26,6 +26,8 @@ from chaoscore.signing import LocalSigner, sign_action
 from chaoscore.sink import GatewaySink
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+# the node processes get their own PGlite and no outside chain, whatever the caller's environment
+ISOLATED = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CHAOSCORE_RPC_URL", "CHAOSCORE_KEYSTORE", "CHAOSCORE_HOME")}
 CLI = REPO / "packages" / "cli" / "bin" / "chaoscore.js"
 EXAMPLE = REPO / "examples" / "crewai-crew" / "crew.py"
 
@@ -43,7 +45,7 @@ def gateway(tmp_path_factory):
     data = tmp_path_factory.mktemp("gateway") / "data"
     proc = subprocess.Popen(
         ["node", str(CLI), "serve", "--data-dir", str(data), "--port", "0", "--no-chain", "--log-level", "error"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+        cwd=REPO, env=ISOLATED, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True,
     )
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
@@ -129,7 +131,7 @@ def test_refusals_are_coded_problems(gateway):
 @pytest.fixture(scope="module")
 def crew_run(gateway, tmp_path_factory):
     out = tmp_path_factory.mktemp("crew-receipts")
-    env = dict(os.environ, CREWAI_DISABLE_TELEMETRY="true", OTEL_SDK_DISABLED="true", CREWAI_TRACING_ENABLED="false")
+    env = dict(ISOLATED, CREWAI_DISABLE_TELEMETRY="true", OTEL_SDK_DISABLED="true", CREWAI_TRACING_ENABLED="false")
     proc = subprocess.run(
         [sys.executable, str(EXAMPLE), "--gateway", gateway["url"], "--api-key", gateway["key"], "--out", str(out),
          "--studio", "", "--task", ""],
@@ -173,7 +175,7 @@ def test_the_crews_receipts_verify_in_typescript(gateway, crew_run, action_type)
     f = sorted(crew_run["out"].glob(f"*-{action_type}.json"))[0]
     proc = subprocess.run(
         ["node", str(CLI), "receipt", "verify", str(f), "--log-key", gateway["log_key"], "--json"],
-        cwd=REPO, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        cwd=REPO, env=ISOLATED, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(proc.stdout)

@@ -25,6 +25,8 @@ from chaoscore.anchor import AnchorMismatch, ChainError, JsonRpc, verify_anchor
 from chaoscore.jcs import canonicalize
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+# the node processes get their own PGlite and no outside chain, whatever the caller's environment
+ISOLATED = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CHAOSCORE_RPC_URL", "CHAOSCORE_KEYSTORE", "CHAOSCORE_HOME")}
 CLI = REPO / "packages" / "cli" / "bin" / "chaoscore.js"
 
 pytestmark = pytest.mark.skipif(
@@ -38,7 +40,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     data = tmp_path_factory.mktemp("ts-demo") / "data"
-    env = dict(os.environ, CHAOSCORE_PASSWORD=os.environ.get("CHAOSCORE_PASSWORD", "python-cross-language-test"))
+    env = dict(ISOLATED, CHAOSCORE_PASSWORD=os.environ.get("CHAOSCORE_PASSWORD", "python-cross-language-test"))
     proc = subprocess.run(
         ["node", str(CLI), "demo", "--data-dir", str(data), "--keep-chain"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
