@@ -76,7 +76,7 @@ describe("toJsonSafe", () => {
     });
   });
 
-  it("survives throwing getters and toJSON, and a toJSON that returns its own object", () => {
+  it("survives throwing getters, toJSON and revoked proxies, and a toJSON that returns itself", () => {
     const getter = Object.defineProperty({ ok: 1 }, "bad", {
       enumerable: true,
       get() {
@@ -98,6 +98,12 @@ describe("toJsonSafe", () => {
       }),
     ).toBe("[Unreadable]");
     expect(toJsonSafe(self)).toEqual({ x: 1 });
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    expect(toJsonSafe({ proxy, ok: [proxy] })).toEqual({
+      proxy: "[Unreadable]",
+      ok: ["[Unreadable]"],
+    });
   });
 
   it("replaces lone surrogates so every side hashes the same text", () => {

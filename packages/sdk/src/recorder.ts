@@ -551,7 +551,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * - `Date`: its ISO string (`null` if invalid); bytes (typed arrays,
  *   `ArrayBuffer`, `Buffer`): `0x`-hex; `Map`: `[key, value]` pairs; `Set`: an array;
  * - other objects: `toJSON()` when they have one, else their own enumerable
- *   string-keyed properties (a property whose getter throws becomes `"[Unreadable]"`);
+ *   string-keyed properties; a property whose getter throws, and an object
+ *   that cannot be read at all (a revoked proxy, a throwing `toJSON`), become `"[Unreadable]"`;
  * - a reference to an enclosing object (a cycle): `"[Circular]"`; nesting
  *   deeper than `maxDepth`: `"[MaxDepth]"`.
  *
@@ -615,6 +616,21 @@ function normalise(
   const object = value as object;
   if (ancestors.has(object)) return "[Circular]";
   if (depth >= maxDepth) return "[MaxDepth]";
+  ancestors.add(object);
+  try {
+    return normaliseObject(object, (v) => normalise(v, depth + 1, ancestors, maxDepth));
+  } catch {
+    // A revoked proxy, a throwing toJSON or iterator: keep what we can say.
+    return "[Unreadable]";
+  } finally {
+    ancestors.delete(object);
+  }
+}
+
+function normaliseObject(
+  object: object,
+  child: (value: unknown) => JsonValue | undefined,
+): JsonValue | undefined {
   if (object instanceof Date) {
     return Number.isNaN(object.getTime()) ? null : object.toISOString();
   }
@@ -622,45 +638,35 @@ function normalise(
     return bytesToHex(new Uint8Array(object.buffer, object.byteOffset, object.byteLength));
   }
   if (object instanceof ArrayBuffer) return bytesToHex(new Uint8Array(object));
-  ancestors.add(object);
-  try {
-    const child = (v: unknown) => normalise(v, depth + 1, ancestors, maxDepth);
-    if (Array.isArray(object)) return object.map((item) => child(item) ?? null);
-    if (object instanceof Map) {
-      return [...object.entries()].map(([k, v]) => [child(k) ?? null, child(v) ?? null]);
-    }
-    if (object instanceof Set) return [...object.values()].map((v) => child(v) ?? null);
-    const out: { [key: string]: JsonValue } = {};
-    if (object instanceof Error) {
-      out.name = toWellFormed(String(object.name));
-      out.message = toWellFormed(String(object.message));
-    } else if (typeof (object as { toJSON?: unknown }).toJSON === "function") {
-      let converted: unknown;
-      try {
-        converted = (object as { toJSON: () => unknown }).toJSON();
-      } catch {
-        return "[Unreadable]";
-      }
-      // A toJSON that returns its own object would loop: read its fields instead.
-      if (converted !== object) return child(converted);
-    }
-    for (const key of Object.keys(object)) {
-      if (object instanceof Error && (key === "stack" || key === "cause")) continue;
-      let field: unknown;
-      try {
-        field = (object as Record<string, unknown>)[key];
-      } catch {
-        field = "[Unreadable]";
-      }
-      const json = child(field);
-      if (json !== undefined) out[toWellFormed(key)] = json;
-    }
-    if (object instanceof Error && object.cause !== undefined) {
-      const cause = child(object.cause);
-      if (cause !== undefined) out.cause = cause;
-    }
-    return out;
-  } finally {
-    ancestors.delete(object);
+  if (Array.isArray(object)) return object.map((item) => child(item) ?? null);
+  if (object instanceof Map) {
+    return [...object.entries()].map(([k, v]) => [child(k) ?? null, child(v) ?? null]);
   }
+  if (object instanceof Set) return [...object.values()].map((v) => child(v) ?? null);
+  const out: { [key: string]: JsonValue } = {};
+  const isError = object instanceof Error;
+  if (isError) {
+    out.name = toWellFormed(String(object.name));
+    out.message = toWellFormed(String(object.message));
+  } else if (typeof (object as { toJSON?: unknown }).toJSON === "function") {
+    const converted = (object as { toJSON: () => unknown }).toJSON();
+    // A toJSON that returns its own object would loop: read its fields instead.
+    if (converted !== object) return child(converted);
+  }
+  for (const key of Object.keys(object)) {
+    if (isError && (key === "stack" || key === "cause")) continue;
+    let field: unknown;
+    try {
+      field = (object as Record<string, unknown>)[key];
+    } catch {
+      field = "[Unreadable]";
+    }
+    const json = child(field);
+    if (json !== undefined) out[toWellFormed(key)] = json;
+  }
+  if (isError && object.cause !== undefined) {
+    const cause = child(object.cause);
+    if (cause !== undefined) out.cause = cause;
+  }
+  return out;
 }
