@@ -1,5 +1,5 @@
-import { generateText, stepCountIs, tool } from "ai";
-import { MockLanguageModelV3 } from "ai/test";
+import { generateText, stepCountIs, streamText, tool } from "ai";
+import { convertArrayToReadableStream, MockLanguageModelV3 } from "ai/test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { chaosCoreTelemetry, TOOL_ACTION_TYPES } from "./ai-sdk.js";
@@ -182,5 +182,79 @@ describe("chaosCoreTelemetry (Vercel AI SDK)", () => {
     const [call] = await h.actionsOf(agent.address);
     const { receipt } = await h.verifiedReceipt(call?.id ?? "0x");
     expect(receipt.payload).toMatchObject({ input: { user: "ada", password: "[redacted]" } });
+  });
+
+  it("records the tools of a streamed run (streamText) the same way", async () => {
+    const { agent, recorder } = await h.newRecorder();
+    const finish = (unified: "tool-calls" | "stop") => ({
+      type: "finish" as const,
+      finishReason: { unified, raw: undefined },
+      usage,
+    });
+    const model = new MockLanguageModelV3({
+      doStream: [
+        {
+          stream: convertArrayToReadableStream([
+            { type: "stream-start", warnings: [] },
+            {
+              type: "tool-call",
+              toolCallId: "s-1",
+              toolName: "weather",
+              input: JSON.stringify({ city: "Lima" }),
+            },
+            finish("tool-calls"),
+          ]),
+        },
+        {
+          stream: convertArrayToReadableStream([
+            { type: "stream-start", warnings: [] },
+            { type: "text-start", id: "t" },
+            { type: "text-delta", id: "t", delta: "Warm." },
+            { type: "text-end", id: "t" },
+            finish("stop"),
+          ]),
+        },
+      ],
+    });
+    const stream = streamText({
+      model,
+      tools,
+      prompt: "Weather in Lima?",
+      stopWhen: stepCountIs(3),
+      experimental_telemetry: { integrations: [chaosCoreTelemetry(recorder)] },
+    });
+    expect(await stream.text).toBe("Warm.");
+    expect(await recorder.flush()).toEqual({ recorded: 2, failures: [] });
+    const [call, result] = await h.actionsOf(agent.address);
+    expect([call?.actionType, result?.actionType]).toEqual(["tool.call", "tool.result"]);
+    const { receipt } = await h.verifiedReceipt(result?.id ?? "0x");
+    expect(receipt.action.entry.message.parents).toEqual([call?.id]);
+    expect(receipt.payload).toMatchObject({ callId: "s-1", output: { city: "Lima", celsius: 21 } });
+  });
+
+  it("never breaks the run when recording fails: the tool runs, flush reports why", async () => {
+    const { recorder } = await h.newRecorder({ agent: `0x${"cd".repeat(20)}` }); // not registered
+    const result = await generateText({
+      model: scriptedModel(),
+      tools,
+      prompt: "Weather in Paris?",
+      stopWhen: stepCountIs(3),
+      experimental_telemetry: {
+        integrations: [chaosCoreTelemetry(recorder, { awaitRecords: true })],
+      },
+    });
+    expect(result.text).toBe("It is 21°C in Paris.");
+    const { recorded, failures } = await recorder.flush();
+    expect(recorded).toBe(0);
+    expect(
+      failures.map((f) => [f.subject, f.state, (f.error as { code?: string }).code]).sort(),
+    ).toEqual(
+      [
+        ["tool.call", "rejected", "AGENT_NOT_FOUND"],
+        ["tool.call", "rejected", "AGENT_NOT_FOUND"],
+        ["tool.error", "not-sent", "AGENCY_PARENT_NOT_FOUND"],
+        ["tool.result", "not-sent", "AGENCY_PARENT_NOT_FOUND"],
+      ].sort(),
+    );
   });
 });
