@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Checks the staging stack's files: `docker compose config -q` on docker-compose.yml when Docker
-# Compose is installed (no Docker engine needed), else says it skipped; the Grafana dashboards
+# Checks the staging stack's files: `docker compose config -q` on docker-compose.yml (and with the
+# Sepolia overlay) when Docker Compose is installed (no Docker engine needed), else says it skipped; the Grafana dashboards
 # must be JSON; `promtool check config` runs on the Prometheus config when promtool is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The Sepolia overlay needs these set; placeholders suffice to check the merged file.
+sepolia_env=(CHAOSCORE_RPC_URL=https://rpc.invalid CHAIN_ID=11155111 CHAOSCORE_KEYSTORE_FILE=/dev/null)
+
 if command -v docker >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
   docker compose -f docker-compose.yml config -q
-  echo "compose: docker-compose.yml is valid (docker compose $(docker compose version --short))"
+  env "${sepolia_env[@]}" docker compose -f docker-compose.yml -f deploy/compose.sepolia.yml config -q
+  echo "compose: docker-compose.yml and the Sepolia overlay are valid (docker compose $(docker compose version --short))"
 elif command -v docker-compose >/dev/null 2>&1; then
   docker-compose -f docker-compose.yml config -q
   echo "compose: docker-compose.yml is valid ($(docker-compose version --short))"
