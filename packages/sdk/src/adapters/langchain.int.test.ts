@@ -164,14 +164,20 @@ describe("ChaosCoreCallbackHandler (LangChain.js / LangGraph.js)", () => {
     const { agent, recorder } = await h.newRecorder();
     const handler = new ChaosCoreCallbackHandler(recorder);
     await handler.handleToolEnd(new AIMessage("from nowhere"), "unknown-run");
+    const copy = handler.copy();
+    expect(copy).toBeInstanceOf(ChaosCoreCallbackHandler);
+    expect(copy).not.toBe(handler);
     await handler.handleToolStart(
       { lc: 1, type: "not_implemented", id: ["x", "SerializedTool"] },
       "not json",
       "run-1",
     );
+    await copy.handleToolEnd("done", "run-1"); // the copy knows the call
     await recorder.flush();
     const rows = await h.actionsOf(agent.address);
-    const [orphan, call] = await Promise.all(rows.map((r) => h.verifiedReceipt(r.id)));
+    const [orphan, call, end] = await Promise.all(rows.map((r) => h.verifiedReceipt(r.id)));
+    expect(end?.receipt.action.entry.message.parents).toEqual([call?.verified.actionId]);
+    expect(end?.receipt.payload).toMatchObject({ tool: "SerializedTool", output: "done" });
     expect(orphan?.receipt.payload).toEqual({
       framework: "langchain",
       tool: null,

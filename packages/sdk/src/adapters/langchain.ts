@@ -39,6 +39,11 @@ export class ChaosCoreCallbackHandler extends BaseCallbackHandler {
     this.calls = new ToolCallLog(recorder, "langchain", options);
   }
 
+  /** A copy that shares the open calls, so a run started on one is finished on the other. */
+  override copy(): ChaosCoreCallbackHandler {
+    return Object.assign(Object.create(Object.getPrototypeOf(this)), this);
+  }
+
   override handleToolStart(
     tool: Serialized,
     input: string,
