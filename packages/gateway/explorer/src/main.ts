@@ -102,7 +102,10 @@ async function render(): Promise<void> {
   main.removeAttribute("aria-busy");
   for (const a of document.querySelectorAll<HTMLAnchorElement>("header nav a")) {
     const path = new URL(a.href).pathname;
-    a.classList.toggle("current", path === BASE ? rest === "" || rest === "/" : url.pathname.startsWith(path));
+    a.classList.toggle(
+      "current",
+      path === BASE ? rest === "" || rest === "/" : url.pathname.startsWith(path),
+    );
   }
 }
 

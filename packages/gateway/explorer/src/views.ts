@@ -56,8 +56,7 @@ export const paths = {
   action: (id: string) => `/explorer/actions/${id}`,
   studio: (id: string) => `/explorer/studios/${enc(id)}`,
   task: (studio: string, task: string) => `/explorer/studios/${enc(studio)}/tasks/${enc(task)}`,
-  proposal: (studio: string, p: string) =>
-    `/explorer/studios/${enc(studio)}/proposals/${enc(p)}`,
+  proposal: (studio: string, p: string) => `/explorer/studios/${enc(studio)}/proposals/${enc(p)}`,
 };
 
 const agentLink = (id: string | null | undefined) =>
@@ -68,7 +67,9 @@ const studioLink = (id: string | null | undefined) => (id ? link(paths.studio(id
 
 function chainUrl(explorerUrl: string | null | undefined, kind: "tx" | "address" | "block") {
   return (value: string | number) =>
-    explorerUrl ? externalLink(`${explorerUrl.replace(/\/+$/, "")}/${kind}/${value}`, String(value)) : String(value);
+    explorerUrl
+      ? externalLink(`${explorerUrl.replace(/\/+$/, "")}/${kind}/${value}`, String(value))
+      : String(value);
 }
 
 function section(title: string, ...children: Child[]): HTMLElement {
@@ -92,7 +93,20 @@ function pagedTable<T>(
     h(
       "div",
       { class: "table-wrap" },
-      h("table", null, h("thead", null, h("tr", null, head.map((c) => h("th", null, c)))), tbody),
+      h(
+        "table",
+        null,
+        h(
+          "thead",
+          null,
+          h(
+            "tr",
+            null,
+            head.map((c) => h("th", null, c)),
+          ),
+        ),
+        tbody,
+      ),
     ),
     status,
     more,
@@ -104,7 +118,13 @@ function pagedTable<T>(
     try {
       const page = await load(cursor);
       for (const item of page.items) {
-        tbody.append(h("tr", null, row(item).map((c) => h("td", null, c))));
+        tbody.append(
+          h(
+            "tr",
+            null,
+            row(item).map((c) => h("td", null, c)),
+          ),
+        );
       }
       count += page.items.length;
       cursor = page.nextCursor;
@@ -172,10 +192,7 @@ export async function homeView(): Promise<View> {
           ["Checkpoint signed", when(latest.createdAt)],
           ["Log key", mono(gw.log.verifierKey)],
           ["Chain id", gw.chainId],
-          [
-            "Components",
-            Object.entries(gw.features).map(([k, on]) => badge(k, on ? "ok" : "off")),
-          ],
+          ["Components", Object.entries(gw.features).map(([k, on]) => badge(k, on ? "ok" : "off"))],
         ]),
         h("p", null, link("/explorer/checkpoints", "All checkpoints and their anchors →")),
       ),
@@ -326,7 +343,11 @@ async function reputationSection(agent: string, params: URLSearchParams): Promis
       ["Samples", chosen.samples],
       ["Last evidence", when(chosen.lastUpdate)],
     ]),
-    h("div", { "data-testid": "reputation-chart" }, reputationChart(explained.history, chosen.dimension)),
+    h(
+      "div",
+      { "data-testid": "reputation-chart" },
+      reputationChart(explained.history, chosen.dimension),
+    ),
     explained.items.length === 0
       ? null
       : h(
@@ -472,7 +493,7 @@ function receiptDetails(receipt: unknown, id: string): HTMLElement {
         "Download the receipt",
       ),
       " · verify it offline: ",
-      h("code", null, "chaoscore verify receipt.json"),
+      h("code", null, "chaoscore receipt verify receipt.json"),
       " or ",
       link("/explorer/verify", "paste one here"),
     ),
@@ -520,7 +541,7 @@ export function verdictBox(verdict: Verdict, gw: GatewayInfo): HTMLElement {
               null,
               `chain ${r.anchor.chainId}, index ${r.anchor.index}, tx `,
               tx(r.anchor.txHash),
-              " (check on chain: chaoscore verify --rpc)",
+              " (check it on chain: chaoscore receipt verify --rpc <url>)",
             ),
       ],
     ]),
@@ -548,7 +569,10 @@ export async function verifyView(): Promise<View> {
       value = input.value; // verifyReceipt answers RECEIPT_MALFORMED
     }
     out.replaceChildren(
-      verdictBox(verify(value, { verifierKey: key.value.trim(), trustedTeeRoots: gw.trustedTeeRoots }), gw),
+      verdictBox(
+        verify(value, { verifierKey: key.value.trim(), trustedTeeRoots: gw.trustedTeeRoots }),
+        gw,
+      ),
     );
   };
   file.addEventListener("change", async () => {
@@ -572,7 +596,11 @@ export async function verifyView(): Promise<View> {
       h(
         "div",
         { class: "buttons" },
-        h("button", { type: "button", id: "verify-pasted", class: "primary", onclick: run }, "Verify"),
+        h(
+          "button",
+          { type: "button", id: "verify-pasted", class: "primary", onclick: run },
+          "Verify",
+        ),
         file,
       ),
       out,
@@ -812,7 +840,12 @@ export async function proposalView(studio: string, id: string): Promise<View> {
           ],
           [
             "Signed steps",
-            Object.entries(p.actions).map(([step, action]) => h("span", { class: "step" }, `${step} `, actionLink(action))),
+            ["propose", "tally", "execute", ...Object.keys(p.actions)]
+              .filter((step, i, all) => p.actions[step] !== undefined && all.indexOf(step) === i)
+              .map((step) => [step, p.actions[step] as string] as const)
+              .map(([step, action]) =>
+                h("span", { class: "step" }, `${step} `, actionLink(action)),
+              ),
           ],
         ]),
         jsonBlock("The proposal", p.proposal, true),
@@ -860,7 +893,14 @@ const HASH = /^0x[0-9a-f]{64}$/;
 
 export async function searchView(params: URLSearchParams): Promise<View> {
   const q = (params.get("q") ?? "").trim().toLowerCase();
-  if (q === "") return { title: "Search", body: section("Search", h("p", null, "Type an agent address, an action hash, a studio id or a name.")) };
+  if (q === "")
+    return {
+      title: "Search",
+      body: section(
+        "Search",
+        h("p", null, "Type an agent address, an action hash, a studio id or a name."),
+      ),
+    };
   const body: Child[] = [];
   const isHex = /^0x[0-9a-f]*$/.test(q);
   const [found, agents] = await Promise.all([
@@ -903,7 +943,11 @@ export async function searchView(params: URLSearchParams): Promise<View> {
           ),
           r.items.length === 0
             ? h("p", { class: "muted" }, "Nothing found.")
-            : table(ACTION_HEAD, r.items.map((i) => actionRows(i.action)), "results"),
+            : table(
+                ACTION_HEAD,
+                r.items.map((i) => actionRows(i.action)),
+                "results",
+              ),
         ),
       );
     }
