@@ -174,9 +174,10 @@ export async function gatewayKillScenario(
     await gateway.kill();
     killed++;
     await gateway.restart();
-    downtimes.push(performance.now() - t0);
+    const down = performance.now() - t0;
+    downtimes.push(down);
     progress(
-      `  kill ${killed}/${kills} at ${fmt(stats.acked.size)} acknowledged; back in ${(downtimes.at(-1)! / 1000).toFixed(1)} s (pid ${gateway.pid})`,
+      `  kill ${killed}/${kills} at ${fmt(stats.acked.size)} acknowledged; back in ${(down / 1000).toFixed(1)} s (pid ${gateway.pid})`,
     );
   }
   await ingest;
