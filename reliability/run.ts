@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { describeMachine } from "../bench/machine.js";
 import { gatewayKillScenario, postgresRestartScenario } from "./crash-scenarios.js";
 import { fuzzScenario } from "./fuzz.js";
+import { nonceRaceScenario } from "./nonce-race.js";
 import { startPostgres } from "./postgres.js";
 import { type Goal, goalLine, resultsTable, type ScenarioResult, sumMeasure } from "./report.js";
 
@@ -88,9 +89,8 @@ const runs: Record<Scenario, () => Promise<ScenarioResult>> = {
     throw new Error("not yet");
   },
   fuzz: () => fuzzScenario(pg, { total: quick ? 1_000 : 10_000, seed }, progress),
-  nonce: async () => {
-    throw new Error("not yet");
-  },
+  nonce: () =>
+    nonceRaceScenario(pg, quick ? { rounds: 10, writers: 50 } : { rounds: 100, writers: 50 }, progress),
 };
 
 let failedToRun = 0;
