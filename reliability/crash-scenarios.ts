@@ -122,6 +122,12 @@ function ingestNotes(stats: IngestStats, check: IngestCheck, total: number): str
       `transport errors: ${[...stats.transport].map(([k, v]) => `${k} ×${fmt(v)}`).join(", ")}`,
     );
   }
+  const unanswered = stats.transport.get("TimeoutError") ?? 0;
+  if (unanswered > 0) {
+    notes.push(
+      `UNANSWERED: ${unanswered} requests got no answer within 30 s (the client timed out and retried)`,
+    );
+  }
   if (stats.answers.size > 0) {
     notes.push(
       `other answers: ${[...stats.answers].map(([k, v]) => `${k} ×${fmt(v)}`).join(", ")}`,

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { describeMachine } from "../bench/machine.js";
+import { anchorFaultScenario } from "./anchor-faults.js";
 import { gatewayKillScenario, postgresRestartScenario } from "./crash-scenarios.js";
 import { fuzzScenario } from "./fuzz.js";
 import { nonceRaceScenario } from "./nonce-race.js";
@@ -85,12 +86,19 @@ const runs: Record<Scenario, () => Promise<ScenarioResult>> = {
         : { total: 6_000, restarts: 4, writers: 16, downMs: 2_000 },
       progress,
     ),
-  anvil: async () => {
-    throw new Error("not yet");
-  },
+  anvil: () =>
+    anchorFaultScenario(
+      pg,
+      quick ? { kills: 1, reorgs: 1, port: 58545 } : { kills: 3, reorgs: 3, port: 58545 },
+      progress,
+    ),
   fuzz: () => fuzzScenario(pg, { total: quick ? 1_000 : 10_000, seed }, progress),
   nonce: () =>
-    nonceRaceScenario(pg, quick ? { rounds: 10, writers: 50 } : { rounds: 100, writers: 50 }, progress),
+    nonceRaceScenario(
+      pg,
+      quick ? { rounds: 10, writers: 50 } : { rounds: 100, writers: 50 },
+      progress,
+    ),
 };
 
 let failedToRun = 0;
@@ -127,6 +135,11 @@ const goals: Goal[] = [
     target: 0,
   },
   { name: "double_anchors", measured: sumMeasure(results, "double_anchors"), target: 0 },
+  {
+    name: "anchors_not_converged",
+    measured: sumMeasure(results, "anchors_not_converged"),
+    target: 0,
+  },
   { name: "nonce_races_lost", measured: sumMeasure(results, "nonce_races_lost"), target: 0 },
   { name: "scenarios_failed_to_run", measured: failedToRun, target: 0 },
 ];
