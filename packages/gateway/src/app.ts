@@ -19,6 +19,7 @@ import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Type } from "@sinclair/typebox";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -53,6 +54,10 @@ import { studioRoutes } from "./routes/studios.js";
 import { tileRoutes } from "./routes/tiles.js";
 
 declare module "fastify" {
+  interface FastifyInstance {
+    /** Every route the gateway serves (but the docs UI's): what /openapi.json must list. */
+    chaoscoreRoutes: readonly { method: string; url: string }[];
+  }
   interface FastifyContextConfig {
     /** Who may call the route (default "public"). */
     access?: Access;
@@ -200,8 +205,21 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
   app.decorateRequest("principal", null as never);
   app.decorateRequest("rawBody", null as never);
 
-  // ---- body parsing: keep the raw bytes (agent signatures cover them) -----------------------
-  app.removeContentTypeParser("application/json");
+  // ---- strict by default: a route without a query schema takes no query parameters ------------
+  const routes: { method: string; url: string }[] = [];
+  app.decorate("chaoscoreRoutes", routes);
+  app.addHook("onRoute", (route) => {
+    if (route.url.startsWith("/docs")) return;
+    const hidden = (route.schema as { hide?: boolean } | undefined)?.hide === true;
+    if (!hidden)
+      for (const m of [route.method].flat())
+        if (m !== "HEAD" && m !== "OPTIONS") routes.push({ method: m, url: route.url });
+    route.schema ??= {};
+    route.schema.querystring ??= Type.Object({}, { additionalProperties: false });
+  });
+
+  // ---- body parsing: JSON only; keep the raw bytes (agent signatures cover them) --------------
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     "application/json",
     { parseAs: "buffer", bodyLimit },
@@ -270,6 +288,8 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
       request.principal = { kind: "key", id: key.id, scopes: key.scopes };
     } else if (hasAgentSignature(request.headers)) {
       const agent = await verifier.verify({
+        // A new agent signs its own registration: its key is the agent's id.
+        allowUnregistered: request.routeOptions.config.access === "register",
         headers: request.headers,
         method: request.method,
         target: request.url,
@@ -355,7 +375,14 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
       hash,
     };
   });
+  // Graceful shutdown: once closing, answers end their connection, so that
+  // close() returns as soon as the in-flight requests are answered.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
   app.addHook("onSend", async (request, reply, payload) => {
+    if (closing) reply.header("connection", "close");
     if (reply.statusCode >= 400 && request.agentNonce !== undefined) {
       const p = request.principal;
       if (p.kind === "agent") await verifier.release(p.agent, request.agentNonce);

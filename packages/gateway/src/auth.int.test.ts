@@ -1,5 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { type Hex, signAction } from "@chaoscore/core";
+import {
+  type AgentCard,
+  type Hex,
+  privateKeyToAddress,
+  signAction,
+  signRegistration,
+} from "@chaoscore/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHAIN_ID, openTestGateway } from "./test-support/gateway.js";
 
@@ -285,6 +291,34 @@ describe("agent-signed requests", () => {
     for (const headers of cases) {
       await rejected(post(body, headers), 401, "GATEWAY_REQUEST_SIGNATURE_INVALID");
     }
+  });
+
+  it("a new agent registers itself, and only itself", async () => {
+    const key = Uint8Array.from(randomBytes(32));
+    const other = Uint8Array.from(randomBytes(32));
+    const card = {
+      format: "chaoscore.agent-card/v1" as const,
+      name: "newcomer",
+      description: "registers itself",
+      capabilities: ["test"],
+      framework: "test",
+      version: "1.0.0",
+      endpoints: [],
+      codeMeasurement: null,
+      owner: null,
+    } satisfies AgentCard;
+    const mine = JSON.stringify(signRegistration({ privateKey: key, chainId: CHAIN_ID, card }));
+    const theirs = JSON.stringify(signRegistration({ privateKey: other, chainId: CHAIN_ID, card }));
+    await rejected(
+      post(theirs, g.agentHeaders(key, "POST", "/v1/agents", theirs), "/v1/agents"),
+      403,
+      "GATEWAY_FORBIDDEN",
+    );
+    const ok = await g.app.inject(
+      post(mine, g.agentHeaders(key, "POST", "/v1/agents", mine), "/v1/agents"),
+    );
+    expect(ok.statusCode, ok.body).toBe(201);
+    expect(ok.json().identity.id).toBe(privateKeyToAddress(key));
   });
 
   it("an unregistered agent's signature is refused", async () => {

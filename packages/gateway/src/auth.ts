@@ -218,6 +218,8 @@ export class RequestVerifier {
    * GATEWAY_REQUEST_REPLAYED.
    */
   async verify(input: {
+    /** Accept an agent that is not registered yet, signing with the key its id derives from. */
+    allowUnregistered?: boolean;
     headers: Record<string, unknown>;
     method: string;
     target: string;
@@ -250,9 +252,10 @@ export class RequestVerifier {
       );
     }
     const state = (await this.#registry.signingState([agent])).get(agent);
-    if (state === undefined) {
+    if (state === undefined && input.allowUnregistered !== true) {
       fail("GATEWAY_REQUEST_SIGNATURE_INVALID", `no agent ${agent} is registered`, { agent });
     }
+    const signer = state?.signer ?? agent;
     const message = {
       agent,
       method: input.method.toUpperCase(),
@@ -262,7 +265,7 @@ export class RequestVerifier {
       expiry,
     };
     try {
-      verifyTypedMessage("Request", message, this.#chainId, signature, state.signer);
+      verifyTypedMessage("Request", message, this.#chainId, signature, signer);
     } catch (cause) {
       if (!isChaosCoreError(cause)) throw cause;
       throw new ChaosCoreError(

@@ -86,6 +86,7 @@ export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
         tags: ["reputation"],
         summary: "Run an epoch: EigenTrust over the raters, scores committed as one Merkle root",
         security: [{ apiKey: [] }],
+        body: Type.Optional(Type.Object({}, { additionalProperties: false })),
         response: errors(401, 403, 501),
       },
       config: { access: "admin" },
