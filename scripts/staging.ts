@@ -88,6 +88,8 @@ class UsageError extends Error {}
 // ---- output ----------------------------------------------------------------------------------
 
 const t0 = performance.now();
+/** Set once `up` or `down` has started or stopped a service: failures then mention `status`. */
+let touched = false;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -142,9 +144,7 @@ function intSetting(
   const text = flag ?? process.env[env];
   if (text === undefined || text === "") return remembered ?? fallback;
   if (!/^[1-9][0-9]{0,4}$/.test(text) || Number(text) > 65535) {
-    throw new StagingError(
-      `${name} must be an integer from 1 to 65535, not ${JSON.stringify(text)}`,
-    );
+    throw new UsageError(`${name} must be an integer from 1 to 65535, not ${JSON.stringify(text)}`);
   }
   return Number(text);
 }
@@ -888,6 +888,7 @@ async function up(s: Settings): Promise<void> {
     await chmod(dir, 0o700);
   }
 
+  touched = true;
   const password = await postgresPassword(s);
   const databaseUrl = `postgres://postgres:${password}@127.0.0.1:${s.ports.postgres}/chaoscore`;
   const previous = readStackSync(s.stackFile);
@@ -1026,6 +1027,7 @@ async function status(s: Settings): Promise<number> {
 }
 
 async function down(s: Settings): Promise<void> {
+  touched = true;
   const stack = readStackSync(s.stackFile);
   const env = cliEnv(s, stack?.databaseUrl ?? "");
   const stopped: string[] = [];
@@ -1117,9 +1119,11 @@ main().then(
     } else {
       progress(`✗ ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     }
-    progress(
-      "  services started so far keep running: `npm run staging -- status`, `npm run staging -- down`",
-    );
+    if (touched) {
+      progress(
+        "  services started so far keep running: `npm run staging -- status`, `npm run staging -- down`",
+      );
+    }
     process.exit(1);
   },
 );
