@@ -10,7 +10,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Hex, signAction, signRequest } from "@chaoscore/core";
+import { type Hex, type SignActionInput, signAction, signRequest } from "@chaoscore/core";
 import fc from "fast-check";
 import pg from "pg";
 import { startGateway } from "./gateway.js";
@@ -109,7 +109,8 @@ type AuthKind =
   | "agent-partial"
   | "agent-malformed";
 
-type BodySpec = { kind: "none" } | { kind: string; text: string | Uint8Array; contentType: string };
+/** A request body: `text` undefined means none. */
+type BodySpec = { kind: string; text: string | Uint8Array | undefined; contentType: string };
 
 /** A generated request, before its credentials are attached. */
 type Planned = {
@@ -253,7 +254,7 @@ function entryMutation(fx: Fixtures): fc.Arbitrary<{ mutation: string; body: unk
     }),
     // Re-signed with odd but well-typed values: the signature is right, the values are not.
     fc
-      .constantFrom(
+      .constantFrom<Partial<SignActionInput>>(
         { nonce: 2n ** 64n },
         { nonce: 2n ** 64n - 1n },
         { nonce: 0 },
@@ -301,7 +302,8 @@ const toJson = (v: unknown): string =>
   JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)) ?? "null";
 
 function bodySpec(op: Operation, fx: Fixtures): fc.Arbitrary<BodySpec> {
-  if (op.method === "GET" || op.method === "DELETE") return fc.constant({ kind: "none" });
+  if (op.method === "GET" || op.method === "DELETE")
+    return fc.constant({ kind: "none", text: undefined, contentType: "" });
   const schema = op.body ?? { type: "object", properties: {} };
   const json = (kind: string) => (b: unknown) => ({
     kind,
@@ -409,7 +411,7 @@ function plan(op: Operation, fx: Fixtures): fc.Arbitrary<Planned> {
 
 /** The headers of a planned request, signed (or mis-signed) now. */
 function credentials(p: Planned, fx: Fixtures): Record<string, string> {
-  const bodyBytes = p.body.kind === "none" ? undefined : p.body.text;
+  const bodyBytes = p.body.text;
   const sign = (agent: TestAgent, over?: { body?: string; expiry?: number }) =>
     signRequest({
       privateKey: agent.privateKey,

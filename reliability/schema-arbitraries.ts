@@ -53,7 +53,7 @@ export const NASTY_STRINGS: readonly string[] = [
   "\ud800",
   "%00",
   "../../etc/passwd",
-  "${jndi:ldap://x}",
+  `$${"{"}jndi:ldap://x}`,
   "<script>alert(1)</script>",
   "🦀".repeat(50),
 ];
