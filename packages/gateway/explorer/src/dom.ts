@@ -60,7 +60,7 @@ export function link(path: string, ...children: Child[]): HTMLAnchorElement {
 }
 
 /** A link out of the explorer, only for http(s) URLs; anything else is shown as text. */
-export function externalLink(url: string, ...children: Child[]): Node {
+export function externalLink(url: string, ...children: Child[]): HTMLElement {
   let parsed: URL | null = null;
   try {
     parsed = new URL(url);

@@ -66,10 +66,11 @@ const actionLink = (id: string | null | undefined) =>
 const studioLink = (id: string | null | undefined) => (id ? link(paths.studio(id), id) : "—");
 
 function chainUrl(explorerUrl: string | null | undefined, kind: "tx" | "address" | "block") {
-  return (value: string | number) =>
-    explorerUrl
-      ? externalLink(`${explorerUrl.replace(/\/+$/, "")}/${kind}/${value}`, String(value))
-      : String(value);
+  return (value: string | number): Child => {
+    const text = typeof value === "string" ? mono(value, 10) : String(value);
+    if (!explorerUrl) return text;
+    return externalLink(`${explorerUrl.replace(/\/+$/, "")}/${kind}/${value}`, text);
+  };
 }
 
 function section(title: string, ...children: Child[]): HTMLElement {
