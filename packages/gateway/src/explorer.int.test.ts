@@ -160,8 +160,14 @@ describe.skipIf(!HAS_CHROMIUM)(
       await h.engine.db.query(
         `INSERT INTO anchors (log_id, size, root, chain_id, contract, anchor_index, tx_hash,
            block_number, status, attempts, created_at, updated_at)
-         VALUES ($1, $2, $3, '31337', $4, 0, $5, 42, 'final', 1, now(), now())`,
-        [h.engine.log.id, cp.size, cp.rootHash, `0x${"cd".repeat(20)}`, TX_HASH],
+         VALUES ($1, $2, decode($3, 'hex'), '31337', $4, 0, $5, 42, 'final', 1, now(), now())`,
+        [
+          h.engine.log.id,
+          cp.size,
+          Buffer.from(cp.rootHash).toString("hex"),
+          `0x${"cd".repeat(20)}`,
+          TX_HASH,
+        ],
       );
 
       base = await app.listen({ port: 0, host: "127.0.0.1" });
