@@ -14,6 +14,11 @@ const benches: Record<string, { describe: string; run: (args: string[]) => Promi
       "signed actions/s into PGlite and Postgres vs the one-thread secp256k1 verify rate; proof size; append time vs log size",
     run: async (args) => (await import("./ingest.js")).runIngestBench(args),
   },
+  gateway: {
+    describe:
+      "signed-action ingest over HTTP on loopback (autocannon) vs in-process ingest of the same engine: throughput, p50/p99, ratio",
+    run: async (args) => (await import("./gateway.js")).runGatewayBench(args),
+  },
   exec: {
     describe:
       "sandbox cold start, attested executions/s of a small task, and the same task in node:vm (overhead ratio)",

@@ -131,8 +131,8 @@ export class ChaosCoreClient implements ActionSink {
       if (bytes !== undefined) headers["content-type"] = "application/json";
       if (idempotencyKey !== undefined) headers["idempotency-key"] = idempotencyKey;
       if (opts.apiKey !== undefined) headers.authorization = `Bearer ${opts.apiKey}`;
-      else if (opts.agentKey !== undefined) {
-        // A fresh nonce per attempt: the gateway accepts each nonce once.
+      else if (opts.agentKey !== undefined && write) {
+        // Reads are public; writes are signed, with a fresh nonce per attempt (each is accepted once).
         Object.assign(
           headers,
           signRequest({
@@ -222,7 +222,7 @@ export class ChaosCoreClient implements ActionSink {
     return this.#info;
   }
 
-  /** The chain id agents sign for. */
+  /** The chain id agents sign for (from `GET /v1`, unsigned). */
   async chainId(): Promise<bigint> {
     this.#chainId ??= BigInt((await this.info()).chainId);
     return this.#chainId;
@@ -392,6 +392,16 @@ export class ChaosCoreClient implements ActionSink {
 
   topAgents(dimension: string, k = 10): Promise<{ items: ReputationScore[] }> {
     return this.request("GET", `/v1/reputation${queryString({ dimension, k })}`);
+  }
+
+  /** The pre-trusted raters of EigenTrust. */
+  preTrusted(): Promise<{ agents: Address[] }> {
+    return this.request("GET", "/v1/reputation/pre-trusted");
+  }
+
+  /** Sets the pre-trusted raters of EigenTrust on this gateway (admin). */
+  setPreTrusted(agents: Address[]): Promise<{ agents: Address[] }> {
+    return this.request("PUT", "/v1/reputation/pre-trusted", { agents });
   }
 
   runReputationEpoch(): Promise<{ epoch: number; root: Hex; size: number }> {

@@ -95,6 +95,41 @@ export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
   );
 
   app.get(
+    "/v1/reputation/pre-trusted",
+    {
+      schema: {
+        tags: ["reputation"],
+        summary: "The pre-trusted raters of EigenTrust",
+        response: errors(501),
+      },
+    },
+    async () => ({ agents: need().getPreTrusted() }),
+  );
+
+  app.put(
+    "/v1/reputation/pre-trusted",
+    {
+      schema: {
+        tags: ["reputation"],
+        summary:
+          "Set the pre-trusted raters of EigenTrust (this gateway process; `serve --pre-trusted` sets them at start)",
+        security: [{ apiKey: [] }],
+        body: Type.Object(
+          { agents: Type.Array(Address, { maxItems: 1000 }) },
+          { additionalProperties: false },
+        ),
+        response: errors(401, 403, 501),
+      },
+      config: { access: "admin" },
+    },
+    async (request) => {
+      const r = need();
+      r.setPreTrusted(request.body.agents);
+      return { agents: r.getPreTrusted() };
+    },
+  );
+
+  app.get(
     "/v1/reputation/epochs/:epoch",
     {
       schema: {

@@ -1,4 +1,4 @@
-import type { SignedTransition, Studios } from "@chaoscore/engine";
+import { applyProposal, type SignedTransition, type Studios } from "@chaoscore/engine";
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { assertMayWrite } from "../auth.js";
@@ -381,7 +381,18 @@ export function studioRoutes(app: GatewayApp, ctx: GatewayContext): void {
         agent: r.agent,
         amount: r.amount.toString(),
       }));
-      return { ...p, votes, rewardPlan, tally: p.tally ?? (await g.computeTally(id, proposal)) };
+      // What the operator signs next: the tally while voting, the DAO before and after once passed.
+      const execution =
+        p.state === "passed"
+          ? await g.dao(id).then((before) => ({ before, after: applyProposal(before, p.proposal) }))
+          : null;
+      return {
+        ...p,
+        votes,
+        rewardPlan,
+        tally: p.tally ?? (await g.computeTally(id, proposal)),
+        execution,
+      };
     },
   );
 

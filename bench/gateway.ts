@@ -1,0 +1,241 @@
+/**
+ * `npm run bench -- gateway`: signed-action ingest over HTTP (the gateway on
+ * loopback, autocannon in another process) beside the in-process ingest rate
+ * of the same engine configuration, measured in the same run.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  type ActionEntry,
+  generateNoteKey,
+  privateKeyToAddress,
+  signAction,
+  signRegistration,
+} from "@chaoscore/core";
+import { createEngine, type Db, type Engine, openDatabase } from "@chaoscore/engine";
+import { ApiKeyStore, buildGateway, gatewayServices } from "@chaoscore/gateway";
+import { describeMachine, goal } from "./machine.js";
+
+const CHAIN_ID = 31337n;
+
+function log(message: string) {
+  process.stderr.write(`${message}\n`);
+}
+
+type Signed = { entry: ActionEntry; payload: unknown };
+
+function makeAgents(count: number) {
+  return Array.from({ length: count }, () => {
+    const privateKey = Uint8Array.from(randomBytes(32));
+    return { privateKey, address: privateKeyToAddress(privateKey), nonce: 0 };
+  });
+}
+
+/** `n` actions per agent set, each agent's nonces increasing in array order. */
+function signActions(agents: ReturnType<typeof makeAgents>, n: number): Signed[] {
+  const out: Signed[] = [];
+  for (let i = 0; i < n; i++) {
+    const agent = agents[i % agents.length] as (typeof agents)[number];
+    agent.nonce++;
+    const payload = { step: i, tool: "search", query: `q${i}` };
+    const { entry } = signAction({
+      privateKey: agent.privateKey,
+      chainId: CHAIN_ID,
+      actionType: "tool.call",
+      studio: "bench",
+      task: `task-${i % 100}`,
+      nonce: agent.nonce,
+      payload,
+      ttlSeconds: 86_400,
+    });
+    out.push({ entry, payload });
+  }
+  return out;
+}
+
+async function openEngine(
+  kind: "pglite" | "postgres",
+  agents: ReturnType<typeof makeAgents>,
+  threads: number,
+): Promise<{ engine: Engine; db: Db; cleanup: () => Promise<void> }> {
+  let db: Db;
+  let drop: () => Promise<void>;
+  if (kind === "pglite") {
+    const dir = mkdtempSync(join(tmpdir(), "chaoscore-bench-gw-"));
+    db = await openDatabase({ databaseUrl: null, dataDir: dir });
+    drop = async () => rmSync(dir, { recursive: true, force: true });
+  } else {
+    const schema = `bench_${randomBytes(4).toString("hex")}`;
+    db = await openDatabase({ databaseUrl: process.env.DATABASE_URL, schema });
+    drop = () => db.exec(`DROP SCHEMA ${schema} CASCADE`);
+  }
+  const origin = "chaoscore.bench/log/default";
+  const engine = await createEngine({
+    db,
+    chainId: CHAIN_ID,
+    log: { origin, ...generateNoteKey(origin) },
+    signatureThreads: threads,
+    clockSkewSeconds: 86_400,
+  });
+  for (const a of agents) {
+    await engine.registry.register(
+      signRegistration({
+        privateKey: a.privateKey,
+        chainId: CHAIN_ID,
+        card: {
+          format: "chaoscore.agent-card/v1",
+          name: `bench ${a.address.slice(0, 8)}`,
+          description: "",
+          capabilities: ["bench"],
+          framework: "bench",
+          version: "1",
+          endpoints: [],
+          codeMeasurement: null,
+          owner: null,
+        },
+      }),
+    );
+  }
+  return {
+    engine,
+    db,
+    cleanup: async () => {
+      await engine.close();
+      await drop();
+      await db.close();
+    },
+  };
+}
+
+/** In-process: the same number of records in flight as HTTP connections. */
+async function inProcess(engine: Engine, signed: Signed[], window: number): Promise<number> {
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: window }, async () => {
+      while (next < signed.length) await engine.agency.recordAction(signed[next++] as Signed);
+    }),
+  );
+  return signed.length / ((performance.now() - start) / 1000);
+}
+
+type Load = {
+  requests: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+};
+
+function runLoad(url: string, file: string, connections: number, key: string): Promise<Load> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        join(import.meta.dirname, "gateway-load.ts"),
+        url,
+        file,
+        String(connections),
+        key,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += String(d);
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      if (code !== 0) return reject(new Error(`the load generator exited with ${code}`));
+      resolve(JSON.parse(out.trim().split("\n").pop() as string) as Load);
+    });
+  });
+}
+
+export async function runGatewayBench(argv: string[]): Promise<boolean> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      actions: { type: "string", default: "20000" },
+      agents: { type: "string", default: "100" },
+      connections: { type: "string", default: "64" },
+      threads: { type: "string", default: "1" },
+      backend: { type: "string", default: process.env.DATABASE_URL ? "postgres" : "pglite" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(`npm run bench -- gateway [--actions 20000] [--agents 100] [--connections 64] [--threads 1] [--backend pglite|postgres]
+
+Signs the actions first, then ingests them twice on fresh databases with the
+same engine configuration: in-process (recordAction with <connections>
+records in flight) and over HTTP (POST /v1/actions with an API key, one
+action per request, autocannon with <connections> connections in a separate
+process). Prints throughput and latency and the ratio HTTP / in-process.`);
+    return true;
+  }
+  const n = Number(values.actions);
+  const connections = Number(values.connections);
+  const threads = Number(values.threads);
+  const kind = values.backend === "postgres" ? "postgres" : "pglite";
+  console.log(`machine: ${describeMachine()}`);
+  console.log(
+    `gateway bench: ${n} signed actions, ${values.agents} agents, ${connections} connections, ${threads} recovery thread(s), ${kind}`,
+  );
+  const agents = makeAgents(Number(values.agents));
+  log("signing…");
+  const signed = signActions(agents, n);
+
+  log("in-process ingest…");
+  const a = await openEngine(kind, agents, threads);
+  const inRate = await inProcess(a.engine, signed, connections);
+  await a.cleanup();
+
+  log("HTTP ingest…");
+  const b = await openEngine(kind, agents, threads);
+  const app = await buildGateway({
+    ...gatewayServices({ engine: b.engine, chainId: CHAIN_ID }),
+    logger: false,
+    rateLimit: false,
+  });
+  const key = (await new ApiKeyStore(b.db).create({ scopes: ["ingest"] })).key;
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  const dir = mkdtempSync(join(tmpdir(), "chaoscore-bench-bodies-"));
+  const file = join(dir, "bodies.ndjson");
+  writeFileSync(file, `${signed.map((s) => JSON.stringify(s)).join("\n")}\n`);
+  const load = await runLoad(url, file, connections, key);
+  const size = await b.engine.log.size();
+  await app.close();
+  await b.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+
+  const httpRate = load.ok / load.seconds;
+  const ratio = httpRate / inRate;
+  console.log("");
+  console.log("                      actions/s   p50 ms   p99 ms");
+  console.log(`in-process ingest  ${inRate.toFixed(0).padStart(12)}        —        —`);
+  console.log(
+    `HTTP ingest        ${httpRate.toFixed(0).padStart(12)} ${String(load.p50).padStart(8)} ${String(load.p99).padStart(8)}`,
+  );
+  console.log(
+    `HTTP: ${load.ok} accepted, ${load.non2xx} non-2xx, ${load.errors} errors, ${load.timeouts} timeouts in ${load.seconds.toFixed(2)} s; log size ${size}`,
+  );
+  console.log(`ratio HTTP / in-process: ${ratio.toFixed(3)}`);
+  console.log("");
+  const all = [
+    goal("gateway_http_vs_inprocess_ratio", ratio, 0.7, true),
+    goal("gateway_http_rejected", load.non2xx + load.errors, 0, false),
+    goal("gateway_http_log_complete", size, n, true),
+  ];
+  return all.every(Boolean);
+}
