@@ -168,9 +168,10 @@ export async function anchorFaultScenario(
     `SELECT size::int, count(*)::int AS n FROM anchors WHERE status <> 'dropped'
      GROUP BY log_id, chain_id, contract, size HAVING count(*) > 1`,
   );
-  const finals = await pg.query<{ size: number; root: string }>(
+  const finals = await pg.query<{ size: number; root: string; block: number; tx: string }>(
     database,
-    "SELECT size::int, encode(root, 'hex') AS root FROM anchors WHERE status = 'final' ORDER BY size",
+    `SELECT size::int, encode(root, 'hex') AS root, block_number::int AS block, tx_hash::text AS tx
+     FROM anchors WHERE status = 'final' ORDER BY size`,
   );
   const counts = await rows();
   const config = JSON.parse(readFileSync(join(dataDir, "config.json"), "utf8")) as {
@@ -191,9 +192,11 @@ export async function anchorFaultScenario(
   const finalSizes = finals.map((f) => f.size);
   const sameHistory =
     chainSizes.length === finalSizes.length && chainSizes.every((s, i) => s === finalSizes[i]);
-  const rootsMatch = history.every(
-    (h, i) => h.root.toLowerCase() === `0x${finals[i]?.root ?? ""}`.toLowerCase(),
-  );
+  const onChain = new Set(history.map((h) => `${h.size}/${h.root.toLowerCase()}`));
+  const inTable = new Set(finals.map((f) => `${f.size}/0x${f.root.toLowerCase()}`));
+  const finalNotOnChain = finals.filter((f) => !onChain.has(`${f.size}/0x${f.root.toLowerCase()}`));
+  const onChainNotFinal = history.filter((h) => !inTable.has(`${h.size}/${h.root.toLowerCase()}`));
+  const rootsMatch = finalNotOnChain.length === 0 && onChainNotFinal.length === 0;
   const { pid } = chainFile(dataDir);
   if (pid !== null) {
     try {
@@ -215,7 +218,21 @@ export async function anchorFaultScenario(
   );
   if (doubledRows.length > 0)
     notes.push(`LIVE ROWS TWICE FOR A SIZE: ${JSON.stringify(doubledRows)}`);
-  const double = doubledRows.length + doubledOnChain + (sameHistory && rootsMatch ? 0 : 1);
+  if (finalNotOnChain.length > 0) {
+    notes.push(
+      `FINAL ROWS NOT ON CHAIN: ${finalNotOnChain.length} (${finalNotOnChain
+        .slice(0, 5)
+        .map((f) => `size ${f.size} block ${f.block} tx ${String(f.tx).slice(0, 12)}…`)
+        .join("; ")})`,
+    );
+  }
+  if (onChainNotFinal.length > 0) {
+    notes.push(
+      `ON CHAIN WITHOUT A FINAL ROW: ${onChainNotFinal.map((h) => `size ${h.size}`).join(", ")}`,
+    );
+  }
+  const double = doubledRows.length + doubledOnChain;
+  const diverged = (converged ? 0 : 1) + finalNotOnChain.length + onChainNotFinal.length;
   return {
     scenario: "anvil SIGKILL + reorgs while anchoring",
     load: `${fmt(acked)} actions, anchoring every 1 s`,
@@ -225,6 +242,6 @@ export async function anchorFaultScenario(
     http5xx: 0,
     seconds: (performance.now() - started) / 1000,
     notes,
-    measures: { double_anchors: double, anchors_not_converged: converged ? 0 : 1 },
+    measures: { double_anchors: double, anchors_diverged: diverged },
   };
 }

@@ -136,8 +136,8 @@ const goals: Goal[] = [
   },
   { name: "double_anchors", measured: sumMeasure(results, "double_anchors"), target: 0 },
   {
-    name: "anchors_not_converged",
-    measured: sumMeasure(results, "anchors_not_converged"),
+    name: "anchors_diverged",
+    measured: sumMeasure(results, "anchors_diverged"),
     target: 0,
   },
   { name: "nonce_races_lost", measured: sumMeasure(results, "nonce_races_lost"), target: 0 },
