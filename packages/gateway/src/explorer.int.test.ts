@@ -27,6 +27,9 @@ if (!HAS_CHROMIUM) {
 const VECTORS = join(import.meta.dirname, "..", "..", "..", "vectors", "receipts");
 const EXPLORER_URL = "https://otterscan.example";
 const TX_HASH = `0x${"ab".repeat(32)}`;
+// The browser reaches the gateway by a host name over plain HTTP, as on a
+// staging box (not localhost, which browsers treat as secure).
+const HOST = "explorer.test";
 
 type Harness = Awaited<ReturnType<typeof openTestEngine>>;
 
@@ -61,6 +64,7 @@ describe.skipIf(!HAS_CHROMIUM)(
     let h: Harness;
     let app: GatewayApp;
     let base: string;
+    let web: string;
     let browser: Browser;
     let page: Page;
     let voter: string;
@@ -171,9 +175,16 @@ describe.skipIf(!HAS_CHROMIUM)(
       );
 
       base = await app.listen({ port: 0, host: "127.0.0.1" });
+      web = base.replace("127.0.0.1", HOST);
       browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        args: [
+          "--headless=new",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-dev-shm-usage",
+          `--host-resolver-rules=MAP ${HOST} 127.0.0.1`,
+        ],
       });
       page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       page.setDefaultTimeout(20_000);
@@ -194,7 +205,11 @@ describe.skipIf(!HAS_CHROMIUM)(
       const html = await fetch(`${base}/explorer/agents`);
       expect(html.status).toBe(200);
       expect(html.headers.get("content-type")).toBe("text/html; charset=utf-8");
-      expect(html.headers.get("content-security-policy")).toContain("script-src 'self'");
+      const csp = html.headers.get("content-security-policy") ?? "";
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).toContain("default-src 'self'");
+      // Over plain HTTP (not localhost) it would send the browser to https:// for app.js.
+      expect(csp).not.toContain("upgrade-insecure-requests");
       expect(await html.text()).toContain('<script type="module" src="/explorer/app.js">');
 
       const js = await fetch(`${base}/explorer/app.js`);
@@ -218,7 +233,7 @@ describe.skipIf(!HAS_CHROMIUM)(
     });
 
     it("goes from the overview to an agent, its reputation chart, an action and its verified receipt", async () => {
-      await page.goto(`${base}/explorer`);
+      await page.goto(`${web}/explorer`);
       await ready("/explorer");
       await page.click(`[data-testid="home-agents"] a[href="/explorer/agents/${voter}"]`);
       await ready(`/explorer/agents/${voter}`);
@@ -257,7 +272,7 @@ describe.skipIf(!HAS_CHROMIUM)(
       const receipt = (await (await fetch(`${base}/v1/actions/${httpAction}/receipt`)).json()) as {
         payload?: unknown;
       };
-      await page.goto(`${base}/explorer/verify`);
+      await page.goto(`${web}/explorer/verify`);
       await ready("/explorer/verify");
       await page.fill("#receipt-input", JSON.stringify(receipt));
       await page.click("#verify-pasted");
@@ -380,7 +395,7 @@ describe.skipIf(!HAS_CHROMIUM)(
     });
 
     it("renders a screenshot and raised no page error", async () => {
-      await page.goto(`${base}/explorer/agents/${voter}`);
+      await page.goto(`${web}/explorer/agents/${voter}`);
       await ready(`/explorer/agents/${voter}`);
       await page.locator('[data-testid="reputation-chart"] svg.chart').waitFor();
       const dir = await mkdtemp(join(tmpdir(), "explorer-"));

@@ -124,8 +124,25 @@ const loadStyle = () =>
       asset(await readFile(join(EXPLORER_DIR, "app.css"), "utf8"), "text/css; charset=utf-8"),
   );
 
+/**
+ * The gateway's CSP without `upgrade-insecure-requests`: over plain HTTP on a
+ * host other than localhost (a staging box), that directive makes browsers
+ * fetch /explorer/app.js over HTTPS, which fails. Every explorer URL is
+ * same-origin and relative, so the directive protects nothing here.
+ */
+function withoutUpgrade(reply: FastifyReply): void {
+  const csp = reply.getHeader("content-security-policy");
+  if (typeof csp !== "string") return;
+  const kept = csp
+    .split(";")
+    .filter((d) => d.trim().toLowerCase() !== "upgrade-insecure-requests")
+    .join(";");
+  reply.header("content-security-policy", kept);
+}
+
 async function send(request: FastifyRequest, reply: FastifyReply, load: () => Promise<Asset>) {
   const a = await load();
+  withoutUpgrade(reply);
   reply.header("cache-control", "no-cache").header("etag", a.etag).type(a.type);
   if (request.headers["if-none-match"] === a.etag) return reply.code(304).send();
   return reply.send(a.body);
