@@ -267,6 +267,8 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", "data:"],
         connectSrc: ["'self'"],
+        // Plain-HTTP deployments (a staging box) must still load /docs and /explorer assets.
+        upgradeInsecureRequests: null,
       },
     },
   });

@@ -71,7 +71,8 @@ async function startChain(dataDir: string, open: { anvil?: AnvilInstance }): Pro
     return chain as Chain;
   }
   info("starting a local anvil (embedded default; --no-chain to serve without a chain)…");
-  open.anvil = await startAnvil();
+  // A block a second, so that anchors gather their confirmations without other traffic.
+  open.anvil = await startAnvil({ blockTime: 1 });
   const signer = LocalSigner.fromPrivateKey(open.anvil.accounts[0]?.privateKey as string);
   const client = await EthereumClient.connect({ rpcUrl: open.anvil.rpcUrl, pollIntervalMs: 100 });
   const deployments = await deployContracts(client, signer, { dir: dataDir });
@@ -86,6 +87,8 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
   const open: { anvil?: AnvilInstance; chain?: Chain; db?: Db; engine?: Engine } = {};
   const cleanup = async () => {
     await open.engine?.close();
+    // The sandbox's worker thread (governance simulations) would keep the process alive.
+    await (await import("@chaoscore/engine")).defaultSandbox().close();
     await open.db?.close();
     open.chain?.close();
     await open.anvil?.stop();
@@ -176,7 +179,13 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
               ...(opts.explorerUrl === undefined ? {} : { explorerUrl: opts.explorerUrl }),
             },
           }),
-      logger: opts.logLevel !== "silent",
+      logger:
+        opts.logLevel === "silent"
+          ? false
+          : (await import("pino")).default({
+              level: opts.logLevel,
+              redact: ["req.headers.authorization", "req.headers['chaoscore-signature']"],
+            }),
       rateLimit: opts.rateLimit === 0 ? false : opts.rateLimit,
       bodyLimit: opts.bodyLimit,
       ...(opts.corsOrigin === undefined ? {} : { corsOrigins: opts.corsOrigin }),
