@@ -43,7 +43,7 @@ Options (and environment variables):
   --port <n>              gateway port           CHAOSCORE_STAGING_PORT    8787
   --rpc-port <n>          anvil port             CHAOSCORE_STAGING_RPC_PORT 8545
   --pg-port <n>           Postgres port          CHAOSCORE_STAGING_PG_PORT 55433
-  --anchor-every <s>      worker interval, s     CHAOSCORE_STAGING_ANCHOR_EVERY 30
+  --anchor-every <s>      worker interval, s     CHAOSCORE_STAGING_ANCHOR_EVERY 10
   --block-time <s>        anvil block time, s    CHAOSCORE_STAGING_BLOCK_TIME 1
   --json                  status/up: print stack.json-like JSON
   CHAOSCORE_PASSWORD      agent keystore password (default: generated into <dir>/secrets)
@@ -224,7 +224,7 @@ function parseCommandLine(argv: string[]): { command: string; settings: Settings
         values["anchor-every"],
         "CHAOSCORE_STAGING_ANCHOR_EVERY",
         remembered?.anchorEverySeconds,
-        30,
+        10,
       ),
       blockTimeSeconds: intSetting(
         "--block-time",
