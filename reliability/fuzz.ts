@@ -641,6 +641,8 @@ export async function fuzzScenario(
       ),
     )}${body === undefined ? "" : ` body ${typeof body === "string" ? `${body.slice(0, 300)}${body.length > 300 ? `…(${body.length} chars)` : ""}` : `bytes ${Buffer.from(body).toString("hex").slice(0, 80)}`}`}`;
 
+  let closedOnOversized = 0;
+  let resetThenAnswered = 0;
   const one = async (
     op: string,
     labels: string[],
@@ -648,6 +650,7 @@ export async function fuzzScenario(
     target: string,
     headers: Record<string, string>,
     body?: string | Uint8Array,
+    retry?: () => Record<string, string>,
   ) => {
     const answer = await send(
       `${base}${target}`,
@@ -657,6 +660,25 @@ export async function fuzzScenario(
     sent++;
     const request = describe(method, target, headers, body);
     if (!answer.ok) {
+      // The gateway answers 413 to an oversized body before reading it and closes the
+      // connection: the client may see the reset instead of the answer. Expected.
+      const size = body === undefined ? 0 : typeof body === "string" ? body.length : body.length;
+      if (size > 2 * 2 ** 20 && gateway.isRunning()) {
+        closedOnOversized++;
+        return;
+      }
+      // A reset of a reused keep-alive socket is the client's race: send again once.
+      if (retry !== undefined && gateway.isRunning()) {
+        const again = await send(
+          `${base}${target}`,
+          { method, headers: retry(), ...(body === undefined ? {} : { body }) },
+          20_000,
+        );
+        if (again.ok && again.status < 500) {
+          resetThenAnswered++;
+          return;
+        }
+      }
       noAnswer++;
       failures.push({ op, labels, request, status: answer.error, response: "" });
       if (!gateway.isRunning()) {
@@ -694,16 +716,12 @@ export async function fuzzScenario(
   };
 
   for (const p of planned) {
-    const headers = credentials(p, fx);
-    if (p.body.kind !== "none") headers["content-type"] = p.body.contentType;
-    await one(
-      p.op,
-      p.labels,
-      p.method,
-      p.target,
-      headers,
-      p.body.kind === "none" ? undefined : p.body.text,
-    );
+    const make = () => {
+      const headers = credentials(p, fx);
+      if (p.body.text !== undefined) headers["content-type"] = p.body.contentType;
+      return headers;
+    };
+    await one(p.op, p.labels, p.method, p.target, make(), p.body.text, make);
     if (sent % 1000 === 0) {
       progress(
         `  ${fmt(sent)}/${fmt(planned.length + replays.length)} sent: ${failures.length} 5xx/no answer, ${writes.length} writes by rejected requests`,
@@ -759,7 +777,10 @@ export async function fuzzScenario(
       `5xx: ${f.status} on ${f.op} [${f.labels.join("; ")}]: ${f.request.slice(0, 300)} → ${f.response.slice(0, 300)}`,
     );
   }
-  if (noAnswer > 0) notes.push(`NO ANSWER (timeout/reset) ${noAnswer}×`);
+  if (noAnswer > 0) notes.push(`NO ANSWER (timeout/reset, twice) ${noAnswer}×`);
+  notes.push(
+    `connection closed while sending a 3 MiB body (the 413 comes first; expected): ${closedOnOversized}; reset on a reused socket then answered on a second try: ${resetThenAnswered}`,
+  );
   return {
     scenario: "bad requests from /openapi.json",
     load: `${fmt(sent)} requests, ${ops.length} routes`,
