@@ -185,8 +185,8 @@ export function isRetryableSendError(error: unknown): boolean {
  */
 export function isRefusal(error: unknown): boolean {
   if (!isChaosCoreError(error)) return false;
-  const code: string = error.code;
-  return code.startsWith("AGENCY_") || code.startsWith("AGENT_") || REFUSAL_CODES.has(code);
+  const component = error.code.slice(0, error.code.indexOf("_"));
+  return component === "AGENCY" || component === "AGENT" || REFUSAL_CODES.has(error.code);
 }
 
 const sleep = (ms: number) =>

@@ -81,6 +81,29 @@ describe(`Proof of Agency on ${TEST_DB_KIND}`, () => {
     });
   });
 
+  it("fails every write of a batch with STORE_UNAVAILABLE when the database refuses the transaction", async () => {
+    const agent = await h.newAgent();
+    const db = h.engine.db;
+    const transaction = db.transaction.bind(db);
+    // The server is down: the transaction fails before the batch is sorted (found by the reliability suite).
+    db.transaction = () => Promise.reject(new Error("connect ECONNREFUSED"));
+    try {
+      const writes = await Promise.allSettled(
+        [agent.action(), agent.action()].map((s) => h.engine.agency.recordAction(s)),
+      );
+      for (const w of writes) {
+        expect(w.status === "rejected" && isChaosCoreError(w.reason) ? w.reason.code : w).toBe(
+          "STORE_UNAVAILABLE",
+        );
+      }
+    } finally {
+      db.transaction = transaction;
+    }
+    // once the database answers again, the same agent writes on
+    const r = await h.engine.agency.recordAction(agent.action({ nonce: 3 }));
+    expect(r.duplicate).toBe(false);
+  });
+
   it("returns the first receipt for a retried identical action instead of appending twice", async () => {
     const agent = await h.newAgent();
     const signed = agent.action({ payload: { x: 1 } });

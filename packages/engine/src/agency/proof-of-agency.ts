@@ -514,8 +514,10 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
       const failure = isChaosCoreError(error)
         ? error
         : new ChaosCoreError("STORE_UNAVAILABLE", "the write failed; retry", { cause: error });
-      for (const p of accepted) p.reject(failure);
-      for (const d of duplicates) d.p.reject(failure);
+      // Every entry of the batch not already refused by its own check fails with
+      // the batch (also when the transaction failed before sorting the batch:
+      // a connection refused at BEGIN must not leave callers waiting forever).
+      for (const p of batch) p.reject(failure);
       return;
     }
     commit?.();

@@ -114,6 +114,8 @@ export type ReconcileReport = {
 };
 
 const LIVE = "('pending', 'mined')";
+/** How many of the latest final anchors each reconcile checks against the canonical chain. */
+const RECHECKED_FINAL = 8;
 
 type AnchorRow = {
   id: number;
@@ -267,13 +269,25 @@ export class AnchoringService implements AnchorDirectory {
    * Looks up every pending and mined record on chain: mined → counts
    * confirmations → final at N; a transaction that vanished or a block that is
    * no longer canonical (reorg) → dropped, and the current checkpoint is
-   * anchored again. Agent card records are reconciled the same way.
+   * anchored again. The latest final records are checked too: a reorg deeper
+   * than the confirmations takes them back to mined (then final again, or
+   * dropped and re-anchored). Agent card records are reconciled the same way.
    * @throws ChaosCoreError CHAIN_RPC_UNREACHABLE and the errors of {@link anchorNow}.
    */
   reconcile(): Promise<ReconcileReport> {
     return this.#exclusive(async () => {
       await this.#assertReady();
       const dropped: AnchorRecord[] = [];
+      for (const record of await this.#recentFinalRecords(RECHECKED_FINAL)) {
+        if (record.blockNumber === null || record.blockHash === null) continue;
+        const block = await this.#client.getBlock(BigInt(record.blockNumber));
+        if (block !== undefined && block.hash === record.blockHash) continue;
+        // A reorg deeper than the confirmations took the block of a final anchor away.
+        await this.#update(record.id, {
+          status: "mined",
+          last_error: "its block left the canonical chain after it was final",
+        });
+      }
       for (const record of await this.#liveRecords()) {
         const after = await this.#reconcileRecord(record);
         if (after.status === "dropped") dropped.push(after);
@@ -863,6 +877,16 @@ export class AnchoringService implements AnchorDirectory {
       [this.#log.id, this.chainId, this.contract, size],
     );
     return row === undefined ? undefined : toRecord(row);
+  }
+
+  async #recentFinalRecords(limit: number): Promise<AnchorRecord[]> {
+    const rows = await this.#db.query<AnchorRow>(
+      `SELECT ${ANCHOR_COLUMNS} FROM anchors
+       WHERE log_id = $1 AND chain_id = $2 AND contract = $3 AND status = 'final'
+       ORDER BY size DESC LIMIT $4`,
+      [this.#log.id, this.chainId, this.contract, limit],
+    );
+    return rows.map(toRecord);
   }
 
   async #liveRecords(): Promise<AnchorRecord[]> {

@@ -206,6 +206,28 @@ describe(`AnchoringService on anvil (${TEST_DB_KIND})`, () => {
     }
   });
 
+  it("takes back a final anchor whose block a deeper reorg removed, and anchors again", async () => {
+    const t = await openAnchoredEngine(1);
+    try {
+      await record(t, 2);
+      const snapshot = await client.request<string>("evm_snapshot");
+      const first = await t.service.anchorNow({ wait: true });
+      expect(first).toMatchObject({ size: 2, status: "final" });
+      await client.request("evm_revert", [snapshot]); // deeper than the 1 confirmation
+      await mine(2);
+      expect(await contracts.anchor.count(t.origin)).toBe(0n);
+      const report = await t.service.reconcile();
+      expect(report.dropped.map((d) => [d.id, d.status])).toEqual([[first?.id, "dropped"]]);
+      expect(report.reanchored).toMatchObject({ size: 2 });
+      await mine(1);
+      const after = await t.service.reconcile();
+      expect(after.counts).toEqual({ pending: 0, mined: 0, final: 1, dropped: 1 });
+      expect((await contracts.anchor.history(t.origin)).map((h) => h.size)).toEqual([2n]);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("resumes after anvil is killed mid-anchoring and restarted: converges, no double anchor", async () => {
     const t = await openAnchoredEngine(2);
     try {

@@ -175,6 +175,9 @@ describe("SecureExecutionEnvironment.run", () => {
       ["export default () => 1", null, { seed: "x".repeat(1025) }],
       ["export default () => 1", null, { clock: 1.5 }],
       ["export default () => 1", null, { limits: { memoryBytes: 0 } }],
+      // below the runtime's own needs: refused up front, not a sandbox failure (found by the reliability fuzz)
+      ["export default () => 1", null, { limits: { memoryBytes: 18 } }],
+      ["export default () => 1", null, { limits: { stackBytes: 1024 } }],
       ["export default () => 1", null, { limits: { stackBytes: 64 * 1024 * 1024 } }],
       ["export default () => 1", null, { limits: { nope: 1 } }],
       ["export default () => 1", null, { language: "python" }],
@@ -184,6 +187,27 @@ describe("SecureExecutionEnvironment.run", () => {
         "EXECUTION_BAD_INPUT",
       );
     }
+  });
+
+  it("runs at the smallest limits, and breaking them is the code's coded failure", async () => {
+    const limits = { memoryBytes: 1024 * 1024, stackBytes: 32 * 1024 };
+    expect((await sandbox.run("export default (n) => n + 1", 1, { limits })).output).toBe(2);
+    expect(
+      await codeOf(
+        sandbox.run(
+          "export default () => { const a = []; for (;;) a.push('x'.repeat(100)); }",
+          null,
+          { limits },
+        ),
+      ),
+    ).toBe("EXECUTION_MEMORY_LIMIT");
+    expect(
+      await codeOf(
+        sandbox.run("export default () => { const f = (n) => f(n + 1) + 1; return f(0); }", null, {
+          limits,
+        }),
+      ),
+    ).toBe("EXECUTION_STACK_OVERFLOW");
   });
 
   it("gives a measurement that changes with the code and the limits", () => {

@@ -130,8 +130,21 @@ function badInput(message: string, details?: Record<string, unknown>): never {
 }
 
 /**
+ * Lower bounds on configurable limits: below them QuickJS cannot even set up
+ * its runtime (a run would fail as a sandbox failure, not as the code's fault).
+ */
+export const MIN_EXECUTION_LIMITS: ExecutionLimits = Object.freeze({
+  memoryBytes: 1024 * 1024,
+  stackBytes: 32 * 1024,
+  maxInterrupts: 1,
+  timeoutMs: 1,
+  outputBytes: 1,
+  logBytes: 1,
+});
+
+/**
  * Merges `overrides` into `base` and checks every limit is an integer in
- * [1, MAX_EXECUTION_LIMITS].
+ * [MIN_EXECUTION_LIMITS, MAX_EXECUTION_LIMITS].
  * @throws ChaosCoreError EXECUTION_BAD_INPUT.
  */
 export function resolveLimits(
@@ -143,11 +156,18 @@ export function resolveLimits(
     const value = overrides[key];
     if (value !== undefined) limits[key] = value;
     const v = limits[key];
-    if (!Number.isSafeInteger(v) || v < 1 || v > MAX_EXECUTION_LIMITS[key]) {
-      badInput(`limit ${key} must be an integer in [1, ${MAX_EXECUTION_LIMITS[key]}]`, {
-        key,
-        value: v,
-      });
+    if (
+      !Number.isSafeInteger(v) ||
+      v < MIN_EXECUTION_LIMITS[key] ||
+      v > MAX_EXECUTION_LIMITS[key]
+    ) {
+      badInput(
+        `limit ${key} must be an integer in [${MIN_EXECUTION_LIMITS[key]}, ${MAX_EXECUTION_LIMITS[key]}]`,
+        {
+          key,
+          value: v,
+        },
+      );
     }
   }
   const unknown = Object.keys(overrides).filter((k) => !(k in MAX_EXECUTION_LIMITS));
