@@ -2,6 +2,9 @@
  * The load generator of `npm run bench -- gateway`, in its own process so that
  * it does not share the gateway's event loop: autocannon POSTs the prepared
  * signed actions (one per request, each exactly once) and prints one JSON line.
+ * Each line of the file holds one agent's actions in nonce order; each
+ * connection sends one agent's actions, in order (as an agent does: its
+ * nonces must increase), so the connections must be as many as the agents.
  * Usage: tsx bench/gateway-load.ts <url> <bodies.ndjson> <connections> <api key>
  */
 import { readFileSync } from "node:fs";
@@ -12,21 +15,34 @@ if (url === undefined || file === undefined || key === undefined) {
   console.error("usage: gateway-load.ts <url> <bodies.ndjson> <connections> <api key>");
   process.exit(2);
 }
-const bodies = readFileSync(file, "utf8").trim().split("\n");
-let next = 0;
+const perAgent = readFileSync(file, "utf8")
+  .trim()
+  .split("\n")
+  .map((line) => (JSON.parse(line) as unknown[]).map((b) => JSON.stringify(b)));
+const total = perAgent.reduce((n, q) => n + q.length, 0);
+let nextAgent = 0;
+let shown = 0;
 const result = await autocannon({
   url,
-  connections: Number(connections ?? 64),
-  amount: bodies.length,
+  connections: Number(connections ?? perAgent.length),
+  amount: total,
   timeout: 60,
-  requests: [
-    {
-      method: "POST",
-      path: "/v1/actions",
-      headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
-      setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] as string }),
+  // autocannon keeps a connection's context for one pass over `requests` and
+  // resets it after: a pass as long as an agent's queue keeps one agent per
+  // connection for the whole queue (its nonces in order).
+  requests: Array.from({ length: Math.max(...perAgent.map((q) => q.length)) }, () => ({
+    method: "POST" as const,
+    path: "/v1/actions",
+    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+    onResponse: (status: number, body: string) => {
+      if (status >= 300 && shown++ < 3)
+        console.error(`non-2xx answer ${status}: ${body.slice(0, 300)}`);
     },
-  ],
+    setupRequest: (request: autocannon.Request, context: { queue?: string[] }) => {
+      context.queue ??= perAgent[nextAgent++ % perAgent.length] ?? [];
+      return { ...request, body: context.queue.shift() ?? "{}" };
+    },
+  })),
 });
 console.log(
   JSON.stringify({

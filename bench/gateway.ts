@@ -166,21 +166,21 @@ export async function runGatewayBench(argv: string[]): Promise<boolean> {
     args: argv,
     options: {
       actions: { type: "string", default: "20000" },
-      agents: { type: "string", default: "100" },
-      connections: { type: "string", default: "64" },
+      connections: { type: "string", default: "128" },
       threads: { type: "string", default: "1" },
       backend: { type: "string", default: process.env.DATABASE_URL ? "postgres" : "pglite" },
       help: { type: "boolean", default: false },
     },
   });
   if (values.help) {
-    console.log(`npm run bench -- gateway [--actions 20000] [--agents 100] [--connections 64] [--threads 1] [--backend pglite|postgres]
+    console.log(`npm run bench -- gateway [--actions 20000] [--connections 128] [--threads 1] [--backend pglite|postgres]
 
 Signs the actions first, then ingests them twice on fresh databases with the
 same engine configuration: in-process (recordAction with <connections>
 records in flight) and over HTTP (POST /v1/actions with an API key, one
 action per request, autocannon with <connections> connections in a separate
-process). Prints throughput and latency and the ratio HTTP / in-process.`);
+process, one agent per connection so that each agent's nonces arrive in
+order). Prints throughput and latency and the ratio HTTP / in-process.`);
     return true;
   }
   const n = Number(values.actions);
@@ -189,9 +189,10 @@ process). Prints throughput and latency and the ratio HTTP / in-process.`);
   const kind = values.backend === "postgres" ? "postgres" : "pglite";
   console.log(`machine: ${describeMachine()}`);
   console.log(
-    `gateway bench: ${n} signed actions, ${values.agents} agents, ${connections} connections, ${threads} recovery thread(s), ${kind}`,
+    `gateway bench: ${n} signed actions, ${connections} agents on ${connections} connections, ${threads} recovery thread(s), ${kind}`,
   );
-  const agents = makeAgents(Number(values.agents));
+  // One agent per connection: an agent's requests go in order, like a real agent's.
+  const agents = makeAgents(connections);
   log("signing…");
   const signed = signActions(agents, n);
 
@@ -212,7 +213,9 @@ process). Prints throughput and latency and the ratio HTTP / in-process.`);
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   const dir = mkdtempSync(join(tmpdir(), "chaoscore-bench-bodies-"));
   const file = join(dir, "bodies.ndjson");
-  writeFileSync(file, `${signed.map((s) => JSON.stringify(s)).join("\n")}\n`);
+  // One line per agent, its actions in nonce order: each connection is one agent.
+  const lines = agents.map((_, a) => signed.filter((_, i) => i % agents.length === a));
+  writeFileSync(file, `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
   const load = await runLoad(url, file, connections, key);
   const size = await b.engine.log.size();
   await app.close();

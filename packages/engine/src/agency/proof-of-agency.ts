@@ -417,6 +417,10 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     if (this.writing !== null || this.queue.length === 0) return;
     this.writing = (async () => {
       while (this.queue.length > 0) {
+        // Let the I/O that is ready (requests of a gateway) queue its entries
+        // first: the database may block this thread while a batch commits
+        // (PGlite runs on it), and one-entry batches would cap the throughput.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const batch = this.queue.splice(0, this.maxBatch);
         await this.writeBatch(batch);
       }
