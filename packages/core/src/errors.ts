@@ -206,6 +206,7 @@ export const ERROR_CODES = {
   GATEWAY_MALFORMED_JSON: "a request body is not valid JSON",
   GATEWAY_UNSUPPORTED_MEDIA_TYPE: "a request body is not application/json",
   GATEWAY_PAYLOAD_TOO_LARGE: "a request body exceeds the gateway's body size limit",
+  GATEWAY_HEADERS_TOO_LARGE: "a request's headers exceed the HTTP server's header size limit",
   GATEWAY_ROUTE_NOT_FOUND: "no route answers this method and path",
   GATEWAY_UNAUTHENTICATED: "the route needs an API key or an agent-signed request and got neither",
   GATEWAY_API_KEY_INVALID: "the API key is malformed, unknown or revoked",

@@ -181,6 +181,23 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false },
     },
     routerOptions: { maxParamLength: 500 },
+    // Errors of the HTTP parser itself (before any route): problem+json too.
+    clientErrorHandler: (error, socket) => {
+      if (!socket.writable) return;
+      const tooLarge = (error as { code?: string }).code === "HPE_HEADER_OVERFLOW";
+      const problem = toProblem(
+        new ChaosCoreError(
+          tooLarge ? "GATEWAY_HEADERS_TOO_LARGE" : "GATEWAY_REQUEST_INVALID",
+          tooLarge ? "the request headers are too large" : "the request is not valid HTTP",
+        ),
+        "/",
+        "req-unparsed",
+      );
+      const body = JSON.stringify(problem);
+      socket.end(
+        `HTTP/1.1 ${problem.status} ${tooLarge ? "Request Header Fields Too Large" : "Bad Request"}\r\nContent-Type: ${PROBLEM_MEDIA_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const keys = new ApiKeyStore(engine.db);

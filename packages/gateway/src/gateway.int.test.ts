@@ -256,6 +256,33 @@ describe("edges: limits, headers, CORS, metrics, docs", () => {
     await limited.close();
   });
 
+  it("headers over the HTTP parser's limit get a 431 problem, not a bare status line", async () => {
+    const app = await buildGateway({
+      ...gatewayServices({ engine: g.engine, chainId: CHAIN_ID }),
+      logger: false,
+    });
+    await app.listen({ port: 0 });
+    const port = (app.server.address() as { port: number }).port;
+    const { connect } = await import("node:net");
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, "127.0.0.1", () => {
+        socket.write(`GET /v1 HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(40_000)}\r\n\r\n`);
+      });
+      let text = "";
+      socket.on("data", (d) => {
+        text += String(d);
+      });
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+    await app.close();
+    expect(answer).toMatch(/^HTTP\/1\.1 431 /);
+    expect(answer).toContain("application/problem+json");
+    expect(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)).code).toBe(
+      "GATEWAY_HEADERS_TOO_LARGE",
+    );
+  });
+
   it("/readyz is 503 when the chain does not answer", async () => {
     const app = await buildGateway({
       ...gatewayServices({ engine: g.engine, chainId: CHAIN_ID }),
