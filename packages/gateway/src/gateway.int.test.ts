@@ -84,7 +84,7 @@ describe("actions over HTTP", () => {
     const s = (await g.app.inject({ method: "GET", url: `/v1/search?q=${alice.address}` })).json();
     expect(s.kind).toBe("agent");
     expect(s.items.length).toBeGreaterThan(0);
-    const cp = parseCheckpoint(s.checkpoint.note.split("\n\n")[0] + "\n");
+    const cp = parseCheckpoint(`${s.checkpoint.note.split("\n\n")[0]}\n`);
     for (const hit of s.items) {
       const entries = (
         await g.app.inject({
@@ -121,7 +121,7 @@ describe("tlog-tiles", () => {
 
   it("serves the checkpoint, the level-0 tile and the entry bundle of the tree", async () => {
     const note = (await g.app.inject({ method: "GET", url: "/log/checkpoint" })).body;
-    const cp = parseCheckpoint(note.split("\n\n")[0] + "\n");
+    const cp = parseCheckpoint(`${note.split("\n\n")[0]}\n`);
     expect(cp.size).toBeGreaterThan(0);
     const width = cp.size % 256;
     const tile = await g.app.inject({ method: "GET", url: `/log/tile/0/000.p/${width}` });
