@@ -213,52 +213,40 @@ export async function runGatewayDemo(opts: GatewayDemoOptions): Promise<void> {
   const analysis = await admin.analysisTask(studio, proposal.id, who.agent);
   const taskId = analysis.taskId;
   const lastAction = async () => (await admin.getTask(studio, taskId)).lastAction;
+  /** A transition of the analysis task, signed by `who` after the task's last action. */
+  const taskStep = async (
+    who: keyof typeof keys,
+    transition: string,
+    payload: unknown,
+    attestation?: Record<string, unknown>,
+  ) =>
+    signStudioTransition({
+      privateKey: keys[who],
+      chainId,
+      nonce: nonce(who),
+      studio,
+      task: taskId,
+      transition,
+      payload,
+      previous: transition === "create" ? null : await lastAction(),
+      ...(attestation === undefined ? {} : { attestation: attestation as never }),
+    });
   await step(
     `the operator opens the analysis task ${taskId.slice(0, 20)}… and assigns it`,
     async () => {
       await as.operator.transition(
         studio,
         "create",
-        signStudioTransition({
-          privateKey: keys.operator,
-          chainId,
-          nonce: nonce("operator"),
-          studio,
-          task: taskId,
-          transition: "create",
-          payload: analysis.payload,
-        }),
+        await taskStep("operator", "create", analysis.payload),
       );
       await as.operator.transition(
         studio,
         "assign",
-        signStudioTransition({
-          privateKey: keys.operator,
-          chainId,
-          nonce: nonce("operator"),
-          studio,
-          task: taskId,
-          transition: "assign",
-          payload: { agent: who.agent },
-          previous: await lastAction(),
-        }),
+        await taskStep("operator", "assign", { agent: who.agent }),
       );
     },
   );
-  await as.agent.transition(
-    studio,
-    "start",
-    signStudioTransition({
-      privateKey: keys.agent,
-      chainId,
-      nonce: nonce("agent"),
-      studio,
-      task: taskId,
-      transition: "start",
-      payload: {},
-      previous: await lastAction(),
-    }),
-  );
+  await as.agent.transition(studio, "start", await taskStep("agent", "start", {}));
   const sim = await step(
     (s) =>
       `the gateway's sandbox simulates the proposal, attested by its TEE: recommendation ${String(s.result.recommendation)}, risk ${String(s.result.riskScore)}`,
@@ -271,17 +259,12 @@ export async function runGatewayDemo(opts: GatewayDemoOptions): Promise<void> {
       as.agent.transition(
         studio,
         "submit",
-        signStudioTransition({
-          privateKey: keys.agent,
-          chainId,
-          nonce: nonce("agent"),
-          studio,
-          task: taskId,
-          transition: "submit",
-          payload: { result: sim.result, execution: sim.execution },
-          previous: await lastAction(),
-          attestation: sim.quote as never,
-        }),
+        await taskStep(
+          "agent",
+          "submit",
+          { result: sim.result, execution: sim.execution },
+          sim.quote,
+        ),
       ),
   );
   const choice = sim.result.recommendation === "approve" ? "for" : "against";
@@ -349,19 +332,10 @@ export async function runGatewayDemo(opts: GatewayDemoOptions): Promise<void> {
         status: judgement.verdict,
         metrics: judgement.metrics,
       });
-      const signed = signStudioTransition({
-        privateKey: keys.evaluator,
-        chainId,
-        nonce: nonce("evaluator"),
-        studio,
-        task: taskId,
-        transition: "evaluate",
-        payload: {
-          verdict: judgement.verdict,
-          score: judgement.score,
-          reason: `recommendation ${String(judgement.metrics.recommendation)}`,
-        },
-        previous: await lastAction(),
+      const signed = await taskStep("evaluator", "evaluate", {
+        verdict: judgement.verdict,
+        score: judgement.score,
+        reason: `recommendation ${String(judgement.metrics.recommendation)}`,
       });
       await as.evaluator.transition(studio, "evaluate", { ...signed, outcome });
       return judgement;

@@ -4,6 +4,7 @@ import {
   type AttestationQuote,
   type Hex,
   type OutcomeEntry,
+  type StudioSignBase,
   signStudioEvaluation,
   signStudioGovernance,
   signStudioTransition,
@@ -17,17 +18,8 @@ import type { TaskPayloads, TaskTransition } from "./model.js";
  * leaves the caller.
  */
 
-/** What every signed studio action needs. */
-type SignBase = {
-  privateKey: Uint8Array;
-  chainId: bigint | number;
-  nonce: bigint | number;
-  /** The agent id, when the key is a rotated key. */
-  agent?: Address;
-  /** Unix seconds; default now. */
-  timestamp?: bigint | number;
-  ttlSeconds?: number;
-};
+/** What every signed studio action needs (key, chain, nonce, optional agent id and times). */
+type SignBase = StudioSignBase;
 
 /** Inputs of {@link signTaskTransition}. */
 export type SignTaskTransitionInput<T extends TaskTransition> = SignBase & {

@@ -138,50 +138,45 @@ export function agentRoutes(app: GatewayApp, ctx: GatewayContext): void {
     },
   );
 
-  app.put(
+  /** A change of an agent signed by the agent (its card, its key): the path names the same agent. */
+  const signedChange = (
+    method: "PUT" | "POST",
+    url: string,
+    summary: string,
+    apply: (request: { message: { agent: string } }) => Promise<unknown>,
+  ) =>
+    app.route({
+      method,
+      url,
+      schema: {
+        tags: ["agents"],
+        summary,
+        security: WRITE_SECURITY,
+        params: IdParams,
+        body: SignedRegistryRequest,
+        response: errors(401, 403, 404, 409),
+      },
+      config: { access: "register" },
+      handler: async (request) => {
+        const body = request.body as unknown as { message: { agent: string } };
+        assertSelf(request.principal, request.params.id);
+        if (body.message.agent !== request.params.id) {
+          fail("GATEWAY_REQUEST_INVALID", "the message's agent is not the agent of the path");
+        }
+        return apply(body);
+      },
+    });
+  signedChange(
+    "PUT",
     "/v1/agents/:id/card",
-    {
-      schema: {
-        tags: ["agents"],
-        summary: "Replace the card (the agent's signed UpdateAgentCard)",
-        security: WRITE_SECURITY,
-        params: IdParams,
-        body: SignedRegistryRequest,
-        response: errors(401, 403, 404, 409),
-      },
-      config: { access: "register" },
-    },
-    async (request) => {
-      const body = request.body as unknown as Parameters<typeof registry.updateCard>[0];
-      assertSelf(request.principal, request.params.id);
-      if (body.message.agent !== request.params.id) {
-        fail("GATEWAY_REQUEST_INVALID", "the message's agent is not the agent of the path");
-      }
-      return registry.updateCard(body);
-    },
+    "Replace the card (the agent's signed UpdateAgentCard)",
+    (b) => registry.updateCard(b as unknown as Parameters<typeof registry.updateCard>[0]),
   );
-
-  app.post(
+  signedChange(
+    "POST",
     "/v1/agents/:id/rotate-key",
-    {
-      schema: {
-        tags: ["agents"],
-        summary: "Rotate the signing key (signed by the current and the new key)",
-        security: WRITE_SECURITY,
-        params: IdParams,
-        body: SignedRegistryRequest,
-        response: errors(401, 403, 404, 409),
-      },
-      config: { access: "register" },
-    },
-    async (request) => {
-      const body = request.body as unknown as Parameters<typeof registry.rotateKey>[0];
-      assertSelf(request.principal, request.params.id);
-      if (body.message.agent !== request.params.id) {
-        fail("GATEWAY_REQUEST_INVALID", "the message's agent is not the agent of the path");
-      }
-      return registry.rotateKey(body);
-    },
+    "Rotate the signing key (signed by the current and the new key)",
+    (b) => registry.rotateKey(b as unknown as Parameters<typeof registry.rotateKey>[0]),
   );
 
   app.post(
