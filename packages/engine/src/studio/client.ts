@@ -1,6 +1,5 @@
 import {
   type ActionEntry,
-  type Address,
   type AttestationQuote,
   type Hex,
   type OutcomeEntry,
