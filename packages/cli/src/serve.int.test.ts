@@ -117,6 +117,12 @@ describe("chaoscore serve", () => {
     expect(last).toMatch(/^RECEIPT 0x[0-9a-f]{64} \S+receipt\.json$/);
     expect(p.stdout).toContain("attestation verified ✓");
     expect(p.stdout).toMatch(/anchored in block \d+/);
+    // the reward was paid on chain and logged as a signed reward.payout action
+    expect(p.stdout).toMatch(/pays it through the RewardDistributor \(tx 0x[0-9a-f]{4}…/);
+    const payouts = (await (await fetch(`${url}/v1/actions?actionType=reward.payout`)).json()) as {
+      items: unknown[];
+    };
+    expect(payouts.items.length).toBe(1);
     const file = last.split(" ")[2] as string;
     const info = (await (await fetch(`${url}/v1`)).json()) as { log: { verifierKey: string } };
     const { readFile } = await import("node:fs/promises");

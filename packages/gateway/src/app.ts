@@ -83,6 +83,13 @@ export type GatewayOptions = {
   trustedTeeRoots?: readonly Hex[];
   /** Anchors recorded in the database (by this process or a separate worker). */
   anchors?: StoredAnchorDirectory;
+  /** Funds studio budgets on chain (the RewardDistributor); with `rewards` in {@link gatewayServices}. */
+  treasury?: {
+    fund(
+      studio: string,
+      amount: bigint,
+    ): Promise<{ studioId: Hex; budget: bigint; txHashes: Hex[] }>;
+  };
   /** The chain, for /readyz and the explorer's links. */
   chain?: { ping(): Promise<unknown>; rpcUrl?: string; explorerUrl?: string };
   /** A pino logger, `false` for none (default: pino at info). */

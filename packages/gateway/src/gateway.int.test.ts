@@ -283,6 +283,21 @@ describe("edges: limits, headers, CORS, metrics, docs", () => {
     );
   });
 
+  it("a gateway without a chain refuses to fund budgets with a 404 feature code, writing nothing", async () => {
+    const before = await g.rows();
+    const r = await g.app.inject(
+      post("/v1/studios/idem/budget", { amount: "100" }, g.bearer(g.admin)),
+    );
+    expect(r.statusCode).toBe(404);
+    expect(r.json()).toMatchObject({
+      code: "GATEWAY_FEATURE_DISABLED",
+      details: { feature: "rewards" },
+    });
+    expect(await g.rows()).toEqual(before);
+    const info = (await g.app.inject({ method: "GET", url: "/v1" })).json();
+    expect(info.features.rewards).toBe(false);
+  });
+
   it("/readyz is 503 when the chain does not answer", async () => {
     const app = await buildGateway({
       ...gatewayServices({ engine: g.engine, chainId: CHAIN_ID }),

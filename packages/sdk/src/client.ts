@@ -424,6 +424,14 @@ export class ChaosCoreClient implements ActionSink {
     return this.request("GET", `/v1/studios${queryString(query)}`);
   }
 
+  /** Adds tokens to the studio's reward budget on chain (operator key). */
+  fundStudio(
+    studio: string,
+    amount: bigint,
+  ): Promise<{ studioId: Hex; budget: string; txHashes: Hex[] }> {
+    return this.request("POST", `/v1/studios/${enc(studio)}/budget`, { amount: amount.toString() });
+  }
+
   addMember(studio: string, agent: Address, roles: string[]): Promise<unknown> {
     return this.request("POST", `/v1/studios/${enc(studio)}/members`, { agent, roles });
   }

@@ -179,6 +179,8 @@ export async function runGatewayDemo(opts: GatewayDemoOptions): Promise<void> {
       // The studio's evaluator is a pre-trusted rater of EigenTrust (as in the local demo).
       const { agents } = await admin.preTrusted();
       await admin.setPreTrusted([...agents, who.evaluator]);
+      // Rewards are paid on chain from the studio's budget in the RewardDistributor.
+      if (gw.features.rewards === true) await admin.fundStudio(studio, 1000n);
       return admin.dao(studio);
     },
   );
@@ -341,6 +343,32 @@ export async function runGatewayDemo(opts: GatewayDemoOptions): Promise<void> {
       return judgement;
     },
   );
+  if (gw.features.rewards === true) {
+    await step(
+      (r) =>
+        `the operator signs the reward (${r.amount} CHAOS from the plan); the gateway pays it through the RewardDistributor (tx ${shortHex(r.txHash, 4)}) and logs it as reward.payout`,
+      async () => {
+        const plan = (await admin.proposal(studio, proposal.id)).rewardPlan as {
+          task: string;
+          amount: string;
+        }[];
+        const mine = plan.find((r) => r.task === taskId);
+        if (mine === undefined) throw new Error(`the reward plan has no entry for ${taskId}`);
+        const paid = await as.operator.transition(
+          studio,
+          "reward",
+          await taskStep("operator", "reward", {
+            payoutId: `${studio}:${taskId}`,
+            amount: mine.amount,
+          }),
+        );
+        const payout = paid.payout as { txHash?: Hex } | undefined;
+        return { amount: mine.amount, txHash: payout?.txHash ?? ("0x" as Hex) };
+      },
+    );
+  } else {
+    out("     (this gateway has no chain: no reward is paid)");
+  }
   const rep = await admin.reputationScore(who.agent, `studio:${studio}`);
   out(
     `     reputation of the agent in studio:${studio}: ${rep.score.value.toFixed(3)} (${rep.score.samples} sample)`,

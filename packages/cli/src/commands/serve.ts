@@ -8,7 +8,8 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import {
   type AnvilInstance,
   type ChaosCoreContracts,
@@ -18,7 +19,14 @@ import {
   openContracts,
   startAnvil,
 } from "@chaoscore/chain";
-import { generateNoteKey } from "@chaoscore/core";
+import {
+  bytesToHex,
+  generateNoteKey,
+  generatePrivateKey,
+  hexToBytes,
+  privateKeyToAddress,
+  signRegistration,
+} from "@chaoscore/core";
 import type { Db, Engine } from "@chaoscore/engine";
 import {
   CONFIG_FORMAT,
@@ -79,6 +87,61 @@ async function startChain(dataDir: string, open: { anvil?: AnvilInstance }): Pro
   const contracts = await openContracts(client, deployments, signer);
   info(`anvil at ${open.anvil.rpcUrl}, CheckpointAnchor at ${contracts.anchor.address}`);
   return { client, contracts, signer, rpcUrl: open.anvil.rpcUrl, close: () => client.close() };
+}
+
+/** The treasurer's key (`treasurer.key`, mode 0600), made and registered on first use. */
+async function openRewards(dataDir: string, engine: Engine, chain: Chain, chainId: bigint) {
+  const { RewardService } = await import("@chaoscore/engine");
+  const file = join(dataDir, "treasurer.key");
+  let hex: string;
+  try {
+    hex = (await readFile(file, "utf8")).trim();
+  } catch {
+    hex = bytesToHex(generatePrivateKey());
+    await writeFile(file, `${hex}\n`, { mode: 0o600 });
+  }
+  const privateKey = hexToBytes(hex, 32);
+  const id = privateKeyToAddress(privateKey);
+  if ((await engine.registry.signingState([id])).get(id) === undefined) {
+    await engine.registry.register(
+      signRegistration({
+        privateKey,
+        chainId,
+        card: {
+          format: "chaoscore.agent-card/v1",
+          name: "Gateway treasurer",
+          description: "Signs the reward.payout actions of the studios' ERC-20 payouts",
+          capabilities: ["studio.rewards"],
+          framework: "chaoscore",
+          version: "1.0.0",
+          endpoints: [],
+          codeMeasurement: null,
+          owner: null,
+        },
+      }),
+    );
+  }
+  const service = new RewardService({
+    db: engine.db,
+    agency: engine.agency,
+    registry: engine.registry,
+    client: chain.client,
+    distributor: chain.contracts.distributor,
+    operator: { privateKey },
+    chainId,
+  });
+  return {
+    service,
+    treasury: {
+      fund: (studio: string, amount: bigint) =>
+        service.fundStudio({
+          studio,
+          amount,
+          token: chain.contracts.token,
+          signer: chain.signer.address,
+        }),
+    },
+  };
 }
 
 /** `chaoscore serve [--host h] [--port p] [--no-chain] [--anchor-every s] …`. */
@@ -167,8 +230,19 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
         "(the admin API key above is shown once: keep it; `chaoscore apikey create` makes more)",
       );
     }
+    // Rewards, with a chain: a treasurer agent (its key in the data dir) signs the payout
+    // actions; the chain signer operates the studios in the RewardDistributor and funds them.
+    const rewards =
+      chain === undefined ? undefined : await openRewards(dataDir, engine, chain, chainId);
     const app = await buildGateway({
-      ...gatewayServices({ engine, chainId, tee, trustedTeeRoots: roots }),
+      ...gatewayServices({
+        engine,
+        chainId,
+        tee,
+        trustedTeeRoots: roots,
+        ...(rewards === undefined ? {} : { rewards: rewards.service }),
+      }),
+      ...(rewards === undefined ? {} : { treasury: rewards.treasury }),
       anchors,
       ...(chain === undefined
         ? {}

@@ -8,6 +8,8 @@
 import {
   type BlockchainClient,
   type RewardDistributorContract,
+  type RewardTokenContract,
+  type SentTransaction,
   studioIdOf,
 } from "@chaoscore/chain";
 import {
@@ -86,6 +88,44 @@ export class RewardService {
   constructor(options: RewardServiceOptions) {
     this.#o = options;
     this.#operator = privateKeyToAddress(options.operator.privateKey);
+  }
+
+  /**
+   * Adds `amount` tokens to a studio's budget in the distributor, creating the
+   * studio there first (operated by the distributor wrapper's signer) when it
+   * is missing: mint to the signer (who must hold the token's minter role),
+   * approve, fund. Not idempotent: each call adds to the budget.
+   * @throws ChaosCoreError INVALID_INPUT (an amount that is not a positive
+   * integer), CHAIN_REVERTED (AccessControlUnauthorizedAccount — the signer
+   * may not mint —, NotOperator), CHAIN_INSUFFICIENT_FUNDS, CHAIN_RPC_UNREACHABLE.
+   */
+  async fundStudio(input: {
+    studio: string;
+    amount: bigint;
+    token: RewardTokenContract;
+    signer: Address;
+  }): Promise<{ studioId: Hex; budget: bigint; txHashes: Hex[] }> {
+    const { studio, amount, token, signer } = input;
+    if (typeof amount !== "bigint" || amount <= 0n || amount >= 1n << 256n) {
+      throw new ChaosCoreError("INVALID_INPUT", "the amount is a positive integer");
+    }
+    const studioId = studioIdOf(studio);
+    const distributor = this.#o.distributor;
+    const confirmations = this.#o.confirmations ?? 1;
+    const txHashes: Hex[] = [];
+    const send = async (tx: Promise<SentTransaction>) => {
+      const sent = await tx;
+      await sent.wait({ confirmations });
+      txHashes.push(sent.hash);
+    };
+    if ((await distributor.studioOf(studioId)) === undefined) {
+      await send(distributor.createStudio(studioId, signer));
+    }
+    await send(token.mint(signer, amount));
+    await send(token.approve(distributor.address, amount));
+    await send(distributor.fund(studioId, amount));
+    const record = await distributor.studioOf(studioId);
+    return { studioId, budget: record?.budget ?? 0n, txHashes };
   }
 
   /**

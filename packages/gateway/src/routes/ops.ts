@@ -97,6 +97,7 @@ export function opsRoutes(app: GatewayApp, ctx: GatewayContext): void {
         reputation: ctx.reputation !== undefined,
         execution: ctx.execution !== undefined,
         anchoring: ctx.anchors !== undefined,
+        rewards: ctx.treasury !== undefined,
         chain: ctx.chain !== undefined,
       },
       chain: ctx.chain === undefined ? null : { explorerUrl: ctx.chain.explorerUrl ?? null },

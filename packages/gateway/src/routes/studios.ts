@@ -127,7 +127,7 @@ export function studioRoutes(app: GatewayApp, ctx: GatewayContext): void {
           },
           { additionalProperties: false },
         ),
-        response: errors(501),
+        response: errors(404),
       },
     },
     async (request) => {
@@ -141,7 +141,7 @@ export function studioRoutes(app: GatewayApp, ctx: GatewayContext): void {
 
   app.get(
     "/v1/studios/:id",
-    { schema: { tags, summary: "A studio", params: Params, response: errors(404, 501) } },
+    { schema: { tags, summary: "A studio", params: Params, response: errors(404) } },
     async (request) => need().studios.get(request.params.id),
   );
 
@@ -204,6 +204,38 @@ export function studioRoutes(app: GatewayApp, ctx: GatewayContext): void {
       }
       await need().studios.removeMember(request.params.id, request.params.agent);
       return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    "/v1/studios/:id/budget",
+    {
+      schema: {
+        tags,
+        summary:
+          "Add tokens to the studio's reward budget on chain (RewardDistributor; the studio is created there if missing)",
+        security: ADMIN_SECURITY,
+        params: Params,
+        body: Type.Object(
+          { amount: Type.String({ pattern: "^[1-9][0-9]{0,30}$" }) },
+          { additionalProperties: false },
+        ),
+        response: errors(401, 403, 404, 502),
+      },
+      config: { access: "studio" },
+    },
+    async (request, reply) => {
+      if (request.principal.kind === "agent") {
+        fail("GATEWAY_FORBIDDEN", "budgets are funded with the studio's API key");
+      }
+      if (ctx.treasury === undefined) {
+        fail("GATEWAY_FEATURE_DISABLED", "this gateway pays no rewards (no chain)", {
+          feature: "rewards",
+        });
+      }
+      await need().studios.get(request.params.id);
+      const funded = await ctx.treasury.fund(request.params.id, BigInt(request.body.amount));
+      return reply.code(201).send({ ...funded, budget: funded.budget.toString() });
     },
   );
 
@@ -433,7 +465,7 @@ export function studioRoutes(app: GatewayApp, ctx: GatewayContext): void {
           },
           { additionalProperties: false },
         ),
-        response: errors(401, 403, 404, 422, 501),
+        response: errors(401, 403, 404, 422),
       },
       config: { access: "studio" },
     },
