@@ -215,6 +215,8 @@ export const ERROR_CODES = {
     "an agent-signed request's headers are malformed or its signature is not the agent's current key",
   GATEWAY_REQUEST_EXPIRED: "an agent-signed request's expiry has passed or is too far ahead",
   GATEWAY_REQUEST_REPLAYED: "an agent-signed request's nonce was used before",
+  GATEWAY_IDEMPOTENCY_KEY_IN_USE:
+    "the first request with this Idempotency-Key is still running (retryable)",
   GATEWAY_IDEMPOTENCY_KEY_REUSED: "an Idempotency-Key was used before with a different request",
   GATEWAY_RATE_LIMITED: "the caller sent more requests than its rate limit allows (retryable)",
   GATEWAY_FEATURE_DISABLED: "the gateway runs without the component this route needs",

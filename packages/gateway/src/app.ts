@@ -40,6 +40,7 @@ import {
   RequestVerifier,
   requestHash,
 } from "./auth.js";
+import { IdempotencyStore } from "./idempotency.js";
 import { createMetrics, type GatewayMetrics } from "./metrics.js";
 import { PROBLEM_MEDIA_TYPE, toProblem } from "./problem.js";
 import { actionRoutes } from "./routes/actions.js";
@@ -67,6 +68,8 @@ declare module "fastify" {
     rawBody: Buffer;
     /** The nonce an agent-signed request consumed (released if the request is rejected). */
     agentNonce?: string;
+    /** The idempotency key this request reserved (its answer is stored, or it is released). */
+    idempotency?: { principal: string; key: string };
   }
 }
 
@@ -208,6 +211,7 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const keys = new ApiKeyStore(engine.db);
+  const idempotency = new IdempotencyStore(engine.db);
   const verifier = new RequestVerifier({
     db: engine.db,
     registry: engine.registry,
@@ -377,29 +381,12 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
     }
     const principal = principalId(request.principal, request.ip);
     const hash = requestHash(request.method, request.url, request.rawBody);
-    const [row] = await engine.db.query<{
-      request_hash: Uint8Array;
-      status: number;
-      response: unknown;
-    }>(
-      "SELECT request_hash, status, response FROM idempotency_keys WHERE principal = $1 AND key = $2",
-      [principal, key],
-    );
-    if (row !== undefined) {
-      if (!Buffer.from(row.request_hash).equals(hash)) {
-        throw new ChaosCoreError(
-          "GATEWAY_IDEMPOTENCY_KEY_REUSED",
-          "this Idempotency-Key was used with another request",
-        );
-      }
+    const decision = await idempotency.begin(principal, key, hash);
+    if (decision.kind === "replay") {
       reply.header("idempotent-replayed", "true");
-      return reply.code(row.status).send(row.response);
+      return reply.code(decision.status).send(decision.response);
     }
-    (request as FastifyRequest & { idempotency?: unknown }).idempotency = {
-      principal,
-      key,
-      hash,
-    };
+    request.idempotency = { principal, key };
   });
   // Graceful shutdown: once closing, answers end their connection, so that
   // close() returns as soon as the in-flight requests are answered.
@@ -413,19 +400,14 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
       const p = request.principal;
       if (p.kind === "agent") await verifier.release(p.agent, request.agentNonce);
     }
-    const pending = (
-      request as FastifyRequest & {
-        idempotency?: { principal: string; key: string; hash: Buffer };
+    const pending = request.idempotency;
+    if (pending !== undefined) {
+      if (reply.statusCode < 300 && typeof payload === "string") {
+        await idempotency.complete(pending.principal, pending.key, reply.statusCode, payload);
+      } else {
+        await idempotency.release(pending.principal, pending.key);
       }
-    ).idempotency;
-    if (pending === undefined || reply.statusCode >= 300 || typeof payload !== "string") {
-      return payload;
     }
-    await engine.db.query(
-      `INSERT INTO idempotency_keys (principal, key, request_hash, status, response, created_at)
-       VALUES ($1, $2, $3, $4, $5::jsonb, now()) ON CONFLICT DO NOTHING`,
-      [pending.principal, pending.key, pending.hash, reply.statusCode, payload],
-    );
     return payload;
   });
 

@@ -40,6 +40,7 @@ const EXACT: Partial<Record<ErrorCode, number>> = {
   STUDIO_NOT_MEMBER: 403,
   STUDIO_ROLE_FORBIDDEN: 403,
   GATEWAY_REQUEST_REPLAYED: 409,
+  GATEWAY_IDEMPOTENCY_KEY_IN_USE: 409,
   AGENT_ALREADY_REGISTERED: 409,
   AGENT_NONCE_NOT_INCREASING: 409,
   AGENCY_NONCE_NOT_INCREASING: 409,
@@ -93,8 +94,10 @@ export function statusOf(code: ErrorCode): number {
 }
 
 /** True when sending the same request again may succeed. */
-export function isRetryable(status: number): boolean {
-  return status === 429 || status === 503 || status === 504;
+export function isRetryable(status: number, code?: ErrorCode): boolean {
+  return (
+    status === 429 || status === 503 || status === 504 || code === "GATEWAY_IDEMPOTENCY_KEY_IN_USE"
+  );
 }
 
 /** Throws a coded error (routes use it for their own checks). */
@@ -116,7 +119,7 @@ export function toProblem(error: unknown, instance: string, requestId: string): 
     instance,
     code: known.code,
     requestId,
-    retryable: isRetryable(status),
+    retryable: isRetryable(status, known.code),
     ...(known.details === undefined ? {} : { details: { ...known.details } }),
   };
 }

@@ -164,6 +164,15 @@ export class ChaosCoreClient implements ActionSink {
           { cause, details: { url } },
         );
       }
+      if (response.status === 409 && attempt < retries) {
+        // The first request with this idempotency key is still running: ask again shortly.
+        const text = await response.text();
+        if (!text.includes('"GATEWAY_IDEMPOTENCY_KEY_IN_USE"'))
+          return this.#parse<T>(response, url, text);
+        await sleep(delay);
+        delay *= 2;
+        continue;
+      }
       if (RETRYABLE.has(response.status) && attempt < retries) {
         const after = Number(response.headers.get("retry-after"));
         await response.body?.cancel();
@@ -175,9 +184,9 @@ export class ChaosCoreClient implements ActionSink {
     }
   }
 
-  async #parse<T>(response: Response, url: string): Promise<T> {
+  async #parse<T>(response: Response, url: string, read?: string): Promise<T> {
     if (response.status === 204) return undefined as T;
-    const text = await response.text();
+    const text = read ?? (await response.text());
     let json: unknown;
     try {
       json = text === "" ? undefined : JSON.parse(text);
