@@ -191,7 +191,7 @@ describe("operator API keys", () => {
     });
     const listed = list.json().items.find((i: { id: string }) => i.id === k.id);
     expect(listed.revokedAt).not.toBeNull();
-    expect(list.body).not.toContain(k.key.split("_")[2]);
+    expect(list.body).not.toContain(k.key.slice(21));
   });
 
   it("an anonymous write is 401 with WWW-Authenticate", async () => {
@@ -377,7 +377,7 @@ describe("secrets are not logged", () => {
     const text = g.logLines.join("");
     expect(text).toContain("reqId");
     expect(text).not.toContain(g.admin);
-    expect(text).not.toContain(g.admin.split("_")[2] as string);
+    expect(text).not.toContain(g.admin.slice(21));
     expect(text).not.toContain(headers["chaoscore-signature"] as Hex);
   });
 });

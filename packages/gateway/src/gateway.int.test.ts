@@ -298,6 +298,32 @@ describe("edges: limits, headers, CORS, metrics, docs", () => {
     expect(info.features.rewards).toBe(false);
   });
 
+  it("pre-trusted raters are stored: another gateway on the same database uses them", async () => {
+    const other = await buildGateway({
+      ...gatewayServices({ engine: g.engine, chainId: CHAIN_ID }),
+      logger: false,
+    });
+    const put = await g.app.inject({
+      method: "PUT",
+      url: "/v1/reputation/pre-trusted",
+      headers: { "content-type": "application/json", ...g.bearer(g.admin) },
+      payload: JSON.stringify({ agents: [alice.address] }),
+    });
+    expect(put.json()).toEqual({ agents: [alice.address] });
+    const seen = await other.inject({ method: "GET", url: "/v1/reputation/pre-trusted" });
+    expect(seen.json()).toEqual({ agents: [alice.address] });
+    const cleared = await other.inject({
+      method: "PUT",
+      url: "/v1/reputation/pre-trusted",
+      headers: { "content-type": "application/json", ...g.bearer(g.admin) },
+      payload: JSON.stringify({ agents: [] }),
+    });
+    expect(cleared.json()).toEqual({ agents: [] });
+    const back = await g.app.inject({ method: "GET", url: "/v1/reputation/pre-trusted" });
+    expect(back.json()).toEqual({ agents: [] });
+    await other.close();
+  });
+
   it("/readyz is 503 when the chain does not answer", async () => {
     const app = await buildGateway({
       ...gatewayServices({ engine: g.engine, chainId: CHAIN_ID }),

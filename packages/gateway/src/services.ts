@@ -38,9 +38,16 @@ export function gatewayServices(options: GatewayServicesOptions): GatewayOptions
     preTrusted: [...(options.preTrusted ?? [])],
   });
   const studios = createStudios(engine, {
+    // The pre-trusted raters are stored (shared by every gateway): read before weighting.
     reputation: {
-      applyOutcome: (o) => reputation.applyOutcome({ id: o.outcomeId }),
-      get: async (agent, dimension) => (await reputation.get(agent, dimension)).value,
+      applyOutcome: async (o) => {
+        await reputation.loadPreTrusted();
+        return reputation.applyOutcome({ id: o.outcomeId });
+      },
+      get: async (agent, dimension) => {
+        await reputation.loadPreTrusted();
+        return (await reputation.get(agent, dimension)).value;
+      },
     },
     ...(options.rewards === undefined ? {} : { rewards: options.rewards }),
   });

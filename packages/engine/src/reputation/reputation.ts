@@ -287,6 +287,9 @@ export class ReputationComputer implements ReputationQueryInterface {
   private readonly db: Db;
   private readonly now: () => Date;
   private preTrusted: string[];
+  /** The raters given to the constructor (kept when the stored set is loaded). */
+  #configured: string[] = [];
+  #loadedAt = 0;
 
   constructor(options: ReputationOptions) {
     this.db = options.db;
@@ -306,6 +309,7 @@ export class ReputationComputer implements ReputationQueryInterface {
       }
     }
     this.preTrusted = normalizeAgents(options.preTrusted ?? []);
+    this.#configured = this.preTrusted;
   }
 
   /**
@@ -320,6 +324,44 @@ export class ReputationComputer implements ReputationQueryInterface {
 
   /** The pre-trusted raters. */
   getPreTrusted(): string[] {
+    return [...this.preTrusted];
+  }
+
+  /**
+   * Stores the pre-trusted raters in the database (replacing the stored set)
+   * and uses them: every process that {@link loadPreTrusted}s then agrees.
+   * @throws ChaosCoreError REPUTATION_INPUT_INVALID when an id is not an address.
+   */
+  async savePreTrusted(agents: readonly string[]): Promise<string[]> {
+    const set = normalizeAgents(agents);
+    await this.db.transaction(async (tx) => {
+      await tx.query("DELETE FROM reputation_pre_trusted");
+      if (set.length > 0) {
+        await tx.query(
+          `INSERT INTO reputation_pre_trusted (agent_id, added_at)
+           SELECT unnest($1::text[]), now()`,
+          [set],
+        );
+      }
+    });
+    this.preTrusted = normalizeAgents([...this.#configured, ...set]);
+    this.#loadedAt = Date.now();
+    return [...this.preTrusted];
+  }
+
+  /**
+   * Uses the stored pre-trusted raters (with those given to the constructor),
+   * read again at most every `maxAgeMs` (default 2 s): what another process
+   * saved is seen here within that time.
+   */
+  async loadPreTrusted(maxAgeMs = 2000): Promise<string[]> {
+    if (Date.now() - this.#loadedAt > maxAgeMs) {
+      const rows = await this.db.query<{ agent_id: string }>(
+        "SELECT agent_id FROM reputation_pre_trusted ORDER BY agent_id",
+      );
+      this.preTrusted = normalizeAgents([...this.#configured, ...rows.map((r) => r.agent_id)]);
+      this.#loadedAt = Date.now();
+    }
     return [...this.preTrusted];
   }
 

@@ -450,6 +450,16 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
 `,
   },
+  {
+    version: 7,
+    name: "reputation: the pre-trusted raters, shared by every process",
+    sql: `
+CREATE TABLE reputation_pre_trusted (
+  agent_id text PRIMARY KEY,
+  added_at timestamptz NOT NULL
+);
+`,
+  },
 ];
 
 /**

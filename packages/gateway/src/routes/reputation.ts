@@ -9,12 +9,14 @@ const Dimension = Type.String({
 
 /** Reputation: scores, history, explanations, epochs and score proofs, feedback. */
 export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
-  const need = () => {
+  /** The reputation component, with the pre-trusted raters every gateway shares (stored). */
+  const need = async () => {
     if (ctx.reputation === undefined) {
       fail("GATEWAY_FEATURE_DISABLED", "this gateway computes no reputation", {
         feature: "reputation",
       });
     }
+    await ctx.reputation.loadPreTrusted();
     return ctx.reputation;
   };
   const AgentParams = Type.Object({ agent: Address });
@@ -29,7 +31,7 @@ export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
         response: errors(404),
       },
     },
-    async (request) => ({ items: await need().dimensions(request.params.agent) }),
+    async (request) => ({ items: await (await need()).dimensions(request.params.agent) }),
   );
 
   app.get(
@@ -47,7 +49,7 @@ export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
       },
     },
     async (request) => {
-      const r = need();
+      const r = await need();
       const { agent, dimension } = request.params;
       const limit = toLimit(request.query.limit);
       const [explained, history] = await Promise.all([
@@ -75,7 +77,7 @@ export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
       },
     },
     async (request) => ({
-      items: await need().topK(request.query.dimension, toLimit(request.query.k) ?? 10),
+      items: await (await need()).topK(request.query.dimension, toLimit(request.query.k) ?? 10),
     }),
   );
 
@@ -91,7 +93,7 @@ export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
       },
       config: { access: "admin" },
     },
-    async (_request, reply) => reply.code(201).send(await need().runEpoch()),
+    async (_request, reply) => reply.code(201).send(await (await need()).runEpoch()),
   );
 
   app.get(
@@ -103,7 +105,7 @@ export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
         response: errors(404),
       },
     },
-    async () => ({ agents: need().getPreTrusted() }),
+    async () => ({ agents: await (await need()).loadPreTrusted(0) }),
   );
 
   app.put(
@@ -112,7 +114,7 @@ export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
       schema: {
         tags: ["reputation"],
         summary:
-          "Set the pre-trusted raters of EigenTrust (this gateway process; `serve --pre-trusted` sets them at start)",
+          "Set the pre-trusted raters of EigenTrust (stored: every gateway on the database uses them)",
         security: [{ apiKey: [] }],
         body: Type.Object(
           { agents: Type.Array(Address, { maxItems: 1000 }) },
@@ -123,9 +125,7 @@ export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
       config: { access: "admin" },
     },
     async (request) => {
-      const r = need();
-      r.setPreTrusted(request.body.agents);
-      return { agents: r.getPreTrusted() };
+      return { agents: await (await need()).savePreTrusted(request.body.agents) };
     },
   );
 
@@ -139,7 +139,7 @@ export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
         response: errors(404),
       },
     },
-    async (request) => need().epochRoot(Number(request.params.epoch)),
+    async (request) => (await need()).epochRoot(Number(request.params.epoch)),
   );
 
   app.get(
@@ -154,7 +154,7 @@ export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
     },
     async (request) => {
       const { epoch, agent, dimension } = request.params;
-      return need().proveScore(agent, dimension, Number(epoch));
+      return (await need()).proveScore(agent, dimension, Number(epoch));
     },
   );
 
@@ -192,7 +192,7 @@ export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
       if (p.kind === "agent" && p.agent !== request.body.rater) {
         fail("GATEWAY_FORBIDDEN", `agent ${p.agent} cannot rate as ${request.body.rater}`);
       }
-      return reply.code(201).send(await need().recordFeedback(request.body));
+      return reply.code(201).send(await (await need()).recordFeedback(request.body));
     },
   );
 }
