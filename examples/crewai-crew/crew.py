@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Run the example crew and record its steps in ChaosCore.")
     ap.add_argument("--gateway", required=True, help="gateway base URL (LISTENING line of chaoscore serve)")
     ap.add_argument("--api-key", default=os.environ.get("CHAOSCORE_API_KEY"),
-                    help="operator key used to register the agents (ADMIN_KEY of chaoscore serve)")
+                    help="an operator key (optional: the agents register themselves and sign their requests)")
     ap.add_argument("--studio", default="", help="studio context of the actions")
     ap.add_argument("--task", default="", help="studio task context of the actions")
     ap.add_argument("--keys", type=pathlib.Path, help="JSON file of the four keys (created if absent)")

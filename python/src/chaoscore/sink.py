@@ -53,7 +53,7 @@ class RecordingSink(Protocol):
 
 class GatewaySink:
     """Entries go to a running gateway. Entry writes are agent-signed requests unless
-    `use_api_key`; registrations use the client's API key when it has one."""
+    `use_api_key`; so are registrations (a new agent signs its own)."""
 
     def __init__(self, client: GatewayClient, *, use_api_key: bool = False):
         self.client = client
@@ -69,11 +69,9 @@ class GatewaySink:
         return self.client.get_agent(agent) is not None
 
     def register(self, registration: dict, signer: LocalSigner) -> None:
-        # With an operator key, register with it: the gateway (as of 2026-11-25) verifies an
-        # agent-signed request only for an agent that is already registered, so a new agent
-        # cannot sign its own POST /v1/agents. The body's RegisterAgent signature proves the key.
-        auth = None if self.client.api_key is not None else signer
-        self.client.register_agent(registration, signer=auth)
+        # A new agent signs its own POST /v1/agents (its key is its id); the body's
+        # RegisterAgent signature proves the key either way.
+        self.client.register_agent(registration, signer=self._auth(signer))
 
     def next_nonce(self, agent: str) -> int:
         return int(self.client.signing_state(agent)["nextNonce"])
