@@ -111,7 +111,7 @@ def test_chain_id_is_read_from_healthz(gw):
     gw.expose_chain = False
     with pytest.raises(GatewayError) as e:
         client_for(gw).chain_id()
-    assert e.value.code == "GATEWAY_CHAIN_ID_UNKNOWN"
+    assert e.value.code == "SDK_RESPONSE_INVALID"
     assert client_for(gw, chain_id=5).chain_id() == 5
 
 
@@ -185,7 +185,7 @@ def test_unreachable_gateway():
     c = GatewayClient("http://gateway.test", transport=httpx.MockTransport(down), chain_id=1)
     with pytest.raises(GatewayError) as e:
         c.checkpoint()
-    assert e.value.code == "GATEWAY_UNREACHABLE" and e.value.retryable
+    assert e.value.code == "SDK_GATEWAY_UNREACHABLE" and e.value.retryable
 
 
 def test_memory_sink_refusals():

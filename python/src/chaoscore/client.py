@@ -109,7 +109,7 @@ class GatewayClient:
         try:
             resp = self._http.request(method.upper(), target, content=raw or None, headers=headers)
         except httpx.HTTPError as err:
-            raise GatewayError("GATEWAY_UNREACHABLE", f"{method} {target}: {err}", retryable=True) from err
+            raise GatewayError("SDK_GATEWAY_UNREACHABLE", f"{method} {target}: {err}", retryable=True) from err
         if resp.status_code == 404 and allow_404:
             return None
         if resp.status_code >= 400:
@@ -119,7 +119,7 @@ class GatewayClient:
         try:
             return resp.json()
         except ValueError as err:
-            raise GatewayError("GATEWAY_BAD_RESPONSE", f"{method} {target}: not JSON", status=resp.status_code) from err
+            raise GatewayError("SDK_RESPONSE_INVALID", f"{method} {target}: not JSON", status=resp.status_code) from err
 
     # -- routes ------------------------------------------------------------------------------
 
@@ -149,7 +149,7 @@ class GatewayClient:
             if found is not None:
                 return found
         raise GatewayError(
-            "GATEWAY_CHAIN_ID_UNKNOWN",
+            "SDK_RESPONSE_INVALID",
             "the gateway does not say its chain id (/v1, /healthz, /v1/log/checkpoint); pass chain_id=",
         )
 
