@@ -166,6 +166,32 @@ describe("chaoscore chain / anchor / receipt verify --rpc / reward", () => {
       log: { size: 2, anchored: { count: 1, size: 1 }, records: { final: 1 } },
     });
 
+    // --rpc and --key name the chain and its key explicitly (as CHAOSCORE_RPC_URL and
+    // CHAOSCORE_KEYSTORE do): here the (unfunded) keystore of a new local key
+    ok(await cli(["key", "new", "ops"], home));
+    const keystore = join(home, "keys", "ops.json");
+    const address = `0x${(JSON.parse(await readFile(keystore, "utf8")) as { address: string }).address}`;
+    await fetch(chain.rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "anvil_setBalance",
+        params: [address, "0xde0b6b3a7640000"],
+      }),
+    });
+    const explicit = ok(
+      await cli(["chain", "status", "--json", "--rpc", chain.rpcUrl, "--key", keystore], home),
+    );
+    expect(JSON.parse(explicit.stdout)).toMatchObject({ chainId: "31337", log: { size: 2 } });
+    const unreachable = await cli(
+      ["chain", "status", "--rpc", `http://127.0.0.1:${await freePort()}`, "--key", keystore],
+      home,
+    );
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toContain("CHAIN_RPC_UNREACHABLE");
+
     ok(await cli(["chain", "down"], home));
     pid = undefined;
   }, 120_000);

@@ -59,6 +59,21 @@ function globals(cmd: Command): Globals {
   };
 }
 
+/** `--rpc` / `--key` of the chain commands: the same as CHAOSCORE_RPC_URL / CHAOSCORE_KEYSTORE. */
+function chainFlags(command: Command): Command {
+  return command
+    .option("--rpc <url>", "an EVM JSON-RPC endpoint (default: CHAOSCORE_RPC_URL, else chain.json)")
+    .option(
+      "--key <keystore>",
+      "keystore v3 of a funded key on --rpc (default: CHAOSCORE_KEYSTORE)",
+    );
+}
+
+function applyChainFlags(opts: { rpc?: string; key?: string }): void {
+  if (opts.rpc !== undefined) process.env.CHAOSCORE_RPC_URL = opts.rpc;
+  if (opts.key !== undefined) process.env.CHAOSCORE_KEYSTORE = opts.key;
+}
+
 function nonNegativeInt(value: string): number {
   if (!/^(0|[1-9][0-9]{0,8})$/.test(value))
     throw new InvalidArgumentError("expected a non-negative integer");
@@ -495,32 +510,37 @@ export function buildProgram(): Command {
       const { runChainDown } = await import("./commands/chain.js");
       await runChainDown(globals(cmd), opts);
     });
-  chain
-    .command("deploy")
-    .description(
-      "deploy the contracts to the configured chain (chain.json, or CHAOSCORE_RPC_URL + CHAOSCORE_KEYSTORE) if they are not there",
-    )
+  chainFlags(
+    chain
+      .command("deploy")
+      .description(
+        "deploy the contracts to the configured chain (--rpc + --key, CHAOSCORE_RPC_URL + CHAOSCORE_KEYSTORE, or chain.json) if they are not there; writes <data-dir>/deployments/<chainId>.json",
+      ),
+  )
     .option("--force", "deploy fresh contracts even if the deployments file is valid")
     .addOption(jsonOption())
     .addHelpText(
       "after",
-      examples("CHAOSCORE_RPC_URL=https://… CHAOSCORE_KEYSTORE=op.json chaoscore chain deploy"),
+      examples(
+        "chaoscore chain deploy --rpc https://sepolia.example --key ./operator.json",
+        "CHAOSCORE_RPC_URL=https://… CHAOSCORE_KEYSTORE=op.json chaoscore chain deploy",
+      ),
     )
     .action(async (opts, cmd: Command) => {
+      applyChainFlags(opts);
       const { runChainDeploy } = await import("./commands/chain.js");
       await runChainDeploy(globals(cmd), opts);
     });
-  chain
-    .command("status")
+  chainFlags(chain.command("status"))
     .description("rpc, chain id, block, contracts, balances, anchored checkpoints vs the log size")
     .addOption(jsonOption())
     .addHelpText("after", examples("chaoscore chain status --json"))
     .action(async (opts, cmd: Command) => {
+      applyChainFlags(opts);
       const { runChainStatus } = await import("./commands/chain.js");
       await runChainStatus(globals(cmd), opts);
     });
-  program
-    .command("anchor")
+  chainFlags(program.command("anchor"))
     .summary("anchor the log's current checkpoint on chain (and agent cards)")
     .description(
       "sign a checkpoint of the current tree and anchor it in the CheckpointAnchor contract (with the consistency proof from the last anchored one); idempotent. Receipts carry the anchor once it is final",
@@ -543,6 +563,7 @@ export function buildProgram(): Command {
       ),
     )
     .action(async (opts, cmd: Command) => {
+      applyChainFlags(opts);
       const { runAnchor } = await import("./commands/anchor.js");
       await runAnchor(globals(cmd), opts);
     });
