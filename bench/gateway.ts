@@ -9,15 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import {
-  type ActionEntry,
-  generateNoteKey,
-  privateKeyToAddress,
-  signAction,
-  signRegistration,
-} from "@chaoscore/core";
+import { type ActionEntry, generateNoteKey, signAction } from "@chaoscore/core";
 import { createEngine, type Db, type Engine, openDatabase } from "@chaoscore/engine";
 import { ApiKeyStore, buildGateway, gatewayServices } from "@chaoscore/gateway";
+import { type BenchAgent, makeAgents, registerAgents } from "./agents.js";
 import { describeMachine, goal } from "./machine.js";
 
 const CHAIN_ID = 31337n;
@@ -28,15 +23,8 @@ function log(message: string) {
 
 type Signed = { entry: ActionEntry; payload: unknown };
 
-function makeAgents(count: number) {
-  return Array.from({ length: count }, () => {
-    const privateKey = Uint8Array.from(randomBytes(32));
-    return { privateKey, address: privateKeyToAddress(privateKey), nonce: 0 };
-  });
-}
-
 /** `n` actions per agent set, each agent's nonces increasing in array order. */
-function signActions(agents: ReturnType<typeof makeAgents>, n: number): Signed[] {
+function signActions(agents: BenchAgent[], n: number): Signed[] {
   const out: Signed[] = [];
   for (let i = 0; i < n; i++) {
     const agent = agents[i % agents.length] as (typeof agents)[number];
@@ -59,7 +47,7 @@ function signActions(agents: ReturnType<typeof makeAgents>, n: number): Signed[]
 
 async function openEngine(
   kind: "pglite" | "postgres",
-  agents: ReturnType<typeof makeAgents>,
+  agents: BenchAgent[],
   threads: number,
 ): Promise<{ engine: Engine; db: Db; cleanup: () => Promise<void> }> {
   let db: Db;
@@ -81,25 +69,7 @@ async function openEngine(
     signatureThreads: threads,
     clockSkewSeconds: 86_400,
   });
-  for (const a of agents) {
-    await engine.registry.register(
-      signRegistration({
-        privateKey: a.privateKey,
-        chainId: CHAIN_ID,
-        card: {
-          format: "chaoscore.agent-card/v1",
-          name: `bench ${a.address.slice(0, 8)}`,
-          description: "",
-          capabilities: ["bench"],
-          framework: "bench",
-          version: "1",
-          endpoints: [],
-          codeMeasurement: null,
-          owner: null,
-        },
-      }),
-    );
-  }
+  await registerAgents(engine, agents, CHAIN_ID);
   return {
     engine,
     db,

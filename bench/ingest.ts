@@ -8,12 +8,11 @@ import {
   generateNoteKey,
   leafHash,
   openCheckpoint,
-  privateKeyToAddress,
   signAction,
-  signRegistration,
   verifyInclusion,
 } from "@chaoscore/core";
 import { createEngine, type Db, openDatabase } from "@chaoscore/engine";
+import { type BenchAgent, makeAgents, registerAgents } from "./agents.js";
 import { describeMachine, goal } from "./machine.js";
 
 const CHAIN_ID = 31337n;
@@ -41,15 +40,8 @@ function baselineVerifyRate(n: number): number {
   return n / ((performance.now() - start) / 1000);
 }
 
-function makeAgents(count: number) {
-  return Array.from({ length: count }, () => {
-    const privateKey = Uint8Array.from(randomBytes(32));
-    return { privateKey, address: privateKeyToAddress(privateKey), nonce: 0 };
-  });
-}
-
 /** Signs `n` actions round-robin over the agents, with increasing nonces. */
-function signActions(agents: ReturnType<typeof makeAgents>, n: number): Signed[] {
+function signActions(agents: BenchAgent[], n: number): Signed[] {
   const out: Signed[] = [];
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
@@ -135,7 +127,7 @@ type RunResult = {
 
 async function runIngest(
   kind: "pglite" | "postgres",
-  agents: ReturnType<typeof makeAgents>,
+  agents: BenchAgent[],
   signed: Signed[],
   n: number,
   threads: number,
@@ -152,25 +144,7 @@ async function runIngest(
       signatureThreads: threads,
       clockSkewSeconds: 86_400,
     });
-    for (const a of agents) {
-      await engine.registry.register(
-        signRegistration({
-          privateKey: a.privateKey,
-          chainId: CHAIN_ID,
-          card: {
-            format: "chaoscore.agent-card/v1",
-            name: `bench ${a.address.slice(0, 8)}`,
-            description: "",
-            capabilities: ["bench"],
-            framework: "bench",
-            version: "1",
-            endpoints: [],
-            codeMeasurement: null,
-            owner: null,
-          },
-        }),
-      );
-    }
+    await registerAgents(engine, agents, CHAIN_ID);
     const start = performance.now();
     await recordWindowed(
       signed.slice(0, n),
