@@ -1,6 +1,11 @@
 /** Bench agents: fresh keys with a nonce counter, and their registration. */
 import { randomBytes } from "node:crypto";
-import { privateKeyToAddress, signRegistration } from "@chaoscore/core";
+import {
+  type ActionEntry,
+  privateKeyToAddress,
+  signAction,
+  signRegistration,
+} from "@chaoscore/core";
 import type { Engine } from "@chaoscore/engine";
 
 export type BenchAgent = { privateKey: Uint8Array; address: `0x${string}`; nonce: number };
@@ -38,4 +43,38 @@ export async function registerAgents(
       }),
     );
   }
+}
+
+/** A signed action and its payload, ready to record. */
+export type SignedAction = { entry: ActionEntry; payload: unknown };
+
+/**
+ * Signs `n` tool-call actions round-robin over the agents (each agent's
+ * nonces increase in array order); `onProgress` is called every 20,000.
+ */
+export function signActions(
+  agents: BenchAgent[],
+  n: number,
+  chainId: bigint,
+  onProgress?: (done: number) => void,
+): SignedAction[] {
+  const out: SignedAction[] = [];
+  for (let i = 0; i < n; i++) {
+    const agent = agents[i % agents.length] as BenchAgent;
+    agent.nonce++;
+    const payload = { step: i, tool: "search", query: `q${i}` };
+    const { entry } = signAction({
+      privateKey: agent.privateKey,
+      chainId,
+      actionType: "tool.call",
+      studio: "bench",
+      task: `task-${i % 100}`,
+      nonce: agent.nonce,
+      payload,
+      ttlSeconds: 86_400,
+    });
+    out.push({ entry, payload });
+    if ((i + 1) % 20_000 === 0) onProgress?.(i + 1);
+  }
+  return out;
 }

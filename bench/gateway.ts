@@ -9,10 +9,16 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { type ActionEntry, generateNoteKey, signAction } from "@chaoscore/core";
+import { generateNoteKey } from "@chaoscore/core";
 import { createEngine, type Db, type Engine, openDatabase } from "@chaoscore/engine";
 import { ApiKeyStore, buildGateway, gatewayServices } from "@chaoscore/gateway";
-import { type BenchAgent, makeAgents, registerAgents } from "./agents.js";
+import {
+  type BenchAgent,
+  makeAgents,
+  registerAgents,
+  type SignedAction,
+  signActions,
+} from "./agents.js";
 import { describeMachine, goal } from "./machine.js";
 
 const CHAIN_ID = 31337n;
@@ -21,29 +27,7 @@ function log(message: string) {
   process.stderr.write(`${message}\n`);
 }
 
-type Signed = { entry: ActionEntry; payload: unknown };
-
-/** `n` actions per agent set, each agent's nonces increasing in array order. */
-function signActions(agents: BenchAgent[], n: number): Signed[] {
-  const out: Signed[] = [];
-  for (let i = 0; i < n; i++) {
-    const agent = agents[i % agents.length] as (typeof agents)[number];
-    agent.nonce++;
-    const payload = { step: i, tool: "search", query: `q${i}` };
-    const { entry } = signAction({
-      privateKey: agent.privateKey,
-      chainId: CHAIN_ID,
-      actionType: "tool.call",
-      studio: "bench",
-      task: `task-${i % 100}`,
-      nonce: agent.nonce,
-      payload,
-      ttlSeconds: 86_400,
-    });
-    out.push({ entry, payload });
-  }
-  return out;
-}
+type Signed = SignedAction;
 
 async function openEngine(
   kind: "pglite" | "postgres",
@@ -164,7 +148,7 @@ order). Prints throughput and latency and the ratio HTTP / in-process.`);
   // One agent per connection: an agent's requests go in order, like a real agent's.
   const agents = makeAgents(connections);
   log("signing…");
-  const signed = signActions(agents, n);
+  const signed = signActions(agents, n, CHAIN_ID);
 
   log("in-process ingest…");
   const a = await openEngine(kind, agents, threads);

@@ -3,22 +3,21 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import {
-  type ActionEntry,
-  generateNoteKey,
-  leafHash,
-  openCheckpoint,
-  signAction,
-  verifyInclusion,
-} from "@chaoscore/core";
+import { generateNoteKey, leafHash, openCheckpoint, verifyInclusion } from "@chaoscore/core";
 import { createEngine, type Db, openDatabase } from "@chaoscore/engine";
-import { type BenchAgent, makeAgents, registerAgents } from "./agents.js";
+import {
+  type BenchAgent,
+  makeAgents,
+  registerAgents,
+  type SignedAction,
+  signActions,
+} from "./agents.js";
 import { describeMachine, goal } from "./machine.js";
 
 const CHAIN_ID = 31337n;
 const APPEND_PROBE = 1000;
 
-type Signed = { entry: ActionEntry; payload: unknown };
+type Signed = SignedAction;
 
 function log(message: string) {
   process.stderr.write(`${message}\n`);
@@ -38,31 +37,6 @@ function baselineVerifyRate(n: number): number {
     }
   }
   return n / ((performance.now() - start) / 1000);
-}
-
-/** Signs `n` actions round-robin over the agents, with increasing nonces. */
-function signActions(agents: BenchAgent[], n: number): Signed[] {
-  const out: Signed[] = [];
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) {
-    const agent = agents[i % agents.length]!;
-    agent.nonce++;
-    const payload = { step: i, tool: "search", query: `q${i}` };
-    const { entry } = signAction({
-      privateKey: agent.privateKey,
-      chainId: CHAIN_ID,
-      actionType: "tool.call",
-      studio: "bench",
-      task: `task-${i % 100}`,
-      nonce: agent.nonce,
-      payload,
-      ttlSeconds: 86_400,
-    });
-    out.push({ entry, payload });
-    if ((i + 1) % 20_000 === 0)
-      log(`  signed ${i + 1}/${n} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-  }
-  return out;
 }
 
 /**
@@ -237,7 +211,12 @@ largest size, and the append time per action at 1,000 vs the largest size.`);
 
   log(`signing ${max + APPEND_PROBE} actions…`);
   const agents = makeAgents(Number(values.agents));
-  const signed = signActions(agents, max + APPEND_PROBE);
+  const signStart = performance.now();
+  const signed = signActions(agents, max + APPEND_PROBE, CHAIN_ID, (done) =>
+    log(
+      `  signed ${done}/${max + APPEND_PROBE} (${((performance.now() - signStart) / 1000).toFixed(0)} s)`,
+    ),
+  );
 
   const baselines = new Map<number, number>();
   for (const n of sizes) {
