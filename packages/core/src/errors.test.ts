@@ -18,6 +18,7 @@ const COMPONENT_PREFIXES: Readonly<Record<string, readonly string[]>> = {
   merkle: ["MERKLE_"],
   checkpoint: ["NOTE_", "CHECKPOINT_"],
   receipt: ["RECEIPT_"],
+  trust: ["TRUST_POLICY_"],
   store: ["STORE_"],
   registry: ["AGENT_"],
   agency: ["AGENCY_"],

@@ -74,9 +74,20 @@ export const ERROR_CODES = {
   RECEIPT_ATTESTATION_MISMATCH:
     "the receipt's attestation does not hash to the action's attestation hash",
   RECEIPT_ATTESTATION_INVALID: "the receipt's attestation does not verify under the given policy",
+  RECEIPT_WITNESS_QUORUM:
+    "the receipt's checkpoint lacks the cosignatures of the trust policy's quorum of witnesses",
+  RECEIPT_ANCHOR_UNTRUSTED: "the receipt's anchor is on a chain or contract the trust policy does not name",
+  // trust policies
+  TRUST_POLICY_MALFORMED:
+    "a trust policy is not a chaoscore.trust-policy/v1 document or one of its keys does not parse",
+  TRUST_POLICY_NO_KEY: "a trust policy names no log key",
+  TRUST_POLICY_DUPLICATE_KEY: "a trust policy lists the same witness key twice",
+  TRUST_POLICY_QUORUM_INVALID: "a trust policy's quorum exceeds the number of its witness keys",
   // store
   STORE_UNAVAILABLE: "the database cannot be reached or rejected the operation (retryable)",
   STORE_MIGRATION_FAILED: "a schema migration failed",
+  STORE_DATA_DIR_LOCKED:
+    "another running process holds the embedded data directory (one writer per directory)",
   // registry
   AGENT_NOT_FOUND: "no agent is registered under this id",
   AGENT_ALREADY_REGISTERED: "an agent is already registered under this id",
@@ -225,6 +236,10 @@ export const ERROR_CODES = {
   // SDK (HTTP client)
   SDK_GATEWAY_UNREACHABLE: "the gateway cannot be reached or did not answer in time (retryable)",
   SDK_RESPONSE_INVALID: "the gateway answered with something that is not the expected JSON",
+  // MCP (server and recording middleware)
+  MCP_ARGUMENTS_NOT_JSON: "an MCP tool call's arguments or result are not JSON-serialisable",
+  MCP_CALL_FAILED: "an MCP server failed a recorded tool call (error, garbage or timeout)",
+  MCP_TOOL_FAILED: "a ChaosCore MCP tool failed with an error that is not a ChaosCoreError",
   // CLI
   CLI_NOT_INITIALIZED: "the data directory has no ChaosCore configuration (run `chaoscore init`)",
   CLI_KEYSTORE_PASSWORD: "the keystore password is missing or wrong",

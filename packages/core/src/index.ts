@@ -12,4 +12,6 @@ export * from "./merkle.js";
 export * from "./note.js";
 export * from "./receipt.js";
 export * from "./schemas.js";
+export * from "./secp256k1-recover.js";
 export * from "./studio-signing.js";
+export * from "./trust-policy.js";

@@ -1,0 +1,275 @@
+/**
+ * Trust policies (`chaoscore.trust-policy/v1`): one small JSON document that
+ * says whom a verifier trusts — the log's key, the witnesses whose
+ * cosignatures it requires (k of n) and, optionally, the chains and
+ * CheckpointAnchor contracts whose anchors count. See docs/spec/trust-policy.md.
+ *
+ * ```json
+ * {
+ *   "format": "chaoscore.trust-policy/v1",
+ *   "log": { "key": "chaoscore.local/log/default+1a2b3c4d+AQ…" },
+ *   "witnesses": { "keys": ["witness.example/w1+…+BA…", "witness.example/w2+…+BA…"], "quorum": 2 },
+ *   "anchors": [{ "chainId": "31337", "contract": "0x5fbd…" }]
+ * }
+ * ```
+ * @module
+ */
+import { type Static, Type } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { ChaosCoreError, type ErrorCode, isChaosCoreError } from "./errors.js";
+import { sha256, utf8 } from "./hash.js";
+import { type Address, base64ToBytes, concatBytes } from "./hex.js";
+import { isValidNoteKeyName, parseVerifierKey } from "./note.js";
+
+export const TRUST_POLICY_FORMAT = "chaoscore.trust-policy/v1";
+
+/** Most witness keys a policy may name. */
+export const MAX_POLICY_WITNESSES = 64;
+/** Most trusted anchor contracts a policy may name. */
+export const MAX_POLICY_ANCHORS = 64;
+/** Largest policy document accepted, in bytes. */
+export const MAX_POLICY_SIZE = 64 * 1024;
+
+/** Signature type of C2SP cosignature/v1 (tlog-cosignature) keys. */
+const ALG_COSIGNATURE_V1 = 0x04;
+const KEY_ID_RE = /^[0-9a-f]{8}$/;
+
+/** A chain and CheckpointAnchor contract whose anchors the policy trusts. */
+export type TrustedAnchor = { readonly chainId: string; readonly contract: Address };
+
+/** A parsed, checked trust policy (optional parts filled with their defaults). */
+export type TrustPolicy = {
+  readonly format: typeof TRUST_POLICY_FORMAT;
+  /** The log's C2SP note verifier key (Ed25519). */
+  readonly log: { readonly key: string };
+  /** Witness verifier keys (C2SP cosignature/v1) and how many must have cosigned; quorum 0 without witnesses. */
+  readonly witnesses: { readonly keys: readonly string[]; readonly quorum: number };
+  /** Trusted anchor contracts; empty when the policy names none. */
+  readonly anchors: readonly TrustedAnchor[];
+  /** Reserved for attestation requirements; carried unchanged, not interpreted by this version. */
+  readonly attestation?: Readonly<Record<string, unknown>>;
+};
+
+/** A parsed witness (cosignature/v1) verifier key. */
+export type WitnessVerifierKey = {
+  readonly name: string;
+  readonly keyId: string;
+  readonly publicKey: Uint8Array;
+};
+
+const KeyString = Type.String({ minLength: 1, maxLength: 1024 });
+const TrustPolicySchema = Type.Object(
+  {
+    format: Type.Literal(TRUST_POLICY_FORMAT),
+    log: Type.Object({ key: KeyString }, { additionalProperties: false }),
+    witnesses: Type.Optional(
+      Type.Object(
+        {
+          keys: Type.Array(KeyString, { maxItems: MAX_POLICY_WITNESSES }),
+          quorum: Type.Integer({ minimum: 0, maximum: MAX_POLICY_WITNESSES }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    anchors: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            chainId: Type.String({ pattern: "^[1-9][0-9]{0,19}$" }),
+            contract: Type.String({ pattern: "^0x[0-9a-fA-F]{40}$" }),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: MAX_POLICY_ANCHORS },
+      ),
+    ),
+    attestation: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { additionalProperties: false },
+);
+type TrustPolicyJson = Static<typeof TrustPolicySchema>;
+const checker = TypeCompiler.Compile(TrustPolicySchema);
+
+function fail(
+  code: ErrorCode,
+  message: string,
+  details?: Record<string, unknown>,
+  cause?: unknown,
+): never {
+  throw new ChaosCoreError(code, message, {
+    ...(details === undefined ? {} : { details }),
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/**
+ * Parses a witness verifier key `<name>+<keyid>+<base64(0x04 ‖ 32-byte Ed25519 key)>`
+ * (C2SP tlog-cosignature: key ID = SHA-256(name ‖ "\n" ‖ 0x04 ‖ key)[:4]).
+ * @throws ChaosCoreError NOTE_MALFORMED when the key is not such a key or its ID does not match.
+ * @example
+ * ```ts
+ * parseWitnessKey("witness.example/w1+3f2a9c01+BM…").name; // "witness.example/w1"
+ * ```
+ */
+export function parseWitnessKey(key: string): WitnessVerifierKey {
+  const bad = (message: string): never => fail("NOTE_MALFORMED", message);
+  if (typeof key !== "string") bad("a witness key is a string");
+  const first = key.indexOf("+");
+  const second = first < 0 ? -1 : key.indexOf("+", first + 1);
+  if (second < 0) bad("a witness key has the form <name>+<keyid>+<key>");
+  const name = key.slice(0, first);
+  const keyId = key.slice(first + 1, second);
+  if (!isValidNoteKeyName(name)) bad("a witness key's name is invalid");
+  if (!KEY_ID_RE.test(keyId)) bad("a witness key's ID is 8 lowercase hex digits");
+  let raw = new Uint8Array();
+  try {
+    raw = base64ToBytes(key.slice(second + 1));
+  } catch (cause) {
+    fail("NOTE_MALFORMED", "a witness key is not canonical base64", undefined, cause);
+  }
+  if (raw[0] !== ALG_COSIGNATURE_V1 || raw.length !== 33) {
+    bad("a witness key is base64(0x04 ‖ 32-byte Ed25519 key) (C2SP cosignature/v1)");
+  }
+  const publicKey = raw.slice(1);
+  const digest = sha256(
+    concatBytes(utf8(name), Uint8Array.of(0x0a, ALG_COSIGNATURE_V1), publicKey),
+  );
+  if (Buffer.from(digest.subarray(0, 4)).toString("hex") !== keyId) {
+    bad("the witness key's ID does not match its name and public key");
+  }
+  return { name, keyId, publicKey };
+}
+
+function decodeInput(input: unknown): unknown {
+  if (typeof input !== "string" && !(input instanceof Uint8Array)) return input;
+  const size = typeof input === "string" ? Buffer.byteLength(input, "utf8") : input.length;
+  if (size > MAX_POLICY_SIZE) {
+    fail("TRUST_POLICY_MALFORMED", `a trust policy is at most ${MAX_POLICY_SIZE} bytes`);
+  }
+  try {
+    const text =
+      typeof input === "string" ? input : new TextDecoder("utf-8", { fatal: true }).decode(input);
+    return JSON.parse(text);
+  } catch (cause) {
+    fail("TRUST_POLICY_MALFORMED", "the trust policy is not valid JSON", undefined, cause);
+  }
+}
+
+/**
+ * Parses and checks a trust policy (JSON text, UTF-8 bytes or a parsed value).
+ * Every key must parse, witness keys must be distinct (by name and key ID, and
+ * by public key), the quorum must not exceed the number of witness keys, and
+ * anchors must be distinct. Contract addresses are returned in lowercase.
+ * @throws ChaosCoreError TRUST_POLICY_MALFORMED (not JSON, wrong format tag,
+ * unknown field, a key that does not parse, a repeated anchor);
+ * TRUST_POLICY_NO_KEY (no log key); TRUST_POLICY_DUPLICATE_KEY (a witness
+ * listed twice); TRUST_POLICY_QUORUM_INVALID (quorum above the number of witnesses).
+ * @example
+ * ```ts
+ * const policy = parseTrustPolicy(await readFile("policy.json", "utf8"));
+ * policy.witnesses.quorum; // 2
+ * ```
+ */
+export function parseTrustPolicy(input: unknown): TrustPolicy {
+  const value = decodeInput(input);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    fail("TRUST_POLICY_MALFORMED", "a trust policy is a JSON object");
+  }
+  const record = value as Record<string, unknown>;
+  if (record.format !== TRUST_POLICY_FORMAT) {
+    fail("TRUST_POLICY_MALFORMED", `a trust policy's format is "${TRUST_POLICY_FORMAT}"`, {
+      format: String(record.format).slice(0, 64),
+    });
+  }
+  const log = record.log;
+  if (
+    typeof log !== "object" ||
+    log === null ||
+    !("key" in log) ||
+    typeof log.key !== "string" ||
+    log.key.trim() === ""
+  ) {
+    fail("TRUST_POLICY_NO_KEY", "the trust policy names no log key (log.key)");
+  }
+  if (!checker.Check(value)) {
+    const first = checker.Errors(value).First();
+    fail(
+      "TRUST_POLICY_MALFORMED",
+      `the trust policy is malformed${first ? `: ${first.path || "/"} ${first.message}` : ""}`,
+      first ? { path: first.path, problem: first.message } : {},
+    );
+  }
+  const json: TrustPolicyJson = value;
+  try {
+    parseVerifierKey(json.log.key);
+  } catch (cause) {
+    const code = isChaosCoreError(cause) ? cause.code : "unknown";
+    fail("TRUST_POLICY_MALFORMED", `log.key is not a log verifier key (${code})`, {}, cause);
+  }
+  const keys = json.witnesses?.keys ?? [];
+  const seenIds = new Set<string>();
+  const seenPublic = new Set<string>();
+  for (const [i, key] of keys.entries()) {
+    let parsed: WitnessVerifierKey;
+    try {
+      parsed = parseWitnessKey(key);
+    } catch (cause) {
+      fail(
+        "TRUST_POLICY_MALFORMED",
+        `witnesses.keys[${i}] is not a witness (cosignature/v1) verifier key: ${(cause as Error).message}`,
+        { index: i },
+        cause,
+      );
+    }
+    const id = `${parsed.name}+${parsed.keyId}`;
+    const pub = Buffer.from(parsed.publicKey).toString("hex");
+    if (seenIds.has(id) || seenPublic.has(pub)) {
+      fail("TRUST_POLICY_DUPLICATE_KEY", `witnesses.keys[${i}] (${id}) is listed twice`, {
+        index: i,
+        key: id,
+      });
+    }
+    seenIds.add(id);
+    seenPublic.add(pub);
+  }
+  const quorum = json.witnesses?.quorum ?? 0;
+  if (quorum > keys.length) {
+    fail(
+      "TRUST_POLICY_QUORUM_INVALID",
+      `the quorum ${quorum} exceeds the ${keys.length} witness key(s) of the policy`,
+      { quorum, witnesses: keys.length },
+    );
+  }
+  const anchors: TrustedAnchor[] = [];
+  for (const [i, a] of (json.anchors ?? []).entries()) {
+    const anchor = { chainId: a.chainId, contract: a.contract.toLowerCase() as Address };
+    if (anchors.some((b) => b.chainId === anchor.chainId && b.contract === anchor.contract)) {
+      fail("TRUST_POLICY_MALFORMED", `anchors[${i}] is listed twice`, { index: i });
+    }
+    anchors.push(anchor);
+  }
+  return {
+    format: TRUST_POLICY_FORMAT,
+    log: { key: json.log.key },
+    witnesses: { keys: [...keys], quorum },
+    anchors,
+    ...(json.attestation === undefined ? {} : { attestation: json.attestation }),
+  };
+}
+
+/**
+ * True when the policy trusts anchors on `chainId` at `contract` (any anchor
+ * when the policy names none).
+ * @example
+ * ```ts
+ * isTrustedAnchor(policy, receipt.anchor); // false: not a contract the policy names
+ * ```
+ */
+export function isTrustedAnchor(
+  policy: TrustPolicy,
+  anchor: { chainId: string; contract: string },
+): boolean {
+  if (policy.anchors.length === 0) return true;
+  const contract = anchor.contract.toLowerCase();
+  return policy.anchors.some((a) => a.chainId === anchor.chainId && a.contract === contract);
+}
