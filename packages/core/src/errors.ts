@@ -84,7 +84,10 @@ export const ERROR_CODES = {
   TRUST_POLICY_DUPLICATE_KEY: "a trust policy lists the same witness key twice",
   TRUST_POLICY_QUORUM_INVALID: "a trust policy's quorum exceeds the number of its witness keys",
   // store
-  STORE_UNAVAILABLE: "the database cannot be reached or rejected the operation (retryable)",
+  STORE_UNAVAILABLE: "the database cannot be reached (retryable)",
+  STORE_CONFLICT: "a write conflicted with a concurrent transaction (retryable)",
+  STORE_CONSTRAINT_VIOLATION: "a write conflicts with data already stored",
+  STORE_QUERY_FAILED: "the database refused an operation for a reason other than its reachability (a bug)",
   STORE_MIGRATION_FAILED: "a schema migration failed",
   STORE_DATA_DIR_LOCKED:
     "another running process holds the embedded data directory (one writer per directory)",
@@ -122,6 +125,9 @@ export const ERROR_CODES = {
   AGENCY_ATTESTATION_MISMATCH:
     "the attestation sent does not hash to the action's signed attestation hash",
   AGENCY_ATTESTATION_INVALID: "the action's attestation does not verify under the log's policy",
+  AGENCY_QUEUE_FULL: "the ingest queue is full (entries or bytes); retry after a moment (retryable)",
+  AGENCY_VERIFIER_UNAVAILABLE:
+    "signature recovery failed for reasons other than the signature (a worker died; retryable)",
   // log
   LOG_NOT_FOUND: "no log exists under this id",
   LOG_AUDIT_FAILED: "the stored log does not match its leaves, signatures or checkpoints",

@@ -1,0 +1,96 @@
+import { readFile } from "node:fs/promises";
+import { hexToBytes, isChaosCoreError, privateKeyToAddress } from "@chaoscore/core";
+import { ChaosCoreClient } from "@chaoscore/sdk";
+import { unlockKey } from "../data-dir.js";
+import { info, UsageError } from "../output.js";
+import type { Globals } from "../program.js";
+
+export type McpOptions = {
+  gateway?: string;
+  apiKey?: string;
+  key: string;
+  http?: boolean;
+  host: string;
+  port: number;
+  logKey?: string;
+  policy?: string;
+};
+
+/** The log key to pin: --log-key, or the `log.key` of a trust policy file. */
+async function pinnedLogKey(opts: McpOptions): Promise<string | undefined> {
+  if (opts.logKey !== undefined) return opts.logKey;
+  if (opts.policy === undefined) return undefined;
+  let policy: unknown;
+  try {
+    policy = JSON.parse(await readFile(opts.policy, "utf8"));
+  } catch (error) {
+    throw new UsageError(`cannot read the policy file ${opts.policy}: ${(error as Error).message}`);
+  }
+  const key = (policy as { log?: { key?: unknown } } | null)?.log?.key;
+  if (typeof key !== "string") throw new UsageError(`the policy ${opts.policy} names no log.key`);
+  return key;
+}
+
+/** The agent key: CHAOSCORE_AGENT_KEY (hex), else the data dir's keystore `--key`. */
+async function agentKey(globals: Globals, opts: McpOptions): Promise<Uint8Array> {
+  const hex = process.env.CHAOSCORE_AGENT_KEY;
+  if (hex !== undefined && hex !== "") {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) {
+      throw new UsageError("CHAOSCORE_AGENT_KEY must be 0x followed by 64 hex digits");
+    }
+    return hexToBytes(hex.toLowerCase() as `0x${string}`);
+  }
+  if (!opts.http && process.env.CHAOSCORE_PASSWORD === undefined) {
+    throw new UsageError(
+      "over stdio the keystore password cannot be prompted for: set CHAOSCORE_PASSWORD (or CHAOSCORE_AGENT_KEY)",
+    );
+  }
+  return (await unlockKey(globals.dataDir, opts.key)).privateKey;
+}
+
+/** `chaoscore mcp`: the MCP server, over stdio (default) or Streamable HTTP. */
+export async function runMcp(globals: Globals, opts: McpOptions): Promise<void> {
+  const gateway = opts.gateway ?? process.env.CHAOSCORE_GATEWAY;
+  if (gateway === undefined || gateway === "") {
+    throw new UsageError("--gateway <url> (or CHAOSCORE_GATEWAY) is required");
+  }
+  const key = await agentKey(globals, opts);
+  const trustedLogKey = await pinnedLogKey(opts);
+  const client = new ChaosCoreClient({
+    baseUrl: gateway,
+    agentKey: key,
+    ...(opts.apiKey === undefined ? {} : { apiKey: opts.apiKey }),
+  });
+  const { createChaosCoreMcpServer, serveMcpOverHttp } = await import("@chaoscore/mcp");
+  const options = {
+    client,
+    agentKey: key,
+    ...(trustedLogKey === undefined ? {} : { trustedLogKey }),
+  };
+  const agent = privateKeyToAddress(key);
+  if (opts.http) {
+    const server = await serveMcpOverHttp({ ...options, host: opts.host, port: opts.port });
+    info(`agent ${agent}, gateway ${gateway}`);
+    process.stdout.write(`LISTENING ${server.url}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => void server.close().then(resolve);
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+    return;
+  }
+  const { StdioServerTransport } = await import("@modelcontextprotocol/sdk/server/stdio.js");
+  const server = createChaosCoreMcpServer(options);
+  const transport = new StdioServerTransport();
+  info(`chaoscore mcp: agent ${agent}, gateway ${gateway}, MCP on stdio`);
+  try {
+    await server.connect(transport);
+  } catch (error) {
+    if (isChaosCoreError(error)) throw error;
+    throw new UsageError(`cannot start the MCP server: ${(error as Error).message}`);
+  }
+  await new Promise<void>((resolve) => {
+    transport.onclose = () => resolve();
+    process.stdin.once("end", () => resolve());
+  });
+}
