@@ -658,7 +658,9 @@ export function buildProgram(): Command {
     });
   program
     .command("mcp")
-    .summary("ChaosCore as an MCP server: record signed actions and verify receipts from any MCP client")
+    .summary(
+      "ChaosCore as an MCP server: record signed actions and verify receipts from any MCP client",
+    )
     .description(
       "serve ChaosCore to a Model Context Protocol client, over stdio (default) or Streamable HTTP (--http). Tools: record_action, record_outcome, get_receipt, verify_receipt, get_agent, list_tasks, claim_task. Entries are signed in this process with the agent's key (CHAOSCORE_AGENT_KEY as 0x hex, else the data dir's keystore --key with CHAOSCORE_PASSWORD) and sent to the gateway; the key never leaves this process. Receipts are verified against --log-key or the policy's log key, else the gateway's own key",
     )
@@ -675,7 +677,7 @@ export function buildProgram(): Command {
       examples(
         "CHAOSCORE_PASSWORD=… chaoscore mcp --gateway http://127.0.0.1:8787",
         "chaoscore mcp --gateway http://127.0.0.1:8787 --http --port 8788",
-        'claude mcp add chaoscore -- npx chaoscore mcp --gateway http://127.0.0.1:8787',
+        "claude mcp add chaoscore -- npx chaoscore mcp --gateway http://127.0.0.1:8787",
       ),
     )
     .action(async (opts, cmd: Command) => {
