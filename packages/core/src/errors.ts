@@ -76,7 +76,8 @@ export const ERROR_CODES = {
   RECEIPT_ATTESTATION_INVALID: "the receipt's attestation does not verify under the given policy",
   RECEIPT_WITNESS_QUORUM:
     "the receipt's checkpoint lacks the cosignatures of the trust policy's quorum of witnesses",
-  RECEIPT_ANCHOR_UNTRUSTED: "the receipt's anchor is on a chain or contract the trust policy does not name",
+  RECEIPT_ANCHOR_UNTRUSTED:
+    "the receipt's anchor is on a chain or contract the trust policy does not name",
   // trust policies
   TRUST_POLICY_MALFORMED:
     "a trust policy is not a chaoscore.trust-policy/v1 document or one of its keys does not parse",
@@ -87,7 +88,8 @@ export const ERROR_CODES = {
   STORE_UNAVAILABLE: "the database cannot be reached (retryable)",
   STORE_CONFLICT: "a write conflicted with a concurrent transaction (retryable)",
   STORE_CONSTRAINT_VIOLATION: "a write conflicts with data already stored",
-  STORE_QUERY_FAILED: "the database refused an operation for a reason other than its reachability (a bug)",
+  STORE_QUERY_FAILED:
+    "the database refused an operation for a reason other than its reachability (a bug)",
   STORE_MIGRATION_FAILED: "a schema migration failed",
   STORE_DATA_DIR_LOCKED:
     "another running process holds the embedded data directory (one writer per directory)",
@@ -125,7 +127,8 @@ export const ERROR_CODES = {
   AGENCY_ATTESTATION_MISMATCH:
     "the attestation sent does not hash to the action's signed attestation hash",
   AGENCY_ATTESTATION_INVALID: "the action's attestation does not verify under the log's policy",
-  AGENCY_QUEUE_FULL: "the ingest queue is full (entries or bytes); retry after a moment (retryable)",
+  AGENCY_QUEUE_FULL:
+    "the ingest queue is full (entries or bytes); retry after a moment (retryable)",
   AGENCY_VERIFIER_UNAVAILABLE:
     "signature recovery failed for reasons other than the signature (a worker died; retryable)",
   // log

@@ -266,8 +266,16 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
     const problem = toProblem(error, request.url.split("?")[0] ?? "/", String(request.id));
     metrics.rejected.inc({ code: problem.code });
     if (problem.status >= 500) request.log.error({ err: error }, "request failed");
+    // A cause (the database's own error) never reaches a client: it is logged here.
+    else if (isChaosCoreError(error) && error.cause !== undefined) {
+      request.log.warn({ err: error, cause: error.cause }, "request refused");
+    }
     if (problem.code === "GATEWAY_UNAUTHENTICATED") {
       reply.header("www-authenticate", 'Bearer realm="chaoscore"');
+    }
+    const retryAfter = problem.details?.retryAfterSeconds;
+    if (problem.status === 503 && typeof retryAfter === "number") {
+      reply.header("retry-after", String(Math.max(1, Math.ceil(retryAfter))));
     }
     return reply.code(problem.status).type(PROBLEM_MEDIA_TYPE).send(problem);
   };

@@ -79,9 +79,14 @@ const EXACT: Partial<Record<ErrorCode, number>> = {
   CHAIN_WRONG_CHAIN: 502,
   CHAIN_INSUFFICIENT_FUNDS: 502,
   STORE_UNAVAILABLE: 503,
+  STORE_CONFLICT: 409,
+  STORE_CONSTRAINT_VIOLATION: 409,
+  STORE_QUERY_FAILED: 500,
   CHAIN_RPC_UNREACHABLE: 503,
   EXECUTION_SANDBOX_FAILURE: 503,
   GATEWAY_NOT_READY: 503,
+  AGENCY_QUEUE_FULL: 503,
+  AGENCY_VERIFIER_UNAVAILABLE: 503,
   CHAIN_TIMEOUT: 504,
 };
 
@@ -96,7 +101,11 @@ export function statusOf(code: ErrorCode): number {
 /** True when sending the same request again may succeed. */
 export function isRetryable(status: number, code?: ErrorCode): boolean {
   return (
-    status === 429 || status === 503 || status === 504 || code === "GATEWAY_IDEMPOTENCY_KEY_IN_USE"
+    status === 429 ||
+    status === 503 ||
+    status === 504 ||
+    code === "GATEWAY_IDEMPOTENCY_KEY_IN_USE" ||
+    code === "STORE_CONFLICT"
   );
 }
 

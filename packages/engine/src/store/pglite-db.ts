@@ -2,13 +2,7 @@ import { mkdirSync } from "node:fs";
 import { ChaosCoreError } from "@chaoscore/core";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import type { Db } from "./db.js";
-
-function storeError(cause: unknown): ChaosCoreError {
-  if (cause instanceof ChaosCoreError) return cause;
-  return new ChaosCoreError("STORE_UNAVAILABLE", `database error: ${(cause as Error)?.message}`, {
-    cause,
-  });
-}
+import { storeError } from "./store-error.js";
 
 class PgliteTx implements Db {
   readonly kind = "pglite" as const;

@@ -1,6 +1,7 @@
 import { ChaosCoreError } from "@chaoscore/core";
 import pg from "pg";
 import type { Db } from "./db.js";
+import { storeError } from "./store-error.js";
 
 // Values as PGlite returns them, so both back-ends look alike to the engine:
 // int8 as a JS number (log indices and sizes stay far below 2^53; uint64
@@ -16,13 +17,6 @@ const types = {
     return pg.types.getTypeParser(oid, format);
   },
 } as pg.CustomTypesConfig;
-
-function storeError(cause: unknown): ChaosCoreError {
-  if (cause instanceof ChaosCoreError) return cause;
-  return new ChaosCoreError("STORE_UNAVAILABLE", `database error: ${(cause as Error)?.message}`, {
-    cause,
-  });
-}
 
 class ClientDb implements Db {
   readonly kind = "postgres" as const;
