@@ -40,7 +40,7 @@ import {
   RequestVerifier,
   requestHash,
 } from "./auth.js";
-import { IdempotencyStore } from "./idempotency.js";
+import { type IdempotencyOptions, IdempotencyStore } from "./idempotency.js";
 import { createMetrics, type GatewayMetrics } from "./metrics.js";
 import { PROBLEM_MEDIA_TYPE, toProblem } from "./problem.js";
 import { actionRoutes } from "./routes/actions.js";
@@ -69,7 +69,7 @@ declare module "fastify" {
     /** The nonce an agent-signed request consumed (released if the request is rejected). */
     agentNonce?: string;
     /** The idempotency key this request reserved (its answer is stored, or it is released). */
-    idempotency?: { principal: string; key: string };
+    idempotency?: { principal: string; key: string; holder: string; renewal: NodeJS.Timeout };
   }
 }
 
@@ -105,6 +105,8 @@ export type GatewayOptions = {
   corsOrigins?: readonly string[];
   /** Unix seconds (tests). */
   now?: () => number;
+  /** Idempotency-Key leases and retention (default: 30 s lease renewed while a request runs, answers kept a day). */
+  idempotency?: IdempotencyOptions;
 };
 
 /** The context route modules receive. */
@@ -211,7 +213,7 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const keys = new ApiKeyStore(engine.db);
-  const idempotency = new IdempotencyStore(engine.db);
+  const idempotency = new IdempotencyStore(engine.db, options.idempotency ?? {});
   const verifier = new RequestVerifier({
     db: engine.db,
     registry: engine.registry,
@@ -394,8 +396,25 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
       reply.header("idempotent-replayed", "true");
       return reply.code(decision.status).send(decision.response);
     }
-    request.idempotency = { principal, key };
+    // The reservation lives while the request runs: renewed every third of the lease.
+    const { holder } = decision;
+    const renewal = setInterval(
+      () => void idempotency.renew(principal, key, holder).catch(() => {}),
+      (idempotency.leaseSeconds * 1000) / 3,
+    );
+    renewal.unref();
+    request.idempotency = { principal, key, holder, renewal };
   });
+  app.addHook("onResponse", async (request) => {
+    if (request.idempotency !== undefined) clearInterval(request.idempotency.renewal);
+  });
+  // Answers past their retention and abandoned reservations are purged every 10 minutes.
+  const purge = setInterval(
+    () => void idempotency.purge().catch((err) => app.log.warn({ err }, "idempotency purge")),
+    600_000,
+  );
+  purge.unref();
+  app.addHook("onClose", async () => clearInterval(purge));
   // Graceful shutdown: once closing, answers end their connection, so that
   // close() returns as soon as the in-flight requests are answered.
   let closing = false;
@@ -410,10 +429,17 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
     }
     const pending = request.idempotency;
     if (pending !== undefined) {
+      clearInterval(pending.renewal);
       if (reply.statusCode < 300 && typeof payload === "string") {
-        await idempotency.complete(pending.principal, pending.key, reply.statusCode, payload);
+        await idempotency.complete(
+          pending.principal,
+          pending.key,
+          pending.holder,
+          reply.statusCode,
+          payload,
+        );
       } else {
-        await idempotency.release(pending.principal, pending.key);
+        await idempotency.release(pending.principal, pending.key, pending.holder);
       }
     }
     return payload;

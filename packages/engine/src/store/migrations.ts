@@ -460,6 +460,16 @@ CREATE TABLE reputation_pre_trusted (
 );
 `,
   },
+  {
+    version: 10,
+    name: "gateway: idempotency reservations are leases renewed by the running request; keys expire",
+    sql: `
+ALTER TABLE idempotency_keys ADD COLUMN holder text;
+ALTER TABLE idempotency_keys ADD COLUMN lease_until timestamptz;
+UPDATE idempotency_keys SET lease_until = created_at + interval '60 seconds' WHERE status = 0;
+CREATE INDEX idempotency_keys_lease_idx ON idempotency_keys (lease_until) WHERE status = 0;
+`,
+  },
 ];
 
 /**
