@@ -61,6 +61,8 @@ export const ERROR_CODES = {
   NOTE_SIGNATURE_INVALID: "no signature on the note verifies under the trusted key",
   CHECKPOINT_MALFORMED: "a checkpoint body does not follow the C2SP tlog-checkpoint format",
   CHECKPOINT_ORIGIN_MISMATCH: "a checkpoint's origin is not the expected log's (or its key name's)",
+  COSIGNATURE_MALFORMED:
+    "a witness key, cosignature line or cosigned note does not follow the C2SP tlog-cosignature format",
   // receipts
   RECEIPT_MALFORMED: "a receipt does not match the chaoscore.receipt/v1 schema",
   RECEIPT_UNSUPPORTED_FORMAT: "a receipt's format tag is not one this verifier knows",
@@ -84,6 +86,9 @@ export const ERROR_CODES = {
   TRUST_POLICY_NO_KEY: "a trust policy names no log key",
   TRUST_POLICY_DUPLICATE_KEY: "a trust policy lists the same witness key twice",
   TRUST_POLICY_QUORUM_INVALID: "a trust policy's quorum exceeds the number of its witness keys",
+  // monitor (chaoscore log monitor)
+  MONITOR_STATE_INVALID:
+    "the monitor's state file is not a chaoscore.monitor-state/v1 document, is inconsistent, or is for another log key",
   // store
   STORE_UNAVAILABLE: "the database cannot be reached (retryable)",
   STORE_CONFLICT: "a write conflicted with a concurrent transaction (retryable)",
@@ -134,6 +139,15 @@ export const ERROR_CODES = {
   // log
   LOG_NOT_FOUND: "no log exists under this id",
   LOG_AUDIT_FAILED: "the stored log does not match its leaves, signatures or checkpoints",
+  LOG_NOT_YET_CHECKPOINTED:
+    "the entry is in the log but no published checkpoint covers it yet (retryable)",
+  // witness (C2SP tlog-witness)
+  WITNESS_REQUEST_MALFORMED: "an add-checkpoint request body does not follow the C2SP tlog-witness format",
+  WITNESS_UNKNOWN_LOG: "the witness does not follow a log with this checkpoint's origin",
+  WITNESS_SIGNATURE_INVALID: "the checkpoint is not signed by the key the witness holds for its log",
+  WITNESS_SIZE_CONFLICT: "the request's old size is not the size of the checkpoint the witness holds",
+  WITNESS_PROOF_INVALID: "the consistency proof does not link the witness's checkpoint to the new one",
+  WITNESS_UNAVAILABLE: "a witness could not be reached or did not answer in time (retryable)",
   // chain (Ethereum: contracts, BlockchainClient, anvil)
   CHAIN_RPC_UNREACHABLE:
     "the Ethereum JSON-RPC endpoint cannot be reached or keeps failing (retryable)",
@@ -179,6 +193,32 @@ export const ERROR_CODES = {
   ATTESTATION_STALE: "the quote's timestamp is older than the policy allows, or in the future",
   ATTESTATION_REPORT_DATA_MISMATCH:
     "the quote's report data does not bind the expected input, output and nonce",
+  // real TEE evidence (AWS Nitro, Intel TDX): docs/spec/attestation.md §6–§8
+  ATTESTATION_EVIDENCE_MALFORMED:
+    "TEE evidence (Nitro document, TDX quote, or its collateral) is truncated or not of its format",
+  ATTESTATION_ALGORITHM_UNSUPPORTED:
+    "TEE evidence uses a signature algorithm other than the platform's (Nitro: COSE ES384)",
+  ATTESTATION_UNSUPPORTED_QUOTE:
+    "a TDX quote has an unknown version, TEE type, attestation key type or certification data type",
+  ATTESTATION_ROOT_UNTRUSTED: "the evidence's certificate chain does not end at a pinned root",
+  ATTESTATION_CERT_EXPIRED: "a certificate of the evidence is not valid at the time checked",
+  ATTESTATION_CERT_REVOKED: "a certificate of the evidence is revoked by the given CRL",
+  ATTESTATION_NITRO_SIGNATURE_INVALID:
+    "a Nitro attestation document's COSE ES384 signature does not verify under its certificate",
+  ATTESTATION_TDX_QUOTE_SIGNATURE_INVALID:
+    "a TDX quote's ECDSA signature does not verify under its attestation key",
+  ATTESTATION_TDX_QE_REPORT_SIGNATURE_INVALID:
+    "a TDX quote's QE report is not signed by its PCK certificate",
+  ATTESTATION_TDX_QE_BINDING_INVALID:
+    "a TDX quote's QE report data is not SHA-256(attestation key ‖ QE authentication data)",
+  ATTESTATION_COLLATERAL_INVALID:
+    "TCB info or QE identity collateral is not signed by the Intel TCB signing key chain",
+  ATTESTATION_COLLATERAL_MISMATCH:
+    "the collateral is for another platform (FMSPC, PCE id, TEE) or QE than the quote",
+  ATTESTATION_COLLATERAL_EXPIRED: "the collateral is not valid at the time checked",
+  ATTESTATION_TCB_STATUS_NOT_ALLOWED:
+    "the evidence's TCB status (or QE identity status) is not one the policy accepts",
+  ATTESTATION_DEBUG_NOT_ALLOWED: "the TD or enclave runs in debug mode and the policy refuses it",
   // studio (studios, members, tasks; the governance studio)
   STUDIO_CONFIG_INVALID:
     "a studio's config, rules or reward policy does not match the schema of its kind",
@@ -230,6 +270,8 @@ export const ERROR_CODES = {
   GATEWAY_ROUTE_NOT_FOUND: "no route answers this method and path",
   GATEWAY_UNAUTHENTICATED: "the route needs an API key or an agent-signed request and got neither",
   GATEWAY_API_KEY_INVALID: "the API key is malformed, unknown or revoked",
+  GATEWAY_API_KEY_NOT_FOUND: "no live API key has this id",
+  GATEWAY_LAST_ADMIN_KEY: "the last live admin key cannot be revoked",
   GATEWAY_FORBIDDEN: "the caller's key scope or agent identity does not allow this request",
   GATEWAY_REQUEST_SIGNATURE_INVALID:
     "an agent-signed request's headers are malformed or its signature is not the agent's current key",

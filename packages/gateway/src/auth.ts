@@ -132,14 +132,38 @@ export class ApiKeyStore {
     }));
   }
 
-  /** Revokes a key. @throws ChaosCoreError GATEWAY_API_KEY_INVALID when there is no such live key. */
+  /**
+   * Revokes a key; the last live admin key cannot be revoked (the operator
+   * would be locked out: create another admin key first).
+   * @throws ChaosCoreError GATEWAY_API_KEY_NOT_FOUND when there is no such
+   * live key, GATEWAY_LAST_ADMIN_KEY for the last live admin key.
+   */
   async revoke(id: string): Promise<void> {
-    const rows = await this.#db.query(
-      "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id",
-      [id],
-    );
+    const outcome = await this.#db.transaction(async (tx) => {
+      // One revocation at a time: two concurrent ones must not both see another admin key.
+      await tx.query("SELECT pg_advisory_xact_lock(7271731)");
+      const rows = await tx.query<{ admin: boolean; others: number }>(
+        `SELECT 'admin' = ANY(scopes) AS admin,
+                (SELECT count(*)::int FROM api_keys o WHERE o.id <> k.id
+                   AND o.revoked_at IS NULL AND 'admin' = ANY(o.scopes)) AS others
+         FROM api_keys k WHERE id = $1 AND revoked_at IS NULL`,
+        [id],
+      );
+      const [row] = rows;
+      if (row === undefined) return "missing";
+      if (row.admin && row.others === 0) return "last-admin";
+      await tx.query("UPDATE api_keys SET revoked_at = now() WHERE id = $1", [id]);
+      return "revoked";
+    });
     this.#cache.delete(id);
-    if (rows.length === 0) fail("GATEWAY_API_KEY_INVALID", `no live API key ${id}`);
+    if (outcome === "missing") fail("GATEWAY_API_KEY_NOT_FOUND", `no live API key ${id}`);
+    if (outcome === "last-admin") {
+      fail(
+        "GATEWAY_LAST_ADMIN_KEY",
+        "this is the last live admin key: create another admin key before revoking it",
+        { keyId: id },
+      );
+    }
   }
 
   /** The key behind a bearer token. @throws ChaosCoreError GATEWAY_API_KEY_INVALID. */

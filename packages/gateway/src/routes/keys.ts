@@ -64,7 +64,7 @@ export function keyRoutes(app: GatewayApp, ctx: GatewayContext): void {
         summary: "Revoke an API key",
         security: ADMIN_SECURITY,
         params: Type.Object({ keyId: Type.String({ pattern: "^[0-9a-f]{16}$" }) }),
-        response: { ...errors(401, 403), 204: Type.Null() },
+        response: { ...errors(401, 403, 404, 409), 204: Type.Null() },
       },
       config: { access: "admin" },
     },
