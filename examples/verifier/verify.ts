@@ -5,10 +5,11 @@
  *      signed checkpoint, the outcome and the attestation binding);
  *   2. keeps the last checkpoint it saw (a file) and checks the log only grew:
  *      a consistency proof from the old tree to the new one (a monitor);
- *   3. with --rpc, checks the receipt's anchor on chain (the CheckpointAnchor
- *      contract holds the checkpoint's size and root).
+ *   3. with --rpc, checks the receipt's anchor on chain: the CheckpointAnchor
+ *      contract it trusts (--contract, obtained out of band like the key; never
+ *      the one the receipt names) holds the checkpoint's size and root.
  *
- *   npx tsx examples/verifier/verify.ts --gateway URL --log-key KEY --action 0x… [--rpc URL]
+ *   npx tsx examples/verifier/verify.ts --gateway URL --log-key KEY --action 0x… [--rpc URL --contract 0x…]
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
@@ -22,13 +23,14 @@ const { values } = parseArgs({
     action: { type: "string" },
     state: { type: "string", default: "verifier-state.json" },
     rpc: { type: "string" },
+    contract: { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
 const logKey = values["log-key"];
 if (values.help || logKey === undefined || values.action === undefined) {
   console.log(
-    "usage: tsx examples/verifier/verify.ts --gateway URL --log-key KEY --action 0x… [--state file] [--rpc URL]",
+    "usage: tsx examples/verifier/verify.ts --gateway URL --log-key KEY --action 0x… [--state file] [--rpc URL --contract 0x…]",
   );
   process.exit(values.help ? 0 : 2);
 }
@@ -81,7 +83,25 @@ await writeFile(
 
 // 3. the anchor on chain
 if (values.rpc !== undefined) {
-  const anchored = await verifyReceiptAnchor(receipt, { rpcUrl: values.rpc });
+  if (values.contract === undefined) {
+    console.error("--rpc needs --contract 0x… (the CheckpointAnchor contract you trust)");
+    process.exit(2);
+  }
+  // The chain id is the one the RPC serves: the contract is trusted on that chain only.
+  const rpcChain = (await (
+    await fetch(values.rpc, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+    })
+  ).json()) as { result: string };
+  const anchored = await verifyReceiptAnchor(receipt, {
+    rpcUrl: values.rpc,
+    trusted: [
+      { chainId: BigInt(rpcChain.result).toString(), contract: values.contract as `0x${string}` },
+    ],
+    trustedLogKey: logKey,
+  });
   console.log(
     anchored === null
       ? "the receipt carries no anchor yet"

@@ -8,10 +8,12 @@ from chaoscore.anchor import (
     SELECTOR_CHECKPOINT_AT,
     TOPIC_ANCHORED,
     AnchorMismatch,
+    AnchorUntrusted,
     ChainError,
     JsonRpc,
     _RpcFault,
-    verify_anchor,
+    verify_anchor as _verify_anchor,
+    verify_receipt_anchor,
 )
 from chaoscore.util import keccak256
 
@@ -22,6 +24,11 @@ BLOCK_HASH = "0x" + "bb" * 32
 ROOT = bytes(range(32))
 SIZE = 13
 ANCHOR = {"chainId": "31337", "contract": CONTRACT, "logId": LOG_ID, "index": 2, "txHash": TX, "blockNumber": 14}
+TRUSTED = [{"chainId": "31337", "contract": CONTRACT}]
+
+
+def verify_anchor(anchor, size, root, node, **kw):
+    return _verify_anchor(anchor, size, root, node, **{"trusted": TRUSTED, **kw})
 
 
 def word(n: int) -> str:
@@ -106,3 +113,39 @@ def test_chain_errors():
     with pytest.raises(ChainError) as e:
         verify_anchor(ANCHOR, SIZE, ROOT, "http://127.0.0.1:9")
     assert e.value.code == "CHAIN_RPC_UNREACHABLE"
+
+
+def test_an_anchor_in_another_contract_or_chain_is_untrusted_before_any_rpc_call():
+    # An operator holding the log key anchors a forked history in a contract of its own: the
+    # node would confirm it, but the verifier trusts only the caller's contracts.
+    own = "0x" + "0e" * 20
+    node = FakeNode(eth_getCode="0x6080")
+    with pytest.raises(AnchorUntrusted) as e:
+        verify_anchor(dict(ANCHOR, contract=own), SIZE, ROOT, node)
+    assert e.value.code == "RECEIPT_ANCHOR_UNTRUSTED" and e.value.contract == own
+    with pytest.raises(AnchorUntrusted):
+        verify_anchor(dict(ANCHOR, chainId="1"), SIZE, ROOT, node)
+    assert node.calls == []
+    # the same contract given as a pair, in another case, on chain "0x7a69" (31337) is trusted
+    a = _verify_anchor(ANCHOR, SIZE, ROOT, FakeNode(), trusted=[("0x7a69", CONTRACT.upper().replace("0X", "0x"))])
+    assert a.index == 2
+    with pytest.raises(ValueError):
+        _verify_anchor(ANCHOR, SIZE, ROOT, FakeNode(), trusted=[])
+
+
+def test_verify_receipt_anchor_checks_the_checkpoint_signature_first():
+    import json
+    import pathlib
+
+    vectors = pathlib.Path(__file__).resolve().parents[2] / "vectors" / "receipts"
+    key = (vectors / "log-key.txt").read_text().strip()
+    bad = json.loads((vectors / "tampered-checkpoint-signature.json").read_text())["receipt"]
+    bad["anchor"] = dict(ANCHOR)
+    node = FakeNode()
+    with pytest.raises(Exception) as e:
+        verify_receipt_anchor(bad, key, node, trusted=TRUSTED)
+    assert getattr(e.value, "code", None) == "RECEIPT_CHECKPOINT_INVALID"
+    assert node.calls == []
+    good = json.loads((vectors / "valid-action.json").read_text())["receipt"]
+    assert good["anchor"] is None
+    assert verify_receipt_anchor(good, key, node, trusted=TRUSTED) is None

@@ -56,6 +56,10 @@ def demo(tmp_path_factory):
             "file": pathlib.Path(last[2]),
             "log_key": re.search(r"^log key\s+(\S+)", out, re.M).group(1),
             "rpc": re.search(r"^chain\s+(http://\S+)", out, re.M).group(1),
+            # the contract the verifier trusts: the demo's deployment, not the receipt's claim
+            "contract": json.loads((data / "deployments" / "31337.json").read_text())["contracts"][
+                "CheckpointAnchor"
+            ]["address"],
         }
     finally:
         if pid:
@@ -63,6 +67,10 @@ def demo(tmp_path_factory):
                 os.kill(int(pid.group(1)), signal.SIGTERM)
             except ProcessLookupError:
                 pass
+
+
+def trusted(demo):
+    return [{"chainId": "31337", "contract": demo["contract"]}]
 
 
 def test_the_demo_receipt_verifies_offline(demo):
@@ -83,11 +91,11 @@ def test_the_demo_receipt_verifies_offline(demo):
 
 
 def test_the_demo_receipt_anchor_verifies_on_chain(demo, capsys):
-    assert cli(["verify", str(demo["file"]), "--log-key", demo["log_key"], "--rpc", demo["rpc"]]) == 0
+    assert cli(["verify", str(demo["file"]), "--log-key", demo["log_key"], "--rpc", demo["rpc"], "--contract", demo["contract"]]) == 0
     out = capsys.readouterr().out
     assert "✓ anchor on chain 31337" in out
     r = verify_receipt(demo["file"].read_bytes(), demo["log_key"])
-    a = verify_anchor(r.anchor, r.tree_size, base64.b64decode(r.root_hash), demo["rpc"])
+    a = verify_anchor(r.anchor, r.tree_size, base64.b64decode(r.root_hash), demo["rpc"], trusted=trusted(demo))
     assert a.size == r.tree_size and a.block_number == r.anchor["blockNumber"] and a.confirmations >= 1
 
 
@@ -97,7 +105,6 @@ def test_the_demo_receipt_anchor_verifies_on_chain(demo, capsys):
         (lambda a: a.update(index=a["index"] + 1), "not-anchored"),
         (lambda a: a.update(blockNumber=a["blockNumber"] + 1), "block"),
         (lambda a: a.update(txHash="0x" + "00" * 32), "tx"),
-        (lambda a: a.update(contract="0x" + "00" * 19 + "01"), "no-contract"),
     ],
 )
 def test_a_changed_anchor_fails_on_chain(demo, change, reason):
@@ -105,20 +112,26 @@ def test_a_changed_anchor_fails_on_chain(demo, change, reason):
     anchor = dict(r.anchor)
     change(anchor)
     with pytest.raises(AnchorMismatch) as e:
-        verify_anchor(anchor, r.tree_size, base64.b64decode(r.root_hash), demo["rpc"])
+        verify_anchor(anchor, r.tree_size, base64.b64decode(r.root_hash), demo["rpc"], trusted=trusted(demo))
     assert e.value.code == "RECEIPT_ANCHOR_MISMATCH" and e.value.reason == reason
 
 
 def test_another_checkpoint_does_not_match_the_anchor(demo):
     r = verify_receipt(demo["file"].read_bytes(), demo["log_key"])
     with pytest.raises(AnchorMismatch) as e:
-        verify_anchor(r.anchor, r.tree_size + 1, base64.b64decode(r.root_hash), demo["rpc"])
+        verify_anchor(r.anchor, r.tree_size + 1, base64.b64decode(r.root_hash), demo["rpc"], trusted=trusted(demo))
     assert e.value.reason == "checkpoint"
     with pytest.raises(ChainError) as e:
-        verify_anchor(dict(r.anchor, chainId="1"), r.tree_size, base64.b64decode(r.root_hash), demo["rpc"])
+        verify_anchor(
+            dict(r.anchor, chainId="1"), r.tree_size, base64.b64decode(r.root_hash), demo["rpc"],
+            trusted=[("1", demo["contract"])],
+        )
     assert e.value.code == "CHAIN_WRONG_CHAIN"
     with pytest.raises(ChainError) as e:
-        verify_anchor(r.anchor, r.tree_size, base64.b64decode(r.root_hash), JsonRpc("http://127.0.0.1:9", timeout=2))
+        verify_anchor(
+            r.anchor, r.tree_size, base64.b64decode(r.root_hash), JsonRpc("http://127.0.0.1:9", timeout=2),
+            trusted=trusted(demo),
+        )
     assert e.value.code == "CHAIN_RPC_UNREACHABLE"
 
 
@@ -127,12 +140,12 @@ def test_cli_exit_codes(demo, capsys, tmp_path):
     bad["anchor"]["index"] += 1
     p = tmp_path / "bad.json"
     p.write_text(json.dumps(bad))
-    assert cli(["verify", str(p), "--log-key", demo["log_key"], "--rpc", demo["rpc"]]) == 1
+    assert cli(["verify", str(p), "--log-key", demo["log_key"], "--rpc", demo["rpc"], "--contract", demo["contract"]]) == 1
     assert "RECEIPT_ANCHOR_MISMATCH" in capsys.readouterr().out
     # offline, the same receipt passes (index is only checked on chain) and says so
     assert cli(["verify", str(p), "--log-key", demo["log_key"]]) == 0
     assert "anchor not checked on chain" in capsys.readouterr().out
     # and as a subprocess, the way the README runs it
     proc = subprocess.run([sys.executable, "-m", "chaoscore", "verify", str(demo["file"]), "--log-key", demo["log_key"],
-                           "--rpc", demo["rpc"]], capture_output=True, text=True, timeout=60)
+                           "--rpc", demo["rpc"], "--contract", demo["contract"]], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "✓ anchor on chain" in proc.stdout

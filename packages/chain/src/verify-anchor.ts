@@ -1,7 +1,10 @@
 /**
  * On-chain check of a receipt's anchor (D5): the one optional look-up of a
  * receipt verification. Run it after the offline `verifyReceipt` of
- * `@chaoscore/core`, which checks the checkpoint's signature.
+ * `@chaoscore/core`. The chains and contracts to trust and the log key come
+ * from the caller (its configuration or trust policy), never from the receipt:
+ * an operator holding the log key could otherwise anchor a forked history in
+ * a contract of its own.
  *
  * @module
  */
@@ -10,7 +13,7 @@ import {
   ChaosCoreError,
   isChaosCoreError,
   keccak256Hex,
-  parseCheckpoint,
+  openCheckpoint,
   parseReceipt,
   type ReceiptAnchor,
 } from "@chaoscore/core";
@@ -18,8 +21,21 @@ import { CheckpointAnchorContract } from "./contracts.js";
 import { EthereumClient, type RetryOptions } from "./ethereum-client.js";
 import type { Address, BlockchainClient, Hex } from "./types.js";
 
-/** Options of {@link verifyReceiptAnchor}: an RPC URL or a connected client. */
+/** A CheckpointAnchor deployment the verifier trusts: a chain id (decimal) and the contract. */
+export type TrustedAnchorContract = {
+  readonly chainId: string;
+  readonly contract: Address;
+};
+
+/**
+ * Options of {@link verifyReceiptAnchor}: what to trust (from the caller, never the receipt)
+ * and an RPC URL or a connected client.
+ */
 export type VerifyReceiptAnchorOptions = {
+  /** The CheckpointAnchor deployments whose anchors count (at least one). */
+  readonly trusted: readonly TrustedAnchorContract[];
+  /** The log's C2SP verifier key: the checkpoint's signature is checked before its root. */
+  readonly trustedLogKey: string;
   /** A JSON-RPC URL of the anchor's chain (used when `client` is absent). */
   readonly rpcUrl?: string;
   readonly client?: BlockchainClient;
@@ -54,20 +70,26 @@ function mismatch(message: string, details: Record<string, unknown> = {}, cause?
 }
 
 /**
- * Checks a receipt's anchor on chain: the CheckpointAnchor contract at
- * `anchor.contract` on chain `anchor.chainId` holds, at `anchor.index` of the
- * log `anchor.logId` (= keccak256 of the checkpoint's origin), the size and
- * root of the receipt's checkpoint, written in block `anchor.blockNumber` by
- * transaction `anchor.txHash`, which succeeded, emitted the `Anchored` event
- * and sits in a block that is still canonical. Returns null when the receipt
- * carries no anchor.
- * @throws ChaosCoreError RECEIPT_MALFORMED (not a receipt); RECEIPT_ANCHOR_MISMATCH (any check
- * fails; `details.reason`); CHAIN_WRONG_CHAIN (the RPC serves another chain); CHAIN_TIMEOUT
- * (fewer than `confirmations`); CHAIN_RPC_UNREACHABLE, CHAIN_RPC_ERROR.
+ * Checks a receipt's anchor on chain. First, offline: the checkpoint is signed by
+ * `trustedLogKey`, and the anchor names one of the `trusted` chain/contract pairs (compared
+ * case-insensitively). Then on chain: the CheckpointAnchor contract holds, at `anchor.index` of
+ * the log `anchor.logId` (= keccak256 of the checkpoint's origin), the size and root of the
+ * receipt's checkpoint, written in block `anchor.blockNumber` by transaction `anchor.txHash`,
+ * which succeeded, emitted the `Anchored` event and sits in a block that is still canonical.
+ * Returns null when the receipt carries no anchor.
+ * @throws ChaosCoreError RECEIPT_MALFORMED (not a receipt); INVALID_INPUT (no trusted contract,
+ * no RPC); RECEIPT_CHECKPOINT_INVALID (not signed by `trustedLogKey`); RECEIPT_ANCHOR_UNTRUSTED
+ * (the anchor names a chain or contract not in `trusted`); RECEIPT_ANCHOR_MISMATCH (any on-chain
+ * check fails; `details.reason`); CHAIN_WRONG_CHAIN (the RPC serves another chain);
+ * CHAIN_TIMEOUT (fewer than `confirmations`); CHAIN_RPC_UNREACHABLE, CHAIN_RPC_ERROR.
  * @example
  * ```ts
  * verifyReceipt(receipt, logKey); // offline first
- * const anchor = await verifyReceiptAnchor(receipt, { rpcUrl: "http://127.0.0.1:8545" });
+ * const anchor = await verifyReceiptAnchor(receipt, {
+ *   rpcUrl: "http://127.0.0.1:8545",
+ *   trusted: [{ chainId: "31337", contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" }],
+ *   trustedLogKey: logKey,
+ * });
  * ```
  */
 export async function verifyReceiptAnchor(
@@ -77,20 +99,29 @@ export async function verifyReceiptAnchor(
   const receipt = parseReceipt(input);
   const anchor: ReceiptAnchor | null = receipt.anchor;
   if (anchor === null) return null;
-  const body = receipt.checkpoint.slice(0, receipt.checkpoint.indexOf("\n\n") + 1);
-  let checkpoint: ReturnType<typeof parseCheckpoint>;
+  if (!Array.isArray(options.trusted) || options.trusted.length === 0) {
+    throw new ChaosCoreError(
+      "INVALID_INPUT",
+      "verifyReceiptAnchor needs the trusted chain id and CheckpointAnchor contract (options.trusted)",
+    );
+  }
+  let checkpoint: ReturnType<typeof openCheckpoint>;
   try {
-    checkpoint = parseCheckpoint(body);
+    checkpoint = openCheckpoint(receipt.checkpoint, options.trustedLogKey);
   } catch (cause) {
-    throw new ChaosCoreError("RECEIPT_CHECKPOINT_INVALID", "the checkpoint cannot be parsed", {
-      cause,
-    });
+    const code = isChaosCoreError(cause) ? cause.code : "unknown";
+    throw new ChaosCoreError(
+      "RECEIPT_CHECKPOINT_INVALID",
+      `the checkpoint is not signed by the trusted log key (${code})`,
+      { details: { cause: code }, cause },
+    );
   }
   if (anchor.logId !== keccak256Hex(checkpoint.origin)) {
     throw mismatch("the anchor is for another log than the checkpoint's origin", {
       reason: "log-id",
     });
   }
+  assertTrusted(anchor, options.trusted);
   let client = options.client;
   const owned = client === undefined;
   if (client === undefined) {
@@ -113,6 +144,37 @@ export async function verifyReceiptAnchor(
     return await check(client, anchor, checkpoint, options.confirmations ?? 1);
   } finally {
     if (owned) client.close();
+  }
+}
+
+/** Whether `anchor` names one of the trusted deployments; throws RECEIPT_ANCHOR_UNTRUSTED if not. */
+function assertTrusted(anchor: ReceiptAnchor, trusted: readonly TrustedAnchorContract[]): void {
+  const chainOf = (id: string) => {
+    try {
+      return BigInt(id).toString();
+    } catch {
+      return id;
+    }
+  };
+  const ok = trusted.some(
+    (t) =>
+      typeof t?.contract === "string" &&
+      typeof t.chainId === "string" &&
+      chainOf(t.chainId) === chainOf(anchor.chainId) &&
+      t.contract.toLowerCase() === anchor.contract.toLowerCase(),
+  );
+  if (!ok) {
+    throw new ChaosCoreError(
+      "RECEIPT_ANCHOR_UNTRUSTED",
+      `the receipt is anchored in contract ${anchor.contract} on chain ${anchor.chainId}, which the verifier does not trust`,
+      {
+        details: {
+          chainId: anchor.chainId,
+          contract: anchor.contract.toLowerCase(),
+          trusted: trusted.map((t) => ({ chainId: t.chainId, contract: t.contract.toLowerCase() })),
+        },
+      },
+    );
   }
 }
 

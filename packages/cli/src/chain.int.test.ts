@@ -134,6 +134,23 @@ describe("chaoscore chain / anchor / receipt verify --rpc / reward", () => {
     ok(await cli(["receipt", "verify", tamperedPath], home));
     const bad = ok(await cli(["receipt", "verify", tamperedPath, "--rpc", chain.rpcUrl], home), 1);
     expect(bad.stderr).toContain("✗ RECEIPT_ANCHOR_MISMATCH");
+    // The receipt's own contract is never trusted: only the data dir's deployment or --contract.
+    const untrusted = ok(
+      await cli(
+        [
+          "receipt",
+          "verify",
+          receiptPath,
+          "--rpc",
+          chain.rpcUrl,
+          "--contract",
+          `0x${"ee".repeat(20)}`,
+        ],
+        home,
+      ),
+      1,
+    );
+    expect(untrusted.stderr).toContain("✗ RECEIPT_ANCHOR_UNTRUSTED");
 
     const paid = ok(
       await cli(

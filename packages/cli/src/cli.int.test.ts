@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openDatabase } from "@chaoscore/engine";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -278,16 +278,11 @@ describe("chaoscore demo", () => {
       const file = match?.[2] as string;
       const logKey = /^log key +(\S+)$/m.exec(demo.stdout)?.[1] as string;
       const rpc = /^chain +(http:\S+)/m.exec(demo.stdout)?.[1] as string;
-      const verified = await cli([
-        "receipt",
-        "verify",
-        file,
-        "--log-key",
-        logKey,
-        "--rpc",
-        rpc,
-        "--json",
-      ]);
+      // The trusted CheckpointAnchor: the demo's deployment (in its data dir), not the receipt's.
+      const verified = await cli(
+        ["receipt", "verify", file, "--log-key", logKey, "--rpc", rpc, "--json"],
+        { home: dirname(file) },
+      );
       expectCode(verified, 0);
       expect(JSON.parse(verified.stdout)).toMatchObject({ valid: true, receiptHash: match?.[1] });
     } finally {

@@ -1,6 +1,7 @@
 import type { Db, Engine } from "@chaoscore/engine";
 import { type CliConfig, dataPaths, readConfig, readLogKey } from "./data-dir.js";
 import { trustedTeeRoots } from "./tee-root.js";
+import { deployedAnchors } from "./trusted-anchors.js";
 
 /** What a command that touches the database works with. */
 export type EngineContext = { config: CliConfig; chainId: bigint; engine: Engine; db: Db };
@@ -39,7 +40,16 @@ export async function withEngine<T>(
     throw error;
   }
   // Receipts carry the final on-chain anchors recorded by `chaoscore anchor`.
-  engine.agency.setAnchorDirectory(new StoredAnchorDirectory({ db, log: engine.log }));
+  // Only anchors in the data dir's own deployment (chain and contract) count.
+  const contract = (await deployedAnchors(dataDir)).find((a) => a.chainId === config.chainId);
+  engine.agency.setAnchorDirectory(
+    new StoredAnchorDirectory({
+      db,
+      log: engine.log,
+      chainId: config.chainId,
+      ...(contract === undefined ? {} : { contract: contract.contract }),
+    }),
+  );
   try {
     return await fn({ config, chainId, engine, db });
   } finally {

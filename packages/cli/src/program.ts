@@ -426,6 +426,11 @@ export function buildProgram(): Command {
       "--rpc <url>",
       "also check the receipt's anchor on chain through this JSON-RPC URL (after the offline checks)",
     )
+    .option(
+      "--contract <address>",
+      "with --rpc: the CheckpointAnchor contract to trust (default: the data dir's deployments/*.json); the receipt's own contract is never trusted",
+    )
+    .option("--chain-id <id>", "with --contract: its chain id (default: the data dir's chain id)")
     .addOption(jsonOption())
     .addHelpText(
       "after",
@@ -434,6 +439,7 @@ export function buildProgram(): Command {
         "chaoscore receipt verify receipt.json --log-key 'chaoscore.local/log/default+1a2b3c4d+AQ…'",
         "cat receipt.json | chaoscore receipt verify - --json",
         "chaoscore receipt verify receipt.json --rpc http://127.0.0.1:8545",
+        "chaoscore receipt verify receipt.json --rpc https://rpc.example --contract 0x5FbDB2315678afecb367f032d93F642f64180aa3 --chain-id 11155111",
       ),
     )
     .action(async (file: string, opts, cmd: Command) => {

@@ -5,7 +5,7 @@
  * that drains and stops.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { verifyReceipt } from "@chaoscore/core";
@@ -184,7 +184,14 @@ describe("chaoscore serve", () => {
     expect(first.stdout).toContain("receipt verified");
     expect(first.stdout).toContain("first checkpoint seen");
     ok(await run(process.execPath, [...tsx, "examples/sdk-agent/agent.ts", "--gateway", url]));
-    const second = ok(await run(process.execPath, [...verifier, "--rpc", rpcUrl]));
+    // The verifier trusts the contract of the deployment (out of band), not the receipt's.
+    const deployments = JSON.parse(
+      await readFile(join(dir, "deployments", "31337.json"), "utf8"),
+    ) as { contracts: { CheckpointAnchor: { address: string } } };
+    const contract = deployments.contracts.CheckpointAnchor.address;
+    const second = ok(
+      await run(process.execPath, [...verifier, "--rpc", rpcUrl, "--contract", contract]),
+    );
     expect(second.stdout).toMatch(/log consistent: the tree of \d+ leaves is a prefix/);
     // the first action of the log was anchored while the demo waited for its receipt's anchor
     expect(second.stdout).toMatch(/anchor verified on chain 31337: checkpoint \d+ in block \d+/);

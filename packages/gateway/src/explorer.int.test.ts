@@ -88,6 +88,7 @@ describe.skipIf(!HAS_CHROMIUM)(
         tee,
         rewards: new FakeRewards(),
         preTrusted: [evaluator.address],
+        anchorContract: `0x${"cd".repeat(20)}`,
       });
       app = await buildGateway({
         ...services,

@@ -27,6 +27,11 @@ export type GatewayServicesOptions = {
   preTrusted?: readonly string[];
   /** Pays studio rewards (on chain); without it reward transitions are refused. */
   rewards?: RewardPort;
+  /**
+   * The CheckpointAnchor contract whose anchors receipts carry (on `chainId`). Stored anchors
+   * of other chains or contracts are never served; without it, only the chain is filtered.
+   */
+  anchorContract?: string;
 };
 
 /** Everything but the chain, logger and limits: a gateway serving every component. */
@@ -58,6 +63,11 @@ export function gatewayServices(options: GatewayServicesOptions): GatewayOptions
     reputation,
     execution: { provider: tee },
     trustedTeeRoots: [...new Set([...tee.trustedRoots, ...(options.trustedTeeRoots ?? [])])],
-    anchors: new StoredAnchorDirectory({ db: engine.db, log: engine.log }),
+    anchors: new StoredAnchorDirectory({
+      db: engine.db,
+      log: engine.log,
+      chainId: options.chainId.toString(),
+      ...(options.anchorContract === undefined ? {} : { contract: options.anchorContract }),
+    }),
   };
 }

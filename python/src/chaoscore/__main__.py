@@ -1,4 +1,5 @@
-"""python -m chaoscore verify receipt.json --log-key KEY [--tee-root HEX ...] [--rpc URL [--confirmations N]]"""
+"""python -m chaoscore verify receipt.json --log-key KEY [--tee-root HEX ...]
+[--rpc URL --contract 0x... [--chain-id N] [--confirmations N]]"""
 
 import argparse
 import sys
@@ -15,6 +16,11 @@ def main(argv=None) -> int:
     v.add_argument("--log-key", required=True, help="trusted C2SP verifier key, or @file")
     v.add_argument("--tee-root", action="append", help="trusted attestation root (0x-hex Ed25519 key); repeatable")
     v.add_argument("--rpc", help="JSON-RPC URL of the anchor's chain: also check the anchor on chain")
+    v.add_argument(
+        "--contract",
+        help="with --rpc: the CheckpointAnchor contract to trust (the receipt's own is never trusted)",
+    )
+    v.add_argument("--chain-id", help="with --contract: its chain id (default: the chain the RPC serves)")
     v.add_argument("--confirmations", type=int, default=1, help="least confirmations of the anchor (with --rpc)")
     args = ap.parse_args(argv)
 
@@ -55,10 +61,18 @@ def main(argv=None) -> int:
         return 0
     import base64
 
-    from .anchor import ChainError, verify_anchor
+    from .anchor import ChainError, JsonRpc, _quantity, verify_anchor
 
+    if args.contract is None:
+        print("✗ --rpc needs --contract 0x… (the CheckpointAnchor contract you trust)")
+        return 2
+    rpc = JsonRpc(args.rpc)
     try:
-        a = verify_anchor(r.anchor, r.tree_size, base64.b64decode(r.root_hash), args.rpc, confirmations=args.confirmations)
+        chain_id = args.chain_id if args.chain_id is not None else str(_quantity(rpc.call("eth_chainId", []), "eth_chainId"))
+        a = verify_anchor(
+            r.anchor, r.tree_size, base64.b64decode(r.root_hash), rpc,
+            trusted=[(chain_id, args.contract)], confirmations=args.confirmations,
+        )
     except ReceiptError as err:
         print(f"✗ {err.code}: {err.message}")
         return 1

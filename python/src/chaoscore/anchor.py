@@ -1,8 +1,13 @@
 """On-chain check of a receipt's anchor (receipt.md §4.7, anchoring.md, contracts.md).
 
 Run after the offline `verify_receipt` (which checks the checkpoint's
-signature and that `anchor.logId` = keccak256(origin)). With plain JSON-RPC:
+signature and that `anchor.logId` = keccak256(origin)), or call
+`verify_receipt_anchor`, which does both. The CheckpointAnchor deployments to
+trust come from the caller (`trusted`), never from the receipt: an operator
+holding the log key could anchor a forked history in a contract of its own.
 
+0. `(anchor.chainId, anchor.contract)` is one of `trusted`
+   (ReceiptError("RECEIPT_ANCHOR_UNTRUSTED"), before any RPC call);
 1. the RPC serves `anchor.chainId` (`CHAIN_WRONG_CHAIN`);
 2. `checkpointAt(logId, index)` on `anchor.contract` exists and holds the
    checkpoint's size and root, anchored in block `anchor.blockNumber`;
@@ -38,6 +43,31 @@ class ChainError(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+class AnchorUntrusted(ReceiptError):
+    """The anchor names a chain or contract the caller does not trust."""
+
+    def __init__(self, chain_id: str, contract: str):
+        super().__init__(
+            "RECEIPT_ANCHOR_UNTRUSTED",
+            f"the receipt is anchored in contract {contract} on chain {chain_id}, which the verifier does not trust",
+        )
+        self.chain_id = chain_id
+        self.contract = contract
+
+
+def _trusted_pairs(trusted) -> set[tuple[str, str]]:
+    """`trusted` as {(decimal chain id, lowercase contract)}: dicts {chainId, contract} or pairs."""
+    pairs = set()
+    for t in trusted or ():
+        chain_id, contract = (t.get("chainId"), t.get("contract")) if isinstance(t, dict) else t
+        try:
+            chain = str(int(str(chain_id), 0))
+        except ValueError:
+            chain = str(chain_id)
+        pairs.add((chain, str(contract).lower()))
+    return pairs
 
 
 class AnchorMismatch(ReceiptError):
@@ -113,10 +143,18 @@ def verify_anchor(
     root_hash: bytes,
     rpc: str | JsonRpc,
     *,
+    trusted,
     confirmations: int = 1,
 ) -> VerifiedAnchor:
     """Checks `anchor` (a verified receipt's) against the chain for a checkpoint of
-    `tree_size` and `root_hash` (32 raw bytes). See the module doc for the steps."""
+    `tree_size` and `root_hash` (32 raw bytes). `trusted`: the CheckpointAnchor
+    deployments to trust, as dicts {chainId, contract} or (chain_id, contract) pairs
+    (at least one). See the module doc for the steps."""
+    pairs = _trusted_pairs(trusted)
+    if not pairs:
+        raise ValueError("verify_anchor needs at least one trusted (chainId, contract)")
+    if (str(anchor["chainId"]), str(anchor["contract"]).lower()) not in pairs:  # 0
+        raise AnchorUntrusted(str(anchor["chainId"]), str(anchor["contract"]).lower())
     client = rpc if isinstance(rpc, JsonRpc) else JsonRpc(rpc)
     contract = anchor["contract"]
     log_id = anchor["logId"]
@@ -174,4 +212,22 @@ def verify_anchor(
         chain_id=anchor["chainId"], contract=contract, log_id=log_id, index=index, size=tree_size,
         root=root_hex, tx_hash=anchor["txHash"], block_number=block_number, block_hash=block["hash"],
         timestamp=_quantity(block.get("timestamp"), "timestamp"), confirmations=have,
+    )
+
+
+def verify_receipt_anchor(
+    receipt, trusted_log_key: str, rpc: str | JsonRpc, *, trusted, confirmations: int = 1
+) -> VerifiedAnchor | None:
+    """Verifies the receipt offline under `trusted_log_key` (so the checkpoint's signature is
+    checked before its root is compared), then its anchor on chain in one of the `trusted`
+    deployments. None when the receipt carries no anchor."""
+    import base64
+
+    from .verify import verify_receipt
+
+    r = verify_receipt(receipt, trusted_log_key)
+    if r.anchor is None:
+        return None
+    return verify_anchor(
+        r.anchor, r.tree_size, base64.b64decode(r.root_hash), rpc, trusted=trusted, confirmations=confirmations
     )

@@ -15,6 +15,7 @@ import { withEngine } from "../engine-context.js";
 import { count, info, out, printFields, printJson, shellQuote, UsageError } from "../output.js";
 import type { Globals } from "../program.js";
 import { trustedTeeRoots } from "../tee-root.js";
+import { trustedAnchors } from "../trusted-anchors.js";
 
 /** The receipt hash: SHA-256 of the receipt's RFC 8785 canonical JSON. */
 export function receiptHash(receipt: Receipt): `0x${string}` {
@@ -131,10 +132,12 @@ function describe(receipt: Receipt, verified: VerifiedReceipt, logKey: string): 
 export async function runReceiptVerify(
   { dataDir }: Globals,
   file: string,
-  opts: { logKey?: string; rpc?: string; json?: boolean },
+  opts: { logKey?: string; rpc?: string; contract?: string; chainId?: string; json?: boolean },
 ): Promise<void> {
   const text = await readInput(file);
   const logKey = await trustedLogKey(dataDir, opts.logKey);
+  // The anchor contracts to trust come from the caller, never from the receipt.
+  const trusted = opts.rpc === undefined ? [] : await trustedAnchors(dataDir, opts);
   // Attestations are judged against the data dir's TEE roots (and
   // CHAOSCORE_TEE_ROOTS); without any, only their binding to the action is checked.
   const teeRoots = await trustedTeeRoots(dataDir);
@@ -158,7 +161,11 @@ export async function runReceiptVerify(
   if (opts.rpc !== undefined && receipt.anchor !== null) {
     const { verifyReceiptAnchor } = await import("@chaoscore/chain");
     try {
-      onChain = await verifyReceiptAnchor(receipt, { rpcUrl: opts.rpc });
+      onChain = await verifyReceiptAnchor(receipt, {
+        rpcUrl: opts.rpc,
+        trusted,
+        trustedLogKey: logKey,
+      });
     } catch (error) {
       if (!isChaosCoreError(error)) throw error;
       if (opts.json === true) printJson({ valid: false, code: error.code, message: error.message });

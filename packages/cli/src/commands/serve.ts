@@ -217,7 +217,13 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
           }),
     });
     const engine = open.engine;
-    const anchors = new StoredAnchorDirectory({ db: open.db, log: engine.log });
+    // Only anchors in this deployment's contract (and chain) reach receipts.
+    const anchors = new StoredAnchorDirectory({
+      db: open.db,
+      log: engine.log,
+      chainId: chainId.toString(),
+      ...(chain?.contracts === undefined ? {} : { contract: chain.contracts.anchor.address }),
+    });
     if (engine.anchoring === undefined) engine.agency.setAnchorDirectory(anchors);
 
     // ---- the gateway ------------------------------------------------------------------------------

@@ -928,13 +928,31 @@ export class StoredAnchorDirectory implements AnchorDirectory {
     this.#contract = options.contract?.toLowerCase();
   }
 
-  /** Every anchor record of the log (any status), newest first, at most `limit`. */
+  /** Every anchor record of the log (any status) on this chain and contract, newest first. */
   async list(limit = 100): Promise<AnchorRecord[]> {
+    const params: unknown[] = [this.#log.id];
+    const where = this.#filter(params, "");
+    params.push(limit);
     const rows = await this.#db.query<AnchorRow>(
-      `SELECT ${ANCHOR_COLUMNS} FROM anchors WHERE log_id = $1 ORDER BY id DESC LIMIT $2`,
-      [this.#log.id, limit],
+      `SELECT ${ANCHOR_COLUMNS} FROM anchors WHERE log_id = $1 ${where}
+       ORDER BY id DESC LIMIT $${params.length}`,
+      params,
     );
     return rows.map(toRecord);
+  }
+
+  /** `AND chain_id = … AND contract = …` for the configured filter (pushing to `params`). */
+  #filter(params: unknown[], alias: string): string {
+    const where: string[] = [];
+    if (this.#chainId !== undefined) {
+      params.push(this.#chainId);
+      where.push(`AND ${alias}chain_id = $${params.length}`);
+    }
+    if (this.#contract !== undefined) {
+      params.push(this.#contract);
+      where.push(`AND ${alias}contract = $${params.length}`);
+    }
+    return where.join(" ");
   }
 
   /** The latest FINAL anchor of `logId` whose stored checkpoint covers leaf `leafIndex`, or null. */
@@ -944,15 +962,7 @@ export class StoredAnchorDirectory implements AnchorDirectory {
   ): Promise<{ size: number; anchor: ReceiptAnchor } | null> {
     if (logId !== this.#log.id) return null;
     const params: unknown[] = [logId, leafIndex];
-    const where: string[] = [];
-    if (this.#chainId !== undefined) {
-      params.push(this.#chainId);
-      where.push(`AND a.chain_id = $${params.length}`);
-    }
-    if (this.#contract !== undefined) {
-      params.push(this.#contract);
-      where.push(`AND a.contract = $${params.length}`);
-    }
+    const where = [this.#filter(params, "a.")];
     const [row] = await this.#db.query<AnchorRow>(
       `SELECT ${anchorColumns("a")} FROM anchors a
        JOIN log_checkpoints c ON c.log_id = a.log_id AND c.size = a.size

@@ -116,7 +116,12 @@ describe(`AnchoringService on anvil (${TEST_DB_KIND})`, () => {
       });
       const verified = verifyReceipt(receipt, t.verifierKey);
       expect(verified.treeSize).toBe(3);
-      const onChain = await verifyReceiptAnchor(receipt, { client, confirmations: 2 });
+      const onChain = await verifyReceiptAnchor(receipt, {
+        client,
+        confirmations: 2,
+        trusted: [{ chainId: anvil.chainId.toString(), contract: contracts.anchor.address }],
+        trustedLogKey: t.verifierKey,
+      });
       expect(onChain).toMatchObject({ index: 0, size: 3, confirmations: expect.any(Number) });
       // The anchored checkpoint is the signed one.
       const cp = await contracts.anchor.checkpointAt(t.origin, 0);
