@@ -121,7 +121,7 @@ export function parseWitnessKey(key: string): WitnessVerifierKey {
   const keyId = key.slice(first + 1, second);
   if (!isValidNoteKeyName(name)) bad("a witness key's name is invalid");
   if (!KEY_ID_RE.test(keyId)) bad("a witness key's ID is 8 lowercase hex digits");
-  let raw = new Uint8Array();
+  let raw: Uint8Array = new Uint8Array();
   try {
     raw = base64ToBytes(key.slice(second + 1));
   } catch (cause) {
