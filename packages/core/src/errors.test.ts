@@ -16,13 +16,15 @@ const KNOWN = new Set<string>(CODES);
 const COMPONENT_PREFIXES: Readonly<Record<string, readonly string[]>> = {
   core: ["INVALID_", "SIGNATURE_"],
   merkle: ["MERKLE_"],
-  checkpoint: ["NOTE_", "CHECKPOINT_"],
+  checkpoint: ["NOTE_", "CHECKPOINT_", "COSIGNATURE_"],
   receipt: ["RECEIPT_"],
   trust: ["TRUST_POLICY_"],
+  monitor: ["MONITOR_"],
   store: ["STORE_"],
   registry: ["AGENT_"],
   agency: ["AGENCY_"],
   log: ["LOG_"],
+  witness: ["WITNESS_"],
   cli: ["CLI_"],
   // planned
   execution: ["EXECUTION_", "ATTESTATION_"],
@@ -41,7 +43,22 @@ const PREFIXES = Object.values(COMPONENT_PREFIXES).flat();
  * must appear in the source of some package. Empty today: the CLI codes are
  * thrown by packages/cli/src/data-dir.ts.
  */
-const RESERVED: Partial<Record<ErrorCode, string>> = {};
+const RESERVED: Partial<Record<ErrorCode, string>> = {
+  LOG_NOT_YET_CHECKPOINTED:
+    "being written (issue 12): the witness package and the log's witnessing client",
+  WITNESS_REQUEST_MALFORMED:
+    "being written (issue 12): the witness package and the log's witnessing client",
+  WITNESS_UNKNOWN_LOG:
+    "being written (issue 12): the witness package and the log's witnessing client",
+  WITNESS_SIGNATURE_INVALID:
+    "being written (issue 12): the witness package and the log's witnessing client",
+  WITNESS_SIZE_CONFLICT:
+    "being written (issue 12): the witness package and the log's witnessing client",
+  WITNESS_PROOF_INVALID:
+    "being written (issue 12): the witness package and the log's witnessing client",
+  WITNESS_UNAVAILABLE:
+    "being written (issue 12): the witness package and the log's witnessing client",
+};
 
 /**
  * String literals in the source that look like codes (a component prefix,

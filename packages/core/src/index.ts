@@ -3,6 +3,7 @@ export * from "./attestation.js";
 export * from "./canonical-json.js";
 export * from "./checkpoint.js";
 export * from "./client-signing.js";
+export * from "./cosignature.js";
 export * from "./eip712.js";
 export * from "./entry.js";
 export * from "./errors.js";
