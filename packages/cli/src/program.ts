@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { info, UsageError } from "./output.js";
+import { unknownCommandWithHelp } from "./unknown-command.js";
 
 /** Options every command sees. */
 export type Globals = {
@@ -815,7 +816,14 @@ export async function run(argv: readonly string[]): Promise<number> {
   const previous = process.exitCode;
   process.exitCode = undefined;
   try {
-    await buildProgram().parseAsync([...argv]);
+    const program = buildProgram();
+    const unknown = unknownCommandWithHelp(program, argv.slice(2));
+    if (unknown !== undefined) {
+      throw new UsageError(
+        `unknown command '${unknown.word}' (see '${unknown.parent} --help' for the commands)`,
+      );
+    }
+    await program.parseAsync([...argv]);
     return Number(process.exitCode ?? 0);
   } catch (error) {
     return report(error, json);
