@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { ChaosCoreError } from "@chaoscore/core";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
+import { type DataDirLock, lockDataDir } from "./data-dir-lock.js";
 import type { Db } from "./db.js";
 import { storeError } from "./store-error.js";
 
@@ -22,16 +23,25 @@ class PgliteTx implements Db {
 /** A PGlite database, on disk at `dataDir` or in memory when it is undefined. */
 export class PgliteDb implements Db {
   readonly kind = "pglite" as const;
-  private constructor(private readonly pg: PGlite) {}
+  private constructor(
+    private readonly pg: PGlite,
+    private readonly lock: DataDirLock | undefined,
+  ) {}
 
-  /** Opens (creating if needed) a PGlite database in `dataDir`, or in memory. */
+  /**
+   * Opens (creating if needed) a PGlite database in `dataDir`, or in memory. An on-disk
+   * directory is locked for this process until {@link close} (one writer per directory).
+   * @throws ChaosCoreError STORE_DATA_DIR_LOCKED (another live process holds it), STORE_UNAVAILABLE.
+   */
   static async open(dataDir?: string): Promise<PgliteDb> {
     if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
+    const lock = dataDir === undefined ? undefined : lockDataDir(dataDir);
     try {
       const pg = dataDir === undefined ? new PGlite() : new PGlite(dataDir);
       await pg.waitReady;
-      return new PgliteDb(pg);
+      return new PgliteDb(pg, lock);
     } catch (cause) {
+      lock?.release();
       throw storeError(cause);
     }
   }
@@ -70,6 +80,10 @@ export class PgliteDb implements Db {
     }
   }
   async close(): Promise<void> {
-    await this.pg.close();
+    try {
+      await this.pg.close();
+    } finally {
+      this.lock?.release();
+    }
   }
 }
