@@ -286,7 +286,11 @@ describe("edges: limits, headers, CORS, metrics, docs", () => {
   it("a gateway without a chain refuses to fund budgets with a 404 feature code, writing nothing", async () => {
     const before = await g.rows();
     const r = await g.app.inject(
-      post("/v1/studios/idem/budget", { amount: "100" }, g.bearer(g.admin)),
+      post(
+        "/v1/studios/idem/budget",
+        { amount: "100" },
+        { ...g.bearer(g.admin), "idempotency-key": "fund-idem-1" },
+      ),
     );
     expect(r.statusCode).toBe(404);
     expect(r.json()).toMatchObject({

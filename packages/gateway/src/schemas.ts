@@ -81,6 +81,21 @@ export const errors = (...statuses: number[]) => ({
   ),
 });
 
+/** An `Idempotency-Key` header value: 1 to 200 visible ASCII characters. */
+export const IDEMPOTENCY_KEY_PATTERN = "^[\\x21-\\x7e]{1,200}$";
+
+/** The headers of a write that must carry an `Idempotency-Key` (it moves money, say). */
+export const IdempotencyKeyRequired = Type.Object(
+  {
+    "idempotency-key": Type.String({
+      pattern: IDEMPOTENCY_KEY_PATTERN,
+      description:
+        "required here: a retry with the same key and body answers the first result instead of running again",
+    }),
+  },
+  { additionalProperties: true },
+);
+
 /** Security requirements of write routes. */
 export const WRITE_SECURITY = [{ apiKey: [] }, { agentSignature: [] }];
 export const ADMIN_SECURITY = [{ apiKey: [] }];

@@ -9,6 +9,7 @@ import {
   Cursor,
   Entry,
   errors,
+  IdempotencyKeyRequired,
   Json,
   Limit,
   limitOf,
@@ -216,6 +217,7 @@ export function studioRoutes(app: GatewayApp, ctx: GatewayContext): void {
           "Add tokens to the studio's reward budget on chain (RewardDistributor; the studio is created there if missing)",
         security: ADMIN_SECURITY,
         params: Params,
+        headers: IdempotencyKeyRequired,
         body: Type.Object(
           { amount: Type.String({ pattern: "^[1-9][0-9]{0,30}$" }) },
           { additionalProperties: false },
