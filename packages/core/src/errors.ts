@@ -111,6 +111,9 @@ export const ERROR_CODES = {
   AGENT_WRONG_CHAIN: "a registry message was signed for another chain id",
   AGENT_EXPIRED: "a registry message's expiry has passed",
   AGENT_CARD_HASH_MISMATCH: "the signed card hash is not the hash of the card",
+  AGENT_CARD_IMPORT_INVALID:
+    "an A2A AgentCard or ERC-8004 registration file cannot be read as a ChaosCore agent card",
+  AGENT_CARD_SIGNATURE_INVALID: "an A2A AgentCard's JWS signature does not verify over the card",
   AGENT_VERSION_INVALID: "a card update's version is not the current version plus one",
   AGENT_KEY_PROOF_INVALID: "a key rotation is not also signed by the new key",
   AGENT_KEY_REUSED: "the new signing key is, or was, a key of this agent",
@@ -185,7 +188,7 @@ export const ERROR_CODES = {
   EXECUTION_REPLAY_MISMATCH:
     "a re-execution did not reproduce the recorded output hash or measurement",
   EXECUTION_RECORD_MALFORMED:
-    "a recorded execution does not match the chaoscore.execution/v1 schema",
+    "a recorded execution does not match the chaoscore.execution/v2 schema",
   ATTESTATION_MALFORMED: "an attestation quote does not match the chaoscore.attestation/v1 schema",
   ATTESTATION_SIGNATURE_INVALID: "the quote's signature does not verify under its enclave key",
   ATTESTATION_CHAIN_INVALID:

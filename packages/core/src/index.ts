@@ -1,4 +1,5 @@
 export * from "./agent-card.js";
+export * from "./card-formats.js";
 export * from "./attestation.js";
 export * from "./canonical-json.js";
 export * from "./checkpoint.js";
@@ -12,7 +13,9 @@ export * from "./hex.js";
 export * from "./merkle.js";
 export * from "./note.js";
 export * from "./receipt.js";
+export * from "./receipt-policy.js";
 export * from "./schemas.js";
 export * from "./secp256k1-recover.js";
 export * from "./studio-signing.js";
 export * from "./trust-policy.js";
+export * from "./witness-protocol.js";

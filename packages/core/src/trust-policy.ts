@@ -16,10 +16,10 @@
  */
 import { type Static, Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { parseWitnessVerifierKey, type WitnessKey } from "./cosignature.js";
 import { ChaosCoreError, type ErrorCode, isChaosCoreError } from "./errors.js";
-import { sha256, utf8 } from "./hash.js";
-import { type Address, base64ToBytes, concatBytes } from "./hex.js";
-import { isValidNoteKeyName, parseVerifierKey } from "./note.js";
+import type { Address } from "./hex.js";
+import { parseVerifierKey } from "./note.js";
 
 export const TRUST_POLICY_FORMAT = "chaoscore.trust-policy/v1";
 
@@ -29,10 +29,6 @@ export const MAX_POLICY_WITNESSES = 64;
 export const MAX_POLICY_ANCHORS = 64;
 /** Largest policy document accepted, in bytes. */
 export const MAX_POLICY_SIZE = 64 * 1024;
-
-/** Signature type of C2SP cosignature/v1 (tlog-cosignature) keys. */
-const ALG_COSIGNATURE_V1 = 0x04;
-const KEY_ID_RE = /^[0-9a-f]{8}$/;
 
 /** A chain and CheckpointAnchor contract whose anchors the policy trusts. */
 export type TrustedAnchor = { readonly chainId: string; readonly contract: Address };
@@ -48,13 +44,6 @@ export type TrustPolicy = {
   readonly anchors: readonly TrustedAnchor[];
   /** Reserved for attestation requirements; carried unchanged, not interpreted by this version. */
   readonly attestation?: Readonly<Record<string, unknown>>;
-};
-
-/** A parsed witness (cosignature/v1) verifier key. */
-export type WitnessVerifierKey = {
-  readonly name: string;
-  readonly keyId: string;
-  readonly publicKey: Uint8Array;
 };
 
 const KeyString = Type.String({ minLength: 1, maxLength: 1024 });
@@ -100,44 +89,6 @@ function fail(
     ...(details === undefined ? {} : { details }),
     ...(cause === undefined ? {} : { cause }),
   });
-}
-
-/**
- * Parses a witness verifier key `<name>+<keyid>+<base64(0x04 ‖ 32-byte Ed25519 key)>`
- * (C2SP tlog-cosignature: key ID = SHA-256(name ‖ "\n" ‖ 0x04 ‖ key)[:4]).
- * @throws ChaosCoreError NOTE_MALFORMED when the key is not such a key or its ID does not match.
- * @example
- * ```ts
- * parseWitnessKey("witness.example/w1+3f2a9c01+BM…").name; // "witness.example/w1"
- * ```
- */
-export function parseWitnessKey(key: string): WitnessVerifierKey {
-  const bad = (message: string): never => fail("NOTE_MALFORMED", message);
-  if (typeof key !== "string") bad("a witness key is a string");
-  const first = key.indexOf("+");
-  const second = first < 0 ? -1 : key.indexOf("+", first + 1);
-  if (second < 0) bad("a witness key has the form <name>+<keyid>+<key>");
-  const name = key.slice(0, first);
-  const keyId = key.slice(first + 1, second);
-  if (!isValidNoteKeyName(name)) bad("a witness key's name is invalid");
-  if (!KEY_ID_RE.test(keyId)) bad("a witness key's ID is 8 lowercase hex digits");
-  let raw: Uint8Array = new Uint8Array();
-  try {
-    raw = base64ToBytes(key.slice(second + 1));
-  } catch (cause) {
-    fail("NOTE_MALFORMED", "a witness key is not canonical base64", undefined, cause);
-  }
-  if (raw[0] !== ALG_COSIGNATURE_V1 || raw.length !== 33) {
-    bad("a witness key is base64(0x04 ‖ 32-byte Ed25519 key) (C2SP cosignature/v1)");
-  }
-  const publicKey = raw.slice(1);
-  const digest = sha256(
-    concatBytes(utf8(name), Uint8Array.of(0x0a, ALG_COSIGNATURE_V1), publicKey),
-  );
-  if (Buffer.from(digest.subarray(0, 4)).toString("hex") !== keyId) {
-    bad("the witness key's ID does not match its name and public key");
-  }
-  return { name, keyId, publicKey };
 }
 
 function decodeInput(input: unknown): unknown {
@@ -210,9 +161,9 @@ export function parseTrustPolicy(input: unknown): TrustPolicy {
   const seenIds = new Set<string>();
   const seenPublic = new Set<string>();
   for (const [i, key] of keys.entries()) {
-    let parsed: WitnessVerifierKey;
+    let parsed: WitnessKey;
     try {
-      parsed = parseWitnessKey(key);
+      parsed = parseWitnessVerifierKey(key);
     } catch (cause) {
       fail(
         "TRUST_POLICY_MALFORMED",
@@ -273,3 +224,10 @@ export function isTrustedAnchor(
   const contract = anchor.contract.toLowerCase();
   return policy.anchors.some((a) => a.chainId === anchor.chainId && a.contract === contract);
 }
+
+/**
+ * The parser trust policies use for `witnesses.keys`: C2SP cosignature/v1
+ * verifier keys, i.e. {@link parseWitnessVerifierKey}.
+ * @throws ChaosCoreError COSIGNATURE_MALFORMED when the key does not parse.
+ */
+export const parseWitnessKey: (key: string) => WitnessKey = parseWitnessVerifierKey;

@@ -1,0 +1,208 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  encodeEntry,
+  generateNoteKey,
+  isChaosCoreError,
+  privateKeyToAddress,
+  signAction,
+  signNote,
+  TRUST_POLICY_FORMAT,
+} from "@chaoscore/core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { monitorLog, monitorLogWithStateFile } from "./monitor.js";
+import { readMonitorState } from "./state.js";
+import {
+  FAKE_LOG_KEY,
+  type FakeLogState,
+  makeEntries,
+  startFakeLog,
+} from "./test-support/fake-log.js";
+
+const policy = { format: TRUST_POLICY_FORMAT, log: { key: FAKE_LOG_KEY.verifierKey } };
+let dir: string;
+let log: Awaited<ReturnType<typeof startFakeLog>>;
+const state: FakeLogState = { entries: [] };
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "chaoscore-monitor-"));
+  log = await startFakeLog(state);
+});
+afterAll(async () => {
+  await log.close();
+  await rm(dir, { recursive: true, force: true });
+});
+afterEach(() => {
+  for (const k of Object.keys(state) as (keyof FakeLogState)[]) delete state[k];
+  state.entries = [];
+});
+
+let n = 0;
+const statePath = () => join(dir, `state-${++n}.json`);
+const kinds = (r: { findings: readonly { kind: string }[] }) => r.findings.map((f) => f.kind);
+
+describe("monitorLogWithStateFile on a clean log", () => {
+  it("verifies the whole log, then only what is new, resuming from the state file", async () => {
+    const path = statePath();
+    state.entries = makeEntries(300);
+    const first = await monitorLogWithStateFile({ gateway: log.url, policy, statePath: path });
+    expect(first.findings).toEqual([]);
+    expect(first).toMatchObject({ previousSize: 0, newEntries: 300, advanced: true });
+    expect((await readMonitorState(path))?.checkpoint.size).toBe(300);
+
+    state.entries.push(...makeEntries(260, 300));
+    const second = await monitorLogWithStateFile({ gateway: log.url, policy, statePath: path });
+    expect(second.findings).toEqual([]);
+    expect(second).toMatchObject({ previousSize: 300, newEntries: 260, advanced: true });
+    expect(second.checkpoint?.size).toBe(560);
+
+    const third = await monitorLogWithStateFile({ gateway: log.url, policy, statePath: path });
+    expect(third).toMatchObject({ findings: [], newEntries: 0, advanced: false });
+  });
+
+  it("accepts an entry signed by a rotated key the registry lists for its agent", async () => {
+    const agent = privateKeyToAddress(new Uint8Array(32).fill(0x11));
+    const rotated = new Uint8Array(32).fill(0x12);
+    const entry = signAction({
+      privateKey: rotated,
+      agent,
+      chainId: 31337n,
+      actionType: "test.rotated",
+      nonce: 9,
+      timestamp: 1_800_000_000,
+    }).entry;
+    state.entries = [...makeEntries(3), encodeEntry(entry)];
+    const unknown = await monitorLog({ gateway: log.url, policy });
+    expect(kinds(unknown)).toEqual(["bad_entry"]);
+    expect(unknown.findings[0]?.index).toBe(3);
+    state.keys = { [agent]: [agent, privateKeyToAddress(rotated)] };
+    expect((await monitorLog({ gateway: log.url, policy })).findings).toEqual([]);
+  });
+});
+
+describe("monitorLog finds", () => {
+  it("a tampered level-0 tile (and keeps the old state)", async () => {
+    const path = statePath();
+    state.entries = makeEntries(10);
+    await monitorLogWithStateFile({ gateway: log.url, policy, statePath: path });
+    state.entries.push(...makeEntries(10, 10));
+    state.tamper = (p, body) => {
+      if (!p.startsWith("/log/tile/0/")) return body;
+      const copy = Buffer.from(body);
+      copy[32 * 12] = (copy[32 * 12] as number) ^ 1;
+      return copy;
+    };
+    const r = await monitorLogWithStateFile({ gateway: log.url, policy, statePath: path });
+    expect(kinds(r)).toEqual(["tampered_tile"]);
+    expect(r.findings[0]?.details).toMatchObject({ level: 0, leaf: 12 });
+    expect(r.advanced).toBe(false);
+    expect((await readMonitorState(path))?.checkpoint.size).toBe(10);
+  });
+
+  it("a tampered level-1 tile", async () => {
+    state.entries = makeEntries(256);
+    state.tamper = (p, body) => (p.startsWith("/log/tile/1/") ? Buffer.alloc(body.length) : body);
+    expect(kinds(await monitorLog({ gateway: log.url, policy }))).toEqual(["tampered_tile"]);
+  });
+
+  it("an entry bundle that is cut short, or whose entry was changed", async () => {
+    state.entries = makeEntries(5);
+    state.tamper = (p, body) =>
+      p.includes("/entries/") ? body.subarray(0, body.length - 3) : body;
+    expect(kinds(await monitorLog({ gateway: log.url, policy }))).toEqual(["tampered_tile"]);
+    state.tamper = (p, body) =>
+      p.includes("/entries/")
+        ? Buffer.from(body.toString("latin1").replace('"nonce":"4"', '"nonce":"9"'), "latin1")
+        : body;
+    const r = await monitorLog({ gateway: log.url, policy });
+    // the changed entry no longer hashes to its tile, nor is it signed by its agent
+    expect(kinds(r)).toEqual(["tampered_tile", "bad_entry", "tampered_tile"]);
+  });
+
+  it("a checkpoint that goes backwards", async () => {
+    const path = statePath();
+    state.entries = makeEntries(20);
+    await monitorLogWithStateFile({ gateway: log.url, policy, statePath: path });
+    state.checkpointSize = 17;
+    const r = await monitorLogWithStateFile({ gateway: log.url, policy, statePath: path });
+    expect(kinds(r)).toEqual(["rollback"]);
+    expect(r.findings[0]).toMatchObject({ size: 17, details: { previousSize: 20 } });
+    expect((await readMonitorState(path))?.checkpoint.size).toBe(20);
+  });
+
+  it("two roots for one size (a forked tree served to this monitor)", async () => {
+    const path = statePath();
+    state.entries = makeEntries(20);
+    await monitorLogWithStateFile({ gateway: log.url, policy, statePath: path });
+    state.entries = [...makeEntries(19), ...makeEntries(1, 100)];
+    const same = await monitorLogWithStateFile({ gateway: log.url, policy, statePath: path });
+    expect(kinds(same)).toEqual(["split_view"]);
+    expect(same.findings[0]?.size).toBe(20);
+    // a larger fork of an earlier prefix: its new entries are fine, its root does not extend ours
+    state.entries = [...makeEntries(5), ...makeEntries(40, 200)];
+    const grown = await monitorLogWithStateFile({ gateway: log.url, policy, statePath: path });
+    expect(kinds(grown)).toEqual(["split_view"]);
+    expect(grown.findings[0]?.message).toContain("does not extend checkpoint 20");
+    expect((await readMonitorState(path))?.checkpoint.size).toBe(20);
+  });
+
+  it("a checkpoint not signed by the policy's log key, or not a note at all", async () => {
+    state.entries = makeEntries(3);
+    const other = generateNoteKey("fake.chaoscore.test/log", new Uint8Array(32).fill(43));
+    const r = await monitorLog({
+      gateway: log.url,
+      policy: { ...policy, log: { key: other.verifierKey } },
+    });
+    expect(kinds(r)).toEqual(["bad_signature"]);
+    state.cosign = () => "garbage\n";
+    expect(kinds(await monitorLog({ gateway: log.url, policy }))).toEqual(["bad_signature"]);
+    state.cosign = (note) => signNote(note.slice(0, note.indexOf("\n\n") + 1), other.signerKey);
+    expect(kinds(await monitorLog({ gateway: log.url, policy }))).toEqual(["bad_signature"]);
+  });
+
+  it("a log that is down or not there", async () => {
+    state.entries = makeEntries(3);
+    state.down = 503;
+    expect(kinds(await monitorLog({ gateway: log.url, policy }))).toEqual(["unreachable"]);
+    const closed = await startFakeLog({ entries: [] });
+    await closed.close();
+    expect(kinds(await monitorLog({ gateway: closed.url, policy }))).toEqual(["unreachable"]);
+  });
+});
+
+describe("monitor inputs", () => {
+  it("refuses a state file that is damaged or for another log key", async () => {
+    const path = statePath();
+    state.entries = makeEntries(4);
+    await monitorLogWithStateFile({ gateway: log.url, policy, statePath: path });
+    const saved = JSON.parse(await readFile(path, "utf8"));
+    const code = async (p: Promise<unknown>) =>
+      p.then(
+        () => "no error",
+        (e) => (isChaosCoreError(e) ? e.code : String(e)),
+      );
+    const other = generateNoteKey("other.test/log", new Uint8Array(32).fill(44)).verifierKey;
+    expect(
+      await code(
+        monitorLogWithStateFile({
+          gateway: log.url,
+          policy: { ...policy, log: { key: other } },
+          statePath: path,
+        }),
+      ),
+    ).toBe("MONITOR_STATE_INVALID");
+    await writeFile(
+      path,
+      JSON.stringify({ ...saved, checkpoint: { ...saved.checkpoint, size: 5 } }),
+    );
+    expect(await code(monitorLogWithStateFile({ gateway: log.url, policy, statePath: path }))).toBe(
+      "MONITOR_STATE_INVALID",
+    );
+    await writeFile(path, "{");
+    expect(await code(readMonitorState(path))).toBe("MONITOR_STATE_INVALID");
+    expect(await code(monitorLog({ gateway: log.url, policy: { format: "x" } }))).toBe(
+      "TRUST_POLICY_MALFORMED",
+    );
+  });
+});
