@@ -4,7 +4,7 @@
  * and stopped without touching anyone else's server.
  * @module
  */
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -128,5 +128,40 @@ export async function startPostgres(options: {
     },
     start,
     query,
+  };
+}
+
+/**
+ * Stops `server` when this process ends, however it ends: a normal end,
+ * `process.exit`, an uncaught error, or SIGINT / SIGTERM / SIGHUP (which
+ * would otherwise end the process without its 'exit' event). The suite ran
+ * its server on after it ended before.
+ * @returns a function that undoes the registration (when the caller stopped
+ * the server itself).
+ */
+export function stopPostgresOnExit(server: Pick<PostgresServer, "dir">): () => void {
+  const bin = binDir();
+  const asRoot = process.getuid?.() === 0;
+  const pgCtl = join(bin, "pg_ctl");
+  const args = ["-D", server.dir, "-m", "fast", "-w", "-t", "30", "stop"];
+  const stopNow = () => {
+    try {
+      if (asRoot)
+        execFileSync("runuser", ["-u", "postgres", "--", pgCtl, ...args], { stdio: "ignore" });
+      else execFileSync(pgCtl, args, { stdio: "ignore" });
+    } catch {
+      // not running (stopped already, or never started)
+    }
+  };
+  const signals = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\n${signal}: stopping the suite's Postgres server\n`);
+    process.exit(signals[signal as keyof typeof signals] ?? 1); // 'exit' stops the server
+  };
+  process.on("exit", stopNow);
+  for (const signal of Object.keys(signals)) process.on(signal, onSignal);
+  return () => {
+    process.off("exit", stopNow);
+    for (const signal of Object.keys(signals)) process.off(signal, onSignal);
   };
 }

@@ -11,7 +11,7 @@ import { anchorFaultScenario } from "./anchor-faults.js";
 import { gatewayKillScenario, postgresRestartScenario } from "./crash-scenarios.js";
 import { fuzzScenario } from "./fuzz.js";
 import { nonceRaceScenario } from "./nonce-race.js";
-import { startPostgres } from "./postgres.js";
+import { startPostgres, stopPostgresOnExit } from "./postgres.js";
 import { type Goal, goalLine, resultsTable, type ScenarioResult, sumMeasure } from "./report.js";
 
 const SCENARIOS = ["kill", "postgres", "anvil", "fuzz", "nonce"] as const;
@@ -68,6 +68,8 @@ const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : N
 const started = performance.now();
 progress(`reliability suite${quick ? " (--quick)" : ""} on ${describeMachine()}`);
 const pg = await startPostgres({ dir: values["pg-dir"], port: Number(values["pg-port"]) });
+// The server stops when the suite ends: at the end, on a failure, or on Ctrl-C.
+stopPostgresOnExit(pg);
 progress(`Postgres server on port ${pg.port} (${pg.dir})`);
 
 const results: ScenarioResult[] = [];
