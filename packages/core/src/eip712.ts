@@ -2,6 +2,7 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { ChaosCoreError } from "./errors.js";
 import { keccak256, utf8 } from "./hash.js";
 import { type Address, bytesToHex, concatBytes, type Hex, hexToBytes, isHex } from "./hex.js";
+import { getSecp256k1Recovery } from "./secp256k1-recover.js";
 
 /**
  * EIP-712 typed data for everything an agent signs. Every message carries the
@@ -278,15 +279,13 @@ export function signDigest(digest: Uint8Array, privateKey: Uint8Array): Hex {
  */
 export function recoverPublicKey(digest: Uint8Array, signature: Hex): Uint8Array {
   const { compact, recovery } = parseSignature(signature);
-  try {
-    const sig = concatBytes(Uint8Array.of(recovery), compact);
-    const compressed = secp256k1.recoverPublicKey(sig, digest, { prehash: false });
-    return secp256k1.Point.fromBytes(compressed).toBytes(false);
-  } catch (cause) {
-    throw new ChaosCoreError("SIGNATURE_INVALID", "signature does not recover a public key", {
-      cause,
-    });
+  // The recovery in use: noble-curves by default, libsecp256k1 where the engine installed it.
+  const publicKey =
+    digest.length === 32 ? getSecp256k1Recovery().recoverPublicKey(digest, compact, recovery) : null;
+  if (publicKey === null) {
+    throw new ChaosCoreError("SIGNATURE_INVALID", "signature does not recover a public key");
   }
+  return publicKey;
 }
 
 /**

@@ -30,6 +30,7 @@ import {
 } from "@chaoscore/core";
 import { fromDbHex, toDbHex } from "../store/bytes.js";
 import type { Db } from "../store/db.js";
+import { DEFAULT_QUEUE_LIMITS, IngestBudget, type IngestQueueLimits } from "./ingest-budget.js";
 import { InlineSignatureVerifier, type SignatureVerifier } from "./signature-verifier.js";
 import type { TransparencyLog } from "./transparency-log.js";
 
@@ -69,12 +70,13 @@ export type AgencyLimits = {
   maxPayloadBytes: number;
   /** Largest outcome metrics object (canonical JSON); default 16 KiB. */
   maxMetricsBytes: number;
-};
+} & IngestQueueLimits;
 
 export const DEFAULT_LIMITS: AgencyLimits = {
   maxEntryBytes: 64 * 1024,
   maxPayloadBytes: 1024 * 1024,
   maxMetricsBytes: 16 * 1024,
+  ...DEFAULT_QUEUE_LIMITS,
 };
 
 export type ProofOfAgencyOptions = {
@@ -205,6 +207,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
   private readonly attestationPolicy: AttestationRecordingPolicy;
   private queue: Pending[] = [];
   private writing: Promise<void> | null = null;
+  private readonly budget: IngestBudget;
 
   constructor(options: ProofOfAgencyOptions) {
     this.db = options.db;
@@ -213,6 +216,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     this.chainId = options.chainId;
     this.verifier = options.verifier ?? new InlineSignatureVerifier();
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.budget = new IngestBudget(this.limits);
     this.skew = options.clockSkewSeconds ?? 300;
     this.now = options.now ?? (() => new Date());
     this.maxBatch = options.maxBatch ?? 1000;
@@ -231,7 +235,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
    * AGENCY_CLOCK_SKEW, AGENCY_ENTRY_TOO_LARGE, AGENCY_PAYLOAD_TOO_LARGE,
    * AGENCY_PAYLOAD_MISMATCH, AGENCY_BAD_SIGNATURE, AGENT_NOT_FOUND,
    * AGENT_NOT_ACTIVE, AGENCY_NONCE_NOT_INCREASING, AGENCY_PARENT_NOT_FOUND,
-   * STORE_UNAVAILABLE (retryable).
+   * STORE_UNAVAILABLE, AGENCY_QUEUE_FULL, AGENCY_VERIFIER_UNAVAILABLE (the last three retryable).
    */
   recordAction(input: {
     entry: unknown;
@@ -387,14 +391,18 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
         limit: this.limits.maxEntryBytes,
       });
     }
-    const digest = entryDigest(entry);
-    const signer = this.verifier.recover(digest, entry.signature).catch(
-      (error) =>
-        new ChaosCoreError("AGENCY_BAD_SIGNATURE", "signature is malformed or does not recover", {
-          cause: error,
-        }),
+    const release = this.budget.admit(
+      bytes.length + (extra?.length ?? 0) + (attestation?.length ?? 0),
     );
-    return new Promise<RecordResult>((resolve, rejectPromise) => {
+    const digest = entryDigest(entry);
+    const signer = this.verifier.recover(digest, entry.signature).catch((error) =>
+      isChaosCoreError(error, "AGENCY_VERIFIER_UNAVAILABLE")
+        ? error
+        : new ChaosCoreError("AGENCY_BAD_SIGNATURE", "signature is malformed or does not recover", {
+            cause: error,
+          }),
+    );
+    const answered = new Promise<RecordResult>((resolve, rejectPromise) => {
       this.queue.push({
         kind,
         entry,
@@ -411,6 +419,14 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
       });
       this.kick();
     });
+    // The entry's room in the queue is given back once it is answered.
+    answered.then(release, release);
+    return answered;
+  }
+
+  /** Entries and bytes the ingest queue holds now (for metrics and the flood test). */
+  get queued(): { entries: number; bytes: number } {
+    return { entries: this.budget.entries, bytes: this.budget.bytes };
   }
 
   private kick(): void {

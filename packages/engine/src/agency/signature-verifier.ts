@@ -8,7 +8,7 @@ import {
   keccak256,
   parseSignature,
 } from "@chaoscore/core";
-import { recover } from "tiny-secp256k1";
+import { engineSecp256k1, type Secp256k1Choice } from "./native-secp256k1.js";
 
 /**
  * Recovers the signer address of an Ethereum signature over a 32-byte digest.
@@ -24,24 +24,22 @@ export interface SignatureVerifier {
   close(): Promise<void>;
 }
 
-function recoverSync(digest: Uint8Array, signature: Hex): Address {
-  const { compact, recovery } = parseSignature(signature);
-  let pub: Uint8Array | null = null;
-  try {
-    pub = recover(digest, compact, recovery, false);
-  } catch {
-    pub = null;
-  }
-  if (pub === null) {
-    throw new ChaosCoreError("SIGNATURE_INVALID", "signature does not recover a public key");
-  }
-  return bytesToHex(keccak256(pub.subarray(1)).subarray(12));
-}
+const invalid = () =>
+  new ChaosCoreError("SIGNATURE_INVALID", "signature does not recover a public key");
 
-/** Recovers on the calling thread with libsecp256k1 (WebAssembly). */
+/**
+ * Recovers on the calling thread with libsecp256k1: the native binding when
+ * it loads, else WebAssembly (see `engineSecp256k1`).
+ */
 export class InlineSignatureVerifier implements SignatureVerifier {
+  private readonly recovery = engineSecp256k1().recovery;
+
   async recover(digest: Uint8Array, signature: Hex): Promise<Address> {
-    return recoverSync(digest, signature);
+    const { compact, recovery } = parseSignature(signature);
+    const pub =
+      digest.length === 32 ? this.recovery.recoverPublicKey(digest, compact, recovery) : null;
+    if (pub === null) throw invalid();
+    return bytesToHex(keccak256(pub.subarray(1)).subarray(12));
   }
   async close(): Promise<void> {}
 }
@@ -53,31 +51,121 @@ type Pending = {
   reject: (e: unknown) => void;
 };
 
+type Chunk = { part: Pending[]; attempts: number };
+
+type Slot = { worker: Worker; inflight: Map<number, Chunk> };
+
+/** Options of {@link WorkerSignatureVerifier}. */
+export type WorkerSignatureVerifierOptions = {
+  /** Signatures per message to a worker; default 256. */
+  chunk?: number;
+  /** Which libsecp256k1 the workers load; default: the engine's choice (native if it loads). */
+  backend?: Secp256k1Choice;
+  /** Times a chunk is sent again after its worker died; default 1 (a chunk that kills two workers fails). */
+  retries?: number;
+  /** The worker script (fault-injection tests wrap the real one); default `recover-worker.mjs`. */
+  workerUrl?: URL;
+};
+
 /**
  * Recovers on a pool of worker threads. Requests are gathered for one turn of
  * the event loop and sent in chunks, so the per-message cost is shared by
- * many signatures.
+ * many signatures. A worker that dies (crash, out of memory, terminated) is
+ * replaced; the chunks it held are sent again once, then fail with
+ * AGENCY_VERIFIER_UNAVAILABLE, so no caller waits for ever.
  */
 export class WorkerSignatureVerifier implements SignatureVerifier {
-  private readonly workers: Worker[];
-  private readonly inflight = new Map<number, Pending[]>();
+  private readonly slots: Slot[];
   private queue: Pending[] = [];
   private scheduled = false;
   private nextId = 0;
   private nextWorker = 0;
+  private closed = false;
+  private readonly chunk: number;
+  private readonly backend: Secp256k1Choice;
+  private readonly retries: number;
+  private readonly workerUrl: URL;
+  /** Chunks sent again because their worker died. */
+  resent = 0;
+  /** Workers replaced after they died (for metrics and tests). */
+  restarts = 0;
+  /** Deaths since a worker last answered: a worker that cannot start at all stops the respawning. */
+  private deathsInARow = 0;
+  /** Set when workers keep dying without answering: the pool then recovers inline. */
+  private inline: InlineSignatureVerifier | null = null;
 
-  constructor(
-    threads: number,
-    private readonly chunk = 256,
-  ) {
-    const url = new URL("./recover-worker.mjs", import.meta.url);
-    this.workers = Array.from({ length: Math.max(1, threads) }, () => {
-      const w = new Worker(url);
-      w.on("message", (m: { id: number; addresses: Uint8Array; ok: Uint8Array }) => this.settle(m));
-      w.on("error", (error) => this.failAll(error));
-      w.unref();
-      return w;
-    });
+  constructor(threads: number, options: WorkerSignatureVerifierOptions | number = {}) {
+    const o = typeof options === "number" ? { chunk: options } : options;
+    this.chunk = o.chunk ?? 256;
+    this.backend = o.backend ?? (engineSecp256k1().native ? "native" : "wasm");
+    this.retries = o.retries ?? 1;
+    this.workerUrl = o.workerUrl ?? new URL("./recover-worker.mjs", import.meta.url);
+    this.slots = Array.from({ length: Math.max(1, threads) }, () => this.spawn());
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(this.workerUrl, { workerData: { backend: this.backend } });
+    const slot: Slot = { worker, inflight: new Map() };
+    worker.on("message", (m: { id: number; addresses: Uint8Array; ok: Uint8Array }) =>
+      this.settle(slot, m),
+    );
+    // An uncaught error is followed by 'exit': the exit handler does the work.
+    worker.on("error", () => {});
+    worker.on("exit", () => this.replace(slot));
+    worker.unref();
+    return slot;
+  }
+
+  /** The worker of `slot` is gone: start another, and resend or fail its chunks. */
+  private replace(slot: Slot): void {
+    const index = this.slots.indexOf(slot);
+    const orphans = [...slot.inflight.values()];
+    slot.inflight.clear();
+    if (this.closed || index === -1) {
+      for (const c of orphans) for (const p of c.part) p.reject(this.failure("closed"));
+      return;
+    }
+    this.restarts++;
+    if (++this.deathsInARow > 3 * this.slots.length) {
+      // Workers die before answering anything (a broken install?): recover on this thread.
+      if (this.inline === null) {
+        process.stderr.write(
+          "chaoscore: signature workers keep dying; recovering signatures on the main thread\n",
+        );
+        this.inline = new InlineSignatureVerifier();
+      }
+      const inline = this.inline;
+      this.slots.splice(index, 1);
+      for (const c of orphans) {
+        for (const p of c.part) {
+          inline.recover(p.digest, bytesToHex(p.sig)).then(p.resolve, p.reject);
+        }
+      }
+      return;
+    }
+    this.slots[index] = this.spawn();
+    for (const c of orphans) {
+      if (c.attempts > this.retries) {
+        for (const p of c.part) p.reject(this.failure("a signature worker died twice on it"));
+      } else {
+        this.resent++;
+        this.send(c);
+      }
+    }
+  }
+
+  private failure(why: string): ChaosCoreError {
+    return new ChaosCoreError("AGENCY_VERIFIER_UNAVAILABLE", `signature recovery failed: ${why}`);
+  }
+
+  /** The live workers' thread ids (for tests that kill one). */
+  get threadIds(): number[] {
+    return this.slots.map((s) => s.worker.threadId);
+  }
+
+  /** Terminates worker `i` as a crash would (for tests and fault injection). */
+  async killWorker(i: number): Promise<void> {
+    await this.slots[i]?.worker.terminate();
   }
 
   recover(digest: Uint8Array, signature: Hex): Promise<Address> {
@@ -88,6 +176,9 @@ export class WorkerSignatureVerifier implements SignatureVerifier {
     } catch (error) {
       return Promise.reject(error);
     }
+    if (this.closed) return Promise.reject(this.failure("closed"));
+    if (this.inline !== null) return this.inline.recover(digest, signature);
+    if (digest.length !== 32) return Promise.reject(invalid());
     return new Promise((resolve, reject) => {
       this.queue.push({ digest, sig, resolve, reject });
       if (!this.scheduled) {
@@ -101,40 +192,52 @@ export class WorkerSignatureVerifier implements SignatureVerifier {
     this.scheduled = false;
     const queue = this.queue;
     this.queue = [];
+    if (this.closed) {
+      for (const p of queue) p.reject(this.failure("closed"));
+      return;
+    }
+    if (this.inline !== null) {
+      const inline = this.inline;
+      for (const p of queue) inline.recover(p.digest, bytesToHex(p.sig)).then(p.resolve, p.reject);
+      return;
+    }
     for (let start = 0; start < queue.length; start += this.chunk) {
-      const part = queue.slice(start, start + this.chunk);
-      const digests = new Uint8Array(32 * part.length);
-      const sigs = new Uint8Array(65 * part.length);
-      part.forEach((p, i) => {
-        digests.set(p.digest, 32 * i);
-        sigs.set(p.sig, 65 * i);
-      });
-      const id = this.nextId++;
-      this.inflight.set(id, part);
-      const worker = this.workers[this.nextWorker++ % this.workers.length] as Worker;
-      worker.postMessage({ id, digests, sigs }, [digests.buffer, sigs.buffer]);
+      this.send({ part: queue.slice(start, start + this.chunk), attempts: 0 });
     }
   }
 
-  private settle({ id, addresses, ok }: { id: number; addresses: Uint8Array; ok: Uint8Array }) {
-    const part = this.inflight.get(id);
-    if (part === undefined) return;
-    this.inflight.delete(id);
+  private send(c: Chunk): void {
+    const { part } = c;
+    c.attempts++;
+    const digests = new Uint8Array(32 * part.length);
+    const sigs = new Uint8Array(65 * part.length);
     part.forEach((p, i) => {
-      if (ok[i] === 1) p.resolve(bytesToHex(addresses.subarray(20 * i, 20 * i + 20)));
-      else
-        p.reject(
-          new ChaosCoreError("SIGNATURE_INVALID", "signature does not recover a public key"),
-        );
+      digests.set(p.digest, 32 * i);
+      sigs.set(p.sig, 65 * i);
+    });
+    const id = this.nextId++;
+    const slot = this.slots[this.nextWorker++ % this.slots.length];
+    if (slot === undefined) {
+      for (const p of part) p.reject(this.failure("no signature worker is running"));
+      return;
+    }
+    slot.inflight.set(id, c);
+    slot.worker.postMessage({ id, digests, sigs }, [digests.buffer, sigs.buffer]);
+  }
+
+  private settle(slot: Slot, m: { id: number; addresses: Uint8Array; ok: Uint8Array }) {
+    const c = slot.inflight.get(m.id);
+    if (c === undefined) return;
+    this.deathsInARow = 0;
+    slot.inflight.delete(m.id);
+    c.part.forEach((p, i) => {
+      if (m.ok[i] === 1) p.resolve(bytesToHex(m.addresses.subarray(20 * i, 20 * i + 20)));
+      else p.reject(invalid());
     });
   }
 
-  private failAll(error: unknown): void {
-    for (const part of this.inflight.values()) for (const p of part) p.reject(error);
-    this.inflight.clear();
-  }
-
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }

@@ -1,0 +1,116 @@
+import { randomBytes } from "node:crypto";
+import { type Hex, isChaosCoreError, privateKeyToAddress, signDigest } from "@chaoscore/core";
+import { afterEach, describe, expect, it } from "vitest";
+import { WorkerSignatureVerifier } from "./signature-verifier.js";
+
+const REAL_WORKER = new URL("./recover-worker.mjs", import.meta.url);
+
+/**
+ * The real worker, wrapped so that it dies (exit code 70) on a message whose
+ * first digest starts with 0xff: a crash where the real one would answer.
+ */
+const CRASHING_WORKER = new URL(
+  `data:text/javascript,${encodeURIComponent(`
+import { parentPort } from "node:worker_threads";
+const on = parentPort.on.bind(parentPort);
+parentPort.on = (event, listener) =>
+  on(event, event !== "message" ? listener : (m) => {
+    if (m.digests[0] === 0xff) process.exit(70);
+    listener(m);
+  });
+await import(${JSON.stringify(REAL_WORKER.href)});
+`)}`,
+);
+
+function signed(n: number, firstByte?: number) {
+  const key = Uint8Array.from(randomBytes(32));
+  const address = privateKeyToAddress(key);
+  return Array.from({ length: n }, () => {
+    const digest = Uint8Array.from(randomBytes(32));
+    if (firstByte !== undefined) digest[0] = firstByte;
+    else if (digest[0] === 0xff) digest[0] = 0;
+    return { digest, signature: signDigest(digest, key) as Hex, address };
+  });
+}
+
+const codeOf = (e: unknown) => (isChaosCoreError(e) ? e.code : e);
+
+let pool: WorkerSignatureVerifier | undefined;
+afterEach(async () => {
+  await pool?.close();
+  pool = undefined;
+});
+
+describe("WorkerSignatureVerifier", () => {
+  it("recovers every signer", async () => {
+    pool = new WorkerSignatureVerifier(2, { chunk: 16 });
+    const items = signed(100);
+    const got = await Promise.all(items.map((s) => pool!.recover(s.digest, s.signature)));
+    expect(got).toEqual(items.map((s) => s.address));
+  });
+
+  it("replaces a worker killed mid-batch and recovers its signatures on another", async () => {
+    pool = new WorkerSignatureVerifier(1, { chunk: 64 });
+    const items = signed(2000);
+    const answers = items.map((s) => pool!.recover(s.digest, s.signature));
+    // Let the pool send its chunks, then kill the worker that holds them.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const before = pool.threadIds[0];
+    await pool.killWorker(0);
+    expect(await Promise.all(answers)).toEqual(items.map((s) => s.address));
+    expect(pool.restarts).toBe(1);
+    expect(pool.resent).toBeGreaterThan(0);
+    expect(pool.threadIds[0]).not.toBe(before);
+    // the new worker serves new requests
+    const [next] = signed(1);
+    expect(await pool.recover(next!.digest, next!.signature)).toBe(next!.address);
+  });
+
+  it("fails a chunk that kills its worker twice with AGENCY_VERIFIER_UNAVAILABLE, and goes on", async () => {
+    pool = new WorkerSignatureVerifier(1, { workerUrl: CRASHING_WORKER });
+    const [poison] = signed(1, 0xff);
+    const error = await pool.recover(poison!.digest, poison!.signature).catch((e) => e);
+    expect(codeOf(error)).toBe("AGENCY_VERIFIER_UNAVAILABLE");
+    expect(pool.restarts).toBe(2);
+    expect(pool.resent).toBe(1);
+    const items = signed(10);
+    expect(await Promise.all(items.map((s) => pool!.recover(s.digest, s.signature)))).toEqual(
+      items.map((s) => s.address),
+    );
+  });
+
+  it("answers every pending request when closed", async () => {
+    pool = new WorkerSignatureVerifier(1);
+    const items = signed(500);
+    const answers = Promise.allSettled(items.map((s) => pool!.recover(s.digest, s.signature)));
+    await pool.close();
+    for (const a of await answers) {
+      if (a.status === "rejected") expect(codeOf(a.reason)).toBe("AGENCY_VERIFIER_UNAVAILABLE");
+    }
+    expect(codeOf(await pool.recover(items[0]!.digest, items[0]!.signature).catch((e) => e))).toBe(
+      "AGENCY_VERIFIER_UNAVAILABLE",
+    );
+  });
+});
+
+describe("WorkerSignatureVerifier with workers that cannot start", () => {
+  it("stops respawning and recovers on the main thread", async () => {
+    const broken = new URL(`data:text/javascript,${encodeURIComponent("process.exit(71);")}`);
+    pool = new WorkerSignatureVerifier(1, { workerUrl: broken });
+    const early = signed(5);
+    // Sent to a worker twice before the pool gives up on workers: these fail, retryable.
+    for (const a of await Promise.allSettled(
+      early.map((s) => pool!.recover(s.digest, s.signature)),
+    )) {
+      expect(a.status === "rejected" ? codeOf(a.reason) : a.status).toBe(
+        "AGENCY_VERIFIER_UNAVAILABLE",
+      );
+    }
+    while (pool.threadIds.length > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(pool.restarts).toBe(4);
+    const items = signed(5);
+    expect(await Promise.all(items.map((s) => pool!.recover(s.digest, s.signature)))).toEqual(
+      items.map((s) => s.address),
+    );
+  });
+});
