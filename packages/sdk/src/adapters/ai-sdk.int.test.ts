@@ -2,7 +2,7 @@ import { generateText, stepCountIs, streamText, tool } from "ai";
 import { convertArrayToReadableStream, MockLanguageModelV3 } from "ai/test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { chaosCoreTelemetry, TOOL_ACTION_TYPES } from "./ai-sdk.js";
+import { chaosCoreRun, chaosCoreTelemetry, TOOL_ACTION_TYPES } from "./ai-sdk.js";
 import { type Harness, hashOf, openHarness } from "./test-support/harness.js";
 
 let h: Harness;
@@ -256,5 +256,91 @@ describe("chaosCoreTelemetry (Vercel AI SDK)", () => {
         ["tool.result", "not-sent", "AGENCY_PARENT_NOT_FOUND"],
       ].sort(),
     );
+  });
+});
+
+describe("chaosCoreRun (Vercel AI SDK, model steps included)", () => {
+  it("chains model call → model result → tool calls → tool results → next model call", async () => {
+    const { agent, recorder } = await h.newRecorder();
+    const run = chaosCoreRun(recorder);
+    const result = await generateText({
+      model: run.wrap(scriptedModel()),
+      tools,
+      prompt: "Weather in Paris?",
+      stopWhen: stepCountIs(3),
+      experimental_telemetry: { integrations: [run.telemetry] },
+    });
+    expect(result.text).toBe("It is 21°C in Paris.");
+    expect(await recorder.flush()).toEqual({ recorded: 8, failures: [] });
+    const rows = await h.actionsOf(agent.address);
+    const receipts = await Promise.all(rows.map((r) => h.verifiedReceipt(r.id)));
+    const view = receipts.map(({ receipt, verified }) => ({
+      id: verified.actionId,
+      type: receipt.action.entry.message.actionType,
+      parents: receipt.action.entry.message.parents,
+      payload: receipt.payload as Record<string, unknown>,
+    }));
+    const [call1, answer1] = view;
+    expect(call1?.type).toBe("model.call");
+    expect(call1?.parents).toEqual([]);
+    expect(call1?.payload).toEqual({
+      framework: "ai-sdk",
+      provider: "mock-provider",
+      model: "mock-model-id",
+      promptHash: expect.stringMatching(/^0x[0-9a-f]{64}$/),
+    });
+    expect(answer1?.type).toBe("model.result");
+    expect(answer1?.parents).toEqual([call1?.id]);
+    expect(answer1?.payload).toMatchObject({
+      usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 },
+      finishReason: "tool-calls",
+      latencyMs: expect.any(Number),
+    });
+    const toolCalls = view.filter((v) => v.type === "tool.call");
+    expect(toolCalls).toHaveLength(2);
+    for (const c of toolCalls) expect(c.parents).toEqual([answer1?.id]);
+    const ends = view.filter((v) => v.type === "tool.result" || v.type === "tool.error");
+    const call2 = view.find((v, i) => v.type === "model.call" && i > 0);
+    expect(new Set(call2?.parents)).toEqual(new Set(ends.map((e) => e.id)));
+    const answer2 = view.at(-1);
+    expect(answer2).toMatchObject({ type: "model.result", parents: [call2?.id] });
+    expect(answer2?.payload.finishReason).toBe("stop");
+    // the log order is the run's order
+    expect(view.map((v) => v.type)).toEqual([
+      "model.call",
+      "model.result",
+      ...view.slice(2, 6).map((v) => v.type),
+      "model.call",
+      "model.result",
+    ]);
+  });
+
+  it("records streamed model steps when the stream ends, content only when asked", async () => {
+    const { agent, recorder } = await h.newRecorder();
+    const run = chaosCoreRun(recorder, { includeContent: true });
+    const model = new MockLanguageModelV3({
+      doStream: [
+        {
+          stream: convertArrayToReadableStream([
+            { type: "stream-start", warnings: [] },
+            { type: "text-start", id: "t" },
+            { type: "text-delta", id: "t", delta: "Warm." },
+            { type: "text-end", id: "t" },
+            { type: "finish", finishReason: { unified: "stop", raw: undefined }, usage },
+          ]),
+        },
+      ],
+    });
+    const stream = streamText({ model: run.wrap(model), prompt: "Weather?" });
+    expect(await stream.text).toBe("Warm.");
+    expect(await recorder.flush()).toEqual({ recorded: 2, failures: [] });
+    const [call, answer] = await h.actionsOf(agent.address);
+    const callReceipt = (await h.verifiedReceipt(call?.id ?? "0x")).receipt;
+    expect(callReceipt.payload).toMatchObject({ prompt: [{ role: "user" }] });
+    const { receipt } = await h.verifiedReceipt(answer?.id ?? "0x");
+    expect(receipt.payload).toMatchObject({
+      finishReason: "stop",
+      completion: expect.arrayContaining([{ type: "text-delta", id: "t", delta: "Warm." }]),
+    });
   });
 });

@@ -61,7 +61,7 @@ describe("ChaosCoreCallbackHandler (LangChain.js / LangGraph.js)", () => {
       new AIMessage("It is 21°C in Paris."),
     ]);
     const graph = createReactAgent({ llm: model, tools: [weather, explode] });
-    const handler = new ChaosCoreCallbackHandler(recorder);
+    const handler = new ChaosCoreCallbackHandler(recorder, { models: false });
     const state = await graph.invoke(
       { messages: [new HumanMessage("Weather in Paris?")] },
       { callbacks: [handler] },
@@ -110,6 +110,62 @@ describe("ChaosCoreCallbackHandler (LangChain.js / LangGraph.js)", () => {
     expect(call1.leaf).toBeLessThan(result1.leaf);
     expect(call2.leaf).toBeLessThan(error2.leaf);
     expect(rows.map((r) => r.payloadHash)).toEqual(payloads.map((p) => hashOf(p.payload)));
+  });
+
+  it("a LangGraph run's receipts cover its model and tool steps, chained in order", async () => {
+    const { agent, recorder } = await h.newRecorder();
+    const model = new ScriptedToolCallingModel([
+      Object.assign(
+        new AIMessage({
+          content: "",
+          tool_calls: [{ id: "tc-1", name: "weather", args: { city: "Oslo" }, type: "tool_call" }],
+        }),
+        { usage_metadata: { input_tokens: 12, output_tokens: 3, total_tokens: 15 } },
+      ),
+      new AIMessage("It is 21°C in Oslo."),
+    ]);
+    const graph = createReactAgent({ llm: model, tools: [weather] });
+    await graph.invoke(
+      { messages: [new HumanMessage("Weather in Oslo?")] },
+      { callbacks: [new ChaosCoreCallbackHandler(recorder)] },
+    );
+    expect(await recorder.flush()).toEqual({ recorded: 6, failures: [] });
+    const rows = await h.actionsOf(agent.address);
+    const steps = await Promise.all(
+      rows.map(async (r) => {
+        const { receipt, verified } = await h.verifiedReceipt(r.id);
+        return {
+          id: verified.actionId,
+          type: receipt.action.entry.message.actionType,
+          parents: receipt.action.entry.message.parents,
+          payload: receipt.payload as Record<string, unknown>,
+        };
+      }),
+    );
+    expect(steps.map((s) => s.type)).toEqual([
+      "model.call",
+      "model.result",
+      "tool.call",
+      "tool.result",
+      "model.call",
+      "model.result",
+    ]);
+    const [call1, answer1, toolCall, toolResult, call2, answer2] = steps;
+    expect(call1?.parents).toEqual([]);
+    expect(answer1?.parents).toEqual([call1?.id]);
+    expect(toolCall?.parents).toEqual([answer1?.id]);
+    expect(toolResult?.parents).toEqual([toolCall?.id]);
+    expect(call2?.parents).toEqual([toolResult?.id]);
+    expect(answer2?.parents).toEqual([call2?.id]);
+    expect(call1?.payload).toMatchObject({
+      framework: "langchain",
+      promptHash: expect.stringMatching(/^0x[0-9a-f]{64}$/),
+    });
+    expect(call1?.payload).not.toHaveProperty("prompt");
+    expect(answer1?.payload).toMatchObject({
+      usage: { inputTokens: 12, outputTokens: 3, totalTokens: 15 },
+      completionHash: expect.stringMatching(/^0x[0-9a-f]{64}$/),
+    });
   });
 
   it("records a tool invoked directly: plain arguments, a plain result, and a thrown error", async () => {

@@ -1,7 +1,23 @@
-import type { AgentOutputType, RunHookEvents, Runner } from "@openai/agents";
+import type {
+  AgentOutputType,
+  Model,
+  ModelRequest,
+  ModelResponse,
+  RunHookEvents,
+  Runner,
+} from "@openai/agents";
 import type { AgentRecorder } from "../recorder.js";
+import { ModelCallLog, type ModelRecorderOptions, RunChain, tokenCount } from "./model-calls.js";
 import { parseArguments, ToolCallLog, type ToolRecorderOptions } from "./tool-calls.js";
 
+export {
+  MODEL_ACTION_TYPES,
+  type ModelActionType,
+  type ModelCallPayload,
+  type ModelRecorderOptions,
+  type ModelResultPayload,
+  type TokenUsage,
+} from "./model-calls.js";
 export {
   TOOL_ACTION_TYPES,
   type ToolActionType,
@@ -51,9 +67,9 @@ function inputOf(toolCall: ToolCall): unknown {
 export function recordRunnerTools(
   runner: Pick<Runner, "on" | "off">,
   recorder: AgentRecorder,
-  options: ToolRecorderOptions = {},
+  options: ToolRecorderOptions & { chain?: RunChain } = {},
 ): () => void {
-  const calls = new ToolCallLog(recorder, "openai-agents", options);
+  const calls = new ToolCallLog(recorder, "openai-agents", options, options.chain);
   const keyOf = (toolCall: ToolCall) => callIdOf(toolCall) ?? "(no call id)";
   const onStart = (...[, agent, tool, details]: Events["agent_tool_start"]) => {
     void calls.start(keyOf(details.toolCall), {
@@ -72,4 +88,75 @@ export function recordRunnerTools(
     runner.off("agent_tool_start", onStart);
     runner.off("agent_tool_end", onEnd);
   };
+}
+
+/**
+ * Records a whole OpenAI Agents SDK run, model steps included: the tools as
+ * {@link recordRunnerTools} does, and each call of a model wrapped with
+ * `wrap` as `model.call` / `model.result` (`{ framework: "openai-agents",
+ * provider, model, promptHash, completionHash, usage, latencyMs }`), all
+ * chained in the run's order. Streamed responses are recorded when they end.
+ *
+ * @example
+ * const run = recordRunner(runner, recorder)
+ * const agent = new Agent({ name: "a", model: run.wrap(model), tools })
+ * await runner.run(agent, "…")
+ * run.stop()
+ * await recorder.flush()
+ */
+export function recordRunner(
+  runner: Pick<Runner, "on" | "off">,
+  recorder: AgentRecorder,
+  options: ToolRecorderOptions & ModelRecorderOptions & { provider?: string } = {},
+): { wrap: (model: Model, modelId?: string) => Model; stop: () => void } {
+  const chain = new RunChain();
+  const stop = recordRunnerTools(runner, recorder, { ...options, chain });
+  const models = new ModelCallLog(recorder, "openai-agents", chain, options);
+  let calls = 0;
+  const provider = options.provider ?? "openai";
+  const promptOf = (request: ModelRequest) => ({
+    systemInstructions: request.systemInstructions ?? null,
+    input: request.input,
+  });
+  const answer = (response: ModelResponse) => ({
+    completion: response.output,
+    usage: {
+      inputTokens: tokenCount(response.usage?.inputTokens),
+      outputTokens: tokenCount(response.usage?.outputTokens),
+      totalTokens: tokenCount(response.usage?.totalTokens),
+    },
+    finishReason: null,
+  });
+  function wrap(model: Model, modelId?: string): Model {
+    const id = modelId ?? null;
+    return {
+      async getResponse(request) {
+        const key = `call-${calls++}`;
+        await models.start(key, { provider, model: id, prompt: promptOf(request) });
+        try {
+          const response = await model.getResponse(request);
+          await models.finish(key, answer(response));
+          return response;
+        } catch (error) {
+          await models.fail(key, error);
+          throw error;
+        }
+      },
+      async *getStreamedResponse(request) {
+        const key = `stream-${calls++}`;
+        await models.start(key, { provider, model: id, prompt: promptOf(request) });
+        try {
+          for await (const event of model.getStreamedResponse(request)) {
+            if (event.type === "response_done")
+              await models.finish(key, answer(event.response as never));
+            yield event;
+          }
+        } catch (error) {
+          await models.fail(key, error);
+          throw error;
+        }
+      },
+    };
+  }
+  return { wrap, stop };
 }

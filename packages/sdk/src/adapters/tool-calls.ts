@@ -1,4 +1,5 @@
 import type { AgentRecorder, RecordedAction } from "../recorder.js";
+import type { RunChain } from "./model-calls.js";
 
 /** The action types the framework adapters record. */
 export const TOOL_ACTION_TYPES = {
@@ -56,6 +57,8 @@ export class ToolCallLog {
     private readonly recorder: AgentRecorder,
     private readonly framework: string,
     private readonly options: ToolRecorderOptions = {},
+    /** The run's order, when model steps are recorded too (see {@link RunChain}). */
+    private readonly chain?: RunChain,
   ) {}
 
   /** Records `tool.call`. */
@@ -63,7 +66,11 @@ export class ToolCallLog {
     key: string,
     call: { tool: string | null; callId: string | null; input: unknown } & Record<string, unknown>,
   ): Promise<void> {
-    const action = this.record(TOOL_ACTION_TYPES.call, { framework: this.framework, ...call }, []);
+    const action = this.record(
+      TOOL_ACTION_TYPES.call,
+      { framework: this.framework, ...call },
+      this.chain?.forToolCall() ?? [],
+    );
     this.open.set(key, { tool: call.tool, callId: call.callId, action });
     return this.settle(action);
   }
@@ -91,7 +98,9 @@ export class ToolCallLog {
       callId: call?.callId ?? null,
       ...fields,
     };
-    return this.settle(this.record(actionType, payload, call === undefined ? [] : [call.action]));
+    const action = this.record(actionType, payload, call === undefined ? [] : [call.action]);
+    this.chain?.toolEnded(action);
+    return this.settle(action);
   }
 
   private record(
