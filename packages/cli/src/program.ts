@@ -60,6 +60,19 @@ function globals(cmd: Command): Globals {
   };
 }
 
+/**
+ * `--gateway` / `--api-key` of the writing commands: send the write through a running server's
+ * API instead of opening its (locked) embedded data directory.
+ */
+function gatewayFlags(command: Command): Command {
+  return command
+    .option(
+      "--gateway <url>",
+      "send this write through the gateway at <url> (its HTTP API) instead of opening the data dir's database, e.g. while `chaoscore serve` holds it",
+    )
+    .option("--api-key <key>", "with --gateway: an operator API key (default: CHAOSCORE_API_KEY)");
+}
+
 /** `--rpc` / `--key` of the chain commands: the same as CHAOSCORE_RPC_URL / CHAOSCORE_KEYSTORE. */
 function chainFlags(command: Command): Command {
   return command
@@ -172,8 +185,7 @@ export function buildProgram(): Command {
   const agent = program
     .command("agent")
     .description("register, inspect and verify agents; operator status changes");
-  agent
-    .command("register")
+  gatewayFlags(agent.command("register"))
     .description("register the agent of a local key: sign its agent card and submit it")
     .option("--key <name>", "the agent's key", "default")
     .option("--name <name>", "card: display name (default: the key name)")
@@ -323,8 +335,7 @@ export function buildProgram(): Command {
 
   // ---- action ---------------------------------------------------------------------------------
   const action = program.command("action").description("record and inspect signed actions");
-  action
-    .command("record")
+  gatewayFlags(action.command("record"))
     .summary("sign an action with a local key and append it to the log")
     .description(
       "sign an action with a local agent key (next nonce) and append it to the log; only the payload's hash is signed and logged, the payload is stored beside it",
@@ -547,7 +558,7 @@ export function buildProgram(): Command {
       const { runChainStatus } = await import("./commands/chain.js");
       await runChainStatus(globals(cmd), opts);
     });
-  chainFlags(program.command("anchor"))
+  gatewayFlags(chainFlags(program.command("anchor")))
     .summary("anchor the log's current checkpoint on chain (and agent cards)")
     .description(
       "sign a checkpoint of the current tree and anchor it in the CheckpointAnchor contract (with the consistency proof from the last anchored one); idempotent. Receipts carry the anchor once it is final",
@@ -609,6 +620,11 @@ export function buildProgram(): Command {
       collect,
     )
     .option(
+      "--public-url <url>",
+      "a URL agents reach this gateway at; signed requests name its origin (repeatable; default: the listening address and localhost, or CHAOSCORE_PUBLIC_URL, comma-separated)",
+      collect,
+    )
+    .option(
       "--signature-threads <n>",
       "worker threads that recover signatures (0: inline)",
       nonNegativeInt,
@@ -632,8 +648,7 @@ export function buildProgram(): Command {
       await runServe(globals(cmd), opts);
     });
   const apikey = program.command("apikey").description("operator API keys of the gateway");
-  apikey
-    .command("create")
+  gatewayFlags(apikey.command("create"))
     .description("create an API key in the data dir's database (its secret is printed once)")
     .requiredOption(
       "--scope <scope>",

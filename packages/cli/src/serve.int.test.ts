@@ -5,6 +5,7 @@
  * that drains and stops.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -49,6 +50,7 @@ let err = "";
 let url: string;
 let adminKey: string;
 let rpcUrl: string;
+let viaGatewayKey = "";
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "chaoscore-serve-"));
@@ -197,11 +199,84 @@ describe("chaoscore serve", () => {
     expect(second.stdout).toMatch(/anchor verified on chain 31337: checkpoint \d+ in block \d+/);
   });
 
+  it("refuses a second writer on its data dir (nothing written); --gateway goes through the server", async () => {
+    const lockFile = `${join(dir, "pgdata")}.pid`;
+    const holder = JSON.parse(await readFile(lockFile, "utf8")) as { pid: number };
+    expect(holder.pid).toBe(server.pid);
+    const before = (await (
+      await fetch(`${url}/v1/api-keys`, { headers: { authorization: `Bearer ${adminKey}` } })
+    ).json()) as { items: unknown[] };
+    const refused = await run(process.execPath, [
+      BIN,
+      "--data-dir",
+      dir,
+      "apikey",
+      "create",
+      "--scope",
+      "read-only",
+    ]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("STORE_DATA_DIR_LOCKED");
+    expect(refused.stderr).toContain(`process ${server.pid}`);
+    expect(refused.stderr).toContain("--gateway");
+    expect(refused.stdout).not.toContain("API_KEY");
+    // Read-only commands are refused the same way (PGlite cannot share the directory).
+    const list = await run(process.execPath, [BIN, "--data-dir", dir, "apikey", "list"]);
+    expect(list.stderr).toContain("STORE_DATA_DIR_LOCKED");
+    const after = (await (
+      await fetch(`${url}/v1/api-keys`, { headers: { authorization: `Bearer ${adminKey}` } })
+    ).json()) as { items: unknown[] };
+    expect(after.items.length).toBe(before.items.length);
+
+    const through = ok(
+      await run(process.execPath, [
+        BIN,
+        "--data-dir",
+        dir,
+        "apikey",
+        "create",
+        "--scope",
+        "admin",
+        "--label",
+        "via gateway",
+        "--gateway",
+        url,
+        "--api-key",
+        adminKey,
+      ]),
+    );
+    const key = (/API_KEY (\S+)/.exec(through.stdout) as RegExpExecArray)[1] as string;
+    // The running server knows the key at once (200, not 401).
+    const withKey = await fetch(`${url}/v1/api-keys`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(withKey.status).toBe(200);
+    viaGatewayKey = key;
+    // No route anchors on demand: `anchor --gateway` says so.
+    const anchor = await run(process.execPath, [
+      BIN,
+      "--data-dir",
+      dir,
+      "anchor",
+      "--gateway",
+      url,
+    ]);
+    expect(anchor.code).not.toBe(0);
+    expect(anchor.stderr).toContain("no route that anchors on demand");
+  });
+
   it("stops on SIGTERM after draining", async () => {
     const exited = new Promise<number | null>((r) => server.on("exit", (code) => r(code)));
     server.kill("SIGTERM");
     expect(await exited).toBe(0);
     expect(err).toContain("SIGTERM: draining");
     expect(err).toContain("stopped");
+  });
+
+  it("released its data dir, and the key made through it is stored", async () => {
+    expect(existsSync(`${join(dir, "pgdata")}.pid`)).toBe(false);
+    const list = ok(await run(process.execPath, [BIN, "--data-dir", dir, "apikey", "list"]));
+    expect(list.stdout).toContain("via gateway");
+    expect(viaGatewayKey).toMatch(/^cck_/);
   });
 });

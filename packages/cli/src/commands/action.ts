@@ -20,6 +20,7 @@ import {
   UsageError,
 } from "../output.js";
 import type { Globals } from "../program.js";
+import { type GatewayOptions, recordActionRemote } from "./remote.js";
 
 type RecordOptions = {
   type: string;
@@ -31,7 +32,7 @@ type RecordOptions = {
   key: string;
   attestation?: string;
   json?: boolean;
-};
+} & GatewayOptions;
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -72,8 +73,31 @@ export async function runActionRecord({ dataDir }: Globals, opts: RecordOptions)
     opts.payloadFile === undefined ? opts.payload : await readPayloadFile(opts.payloadFile);
   const quote =
     opts.attestation === undefined ? undefined : await readAttestation(opts.attestation);
+  const recorded =
+    opts.gateway !== undefined
+      ? await recordActionRemote(dataDir, { ...opts, gateway: opts.gateway }, payload, quote)
+      : await recordLocally(dataDir, opts, payload, quote);
+  if (opts.json === true) printJson(recorded);
+  else {
+    out("✓ action recorded");
+    printFields([
+      ["id", recorded.id],
+      ["leaf index", recorded.leafIndex],
+      ["agent", recorded.agent],
+      ["nonce", recorded.nonce],
+    ]);
+  }
+  info(`next: chaoscore receipt get ${recorded.id} --out receipt.json`);
+}
+
+async function recordLocally(
+  dataDir: string,
+  opts: RecordOptions,
+  payload: unknown,
+  quote: Awaited<ReturnType<typeof readAttestation>> | undefined,
+) {
   const key = await unlockKey(dataDir, opts.key);
-  const recorded = await withEngine(dataDir, async ({ engine, chainId }) => {
+  return await withEngine(dataDir, async ({ engine, chainId }) => {
     const state = (await engine.registry.signingState([key.address])).get(key.address);
     if (state === undefined) {
       throw new ChaosCoreError(
@@ -87,6 +111,7 @@ export async function runActionRecord({ dataDir }: Globals, opts: RecordOptions)
     const { entry } = signAction({
       privateKey: key.privateKey,
       chainId,
+      verifyingContract: engine.agency.verifyingContract,
       actionType: opts.type,
       nonce,
       ...defined({
@@ -104,17 +129,6 @@ export async function runActionRecord({ dataDir }: Globals, opts: RecordOptions)
     });
     return { ...result, agent: key.address, nonce: nonce.toString() };
   });
-  if (opts.json === true) printJson(recorded);
-  else {
-    out("✓ action recorded");
-    printFields([
-      ["id", recorded.id],
-      ["leaf index", recorded.leafIndex],
-      ["agent", recorded.agent],
-      ["nonce", recorded.nonce],
-    ]);
-  }
-  info(`next: chaoscore receipt get ${recorded.id} --out receipt.json`);
 }
 
 function printAction(a: ActionRecord): void {

@@ -20,6 +20,7 @@ import {
   UsageError,
 } from "../output.js";
 import type { Globals } from "../program.js";
+import { type GatewayOptions, registerAgentRemote } from "./remote.js";
 
 type RegisterOptions = {
   key: string;
@@ -30,7 +31,7 @@ type RegisterOptions = {
   card?: string;
   anchor?: boolean;
   json?: boolean;
-};
+} & GatewayOptions;
 
 async function readCardFile(path: string): Promise<Record<string, unknown>> {
   let text: string;
@@ -105,8 +106,29 @@ function printAgent(record: AgentRecord): void {
 export async function runAgentRegister({ dataDir }: Globals, opts: RegisterOptions): Promise<void> {
   const key = await unlockKey(dataDir, opts.key);
   const card = await buildCard(opts, key.name);
+  if (opts.gateway !== undefined) {
+    // Through the running server; it anchors the card itself when it has a chain.
+    const remote = await registerAgentRemote(
+      { ...opts, gateway: opts.gateway },
+      key.privateKey,
+      card,
+    );
+    if (opts.json === true) printJson(remote);
+    else {
+      out("✓ agent registered (through the gateway)");
+      printAgent(remote as AgentRecord);
+    }
+    return;
+  }
   const record = await withEngine(dataDir, async ({ engine, chainId }) =>
-    engine.registry.register(signRegistration({ privateKey: key.privateKey, chainId, card })),
+    engine.registry.register(
+      signRegistration({
+        privateKey: key.privateKey,
+        chainId,
+        verifyingContract: engine.registry.domain.verifyingContract,
+        card,
+      }),
+    ),
   );
   if (opts.json === true) printJson(record);
   else {
@@ -184,7 +206,12 @@ export async function runAgentVerify(
       nonce: challenge,
       expiry: String(Math.floor(Date.parse(expiresAt) / 1000)),
     };
-    const signature = signTypedMessage("ProveAgentControl", message, chainId, key.privateKey);
+    const signature = signTypedMessage(
+      "ProveAgentControl",
+      message,
+      engine.registry.domain,
+      key.privateKey,
+    );
     return engine.registry.verify({ chainId: chainId.toString(), message, signature });
   });
   if (opts.json === true) return printJson(proof);

@@ -9,6 +9,7 @@ import { withEngine } from "../engine-context.js";
 import { info, out, printFields, printJson } from "../output.js";
 import type { Globals } from "../program.js";
 import { openChain } from "./chain.js";
+import { anchorRemoteUnsupported } from "./remote.js";
 
 type AnchorOptions = {
   wait?: boolean;
@@ -64,7 +65,11 @@ function agentLine(r: AgentAnchorRecord): string {
 }
 
 /** `chaoscore anchor [--wait] [--agents] [--confirmations n]`. */
-export async function runAnchor({ dataDir }: Globals, opts: AnchorOptions): Promise<void> {
+export async function runAnchor(
+  { dataDir }: Globals,
+  opts: AnchorOptions & { gateway?: string },
+): Promise<void> {
+  if (opts.gateway !== undefined) anchorRemoteUnsupported(opts.gateway);
   if (opts.every !== undefined) return runAnchorSchedule(dataDir, opts.every, opts.confirmations);
   const wait = opts.wait === true;
   const result = await withAnchoring(dataDir, opts.confirmations, async (service) => {

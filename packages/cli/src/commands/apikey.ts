@@ -6,12 +6,17 @@
 import { withEngine } from "../engine-context.js";
 import { out, printFields, printJson } from "../output.js";
 import type { Globals } from "../program.js";
+import { createApiKeyRemote, type GatewayOptions } from "./remote.js";
 
 /** `chaoscore apikey create --scope s [--label l]`. */
 export async function runApiKeyCreate(
   { dataDir }: Globals,
-  opts: { scope: string[]; label?: string; json?: boolean },
+  opts: { scope: string[]; label?: string; json?: boolean } & GatewayOptions,
 ): Promise<void> {
+  if (opts.gateway !== undefined) {
+    // Through the running server (which holds the data dir): POST /v1/api-keys.
+    return createApiKeyRemote({ ...opts, gateway: opts.gateway });
+  }
   const { ApiKeyStore } = await import("@chaoscore/gateway");
   const created = await withEngine(dataDir, ({ db }) =>
     new ApiKeyStore(db).create({
