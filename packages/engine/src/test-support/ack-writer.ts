@@ -1,0 +1,58 @@
+/**
+ * Child process of the durable-acknowledgement test: opens the database named
+ * by its environment, registers one agent (first run only) and records signed
+ * actions, many in flight, printing `ACK <id>` on stdout as each is
+ * acknowledged, until it is killed. Run with `node --import tsx`.
+ *
+ * Environment: ACK_DATA_DIR (PGlite) or DATABASE_URL + ACK_SCHEMA (Postgres);
+ * ACK_KEY (the agent's private key, hex); ACK_LOG_KEYS (JSON of the log's
+ * note keys).
+ */
+import * as core from "@chaoscore/core";
+import { createEngine, type EngineOptions } from "../engine.js";
+import { openDatabase } from "../store/open-database.js";
+import { CHAIN_ID, testCard } from "./engine.js";
+
+const env = process.env;
+const db =
+  env.ACK_DATA_DIR !== undefined
+    ? await openDatabase({ databaseUrl: null, dataDir: env.ACK_DATA_DIR })
+    : await openDatabase({ databaseUrl: env.DATABASE_URL, schema: env.ACK_SCHEMA as string });
+const logKeys = JSON.parse(env.ACK_LOG_KEYS as string) as {
+  signerKey: string;
+  verifierKey: string;
+};
+// The deployment agents sign for, where core has one (EIP-712 domain v2).
+const deployment = (core as Record<string, unknown>).DEVELOPMENT_DEPLOYMENT;
+const engine = await createEngine({
+  db,
+  chainId: CHAIN_ID,
+  log: { origin: "chaoscore.test/log/durable", ...logKeys },
+  ...(deployment === undefined ? {} : { verifyingContract: deployment }),
+} as EngineOptions);
+const privateKey = core.hexToBytes(env.ACK_KEY as core.Hex, 32);
+const [agent] = await engine.registry
+  .signingState([core.privateKeyToAddress(privateKey)])
+  .then((m) => [...m.values()]);
+if (agent === undefined) {
+  await engine.registry.register(
+    core.signRegistration({ privateKey, chainId: CHAIN_ID, card: testCard("durable") }),
+  );
+}
+let nonce = BigInt(Date.now()) * 1000n;
+const write = async (): Promise<void> => {
+  for (;;) {
+    nonce++;
+    const signed = core.signAction({
+      privateKey,
+      chainId: CHAIN_ID,
+      actionType: "test.durable",
+      nonce,
+    });
+    // Nonces may reach the writer out of order across lanes: those are refused, not acknowledged.
+    const r = await engine.agency.recordAction(signed).catch(() => null);
+    if (r !== null) process.stdout.write(`ACK ${r.id}\n`);
+  }
+};
+process.stdout.write("READY\n");
+await Promise.all(Array.from({ length: 32 }, write));
