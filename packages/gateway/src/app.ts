@@ -6,6 +6,7 @@
  */
 import { ChaosCoreError, type ErrorCode, type Hex, isChaosCoreError } from "@chaoscore/core";
 import type {
+  AnchoringService,
   AttestationProvider,
   Engine,
   ReputationComputer,
@@ -45,6 +46,7 @@ import { createMetrics, type GatewayMetrics } from "./metrics.js";
 import { PROBLEM_MEDIA_TYPE, toProblem } from "./problem.js";
 import { actionRoutes } from "./routes/actions.js";
 import { agentRoutes } from "./routes/agents.js";
+import { anchorNowRoutes } from "./routes/anchor-now.js";
 import { executionRoutes } from "./routes/execution.js";
 import { explorerRoutes } from "./routes/explorer.js";
 import { keyRoutes } from "./routes/keys.js";
@@ -86,6 +88,8 @@ export type GatewayOptions = {
   trustedTeeRoots?: readonly Hex[];
   /** Anchors recorded in the database (by this process or a separate worker). */
   anchors?: StoredAnchorDirectory;
+  /** Anchors the current checkpoint on demand (`POST /v1/log/anchors`); default the engine's anchoring service. */
+  anchoring?: Pick<AnchoringService, "anchorNow">;
   /** Funds studio budgets on chain (the RewardDistributor); with `rewards` in {@link gatewayServices}. */
   treasury?: {
     fund(
@@ -489,6 +493,7 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
   agentRoutes(app, context);
   actionRoutes(app, context);
   logRoutes(app, context);
+  anchorNowRoutes(app, context);
   tileRoutes(app, context);
   executionRoutes(app, context);
   reputationRoutes(app, context);

@@ -363,6 +363,15 @@ export class ChaosCoreClient implements ActionSink {
     return this.request("GET", `/v1/log/anchors${queryString({ limit })}`);
   }
 
+  /**
+   * Anchors the current checkpoint now and waits until it is final (operator
+   * key; idempotent per tree size, at most 6 a minute). Null for an empty log.
+   * @throws ChaosCoreError GATEWAY_FEATURE_DISABLED on a gateway without a chain.
+   */
+  anchorNow(): Promise<{ anchor: { size: number; txHash: Hex | null; status: string } | null }> {
+    return this.request("POST", "/v1/log/anchors");
+  }
+
   search(q: string, options: { limit?: number; cursor?: string } = {}): Promise<SearchResult> {
     return this.request("GET", `/v1/search${queryString({ q, ...options })}`);
   }

@@ -384,6 +384,12 @@ export async function runGatewayDemo(opts: GatewayDemoOptions): Promise<void> {
     async () => {
       const deadline = Date.now() + anchorWait;
       let r = await admin.receipt(submitted.actionId);
+      if (r.anchor === null && gw.features.chain && anchorWait > 0) {
+        // Ask the gateway to anchor now instead of waiting for its timer (an older gateway
+        // without the route, or a rate-limited call, falls back to waiting).
+        await admin.anchorNow().catch(() => undefined);
+        r = await admin.receipt(submitted.actionId);
+      }
       let waited = 0;
       while (r.anchor === null && gw.features.chain && Date.now() < deadline) {
         if (waited % 10 === 0) info(`     waiting for the gateway's anchoring (${waited} s)…`);
