@@ -1,0 +1,17 @@
+export { serveWitness, type WitnessServer } from "./server.js";
+export {
+  parseWitnessedLog,
+  Witness,
+  type WitnessAnswer,
+  type WitnessedLog,
+  type WitnessOptions,
+} from "./witness.js";
+export {
+  DbWitnessStore,
+  openWitnessStore,
+  WITNESS_MIGRATIONS,
+  WITNESS_SCHEMA,
+  type WitnessedCheckpoint,
+  type WitnessStore,
+  type WitnessStoreOptions,
+} from "./witness-store.js";
