@@ -435,6 +435,10 @@ export function buildProgram(): Command {
       "the log's verifier key (default: the one in the data dir's config.json)",
     )
     .option(
+      "--policy <file>",
+      "a trust policy (chaoscore.trust-policy/v1): the log key, the witnesses whose cosignatures are required (k of n) and the trusted anchor contracts (docs/spec/trust-policy.md)",
+    )
+    .option(
       "--rpc <url>",
       "also check the receipt's anchor on chain through this JSON-RPC URL (after the offline checks)",
     )
@@ -451,6 +455,7 @@ export function buildProgram(): Command {
         "chaoscore receipt verify receipt.json --log-key 'chaoscore.local/log/default+1a2b3c4d+AQ…'",
         "cat receipt.json | chaoscore receipt verify - --json",
         "chaoscore receipt verify receipt.json --rpc http://127.0.0.1:8545",
+        "chaoscore receipt verify receipt.json --policy policy.json --rpc http://127.0.0.1:8545",
         "chaoscore receipt verify receipt.json --rpc https://rpc.example --contract 0x5FbDB2315678afecb367f032d93F642f64180aa3 --chain-id 11155111",
       ),
     )
@@ -476,13 +481,59 @@ export function buildProgram(): Command {
     .command("audit")
     .summary("check the whole log; exit 1 on any finding")
     .description(
-      "check the whole log: rebuild the tree from the stored leaves, compare it with the stored nodes and signed checkpoints, check every entry's signature and table row. Prints each finding with its leaf index; exits 1 if there is any",
+      "check the whole log in one database snapshot: rebuild the tree from the stored leaves, compare it with the stored nodes and signed checkpoints, check every entry's signature and table row; with a chain (--rpc, CHAOSCORE_RPC_URL or chain.json), require every checkpoint the CheckpointAnchor contract holds for the log: same size and root, a stored signed checkpoint, consistency proven. Prints each finding with its leaf index or anchored size; exits 1 if there is any",
     )
+    .option(
+      "--rpc <url>",
+      "the chain to check the anchors on (default: CHAOSCORE_RPC_URL, else chain.json)",
+    )
+    .option(
+      "--contract <address>",
+      "the CheckpointAnchor contract (default: the data dir's deployments/<chainId>.json)",
+    )
+    .option("--no-chain", "do not check against the chain even when one is configured")
     .addOption(jsonOption())
-    .addHelpText("after", examples("chaoscore log audit", "chaoscore log audit --json"))
+    .addHelpText(
+      "after",
+      examples(
+        "chaoscore log audit",
+        "chaoscore log audit --json",
+        "chaoscore log audit --rpc http://127.0.0.1:8545 --contract 0x5FbDB2315678afecb367f032d93F642f64180aa3",
+      ),
+    )
     .action(async (opts, cmd: Command) => {
       const { runLogAudit } = await import("./commands/log.js");
       await runLogAudit(globals(cmd), opts);
+    });
+  log
+    .command("monitor")
+    .summary("follow a log from outside and report split views, rollbacks, bad entries")
+    .description(
+      "follow a log through its public API (tlog-tiles): verify each new checkpoint (log key, witness quorum of the policy), its consistency with the last one seen (state in --state, so a restart resumes), every new entry and tile, and, with --rpc, each anchored checkpoint of the policy's contracts. One pass exits 0 when clean, 1 with findings; --watch keeps going (docs/monitor.md)",
+    )
+    .requiredOption("--gateway <url>", "the log's gateway URL")
+    .requiredOption("--policy <file>", "the trust policy (docs/spec/trust-policy.md)")
+    .option("--state <file>", "the monitor's state file (default: <data-dir>/monitor-state.json)")
+    .option("--rpc <url>", "also check the log against the policy's anchor contracts on this chain")
+    .option("--watch", "keep running: a pass every --interval seconds")
+    .option("--interval <seconds>", "seconds between passes with --watch (default 10)", positiveInt)
+    .option(
+      "--metrics-port <port>",
+      "with --watch: serve Prometheus metrics on this port",
+      positiveInt,
+    )
+    .option("--webhook <url>", "with --watch: POST each new finding to this URL as JSON")
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      examples(
+        "chaoscore log monitor --gateway http://127.0.0.1:8080 --policy policy.json",
+        "chaoscore log monitor --gateway https://log.example --policy policy.json --rpc https://rpc.example --watch --metrics-port 9464 --webhook https://hooks.example/chaoscore",
+      ),
+    )
+    .action(async (opts, cmd: Command) => {
+      const { runLogMonitor } = await import("./commands/monitor.js");
+      await runLogMonitor(globals(cmd), opts);
     });
   log
     .command("status")
@@ -705,6 +756,51 @@ export function buildProgram(): Command {
     .action(async (opts, cmd: Command) => {
       const { runMcp } = await import("./commands/mcp.js");
       await runMcp(globals(cmd), opts);
+    });
+  const witness = program
+    .command("witness")
+    .description("a C2SP tlog-witness: cosigns the checkpoints of the logs it follows");
+  witness
+    .command("init")
+    .summary("create the witness key in <data dir>/witness and print its verifier key")
+    .option(
+      "--name <name>",
+      "the witness's key name (a schema-less URL)",
+      "chaoscore.local/witness",
+    )
+    .option("--force", "replace an existing key")
+    .action(async (opts, cmd: Command) => {
+      const { runWitnessInit } = await import("./commands/witness.js");
+      await runWitnessInit(globals(cmd), opts);
+    });
+  witness
+    .command("serve")
+    .summary("serve POST /add-checkpoint (C2SP tlog-witness) for the logs given")
+    .description(
+      "run a witness: it keeps the latest checkpoint it cosigned per log origin (PGlite in <data dir>/witness, or --database-url) and cosigns a new one only with a consistency proof from it. Makes the key on first use. Prints WITNESS_KEY <verifier key> and LISTENING <url>",
+    )
+    .option("--listen <host:port>", "address to listen on (port 0: a free one)", "127.0.0.1:8790")
+    .option(
+      "--log <origin key>",
+      'a log to follow: "<origin> <verifier key>" or the key alone (repeatable)',
+      collect,
+    )
+    .option("--config <file>", 'JSON: {"logs":[{"origin"?,"key"}],"listen"?,"databaseUrl"?}')
+    .option(
+      "--database-url <url>",
+      "a Postgres server for the witness's state (schema chaoscore_witness)",
+    )
+    .option("--name <name>", "the key name if a key is made", "chaoscore.local/witness")
+    .addHelpText(
+      "after",
+      examples(
+        "chaoscore witness init --name witness.example.org/w1",
+        'chaoscore witness serve --listen 127.0.0.1:8790 --log "chaoscore.local/log/default+884570c5+ATMM…"',
+      ),
+    )
+    .action(async (opts, cmd: Command) => {
+      const { runWitnessServe } = await import("./commands/witness.js");
+      await runWitnessServe(globals(cmd), opts);
     });
   const reward = program.command("reward").description("ERC-20 rewards to agents");
   reward
