@@ -4,11 +4,15 @@ import {
   canonicalJsonBytes,
   isChaosCoreError,
   parseReceipt,
+  parseTrustPolicy,
   parseVerifierKey,
   type Receipt,
   sha256Hex,
+  type TrustPolicy,
   type VerifiedReceipt,
+  type VerifiedReceiptWithPolicy,
   verifyReceipt,
+  verifyReceiptWithPolicy,
 } from "@chaoscore/core";
 import { readConfig } from "../data-dir.js";
 import { withEngine } from "../engine-context.js";
@@ -83,6 +87,38 @@ async function trustedLogKey(dataDir: string, logKey: string | undefined): Promi
   }
 }
 
+/** Reads and parses `--policy FILE`; a bad file is a usage error naming the code. */
+export async function readPolicyFile(file: string): Promise<TrustPolicy> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new UsageError(`cannot read the trust policy ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return parseTrustPolicy(text);
+  } catch (error) {
+    if (!isChaosCoreError(error)) throw error;
+    throw new UsageError(`the trust policy ${file} is refused: ${error.code}: ${error.message}`);
+  }
+}
+
+/** The witnesses line: the quorum and each cosignature of a policy witness. */
+function witnessLine(verified: VerifiedReceipt | VerifiedReceiptWithPolicy): [string, string][] {
+  if (!("witnesses" in verified)) return [];
+  const { required, verified: count, cosignatures } = verified.witnesses;
+  const each = cosignatures.map(
+    (c) =>
+      `${c.verified ? "✓" : "✗"} ${c.name}+${c.keyId} at ${new Date(c.timestamp * 1000).toISOString()}`,
+  );
+  return [
+    [
+      "witnesses",
+      `${count} of ${required} required cosigned the checkpoint${each.length > 0 ? `: ${each.join("; ")}` : ""}`,
+    ],
+  ];
+}
+
 /** Lines that say what a verified receipt proves. */
 function describe(receipt: Receipt, verified: VerifiedReceipt, logKey: string): [string, string][] {
   const action = receipt.action.entry.message;
@@ -115,7 +151,11 @@ function describe(receipt: Receipt, verified: VerifiedReceipt, logKey: string): 
       `${outcome === null ? "the action is" : "both are"} in the tree of ${verified.origin} ` +
         `at size ${verified.treeSize}, root ${verified.rootHash}`,
     ],
-    ["checkpoint", `signed by the trusted log key ${name}+${keyId}`],
+    [
+      "checkpoint",
+      `signed by the trusted log key ${name}+${keyId}${"witnesses" in verified ? " (from the trust policy)" : ""}`,
+    ],
+    ...witnessLine(verified),
     [
       "attestation",
       {
@@ -132,26 +172,52 @@ function describe(receipt: Receipt, verified: VerifiedReceipt, logKey: string): 
 export async function runReceiptVerify(
   { dataDir }: Globals,
   file: string,
-  opts: { logKey?: string; rpc?: string; contract?: string; chainId?: string; json?: boolean },
+  opts: {
+    logKey?: string;
+    policy?: string;
+    rpc?: string;
+    contract?: string;
+    chainId?: string;
+    json?: boolean;
+  },
 ): Promise<void> {
+  if (opts.policy !== undefined && opts.logKey !== undefined) {
+    throw new UsageError("--policy names the log key: leave out --log-key");
+  }
+  const policy = opts.policy === undefined ? undefined : await readPolicyFile(opts.policy);
+  if (policy !== undefined && policy.anchors.length > 0 && opts.contract !== undefined) {
+    throw new UsageError("--policy names the trusted anchor contracts: leave out --contract");
+  }
   const text = await readInput(file);
-  const logKey = await trustedLogKey(dataDir, opts.logKey);
-  // The anchor contracts to trust come from the caller, never from the receipt.
-  const trusted = opts.rpc === undefined ? [] : await trustedAnchors(dataDir, opts);
+  const logKey = policy?.log.key ?? (await trustedLogKey(dataDir, opts.logKey));
+  // The anchor contracts to trust come from the caller (the policy, --contract, the data
+  // dir's deployments), never from the receipt.
+  const trusted =
+    opts.rpc === undefined
+      ? []
+      : policy !== undefined && policy.anchors.length > 0
+        ? [...policy.anchors]
+        : await trustedAnchors(dataDir, opts);
   // Attestations are judged against the data dir's TEE roots (and
   // CHAOSCORE_TEE_ROOTS); without any, only their binding to the action is checked.
   const teeRoots = await trustedTeeRoots(dataDir);
-  let verified: VerifiedReceipt;
+  let verified: VerifiedReceipt | VerifiedReceiptWithPolicy;
+  const options = teeRoots.length === 0 ? {} : { attestation: { trustedRoots: teeRoots } };
   try {
-    verified = verifyReceipt(
-      text,
-      logKey,
-      teeRoots.length === 0 ? {} : { attestation: { trustedRoots: teeRoots } },
-    );
+    verified =
+      policy === undefined
+        ? verifyReceipt(text, logKey, options)
+        : verifyReceiptWithPolicy(text, policy, options);
   } catch (error) {
     if (!isChaosCoreError(error)) throw error;
-    if (opts.json === true) printJson({ valid: false, code: error.code, message: error.message });
-    else info(`✗ ${error.code}: ${error.message}`);
+    if (opts.json === true) {
+      printJson({
+        valid: false,
+        code: error.code,
+        message: error.message,
+        ...(error.details === undefined ? {} : { details: error.details }),
+      });
+    } else info(`✗ ${error.code}: ${error.message}`);
     process.exitCode = 1;
     return;
   }
