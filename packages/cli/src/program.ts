@@ -243,6 +243,35 @@ export function buildProgram(): Command {
       await runAgentList(globals(cmd), opts);
     });
   agent
+    .command("card [id]")
+    .summary("export an agent's card as an A2A AgentCard or an ERC-8004 registration file")
+    .description(
+      "print (or --out) the agent's card in another ecosystem's format (docs/spec/agent-card.md): an A2A AgentCard (--format a2a; --sign signs it with the agent's key, JWS ES256K) or an ERC-8004 registration file (--format erc8004) naming its IdentityRegistry token. `agent register --card FILE` reads both formats back",
+    )
+    .addOption(
+      new Option("--format <format>", "a2a or erc8004").choices(["a2a", "erc8004"]).default("a2a"),
+    )
+    .option(
+      "--key <name>",
+      "the agent of this local key (default id), and the key --sign uses",
+      "default",
+    )
+    .option("--sign", "sign the A2A card with the agent's key")
+    .option("--url <url>", "the A2A endpoint when the card names none")
+    .option("--out <file>", "write to this file instead of stdout")
+    .addHelpText(
+      "after",
+      examples(
+        "chaoscore agent card --format a2a --sign --out agent-card.json",
+        "chaoscore agent card 0x1234… --format erc8004",
+        "chaoscore agent register --key other --card agent-card.json   # import either format",
+      ),
+    )
+    .action(async (id: string | undefined, opts, cmd: Command) => {
+      const { runAgentCardExport } = await import("./commands/agent-card.js");
+      await runAgentCardExport(globals(cmd), id, opts);
+    });
+  agent
     .command("verify [id]")
     .summary("prove control of an agent's key (challenge-response)")
     .description(

@@ -46,6 +46,7 @@ import { createMetrics, type GatewayMetrics } from "./metrics.js";
 import { PROBLEM_MEDIA_TYPE, toProblem } from "./problem.js";
 import { actionRoutes } from "./routes/actions.js";
 import { agentRoutes } from "./routes/agents.js";
+import { cardRoutes } from "./routes/cards.js";
 import { anchorNowRoutes } from "./routes/anchor-now.js";
 import { executionRoutes } from "./routes/execution.js";
 import { explorerRoutes } from "./routes/explorer.js";
@@ -80,6 +81,13 @@ export type GatewayOptions = {
   engine: Engine;
   /** The chain id agents sign for. */
   chainId: bigint;
+  /**
+   * The origins (`scheme://host[:port]`) this gateway answers at: agents sign
+   * requests for one of them (EIP-712 `Request.origin`), and a request signed
+   * for another gateway is refused. Default `["http://localhost"]`. A function
+   * is asked on every request (for origins known only after `listen`).
+   */
+  origins?: readonly string[] | (() => readonly string[]);
   studios?: Studios;
   reputation?: ReputationComputer;
   /** Attested execution: the TEE provider (the mock TEE) and, optionally, the sandbox. */
@@ -221,7 +229,7 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
   const verifier = new RequestVerifier({
     db: engine.db,
     registry: engine.registry,
-    chainId: options.chainId,
+    ...(options.origins === undefined ? {} : { origins: options.origins }),
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   const metrics = createMetrics(async () => {
@@ -491,6 +499,7 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
   opsRoutes(app, context);
   keyRoutes(app, context);
   agentRoutes(app, context);
+  cardRoutes(app, context);
   actionRoutes(app, context);
   logRoutes(app, context);
   anchorNowRoutes(app, context);

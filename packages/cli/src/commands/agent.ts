@@ -2,6 +2,10 @@ import { readFile } from "node:fs/promises";
 import {
   AGENT_CARD_FORMAT,
   type AgentCard,
+  ChaosCoreError,
+  ERC8004_REGISTRATION_TYPE,
+  fromA2AAgentCard,
+  fromErc8004Registration,
   parseAgentCard,
   signRegistration,
   signTypedMessage,
@@ -52,8 +56,33 @@ async function readCardFile(path: string): Promise<Record<string, unknown>> {
   return value as Record<string, unknown>;
 }
 
+/**
+ * A `--card` file: a ChaosCore card as it is, or an A2A AgentCard / ERC-8004
+ * registration file read as one (docs/spec/agent-card.md §1.3–1.4). A signed
+ * A2A card must be signed by the key that registers.
+ */
+function importCard(file: Record<string, unknown>, signer: string): Record<string, unknown> {
+  if (file.format === AGENT_CARD_FORMAT) return file;
+  if (file.type === ERC8004_REGISTRATION_TYPE) return fromErc8004Registration(file).card;
+  if ("protocolVersion" in file || "skills" in file) {
+    const imported = fromA2AAgentCard(file);
+    if (imported.signedBy !== null && imported.signedBy !== signer) {
+      throw new ChaosCoreError(
+        "AGENT_CARD_SIGNATURE_INVALID",
+        `the A2A card is signed by ${imported.signedBy}, not by the registering key ${signer}`,
+      );
+    }
+    return imported.card;
+  }
+  return file;
+}
+
 /** The card to register: defaults, then the --card file, then the options. */
-async function buildCard(opts: RegisterOptions, keyName: string): Promise<AgentCard> {
+async function buildCard(
+  opts: RegisterOptions,
+  keyName: string,
+  signer: string,
+): Promise<AgentCard> {
   const base: Record<string, unknown> = {
     format: AGENT_CARD_FORMAT,
     name: keyName,
@@ -65,7 +94,7 @@ async function buildCard(opts: RegisterOptions, keyName: string): Promise<AgentC
     codeMeasurement: null,
     owner: null,
   };
-  const file = opts.card === undefined ? {} : await readCardFile(opts.card);
+  const file = opts.card === undefined ? {} : importCard(await readCardFile(opts.card), signer);
   return parseAgentCard({
     ...base,
     ...file,
@@ -105,7 +134,7 @@ function printAgent(record: AgentRecord): void {
 /** `chaoscore agent register`. */
 export async function runAgentRegister({ dataDir }: Globals, opts: RegisterOptions): Promise<void> {
   const key = await unlockKey(dataDir, opts.key);
-  const card = await buildCard(opts, key.name);
+  const card = await buildCard(opts, key.name, key.address);
   if (opts.gateway !== undefined) {
     // Through the running server; it anchors the card itself when it has a chain.
     const remote = await registerAgentRemote(

@@ -1,3 +1,4 @@
+export { type AgentToken, findAgentToken } from "./agent-tokens.js";
 export {
   type AgentAnchorRecord,
   type AnchoringChain,
