@@ -24,11 +24,23 @@ export const nodeEcdsaVerifier: EcdsaVerifier = {
     if (signature.length !== 2 * size || publicKey.length !== 1 + 2 * size) return false;
     let key: KeyObject;
     try {
-      key = createPublicKey({
-        key: Buffer.concat([SPKI_PREFIX[curve], publicKey]),
-        format: "der",
-        type: "spki",
-      });
+      // JWK import is about twice as fast as SPKI DER for P-256 in Node 20, DER faster for P-384
+      key =
+        curve === "P-256"
+          ? createPublicKey({
+              key: {
+                kty: "EC",
+                crv: curve,
+                x: Buffer.from(publicKey.subarray(1, 1 + size)).toString("base64url"),
+                y: Buffer.from(publicKey.subarray(1 + size)).toString("base64url"),
+              },
+              format: "jwk",
+            })
+          : createPublicKey({
+              key: Buffer.concat([SPKI_PREFIX[curve], publicKey]),
+              format: "der",
+              type: "spki",
+            });
       return verify(HASH[curve], message, { key, dsaEncoding: "ieee-p1363" }, signature);
     } catch {
       return false;
