@@ -8,6 +8,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  deploymentAddress,
   generateAttestationKey,
   generateNoteKey,
   hexToBytes,
@@ -30,6 +31,9 @@ import {
 
 const OUT = join(import.meta.dirname, "..", "vectors", "receipts");
 const CHAIN_ID = 31337n;
+/** The vectors' deployment (EIP-712 verifyingContract), and another one on the same chain. */
+const DOMAIN = { chainId: CHAIN_ID, verifyingContract: deploymentAddress("receipt vectors") };
+const OTHER_DEPLOYMENT = deploymentAddress("another deployment");
 const T0 = 1_800_000_000; // fixed clock (2027-01-15)
 const key = (byte: number) => hexToBytes(`0x${byte.toString(16).padStart(2, "0").repeat(32)}`);
 const card = (name: string) => ({
@@ -57,15 +61,16 @@ async function main() {
   });
   const engine = await createEngine({
     db,
-    chainId: CHAIN_ID,
+    ...DOMAIN,
+    verifyingContract: DOMAIN.verifyingContract,
     log: { origin, signerKey, verifierKey },
     now,
     attestation: { mode: "optional", trustedRoots: tee.trustedRoots },
   });
   const reg = (k: Uint8Array, name: string) => {
-    const r = signRegistration({ privateKey: k, chainId: CHAIN_ID, card: card(name) });
+    const r = signRegistration({ privateKey: k, ...DOMAIN, card: card(name) });
     r.message.expiry = String(T0 + 3600);
-    r.signature = signTypedMessage("RegisterAgent", r.message, CHAIN_ID, k);
+    r.signature = signTypedMessage("RegisterAgent", r.message, DOMAIN, k);
     return engine.registry.register(r);
   };
   const agentKey = key(0x11);
@@ -80,7 +85,7 @@ async function main() {
   const a1 = await engine.agency.recordAction(
     signAction({
       privateKey: agentKey,
-      chainId: CHAIN_ID,
+      ...DOMAIN,
       actionType: "governance.simulate",
       nonce: 1,
       studio: "governance",
@@ -92,7 +97,7 @@ async function main() {
   const a2 = await engine.agency.recordAction(
     signAction({
       privateKey: agentKey,
-      chainId: CHAIN_ID,
+      ...DOMAIN,
       actionType: "governance.vote",
       nonce: 2,
       studio: "governance",
@@ -105,7 +110,7 @@ async function main() {
   await engine.agency.recordOutcome(
     signOutcome({
       privateKey: evaluatorKey,
-      chainId: CHAIN_ID,
+      ...DOMAIN,
       action: a2.id,
       status: "success",
       nonce: 1,
@@ -124,14 +129,14 @@ async function main() {
   await engine.registry.rotateKey({
     chainId: CHAIN_ID.toString(),
     message: rotation,
-    signature: signTypedMessage("RotateAgentKey", rotation, CHAIN_ID, rotatingKey),
-    newKeyProof: signTypedMessage("RotateAgentKey", rotation, CHAIN_ID, newKey),
+    signature: signTypedMessage("RotateAgentKey", rotation, DOMAIN, rotatingKey),
+    newKeyProof: signTypedMessage("RotateAgentKey", rotation, DOMAIN, newKey),
   });
   const a3 = await engine.agency.recordAction(
     signAction({
       privateKey: newKey,
       agent: rotation.agent,
-      chainId: CHAIN_ID,
+      ...DOMAIN,
       actionType: "tool.call",
       nonce: 1,
       payload: { tool: "search" },
@@ -148,7 +153,7 @@ async function main() {
   const a4 = await engine.agency.recordAction({
     ...signAction({
       privateKey: agentKey,
-      chainId: CHAIN_ID,
+      ...DOMAIN,
       actionType: "governance.simulate",
       nonce: 3,
       studio: "governance",
@@ -221,10 +226,31 @@ async function main() {
     const result = edit(r) ?? r;
     write(`tampered-${name}`, { description, receipt: result, expectedError });
   };
-  tampered("format", "another format tag", "RECEIPT_UNSUPPORTED_FORMAT", (r) => ({
-    ...r,
-    format: "chaoscore.receipt/v2",
-  }));
+  tampered(
+    "format",
+    "another format tag (v1: entries not bound to a deployment)",
+    "RECEIPT_UNSUPPORTED_FORMAT",
+    (r) => ({
+      ...r,
+      format: "chaoscore.receipt/v1",
+    }),
+  );
+  tampered(
+    "deployment",
+    "the action's deployment (verifyingContract) changed: signed for one deployment, shown as another's",
+    "RECEIPT_SIGNATURE_INVALID",
+    (r) => {
+      r.action.entry.verifyingContract = OTHER_DEPLOYMENT;
+    },
+  );
+  tampered(
+    "outcome-deployment",
+    "the outcome names another deployment than the action's",
+    "RECEIPT_OUTCOME_MISMATCH",
+    (r) => {
+      if (r.outcome) r.outcome.entry.verifyingContract = OTHER_DEPLOYMENT;
+    },
+  );
   tampered("extra-field", "an unknown field", "RECEIPT_MALFORMED", (r) => ({ ...r, note: "hi" }));
   tampered(
     "uppercase-hex",
@@ -328,7 +354,7 @@ async function main() {
     "RECEIPT_SIGNER_PROOF_INVALID",
     (r) => {
       const k = r.action.keyRotations[0];
-      if (k) k.signature = signTypedMessage("RotateAgentKey", k.message, CHAIN_ID, newKey);
+      if (k) k.signature = signTypedMessage("RotateAgentKey", k.message, DOMAIN, newKey);
     },
   );
   await engine.close();

@@ -188,11 +188,15 @@ describe("fuzz: no exception but a coded error escapes", () => {
   it("changed collateral text fails with a coded error", () => {
     const base = collateral as TdxCollateral;
     fc.assert(
-      fc.property(fc.nat({ max: base.tcbInfo.length - 1 }), fc.string({ minLength: 1, maxLength: 1 }), (at, ch) => {
-        const tcbInfo = base.tcbInfo.slice(0, at) + ch + base.tcbInfo.slice(at + 1);
-        const code = codeOf(() => verifyTdxQuote(v4, policy, { ...base, tcbInfo }));
-        if (tcbInfo !== base.tcbInfo) expect(code).toMatch(/^ATTESTATION_/);
-      }),
+      fc.property(
+        fc.nat({ max: base.tcbInfo.length - 1 }),
+        fc.string({ minLength: 1, maxLength: 1 }),
+        (at, ch) => {
+          const tcbInfo = base.tcbInfo.slice(0, at) + ch + base.tcbInfo.slice(at + 1);
+          const code = codeOf(() => verifyTdxQuote(v4, policy, { ...base, tcbInfo }));
+          if (tcbInfo !== base.tcbInfo) expect(code).toMatch(/^ATTESTATION_/);
+        },
+      ),
       { numRuns: 200 },
     );
   });
