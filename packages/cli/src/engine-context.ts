@@ -1,5 +1,6 @@
+import type { Hex } from "@chaoscore/core";
 import type { Db, Engine } from "@chaoscore/engine";
-import { type CliConfig, dataPaths, readConfig, readLogKey } from "./data-dir.js";
+import { type CliConfig, dataPaths, deploymentOf, readConfig, readLogKey } from "./data-dir.js";
 import { trustedTeeRoots } from "./tee-root.js";
 import { deployedAnchors } from "./trusted-anchors.js";
 
@@ -15,30 +16,45 @@ export type EngineContext = { config: CliConfig; chainId: bigint; engine: Engine
 export async function withEngine<T>(
   dataDir: string,
   fn: (context: EngineContext) => Promise<T>,
+  options: { snapshot?: boolean } = {},
 ): Promise<T> {
   const config = await readConfig(dataDir);
   const signerKey = await readLogKey(dataDir, config);
-  const { createEngine, openDatabase, StoredAnchorDirectory } = await import("@chaoscore/engine");
   const trustedRoots = await trustedTeeRoots(dataDir);
+  const { openDatabase, inSnapshot } = await import("@chaoscore/engine");
   const db = await openDatabase({ dataDir: dataPaths(dataDir).pgdata });
-  const chainId = BigInt(config.chainId);
-  let engine: Engine;
+  const setup = { dataDir, config, signerKey, trustedRoots };
   try {
-    engine = await createEngine({
-      db,
-      chainId,
-      log: {
-        id: config.log.id,
-        origin: config.log.origin,
-        signerKey,
-        verifierKey: config.log.verifierKey,
-      },
-      attestation: { mode: "optional", trustedRoots },
-    });
-  } catch (error) {
+    // A snapshot: the engine reads through one REPEATABLE READ transaction (the audit).
+    return options.snapshot === true
+      ? await inSnapshot(db, (tx) => onDb(setup, tx, fn))
+      : await onDb(setup, db, fn);
+  } finally {
     await db.close();
-    throw error;
   }
+}
+
+/** Assembles the engine over `db` (the database or one transaction of it) and runs `fn`. */
+async function onDb<T>(
+  setup: { dataDir: string; config: CliConfig; signerKey: string; trustedRoots: Hex[] },
+  db: Db,
+  fn: (context: EngineContext) => Promise<T>,
+): Promise<T> {
+  const { dataDir, config, signerKey, trustedRoots } = setup;
+  const { createEngine, StoredAnchorDirectory } = await import("@chaoscore/engine");
+  const chainId = BigInt(config.chainId);
+  const engine: Engine = await createEngine({
+    db,
+    chainId,
+    verifyingContract: deploymentOf(config),
+    log: {
+      id: config.log.id,
+      origin: config.log.origin,
+      signerKey,
+      verifierKey: config.log.verifierKey,
+    },
+    attestation: { mode: "optional", trustedRoots },
+  });
   // Receipts carry the final on-chain anchors recorded by `chaoscore anchor`.
   // Only anchors in the data dir's own deployment (chain and contract) count.
   const contract = (await deployedAnchors(dataDir)).find((a) => a.chainId === config.chainId);
@@ -54,6 +70,5 @@ export async function withEngine<T>(
     return await fn({ config, chainId, engine, db });
   } finally {
     await engine.close();
-    await db.close();
   }
 }

@@ -2,6 +2,7 @@ import { bytesToBase64 } from "@chaoscore/core";
 import { withEngine } from "../engine-context.js";
 import { count, info, out, printFields, printJson } from "../output.js";
 import type { Globals } from "../program.js";
+import { auditRpcUrl, readChainHistory } from "./log-audit-chain.js";
 
 /** Leaves per audit progress report (the engine reads the log in chunks of this size). */
 const PROGRESS_FROM = 5000;
@@ -32,44 +33,101 @@ export async function runLogCheckpoint(
   info(`checkpoint of tree size ${checkpoint.size}, signed ${checkpoint.createdAt}`);
 }
 
-/** `chaoscore log audit`: exit code 1 when there is any finding. */
-export async function runLogAudit({ dataDir }: Globals, opts: { json?: boolean }): Promise<void> {
+/** Audit finding kinds whose index is a checkpoint's tree size. */
+const ANCHOR_KINDS = new Set([
+  "anchor-beyond-log",
+  "anchor-root-mismatch",
+  "anchor-checkpoint-missing",
+  "anchor-inconsistent",
+]);
+
+/**
+ * `chaoscore log audit`: the stored log against itself and, with a chain (--rpc,
+ * CHAOSCORE_RPC_URL or chain.json), against every checkpoint the CheckpointAnchor contract
+ * holds for it. Reads one snapshot. Exit code 1 when there is any finding.
+ */
+export async function runLogAudit(
+  { dataDir }: Globals,
+  opts: { json?: boolean; rpc?: string; contract?: string; chain?: boolean },
+): Promise<void> {
   const started = performance.now();
-  const report = await withEngine(dataDir, ({ engine }) =>
-    engine.agency.audit((done, total) => {
-      if (total < PROGRESS_FROM) return;
-      const line = `auditing: ${done}/${total} leaves (${Math.round((100 * done) / total)}%)`;
-      if (process.stderr.isTTY) process.stderr.write(`\r${line}${done === total ? "\n" : ""}`);
-      else info(line);
-    }),
+  const { readConfig } = await import("../data-dir.js");
+  const config = await readConfig(dataDir);
+  // The chain first (no database transaction held across RPC calls).
+  const rpcUrl = opts.chain === false ? undefined : await auditRpcUrl(dataDir, opts.rpc);
+  const chain =
+    rpcUrl === undefined
+      ? undefined
+      : await readChainHistory(dataDir, config.log.origin, {
+          rpcUrl,
+          ...(opts.contract === undefined ? {} : { contract: opts.contract }),
+        });
+  const { auditAnchoredCheckpoints } = await import("@chaoscore/engine");
+  const report = await withEngine(
+    dataDir,
+    async ({ engine }) => {
+      const own = await engine.agency.audit((done, total) => {
+        if (total < PROGRESS_FROM) return;
+        const line = `auditing: ${done}/${total} leaves (${Math.round((100 * done) / total)}%)`;
+        if (process.stderr.isTTY) process.stderr.write(`\r${line}${done === total ? "\n" : ""}`);
+        else info(line);
+      });
+      const anchored =
+        chain === undefined ? [] : await auditAnchoredCheckpoints(engine.log, chain.checkpoints);
+      const findings: { index: number; kind: string; message: string }[] = [
+        ...own.findings,
+        ...anchored,
+      ];
+      return { ...own, findings };
+    },
+    { snapshot: true },
   );
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   if (report.findings.length > 0) process.exitCode = 1;
+  const onChain =
+    chain === undefined
+      ? null
+      : {
+          rpcUrl: chain.rpcUrl,
+          chainId: chain.chainId,
+          contract: chain.contract,
+          anchored: chain.checkpoints.length,
+          lastAnchoredSize: chain.checkpoints.at(-1)?.size ?? null,
+        };
   if (opts.json === true) {
     printJson({
       ok: report.findings.length === 0,
       size: report.size,
       rootHash: bytesToBase64(report.rootHash),
       checkpoints: report.checkpoints,
+      chain: onChain,
       findings: report.findings,
     });
     return;
   }
+  const chainLine =
+    onChain === null
+      ? "not checked against the chain (no chain configured: pass --rpc URL [--contract 0x…])"
+      : `${count(onChain.anchored, "anchored checkpoint")} of contract ${onChain.contract} on chain ${onChain.chainId} checked`;
   if (report.findings.length === 0) {
     out(
       `✓ log audit clean: ${count(report.size, "leaf", "leaves")}, root ${bytesToBase64(report.rootHash)}, ` +
-        `${count(report.checkpoints, "checkpoint")} verified`,
+        `${count(report.checkpoints, "checkpoint")} verified, ${chainLine}`,
     );
     info(`audited in ${seconds} s`);
     return;
   }
   for (const f of report.findings) {
     // Checkpoint findings carry the checkpoint's tree size, not a leaf index.
-    const where = CHECKPOINT_KINDS.has(f.kind) ? `checkpoint (size ${f.index})` : `leaf ${f.index}`;
+    const where = CHECKPOINT_KINDS.has(f.kind)
+      ? `checkpoint (size ${f.index})`
+      : ANCHOR_KINDS.has(f.kind)
+        ? `anchored checkpoint (size ${f.index})`
+        : `leaf ${f.index}`;
     out(`✗ ${where}  ${f.kind}  ${f.message}`);
   }
   info(
-    `log audit failed: ${count(report.findings.length, "finding")} in ${count(report.size, "leaf", "leaves")} (${seconds} s)`,
+    `log audit failed: ${count(report.findings.length, "finding")} in ${count(report.size, "leaf", "leaves")}; ${chainLine} (${seconds} s)`,
   );
 }
 

@@ -1,4 +1,10 @@
 export {
+  type AnchorAuditFinding,
+  auditAnchoredCheckpoints,
+  type ChainCheckpoint,
+  inSnapshot,
+} from "./audit.js";
+export {
   type ActionQuery,
   type ActionRecord,
   type AgencyLimits,
@@ -12,9 +18,18 @@ export {
   type RecordResult,
 } from "./proof-of-agency.js";
 export {
+  chooseSecp256k1,
+  engineSecp256k1,
+  loadNativeSecp256k1,
+  SECP256K1_ENV,
+  type Secp256k1Choice,
+  wasmSecp256k1,
+} from "./native-secp256k1.js";
+export {
   InlineSignatureVerifier,
   type SignatureVerifier,
   WorkerSignatureVerifier,
+  type WorkerSignatureVerifierOptions,
 } from "./signature-verifier.js";
 export {
   type AuditFinding,
