@@ -41,14 +41,14 @@ const T0 = 1_767_225_600; // 2026-01-01T00:00:00Z
 const RUNTIME: RuntimeIdentity = {
   engine: "quickjs",
   engineVersion: "quickjs-emscripten@0.32.0",
-  variant: "@jitl/quickjs-wasmfile-release-sync",
-  sandbox: "chaoscore.sandbox/1",
+  variant: "@jitl/quickjs-wasmfile-release-sync+chaoscore.gas/1",
+  sandbox: "chaoscore.sandbox/2",
   prelude: `0x${"11".repeat(32)}`,
 };
 const LIMITS: ExecutionLimits = {
   memoryBytes: 67108864,
   stackBytes: 262144,
-  maxInterrupts: 5000,
+  gas: 200000000,
   timeoutMs: 5000,
   outputBytes: 1048576,
   logBytes: 65536,
@@ -105,6 +105,7 @@ const RECORD: RecordedExecution = {
   runtime: RUNTIME,
   limits: LIMITS,
   output: OUTPUT,
+  gasUsed: 123456,
   nonce: NONCE,
   quote: quote(),
 };
@@ -244,7 +245,7 @@ describe("vectors/attestations", () => {
   };
   const record = {
     description:
-      "A recorded execution (chaoscore.execution/v1) with its quote; verifyRecordedExecution accepts it under the policy.",
+      "A recorded execution (chaoscore.execution/v2) with its quote; verifyRecordedExecution accepts it under the policy.",
     recorded: RECORD,
     policy: { trustedRoots: [ROOT.publicKey], maxAgeSeconds: 300, now: T0 + 20 },
     expected: {
@@ -306,7 +307,7 @@ describe("vectors/attestations", () => {
 describe("computeMeasurement", () => {
   it("is SHA-256 of the canonical measured document", () => {
     const doc = {
-      format: "chaoscore.measurement/v1",
+      format: "chaoscore.measurement/v2",
       codeHash: hashExecutionCode(CODE),
       runtime: RUNTIME,
       limits: LIMITS,
@@ -326,7 +327,7 @@ describe("computeMeasurement", () => {
     seen.add(
       computeMeasurement({
         codeHash: hashExecutionCode(CODE),
-        runtime: { ...RUNTIME, sandbox: "chaoscore.sandbox/2" },
+        runtime: { ...RUNTIME, sandbox: "chaoscore.sandbox/3" },
         limits: LIMITS,
       }),
     );

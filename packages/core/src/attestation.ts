@@ -1,10 +1,10 @@
 /**
  * Execution attestations (`chaoscore.attestation/v1`) and recorded executions
- * (`chaoscore.execution/v1`): formats, hashes, signing and verification. Pure
+ * (`chaoscore.execution/v2`): formats, hashes, signing and verification. Pure
  * (no I/O), so that an offline receipt verifier can check an attestation.
  * The format is specified in docs/spec/attestation.md.
  *
- * - measurement  = SHA-256(JCS({ format: "chaoscore.measurement/v1", codeHash, runtime, limits }))
+ * - measurement  = SHA-256(JCS({ format: "chaoscore.measurement/v2", codeHash, runtime, limits }))
  * - codeHash     = SHA-256(UTF-8 bytes of the JavaScript that ran)
  * - inputHash    = SHA-256(JCS({ format: "chaoscore.execution-input/v1", input, seed, clock }))
  * - outputHash   = SHA-256(JCS(output))
@@ -27,9 +27,9 @@ import { compileParser, HexBytes32, SafeText, Uint64String } from "./schemas.js"
 /** Format tag of a quote. */
 export const ATTESTATION_FORMAT = "chaoscore.attestation/v1";
 /** Format tag of a recorded execution. */
-export const EXECUTION_FORMAT = "chaoscore.execution/v1";
+export const EXECUTION_FORMAT = "chaoscore.execution/v2";
 /** Format tag inside the measured document. */
-export const MEASUREMENT_FORMAT = "chaoscore.measurement/v1";
+export const MEASUREMENT_FORMAT = "chaoscore.measurement/v2";
 /** Format tag inside the hashed execution input. */
 export const EXECUTION_INPUT_FORMAT = "chaoscore.execution-input/v1";
 /** Provider name of the development (mock) TEE. */
@@ -92,7 +92,8 @@ export const ExecutionLimitsSchema = Type.Object(
   {
     memoryBytes: PositiveInt(2 ** 31),
     stackBytes: PositiveInt(2 ** 24),
-    maxInterrupts: PositiveInt(2 ** 31),
+    /** The gas budget: metered engine steps (function entries and loop iterations of the WebAssembly engine). */
+    gas: PositiveInt(2 ** 50),
     timeoutMs: PositiveInt(2 ** 31),
     outputBytes: PositiveInt(2 ** 30),
     logBytes: PositiveInt(2 ** 30),
@@ -122,6 +123,8 @@ export const RecordedExecutionSchema = Type.Object(
     runtime: RuntimeIdentitySchema,
     limits: ExecutionLimitsSchema,
     output: Type.Unknown(),
+    /** Gas the run used: a function of the measurement and the input (replay recomputes it). */
+    gasUsed: Type.Integer({ minimum: 0, maximum: 2 ** 50 }),
     nonce: NonceHex,
     quote: Type.Union([AttestationQuoteSchema, Type.Null()]),
   },
@@ -165,7 +168,7 @@ export function parseQuote(input: unknown): AttestationQuote {
 }
 
 /**
- * Parses a recorded execution against the `chaoscore.execution/v1` schema;
+ * Parses a recorded execution against the `chaoscore.execution/v2` schema;
  * its input and output must be JSON values (canonicalizable, well-formed text).
  * @throws ChaosCoreError EXECUTION_RECORD_MALFORMED (also for a malformed quote inside).
  * @example const recorded = parseRecordedExecution(JSON.parse(text));
@@ -263,7 +266,7 @@ export function hashExecutionOutput(output: unknown): Hex {
 
 /**
  * The measurement (the MRENCLAVE equivalent):
- * SHA-256(JCS({ format: "chaoscore.measurement/v1", codeHash, runtime, limits })).
+ * SHA-256(JCS({ format: "chaoscore.measurement/v2", codeHash, runtime, limits })).
  * @throws ChaosCoreError INVALID_JSON for non-JSON fields.
  * @example computeMeasurement({ codeHash, runtime: sandbox.runtime, limits })
  */
@@ -287,7 +290,7 @@ export function computeMeasurement(args: {
       limits: {
         memoryBytes: limits.memoryBytes,
         stackBytes: limits.stackBytes,
-        maxInterrupts: limits.maxInterrupts,
+        gas: limits.gas,
         timeoutMs: limits.timeoutMs,
         outputBytes: limits.outputBytes,
         logBytes: limits.logBytes,

@@ -46,7 +46,7 @@ class CountingProvider implements AttestationProvider {
 describe("the escape and abuse corpus", () => {
   // Tight CPU budget so that the loops end quickly; everything else default.
   const sandbox = new SecureExecutionEnvironment({
-    limits: { maxInterrupts: 400, timeoutMs: 20_000, memoryBytes: 32 * 1024 * 1024 },
+    limits: { gas: 100_000_000, timeoutMs: 20_000, memoryBytes: 32 * 1024 * 1024 },
   });
   afterAll(() => sandbox.close());
   const heapBefore = getHeapStatistics().used_heap_size;

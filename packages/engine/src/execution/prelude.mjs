@@ -4,14 +4,15 @@
 /**
  * The guest-side prelude, evaluated as a global script in every fresh
  * context before the agent's module. Its completion value is `setup`, which
- * installs the host API and the determinism patches and returns the runner.
+ * installs the host API and the determinism patches and returns `{ run,
+ * serialize }`.
  * Its SHA-256 is part of the runtime identity (and so of the measurement):
  * keep it byte-for-byte stable, and bump SANDBOX_VERSION in sandbox.ts when
  * it changes.
  */
 export const PRELUDE = `(function () {
 "use strict";
-return function setup(hostLog, clock, s0, s1, s2, s3, maxOutputChars) {
+return function setup(hostLog, clock, s0, s1, s2, s3) {
   const G = globalThis;
   const apply = Reflect.apply, construct = Reflect.construct, defineProperty = Object.defineProperty;
   const freeze = Object.freeze, stringify = JSON.stringify, parse = JSON.parse;
@@ -121,14 +122,6 @@ return function setup(hostLog, clock, s0, s1, s2, s3, maxOutputChars) {
   const host = freeze({ log, random, now: function now() { return clock; } });
   def(G, "console", freeze({ log, info: log, warn: log, error: log, debug: log }));
 
-  const errorText = (e) => {
-    let name = "Error", message = "";
-    try {
-      if (e !== null && typeof e === "object") { name = StringCtor(e.name); message = StringCtor(e.message); }
-      else { name = "Thrown"; message = StringCtor(e); }
-    } catch { message = "(the thrown value cannot be described)"; }
-    return stringify({ name: name.slice(0, 200), message: message.slice(0, 2000) });
-  };
   const strict = (key, value) => {
     const t = typeof value;
     if (t === "number" && !isFinite_(value)) throw new TypeError("a number in the output is not finite");
@@ -137,29 +130,16 @@ return function setup(hostLog, clock, s0, s1, s2, s3, maxOutputChars) {
     }
     return value;
   };
-  const finish = (v) => {
-    let s;
-    try { s = stringify(v, strict); } catch (e) { return "B" + errorText(e); }
-    if (typeof s !== "string") return "B" + stringify({ name: "TypeError", message: "the output is not JSON" });
-    if (s.length > maxOutputChars) return "O" + s.length;
-    return "R" + s;
-  };
-  return function run(ns, inputText) {
+  // The host awaits main's promise through the engine's own promise state,
+  // then calls serialize (JSON.stringify as captured here, before any agent
+  // code ran) and checks what it gets back; no check runs in guest code.
+  const run = function run(ns, inputText) {
     const input = parse(inputText);
     const main = typeof ns.default === "function" ? ns.default : typeof ns.main === "function" ? ns.main : undefined;
-    if (main === undefined) {
-      return "E" + stringify({ name: "TypeError", message: "the module exports neither a default function nor a main function" });
-    }
-    let result;
-    try {
-      result = main(input, host);
-      if (result !== null && (typeof result === "object" || typeof result === "function") && typeof result.then === "function") {
-        return Promise.resolve(result).then(finish, (e) => "E" + errorText(e));
-      }
-    } catch (e) {
-      return "E" + errorText(e);
-    }
-    return finish(result);
+    if (main === undefined) throw new TypeError("the module exports neither a default function nor a main function");
+    return main(input, host);
   };
+  const serialize = function serialize(v) { return stringify(v, strict); };
+  return freeze({ run, serialize });
 };
 })()`;

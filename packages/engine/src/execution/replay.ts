@@ -80,7 +80,7 @@ export async function executeAttested(
 }
 
 /**
- * The `chaoscore.execution/v1` record of a run (with its quote, or null).
+ * The `chaoscore.execution/v2` record of a run (with its quote, or null).
  * @example const recorded = toRecordedExecution(result, nonce, quote);
  */
 export function toRecordedExecution(
@@ -97,6 +97,7 @@ export function toRecordedExecution(
     runtime: { ...result.runtime },
     limits: { ...result.limits },
     output: result.output,
+    gasUsed: result.gasUsed,
     nonce,
     quote,
   };
@@ -115,14 +116,16 @@ export type ReplayRequest = {
   expectedOutputHash: Hex;
   /** When given, the replay's measurement must equal it. */
   measurement?: Hex;
+  /** When given, the replay must use exactly this much gas (gas is deterministic). */
+  expectedGasUsed?: number;
 };
 
 /**
  * Re-executes a recorded run in a fresh sandbox runtime and confirms that it
- * reproduces the recorded output hash (and measurement, when given): the
- * second path to trust, independent of any TEE.
- * @throws ChaosCoreError EXECUTION_REPLAY_MISMATCH when the output hash or the
- * measurement differs, or the replay fails deterministically (the run's own
+ * reproduces the recorded output hash (and measurement and gas used, when
+ * given): the second path to trust, independent of any TEE.
+ * @throws ChaosCoreError EXECUTION_REPLAY_MISMATCH when the output hash, the
+ * measurement or the gas used differs, or the replay fails deterministically (the run's own
  * code is the `cause`); EXECUTION_TIMEOUT and EXECUTION_SANDBOX_FAILURE
  * unchanged (they depend on the machine: retry); EXECUTION_BAD_INPUT.
  * @example
@@ -174,6 +177,11 @@ export async function replay(
       },
     });
   }
+  if (r.expectedGasUsed !== undefined && result.gasUsed !== r.expectedGasUsed) {
+    throw new ChaosCoreError("EXECUTION_REPLAY_MISMATCH", "the replay's gas used differs", {
+      details: { field: "gasUsed", expected: r.expectedGasUsed, actual: result.gasUsed },
+    });
+  }
   return result;
 }
 
@@ -187,6 +195,7 @@ function normalize(request: ReplayRequest | RecordedExecution): ReplayRequest {
       clock: recorded.clock,
       limits: recorded.limits,
       expectedOutputHash: outputHashOf(recorded.output),
+      expectedGasUsed: recorded.gasUsed,
       ...(recorded.quote === null ? {} : { measurement: recorded.quote.measurement }),
     };
   }

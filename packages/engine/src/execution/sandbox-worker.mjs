@@ -1,46 +1,118 @@
 // Worker thread of the Secure Execution Environment: runs agent JavaScript in
-// QuickJS compiled to WebAssembly (quickjs-emscripten, RELEASE_SYNC variant).
-// Plain JavaScript on purpose, so that it runs without a TypeScript loader.
+// QuickJS compiled to WebAssembly (quickjs-emscripten, RELEASE_SYNC variant),
+// instrumented with a deterministic gas meter (gas-meter.mjs). Plain
+// JavaScript on purpose, so that it runs without a TypeScript loader.
 //
-// Why a worker: QuickJS's C recursion runs on the host thread's native stack.
-// A worker started with a large stack (resourceLimits.stackSizeMb) lets
-// QuickJS's own stack limit trip first, so deep recursion in the parser, JSON
-// or RegExp is a coded error and never a host RangeError; and the parent can
-// terminate the worker as a hard wall-clock backstop.
+// Every run gets a fresh WebAssembly instance with its own memory, so the
+// allocator and the gas count start from the same state on every run (the
+// compiled module is shared). Limit outcomes are decided here, by the host,
+// from the engine's own state — the gas and stack trap reason, the failed
+// memory growth flag, the wall-clock and log flags — never from the name or
+// message of what the guest throws. The output is serialised with the
+// prelude's JSON.stringify captured before any agent code ran, and checked
+// (type, size) here, never by guest code.
 //
 // Protocol: receives { id, code, inputText, clock, seedWords: [4 × uint32],
 // limits } and answers { id, ok: true, outputText, logs, stats } or
-// { id, ok: false, code, message, details, logs, stats }.
+// { id, ok: false, code, message, details, logs, stats }; stats = {
+// durationMs, gasUsed, memoryBytes, interrupts }.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { parentPort } from "node:worker_threads";
 import { newQuickJSWASMModule, newVariant, RELEASE_SYNC } from "quickjs-emscripten";
+import {
+  GAS_EXPORT,
+  instrumentWasm,
+  STACK_FLOOR_EXPORT,
+  STACK_POINTER_EXPORT,
+  TRAP_GAS,
+  TRAP_REASON_EXPORT,
+  TRAP_STACK,
+} from "./gas-meter.mjs";
 import { PRELUDE } from "./prelude.mjs";
 
-// QuickJS does not count ArrayBuffer contents against its memory limit, so
-// each module gets a WebAssembly memory capped at memoryBytes + HEADROOM: an
-// allocation past the cap fails inside the engine ("out of memory"). Modules
-// are kept per cap and dropped after a memory failure or an engine failure.
-const HEADROOM = 32 * 1024 * 1024;
 const PAGE = 65536;
-const MAX_MODULES = 4;
-const modules = new Map();
+/** The engine image below the heap: static data and the 5 MiB C stack, rounded up. */
+export const ENGINE_IMAGE_BYTES = 8 * 1024 * 1024;
+/** The memory the engine's module asks for at start (its declared minimum). */
+const INITIAL_PAGES = 256;
+/** QuickJS's own stack check sits this far past the host's stack floor (a safety net for alloca). */
+const QUICKJS_STACK_SLACK = 64 * 1024;
+
+const require = createRequire(import.meta.url);
+const compiled = new WebAssembly.Module(
+  instrumentWasm(readFileSync(require.resolve("@jitl/quickjs-wasmfile-release-sync/wasm"))),
+);
+
 /** The engine's last stderr line (an Emscripten abort message), for diagnostics. */
 let lastEngineMessage = "";
-const capPages = (memoryBytes) => Math.ceil((memoryBytes + HEADROOM) / PAGE);
-const getModule = (memoryBytes) => {
-  const pages = capPages(memoryBytes);
-  let module = modules.get(pages);
-  if (module === undefined) {
-    if (modules.size >= MAX_MODULES) modules.delete(modules.keys().next().value);
-    const wasmMemory = new WebAssembly.Memory({ initial: 256, maximum: pages });
-    const quiet = { print: () => {}, printErr: (text) => (lastEngineMessage = String(text)) };
-    module = newQuickJSWASMModule(
-      newVariant(RELEASE_SYNC, { wasmMemory, emscriptenModule: quiet }),
-    );
-    modules.set(pages, module);
-  }
-  return module;
-};
-const dropModule = (memoryBytes) => modules.delete(capPages(memoryBytes));
+
+/**
+ * A fresh engine: a new instance of the metered module in a new memory of at
+ * most ENGINE_IMAGE_BYTES + memoryBytes. Host imports that could make the
+ * engine's path depend on the machine (time, time zone, environment) are
+ * replaced by constants; the memory-growth import records a failure.
+ */
+async function newEngine(memoryBytes) {
+  const maximum = Math.max(INITIAL_PAGES, Math.ceil((ENGINE_IMAGE_BYTES + memoryBytes) / PAGE));
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum });
+  const engine = { memory, instance: undefined, growthFailed: false };
+  const instantiateWasm = (imports, receive) => {
+    const env = imports.a;
+    const grow = env.k;
+    env.k = (size) => {
+      const ok = grow(size);
+      if (!ok) engine.growthFailed = true;
+      return ok;
+    };
+    env.p = () => 0; // emscripten_date_now: the prelude's clock is the only time
+    env.m = (time, tm) => {
+      // localtime is UTC whatever the host's time zone (tm_gmtoff 0, no DST)
+      const d = new Date(1000 * Number(time));
+      const t = d.getTime();
+      const yday = Number.isNaN(t) ? 0 : (t - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86400000;
+      const fields = [d.getUTCSeconds(), d.getUTCMinutes(), d.getUTCHours(), d.getUTCDate()];
+      fields.push(
+        d.getUTCMonth(),
+        d.getUTCFullYear() - 1900,
+        d.getUTCDay(),
+        Math.floor(yday),
+        0,
+        0,
+      );
+      new Int32Array(memory.buffer, tm, 10).set(fields.map((f) => f | 0));
+    };
+    env.n = (timezone, daylight, std, dst) => {
+      const heap = new Uint8Array(memory.buffer);
+      new DataView(memory.buffer).setInt32(timezone, 0, true);
+      new DataView(memory.buffer).setInt32(daylight, 0, true);
+      heap.set([85, 84, 67, 0], std); // "UTC"
+      heap.set([85, 84, 67, 0], dst);
+    };
+    env.e = () => 0; // environ_get: no environment
+    env.f = (count, size) => {
+      new DataView(memory.buffer).setInt32(count, 0, true);
+      new DataView(memory.buffer).setInt32(size, 0, true);
+      return 0;
+    };
+    engine.instance = new WebAssembly.Instance(compiled, imports);
+    receive(engine.instance, compiled);
+    return engine.instance.exports;
+  };
+  const quiet = { print: () => {}, printErr: (text) => (lastEngineMessage = String(text)) };
+  engine.module = await newQuickJSWASMModule(
+    newVariant(RELEASE_SYNC, {
+      wasmMemory: memory,
+      emscriptenModule: { ...quiet, instantiateWasm },
+    }),
+  );
+  const ex = engine.instance.exports;
+  engine.gas = ex[GAS_EXPORT];
+  engine.stackFloor = ex[STACK_FLOOR_EXPORT];
+  engine.trapReason = ex[TRAP_REASON_EXPORT];
+  engine.stackPointer = ex[STACK_POINTER_EXPORT];
+  return engine;
+}
 
 /** An error that ends a run with a code. */
 class RunError extends Error {
@@ -51,51 +123,38 @@ class RunError extends Error {
   }
 }
 
-/** Classifies an error thrown inside the guest (by name and message). */
-function classifyGuestError(name, message) {
-  if (name === "InternalError" && /^out of memory/.test(message)) {
-    return new RunError("EXECUTION_MEMORY_LIMIT", "the run exceeded its memory limit");
-  }
-  if (name === "InternalError" && message === "string too long") {
-    return new RunError("EXECUTION_MEMORY_LIMIT", "the run built a string over the engine's limit");
-  }
-  if (
-    (name === "InternalError" && message === "stack overflow") ||
-    (name === "SyntaxError" && message === "stack overflow") ||
-    (name === "RangeError" && /call stack/i.test(message))
-  ) {
-    return new RunError("EXECUTION_STACK_OVERFLOW", "the run exceeded its stack size limit");
-  }
-  return new RunError("EXECUTION_CODE_ERROR", `${name}: ${message}`, { name, message });
-}
-
-function runOne(mod, job) {
+function runOne(engine, job) {
   const { code, inputText, clock, seedWords, limits } = job;
   const started = performance.now();
   const deadline = started + limits.timeoutMs;
   const logs = [];
   let logBytes = 0;
   let interrupts = 0;
+  /** Host flags: "timeout" (wall clock, checked by the interrupt handler) or "log". */
   let abort = null;
-  let memoryBytes = null;
-  let poisoned = false;
+  let budgetSet = false;
 
-  const rt = mod.newRuntime();
-  let ctx;
-  const handles = [];
-  const keep = (h) => {
-    handles.push(h);
-    return h;
-  };
+  const gasUsed = () => (budgetSet ? limits.gas - Number(engine.gas.value) : 0);
   const stats = () => ({
     durationMs: performance.now() - started,
+    gasUsed: gasUsed(),
+    memoryBytes: engine.memory.buffer.byteLength,
     interrupts,
-    ...(memoryBytes === null ? {} : { memoryBytes }),
   });
-  const abortError = () => {
-    if (abort === "cpu") {
-      return new RunError("EXECUTION_CPU_LIMIT", "the run exceeded its instruction budget", {
-        maxInterrupts: limits.maxInterrupts,
+  /** The outcome of a run that ended early, from the host's flags only (or null). */
+  const hostOutcome = () => {
+    const reason = engine.trapReason.value;
+    if (reason === TRAP_GAS) {
+      return new RunError("EXECUTION_CPU_LIMIT", "the run used up its gas", { gas: limits.gas });
+    }
+    if (reason === TRAP_STACK) {
+      return new RunError("EXECUTION_STACK_OVERFLOW", "the run exceeded its stack size limit", {
+        stackBytes: limits.stackBytes,
+      });
+    }
+    if (engine.growthFailed) {
+      return new RunError("EXECUTION_MEMORY_LIMIT", "the run exceeded its memory limit", {
+        memoryBytes: limits.memoryBytes,
       });
     }
     if (abort === "log") {
@@ -103,103 +162,105 @@ function runOne(mod, job) {
         limit: limits.logBytes,
       });
     }
-    return new RunError("EXECUTION_TIMEOUT", "the run exceeded its wall-clock time limit", {
-      timeoutMs: limits.timeoutMs,
-    });
-  };
-  /** Turns an error handle (or the abort flag) into a RunError and disposes the handle. */
-  const fromErrorHandle = (h) => {
-    if (abort !== null) {
-      h.dispose();
-      return abortError();
+    if (abort === "timeout") {
+      return new RunError("EXECUTION_TIMEOUT", "the run exceeded its wall-clock time limit", {
+        timeoutMs: limits.timeoutMs,
+      });
     }
+    return null;
+  };
+
+  const rt = engine.module.newRuntime();
+  const ctx = rt.newContext();
+  /** Turns an error handle into a RunError: a host flag if one is set, else the code's own error. */
+  const fromErrorHandle = (h) => {
+    const flagged = hostOutcome();
+    if (flagged !== null) return flagged;
     let dumped;
     try {
       dumped = ctx.dump(h);
     } catch {
       dumped = undefined;
     }
-    h.dispose();
-    if (abort !== null) return abortError();
-    const name = typeof dumped?.name === "string" ? dumped.name : "Error";
-    const message = typeof dumped?.message === "string" ? dumped.message.slice(0, 2000) : "";
-    if (name === "InternalError" && message === "interrupted") return abortError();
-    return classifyGuestError(name, message);
+    const after = hostOutcome(); // describing the error runs guest code too
+    if (after !== null) return after;
+    const name = typeof dumped?.name === "string" ? dumped.name.slice(0, 200) : "Thrown";
+    const message =
+      typeof dumped?.message === "string"
+        ? dumped.message.slice(0, 2000)
+        : typeof dumped === "string"
+          ? dumped.slice(0, 2000)
+          : "";
+    return new RunError("EXECUTION_CODE_ERROR", `${name}: ${message}`, { name, message });
   };
-  /** The value of `h`, running pending jobs until it settles when it is a promise. */
+  /** The value of `h`, running pending jobs until it settles when it is a promise (the engine's state, not `then`). */
   const awaitValue = (h, what) => {
     for (;;) {
       const state = ctx.getPromiseState(h);
-      if (state.type === "fulfilled") return state.notAPromise ? h : keep(state.value);
+      if (state.type === "fulfilled") return state.notAPromise ? h : state.value;
       if (state.type === "rejected") throw fromErrorHandle(state.error);
       if (!rt.hasPendingJob()) throw new RunError("EXECUTION_CODE_ERROR", `${what} never settled`);
       const r = rt.executePendingJobs(1000);
       if (r.error) throw fromErrorHandle(r.error);
-      if (abort !== null) throw abortError();
+      const flagged = hostOutcome();
+      if (flagged !== null) throw flagged;
     }
   };
 
   try {
-    rt.setMemoryLimit(limits.memoryBytes);
-    rt.setMaxStackSize(limits.stackBytes);
+    // The heap is bounded by the WebAssembly memory's maximum (strings and
+    // ArrayBuffers included); QuickJS's own allocation limit is not used, so
+    // that every allocation failure is a failed growth the host sees.
+    rt.setMemoryLimit(-1);
+    rt.setMaxStackSize(limits.stackBytes + QUICKJS_STACK_SLACK);
     rt.setModuleLoader((name) => ({ error: new Error(`imports are not available: ${name}`) }));
     rt.setInterruptHandler(() => {
       interrupts++;
-      if (abort !== null) return true;
-      if (interrupts > limits.maxInterrupts) abort = "cpu";
-      else if (performance.now() > deadline) abort = "timeout";
+      if (abort === null && performance.now() > deadline) abort = "timeout";
       return abort !== null;
     });
-    ctx = rt.newContext();
+    engine.stackFloor.value = Math.max(0, engine.stackPointer.value - limits.stackBytes);
+    engine.gas.value = BigInt(limits.gas);
+    budgetSet = true;
 
-    const hostLog = keep(
-      ctx.newFunction("log", (lineHandle) => {
-        if (ctx.typeof(lineHandle) !== "string") return ctx.false;
-        const lengthHandle = ctx.getProp(lineHandle, "length");
-        const length = ctx.getNumber(lengthHandle);
-        lengthHandle.dispose();
-        if (abort !== null || logBytes + length > limits.logBytes) {
-          abort ??= "log";
-          return ctx.false;
-        }
-        const line = ctx.getString(lineHandle);
-        const bytes = Buffer.byteLength(line, "utf8");
-        if (logBytes + bytes > limits.logBytes) {
-          abort = "log";
-          return ctx.false;
-        }
-        logBytes += bytes;
-        logs.push(line);
-        return ctx.true;
-      }),
-    );
+    const hostLog = ctx.newFunction("log", (lineHandle) => {
+      if (ctx.typeof(lineHandle) !== "string") return ctx.false;
+      const lengthHandle = ctx.getProp(lineHandle, "length");
+      const length = ctx.getNumber(lengthHandle);
+      lengthHandle.dispose();
+      if (abort !== null || logBytes + length > limits.logBytes) {
+        abort ??= "log";
+        return ctx.false;
+      }
+      const line = ctx.getString(lineHandle);
+      const bytes = Buffer.byteLength(line, "utf8");
+      if (logBytes + bytes > limits.logBytes) {
+        abort = "log";
+        return ctx.false;
+      }
+      logBytes += bytes;
+      logs.push(line);
+      return ctx.true;
+    });
 
     const setupResult = ctx.evalCode(PRELUDE, "chaoscore-prelude.js", { type: "global" });
     if (setupResult.error) throw fromErrorHandle(setupResult.error);
-    const setup = keep(setupResult.value);
-    const args = [
-      hostLog,
-      keep(ctx.newNumber(clock)),
-      ...seedWords.map((w) => keep(ctx.newNumber(w))),
-      keep(ctx.newNumber(limits.outputBytes)),
-    ];
-    const runnerResult = ctx.callFunction(setup, ctx.undefined, ...args);
-    if (runnerResult.error) throw fromErrorHandle(runnerResult.error);
-    const runner = keep(runnerResult.value);
+    const args = [hostLog, ctx.newNumber(clock), ...seedWords.map((w) => ctx.newNumber(w))];
+    const pair = ctx.unwrapResult(ctx.callFunction(setupResult.value, ctx.undefined, ...args));
+    const runner = ctx.getProp(pair, "run");
+    const serialize = ctx.getProp(pair, "serialize");
 
     // Compile first, so that a syntax error (or an import) is told apart from a throw.
-    const compiled = ctx.evalCode(code, "agent.js", {
+    const compiledModule = ctx.evalCode(code, "agent.js", {
       type: "module",
       strict: true,
       compileOnly: true,
     });
-    if (compiled.error) {
-      const e = fromErrorHandle(compiled.error);
+    if (compiledModule.error) {
+      const e = fromErrorHandle(compiledModule.error);
       if (e.code !== "EXECUTION_CODE_ERROR") throw e;
       throw new RunError("EXECUTION_COMPILE_ERROR", e.message, e.details);
     }
-    compiled.value.dispose();
-
     const evaluated = ctx.evalCode(code, "agent.js", { type: "module", strict: true });
     if (evaluated.error) {
       const e = fromErrorHandle(evaluated.error);
@@ -208,96 +269,68 @@ function runOne(mod, job) {
       }
       throw e;
     }
-    const namespace = awaitValue(keep(evaluated.value), "the module");
-    const inputHandle = keep(ctx.newString(inputText));
-    const ran = ctx.callFunction(runner, ctx.undefined, namespace, inputHandle);
+    const namespace = awaitValue(evaluated.value, "the module");
+    const ran = ctx.callFunction(runner, ctx.undefined, namespace, ctx.newString(inputText));
     if (ran.error) throw fromErrorHandle(ran.error);
-    const tagged = awaitValue(keep(ran.value), "main's promise");
-    if (abort !== null) throw abortError();
-    if (ctx.typeof(tagged) !== "string") {
-      throw new RunError("EXECUTION_BAD_OUTPUT", "the run did not produce an output");
+    const value = awaitValue(ran.value, "main's promise");
+    const serialized = ctx.callFunction(serialize, ctx.undefined, value);
+    if (serialized.error) {
+      const e = fromErrorHandle(serialized.error);
+      if (e.code !== "EXECUTION_CODE_ERROR") throw e;
+      throw new RunError("EXECUTION_BAD_OUTPUT", `the output is not JSON: ${e.message}`);
     }
-    const text = ctx.getString(tagged);
-    const tag = text[0];
-    const body = text.slice(1);
-    if (tag === "O") {
+    const flagged = hostOutcome();
+    if (flagged !== null) throw flagged;
+    const text = serialized.value;
+    if (ctx.typeof(text) !== "string") {
+      throw new RunError("EXECUTION_BAD_OUTPUT", "the output is not JSON");
+    }
+    const lengthHandle = ctx.getProp(text, "length");
+    const length = ctx.getNumber(lengthHandle);
+    if (length > limits.outputBytes) {
       throw new RunError("EXECUTION_OUTPUT_TOO_LARGE", "the output exceeds the output limit", {
         limit: limits.outputBytes,
-        size: Number(body),
+        size: length,
       });
     }
-    if (tag === "B") {
-      const { name, message } = JSON.parse(body);
-      throw new RunError("EXECUTION_BAD_OUTPUT", `the output is not JSON: ${name}: ${message}`);
-    }
-    if (tag === "E") {
-      const { name, message } = JSON.parse(body);
-      throw classifyGuestError(name, message);
-    }
-    if (tag !== "R") throw new RunError("EXECUTION_SANDBOX_FAILURE", "the runner answered garbage");
-    try {
-      const usage = rt.computeMemoryUsage();
-      const dumped = ctx.dump(usage);
-      usage.dispose();
-      if (typeof dumped?.memory_used_size === "number") memoryBytes = dumped.memory_used_size;
-    } catch {
-      memoryBytes = null;
-    }
-    return { ok: true, outputText: body, logs, stats: stats() };
+    return { ok: true, outputText: ctx.getString(text), logs, stats: stats() };
   } catch (e) {
-    if (e instanceof RunError) {
-      if (e.code === "EXECUTION_MEMORY_LIMIT") dropModule(limits.memoryBytes);
-      return {
-        ok: false,
-        code: e.code,
-        message: e.message,
-        details: e.details,
-        logs,
-        stats: stats(),
-      };
-    }
-    // The engine itself failed (a WebAssembly trap, or the host's own stack):
-    // the module's state is unknown, so it is dropped and never reused.
-    poisoned = true;
-    dropModule(limits.memoryBytes);
-    const hostStack = e instanceof RangeError && /call stack/i.test(e.message);
+    const error = e instanceof RunError ? e : (hostOutcome() ?? engineFailure(e));
     return {
       ok: false,
-      code: hostStack ? "EXECUTION_STACK_OVERFLOW" : "EXECUTION_SANDBOX_FAILURE",
-      message: hostStack
-        ? "the run exceeded the host's native stack"
-        : `the sandbox engine failed: ${String(e?.message ?? e).slice(0, 500)}`,
-      details: { poisoned: true, engineMessage: lastEngineMessage.slice(0, 500) },
+      code: error.code,
+      message: error.message,
+      details: error.details,
       logs,
       stats: stats(),
-      poisoned: true,
     };
-  } finally {
-    if (!poisoned) {
-      try {
-        for (const h of handles.reverse()) if (h.alive) h.dispose();
-        ctx?.dispose();
-        rt.dispose();
-      } catch {
-        dropModule(limits.memoryBytes);
-      }
-    }
   }
+  // No dispose: the instance (with every handle in it) is dropped after the run.
+}
+
+/** A failure of the engine itself (a trap the host did not cause, or the host's own stack). */
+function engineFailure(e) {
+  if (e instanceof RangeError && /call stack/i.test(e.message)) {
+    return new RunError("EXECUTION_STACK_OVERFLOW", "the run exceeded the host's native stack");
+  }
+  return new RunError(
+    "EXECUTION_SANDBOX_FAILURE",
+    `the sandbox engine failed: ${String(e?.message ?? e).slice(0, 500)}`,
+    { engineMessage: lastEngineMessage.slice(0, 500) },
+  );
 }
 
 parentPort?.on("message", async (job) => {
   let answer;
   try {
-    const mod = await getModule(job.limits.memoryBytes);
-    answer = runOne(mod, job);
+    answer = runOne(await newEngine(job.limits.memoryBytes), job);
   } catch (e) {
-    dropModule(job.limits.memoryBytes);
     answer = {
       ok: false,
       code: "EXECUTION_SANDBOX_FAILURE",
       message: `the sandbox could not start: ${String(e?.message ?? e).slice(0, 500)}`,
       logs: [],
-      stats: { durationMs: 0, interrupts: 0 },
+      stats: { durationMs: 0, gasUsed: 0, memoryBytes: 0, interrupts: 0 },
     };
   }
   parentPort.postMessage({ id: job.id, ...answer });

@@ -75,7 +75,8 @@ describe("SecureExecutionEnvironment.run", () => {
     expect(r.outputHash).toBe(hashExecutionOutput(r.output));
     expect(r.measurement).toBe(sandbox.measure(PROPOSAL_CODE));
     expect(r.logs).toEqual(["tallied 3 votes"]);
-    expect(r.stats.interrupts).toBeGreaterThanOrEqual(0);
+    expect(r.gasUsed).toBeGreaterThan(0);
+    expect(r.stats.gasUsed).toBe(r.gasUsed);
     expect(r.runtime).toEqual(RUNTIME_IDENTITY);
     expect(r.limits).toEqual(DEFAULT_EXECUTION_LIMITS);
   });
@@ -87,23 +88,27 @@ describe("SecureExecutionEnvironment.run", () => {
       const b = await other.run(PROPOSAL_CODE, PROPOSAL, { seed: "s" });
       const c = await sandbox.run(PROPOSAL_CODE, PROPOSAL, { seed: "t" });
       expect(b.outputHash).toBe(a.outputHash);
-      expect(b.stats.interrupts).toBe(a.stats.interrupts);
+      expect(b.gasUsed).toBe(a.gasUsed);
       expect(c.inputHash).not.toBe(a.inputHash);
     } finally {
       await other.close();
     }
   });
 
-  it("counts interrupts deterministically for a CPU-heavy run", async () => {
+  it("meters gas deterministically for a CPU-heavy run, and the budget is exact", async () => {
     const code =
-      "export default () => { let x = 0; for (let i = 0; i < 3e6; i++) x = (x + i) % 1000003; return x }";
+      "export default () => { let x = 0; for (let i = 0; i < 3e5; i++) x = (x + i) % 1000003; return x }";
     const a = await sandbox.run(code, null);
     const b = await sandbox.run(code, null);
-    expect(a.stats.interrupts).toBeGreaterThan(10);
-    expect(b.stats.interrupts).toBe(a.stats.interrupts);
-    expect(
-      await codeOf(sandbox.run(code, null, { limits: { maxInterrupts: a.stats.interrupts - 1 } })),
-    ).toBe("EXECUTION_CPU_LIMIT");
+    expect(a.gasUsed).toBeGreaterThan(3e5);
+    expect(b.gasUsed).toBe(a.gasUsed);
+    // exactly the gas it needs passes (with the same output); one unit less is the CPU limit
+    const exact = await sandbox.run(code, null, { limits: { gas: a.gasUsed } });
+    expect(exact.output).toBe(a.output);
+    expect(exact.gasUsed).toBe(a.gasUsed);
+    expect(await codeOf(sandbox.run(code, null, { limits: { gas: a.gasUsed - 1 } }))).toBe(
+      "EXECUTION_CPU_LIMIT",
+    );
   });
 
   it("uses the PRNG seeded from SHA-256(seed) (xoshiro128**)", async () => {
@@ -142,20 +147,23 @@ describe("SecureExecutionEnvironment.run", () => {
   it("stops at the wall clock (interrupt handler)", async () => {
     const error = await sandbox
       .run("export default () => { for (;;) {} }", null, {
-        limits: { maxInterrupts: 10_000_000, timeoutMs: 200 },
+        limits: { gas: 2_000_000_000, timeoutMs: 200 },
       })
       .catch((e: unknown) => e);
     expect(isChaosCoreError(error, "EXECUTION_TIMEOUT")).toBe(true);
   });
 
   it("terminates the worker when a builtin does not yield (backstop), then recovers", async () => {
+    // a gas budget far above what the wall clock allows: the native loop never
+    // reaches the interrupt handler, so only the parent's backstop ends it
     const strict = new SecureExecutionEnvironment({
       backstopGraceMs: 0,
-      limits: { timeoutMs: 20, memoryBytes: 512 * 1024 * 1024 },
+      workers: 1,
+      limits: { timeoutMs: 20, gas: 2 ** 50 },
     });
     try {
       const error = await strict
-        .run("export default () => { const a = new Array(2e7); a.fill(1); return a.length }", null)
+        .run("export default () => [].indexOf.call({ length: 2 ** 40 }, 1)", null)
         .catch((e: unknown) => e);
       expect(isChaosCoreError(error, "EXECUTION_TIMEOUT")).toBe(true);
       expect((error as { details: { backstop?: boolean } }).details.backstop).toBe(true);
@@ -214,7 +222,7 @@ describe("SecureExecutionEnvironment.run", () => {
     const m = sandbox.measure("export default () => 1");
     expect(sandbox.measure("export default () => 1")).toBe(m);
     expect(sandbox.measure("export default () => 2")).not.toBe(m);
-    expect(sandbox.measure("export default () => 1", { maxInterrupts: 1 })).not.toBe(m);
+    expect(sandbox.measure("export default () => 1", { gas: 1 })).not.toBe(m);
   });
 });
 
@@ -299,7 +307,7 @@ describe("executeAttested", () => {
             provider: counting,
             nonce: NONCE,
             sandbox,
-            limits: { maxInterrupts: 200 },
+            limits: { gas: 2_000_000 },
           }),
         ),
       );

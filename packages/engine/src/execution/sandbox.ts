@@ -1,10 +1,9 @@
 import { createRequire } from "node:module";
-import { Worker } from "node:worker_threads";
+import { availableParallelism } from "node:os";
 import {
   ChaosCoreError,
   canonicalJson,
   computeMeasurement,
-  type ErrorCode,
   type ExecutionLimits,
   type Hex,
   hashExecutionCode,
@@ -17,10 +16,12 @@ import {
   sha256Hex,
   utf8,
 } from "@chaoscore/core";
+import { GAS_METER_VERSION } from "./gas-meter.mjs";
 import { PRELUDE } from "./prelude.mjs";
+import { type RunStats, SandboxWorkerPool } from "./worker-pool.js";
 
 /** Version of this sandbox (the prelude, the host API and the worker protocol). */
-export const SANDBOX_VERSION = "chaoscore.sandbox/1";
+export const SANDBOX_VERSION = "chaoscore.sandbox/2";
 
 const require = createRequire(import.meta.url);
 const QUICKJS_VERSION: string = (require("quickjs-emscripten/package.json") as { version: string })
@@ -28,40 +29,55 @@ const QUICKJS_VERSION: string = (require("quickjs-emscripten/package.json") as {
 
 /**
  * The identity of this sandbox runtime, as measured: QuickJS through
- * quickjs-emscripten (its npm version), the WebAssembly variant, the sandbox
- * version and the SHA-256 of the guest prelude.
+ * quickjs-emscripten (its npm version), the WebAssembly variant with the
+ * version of the gas instrumentation applied to it, the sandbox version and
+ * the SHA-256 of the guest prelude.
  */
 export const RUNTIME_IDENTITY: RuntimeIdentity = Object.freeze({
   engine: "quickjs",
   engineVersion: `quickjs-emscripten@${QUICKJS_VERSION}`,
-  variant: "@jitl/quickjs-wasmfile-release-sync",
+  variant: `@jitl/quickjs-wasmfile-release-sync+${GAS_METER_VERSION}`,
   sandbox: SANDBOX_VERSION,
   prelude: sha256Hex(utf8(PRELUDE)),
 });
 
 /**
- * Default limits: 64 MiB of QuickJS heap, 256 KiB of QuickJS stack, 5000
- * interrupts (QuickJS calls the interrupt handler about every 10 000 ticks:
- * roughly 1–3 s of a tight loop), a 5 s wall clock, 1 MiB of output and
- * 64 KiB of log.
+ * Default limits: 64 MiB of heap, 256 KiB of stack, 200 million gas (one
+ * unit per function entry or loop iteration of the WebAssembly engine:
+ * roughly 1 s of work on a 2020s core), a 5 s wall clock, 1 MiB of output
+ * and 64 KiB of log.
  */
 export const DEFAULT_EXECUTION_LIMITS: ExecutionLimits = Object.freeze({
   memoryBytes: 64 * 1024 * 1024,
   stackBytes: 256 * 1024,
-  maxInterrupts: 5000,
+  gas: 200_000_000,
   timeoutMs: 5000,
   outputBytes: 1024 * 1024,
   logBytes: 64 * 1024,
 });
 
-/** Upper bounds on configurable limits (the worker's native stack is 64 MiB). */
+/** The engine's bounds on limits (the format allows more; the worker's native stack is 64 MiB). */
 export const MAX_EXECUTION_LIMITS: ExecutionLimits = Object.freeze({
   memoryBytes: 1024 * 1024 * 1024,
   stackBytes: 1024 * 1024,
-  maxInterrupts: 10_000_000,
+  gas: 2 ** 50,
   timeoutMs: 600_000,
   outputBytes: 64 * 1024 * 1024,
   logBytes: 16 * 1024 * 1024,
+});
+
+/**
+ * Default server-side maxima of a {@link SecureExecutionEnvironment}: what a
+ * caller may ask for per run (10 s, 64 MiB, 2 billion gas). An operator
+ * raises them with the `maxLimits` option, up to {@link MAX_EXECUTION_LIMITS}.
+ */
+export const DEFAULT_MAX_LIMITS: ExecutionLimits = Object.freeze({
+  memoryBytes: 64 * 1024 * 1024,
+  stackBytes: 1024 * 1024,
+  gas: 2_000_000_000,
+  timeoutMs: 10_000,
+  outputBytes: 4 * 1024 * 1024,
+  logBytes: 1024 * 1024,
 });
 
 /** Largest code (after transpilation) and input (canonical JSON), in UTF-8 bytes. */
@@ -69,7 +85,8 @@ export const MAX_CODE_BYTES = 1024 * 1024;
 export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
 /** Extra time the parent waits past `timeoutMs` before it kills the worker. */
 export const BACKSTOP_GRACE_MS = 2000;
-const WORKER_STACK_MB = 64;
+/** A worker whose run ended with more WebAssembly memory than this is replaced. */
+export const RECYCLE_ABOVE_BYTES = 48 * 1024 * 1024;
 
 /** The language of the source handed to {@link SecureExecutionEnvironment.run}. */
 export type CodeLanguage = "javascript" | "typescript";
@@ -96,7 +113,7 @@ export type ExecutionResult = {
   inputHash: Hex;
   /** SHA-256 of the code that ran. */
   codeHash: Hex;
-  /** SHA-256(JCS({ format: "chaoscore.measurement/v1", codeHash, runtime, limits })). */
+  /** SHA-256(JCS({ format: "chaoscore.measurement/v2", codeHash, runtime, limits })). */
   measurement: Hex;
   /** The JavaScript that ran (after transpilation). */
   code: string;
@@ -105,20 +122,11 @@ export type ExecutionResult = {
   clock: number;
   runtime: RuntimeIdentity;
   limits: ExecutionLimits;
+  /** Gas the run used: deterministic, the same on every run of the same code, input, seed and clock. */
+  gasUsed: number;
   /** Lines passed to `host.log` / `console.log`. */
   logs: string[];
-  stats: { durationMs: number; memoryBytes?: number; interrupts: number };
-};
-
-type WorkerAnswer = {
-  id: number;
-  ok: boolean;
-  outputText?: string;
-  code?: ErrorCode;
-  message?: string;
-  details?: Record<string, unknown>;
-  logs: string[];
-  stats: ExecutionResult["stats"];
+  stats: RunStats;
 };
 
 function badInput(message: string, details?: Record<string, unknown>): never {
@@ -136,7 +144,7 @@ function badInput(message: string, details?: Record<string, unknown>): never {
 export const MIN_EXECUTION_LIMITS: ExecutionLimits = Object.freeze({
   memoryBytes: 1024 * 1024,
   stackBytes: 32 * 1024,
-  maxInterrupts: 1,
+  gas: 1,
   timeoutMs: 1,
   outputBytes: 1,
   logBytes: 1,
@@ -144,30 +152,28 @@ export const MIN_EXECUTION_LIMITS: ExecutionLimits = Object.freeze({
 
 /**
  * Merges `overrides` into `base` and checks every limit is an integer in
- * [MIN_EXECUTION_LIMITS, MAX_EXECUTION_LIMITS].
+ * [MIN_EXECUTION_LIMITS, min(maxima, MAX_EXECUTION_LIMITS)].
+ * @param maxima the server-side maxima (default {@link MAX_EXECUTION_LIMITS}).
  * @throws ChaosCoreError EXECUTION_BAD_INPUT.
+ * @example resolveLimits({ gas: 1_000_000 }, DEFAULT_EXECUTION_LIMITS, DEFAULT_MAX_LIMITS)
  */
 export function resolveLimits(
   overrides: Partial<ExecutionLimits> = {},
   base: ExecutionLimits = DEFAULT_EXECUTION_LIMITS,
+  maxima: ExecutionLimits = MAX_EXECUTION_LIMITS,
 ): ExecutionLimits {
   const limits = { ...base };
   for (const key of Object.keys(MAX_EXECUTION_LIMITS) as (keyof ExecutionLimits)[]) {
     const value = overrides[key];
     if (value !== undefined) limits[key] = value;
     const v = limits[key];
-    if (
-      !Number.isSafeInteger(v) ||
-      v < MIN_EXECUTION_LIMITS[key] ||
-      v > MAX_EXECUTION_LIMITS[key]
-    ) {
-      badInput(
-        `limit ${key} must be an integer in [${MIN_EXECUTION_LIMITS[key]}, ${MAX_EXECUTION_LIMITS[key]}]`,
-        {
-          key,
-          value: v,
-        },
-      );
+    const max = Math.min(maxima[key], MAX_EXECUTION_LIMITS[key]);
+    if (!Number.isSafeInteger(v) || v < MIN_EXECUTION_LIMITS[key] || v > max) {
+      badInput(`limit ${key} must be an integer in [${MIN_EXECUTION_LIMITS[key]}, ${max}]`, {
+        key,
+        value: v,
+        maximum: max,
+      });
     }
   }
   const unknown = Object.keys(overrides).filter((k) => !(k in MAX_EXECUTION_LIMITS));
@@ -225,9 +231,11 @@ export function seedWords(seed: string): [number, number, number, number] {
  * TypeScript, transpiled first) in QuickJS compiled to WebAssembly, in a
  * worker thread, with a fresh QuickJS runtime and context per run.
  *
- * - limits: QuickJS heap (`memoryBytes`), QuickJS stack (`stackBytes`), an
- *   instruction budget counted in interrupt-handler calls (`maxInterrupts`,
- *   deterministic), a wall clock (`timeoutMs`, checked by the interrupt
+ * - limits: heap (`memoryBytes`: the WebAssembly memory's maximum, strings
+ *   and ArrayBuffers included), stack (`stackBytes`), a deterministic gas
+ *   budget (`gas`: every function entry and loop iteration
+ *   of the WebAssembly engine, builtins and RegExp included), a wall clock
+ *   (`timeoutMs`, a backstop only: checked by the interrupt
  *   handler, plus a backstop that terminates the worker), output and log sizes;
  * - no ambient authority: no fs, net, process, require, imports or host
  *   objects; the host API is `main(input, host)` with
@@ -254,28 +262,53 @@ export class SecureExecutionEnvironment {
   readonly runtime: RuntimeIdentity = RUNTIME_IDENTITY;
   /** The environment's default limits. */
   readonly limits: ExecutionLimits;
-  private worker: Worker | undefined;
-  private nextId = 1;
-  private queue: Promise<unknown> = Promise.resolve();
-  private pending = new Map<
-    number,
-    { worker: Worker; resolve: (a: WorkerAnswer) => void; reject: (e: unknown) => void }
-  >();
-
-  private readonly backstopGraceMs: number;
+  /** The most a run may ask for (server-side maxima). */
+  readonly maxLimits: ExecutionLimits;
+  /** The worker threads. */
+  readonly pool: SandboxWorkerPool;
 
   /**
    * @param options.limits overrides of {@link DEFAULT_EXECUTION_LIMITS}.
+   * @param options.maxLimits overrides of {@link DEFAULT_MAX_LIMITS}: the
+   * most a run may ask for (up to {@link MAX_EXECUTION_LIMITS}).
+   * @param options.workers worker threads (default: 2, or 1 on one core).
    * @param options.backstopGraceMs how long past `timeoutMs` the parent waits
    * before it terminates the worker (default {@link BACKSTOP_GRACE_MS}).
-   * @throws ChaosCoreError EXECUTION_BAD_INPUT for invalid limits.
+   * @param options.recycleAboveBytes a worker whose run ended with more
+   * WebAssembly memory than this is replaced (default {@link RECYCLE_ABOVE_BYTES}).
+   * @throws ChaosCoreError EXECUTION_BAD_INPUT for invalid limits or options.
    */
-  constructor(options: { limits?: Partial<ExecutionLimits>; backstopGraceMs?: number } = {}) {
-    this.limits = Object.freeze(resolveLimits(options.limits));
-    this.backstopGraceMs = options.backstopGraceMs ?? BACKSTOP_GRACE_MS;
-    if (!Number.isSafeInteger(this.backstopGraceMs) || this.backstopGraceMs < 0) {
-      badInput("backstopGraceMs must be a non-negative integer");
+  constructor(
+    options: {
+      limits?: Partial<ExecutionLimits>;
+      maxLimits?: Partial<ExecutionLimits>;
+      workers?: number;
+      backstopGraceMs?: number;
+      recycleAboveBytes?: number;
+    } = {},
+  ) {
+    // The maxima default to DEFAULT_MAX_LIMITS, raised to this environment's own defaults.
+    const baseMax = { ...DEFAULT_MAX_LIMITS };
+    for (const key of Object.keys(baseMax) as (keyof ExecutionLimits)[]) {
+      const own = options.limits?.[key];
+      if (Number.isSafeInteger(own) && (own as number) > baseMax[key]) baseMax[key] = own as number;
     }
+    this.maxLimits = Object.freeze(resolveLimits(options.maxLimits, baseMax));
+    this.limits = Object.freeze(
+      resolveLimits(options.limits, DEFAULT_EXECUTION_LIMITS, this.maxLimits),
+    );
+    const backstopGraceMs = options.backstopGraceMs ?? BACKSTOP_GRACE_MS;
+    const workers = options.workers ?? Math.min(2, availableParallelism());
+    const recycleAboveBytes = options.recycleAboveBytes ?? RECYCLE_ABOVE_BYTES;
+    for (const [name, v, min] of [
+      ["backstopGraceMs", backstopGraceMs, 0],
+      ["workers", workers, 1],
+      ["recycleAboveBytes", recycleAboveBytes, 0],
+    ] as const) {
+      if (!Number.isSafeInteger(v) || v < min) badInput(`${name} must be an integer ≥ ${min}`);
+    }
+    if (workers > 64) badInput("workers must be at most 64");
+    this.pool = new SandboxWorkerPool({ size: workers, backstopGraceMs, recycleAboveBytes });
   }
 
   /**
@@ -308,7 +341,7 @@ export class SecureExecutionEnvironment {
     return computeMeasurement({
       codeHash: hashExecutionCode(code),
       runtime: this.runtime,
-      limits: resolveLimits(limits, this.limits),
+      limits: resolveLimits(limits, this.limits, this.maxLimits),
     });
   }
 
@@ -334,7 +367,7 @@ export class SecureExecutionEnvironment {
     if (!Number.isSafeInteger(clock) || Math.abs(clock) > 8.64e15) {
       badInput("the clock must be integer milliseconds within the Date range", { clock });
     }
-    const limits = resolveLimits(options.limits, this.limits);
+    const limits = resolveLimits(options.limits, this.limits, this.maxLimits);
     const code = await this.prepare(source, options.language ?? "javascript");
     let inputText: string;
     try {
@@ -352,7 +385,7 @@ export class SecureExecutionEnvironment {
     const measurement = computeMeasurement({ codeHash, runtime: this.runtime, limits });
     const inputHash = hashExecutionInput({ input: jsonInput, seed, clock });
 
-    const answer = await this.enqueue({
+    const answer = await this.pool.run({
       code,
       inputText,
       clock,
@@ -399,6 +432,7 @@ export class SecureExecutionEnvironment {
       clock,
       runtime: this.runtime,
       limits,
+      gasUsed: answer.stats.gasUsed,
       logs: answer.logs,
       stats: answer.stats,
     };
@@ -409,84 +443,8 @@ export class SecureExecutionEnvironment {
     await this.run("export default () => null", null);
   }
 
-  /** Terminates the worker. The environment can still be used: a new worker starts on demand. */
+  /** Terminates the workers. The environment can still be used: new workers start on demand. */
   async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
-    if (worker !== undefined) await worker.terminate();
-  }
-
-  private enqueue(job: Omit<WorkerJob, "id">): Promise<WorkerAnswer> {
-    const next = this.queue.then(() => this.send(job));
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
-  private spawn(): Worker {
-    const worker = new Worker(new URL("./sandbox-worker.mjs", import.meta.url), {
-      resourceLimits: { stackSizeMb: WORKER_STACK_MB },
-    });
-    worker.unref();
-    worker.on("message", (answer: WorkerAnswer) => {
-      const p = this.pending.get(answer.id);
-      if (p === undefined) return;
-      this.pending.delete(answer.id);
-      p.resolve(answer);
-    });
-    const failAll = (error: unknown) => {
-      if (this.worker === worker) this.worker = undefined;
-      for (const [id, p] of this.pending) {
-        if (p.worker !== worker) continue;
-        this.pending.delete(id);
-        p.reject(
-          new ChaosCoreError("EXECUTION_SANDBOX_FAILURE", "the sandbox worker stopped", {
-            cause: error,
-          }),
-        );
-      }
-    };
-    worker.on("error", failAll);
-    worker.on("exit", (code) => failAll(new Error(`worker exited with ${code}`)));
-    return worker;
-  }
-
-  private send(job: Omit<WorkerJob, "id">): Promise<WorkerAnswer> {
-    this.worker ??= this.spawn();
-    const worker = this.worker;
-    const id = this.nextId++;
-    return new Promise<WorkerAnswer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        // The interrupt handler did not stop the run: kill the worker.
-        this.pending.delete(id);
-        if (this.worker === worker) this.worker = undefined;
-        void worker.terminate();
-        reject(
-          new ChaosCoreError("EXECUTION_TIMEOUT", "the run exceeded its wall-clock time limit", {
-            details: { timeoutMs: job.limits.timeoutMs, backstop: true },
-          }),
-        );
-      }, job.limits.timeoutMs + this.backstopGraceMs);
-      this.pending.set(id, {
-        worker,
-        resolve: (a) => {
-          clearTimeout(timer);
-          resolve(a);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      worker.postMessage({ id, ...job });
-    });
+    await this.pool.close();
   }
 }
-
-type WorkerJob = {
-  id: number;
-  code: string;
-  inputText: string;
-  clock: number;
-  seedWords: [number, number, number, number];
-  limits: ExecutionLimits;
-};

@@ -6,11 +6,14 @@ import type { GatewayApp, GatewayContext } from "../app.js";
 import { fail } from "../problem.js";
 import { errors, Json, WRITE_SECURITY } from "../schemas.js";
 
+// The sandbox enforces the server-side maxima (SecureExecutionEnvironment's
+// maxLimits, default 10 s / 64 MiB / 2e9 gas): a request over them is 400
+// EXECUTION_BAD_INPUT before anything runs.
 const Limits = Type.Object(
   {
     memoryBytes: Type.Optional(Type.Integer({ minimum: 1 })),
     stackBytes: Type.Optional(Type.Integer({ minimum: 1 })),
-    maxInterrupts: Type.Optional(Type.Integer({ minimum: 1 })),
+    gas: Type.Optional(Type.Integer({ minimum: 1 })),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     outputBytes: Type.Optional(Type.Integer({ minimum: 1 })),
     logBytes: Type.Optional(Type.Integer({ minimum: 1 })),

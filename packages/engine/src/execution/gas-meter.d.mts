@@ -1,0 +1,10 @@
+/** Version of the gas instrumentation; part of the runtime identity. */
+export declare const GAS_METER_VERSION: string;
+export declare const GAS_EXPORT: string;
+export declare const STACK_FLOOR_EXPORT: string;
+export declare const TRAP_REASON_EXPORT: string;
+export declare const STACK_POINTER_EXPORT: string;
+export declare const TRAP_GAS: number;
+export declare const TRAP_STACK: number;
+/** The engine module with the gas meter and stack floor instrumented in (deterministic). */
+export declare function instrumentWasm(bytes: Uint8Array): Uint8Array;

@@ -1,0 +1,68 @@
+/**
+ * `POST /v1/executions` (issue 19 item 8): a client cannot make the server
+ * run the sandbox past its server-side maxima (it could ask for 600 s and
+ * 1 GiB before), and a run's answer carries the gas it used.
+ */
+import { MockTeeProvider, SecureExecutionEnvironment } from "@chaoscore/engine";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openTestGateway } from "./test-support/gateway.js";
+
+type G = Awaited<ReturnType<typeof openTestGateway>>;
+let g: G;
+let ingestKey: string;
+const sandbox = new SecureExecutionEnvironment({ workers: 1 });
+
+beforeAll(async () => {
+  g = await openTestGateway({ execution: { provider: MockTeeProvider.create(), sandbox } });
+  ingestKey = (await g.keys.create({ scopes: ["ingest"], label: "exec" })).key;
+});
+afterAll(async () => {
+  await g?.close();
+  await sandbox.close();
+});
+
+const run = (body: object) =>
+  g.app.inject({
+    method: "POST",
+    url: "/v1/executions",
+    headers: { ...g.bearer(ingestKey), "content-type": "application/json" },
+    payload: JSON.stringify({ code: "export default (x) => x * 2", input: 21, ...body }),
+  });
+
+describe("POST /v1/executions", () => {
+  it("runs and attests; the record carries the gas used", async () => {
+    const r = await run({});
+    expect(r.statusCode, r.body).toBe(200);
+    const body = r.json();
+    expect(body.output).toBe(42);
+    expect(body.recorded.format).toBe("chaoscore.execution/v2");
+    expect(body.recorded.gasUsed).toBeGreaterThan(0);
+    expect((await run({})).json().recorded.gasUsed).toBe(body.recorded.gasUsed);
+  });
+
+  it("refuses limits over the server-side maxima with 400 EXECUTION_BAD_INPUT, running nothing", async () => {
+    const before = await g.rows();
+    for (const limits of [
+      { timeoutMs: 600_000 },
+      { memoryBytes: 1024 * 1024 * 1024 },
+      { gas: 2 ** 40 },
+      { outputBytes: 64 * 1024 * 1024 },
+    ]) {
+      const r = await run({ limits });
+      expect(r.statusCode, JSON.stringify(limits)).toBe(400);
+      expect(r.json().code).toBe("EXECUTION_BAD_INPUT");
+    }
+    expect(await g.rows()).toEqual(before);
+  });
+
+  it("accepts limits within the maxima, and a run out of gas is 422 EXECUTION_CPU_LIMIT", async () => {
+    expect(
+      (await run({ limits: { timeoutMs: 10_000, memoryBytes: 32 * 1024 * 1024 } })).statusCode,
+    ).toBe(200);
+    const r = await run({
+      code: "export default () => { for (;;) {} }",
+      limits: { gas: 1_000_000 },
+    });
+    expect(r.json().code).toBe("EXECUTION_CPU_LIMIT");
+  });
+});
