@@ -24,6 +24,11 @@ const benches: Record<string, { describe: string; run: (args: string[]) => Promi
       "sandbox cold start, attested executions/s of a small task, and the same task in node:vm (overhead ratio)",
     run: async (args) => (await import("./exec.js")).runExecBench(args),
   },
+  attestation: {
+    describe:
+      "verifications/s on one thread of real TEE evidence (AWS Nitro document, Intel TDX quote + collateral) beside the mock quote",
+    run: async (args) => (await import("./attestation.js")).runAttestationBench(args),
+  },
   reputation: {
     describe:
       "10,000 agents / 1,000,000 outcomes: incremental update and query vs full recompute; EigenTrust over 100,000 raters, cold and warm",

@@ -17,5 +17,6 @@ export * from "./receipt-policy.js";
 export * from "./schemas.js";
 export * from "./secp256k1-recover.js";
 export * from "./studio-signing.js";
+export * from "./tee/index.js";
 export * from "./trust-policy.js";
 export * from "./witness-protocol.js";

@@ -1,0 +1,23 @@
+/**
+ * Real TEE evidence (AWS Nitro Enclaves, Intel TDX): parsing, verification,
+ * policies and the binding of evidence to an agent's execution. Pure; runs in
+ * Node and the browser. The fast Node ECDSA back end is at
+ * `@chaoscore/core/tee/node-ecdsa` (not exported here: it imports node:crypto).
+ *
+ * @module
+ */
+export * from "./cose.js";
+export * from "./ecdsa.js";
+export * from "./nitro.js";
+export * from "./tdx.js";
+export * from "./tdx-collateral.js";
+export * from "./tdx-quote.js";
+export {
+  type CertificatePathOptions,
+  type ParsedCertificate,
+  type ParsedCrl,
+  parseCertificate,
+  parseCrl,
+  pemCertificates,
+  verifyCertificatePath,
+} from "./x509.js";
