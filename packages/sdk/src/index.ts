@@ -10,6 +10,7 @@ export {
   ChaosCoreError,
   generatePrivateKey,
   isChaosCoreError,
+  parseTrustPolicy,
   privateKeyToAddress,
   signAction,
   signOutcome,
@@ -18,7 +19,11 @@ export {
   signStudioEvaluation,
   signStudioGovernance,
   signStudioTransition,
-  verifyReceipt,
+  type TrustPolicy,
+  type VerifiedReceipt,
+  type VerifiedReceiptWithPolicy,
+  verifyReceiptWithPolicy,
 } from "@chaoscore/core";
 export * from "./client.js";
 export * from "./recorder.js";
+export * from "./verify.js";

@@ -1,0 +1,35 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { isChaosCoreError, parseTrustPolicy, verifyReceipt } from "./index.js";
+
+const vector = (name: string) =>
+  JSON.parse(
+    readFileSync(
+      fileURLToPath(new URL(`../../../vectors/trust-policy/${name}.json`, import.meta.url)),
+      "utf8",
+    ),
+  );
+
+describe("verifyReceipt (SDK)", () => {
+  it("takes a log key, a parsed policy or a policy object", () => {
+    const v = vector("receipt-valid-quorum-2-of-3");
+    expect(verifyReceipt(v.receipt, v.policy.log.key).actionId).toBe(v.expected.actionId);
+    expect(verifyReceipt(v.receipt, parseTrustPolicy(v.policy)).witnesses.verified).toBe(2);
+    expect(verifyReceipt(v.receipt, v.policy as Record<string, unknown>).witnesses).toEqual(
+      v.expected.witnesses,
+    );
+  });
+
+  it("fails a receipt without the policy's quorum, which the log key alone accepts", () => {
+    const v = vector("receipt-invalid-one-of-two");
+    expect(verifyReceipt(v.receipt, v.policy.log.key).treeSize).toBe(4);
+    let code = "none";
+    try {
+      verifyReceipt(v.receipt, v.policy);
+    } catch (e) {
+      code = isChaosCoreError(e) ? e.code : "not coded";
+    }
+    expect(code).toBe("RECEIPT_WITNESS_QUORUM");
+  });
+});
