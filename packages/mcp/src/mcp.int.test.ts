@@ -36,7 +36,8 @@ let g: Awaited<ReturnType<typeof openTestGateway>>;
 let base: string;
 
 beforeAll(async () => {
-  g = await openTestGateway();
+  // agents sign requests for the gateway's origin: the port is known only after listen
+  g = await openTestGateway({ origins: () => [base] });
   base = await g.app.listen({ port: 0, host: "127.0.0.1" });
 }, 60_000);
 afterAll(async () => {
