@@ -11,7 +11,7 @@ import {
 } from "@openai/agents";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { recordRunnerTools, TOOL_ACTION_TYPES } from "./openai-agents.js";
+import { recordRunner, recordRunnerTools, TOOL_ACTION_TYPES } from "./openai-agents.js";
 import { type Harness, openHarness } from "./test-support/harness.js";
 
 let h: Harness;
@@ -174,5 +174,68 @@ describe("recordRunnerTools (OpenAI Agents SDK)", () => {
         agent: "searcher",
       },
     ]);
+  });
+});
+
+describe("recordRunner (OpenAI Agents SDK, model steps included)", () => {
+  it("chains model call → model result → tool call → tool result → model call", async () => {
+    const { agent, recorder } = await h.newRecorder();
+    const scripted = new ScriptedModel([
+      [
+        {
+          type: "function_call",
+          callId: "call-1",
+          name: "weather",
+          arguments: JSON.stringify({ city: "Oslo" }),
+          status: "completed",
+        },
+      ],
+      [
+        {
+          type: "message",
+          role: "assistant",
+          status: "completed",
+          content: [{ type: "output_text", text: "It is 21°C in Oslo." }],
+        },
+      ],
+    ]);
+    const runner = new Runner({ tracingDisabled: true });
+    const run = recordRunner(runner, recorder, { provider: "scripted" });
+    const assistant = new Agent({
+      name: "forecaster",
+      model: run.wrap(scripted, "scripted-1"),
+      tools: [weather],
+    });
+    const result = await runner.run(assistant, "Weather in Oslo?");
+    run.stop();
+    expect(result.finalOutput).toBe("It is 21°C in Oslo.");
+    expect(await recorder.flush()).toEqual({ recorded: 6, failures: [] });
+    const rows = await h.actionsOf(agent.address);
+    const steps = await Promise.all(
+      rows.map(async (r) => {
+        const { receipt, verified } = await h.verifiedReceipt(r.id);
+        return {
+          id: verified.actionId,
+          type: receipt.action.entry.message.actionType,
+          parents: receipt.action.entry.message.parents,
+          payload: receipt.payload as Record<string, unknown>,
+        };
+      }),
+    );
+    expect(steps.map((s) => s.type)).toEqual([
+      "model.call",
+      "model.result",
+      "tool.call",
+      "tool.result",
+      "model.call",
+      "model.result",
+    ]);
+    const [call1, answer1, toolCall, toolResult, call2, answer2] = steps;
+    expect(call1?.payload).toMatchObject({ provider: "scripted", model: "scripted-1" });
+    expect(answer1?.parents).toEqual([call1?.id]);
+    expect(toolCall?.parents).toEqual([answer1?.id]);
+    expect(toolResult?.parents).toEqual([toolCall?.id]);
+    expect(call2?.parents).toEqual([toolResult?.id]);
+    expect(answer2?.parents).toEqual([call2?.id]);
   });
 });
