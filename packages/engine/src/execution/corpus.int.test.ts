@@ -51,8 +51,8 @@ describe("the escape and abuse corpus", () => {
   afterAll(() => sandbox.close());
   const heapBefore = getHeapStatistics().used_heap_size;
 
-  it("has at least 30 attempts, each with a header", () => {
-    expect(files.length).toBeGreaterThanOrEqual(30);
+  it("has at least 60 attempts, each with a header", () => {
+    expect(files.length).toBeGreaterThanOrEqual(60);
     for (const f of files)
       expect(() => expectation(readFileSync(join(DIR, f), "utf8"))).not.toThrow();
   });
@@ -65,18 +65,31 @@ describe("the escape and abuse corpus", () => {
       const attempt = () =>
         executeAttested(source, { proposal: 1 }, { provider, nonce: NONCE, sandbox });
       if (expected.kind === "error") {
-        const error = await attempt().then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        expect(isChaosCoreError(error), String(error)).toBe(true);
-        expect((error as { code: string }).code).toBe(expected.code);
+        // Twice: the same code and the same gas used every time.
+        const outcomes = [];
+        for (let i = 0; i < 2; i++) {
+          const error = await attempt().then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(isChaosCoreError(error), String(error)).toBe(true);
+          const { code, details } = error as {
+            code: string;
+            details?: { stats?: { gasUsed?: number } };
+          };
+          expect(code).toBe(expected.code);
+          expect(details?.stats?.gasUsed).toBeGreaterThan(0);
+          outcomes.push({ code, gasUsed: details?.stats?.gasUsed });
+        }
+        expect(outcomes[1]).toEqual(outcomes[0]);
         expect(provider.attested).toBe(0); // a run that failed is never attested
       } else {
         const first = await attempt();
         const second = await attempt();
         expect(second.result.outputHash).toBe(first.result.outputHash);
         expect(JSON.stringify(second.result.output)).toBe(JSON.stringify(first.result.output));
+        expect(second.result.gasUsed).toBe(first.result.gasUsed);
+        expect(second.recorded.gasUsed).toBe(first.result.gasUsed);
         if (expected.kind === "output") expect(first.result.output).toEqual(expected.output);
         expect(provider.attested).toBe(2);
       }

@@ -399,16 +399,23 @@ export class SecureExecutionEnvironment {
         { details: { ...(answer.details ?? {}), logs: answer.logs, stats: answer.stats } },
       );
     }
+    // Host-side output checks: their failures carry the run's logs and stats too.
+    const ran = { logs: answer.logs, stats: answer.stats };
     let output: JsonValue;
     let canonical: string;
     try {
       output = JSON.parse(answer.outputText ?? "") as JsonValue;
       canonical = canonicalJson(output);
     } catch (cause) {
-      throw new ChaosCoreError("EXECUTION_BAD_OUTPUT", "the output is not a JSON value", { cause });
+      throw new ChaosCoreError("EXECUTION_BAD_OUTPUT", "the output is not a JSON value", {
+        cause,
+        details: ran,
+      });
     }
     if (!isWellFormedJsonValue(output)) {
-      throw new ChaosCoreError("EXECUTION_BAD_OUTPUT", "the output holds a lone surrogate");
+      throw new ChaosCoreError("EXECUTION_BAD_OUTPUT", "the output holds a lone surrogate", {
+        details: ran,
+      });
     }
     const outputBytes = utf8(canonical);
     if (outputBytes.length > limits.outputBytes) {
@@ -416,7 +423,7 @@ export class SecureExecutionEnvironment {
         "EXECUTION_OUTPUT_TOO_LARGE",
         "the output exceeds the output limit",
         {
-          details: { size: outputBytes.length, limit: limits.outputBytes },
+          details: { size: outputBytes.length, limit: limits.outputBytes, ...ran },
         },
       );
     }
