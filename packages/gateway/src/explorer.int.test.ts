@@ -334,6 +334,119 @@ describe.skipIf(!HAS_CHROMIUM)(
       }
     });
 
+    it("pins a trust policy in the browser, shows each cosignature, and trusts the policy over the server", async () => {
+      const TRUST = join(VECTORS, "..", "trust-policy");
+      const vector = async (name: string) =>
+        JSON.parse(await readFile(join(TRUST, `${name}.json`), "utf8")) as {
+          receipt: unknown;
+          policy: Record<string, unknown>;
+        };
+      const good = await vector("receipt-valid-quorum-2-of-3");
+      const badCosig = await vector("receipt-invalid-bad-cosignature");
+      const stored = () =>
+        page.evaluate(() => localStorage.getItem("chaoscore.explorer.trustPolicy"));
+      await page.goto(`${web}/explorer/verify`);
+      await ready("/explorer/verify");
+
+      // A policy without a log key is refused with its code, and nothing is stored.
+      await page.fill("#policy-input", JSON.stringify({ format: "chaoscore.trust-policy/v1" }));
+      await page.click("#pin-policy");
+      await page.waitForSelector('[data-testid="policy-error"][data-code="TRUST_POLICY_NO_KEY"]');
+      expect(await stored()).toBeNull();
+
+      await page.fill("#policy-input", JSON.stringify(good.policy));
+      await page.click("#pin-policy");
+      await page.waitForSelector('[data-testid="pinned-policy"] [data-state="pinned"]');
+      expect(JSON.parse((await stored()) ?? "null")).toEqual(good.policy);
+
+      // A receipt cosigned by 2 of the 3 witnesses: each cosignature shown, verified.
+      await page.fill("#receipt-input", JSON.stringify(good.receipt));
+      await page.click("#verify-pasted");
+      await page.waitForSelector('[data-testid="verdict"].ok [data-testid="witnesses"]');
+      expect(await page.getAttribute('[data-testid="witnesses"]', "data-verified")).toBe("2");
+      expect(await page.locator('[data-testid="cosignature"][data-verified="true"]').count()).toBe(
+        2,
+      );
+
+      // One cosignature flipped: the quorum fails, and the page says which one.
+      await page.fill("#receipt-input", JSON.stringify(badCosig.receipt));
+      await page.click("#verify-pasted");
+      await page.waitForSelector('[data-testid="verdict"][data-code="RECEIPT_WITNESS_QUORUM"]');
+      expect(
+        await page
+          .locator('[data-testid="verdict"] [data-testid="cosignature"][data-verified="false"]')
+          .getAttribute("data-witness"),
+      ).toBe("witness2.vectors.chaoscore.dev");
+
+      // Pinned across page loads; the action page uses the policy, not the server's key.
+      await page.goto(`${web}/explorer/actions/${submitAction}`);
+      await ready(`/explorer/actions/${submitAction}`);
+      await page.waitForSelector('[data-testid="pinned-note"]');
+      await page.click("#verify-receipt");
+      await page.waitForSelector('[data-testid="verdict"][data-code="RECEIPT_CHECKPOINT_INVALID"]');
+
+      // A policy naming this log's key (no witnesses): the same receipt verifies under it.
+      await page.goto(`${web}/explorer/verify`);
+      await ready("/explorer/verify");
+      await page.fill(
+        "#policy-input",
+        JSON.stringify({ format: "chaoscore.trust-policy/v1", log: { key: h.verifierKey } }),
+      );
+      await page.click("#pin-policy");
+      await page.goto(`${web}/explorer/actions/${submitAction}`);
+      await ready(`/explorer/actions/${submitAction}`);
+      await page.click("#verify-receipt");
+      const verdict = page.locator('[data-testid="verdict"].ok');
+      await verdict.waitFor();
+      expect(await verdict.textContent()).toContain("the trust policy pinned in this browser");
+
+      await page.goto(`${web}/explorer/verify`);
+      await ready("/explorer/verify");
+      await page.click("#unpin-policy");
+      await page.waitForSelector('[data-testid="pinned-policy"] [data-state="none"]');
+      expect(await stored()).toBeNull();
+    });
+
+    it("runs the bundled verifier on every trust-policy receipt vector under its policy", async () => {
+      const TRUST = join(VECTORS, "..", "trust-policy");
+      const names = (await readdir(TRUST)).filter((n) => n.startsWith("receipt-")).sort();
+      const vectors = [];
+      for (const name of names) {
+        vectors.push({ name, ...JSON.parse(await readFile(join(TRUST, name), "utf8")) });
+      }
+      expect(vectors.length).toBeGreaterThan(10);
+      const results = await page.evaluate((vectors) => {
+        const explorer = (
+          globalThis as unknown as {
+            chaoscoreExplorer: {
+              verify(
+                r: unknown,
+                a: { verifierKey: string; trustedTeeRoots: readonly string[]; policy: unknown },
+              ): { ok: boolean; result?: unknown; code?: string };
+            };
+          }
+        ).chaoscoreExplorer;
+        return vectors.map((v: { receipt: unknown; policy: unknown }) =>
+          explorer.verify(v.receipt, { verifierKey: "", trustedTeeRoots: [], policy: v.policy }),
+        );
+      }, vectors);
+      for (const [i, v] of vectors.entries()) {
+        const got = results[i];
+        if (v.expected !== undefined) {
+          expect({ name: v.name, ok: got?.ok, result: got?.result }).toEqual({
+            name: v.name,
+            ok: true,
+            result: v.expected,
+          });
+        } else {
+          expect({ name: v.name, code: got?.code }).toEqual({
+            name: v.name,
+            code: v.expectedError,
+          });
+        }
+      }
+    });
+
     it("lists checkpoints with their signatures checked and anchors linked to the block explorer", async () => {
       await page.click('header nav a[href="/explorer/checkpoints"]');
       await ready("/explorer/checkpoints");

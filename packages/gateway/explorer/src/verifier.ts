@@ -1,42 +1,67 @@
 /**
  * Receipts verified in the browser with @chaoscore/core's own
  * `verifyReceipt` (docs/spec/receipt.md), against the log key and TEE roots
- * the gateway publishes at GET /v1. Nothing is trusted from the page: a
- * reader who distrusts this gateway can compare the key with one obtained out
- * of band (it is shown next to the result).
+ * the gateway publishes at GET /v1 — or, when the reader pinned a trust
+ * policy (docs/spec/trust-policy.md), with `verifyReceiptWithPolicy` against
+ * the policy's log key and witnesses: then nothing at all is taken from the
+ * server. The key used is shown next to the result.
  * @module
  */
 import {
   type Hex,
   isChaosCoreError,
   openCheckpoint,
+  type TrustPolicy,
   type VerifiedReceipt,
+  type VerifiedReceiptWithPolicy,
   verifyReceipt,
+  verifyReceiptWithPolicy,
 } from "@chaoscore/core";
 
 /** The outcome of a verification: what the receipt proves, or the failing step's code. */
 export type Verdict =
-  | { ok: true; result: VerifiedReceipt; attestationPolicy: boolean }
-  | { ok: false; code: string; message: string };
+  | {
+      ok: true;
+      result: VerifiedReceipt | VerifiedReceiptWithPolicy;
+      attestationPolicy: boolean;
+      pinned?: true;
+    }
+  | { ok: false; code: string; message: string; details?: Readonly<Record<string, unknown>> };
 
-/** The trust anchors a receipt is verified against. */
-export type TrustAnchors = { verifierKey: string; trustedTeeRoots: readonly string[] };
+/**
+ * The trust anchors a receipt is verified against: the log key (and TEE
+ * roots), or a pinned trust policy, whose log key then replaces `verifierKey`.
+ */
+export type TrustAnchors = {
+  verifierKey: string;
+  trustedTeeRoots: readonly string[];
+  policy?: TrustPolicy | null;
+};
 
 /**
  * Verifies a receipt (JSON text or value). Never throws: an error becomes
- * `{ ok: false, code }` with the spec's code (RECEIPT_*).
+ * `{ ok: false, code }` with the spec's code (RECEIPT_*, TRUST_POLICY_*).
  */
 export function verify(receipt: unknown, anchors: TrustAnchors): Verdict {
   const roots = anchors.trustedTeeRoots;
+  const options =
+    roots.length === 0 ? {} : { attestation: { trustedRoots: roots as readonly Hex[] } };
   try {
-    const result = verifyReceipt(
-      receipt,
-      anchors.verifierKey,
-      roots.length === 0 ? {} : { attestation: { trustedRoots: roots as readonly Hex[] } },
-    );
+    if (anchors.policy !== undefined && anchors.policy !== null) {
+      const result = verifyReceiptWithPolicy(receipt, anchors.policy, options);
+      return { ok: true, result, attestationPolicy: roots.length > 0, pinned: true };
+    }
+    const result = verifyReceipt(receipt, anchors.verifierKey, options);
     return { ok: true, result, attestationPolicy: roots.length > 0 };
   } catch (error) {
-    if (isChaosCoreError(error)) return { ok: false, code: error.code, message: error.message };
+    if (isChaosCoreError(error)) {
+      return {
+        ok: false,
+        code: error.code,
+        message: error.message,
+        ...(error.details === undefined ? {} : { details: error.details }),
+      };
+    }
     return { ok: false, code: "UNEXPECTED", message: String(error) };
   }
 }

@@ -33,6 +33,7 @@ import {
   table,
   when,
 } from "./dom.js";
+import { cosignatureList, pinnedPolicy, policyPanel, trustAnchors } from "./policy.js";
 import { type Verdict, verify, verifyCheckpointNote } from "./verifier.js";
 
 /** A rendered page: its title and content. */
@@ -412,10 +413,7 @@ export async function actionView(id: string): Promise<View> {
     try {
       const r = await loadReceipt();
       const anchors = await gatewayInfo();
-      const verdict = verify(r, {
-        verifierKey: anchors.log.verifierKey,
-        trustedTeeRoots: anchors.trustedTeeRoots,
-      });
+      const verdict = verify(r, trustAnchors(anchors));
       result.replaceChildren(verdictBox(verdict, anchors), receiptDetails(r, id));
     } catch (error) {
       result.replaceChildren(problem(error));
@@ -431,10 +429,7 @@ export async function actionView(id: string): Promise<View> {
       const last = sig.at(-3) === "0" ? "1" : "0";
       r.action.entry.signature = `${sig.slice(0, -3)}${last}${sig.slice(-2)}`;
       const anchors = await gatewayInfo();
-      const verdict = verify(r, {
-        verifierKey: anchors.log.verifierKey,
-        trustedTeeRoots: anchors.trustedTeeRoots,
-      });
+      const verdict = verify(r, trustAnchors(anchors));
       result.replaceChildren(
         h("p", { class: "muted" }, "A copy with one hex digit of the action's signature changed:"),
         verdictBox(verdict, anchors),
@@ -443,15 +438,27 @@ export async function actionView(id: string): Promise<View> {
       result.replaceChildren(problem(error));
     }
   });
+  const pinned = pinnedPolicy();
   receiptPanel.append(
-    h(
-      "p",
-      null,
-      "The receipt proves the agent signed this action and the log committed to it. ",
-      "It is checked here with ChaosCore's verifier against the log key ",
-      mono(gw.log.verifierKey, 18),
-      " — no trust in this page's server beyond that key.",
-    ),
+    pinned === null
+      ? h(
+          "p",
+          null,
+          "The receipt proves the agent signed this action and the log committed to it. ",
+          "It is checked here with ChaosCore's verifier against the log key ",
+          mono(gw.log.verifierKey, 18),
+          " — no trust in this page's server beyond that key (",
+          link("/explorer/verify", "pin a trust policy"),
+          " to trust not even that).",
+        )
+      : h(
+          "p",
+          { "data-testid": "pinned-note" },
+          "The receipt proves the agent signed this action and the log committed to it. ",
+          "It is checked here against the trust policy pinned in this browser: log key ",
+          mono(pinned.log.key, 18),
+          `, ${pinned.witnesses.quorum} of ${pinned.witnesses.keys.length} witnesses — nothing is taken from this page's server.`,
+        ),
     h("div", { class: "buttons" }, verifyButton, tamperButton),
     result,
   );
@@ -511,6 +518,9 @@ export function verdictBox(verdict: Verdict, gw: GatewayInfo): HTMLElement {
       h("strong", null, "✗ Not valid: "),
       h("code", { class: "code" }, verdict.code),
       h("p", null, verdict.message),
+      Array.isArray(verdict.details?.cosignatures)
+        ? cosignatureList(verdict.details.cosignatures as Parameters<typeof cosignatureList>[0])
+        : null,
     );
   }
   const r = verdict.result;
@@ -528,6 +538,23 @@ export function verdictBox(verdict: Verdict, gw: GatewayInfo): HTMLElement {
       ["Outcome", r.outcomeId ? mono(r.outcomeId) : "none"],
       ["Agent", agentLink(r.agent)],
       ["Checkpoint", `${r.origin}, size ${r.treeSize}`],
+      [
+        "Trusted",
+        verdict.pinned === true
+          ? "the trust policy pinned in this browser"
+          : "the log key this server publishes",
+      ],
+      "witnesses" in r
+        ? [
+            "Witnesses",
+            h(
+              "div",
+              { "data-testid": "witnesses", "data-verified": r.witnesses.verified },
+              `${r.witnesses.verified} of ${r.witnesses.required} required cosigned`,
+              cosignatureList(r.witnesses.cosignatures),
+            ),
+          ]
+        : null,
       ["Root hash", mono(r.rootHash)],
       [
         "Attestation",
@@ -569,9 +596,15 @@ export async function verifyView(): Promise<View> {
     } catch {
       value = input.value; // verifyReceipt answers RECEIPT_MALFORMED
     }
+    const pinned = pinnedPolicy();
     out.replaceChildren(
       verdictBox(
-        verify(value, { verifierKey: key.value.trim(), trustedTeeRoots: gw.trustedTeeRoots }),
+        verify(
+          value,
+          pinned === null
+            ? { verifierKey: key.value.trim(), trustedTeeRoots: gw.trustedTeeRoots }
+            : trustAnchors(gw),
+        ),
         gw,
       ),
     );
@@ -585,27 +618,35 @@ export async function verifyView(): Promise<View> {
   });
   return {
     title: "Verify a receipt",
-    body: section(
-      "Verify a receipt",
-      h(
-        "p",
-        null,
-        "Paste a chaoscore.receipt/v1 receipt (or choose its file). It is verified in this browser; nothing is sent.",
+    body: [
+      section(
+        "Trust policy",
+        policyPanel(() => {
+          if (input.value.trim() !== "") run();
+        }),
       ),
-      h("label", null, "Trusted log key ", key),
-      input,
-      h(
-        "div",
-        { class: "buttons" },
+      section(
+        "Verify a receipt",
         h(
-          "button",
-          { type: "button", id: "verify-pasted", class: "primary", onclick: run },
-          "Verify",
+          "p",
+          null,
+          "Paste a chaoscore.receipt/v1 receipt (or choose its file). It is verified in this browser; nothing is sent.",
         ),
-        file,
+        h("label", null, "Trusted log key (unless a policy is pinned) ", key),
+        input,
+        h(
+          "div",
+          { class: "buttons" },
+          h(
+            "button",
+            { type: "button", id: "verify-pasted", class: "primary", onclick: run },
+            "Verify",
+          ),
+          file,
+        ),
+        out,
       ),
-      out,
-    ),
+    ],
   };
 }
 
