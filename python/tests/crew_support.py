@@ -24,13 +24,32 @@ class ScriptedLLM(BaseLLM):
     responses: list[Any] = []
     native: bool = False
     calls: int = 0
+    #: emit CrewAI's LLM call events as its real LLMs do (LLMCallStarted/Completed)
+    emit_events: bool = False
 
     def call(self, messages, tools=None, callbacks=None, available_functions=None, from_task=None,
              from_agent=None, response_model=None):
         if self.calls >= len(self.responses):
             raise AssertionError(f"the scripted LLM ran out of answers after {self.calls} calls")
+        if not self.emit_events:
+            return self._answer(messages, tools, from_task, from_agent)
+        from crewai.llms.base_llm import llm_call_context
+
+        with llm_call_context():  # one call id for the call's events, as CrewAI's LLMs do
+            return self._answer(messages, tools, from_task, from_agent)
+
+    def _answer(self, messages, tools, from_task, from_agent):
+        if self.emit_events:
+            self._emit_call_started_event(messages, tools, from_task=from_task, from_agent=from_agent)
         answer = self.responses[self.calls]
         self.calls += 1
+        if self.emit_events:
+            from crewai.events.types.llm_events import LLMCallType
+
+            self._emit_call_completed_event(
+                answer, LLMCallType.LLM_CALL, from_task=from_task, from_agent=from_agent, messages=messages,
+                usage={"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}, finish_reason="stop",
+            )
         return answer
 
     def supports_function_calling(self) -> bool:

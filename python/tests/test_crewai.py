@@ -135,6 +135,39 @@ def test_a_run_becomes_signed_actions(native):
     assert world.sink.entries[-1].id == run.outcome.id
 
 
+def test_model_calls_are_recorded_and_chained():
+    world = World()
+    crew, llm = one_task_crew(world, [react_tool_call("lookup", '{"query": "treasury"}'), final("100000.")])
+    llm.emit_events = True
+    with ChaosCoreListener(world.crew, agents={"Researcher": world.researcher}, studio="governance", task="task-7") as listener:
+        crew.kickoff()
+        run = listener.seal()
+    got = types(run)
+    assert got.count("model.call") == 2 and got.count("model.result") == 2
+    assert got.index("model.call") < got.index("model.result") < got.index("tool.call")
+    assert_log_invariants(world, run)
+    calls, results = run.of_type("model.call"), run.of_type("model.result")
+    by_id = {r.id: t for t, r in run.actions}
+    for call, result in zip(calls, results, strict=True):
+        assert result.entry["message"]["parents"] == [call.id]
+        assert by_id[call.entry["message"]["parents"][0]] == "task.start"
+        assert call.body["model"] == "scripted" and call.body["framework"] == "crewai"
+        assert call.body["promptHash"].startswith("0x") and "prompt" not in call.body
+        assert result.body["usage"] == {"inputTokens": 11, "outputTokens": 7, "totalTokens": 18}
+        assert result.body["finishReason"] == "stop" and result.body["latencyMs"] >= 0
+        assert call.entry["message"]["agent"] == world.researcher.id
+
+
+def test_model_calls_can_be_left_out():
+    world = World()
+    crew, llm = one_task_crew(world, [final("100000.")])
+    llm.emit_events = True
+    with ChaosCoreListener(world.crew, agents={"Researcher": world.researcher}, record_models=False) as listener:
+        crew.kickoff()
+        run = listener.seal()
+    assert "model.call" not in types(run) and "task.output" in types(run)
+
+
 def test_two_agents_sign_their_own_steps():
     world = World()
     r_llm = ScriptedLLM(model="r", responses=[react_tool_call("lookup", '{"query": "grants"}'), final("Grants: 25000.")])

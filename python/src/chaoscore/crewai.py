@@ -23,11 +23,16 @@ What becomes an action (`actionType`, signer, parents):
 | after_tool_call hook                    | `tool.result`   | the caller       | its tool.call      |
 | ToolUsageErrorEvent                     | `tool.error`    | the caller       | its task.start     |
 | AgentLogsExecutionEvent (ReAct step)    | `agent.step`    | that agent       | its task.start     |
+| LLMCallStartedEvent                     | `model.call`    | the caller       | its task.start     |
+| LLMCallCompletedEvent / LLMCallFailedEvent | `model.result` / `model.error` | the caller | its model.call |
 | TaskCompletedEvent / TaskFailedEvent    | `task.output` / `task.failed` | the task's agent | its task.start |
 | CrewKickoffCompletedEvent / Failed      | `crew.complete` / `crew.failed` | the crew's agent | the task outputs |
 
 Without tool hooks, ToolUsageStarted/Finished events give `tool.call` and
-`tool.result` after the fact. Every action carries the listener's `studio`
+`tool.result` after the fact. Model steps carry the model id, the SHA-256 of
+the prompt's and the completion's canonical JSON, token counts, latency and
+finish reason (the content itself only with `include_content`); pass
+`record_models=False` to leave them out. Every action carries the listener's `studio`
 and `task` context; CrewAI's own ids and names are in the payload.
 """
 
@@ -45,6 +50,7 @@ from crewai.events import BaseEventListener, crewai_event_bus
 
 from .agent import ChaosCoreAgent
 from .client import GatewayError
+from .jcs import canonicalize
 from .sink import Recorded
 
 try:  # tool hooks: crewai ≥ 1.x; feature-detected, never required
@@ -143,6 +149,8 @@ class ChaosCoreListener(BaseEventListener):
         fail_closed: bool = True,
         max_text: int = 4000,
         flush_timeout: float = 30.0,
+        record_models: bool = True,
+        include_content: bool = False,
     ):
         self.crew_agent = crew_agent
         self.agents = dict(agents or {})
@@ -152,6 +160,10 @@ class ChaosCoreListener(BaseEventListener):
         self.fail_closed = fail_closed
         self.max_text = max_text
         self.flush_timeout = flush_timeout
+        self.record_models = record_models
+        self.include_content = include_content
+        self._model_calls: dict[str, str] = {}  # CrewAI call id -> model.call action id
+        self._model_started: dict[str, Any] = {}  # CrewAI call id -> start timestamp
         self.errors: list[tuple[str, Exception]] = []
         self.blocked_tools: list[str] = []
         self._pending: list[_Pending] = []
@@ -201,6 +213,16 @@ class ChaosCoreListener(BaseEventListener):
             AgentLogsExecutionEvent: self._on_agent_step,
             ToolUsageErrorEvent: self._on_tool_error,
         }
+        if self.record_models:
+            from crewai.events.types.llm_events import (
+                LLMCallCompletedEvent,
+                LLMCallFailedEvent,
+                LLMCallStartedEvent,
+            )
+
+            capture[LLMCallStartedEvent] = self._on_model_started
+            capture[LLMCallCompletedEvent] = self._on_model_completed
+            capture[LLMCallFailedEvent] = self._on_model_failed
         if not self.use_tool_hooks:
             capture[ToolUsageStartedEvent] = self._on_tool_started
             capture[ToolUsageFinishedEvent] = self._on_tool_finished
@@ -293,6 +315,51 @@ class ChaosCoreListener(BaseEventListener):
         p = self._base(event) | {"agentRole": event.agent_role, "step": step}
         return _Pending(event.emission_sequence or 0, "agent.step", event.agent_role, None, p)
 
+    @staticmethod
+    def _hash(value: Any) -> str:
+        return "0x" + hashlib.sha256(canonicalize(_jsonable(value))).hexdigest()
+
+    def _model_base(self, event: Any) -> dict:
+        role = event.agent_role or getattr(event.from_agent, "role", None)
+        return self._base(event) | {
+            "framework": "crewai",
+            "model": event.model,
+            "callId": event.call_id,
+            "agentRole": role,
+            "taskId": event.task_id,
+        }
+
+    def _on_model_started(self, source: Any, event: Any) -> _Pending:
+        p = self._model_base(event) | {"promptHash": self._hash(event.messages)}
+        if self.include_content:
+            p["prompt"] = _jsonable(event.messages)
+        self._model_started[event.call_id] = event.timestamp
+        return _Pending(event.emission_sequence or 0, "model.call", p["agentRole"], event.task_id, p)
+
+    def _latency_ms(self, event: Any) -> int | None:
+        started = self._model_started.pop(event.call_id, None)
+        return None if started is None else int((event.timestamp - started).total_seconds() * 1000)
+
+    def _on_model_completed(self, source: Any, event: Any) -> _Pending:
+        usage = _jsonable(event.usage or {})
+        p = self._model_base(event) | {
+            "completionHash": self._hash(event.response),
+            "usage": {
+                "inputTokens": usage.get("prompt_tokens", usage.get("input_tokens")),
+                "outputTokens": usage.get("completion_tokens", usage.get("output_tokens")),
+                "totalTokens": usage.get("total_tokens"),
+            },
+            "latencyMs": self._latency_ms(event),
+            "finishReason": event.finish_reason,
+        }
+        if self.include_content:
+            p["completion"] = _jsonable(event.response)
+        return _Pending(event.emission_sequence or 0, "model.result", p["agentRole"], event.task_id, p)
+
+    def _on_model_failed(self, source: Any, event: Any) -> _Pending:
+        p = self._model_base(event) | {"error": self._text(event.error), "latencyMs": self._latency_ms(event)}
+        return _Pending(event.emission_sequence or 0, "model.error", p["agentRole"], event.task_id, p)
+
     def _tool_payload(self, event: Any) -> dict:
         return self._base(event) | {
             "tool": event.tool_name,
@@ -369,7 +436,9 @@ class ChaosCoreListener(BaseEventListener):
     def _agent_for(self, role: str | None) -> ChaosCoreAgent:
         return self.agents.get(role or "", self.crew_agent)
 
-    def _parents_for(self, action_type: str, role: str | None, task_key: str | None) -> list[str]:
+    def _parents_for(
+        self, action_type: str, role: str | None, task_key: str | None, call_id: str | None = None
+    ) -> list[str]:
         if action_type == "crew.kickoff":
             return []
         if action_type == "task.start":
@@ -377,6 +446,8 @@ class ChaosCoreListener(BaseEventListener):
         if action_type in ("crew.complete", "crew.failed"):
             parents = self._task_output[-MAX_PARENTS:]
             return parents or ([self._kickoff] if self._kickoff else [])
+        if action_type in ("model.result", "model.error") and call_id in self._model_calls:
+            return [self._model_calls[call_id]]
         key = task_key or self._current_task.get(role or "")
         start = self._task_start.get(key or "")
         return [start] if start else ([self._kickoff] if self._kickoff else [])
@@ -386,7 +457,7 @@ class ChaosCoreListener(BaseEventListener):
     ) -> Recorded:
         with self._flush_lock:
             if parents is None:
-                parents = self._parents_for(action_type, role, task_key)
+                parents = self._parents_for(action_type, role, task_key, payload.get("callId"))
             agent = self._agent_for(role if action_type not in ("crew.kickoff", "crew.complete", "crew.failed") else None)
             rec = agent.record_action(action_type, payload, parents=parents, studio=self.studio, task=self.task)
             self._run.actions.append((action_type, rec))
@@ -398,6 +469,8 @@ class ChaosCoreListener(BaseEventListener):
                     self._current_task[role] = task_key
             elif action_type in ("task.output", "task.failed"):
                 self._task_output.append(rec.id)
+            elif action_type == "model.call" and payload.get("callId"):
+                self._model_calls[payload["callId"]] = rec.id
             return rec
 
     def flush(self, *, wait_for_bus: bool = True) -> None:
