@@ -161,6 +161,18 @@ describe("monitorLog finds", () => {
     expect(kinds(await monitorLog({ gateway: log.url, policy }))).toEqual(["bad_signature"]);
   });
 
+  it("withheld entries: a bundle the checkpoint covers is not served", async () => {
+    const path = statePath();
+    state.entries = makeEntries(6);
+    await monitorLogWithStateFile({ gateway: log.url, policy, statePath: path });
+    state.entries.push(...makeEntries(4, 6));
+    state.withhold = (p) => p.startsWith("/log/tile/entries/");
+    const r = await monitorLogWithStateFile({ gateway: log.url, policy, statePath: path });
+    expect(kinds(r)).toEqual(["tampered_tile"]);
+    expect(r.findings[0]?.message).toContain("HTTP 404");
+    expect((await readMonitorState(path))?.checkpoint.size).toBe(6);
+  });
+
   it("a log that is down or not there", async () => {
     state.entries = makeEntries(3);
     state.down = 503;

@@ -50,6 +50,8 @@ export type FakeLogState = {
   cosign?: (note: string) => string;
   /** Answers every request with this status (an outage). */
   down?: number;
+  /** Paths answered 404 although the checkpoint covers them (withheld entries or tiles). */
+  withhold?: (path: string) => boolean;
   /** Registry key histories: agent → signer addresses. */
   keys?: Record<string, string[]>;
 };
@@ -61,6 +63,17 @@ function parseIndex(path: string): { index: number; width: number } | null {
   if (m === null) return null;
   const index = Number(`${(m[1] ?? "").replaceAll("x", "").replaceAll("/", "")}${m[2]}`);
   return { index, width: m[3] === undefined ? TILE : Number(m[3]) };
+}
+
+/** The tree of encoded entries: its root at a size, and consistency proofs. */
+export function treeOf(entries: readonly Uint8Array[]) {
+  const leaves = entries.map((e) => leafHash(e));
+  const node = (level: number, index: number) =>
+    rootFromLeafHashes(leaves.slice(index * 2 ** level, (index + 1) * 2 ** level));
+  return {
+    root: (size: number) => rootFromLeafHashes(leaves.slice(0, size)),
+    consistency: (from: number, to: number) => resolveProof(consistencyProofPlan(from, to), node),
+  };
 }
 
 /** The note of the state's checkpoint (signed by FAKE_LOG_KEY). */
@@ -85,6 +98,7 @@ export async function startFakeLog(
       res.end(body);
     };
     if (state.down !== undefined) return send(state.down, "down", "text/plain");
+    if (state.withhold?.(url.pathname)) return send(404, "not found", "text/plain");
     const size = state.checkpointSize ?? state.entries.length;
     const leaves = state.entries.slice(0, size).map((e) => leafHash(e));
     const node = (level: number, index: number) =>
