@@ -2,8 +2,11 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  addSignatureLines,
+  cosignCheckpoint,
   encodeEntry,
   generateNoteKey,
+  generateWitnessKey,
   isChaosCoreError,
   privateKeyToAddress,
   signAction,
@@ -159,6 +162,29 @@ describe("monitorLog finds", () => {
     expect(kinds(await monitorLog({ gateway: log.url, policy }))).toEqual(["bad_signature"]);
     state.cosign = (note) => signNote(note.slice(0, note.indexOf("\n\n") + 1), other.signerKey);
     expect(kinds(await monitorLog({ gateway: log.url, policy }))).toEqual(["bad_signature"]);
+  });
+
+  it("a checkpoint without the policy's quorum of witness cosignatures (and one with it)", async () => {
+    const w1 = generateWitnessKey("w1.test", new Uint8Array(32).fill(1));
+    const w2 = generateWitnessKey("w2.test", new Uint8Array(32).fill(2));
+    const withWitnesses = {
+      ...policy,
+      witnesses: { keys: [w1.verifierKey, w2.verifierKey], quorum: 2 },
+    };
+    state.entries = makeEntries(3);
+    state.cosign = (note) =>
+      addSignatureLines(note, [cosignCheckpoint(note, w1.signerKey, 1_800_000_000)]);
+    const one = await monitorLog({ gateway: log.url, policy: withWitnesses });
+    expect(kinds(one)).toEqual(["quorum_missing"]);
+    expect(one.witnesses).toMatchObject({ required: 2, verified: 1 });
+    state.cosign = (note) =>
+      addSignatureLines(note, [
+        cosignCheckpoint(note, w1.signerKey, 1_800_000_000),
+        cosignCheckpoint(note, w2.signerKey, 1_800_000_001),
+      ]);
+    const two = await monitorLog({ gateway: log.url, policy: withWitnesses });
+    expect(two.findings).toEqual([]);
+    expect(two.witnesses?.verified).toBe(2);
   });
 
   it("withheld entries: a bundle the checkpoint covers is not served", async () => {
