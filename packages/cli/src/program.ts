@@ -715,6 +715,11 @@ export function buildProgram(): Command {
       "block explorer base URL for transaction links (e.g. Otterscan)",
     )
     .option("--log-level <level>", "pino log level (silent, error, info, debug)", "info")
+    .option(
+      "--witness <url=key>",
+      "a C2SP witness to submit checkpoints to: <url>=<verifier key> (repeatable; adds to config.json's witnesses)",
+      collect,
+    )
     .addHelpText(
       "after",
       examples(

@@ -5,6 +5,14 @@ export {
   inSnapshot,
 } from "./audit.js";
 export {
+  chooseSecp256k1,
+  engineSecp256k1,
+  loadNativeSecp256k1,
+  SECP256K1_ENV,
+  type Secp256k1Choice,
+  wasmSecp256k1,
+} from "./native-secp256k1.js";
+export {
   type ActionQuery,
   type ActionRecord,
   type AgencyLimits,
@@ -18,14 +26,6 @@ export {
   type RecordResult,
 } from "./proof-of-agency.js";
 export {
-  chooseSecp256k1,
-  engineSecp256k1,
-  loadNativeSecp256k1,
-  SECP256K1_ENV,
-  type Secp256k1Choice,
-  wasmSecp256k1,
-} from "./native-secp256k1.js";
-export {
   InlineSignatureVerifier,
   type SignatureVerifier,
   WorkerSignatureVerifier,
@@ -37,3 +37,10 @@ export {
   TransparencyLog,
   type TransparencyLogOptions,
 } from "./transparency-log.js";
+export {
+  parseWitnessEndpoint,
+  type WitnessEndpoint,
+  type WitnessingOptions,
+  WitnessingService,
+  type WitnessOutcome,
+} from "./witnessing.js";

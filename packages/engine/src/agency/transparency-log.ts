@@ -1,4 +1,5 @@
 import {
+  addSignatureLines,
   ChaosCoreError,
   type Checkpoint,
   CompactRange,
@@ -16,12 +17,18 @@ import {
 import { fromDbHex, toDbHex } from "../store/bytes.js";
 import type { Db } from "../store/db.js";
 
-/** A signed checkpoint as stored: the C2SP signed note and what it says. */
+/**
+ * A signed checkpoint as stored: the C2SP signed note and what it says. The
+ * note carries the log's signature first, then the witnesses' cosignature
+ * lines stored so far (C2SP tlog-cosignature).
+ */
 export type StoredCheckpoint = {
   size: number;
   rootHash: Uint8Array;
   note: string;
   createdAt: string;
+  /** How many witness cosignatures the note carries. */
+  cosignatures?: number;
 };
 
 /** One problem found by {@link TransparencyLog.audit}. */
@@ -69,6 +76,8 @@ export class TransparencyLog {
   private readonly signerKey: string;
   /** The frontier as of the last committed append of this process. */
   private frontier: CompactRange | undefined;
+  /** Called with each checkpoint this process's writer publishes, after it committed. */
+  private readonly checkpointListeners = new Set<(cp: StoredCheckpoint) => void>();
 
   private constructor(
     private readonly db: Db,
@@ -86,8 +95,9 @@ export class TransparencyLog {
    */
   static async open(db: Db, options: TransparencyLogOptions): Promise<TransparencyLog> {
     const log = new TransparencyLog(db, options);
-    await db.query(
-      `INSERT INTO logs (id, origin, verifier_key) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+    const created = await db.query(
+      `INSERT INTO logs (id, origin, verifier_key) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING
+       RETURNING id`,
       [log.id, log.origin, log.verifierKey],
     );
     const [row] = await db.query<{ origin: string; verifier_key: string }>(
@@ -101,7 +111,19 @@ export class TransparencyLog {
         { details: { id: log.id, storedOrigin: row?.origin, origin: log.origin } },
       );
     }
+    // A new log publishes the checkpoint of its empty tree, so that readers
+    // always find one (they never make checkpoints themselves).
+    if (created.length === 1) await log.checkpoint();
     return log;
+  }
+
+  /**
+   * Calls `listener` with every checkpoint this process's writer publishes
+   * (after the append that made it committed). Returns an unsubscribe function.
+   */
+  onCheckpoint(listener: (cp: StoredCheckpoint) => void): () => void {
+    this.checkpointListeners.add(listener);
+    return () => this.checkpointListeners.delete(listener);
   }
 
   /** The number of leaves committed. */
@@ -121,6 +143,7 @@ export class TransparencyLog {
     tx: Db,
     entries: readonly Uint8Array[],
   ): Promise<{ firstIndex: number; size: number; commit: () => void }> {
+    let published: StoredCheckpoint | undefined;
     const [row] = await tx.query<{ size: number }>(
       "SELECT size FROM logs WHERE id = $1 FOR UPDATE",
       [this.id],
@@ -172,12 +195,17 @@ export class TransparencyLog {
         [this.id, levels, indices, hashes.map(toDbHex)],
       );
       await tx.query("UPDATE logs SET size = $2 WHERE id = $1", [this.id, range.size]);
+      // The writer publishes the checkpoint of every batch in the batch's own
+      // transaction: every acknowledged entry is covered, and readers never
+      // sign or write (issue 19, item 11).
+      published = await this.insertCheckpoint(tx, range.size, range.root());
     }
     return {
       firstIndex: size,
       size: range.size,
       commit: () => {
         this.frontier = range;
+        if (published !== undefined) this.notify(published);
       },
     };
   }
@@ -271,7 +299,8 @@ export class TransparencyLog {
    * note) and stores it; returns the stored one when the tree has not grown.
    */
   async checkpoint(): Promise<StoredCheckpoint> {
-    return this.db.transaction(async (tx) => {
+    let published: StoredCheckpoint | undefined;
+    const cp = await this.db.transaction(async (tx) => {
       const [row] = await tx.query<{ size: number }>(
         "SELECT size FROM logs WHERE id = $1 FOR UPDATE",
         [this.id],
@@ -281,33 +310,113 @@ export class TransparencyLog {
       if (existing !== undefined) return existing;
       const rootHash =
         this.frontier?.size === size ? this.frontier.root() : await this.rootAt(size, tx);
-      const note = signCheckpoint(
-        { origin: this.origin, size, rootHash, extensions: [] },
-        this.signerKey,
-      );
-      const [created] = await tx.query<{ created_at: Date | string }>(
-        `INSERT INTO log_checkpoints (log_id, size, root_hash, note) VALUES ($1, $2, $3, $4)
-         RETURNING created_at`,
-        [this.id, size, rootHash, note],
-      );
-      return { size, rootHash, note, createdAt: new Date(created?.created_at ?? 0).toISOString() };
+      published = await this.insertCheckpoint(tx, size, rootHash);
+      return published;
     });
+    if (published !== undefined) this.notify(published);
+    return cp;
   }
 
-  /** The latest stored checkpoint, if any. */
+  private async insertCheckpoint(
+    tx: Db,
+    size: number,
+    rootHash: Uint8Array,
+  ): Promise<StoredCheckpoint> {
+    const note = signCheckpoint(
+      { origin: this.origin, size, rootHash, extensions: [] },
+      this.signerKey,
+    );
+    const [created] = await tx.query<{ created_at: Date | string }>(
+      `INSERT INTO log_checkpoints (log_id, size, root_hash, note) VALUES ($1, $2, $3, $4)
+       RETURNING created_at`,
+      [this.id, size, rootHash, note],
+    );
+    return {
+      size,
+      rootHash,
+      note,
+      createdAt: new Date(created?.created_at ?? 0).toISOString(),
+      cosignatures: 0,
+    };
+  }
+
+  private notify(cp: StoredCheckpoint): void {
+    for (const listener of this.checkpointListeners) {
+      try {
+        listener(cp);
+      } catch {
+        // A listener's failure is its own; publication has happened.
+      }
+    }
+  }
+
+  /**
+   * The latest published checkpoint, with its cosignatures, if any. A plain
+   * read: it never takes the writer's lock and never signs.
+   */
   async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
     return this.checkpointRow(this.db, "true ORDER BY size DESC LIMIT 1", []);
   }
 
-  /** The latest checkpoint whose tree contains leaf `index`, signing a new one if needed. */
+  /**
+   * The published checkpoint a receipt for leaf `index` should carry: among
+   * the checkpoints whose tree contains the leaf, the one with the most
+   * witness cosignatures, the newest among equals. A plain read.
+   * @throws ChaosCoreError MERKLE_INDEX_OUT_OF_RANGE when the leaf is not in the log.
+   * @throws ChaosCoreError LOG_NOT_YET_CHECKPOINTED when it is, but no
+   * published checkpoint covers it yet (retryable).
+   */
   async checkpointCovering(index: number): Promise<StoredCheckpoint> {
-    const latest = await this.latestCheckpoint();
-    if (latest !== undefined && latest.size > index) return latest;
-    const cp = await this.checkpoint();
-    if (cp.size <= index) {
+    const [best] = await this.db.query<{ size: number }>(
+      `SELECT c.size FROM log_checkpoints c
+       LEFT JOIN log_cosignatures w ON w.log_id = c.log_id AND w.size = c.size
+       WHERE c.log_id = $1 AND c.size > $2
+       GROUP BY c.size ORDER BY count(w.witness) DESC, c.size DESC LIMIT 1`,
+      [this.id, index],
+    );
+    const cp = best === undefined ? undefined : await this.checkpointAt(Number(best.size));
+    if (cp !== undefined) return cp;
+    const size = await this.size();
+    if (index >= size) {
       throw new ChaosCoreError("MERKLE_INDEX_OUT_OF_RANGE", `leaf ${index} is not in the log`);
     }
-    return cp;
+    const latest = await this.latestCheckpoint();
+    throw new ChaosCoreError(
+      "LOG_NOT_YET_CHECKPOINTED",
+      `leaf ${index} is not covered by a published checkpoint yet; retry shortly`,
+      { details: { index, checkpointSize: latest?.size ?? null, retryAfterSeconds: 1 } },
+    );
+  }
+
+  /**
+   * Stores witness cosignature lines of the checkpoint of `size` (one per
+   * witness, keyed by `witness`, the first one kept). The caller has verified them.
+   */
+  async addCosignatures(
+    size: number,
+    cosignatures: readonly { witness: string; line: string }[],
+  ): Promise<void> {
+    if (cosignatures.length === 0) return;
+    await this.db.query(
+      `INSERT INTO log_cosignatures (log_id, size, witness, line)
+       SELECT $1, $2, u.witness, u.line FROM unnest($3::text[], $4::text[]) AS u(witness, line)
+       ON CONFLICT (log_id, size, witness) DO NOTHING`,
+      [
+        this.id,
+        size,
+        cosignatures.map((c) => c.witness),
+        cosignatures.map((c) => c.line.trimEnd()),
+      ],
+    );
+  }
+
+  /** The witnesses (`name+keyId`) whose cosignature of the checkpoint of `size` is stored. */
+  async cosigners(size: number): Promise<string[]> {
+    const rows = await this.db.query<{ witness: string }>(
+      "SELECT witness FROM log_cosignatures WHERE log_id = $1 AND size = $2 ORDER BY witness",
+      [this.id, size],
+    );
+    return rows.map((r) => r.witness);
   }
 
   /** The stored checkpoint of the tree of `size` leaves, if one was signed. */
@@ -318,7 +427,10 @@ export class TransparencyLog {
   /** Every stored checkpoint, oldest first. */
   async checkpoints(): Promise<StoredCheckpoint[]> {
     const rows = await this.db.query<CheckpointRow>(
-      "SELECT size, root_hash, note, created_at FROM log_checkpoints WHERE log_id = $1 ORDER BY size",
+      `SELECT size, root_hash, note, created_at,
+              (SELECT array_agg(line ORDER BY created_at, witness) FROM log_cosignatures w
+                WHERE w.log_id = c.log_id AND w.size = c.size) AS lines
+       FROM log_checkpoints c WHERE log_id = $1 ORDER BY size`,
       [this.id],
     );
     return rows.map(toCheckpoint);
@@ -330,7 +442,10 @@ export class TransparencyLog {
     params: unknown[],
   ): Promise<StoredCheckpoint | undefined> {
     const [row] = await tx.query<CheckpointRow>(
-      `SELECT size, root_hash, note, created_at FROM log_checkpoints WHERE log_id = $1 AND ${where}`,
+      `SELECT size, root_hash, note, created_at,
+              (SELECT array_agg(line ORDER BY created_at, witness) FROM log_cosignatures w
+                WHERE w.log_id = c.log_id AND w.size = c.size) AS lines
+       FROM log_checkpoints c WHERE log_id = $1 AND ${where}`,
       [this.id, ...params],
     );
     return row === undefined ? undefined : toCheckpoint(row);
@@ -491,13 +606,17 @@ type CheckpointRow = {
   root_hash: Uint8Array;
   note: string;
   created_at: Date | string;
+  lines: string[] | null;
 };
 
 function toCheckpoint(r: CheckpointRow): StoredCheckpoint {
+  const lines = r.lines ?? [];
   return {
     size: Number(r.size),
     rootHash: r.root_hash,
-    note: r.note,
+    // The log's own signature first, then the cosignatures (verified before they were stored).
+    note: lines.length === 0 ? r.note : addSignatureLines(r.note, lines),
     createdAt: new Date(r.created_at).toISOString(),
+    cosignatures: lines.length,
   };
 }

@@ -470,6 +470,21 @@ UPDATE idempotency_keys SET lease_until = created_at + interval '60 seconds' WHE
 CREATE INDEX idempotency_keys_lease_idx ON idempotency_keys (lease_until) WHERE status = 0;
 `,
   },
+  {
+    version: 8,
+    name: "log: witness cosignatures of checkpoints (C2SP tlog-cosignature)",
+    sql: `
+CREATE TABLE log_cosignatures (
+  log_id     text NOT NULL,
+  size       bigint NOT NULL,
+  witness    text NOT NULL,
+  line       text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (log_id, size, witness),
+  FOREIGN KEY (log_id, size) REFERENCES log_checkpoints (log_id, size)
+);
+`,
+  },
 ];
 
 /**

@@ -15,7 +15,9 @@ describe(`store on ${TEST_DB_KIND}`, () => {
     const rows = await db.query<{ version: number }>(
       "SELECT version FROM schema_migrations ORDER BY version",
     );
-    expect(rows.map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(rows.map((r) => Number(r.version))).toEqual(
+      MIGRATIONS.map((m) => m.version).sort((a, b) => a - b),
+    );
     expect(await migrate(db)).toEqual([]);
   });
 

@@ -1,10 +1,28 @@
 import { isHex } from "@chaoscore/core";
+import type { StoredCheckpoint } from "@chaoscore/engine";
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { fail } from "../problem.js";
 import { Cursor, Decimal, errors, Limit, toLimit } from "../schemas.js";
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+
+/**
+ * The latest published checkpoint. Reads never sign or take the writer's
+ * lock: the writer publishes a checkpoint with every batch (issue 19, item 11).
+ * @throws ChaosCoreError LOG_NOT_YET_CHECKPOINTED when none is published yet.
+ */
+export async function latestCheckpoint(log: {
+  latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
+}): Promise<StoredCheckpoint> {
+  const cp = await log.latestCheckpoint();
+  if (cp === undefined) {
+    fail("LOG_NOT_YET_CHECKPOINTED", "the log has published no checkpoint yet; retry shortly", {
+      retryAfterSeconds: 1,
+    });
+  }
+  return cp;
+}
 
 /** The transparency log: checkpoints, proofs, entries, anchors, search. */
 export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
@@ -15,11 +33,12 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
     {
       schema: {
         tags: ["log"],
-        summary: "The latest checkpoint (signed now if the log has grown): a C2SP signed note",
+        summary:
+          "The latest published checkpoint: a C2SP signed note with the witnesses' cosignatures (a read: it never signs)",
       },
     },
     async () => {
-      const cp = await log.checkpoint();
+      const cp = await latestCheckpoint(log);
       return {
         origin: log.origin,
         size: cp.size,
@@ -195,7 +214,7 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
           "q is an agent address, an action hash (0x + 64 hex) or a studio id",
         );
       }
-      const cp = await log.checkpoint();
+      const cp = await latestCheckpoint(log);
       const items = [];
       for (const action of page.items) {
         const hashes = await log.inclusionProof(action.leafIndex, cp.size);

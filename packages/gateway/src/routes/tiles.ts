@@ -7,6 +7,7 @@
 import { ChaosCoreError } from "@chaoscore/core";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { fail } from "../problem.js";
+import { latestCheckpoint } from "./log.js";
 
 /** Hashes per tile (tile height 8). */
 export const TILE_WIDTH = 256;
@@ -51,7 +52,7 @@ export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
       },
     },
     async (_request, reply) => {
-      const cp = await log.checkpoint();
+      const cp = await latestCheckpoint(log);
       return reply
         .type("text/plain; charset=utf-8")
         .header("cache-control", "no-cache")
