@@ -43,22 +43,7 @@ const PREFIXES = Object.values(COMPONENT_PREFIXES).flat();
  * must appear in the source of some package. Empty today: the CLI codes are
  * thrown by packages/cli/src/data-dir.ts.
  */
-const RESERVED: Partial<Record<ErrorCode, string>> = {
-  LOG_NOT_YET_CHECKPOINTED:
-    "being written (issue 12): the witness package and the log's witnessing client",
-  WITNESS_REQUEST_MALFORMED:
-    "being written (issue 12): the witness package and the log's witnessing client",
-  WITNESS_UNKNOWN_LOG:
-    "being written (issue 12): the witness package and the log's witnessing client",
-  WITNESS_SIGNATURE_INVALID:
-    "being written (issue 12): the witness package and the log's witnessing client",
-  WITNESS_SIZE_CONFLICT:
-    "being written (issue 12): the witness package and the log's witnessing client",
-  WITNESS_PROOF_INVALID:
-    "being written (issue 12): the witness package and the log's witnessing client",
-  WITNESS_UNAVAILABLE:
-    "being written (issue 12): the witness package and the log's witnessing client",
-};
+const RESERVED: Partial<Record<ErrorCode, string>> = {};
 
 /**
  * String literals in the source that look like codes (a component prefix,

@@ -11,6 +11,7 @@
  */
 import {
   ChaosCoreError,
+  type ErrorCode,
   formatAddCheckpointRequest,
   parseTlogSize,
   parseWitnessVerifierKey,
@@ -39,6 +40,17 @@ export type WitnessOutcome = {
     | "refused"; // a 4xx other than a resolvable 409: the witness disagrees with the log
   readonly detail?: string;
   readonly httpStatus?: number;
+  /** The code of a failure: WITNESS_UNAVAILABLE, or the witness's refusal (by its HTTP status). */
+  readonly code?: ErrorCode;
+};
+
+/** The code of each refusal status of C2SP tlog-witness. */
+const REFUSALS: Record<number, ErrorCode> = {
+  400: "WITNESS_REQUEST_MALFORMED",
+  403: "WITNESS_SIGNATURE_INVALID",
+  404: "WITNESS_UNKNOWN_LOG",
+  409: "WITNESS_SIZE_CONFLICT",
+  422: "WITNESS_PROOF_INVALID",
 };
 
 /** Options of {@link WitnessingService}. */
@@ -312,7 +324,14 @@ export class WitnessingService {
   }
 
   #report(outcome: WitnessOutcome): WitnessOutcome {
-    this.#onOutcome?.(outcome);
-    return outcome;
+    const code: ErrorCode | undefined =
+      outcome.status === "unavailable"
+        ? "WITNESS_UNAVAILABLE"
+        : outcome.status === "refused"
+          ? (REFUSALS[outcome.httpStatus ?? 0] ?? "WITNESS_REQUEST_MALFORMED")
+          : undefined;
+    const reported = code === undefined ? outcome : { ...outcome, code };
+    this.#onOutcome?.(reported);
+    return reported;
   }
 }
