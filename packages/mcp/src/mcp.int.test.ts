@@ -25,6 +25,10 @@ import { recordMcpToolCalls } from "./recording-client.js";
 
 const BIN = fileURLToPath(new URL("../../cli/bin/chaoscore.js", import.meta.url));
 const TOOL_SERVER = fileURLToPath(new URL("./test-support/tool-server.mjs", import.meta.url));
+/** The MCP project's reference server, from npm. */
+const EVERYTHING = fileURLToPath(
+  import.meta.resolve("@modelcontextprotocol/server-everything/dist/index.js"),
+);
 
 type ToolAnswer = {
   isError?: boolean;
@@ -200,7 +204,11 @@ describe("chaoscore mcp over stdio (the CLI process)", () => {
 });
 
 describe("recordMcpToolCalls", () => {
-  async function toolClient(agentKey: Uint8Array, nextNonce: bigint | (() => Promise<bigint>)) {
+  async function toolClient(
+    agentKey: Uint8Array,
+    nextNonce: bigint | (() => Promise<bigint>),
+    server = TOOL_SERVER,
+  ) {
     const sink = new ChaosCoreClient({ baseUrl: base, agentKey });
     const recorder = new AgentRecorder({
       privateKey: agentKey,
@@ -211,7 +219,11 @@ describe("recordMcpToolCalls", () => {
     });
     const mcp = recordMcpToolCalls(new Client({ name: "agent", version: "1" }), recorder);
     await mcp.connect(
-      new StdioClientTransport({ command: process.execPath, args: [TOOL_SERVER], stderr: "pipe" }),
+      new StdioClientTransport({
+        command: process.execPath,
+        args: server === EVERYTHING ? [server, "stdio"] : [server],
+        stderr: "pipe",
+      }),
     );
     return { mcp, recorder };
   }
@@ -300,6 +312,28 @@ describe("recordMcpToolCalls", () => {
       expect(actions.map((a) => a.actionType)).toEqual(["tool.call", "tool.error"]);
       expect(await parentsOf(actions[1]?.id)).toEqual([actions[0]?.id]);
       expect(await served(mcp)).toBe(1);
+    } finally {
+      await mcp.close();
+    }
+  }, 60_000);
+
+  it("records the calls made to an MCP server from npm (server-everything)", async () => {
+    const agent = await g.newAgent();
+    const { mcp } = await toolClient(agent.privateKey, 1n, EVERYTHING);
+    try {
+      const result = (await mcp.callTool({
+        name: "echo",
+        arguments: { message: "from npm" },
+      })) as ToolAnswer;
+      expect(result.content[0]?.text).toContain("from npm");
+      const actions = await actionsOf(agent.address);
+      expect(actions.map((a) => a.actionType)).toEqual(["tool.call", "tool.result"]);
+      const call = (await g.engine.agency.getReceipt(actions[0]?.id as Hex)).payload as {
+        server: { name: string };
+        tool: string;
+      };
+      expect(call.tool).toBe("echo");
+      expect(call.server.name).toMatch(/everything/i);
     } finally {
       await mcp.close();
     }
