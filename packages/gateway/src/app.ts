@@ -43,7 +43,9 @@ import {
 } from "./auth.js";
 import { type IdempotencyOptions, IdempotencyStore } from "./idempotency.js";
 import { createMetrics, type GatewayMetrics } from "./metrics.js";
+import { completeDocument, type RouteContract } from "./openapi-contract.js";
 import { PROBLEM_MEDIA_TYPE, toProblem } from "./problem.js";
+import { openApiPath, RouteTable } from "./route-table.js";
 import { actionRoutes } from "./routes/actions.js";
 import { agentRoutes } from "./routes/agents.js";
 import { cardRoutes } from "./routes/cards.js";
@@ -168,6 +170,9 @@ function codedError(error: FastifyError | Error): unknown {
     FST_ERR_CTP_INVALID_MEDIA_TYPE: "GATEWAY_UNSUPPORTED_MEDIA_TYPE",
     FST_ERR_CTP_EMPTY_JSON_BODY: "GATEWAY_MALFORMED_JSON",
     FST_ERR_CTP_INVALID_JSON_BODY: "GATEWAY_MALFORMED_JSON",
+    FST_ERR_MAX_PARAM_LENGTH: "GATEWAY_URI_TOO_LONG",
+    FST_ERR_BAD_URL: "GATEWAY_REQUEST_INVALID",
+    FST_ERR_CTP_INVALID_CONTENT_LENGTH: "GATEWAY_REQUEST_INVALID",
   };
   const mapped = e.code === undefined ? undefined : byFastifyCode[e.code];
   if (mapped !== undefined) return new ChaosCoreError(mapped, e.message);
@@ -190,6 +195,8 @@ function codedError(error: FastifyError | Error): unknown {
 export async function buildGateway(options: GatewayOptions): Promise<GatewayApp> {
   const { engine } = options;
   const bodyLimit = options.bodyLimit ?? 2 * 1024 * 1024;
+  let frameworkError = (_error: FastifyError, _request: FastifyRequest, reply: FastifyReply) =>
+    reply.code(500).send();
   const app: GatewayApp = Fastify({
     bodyLimit,
     ...(typeof options.logger === "object"
@@ -205,6 +212,8 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false },
     },
     routerOptions: { maxParamLength: 500 },
+    // Errors of the router (a path parameter too long, a malformed URL): problem+json too.
+    frameworkErrors: (error, request, reply) => frameworkError(error, request, reply),
     // Errors of the HTTP parser itself (before any route): problem+json too.
     clientErrorHandler: (error, socket) => {
       if (!socket.writable) return;
@@ -250,9 +259,24 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
   // ---- strict by default: a route without a query schema takes no query parameters ------------
   const routes: { method: string; url: string }[] = [];
   app.decorate("chaoscoreRoutes", routes);
+  const contracts: RouteContract[] = [];
+  const routeTable = new RouteTable();
   app.addHook("onRoute", (route) => {
+    // (CORS answers OPTIONS on every path: that makes no path known.)
+    if (route.url !== "*" && route.url !== "/*")
+      for (const m of [route.method].flat()) routeTable.add(m, route.url);
     if (route.url.startsWith("/docs")) return;
     const hidden = (route.schema as { hide?: boolean } | undefined)?.hide === true;
+    if (!hidden)
+      for (const m of [route.method].flat())
+        if (m !== "HEAD" && m !== "OPTIONS")
+          contracts.push({
+            method: m,
+            path: openApiPath(route.url),
+            access: route.config?.access ?? "public",
+            hasBody: route.schema?.body !== undefined,
+            hasParams: /[:*]/.test(route.url),
+          });
     if (!hidden)
       for (const m of [route.method].flat())
         if (m !== "HEAD" && m !== "OPTIONS") routes.push({ method: m, url: route.url });
@@ -294,18 +318,35 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
     return reply.code(problem.status).type(PROBLEM_MEDIA_TYPE).send(problem);
   };
   app.setErrorHandler((error, request, reply) =>
-    sendProblem(request, reply, codedError(error as Error)),
+    // A request no route answers fails like one (e.g. a body method without a body on an unknown path).
+    request.is404
+      ? notFound(request, reply)
+      : sendProblem(request, reply, codedError(error as Error)),
   );
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split("?")[0] ?? "/";
+    // A known path with another method: 405 with the methods it answers.
+    const allowed = routeTable.allowed(path);
+    if (allowed.length > 0) {
+      reply.header("allow", allowed.join(", "));
+      return sendProblem(
+        request,
+        reply,
+        new ChaosCoreError(
+          "GATEWAY_METHOD_NOT_ALLOWED",
+          `${request.method} is not allowed on ${path}; it answers ${allowed.join(", ")}`,
+          { details: { allowed } },
+        ),
+      );
+    }
+    return sendProblem(
       request,
       reply,
-      new ChaosCoreError(
-        "GATEWAY_ROUTE_NOT_FOUND",
-        `no route ${request.method} ${request.url.split("?")[0]}`,
-      ),
-    ),
-  );
+      new ChaosCoreError("GATEWAY_ROUTE_NOT_FOUND", `no route ${request.method} ${path}`),
+    );
+  };
+  app.setNotFoundHandler(notFound);
+  frameworkError = (error, request, reply) => sendProblem(request, reply, codedError(error));
 
   // ---- security headers, CORS (closed unless origins are given) -----------------------------
   await app.register(helmet, {
@@ -471,6 +512,11 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
 
   // ---- OpenAPI 3.1 and the docs UI ---------------------------------------------------------------
   await app.register(swagger, {
+    // Every error answer, operation ids and links (openapi-contract.ts).
+    transformObject: (document) => {
+      const doc = "openapiObject" in document ? document.openapiObject : document.swaggerObject;
+      return completeDocument(doc as Record<string, unknown>, contracts) as never;
+    },
     openapi: {
       openapi: "3.1.0",
       info: {
