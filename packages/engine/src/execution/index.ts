@@ -1,3 +1,4 @@
+export { GAS_METER_VERSION } from "./gas-meter.mjs";
 export { type AttestationProvider, type MockTeeOptions, MockTeeProvider } from "./mock-tee.js";
 export {
   type AttestedExecution,
@@ -12,10 +13,13 @@ export {
   BACKSTOP_GRACE_MS,
   type CodeLanguage,
   DEFAULT_EXECUTION_LIMITS,
+  DEFAULT_MAX_LIMITS,
+  ENGINE_IMAGE_BYTES,
   type ExecutionResult,
   MAX_CODE_BYTES,
   MAX_EXECUTION_LIMITS,
   MAX_INPUT_BYTES,
+  RECYCLE_ABOVE_BYTES,
   RUNTIME_IDENTITY,
   type RunOptions,
   resolveLimits,
@@ -24,3 +28,4 @@ export {
   seedWords,
   transpileTypeScript,
 } from "./sandbox.js";
+export type { RunStats } from "./worker-pool.js";

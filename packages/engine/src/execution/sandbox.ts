@@ -85,6 +85,12 @@ export const MAX_CODE_BYTES = 1024 * 1024;
 export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
 /** Extra time the parent waits past `timeoutMs` before it kills the worker. */
 export const BACKSTOP_GRACE_MS = 2000;
+/**
+ * The engine image below the heap (static data and the 5 MiB C stack): a
+ * run's WebAssembly memory is capped at ENGINE_IMAGE_BYTES + memoryBytes
+ * (sandbox-worker.mjs holds the same constant).
+ */
+export const ENGINE_IMAGE_BYTES = 8 * 1024 * 1024;
 /** A worker whose run ended with more WebAssembly memory than this is replaced. */
 export const RECYCLE_ABOVE_BYTES = 48 * 1024 * 1024;
 
