@@ -209,7 +209,29 @@ describe("chaoscore chain / anchor / receipt verify --rpc / reward", () => {
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toContain("CHAIN_RPC_UNREACHABLE");
 
+    // log audit checks the store against the chain (chain.json): clean, then the checkpoint
+    // it anchored is deleted from the database (and its anchor row): the audit names its size.
+    const clean = ok(await cli(["log", "audit"], home));
+    expect(clean.stdout).toMatch(/✓ log audit clean: .*1 anchored checkpoint of contract 0x/);
+    const { openDatabase } = await import("@chaoscore/engine");
+    const db = await openDatabase({ databaseUrl: "", dataDir: join(home, "pgdata") });
+    try {
+      await db.query("DELETE FROM anchors");
+      await db.query("DELETE FROM log_checkpoints");
+    } finally {
+      await db.close();
+    }
+    expect(ok(await cli(["log", "audit", "--no-chain"], home)).stdout).toContain(
+      "✓ log audit clean",
+    );
+    const rolledBack = ok(await cli(["log", "audit", "--json"], home), 1);
+    expect(JSON.parse(rolledBack.stdout)).toMatchObject({
+      ok: false,
+      chain: { chainId: "31337", anchored: 1, lastAnchoredSize: 1 },
+      findings: [{ index: 1, kind: "anchor-checkpoint-missing" }],
+    });
+
     ok(await cli(["chain", "down"], home));
     pid = undefined;
-  }, 120_000);
+  }, 400_000);
 });

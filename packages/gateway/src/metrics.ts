@@ -82,3 +82,18 @@ export function createMetrics(
   });
   return { registry, requestDuration, ingested, rejected };
 }
+
+/**
+ * `chaoscore_anchoring_halted`: 1 while scheduled anchoring is stopped because the log no
+ * longer extends the chain's history (see docs/anchoring.md), else 0.
+ */
+export function registerAnchoringHaltMetric(registry: Registry, halted: () => boolean): void {
+  new Gauge({
+    name: "chaoscore_anchoring_halted",
+    help: "1 while anchoring is halted: the stored log does not extend the checkpoints on chain",
+    registers: [registry],
+    collect() {
+      this.set(halted() ? 1 : 0);
+    },
+  });
+}

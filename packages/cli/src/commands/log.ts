@@ -107,7 +107,9 @@ export async function runLogAudit(
   }
   const chainLine =
     onChain === null
-      ? "not checked against the chain (no chain configured: pass --rpc URL [--contract 0x…])"
+      ? opts.chain === false
+        ? "not checked against the chain (--no-chain)"
+        : "not checked against the chain (no chain configured: pass --rpc URL [--contract 0x…])"
       : `${count(onChain.anchored, "anchored checkpoint")} of contract ${onChain.contract} on chain ${onChain.chainId} checked`;
   if (report.findings.length === 0) {
     out(

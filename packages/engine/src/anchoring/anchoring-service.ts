@@ -8,6 +8,7 @@
  *
  * @module
  */
+
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   type AnchoredCheckpoint,
@@ -29,6 +30,7 @@ import {
 import type { AnchorDirectory } from "../agency/proof-of-agency.js";
 import type { TransparencyLog } from "../agency/transparency-log.js";
 import type { Db } from "../store/db.js";
+import { AnchoringHaltState, isChainHistoryBroken } from "./chain-consistency.js";
 
 /** The life of an anchor: `pending` → `mined` → `final`, or `dropped`. */
 export type AnchorStatus = "pending" | "mined" | "final" | "dropped";
@@ -178,6 +180,8 @@ const AGENT_ANCHOR_COLUMNS = `id, agent_id, card_version, encode(card_hash, 'hex
  */
 export class AnchoringService implements AnchorDirectory {
   readonly confirmations: number;
+  /** Set when scheduled anchoring stopped because the log no longer extends the chain's history. */
+  readonly halt = new AnchoringHaltState();
   readonly chainId: string;
   readonly contract: Address;
   readonly #db: Db;
@@ -324,10 +328,12 @@ export class AnchoringService implements AnchorDirectory {
   /**
    * Runs {@link reconcile} then {@link anchorNow} every `intervalMs`; after a
    * failure (an unreachable RPC, …) it waits twice as long, up to `maxBackoffMs`,
-   * and resumes. `stop()` ends it.
+   * and resumes. `stop()` ends it. An ANCHOR_LOG_MISMATCH (the chain holds a
+   * checkpoint the stored tree does not contain) halts it for good: see {@link halt}.
    */
   start(options: { intervalMs: number }): void {
     if (this.#timer !== undefined || this.#running !== undefined) return;
+    if (this.halt.current !== undefined) return; // halted until an operator restarts the process
     const interval = options.intervalMs;
     if (!Number.isSafeInteger(interval) || interval < 1) {
       throw new ChaosCoreError("INVALID_INPUT", "intervalMs must be a positive integer");
@@ -342,11 +348,13 @@ export class AnchoringService implements AnchorDirectory {
             this.#failures = 0;
           } catch (error) {
             this.#failures++;
+            // The stored tree no longer extends the chain's history: stop, do not retry.
+            if (isChainHistoryBroken(error)) this.halt.halt(error, this.#now());
             this.#onError(error);
           }
         })().finally(() => {
           this.#running = undefined;
-          if (this.#stopped) return;
+          if (this.#stopped || this.halt.current !== undefined) return;
           schedule(Math.min(this.#maxBackoffMs, interval * 2 ** Math.min(this.#failures, 20)));
         });
       }, delay);

@@ -10,6 +10,11 @@ export {
   StoredAnchorDirectory,
 } from "./anchoring-service.js";
 export {
+  type AnchoringHalt,
+  AnchoringHaltState,
+  isChainHistoryBroken,
+} from "./chain-consistency.js";
+export {
   REWARD_ACTION_TYPE,
   type RewardPayout,
   type RewardPayoutPayload,

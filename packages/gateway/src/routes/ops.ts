@@ -1,11 +1,28 @@
 import { ChaosCoreError } from "@chaoscore/core";
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
+import { DEFAULT_ORIGIN } from "../auth.js";
+import { registerAnchoringHaltMetric } from "../metrics.js";
 import { PROBLEM_MEDIA_TYPE, toProblem } from "../problem.js";
 
 /** Liveness, readiness, metrics, the OpenAPI document and the gateway's identity. */
 export function opsRoutes(app: GatewayApp, ctx: GatewayContext): void {
   const { engine } = ctx;
+  // A halted anchoring service (the log no longer extends the chain's history) is reported
+  // three ways: an error-level log line, a metric, and /readyz failing with the reason.
+  const halt = engine.anchoring?.halt;
+  if (halt !== undefined) {
+    registerAnchoringHaltMetric(ctx.metrics.registry, () => halt.current !== undefined);
+    const unsubscribe = halt.onHalt((h) =>
+      app.log.error(
+        { code: h.code, details: h.details, at: h.at },
+        `anchoring halted: ${h.reason}`,
+      ),
+    );
+    app.addHook("onClose", async () => {
+      unsubscribe();
+    });
+  }
   app.get(
     "/healthz",
     {
@@ -49,6 +66,11 @@ export function opsRoutes(app: GatewayApp, ctx: GatewayContext): void {
       } else {
         checks.chain = "not configured";
       }
+      const halted = halt?.current;
+      if (halted !== undefined) {
+        ok = false;
+        checks.anchoring = `halted: ${halted.reason}`;
+      }
       if (ok) return { status: "ready", checks };
       const problem = toProblem(
         new ChaosCoreError("GATEWAY_NOT_READY", "a dependency does not answer", {
@@ -90,6 +112,9 @@ export function opsRoutes(app: GatewayApp, ctx: GatewayContext): void {
     async () => ({
       format: "chaoscore.gateway/v1",
       chainId: ctx.chainId.toString(),
+      verifyingContract: engine.registry.domain.verifyingContract,
+      origins:
+        typeof ctx.origins === "function" ? ctx.origins() : (ctx.origins ?? [DEFAULT_ORIGIN]),
       log: { id: engine.log.id, origin: engine.log.origin, verifierKey: engine.log.verifierKey },
       trustedTeeRoots: ctx.trustedTeeRoots ?? [],
       features: {
