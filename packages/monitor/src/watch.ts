@@ -6,6 +6,16 @@ import { isChaosCoreError } from "@chaoscore/core";
 import { finding } from "./findings.js";
 import { type MonitorOptions, type MonitorPassResult, monitorLogWithStateFile } from "./monitor.js";
 
+/** Errors that waiting will not cure: the loop stops on them. */
+const FATAL = new Set<string>([
+  "TRUST_POLICY_MALFORMED",
+  "TRUST_POLICY_NO_KEY",
+  "TRUST_POLICY_DUPLICATE_KEY",
+  "TRUST_POLICY_QUORUM_INVALID",
+  "MONITOR_STATE_INVALID",
+  "INVALID_INPUT",
+]);
+
 /** Options of {@link watchLog}. */
 export type WatchOptions = Omit<MonitorOptions, "state"> & {
   readonly statePath: string;
@@ -37,14 +47,7 @@ export async function watchLog(options: WatchOptions): Promise<void> {
     try {
       result = await monitorLogWithStateFile(pass);
     } catch (error) {
-      if (
-        isChaosCoreError(error) &&
-        (error.code.startsWith("TRUST_POLICY_") ||
-          error.code === "MONITOR_STATE_INVALID" ||
-          error.code === "INVALID_INPUT")
-      ) {
-        throw error;
-      }
+      if (isChaosCoreError(error) && FATAL.has(error.code)) throw error;
       result = {
         findings: [finding("unreachable", `the pass failed: ${(error as Error).message}`)],
         checkpoint: null,
