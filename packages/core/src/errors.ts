@@ -225,6 +225,8 @@ export const ERROR_CODES = {
   ATTESTATION_TCB_STATUS_NOT_ALLOWED:
     "the evidence's TCB status (or QE identity status) is not one the policy accepts",
   ATTESTATION_DEBUG_NOT_ALLOWED: "the TD or enclave runs in debug mode and the policy refuses it",
+  ATTESTATION_AGENT_MISMATCH:
+    "the attestation's nonce does not bind the acting agent (nonce = agent address ‖ salt)",
   // studio (studios, members, tasks; the governance studio)
   STUDIO_CONFIG_INVALID:
     "a studio's config, rules or reward policy does not match the schema of its kind",

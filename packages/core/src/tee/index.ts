@@ -6,6 +6,8 @@
  *
  * @module
  */
+
+export * from "./binding.js";
 export * from "./cose.js";
 export * from "./ecdsa.js";
 export * from "./nitro.js";

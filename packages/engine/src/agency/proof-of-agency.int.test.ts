@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import {
+  agentBoundNonce,
   bytesToHex,
   type ErrorCode,
+  type Hex,
   isChaosCoreError,
   openCheckpoint,
   privateKeyToAddress,
@@ -581,13 +583,42 @@ describe(`attested actions on ${TEST_DB_KIND}`, () => {
     await defaultSandbox().close();
   });
 
-  async function attestedRun(provider = tee, nonce = `0x${"01".repeat(16)}` as const) {
+  async function attestedRun(provider: MockTeeProvider, nonce: Hex) {
     return executeAttested(code, { a: 2, b: 3 }, { provider, nonce });
   }
 
+  it("another agent cannot present an agent's quote as its own (issue 19 item 3)", async () => {
+    const owner = await h.newAgent();
+    const thief = await h.newAgent();
+    // the owner's run, bound to the owner: its quote is public once recorded
+    const run = await attestedRun(tee, agentBoundNonce(owner.address));
+    await h.engine.agency.recordAction({
+      ...owner.action({ attestationHash: run.attestationHash }),
+      attestation: run.quote,
+    });
+    const before = await snapshot(h.engine);
+    await expectCode(
+      h.engine.agency.recordAction({
+        ...thief.action({ attestationHash: run.attestationHash }),
+        attestation: run.quote,
+      }),
+      "AGENCY_ATTESTATION_MISMATCH",
+    );
+    // a quote whose nonce binds no agent at all is refused too
+    const unbound = await attestedRun(tee, `0x${"01".repeat(16)}`);
+    await expectCode(
+      h.engine.agency.recordAction({
+        ...thief.action({ attestationHash: unbound.attestationHash }),
+        attestation: unbound.quote,
+      }),
+      "AGENCY_ATTESTATION_MISMATCH",
+    );
+    expect(await snapshot(h.engine)).toEqual(before);
+  });
+
   it("records an attested action; its receipt carries the quote and verifies under the roots", async () => {
     const agent = await h.newAgent();
-    const run = await attestedRun();
+    const run = await attestedRun(tee, agentBoundNonce(agent.address));
     const signed = agent.action({
       attestationHash: run.attestationHash,
       payload: run.result.output,
@@ -606,7 +637,7 @@ describe(`attested actions on ${TEST_DB_KIND}`, () => {
     ).toThrow(expect.objectContaining({ code: "RECEIPT_ATTESTATION_INVALID" }));
     const swapped = {
       ...receipt,
-      attestation: (await attestedRun(tee, `0x${"02".repeat(16)}`)).quote,
+      attestation: (await attestedRun(tee, agentBoundNonce(agent.address))).quote,
     };
     expect(() => verifyReceipt(swapped, h.verifierKey)).toThrow(
       expect.objectContaining({ code: "RECEIPT_ATTESTATION_MISMATCH" }),
@@ -615,8 +646,8 @@ describe(`attested actions on ${TEST_DB_KIND}`, () => {
 
   it("rejects a missing, mismatched or untrusted attestation and writes nothing", async () => {
     const agent = await h.newAgent();
-    const run = await attestedRun();
-    const foreign = await attestedRun(MockTeeProvider.create());
+    const run = await attestedRun(tee, agentBoundNonce(agent.address));
+    const foreign = await attestedRun(MockTeeProvider.create(), agentBoundNonce(agent.address));
     const cases: [ErrorCode, () => Promise<unknown>][] = [
       [
         "AGENCY_ATTESTATION_REQUIRED",
@@ -659,7 +690,6 @@ describe(`attested actions on ${TEST_DB_KIND}`, () => {
   });
 
   it("a log that requires attestations refuses plain actions; an allow-list refuses other code", async () => {
-    const run = await attestedRun();
     const strict = await openTestEngine({
       attestation: {
         mode: "required",
@@ -669,6 +699,7 @@ describe(`attested actions on ${TEST_DB_KIND}`, () => {
     });
     try {
       const agent = await strict.newAgent();
+      const run = await attestedRun(tee, agentBoundNonce(agent.address));
       await expectCode(
         strict.engine.agency.recordAction(agent.action()),
         "AGENCY_ATTESTATION_REQUIRED",

@@ -11,6 +11,7 @@ import {
   encodeEntry,
   entryDigest,
   type Hex,
+  isAgentBoundNonce,
   isChaosCoreError,
   isHex,
   type JsonValue,
@@ -324,6 +325,15 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
       reject(
         "AGENCY_ATTESTATION_MISMATCH",
         "the quote does not hash to the signed attestationHash",
+      );
+    }
+    // the quote must be the acting agent's: its nonce starts with the agent's address
+    // (docs/spec/attestation.md §9); a public quote of another agent is refused
+    if (!isAgentBoundNonce(quote.nonce, entry.message.agent)) {
+      reject(
+        "AGENCY_ATTESTATION_MISMATCH",
+        "the quote's nonce does not bind the acting agent (nonce = agent address ‖ salt)",
+        { cause: "ATTESTATION_AGENT_MISMATCH" },
       );
     }
     if (policy.trustedRoots.length === 0) {

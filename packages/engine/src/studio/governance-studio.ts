@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import {
   type ActionEntry,
   type Address,
+  agentBoundNonce,
   type AttestationQuote,
   canonicalJsonBytes,
   compileParser,
@@ -436,14 +437,25 @@ export class GovernanceStudio {
   async simulate(
     studioId: string,
     taskId: string,
-    options: { provider: AttestationProvider; seed?: string; clock?: number; nonce?: Hex },
+    options: {
+      provider: AttestationProvider;
+      seed?: string;
+      clock?: number;
+      nonce?: Hex;
+      /** The agent that will submit the result: the nonce binds it (docs/spec/attestation.md §9). */
+      agent?: Address;
+    },
   ): Promise<{
     result: SimulationResult;
     quote: AttestationQuote;
     execution: NonNullable<TaskPayloads["submit"]["execution"]>;
   }> {
     const task = await this.#tasks.getTask(studioId, taskId);
-    const nonce = options.nonce ?? (`0x${randomBytes(32).toString("hex")}` as Hex);
+    const nonce =
+      options.nonce ??
+      (options.agent === undefined
+        ? (`0x${randomBytes(32).toString("hex")}` as Hex)
+        : agentBoundNonce(options.agent));
     const seed = options.seed ?? taskId;
     const clock = options.clock ?? 0;
     const run = await executeAttested(await this.simulationCode(), task.input, {
@@ -833,6 +845,7 @@ export class GovernanceStudio {
       recorded.push(started.actionId);
       const sim = await this.simulate(studioId, taskId, {
         provider,
+        agent: address,
         seed: input.seed ?? proposal.id,
       });
       const submitted = await this.#tasks.submit(

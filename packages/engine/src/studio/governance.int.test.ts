@@ -362,7 +362,10 @@ describe(`governance studio (${TEST_DB_KIND})`, () => {
       task = (await s.tasks.start(studio, tsign(agent, "start", {}, task.lastAction))).task;
 
       // a simulation without the required attestation; a result that is not a simulation
-      const sim = await s.governance.simulate(studio, taskId, { provider: tee });
+      const sim = await s.governance.simulate(studio, taskId, {
+        provider: tee,
+        agent: agent.address,
+      });
       expect(sim.result.recommendation).toBe("approve");
       await rejects(
         () =>

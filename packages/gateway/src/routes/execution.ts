@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Hex } from "@chaoscore/core";
+import { agentBoundNonce, type Hex } from "@chaoscore/core";
 import { executeAttested, replay } from "@chaoscore/engine";
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
@@ -61,7 +61,11 @@ export function executionRoutes(app: GatewayApp, ctx: GatewayContext): void {
       const { code, input, nonce, ...options } = request.body;
       const run = await executeAttested(code, input, {
         provider: execution.provider,
-        nonce: (nonce ?? `0x${randomBytes(32).toString("hex")}`) as Hex,
+        // an agent's run is bound to it: the nonce starts with its address (attestation.md §9)
+        nonce: (nonce ??
+          (request.principal.kind === "agent"
+            ? agentBoundNonce(request.principal.agent)
+            : `0x${randomBytes(32).toString("hex")}`)) as Hex,
         ...(execution.sandbox === undefined ? {} : { sandbox: execution.sandbox }),
         ...options,
       });

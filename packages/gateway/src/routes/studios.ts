@@ -478,6 +478,8 @@ export function studioRoutes(app: GatewayApp, ctx: GatewayContext): void {
       const { id, task } = request.params;
       return need().governance.simulate(id, task, {
         provider: ctx.execution.provider,
+        // an agent's simulation is bound to it (the nonce starts with its address)
+        ...(request.principal.kind === "agent" ? { agent: request.principal.agent } : {}),
         ...(request.body.seed === undefined ? {} : { seed: request.body.seed }),
         ...(request.body.nonce === undefined ? {} : { nonce: request.body.nonce as never }),
       });
