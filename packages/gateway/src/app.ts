@@ -319,10 +319,15 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
   };
   app.setErrorHandler((error, request, reply) =>
     // A request no route answers fails like one (e.g. a body method without a body on an unknown path).
-    request.is404
+    request.is404 || isOtherPath(request, error as FastifyError)
       ? notFound(request, reply)
       : sendProblem(request, reply, codedError(error as Error)),
   );
+  // A path the router gave to a parameterized route (`GET /v1/reputation/epochs` to
+  // `/v1/reputation/{agent}`) while a more specific path exists with other methods.
+  const isOtherPath = (request: FastifyRequest, error: FastifyError) =>
+    error.validationContext === "params" &&
+    !routeTable.allowed(request.url.split("?")[0] ?? "/").includes(request.method);
   const notFound = (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split("?")[0] ?? "/";
     // A known path with another method: 405 with the methods it answers.
