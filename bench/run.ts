@@ -29,6 +29,11 @@ const benches: Record<string, { describe: string; run: (args: string[]) => Promi
       "verifications/s on one thread of real TEE evidence (AWS Nitro document, Intel TDX quote + collateral) beside the mock quote",
     run: async (args) => (await import("./attestation.js")).runAttestationBench(args),
   },
+  adapters: {
+    describe:
+      "added latency per recorded step (local signing + gateway round trip on loopback): MCP tool call and AI SDK model step vs bare",
+    run: async (args) => (await import("./adapters.js")).runAdaptersBench(args),
+  },
   reputation: {
     describe:
       "10,000 agents / 1,000,000 outcomes: incremental update and query vs full recompute; EigenTrust over 100,000 raters, cold and warm",
