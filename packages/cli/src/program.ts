@@ -319,6 +319,11 @@ export function buildProgram(): Command {
     .option("--input-file <file>", "read the input JSON from a file")
     .option("--seed <text>", "seed of the sandbox's random numbers (default empty)")
     .option("--clock <ms>", "the fixed time the code sees, ms since the epoch (default 0)")
+    .option(
+      "--key <name>",
+      "the agent the run is bound to: the quote's nonce starts with its address (only that agent can record it)",
+      "default",
+    )
     .option("--out <file>", "where to write the recorded execution", "execution.json")
     .addOption(jsonOption())
     .addHelpText(

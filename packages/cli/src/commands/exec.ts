@@ -7,12 +7,14 @@ import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import {
+  agentBoundNonce,
   type Hex,
   isChaosCoreError,
   parseRecordedExecution,
   type RecordedExecution,
   verifyRecordedExecution,
 } from "@chaoscore/core";
+import { keyInfo } from "../data-dir.js";
 import { info, out, printFields, printJson, shellQuote, UsageError } from "../output.js";
 import type { Globals } from "../program.js";
 import { ensureTeeRoot, trustedTeeRoots } from "../tee-root.js";
@@ -52,6 +54,7 @@ export async function runExecRun(
     inputFile?: string;
     seed?: string;
     clock?: string;
+    key?: string;
     out?: string;
     json?: boolean;
   },
@@ -67,7 +70,14 @@ export async function runExecRun(
   }
   const { executeAttested, MockTeeProvider, defaultSandbox } = await import("@chaoscore/engine");
   const provider = new MockTeeProvider({ rootKey: await ensureTeeRoot(dataDir) });
-  const nonce = `0x${randomBytes(16).toString("hex")}` as Hex;
+  // the nonce binds the agent that will record the run (docs/spec/attestation.md §9); a data
+  // dir without that key gets an unbound nonce (the log will refuse to record that quote)
+  const agent = await keyInfo(dataDir, opts.key ?? "default").then(
+    (k) => k.address,
+    () => undefined,
+  );
+  const nonce =
+    agent === undefined ? (`0x${randomBytes(16).toString("hex")}` as Hex) : agentBoundNonce(agent);
   const language = [".ts", ".mts", ".cts"].includes(extname(file)) ? "typescript" : "javascript";
   try {
     const run = await executeAttested(source, input, {
