@@ -175,6 +175,16 @@ describe("chaoscore mcp over Streamable HTTP", () => {
     // the nonce sequence survived the refusals
     expect((await call(mcp, "record_action", { type: "after" })).isError).toBeFalsy();
   });
+
+  it("answers studio tools on an unknown studio or task with the studio's codes, writing nothing", async () => {
+    const before = await g.snapshot();
+    const listed = await call(mcp, "list_tasks", { studio: "no-such-studio" });
+    expect(listed.structuredContent).toEqual({ tasks: [], nextCursor: null });
+    expect(
+      errorCode(await call(mcp, "claim_task", { studio: "no-such-studio", task: "t-1" })),
+    ).toMatch(/^(STUDIO_|GATEWAY_FEATURE_DISABLED)/);
+    expect(await g.snapshot()).toEqual(before);
+  });
 });
 
 describe("chaoscore mcp over stdio (the CLI process)", () => {

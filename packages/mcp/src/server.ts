@@ -79,7 +79,7 @@ export class AgentWriter {
   async recorder(): Promise<AgentRecorder> {
     this.#recorder ??= new AgentRecorder({
       privateKey: this.agentKey,
-      chainId: await this.client.chainId(),
+      ...(await this.client.domain()), // the chain and deployment every signature is bound to
       sink: this.client,
       nextNonce: () => this.client.nextNonce(this.agent),
       retries: 2,
@@ -351,7 +351,7 @@ export function createChaosCoreMcpServer(options: McpServerOptions): McpServer {
           const task = await client.getTask(args.studio, args.task);
           const signed = signStudioTransition({
             privateKey: agentKey,
-            chainId: await client.chainId(),
+            ...(await client.domain()),
             nonce: await client.nextNonce(agent),
             studio: args.studio,
             task: args.task,
