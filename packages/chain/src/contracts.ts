@@ -36,7 +36,15 @@ export type ContractOptions = {
   readonly address: Address;
   /** Signs the writes; reads work without it. */
   readonly signer?: ChainSigner;
+  /**
+   * The block the contract was deployed in (from the deployments file): event queries start
+   * there instead of block 0, which hosted RPC providers refuse to scan.
+   */
+  readonly deploymentBlock?: bigint | number;
 };
+
+/** Blocks per `eth_getLogs` call of {@link ContractClient.queryEvents} (providers cap ranges). */
+export const LOG_QUERY_RANGE = 10_000n;
 
 const HASH = /^0x[0-9a-fA-F]{64}$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
@@ -51,6 +59,8 @@ export class ContractClient {
   readonly address: Address;
   readonly client: BlockchainClient;
   readonly signer: ChainSigner | undefined;
+  /** Where event queries start by default (0 when the deployment block is unknown). */
+  readonly deploymentBlock: bigint;
   readonly interface: Interface;
   #deployed: Promise<void> | undefined;
 
@@ -60,6 +70,7 @@ export class ContractClient {
     this.address = options.address;
     this.client = options.client;
     this.signer = options.signer;
+    this.deploymentBlock = BigInt(options.deploymentBlock ?? 0);
     this.interface = new Interface(loadArtifact(name).abi as never);
   }
 
@@ -149,19 +160,37 @@ export class ContractClient {
     return out;
   }
 
-  /** This contract's events of one name between two blocks (`eth_getLogs`). */
+  /**
+   * This contract's events of one name between two blocks (`eth_getLogs`), from the deployment
+   * block by default, in ranges of at most {@link LOG_QUERY_RANGE} blocks.
+   */
   async queryEvents(
     event: string,
     filter: { topics?: readonly (Hex | null)[]; fromBlock?: BlockTag; toBlock?: BlockTag } = {},
   ): Promise<DecodedEvent[]> {
     const fragment = this.interface.getEvent(event);
     if (fragment === null) throw new ChaosCoreError("INVALID_INPUT", `no event ${event}`);
-    const logs = await this.client.getLogs({
-      address: this.address,
-      topics: [fragment.topicHash as Hex, ...(filter.topics ?? [])],
-      fromBlock: filter.fromBlock ?? 0n,
-      toBlock: filter.toBlock ?? "latest",
-    });
+    const topics = [fragment.topicHash as Hex, ...(filter.topics ?? [])];
+    const from = filter.fromBlock ?? this.deploymentBlock;
+    const to = filter.toBlock ?? "latest";
+    if (typeof from !== "bigint" || (typeof to !== "bigint" && to !== "latest")) {
+      return this.decodeEvents(
+        await this.client.getLogs({ address: this.address, topics, fromBlock: from, toBlock: to }),
+      );
+    }
+    const last = to === "latest" ? await this.client.getBlockNumber() : to;
+    const logs: Log[] = [];
+    for (let start = from; start <= last; start += LOG_QUERY_RANGE) {
+      const end = start + LOG_QUERY_RANGE - 1n < last ? start + LOG_QUERY_RANGE - 1n : last;
+      logs.push(
+        ...(await this.client.getLogs({
+          address: this.address,
+          topics,
+          fromBlock: start,
+          toBlock: end,
+        })),
+      );
+    }
     return this.decodeEvents(logs);
   }
 

@@ -201,6 +201,8 @@ export async function openContracts(
   const opts = (name: ContractName) => ({
     client,
     address: deployments.contracts[name].address,
+    // Event queries start at the deployment block, not block 0 (hosted RPCs refuse to scan it).
+    deploymentBlock: deployments.contracts[name].block,
     ...(signer === undefined ? {} : { signer }),
   });
   const contracts = {

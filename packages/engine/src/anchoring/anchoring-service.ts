@@ -30,6 +30,7 @@ import {
 import type { AnchorDirectory } from "../agency/proof-of-agency.js";
 import type { TransparencyLog } from "../agency/transparency-log.js";
 import type { Db } from "../store/db.js";
+import { findSentCard, type SentCardState } from "./agent-card-recovery.js";
 import { AnchoringHaltState, isChainHistoryBroken } from "./chain-consistency.js";
 
 /** The life of an anchor: `pending` → `mined` → `final`, or `dropped`. */
@@ -522,19 +523,44 @@ export class AnchoringService implements AnchorDirectory {
     return match === undefined ? undefined : (match.args.agentId as bigint);
   }
 
+  #findSentCard(record: AgentAnchorRecord): Promise<SentCardState> {
+    if (this.#identity === undefined) return Promise.resolve({ kind: "absent" });
+    return findSentCard({
+      client: this.#client,
+      identity: this.#identity,
+      owner: this.#signer?.address,
+      uri: this.#cardUri(record.agentId),
+      cardHash: record.cardHash,
+      tokenId: record.tokenId,
+    });
+  }
+
   async #reconcileAgentRecord(record: AgentAnchorRecord): Promise<AgentAnchorRecord> {
     if (record.status === "final" || record.status === "dropped") return record;
     if (record.txHash === null) {
-      if (record.status === "pending") {
+      if (record.status !== "pending") return await this.#agentRecord(record.id);
+      // Sent before a crash or a lost answer? Ask the chain before dropping: registering
+      // again would create a second identity for the agent.
+      const sent = await this.#findSentCard(record);
+      if (sent.kind === "in-flight") return record;
+      if (sent.kind === "absent" || sent.event === undefined) {
         await this.#updateAgent(record.id, {
           status: "dropped",
           last_error: record.lastError ?? "no transaction was sent",
         });
+        return await this.#agentRecord(record.id);
       }
-      return await this.#agentRecord(record.id);
+      await this.#updateAgent(record.id, {
+        token_id: sent.tokenId.toString(),
+        chain_version: Number(sent.version),
+        tx_hash: sent.event.log.transactionHash,
+      });
+      record = await this.#agentRecord(record.id);
     }
-    const receipt = await this.#client.getTransactionReceipt(record.txHash);
-    const state = await this.#receiptState(receipt, record.txHash);
+    const txHash = record.txHash;
+    if (txHash === null) return record;
+    const receipt = await this.#client.getTransactionReceipt(txHash);
+    const state = await this.#receiptState(receipt, txHash);
     if (state.kind === "in-pool") return record;
     if (state.kind === "gone" || state.kind === "reverted") {
       this.#client.resetNonce?.(this.#signer?.address);
