@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { createContext, Script } from "node:vm";
 import { canonicalJson, type Hex } from "@chaoscore/core";
 import { executeAttested, MockTeeProvider, SecureExecutionEnvironment } from "@chaoscore/engine";
+import { measureGasSpread, measureMeteringOverhead } from "./exec-metering.js";
 import { describeMachine, goal } from "./machine.js";
 
 function log(message: string) {
@@ -70,17 +71,25 @@ export async function runExecBench(argv: string[]): Promise<boolean> {
     options: {
       runs: { type: "string", default: "500" },
       cold: { type: "string", default: "5" },
+      "metering-rounds": { type: "string", default: "7" },
+      "spread-runs": { type: "string", default: "10" },
+      "spread-gas": { type: "string", default: "20000000" },
       help: { type: "boolean", default: false },
     },
   });
   if (values.help) {
-    console.log(`npm run bench -- exec [--runs 500] [--cold 5]
+    console.log(`npm run bench -- exec [--runs 500] [--cold 5] [--metering-rounds 7]
+  [--spread-runs 10] [--spread-gas 20000000]
 
 Sandbox cold start (a new SecureExecutionEnvironment: worker thread, QuickJS
 WebAssembly load, first run; median of --cold), warm runs per second (a fresh
 QuickJS runtime and context per run), attested executions per second (run +
 mock-tee quote), and the same task in node:vm (a fresh context per run, no
-isolation, no attestation) with the overhead ratio.`);
+isolation, no attestation) with the overhead ratio. Gas metering: a CPU-bound
+workload on the metered and on the original QuickJS module (median of
+--metering-rounds, a fresh instance each), gas per second of each and the
+ratio (goal ≤ 1.5×); and every corpus program run --spread-runs times under
+--spread-gas, with the spread of gas used (goal 0).`);
     return true;
   }
   const runs = Number(values.runs);
@@ -143,8 +152,26 @@ isolation, no attestation) with the overhead ratio.`);
     console.log(
       `overhead: node:vm / attested sandbox = ${(vmRate / attestedRate).toFixed(1)}×; node:vm / sandbox run = ${(vmRate / runRate).toFixed(1)}×`,
     );
+    log(`gas metering overhead × ${values["metering-rounds"]}…`);
+    const metering = await measureMeteringOverhead(Number(values["metering-rounds"]));
+    const ratio = metering.meteredMs / metering.plainMs;
+    console.log(
+      `gas metering: workload ${metering.gasUsed} gas; metered ${metering.meteredMs.toFixed(1)} ms = ${(metering.gasUsed / metering.meteredMs / 1000).toFixed(1)} Mgas/s; unmetered ${metering.plainMs.toFixed(1)} ms = ${(metering.gasUsed / metering.plainMs / 1000).toFixed(1)} Mgas/s; cost ${ratio.toFixed(2)}×`,
+    );
+    const spreadRuns = Number(values["spread-runs"]);
+    log(`corpus gas spread: ${spreadRuns} runs of each program…`);
+    const rows = await measureGasSpread(spreadRuns, Number(values["spread-gas"]));
+    const worst = Math.max(...rows.map((r) => r.spread));
+    const unstable = rows.filter((r) => r.outcomes.length !== 1).map((r) => r.file);
+    for (const r of rows)
+      console.log(`  ${r.file}: ${r.outcomes.join(" | ")}, gas ${r.gas}, spread ${r.spread}`);
+    console.log(
+      `corpus: ${rows.length} programs × ${spreadRuns} runs, largest gas spread ${worst}, programs with more than one outcome: ${unstable.length === 0 ? "none" : unstable.join(", ")}`,
+    );
     let ok = goal("exec_attested_per_s", attestedRate, 100, true);
     ok = goal("exec_cold_start_ms", median(cold), 500, false) && ok;
+    ok = goal("exec_metering_cost_x", ratio, 1.5, false) && ok;
+    ok = goal("exec_corpus_gas_spread", worst + unstable.length, 0, false) && ok;
     return ok;
   } finally {
     await sandbox.close();
