@@ -5,7 +5,13 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { generateNoteKey, leafHash, openCheckpoint, verifyInclusion } from "@chaoscore/core";
+import {
+  DEVELOPMENT_DEPLOYMENT,
+  generateNoteKey,
+  leafHash,
+  openCheckpoint,
+  verifyInclusion,
+} from "@chaoscore/core";
 import { createEngine, type Db, engineSecp256k1, openDatabase } from "@chaoscore/engine";
 import {
   type BenchAgent,
@@ -185,6 +191,7 @@ async function runIngest(
     const engine = await createEngine({
       db,
       chainId: CHAIN_ID,
+      verifyingContract: DEVELOPMENT_DEPLOYMENT,
       log: { origin, ...keys },
       signatureThreads: threads,
       clockSkewSeconds: 86_400,

@@ -16,6 +16,7 @@ import pg from "pg";
 import { startGateway } from "./gateway.js";
 import {
   actionBody,
+  target as bound,
   CHAIN_ID,
   codeOf,
   newAgent,
@@ -275,6 +276,7 @@ function entryMutation(fx: Fixtures): fc.Arbitrary<{ mutation: string; body: unk
           const signed = signAction({
             privateKey: fx.agent.privateKey,
             chainId: CHAIN_ID,
+            verifyingContract: bound.verifyingContract,
             actionType: "fuzz.resigned",
             nonce: fx.nextNonce(),
             payload: { fuzz: 1 },
@@ -416,6 +418,8 @@ function credentials(p: Planned, fx: Fixtures): Record<string, string> {
     signRequest({
       privateKey: agent.privateKey,
       chainId: CHAIN_ID,
+      verifyingContract: bound.verifyingContract,
+      origin: bound.origin,
       method: p.method,
       path: p.target,
       ...(over?.body !== undefined
@@ -536,6 +540,8 @@ async function setup(base: string, adminKey: string): Promise<Fixtures> {
     const headers = signRequest({
       privateKey: agent.privateKey,
       chainId: CHAIN_ID,
+      verifyingContract: bound.verifyingContract,
+      origin: bound.origin,
       method: "GET",
       path: target,
       expiry: Math.floor(Date.now() / 1000) + 290,
@@ -550,6 +556,8 @@ async function setup(base: string, adminKey: string): Promise<Fixtures> {
     ...(signRequest({
       privateKey: agent.privateKey,
       chainId: CHAIN_ID,
+      verifyingContract: bound.verifyingContract,
+      origin: bound.origin,
       method: "POST",
       path: "/v1/actions",
       body,

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import {
   type AgentCard,
+  DEVELOPMENT_DEPLOYMENT,
   type Hex,
   privateKeyToAddress,
   signAction,
@@ -13,6 +14,23 @@ import {
 } from "@chaoscore/core";
 
 export const CHAIN_ID = 31337n;
+
+/**
+ * What the suite's signatures are bound to: the gateway's deployment
+ * (`verifyingContract` from `GET /v1`) and origin. {@link learnGateway} sets it.
+ */
+export const target = { verifyingContract: DEVELOPMENT_DEPLOYMENT as Hex, origin: "http://localhost" };
+
+/** Reads the deployment of the gateway at `base` into {@link target}. */
+export async function learnGateway(base: string): Promise<void> {
+  const answer = await send(`${base}/v1`, {});
+  const info = answer.ok ? (answer.body as { verifyingContract?: unknown }) : {};
+  if (typeof info.verifyingContract !== "string") {
+    throw new Error(`GET ${base}/v1 names no verifyingContract`);
+  }
+  target.verifyingContract = info.verifyingContract as Hex;
+  target.origin = new URL(base).origin;
+}
 
 /** What came back: a status and the parsed body, or the transport error. */
 export type Answer =
@@ -77,11 +95,13 @@ export function agentCard(name: string): AgentCard {
   };
 }
 
-/** Registers the agent through the gateway with an admin key. */
+/** Registers the agent through the gateway with an admin key (learning the gateway's deployment first). */
 export async function registerAgent(base: string, adminKey: string, agent: TestAgent) {
+  await learnGateway(base);
   const body = signRegistration({
     privateKey: agent.privateKey,
     chainId: CHAIN_ID,
+    verifyingContract: target.verifyingContract,
     card: agentCard(agent.name),
   });
   const answer = await send(`${base}/v1/agents`, {
@@ -101,6 +121,7 @@ export function actionBody(agent: TestAgent, nonce: bigint | number, payload: un
   const signed = signAction({
     privateKey: agent.privateKey,
     chainId: CHAIN_ID,
+    verifyingContract: target.verifyingContract,
     actionType: "reliability.write",
     nonce,
     payload,

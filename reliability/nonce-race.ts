@@ -11,7 +11,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signRequest } from "@chaoscore/core";
 import { startGateway } from "./gateway.js";
-import { actionBody, CHAIN_ID, codeOf, newAgent, registerAgent, send } from "./http.js";
+import {
+  actionBody,
+  target as bound,
+  CHAIN_ID,
+  codeOf,
+  newAgent,
+  registerAgent,
+  send,
+} from "./http.js";
 import type { PostgresServer } from "./postgres.js";
 import { fmt, type ScenarioResult } from "./report.js";
 
@@ -53,6 +61,8 @@ export async function nonceRaceScenario(
           ? (signRequest({
               privateKey: agent.privateKey,
               chainId: CHAIN_ID,
+              verifyingContract: bound.verifyingContract,
+              origin: bound.origin,
               method: "POST",
               path: "/v1/actions",
               body,

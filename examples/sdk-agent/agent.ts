@@ -31,12 +31,13 @@ if (values.help) {
 const privateKey = generatePrivateKey();
 const id = privateKeyToAddress(privateKey);
 const client = new ChaosCoreClient({ baseUrl: values.gateway, agentKey: privateKey });
-const chainId = await client.chainId();
+// What every signature is bound to: the chain and this deployment.
+const domain = await client.domain();
 
 await client.registerAgent(
   signRegistration({
     privateKey,
-    chainId,
+    ...domain,
     card: {
       format: "chaoscore.agent-card/v1",
       name: "Weather researcher",
@@ -54,7 +55,7 @@ console.log(`registered agent ${id}`);
 
 const recorder = new AgentRecorder({
   privateKey,
-  chainId,
+  ...domain,
   sink: client,
   nextNonce: () => client.nextNonce(id),
   task: "forecast-berlin",

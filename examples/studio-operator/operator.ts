@@ -30,7 +30,8 @@ if (values.help || values["api-key"] === undefined) {
   process.exit(values.help ? 0 : 2);
 }
 const admin = new ChaosCoreClient({ baseUrl: values.gateway, apiKey: values["api-key"] });
-const chainId = await admin.chainId();
+// What every signature is bound to: the chain and this deployment.
+const domain = await admin.domain();
 
 // Two agents: the studio's operator and a worker; each registers itself.
 const keys = { operator: generatePrivateKey(), worker: generatePrivateKey() };
@@ -42,7 +43,7 @@ for (const role of ["operator", "worker"] as const) {
   await admin.with({ agentKey: keys[role] }).registerAgent(
     signRegistration({
       privateKey: keys[role],
-      chainId,
+      ...domain,
       card: {
         format: "chaoscore.agent-card/v1",
         name: `Studio ${role}`,
@@ -84,7 +85,7 @@ const step = (
 ) =>
   signStudioTransition({
     privateKey: keys[who],
-    chainId,
+    ...domain,
     nonce: who === "operator" ? ++operatorNonce : ++workerNonce,
     studio,
     task,
@@ -135,7 +136,7 @@ const submitted = await worker.transition(
 // The operator evaluates: a signed outcome on the submission, then the evaluate transition.
 const outcome = signStudioEvaluation({
   privateKey: keys.operator,
-  chainId,
+  ...domain,
   nonce: ++operatorNonce,
   action: submitted.actionId,
   status: "success",

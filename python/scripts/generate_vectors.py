@@ -39,6 +39,9 @@ from chaoscore.util import hex_bytes
 OUT = pathlib.Path(__file__).resolve().parents[2] / "vectors" / "python-signed"
 FORMAT = "chaoscore.python-vector/v1"
 CHAIN_ID = 31337
+# Signed for a deployment other than the development one, and requests for this gateway origin.
+DOMAIN = eip712.Domain(CHAIN_ID, eip712.deployment_address("python vectors"))
+ORIGIN = "https://gateway.example"
 T0 = 1_900_000_000  # fixed signing time
 
 
@@ -70,9 +73,9 @@ def action_vector(name: str, description: str, signer: LocalSigner, inputs: dict
         "agent": agent,
     }
     if payload is ...:
-        entry = sign_action(signer, CHAIN_ID, inputs["actionType"], inputs["nonce"], **kwargs)
+        entry = sign_action(signer, DOMAIN, inputs["actionType"], inputs["nonce"], **kwargs)
     else:
-        entry = sign_action(signer, CHAIN_ID, inputs["actionType"], inputs["nonce"], payload, **kwargs)
+        entry = sign_action(signer, DOMAIN, inputs["actionType"], inputs["nonce"], payload, **kwargs)
     eid = entry_id(entry)
     expected = {
         "id": eid,
@@ -82,7 +85,10 @@ def action_vector(name: str, description: str, signer: LocalSigner, inputs: dict
         "leafHash": "0x" + leaf_hash(canonicalize(entry)).hex(),
     }
     inputs = inputs | {"signerKey": "0x" + signer_key(signer).hex()}
-    v = {"format": FORMAT, "description": description, "kind": "action", "chainId": str(CHAIN_ID), "input": inputs, "entry": entry}
+    v = {
+        "format": FORMAT, "description": description, "kind": "action",
+        "chainId": str(CHAIN_ID), "verifyingContract": DOMAIN.verifying_contract, "input": inputs, "entry": entry,
+    }
     if payload is not ...:
         v["payload"] = payload
     v["expected"] = expected
@@ -132,7 +138,7 @@ def build() -> dict[str, dict]:
     )
 
     outcome, metrics = sign_outcome(
-        EVALUATOR, CHAIN_ID, first, "success", 1,
+        EVALUATOR, DOMAIN, first, "success", 1,
         result={"answer": "The treasury is 100000."}, metrics={"quality": 0.9, "latencyMs": 1200},
         timestamp=T0 + 10, ttl_seconds=3600,
     )
@@ -141,7 +147,7 @@ def build() -> dict[str, dict]:
         "format": FORMAT,
         "description": "an evaluator's outcome of action-tool-call, with a result and metrics",
         "kind": "outcome",
-        "chainId": str(CHAIN_ID),
+        "chainId": str(CHAIN_ID), "verifyingContract": DOMAIN.verifying_contract,
         "input": {"action": first, "status": "success", "nonce": "1", "result": {"answer": "The treasury is 100000."},
                   "metrics": metrics, "timestamp": T0 + 10, "ttlSeconds": 3600,
                   "signerKey": "0x" + key("evaluator").hex()},
@@ -165,13 +171,13 @@ def build() -> dict[str, dict]:
         version="0.1.0",
         endpoints=[{"name": "A2A", "endpoint": "https://agent.example/.well-known/agent-card.json"}],
     )
-    reg = sign_registration(AGENT, CHAIN_ID, card, nonce=0, expiry=T0 + 3600)
-    rid = typed_id("RegisterAgent", reg["message"], CHAIN_ID)
+    reg = sign_registration(AGENT, DOMAIN, card, nonce=0, expiry=T0 + 3600)
+    rid = typed_id("RegisterAgent", reg["message"], DOMAIN)
     vectors["registration"] = {
         "format": FORMAT,
         "description": "a RegisterAgent request (POST /v1/agents body)",
         "kind": "registration",
-        "chainId": str(CHAIN_ID),
+        "chainId": str(CHAIN_ID), "verifyingContract": DOMAIN.verifying_contract,
         "request": reg,
         "expected": {"digest": rid, "signer": signer_of(rid, reg["signature"]), "cardHash": card_hash(card)},
     }
@@ -184,14 +190,14 @@ def build() -> dict[str, dict]:
     ):
         raw = body.encode("utf-8")
         nonce = "0x" + hashlib.sha256(f"request nonce: {name}".encode()).hexdigest()
-        headers = sign_request(AGENT, CHAIN_ID, method, path, raw, nonce=nonce, expiry=T0 + 300)
+        headers = sign_request(AGENT, DOMAIN, method, path, raw, origin=ORIGIN, nonce=nonce, expiry=T0 + 300)
         msg = request_message(headers, method, path, raw)
-        digest = typed_id("Request", msg, CHAIN_ID)
+        digest = typed_id("Request", msg, DOMAIN)
         vectors[name] = {
             "format": FORMAT,
             "description": f"an agent-signed {method} request: ChaosCore-* headers over the raw body",
             "kind": "request",
-            "chainId": str(CHAIN_ID),
+            "chainId": str(CHAIN_ID), "verifyingContract": DOMAIN.verifying_contract,
             "input": {"signerKey": "0x" + key("agent").hex()},
             "request": {"method": method, "path": path, "body": body, "headers": headers},
             "expected": {

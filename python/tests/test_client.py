@@ -20,6 +20,8 @@ from chaoscore.sink import GatewaySink, MemorySink
 from chaoscore.util import hex_bytes
 
 CHAIN = 31337
+DEPLOYMENT = eip712.deployment_address("client test")
+ORIGIN = "http://gateway.test"
 
 
 def problem(status, code, detail="", **details):
@@ -35,7 +37,7 @@ class FakeGateway:
     """Backed by a MemorySink, which applies the log's acceptance rules."""
 
     def __init__(self):
-        self.log = MemorySink(CHAIN)
+        self.log = MemorySink(CHAIN, verifying_contract=DEPLOYMENT)
         self.requests: list[httpx.Request] = []
         self.seen_nonces: set[str] = set()
         self.expose_chain = True
@@ -43,12 +45,16 @@ class FakeGateway:
     def _auth(self, req: httpx.Request):
         if req.headers.get("authorization") == "Bearer cck_admin_secret":
             return "admin"
-        h = {k: req.headers.get(k) for k in ("ChaosCore-Agent", "ChaosCore-Nonce", "ChaosCore-Expiry", "ChaosCore-Signature")}
+        names = ("ChaosCore-Agent", "ChaosCore-Origin", "ChaosCore-Nonce", "ChaosCore-Expiry", "ChaosCore-Signature")
+        h = {k: req.headers.get(k) for k in names}
         if None in h.values():
             return None
         target = req.url.raw_path.decode()
         m = request_message(h, req.method, target, req.content)
-        signer = eip712.recover(eip712.digest("Request", m, CHAIN), hex_bytes(h["ChaosCore-Signature"]))
+        domain = eip712.Domain(CHAIN, DEPLOYMENT)
+        signer = eip712.recover(eip712.digest("Request", m, domain), hex_bytes(h["ChaosCore-Signature"]))
+        if h["ChaosCore-Origin"] != ORIGIN:
+            return "bad"
         if signer != h["ChaosCore-Agent"] or h["ChaosCore-Nonce"] in self.seen_nonces:
             return "bad"
         self.seen_nonces.add(h["ChaosCore-Nonce"])
@@ -57,6 +63,8 @@ class FakeGateway:
     def __call__(self, req: httpx.Request) -> httpx.Response:
         self.requests.append(req)
         path = req.url.path
+        if req.method == "GET" and path == "/v1":
+            return httpx.Response(200, json={"verifyingContract": DEPLOYMENT, "origins": [ORIGIN]})
         if req.method == "GET" and path == "/healthz":
             return httpx.Response(200, json={"status": "ok", **({"chainId": str(CHAIN)} if self.expose_chain else {})})
         if req.method == "GET" and path == "/v1/log/checkpoint":
@@ -138,7 +146,7 @@ def test_agent_registers_and_records_with_signed_requests(gw):
 def test_problem_documents_become_gateway_errors(gw):
     c = client_for(gw)
     signer = LocalSigner.generate()
-    entry = sign_action(signer, CHAIN, "x", 1)
+    entry = sign_action(signer, eip712.Domain(CHAIN, DEPLOYMENT), "x", 1)
     with pytest.raises(GatewayError) as e:
         c.record_action(entry)  # no credentials
     assert (e.value.code, e.value.status, e.value.request_id) == ("GATEWAY_UNAUTHENTICATED", 401, "req-1")

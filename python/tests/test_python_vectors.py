@@ -42,7 +42,7 @@ def test_committed_vectors_are_what_the_generator_writes(tmp_path):
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_vector_checks_with_the_independent_code(path):
     v = json.loads(path.read_text(encoding="utf-8"))
-    chain = int(v["chainId"])
+    chain = eip712.Domain(int(v["chainId"]), v["verifyingContract"])  # the chain and deployment signed for
     if v["kind"] in ("action", "outcome"):
         e = v["entry"]
         struct = "Action" if v["kind"] == "action" else "Outcome"
@@ -64,8 +64,9 @@ def test_vector_checks_with_the_independent_code(path):
         r = v["request"]
         m = v["expected"]["message"]
         assert m["bodyHash"] == "0x" + hashlib.sha256(r["body"].encode("utf-8")).hexdigest()
-        assert (m["agent"], m["nonce"], m["expiry"]) == (
-            r["headers"]["ChaosCore-Agent"], r["headers"]["ChaosCore-Nonce"], r["headers"]["ChaosCore-Expiry"]
+        assert (m["agent"], m["origin"], m["nonce"], m["expiry"]) == (
+            r["headers"]["ChaosCore-Agent"], r["headers"]["ChaosCore-Origin"],
+            r["headers"]["ChaosCore-Nonce"], r["headers"]["ChaosCore-Expiry"],
         )
         digest = eip712.digest("Request", m, chain)
         assert "0x" + digest.hex() == v["expected"]["digest"]

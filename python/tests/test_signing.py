@@ -4,6 +4,7 @@ import pytest
 
 from chaoscore import eip712
 from chaoscore.card import CardError, card_hash, card_problem, make_card
+from chaoscore.eip712 import Domain, deployment_address
 from chaoscore.signing import (
     ZERO_HASH,
     LocalSigner,
@@ -52,8 +53,8 @@ def test_spec_card_hash_and_registration_digest():
         "nonce": "1",
         "expiry": "1900000000",
     }
-    digest = typed_id("RegisterAgent", reg["message"], 31337)
-    assert digest == "0xcf67450428d8db525a4030778a15272b7ceaa0098332b0e4171329a33eb6e3c7"
+    digest = typed_id("RegisterAgent", reg["message"], 31337)  # the development deployment (agent-card.md §2)
+    assert digest == "0x2da396fe110b7ccfd4fe563db68bf834809c8dbd438149ea33c0cdbdc5a4a9f9"
     assert recover(digest, reg["signature"]) == reg["message"]["agent"]
     assert reg["chainId"] == "31337" and set(reg) == {"chainId", "card", "message", "signature"}
 
@@ -68,7 +69,7 @@ def test_action_signature_recovers_the_agent_and_is_canonical():
         "payloadHash": hash_json({"q": "hi"}), "parents": [parent], "attestationHash": ZERO_HASH,
         "timestamp": "1000", "nonce": "7", "expiry": "1060",
     }
-    assert e["format"] == "chaoscore.entry/v1" and e["kind"] == "action" and e["chainId"] == "5"
+    assert e["format"] == "chaoscore.entry/v2" and e["kind"] == "action" and e["chainId"] == "5"
     assert recover(entry_id(e), e["signature"]) == s.address
     sig = hex_bytes(e["signature"])
     assert sig[64] in (27, 28) and int.from_bytes(sig[32:64], "big") <= eip712.N // 2
@@ -119,15 +120,30 @@ def test_malformed_parents_are_refused():
 def test_request_headers():
     s = LocalSigner.generate()
     body = b'{"a":1}'
-    h = sign_request(s, 31337, "post", "/v1/actions?x=1", body)
-    assert set(h) == {"ChaosCore-Agent", "ChaosCore-Nonce", "ChaosCore-Expiry", "ChaosCore-Signature"}
+    h = sign_request(s, 31337, "post", "/v1/actions?x=1", body, origin="https://gw.example")
+    assert set(h) == {"ChaosCore-Agent", "ChaosCore-Origin", "ChaosCore-Nonce", "ChaosCore-Expiry", "ChaosCore-Signature"}
+    assert h["ChaosCore-Origin"] == "https://gw.example"
     assert h["ChaosCore-Agent"] == s.address and len(h["ChaosCore-Nonce"]) == 66
     m = request_message(h, "POST", "/v1/actions?x=1", body)
     assert m["method"] == "POST" and m["bodyHash"] == "0x" + __import__("hashlib").sha256(body).hexdigest()
     assert recover(typed_id("Request", m, 31337), h["ChaosCore-Signature"]) == s.address
     tampered = request_message(h, "POST", "/v1/actions?x=1", b'{"a":2}')
     assert recover(typed_id("Request", tampered, 31337), h["ChaosCore-Signature"]) != s.address
-    assert sign_request(s, 1, "GET", "/", nonce="0x" + "00" * 32)["ChaosCore-Nonce"] == "0x" + "00" * 32
+    other_gateway = dict(m, origin="https://other.example")
+    assert recover(typed_id("Request", other_gateway, 31337), h["ChaosCore-Signature"]) != s.address
+    other_deployment = Domain(31337, deployment_address("another deployment"))
+    assert recover(typed_id("Request", m, other_deployment), h["ChaosCore-Signature"]) != s.address
+    assert sign_request(s, 1, "GET", "/", origin="http://localhost", nonce="0x" + "00" * 32)["ChaosCore-Nonce"] == "0x" + "00" * 32
+
+
+def test_entries_are_bound_to_their_deployment():
+    s = LocalSigner.generate()
+    domain = Domain(31337, deployment_address("deployment A"))
+    e = sign_action(s, domain, "x", 1)
+    assert e["format"] == "chaoscore.entry/v2" and e["verifyingContract"] == domain.verifying_contract
+    assert recover(entry_id(e), e["signature"]) == s.address
+    moved = dict(e, verifyingContract=deployment_address("deployment B"))
+    assert recover(entry_id(moved), e["signature"]) != s.address
 
 
 def test_cards_are_checked():

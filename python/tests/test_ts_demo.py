@@ -80,8 +80,9 @@ def test_the_demo_receipt_verifies_offline(demo):
     assert "0x" + hashlib.sha256(canonicalize(receipt)).hexdigest() == demo["hash"]
     r = verify_receipt(raw, demo["log_key"])
     assert r.outcome_id is not None and r.anchor is not None and r.attestation == "bound"
-    assert r.action_id == "0x" + __import__("chaoscore.eip712", fromlist=["digest"]).digest(
-        "Action", receipt["action"]["entry"]["message"], int(r.chain_id)).hex()
+    eip712 = __import__("chaoscore.eip712", fromlist=["digest"])
+    domain = eip712.Domain(int(r.chain_id), r.verifying_contract)  # the demo's deployment
+    assert r.action_id == "0x" + eip712.digest("Action", receipt["action"]["entry"]["message"], domain).hex()
     # one changed field anywhere fails with the spec's code
     bad = copy.deepcopy(receipt)
     bad["payload"] = {"tampered": True}

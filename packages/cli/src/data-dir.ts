@@ -15,6 +15,7 @@ import { join } from "node:path";
 import {
   type Address,
   ChaosCoreError,
+  deploymentAddress,
   parseVerifierKey,
   verifierKeyFromSignerKey,
 } from "@chaoscore/core";
@@ -33,6 +34,17 @@ export type CliConfig = {
   chainId: string;
   log: { id: string; origin: string; verifierKey: string };
 };
+
+/**
+ * The deployment agents of this data directory sign for (EIP-712
+ * `verifyingContract`, docs/spec/receipt.md §2.1): `deploymentAddress` of the
+ * log's verifier key, which `init` makes fresh for every data directory. It
+ * does not change when the same directory is served with or without a chain,
+ * so key rotations and entries stay verifiable.
+ */
+export function deploymentOf(config: CliConfig): Address {
+  return deploymentAddress(config.log.verifierKey);
+}
 
 /** The files of a data directory. */
 export function dataPaths(dir: string) {

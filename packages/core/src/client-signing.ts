@@ -1,10 +1,33 @@
 import { type AgentCard, agentCardHash } from "./agent-card.js";
 import { canonicalJsonBytes } from "./canonical-json.js";
-import { privateKeyToAddress, signTypedMessage, ZERO_HASH } from "./eip712.js";
+import {
+  DEVELOPMENT_DEPLOYMENT,
+  privateKeyToAddress,
+  type SigningDomain,
+  signTypedMessage,
+  ZERO_HASH,
+} from "./eip712.js";
 import { sha256Hex } from "./hash.js";
-import type { Hex } from "./hex.js";
+import type { Address, Hex } from "./hex.js";
 import { bytesToHex } from "./hex.js";
 import { type ActionEntry, ENTRY_FORMAT, type OutcomeEntry } from "./schemas.js";
+
+/** The deployment part of a signer's input (docs/spec/receipt.md §2.1). */
+export type DeploymentInput = {
+  /**
+   * The deployment signed for: its IdentityRegistry address, or the
+   * `deploymentAddress` of a chainless deployment (a gateway tells it in
+   * `GET /v1`). Default {@link DEVELOPMENT_DEPLOYMENT}.
+   */
+  verifyingContract?: Address;
+};
+
+function domainOf(input: { chainId: bigint | number } & DeploymentInput): SigningDomain {
+  return {
+    chainId: input.chainId,
+    verifyingContract: input.verifyingContract ?? DEVELOPMENT_DEPLOYMENT,
+  };
+}
 
 /** Defaults: now, and an expiry one hour later. */
 function times(timestamp?: bigint | number, ttlSeconds = 3600) {
@@ -13,7 +36,7 @@ function times(timestamp?: bigint | number, ttlSeconds = 3600) {
 }
 
 /** Inputs of {@link signAction}. */
-export type SignActionInput = {
+export type SignActionInput = DeploymentInput & {
   privateKey: Uint8Array;
   chainId: bigint | number;
   actionType: string;
@@ -54,18 +77,20 @@ export function signAction(input: SignActionInput): { entry: ActionEntry; payloa
     ...times(input.timestamp, input.ttlSeconds),
     nonce: BigInt(input.nonce).toString(),
   };
+  const domain = domainOf(input);
   const entry: ActionEntry = {
     format: ENTRY_FORMAT,
     kind: "action",
     chainId: BigInt(input.chainId).toString(),
+    verifyingContract: domain.verifyingContract,
     message,
-    signature: signTypedMessage("Action", message, input.chainId, input.privateKey),
+    signature: signTypedMessage("Action", message, domain, input.privateKey),
   };
   return input.payload === undefined ? { entry } : { entry, payload: input.payload };
 }
 
 /** Inputs of {@link signOutcome}. */
-export type SignOutcomeInput = {
+export type SignOutcomeInput = DeploymentInput & {
   privateKey: Uint8Array;
   chainId: bigint | number;
   action: Hex;
@@ -95,12 +120,14 @@ export function signOutcome(input: SignOutcomeInput): {
     ...times(input.timestamp, input.ttlSeconds),
     nonce: BigInt(input.nonce).toString(),
   };
+  const domain = domainOf(input);
   const entry: OutcomeEntry = {
     format: ENTRY_FORMAT,
     kind: "outcome",
     chainId: BigInt(input.chainId).toString(),
+    verifyingContract: domain.verifyingContract,
     message,
-    signature: signTypedMessage("Outcome", message, input.chainId, input.privateKey),
+    signature: signTypedMessage("Outcome", message, domain, input.privateKey),
   };
   return { entry, metrics };
 }
@@ -109,13 +136,15 @@ export function signOutcome(input: SignOutcomeInput): {
  * Builds and signs a registration request: the agent signs the hash of its
  * card, which proves it controls the key its id derives from.
  */
-export function signRegistration(input: {
+export function signRegistration(
+  input: DeploymentInput & {
   privateKey: Uint8Array;
   chainId: bigint | number;
   card: AgentCard;
   nonce?: bigint | number;
   ttlSeconds?: number;
-}) {
+},
+) {
   const message = {
     agent: privateKeyToAddress(input.privateKey),
     cardHash: agentCardHash(input.card),
@@ -126,28 +155,33 @@ export function signRegistration(input: {
     chainId: BigInt(input.chainId).toString(),
     card: input.card,
     message,
-    signature: signTypedMessage("RegisterAgent", message, input.chainId, input.privateKey),
+    signature: signTypedMessage("RegisterAgent", message, domainOf(input), input.privateKey),
   };
 }
 
 /** The headers of an agent-signed HTTP request (docs/api.md). */
 export type SignedRequestHeaders = {
   "chaoscore-agent": Hex;
+  "chaoscore-origin": string;
   "chaoscore-nonce": Hex;
   "chaoscore-expiry": string;
   "chaoscore-signature": Hex;
 };
 
 /**
- * Signs an HTTP request as the agent: EIP-712 `Request` over the method, the
- * request target (path and query), the SHA-256 of the body bytes, a random
- * nonce and an expiry. The gateway accepts each nonce once.
+ * Signs an HTTP request as the agent: EIP-712 `Request` over the gateway's
+ * origin, the method, the request target (path and query), the SHA-256 of the
+ * body bytes, a random nonce and an expiry, for one chain and deployment. The
+ * gateway accepts each nonce once, and only requests signed for its origin.
  * @example
- * const headers = signRequest({ privateKey, chainId: 31337n, method: "POST", path: "/v1/actions", body })
+ * const headers = signRequest({ privateKey, chainId: 31337n, origin: "https://gw.example", method: "POST", path: "/v1/actions", body })
  */
-export function signRequest(input: {
+export function signRequest(
+  input: DeploymentInput & {
   privateKey: Uint8Array;
   chainId: bigint | number;
+  /** The gateway's origin (`scheme://host[:port]`, as `new URL(base).origin` gives it). */
+  origin: string;
   method: string;
   path: string;
   /** The exact body bytes sent (a string is UTF-8 encoded); none for a bodyless request. */
@@ -157,7 +191,8 @@ export function signRequest(input: {
   /** Unix seconds; default now + 60. */
   expiry?: bigint | number;
   agent?: Hex;
-}): SignedRequestHeaders {
+},
+): SignedRequestHeaders {
   const body =
     input.body === undefined
       ? new Uint8Array(0)
@@ -168,6 +203,7 @@ export function signRequest(input: {
   const expiry = BigInt(input.expiry ?? Math.floor(Date.now() / 1000) + 60).toString();
   const message = {
     agent: input.agent ?? privateKeyToAddress(input.privateKey),
+    origin: input.origin,
     method: input.method.toUpperCase(),
     path: input.path,
     bodyHash: sha256Hex(body),
@@ -176,8 +212,9 @@ export function signRequest(input: {
   };
   return {
     "chaoscore-agent": message.agent,
+    "chaoscore-origin": input.origin,
     "chaoscore-nonce": nonce,
     "chaoscore-expiry": expiry,
-    "chaoscore-signature": signTypedMessage("Request", message, input.chainId, input.privateKey),
+    "chaoscore-signature": signTypedMessage("Request", message, domainOf(input), input.privateKey),
   };
 }

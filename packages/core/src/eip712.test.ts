@@ -4,11 +4,13 @@ import { describe, expect, it } from "vitest";
 import {
   type ActionMessage,
   chaosCoreDomain,
+  deploymentAddress,
   EIP712_TYPES,
   hashStruct,
   parseSignature,
   privateKeyToAddress,
   recoverAddress,
+  signingDomain,
   signTypedMessage,
   typedDataDigest,
   verifyTypedMessage,
@@ -37,16 +39,21 @@ const action = fc.record({
   expiry: u64,
 }) satisfies fc.Arbitrary<ActionMessage>;
 
-function ethersDomain(chainId: bigint) {
-  const d = chaosCoreDomain(chainId);
-  return { name: d.name, version: d.version, chainId: d.chainId };
+/** A deployment other than the development one. */
+const DEPLOYMENT_A = deploymentAddress("deployment A");
+const DEPLOYMENT_B = deploymentAddress("deployment B");
+const dom = (chainId: bigint, contract = DEPLOYMENT_A) => signingDomain(chainId, contract);
+
+function ethersDomain(chainId: bigint, contract = DEPLOYMENT_A) {
+  const d = chaosCoreDomain(dom(chainId, contract));
+  return { name: d.name, version: d.version, chainId: d.chainId, verifyingContract: d.verifyingContract };
 }
 
 describe("typedDataDigest", () => {
   it("equals ethers' EIP-712 hash for random actions", () => {
     fc.assert(
       fc.property(action, fc.bigInt({ min: 1n, max: 1n << 40n }), (m, chainId) => {
-        const ours = bytesToHex(typedDataDigest("Action", m, chainId));
+        const ours = bytesToHex(typedDataDigest("Action", m, dom(chainId)));
         const theirs = TypedDataEncoder.hash(
           ethersDomain(chainId),
           { Action: [...EIP712_TYPES.Action] },
@@ -71,9 +78,29 @@ describe("typedDataDigest", () => {
       nonce: "1",
       expiry: "2",
     };
-    expect(bytesToHex(typedDataDigest("Action", m, 1n))).not.toBe(
-      bytesToHex(typedDataDigest("Action", m, 2n)),
+    expect(bytesToHex(typedDataDigest("Action", m, dom(1n)))).not.toBe(
+      bytesToHex(typedDataDigest("Action", m, dom(2n))),
     );
+  });
+
+  it("changes with the deployment (verifyingContract) on the same chain", () => {
+    const m = { agent, nonce: "1", expiry: "2" };
+    expect(bytesToHex(typedDataDigest("RevokeAgent", m, dom(1n, DEPLOYMENT_A)))).not.toBe(
+      bytesToHex(typedDataDigest("RevokeAgent", m, dom(1n, DEPLOYMENT_B))),
+    );
+  });
+
+  it("rejects a malformed domain with INVALID_INPUT", () => {
+    const m = { agent, nonce: "1", expiry: "2" };
+    for (const bad of [
+      { chainId: 1n, verifyingContract: "0x12" },
+      { chainId: 1n, verifyingContract: DEPLOYMENT_A.toUpperCase().replace("0X", "0x") },
+      null,
+    ]) {
+      expect(() => typedDataDigest("RevokeAgent", m, bad as never)).toThrow(
+        expect.objectContaining({ code: "INVALID_INPUT" }),
+      );
+    }
   });
 });
 
@@ -100,33 +127,36 @@ describe("hashStruct", () => {
 describe("signTypedMessage", () => {
   it("produces the same signature as ethers and recovers the signer", async () => {
     const m = { agent, nonce: "7", expiry: "1900000000" };
-    const ours = signTypedMessage("RevokeAgent", m, 31337n, KEY);
+    const ours = signTypedMessage("RevokeAgent", m, dom(31337n), KEY);
     const theirs = await wallet.signTypedData(
       ethersDomain(31337n),
       { RevokeAgent: [...EIP712_TYPES.RevokeAgent] },
       m,
     );
     expect(ours).toBe(theirs); // RFC 6979 deterministic nonces on both sides
-    expect(recoverAddress(typedDataDigest("RevokeAgent", m, 31337n), ours)).toBe(agent);
-    expect(verifyTypedMessage("RevokeAgent", m, 31337n, ours, agent)).toHaveLength(32);
+    expect(recoverAddress(typedDataDigest("RevokeAgent", m, dom(31337n)), ours)).toBe(agent);
+    expect(verifyTypedMessage("RevokeAgent", m, dom(31337n), ours, agent)).toHaveLength(32);
   });
 
-  it("fails verification for another signer or another chain", () => {
+  it("fails verification for another signer, another chain or another deployment", () => {
     const m = { agent, nonce: "7", expiry: "1900000000" };
-    const sig = signTypedMessage("RevokeAgent", m, 31337n, KEY);
+    const sig = signTypedMessage("RevokeAgent", m, dom(31337n), KEY);
     const other = privateKeyToAddress(hexToBytes(`0x${"43".repeat(32)}`));
-    expect(() => verifyTypedMessage("RevokeAgent", m, 31337n, sig, other)).toThrow(
+    expect(() => verifyTypedMessage("RevokeAgent", m, dom(31337n), sig, other)).toThrow(
       expect.objectContaining({ code: "SIGNATURE_INVALID" }),
     );
-    expect(() => verifyTypedMessage("RevokeAgent", m, 1n, sig, agent)).toThrow(
+    expect(() => verifyTypedMessage("RevokeAgent", m, dom(1n), sig, agent)).toThrow(
       expect.objectContaining({ code: "SIGNATURE_INVALID" }),
     );
+    expect(() =>
+      verifyTypedMessage("RevokeAgent", m, dom(31337n, DEPLOYMENT_B), sig, agent),
+    ).toThrow(expect.objectContaining({ code: "SIGNATURE_INVALID" }));
   });
 });
 
 describe("parseSignature", () => {
   const m = { agent, nonce: "7", expiry: "1900000000" };
-  const sig = signTypedMessage("RevokeAgent", m, 31337n, KEY);
+  const sig = signTypedMessage("RevokeAgent", m, dom(31337n), KEY);
   it("accepts a canonical signature", () => {
     expect(parseSignature(sig).compact).toHaveLength(64);
   });

@@ -6,14 +6,16 @@ import { getSecp256k1Recovery } from "./secp256k1-recover.js";
 
 /**
  * EIP-712 typed data for everything an agent signs. Every message carries the
- * agent, a nonce and an expiry; the chain id is in the domain, so a signature
- * made for one chain never verifies on another.
+ * agent, a nonce and an expiry; the domain carries the chain id and the
+ * deployment (`verifyingContract`), so a signature made for one chain or one
+ * deployment never verifies on another.
  *
  * Values are carried in their JSON form: addresses and bytes32 as lowercase
  * 0x-hex, uint64 as decimal strings (no precision loss), strings as strings.
  */
 export const EIP712_DOMAIN_NAME = "ChaosCore";
-export const EIP712_DOMAIN_VERSION = "1";
+/** Version 2 added `verifyingContract` (the deployment) to the domain. */
+export const EIP712_DOMAIN_VERSION = "2";
 
 type FieldType = "address" | "bytes32" | "bytes32[]" | "string" | "uint64";
 type Field = { readonly name: string; readonly type: FieldType };
@@ -68,6 +70,7 @@ export const EIP712_TYPES = {
   ],
   Request: [
     { name: "agent", type: "address" },
+    { name: "origin", type: "string" },
     { name: "method", type: "string" },
     { name: "path", type: "string" },
     { name: "bodyHash", type: "bytes32" },
@@ -99,16 +102,80 @@ export type TypedMessage<K extends MessageKind> = {
 export type ActionMessage = TypedMessage<"Action">;
 export type OutcomeMessage = TypedMessage<"Outcome">;
 
-/** The EIP-712 domain of ChaosCore for a chain. */
-export type Eip712Domain = { name: string; version: string; chainId: bigint };
+/**
+ * What a signature is bound to: the chain and the deployment. The deployment
+ * is the address of its IdentityRegistry contract, or, for a deployment
+ * without a chain, {@link deploymentAddress} of its deployment id.
+ */
+export type SigningDomain = { chainId: bigint | number; verifyingContract: Address };
 
-/** Returns the ChaosCore domain for `chainId`. */
-export function chaosCoreDomain(chainId: bigint | number): Eip712Domain {
-  return { name: EIP712_DOMAIN_NAME, version: EIP712_DOMAIN_VERSION, chainId: BigInt(chainId) };
+/** The full EIP-712 domain of ChaosCore (usable with ethers/viem as is). */
+export type Eip712Domain = {
+  name: string;
+  version: string;
+  chainId: bigint;
+  verifyingContract: Address;
+};
+
+/** Returns the ChaosCore EIP-712 domain for a chain and deployment. */
+export function chaosCoreDomain(domain: SigningDomain): Eip712Domain {
+  return {
+    name: EIP712_DOMAIN_NAME,
+    version: EIP712_DOMAIN_VERSION,
+    chainId: BigInt(domain.chainId),
+    verifyingContract: domain.verifyingContract,
+  };
+}
+
+/**
+ * The `verifyingContract` of a deployment without a chain: the last 20 bytes
+ * of keccak256("chaoscore.deployment:" ‖ id).
+ * @example deploymentAddress("3f9c2a…") // a fresh id per data directory
+ */
+export function deploymentAddress(id: string): Address {
+  if (typeof id !== "string" || id.length === 0 || id.length > 200) {
+    throw new ChaosCoreError("INVALID_INPUT", "a deployment id is 1 to 200 characters");
+  }
+  return bytesToHex(keccak256(utf8(`chaoscore.deployment:${id}`)).subarray(12));
+}
+
+/**
+ * The deployment of development and tests (`deploymentAddress("development")`):
+ * what signers use when they are not told a deployment. Never use it for a
+ * deployment that others can reach: signatures made for it verify on every
+ * other development deployment.
+ */
+export const DEVELOPMENT_DEPLOYMENT: Address = deploymentAddress("development");
+
+/**
+ * Builds a {@link SigningDomain}, checking it.
+ * @throws ChaosCoreError INVALID_INPUT on a chain id ≤ 0 or a malformed address.
+ */
+export function signingDomain(
+  chainId: bigint | number | string,
+  verifyingContract: string = DEVELOPMENT_DEPLOYMENT,
+): SigningDomain {
+  let id: bigint;
+  try {
+    id = BigInt(chainId);
+  } catch {
+    throw new ChaosCoreError("INVALID_INPUT", "a chain id is a positive integer");
+  }
+  if (id <= 0n || id > MAX_UINT256) {
+    throw new ChaosCoreError("INVALID_INPUT", "a chain id is a positive integer");
+  }
+  if (!isHex(verifyingContract, 20)) {
+    throw new ChaosCoreError(
+      "INVALID_INPUT",
+      "verifyingContract must be a lowercase 0x-hex address",
+    );
+  }
+  return { chainId: id, verifyingContract };
 }
 
 const UINT64_RE = /^(?:0|[1-9][0-9]{0,19})$/;
 const MAX_UINT64 = (1n << 64n) - 1n;
+const MAX_UINT256 = (1n << 256n) - 1n;
 const ZERO_PAD = new Uint8Array(32);
 
 function encodeTypeString(kind: MessageKind): string {
@@ -120,7 +187,9 @@ const TYPE_HASHES = Object.fromEntries(
   (Object.keys(EIP712_TYPES) as MessageKind[]).map((k) => [k, keccak256(encodeTypeString(k))]),
 ) as Record<MessageKind, Uint8Array>;
 
-const DOMAIN_TYPE_HASH = keccak256("EIP712Domain(string name,string version,uint256 chainId)");
+const DOMAIN_TYPE_HASH = keccak256(
+  "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
+);
 
 function uint256(value: bigint): Uint8Array {
   const out = new Uint8Array(32);
@@ -190,22 +259,40 @@ export function hashStruct<K extends MessageKind>(kind: K, message: TypedMessage
   return keccak256(concatBytes(...parts));
 }
 
-const domainSeparators = new Map<bigint, Uint8Array>();
+const domainSeparators = new Map<string, Uint8Array>();
 
-/** EIP-712 domain separator of ChaosCore on `chainId` (cached). */
-export function domainSeparator(chainId: bigint | number): Uint8Array {
-  const id = BigInt(chainId);
-  let sep = domainSeparators.get(id);
+/**
+ * EIP-712 domain separator of ChaosCore for a chain and deployment (cached).
+ * @throws ChaosCoreError INVALID_INPUT on a malformed domain.
+ */
+export function domainSeparator(domain: SigningDomain): Uint8Array {
+  if (typeof domain !== "object" || domain === null) {
+    throw new ChaosCoreError("INVALID_INPUT", "a signing domain is { chainId, verifyingContract }");
+  }
+  const id = BigInt(domain.chainId);
+  const contract = domain.verifyingContract;
+  const key = `${id}:${contract}`;
+  let sep = domainSeparators.get(key);
   if (sep === undefined) {
+    if (!isHex(contract, 20) || id < 0n || id > MAX_UINT256) {
+      throw new ChaosCoreError(
+        "INVALID_INPUT",
+        "a signing domain is a chain id and a lowercase 0x-hex verifyingContract",
+      );
+    }
+    const address = new Uint8Array(32);
+    address.set(hexToBytes(contract), 12);
     sep = keccak256(
       concatBytes(
         DOMAIN_TYPE_HASH,
         keccak256(EIP712_DOMAIN_NAME),
         keccak256(EIP712_DOMAIN_VERSION),
         uint256(id),
+        address,
       ),
     );
-    domainSeparators.set(id, sep);
+    if (domainSeparators.size > 1024) domainSeparators.clear();
+    domainSeparators.set(key, sep);
   }
   return sep;
 }
@@ -218,10 +305,10 @@ export function domainSeparator(chainId: bigint | number): Uint8Array {
 export function typedDataDigest<K extends MessageKind>(
   kind: K,
   message: TypedMessage<K>,
-  chainId: bigint | number,
+  domain: SigningDomain,
 ): Uint8Array {
   return keccak256(
-    concatBytes(Uint8Array.of(0x19, 0x01), domainSeparator(chainId), hashStruct(kind, message)),
+    concatBytes(Uint8Array.of(0x19, 0x01), domainSeparator(domain), hashStruct(kind, message)),
   );
 }
 
@@ -297,17 +384,17 @@ export function recoverAddress(digest: Uint8Array, signature: Hex): Address {
 }
 
 /**
- * Signs a typed message for `chainId` with `privateKey`.
+ * Signs a typed message for a chain and deployment with `privateKey`.
  * @example
- * const sig = signTypedMessage("RevokeAgent", { agent, nonce: "1", expiry: "1900000000" }, 31337n, key)
+ * const sig = signTypedMessage("RevokeAgent", { agent, nonce: "1", expiry: "1900000000" }, signingDomain(31337n, registry), key)
  */
 export function signTypedMessage<K extends MessageKind>(
   kind: K,
   message: TypedMessage<K>,
-  chainId: bigint | number,
+  domain: SigningDomain,
   privateKey: Uint8Array,
 ): Hex {
-  return signDigest(typedDataDigest(kind, message, chainId), privateKey);
+  return signDigest(typedDataDigest(kind, message, domain), privateKey);
 }
 
 /**
@@ -318,11 +405,11 @@ export function signTypedMessage<K extends MessageKind>(
 export function verifyTypedMessage<K extends MessageKind>(
   kind: K,
   message: TypedMessage<K>,
-  chainId: bigint | number,
+  domain: SigningDomain,
   signature: Hex,
   expected: Address,
 ): Uint8Array {
-  const digest = typedDataDigest(kind, message, chainId);
+  const digest = typedDataDigest(kind, message, domain);
   const signer = recoverAddress(digest, signature);
   if (signer !== expected.toLowerCase()) {
     throw new ChaosCoreError("SIGNATURE_INVALID", "signature was made by another key", {

@@ -1,11 +1,11 @@
 import { canonicalJsonBytes } from "./canonical-json.js";
-import { recoverAddress, typedDataDigest } from "./eip712.js";
+import { recoverAddress, type SigningDomain, typedDataDigest } from "./eip712.js";
 import type { Address, Hex } from "./hex.js";
 import { bytesToHex } from "./hex.js";
 import { compileParser, type LogEntry, LogEntrySchema } from "./schemas.js";
 
 /**
- * A log entry (`chaoscore.entry/v1`) is what the transparency log commits to:
+ * A log entry (`chaoscore.entry/v2`) is what the transparency log commits to:
  * one signed action or outcome. Its leaf data is the entry's RFC 8785
  * canonical JSON; its id is the EIP-712 digest of its message.
  */
@@ -22,9 +22,15 @@ export function encodeEntry(entry: LogEntry): Uint8Array {
 
 /** The EIP-712 digest of the entry's message: the action or outcome id. */
 export function entryDigest(entry: LogEntry): Uint8Array {
+  const domain = entryDomain(entry);
   return entry.kind === "action"
-    ? typedDataDigest("Action", entry.message, BigInt(entry.chainId))
-    : typedDataDigest("Outcome", entry.message, BigInt(entry.chainId));
+    ? typedDataDigest("Action", entry.message, domain)
+    : typedDataDigest("Outcome", entry.message, domain);
+}
+
+/** The chain and deployment an entry was signed for. */
+export function entryDomain(entry: LogEntry): SigningDomain {
+  return { chainId: BigInt(entry.chainId), verifyingContract: entry.verifyingContract };
 }
 
 /** The entry id as 0x-hex. */

@@ -19,6 +19,8 @@ const files = readdirSync(DIR)
 // biome-ignore lint/suspicious/noExplicitAny: vectors are untyped JSON
 const load = (f: string): any => JSON.parse(readFileSync(join(DIR, f), "utf8"));
 const ofKind = (kind: string) => files.filter((f) => load(f).kind === kind);
+// biome-ignore lint/suspicious/noExplicitAny: vectors are untyped JSON
+const domainOf = (v: any) => ({ chainId: BigInt(v.chainId), verifyingContract: v.verifyingContract });
 
 describe("vectors/python-signed", () => {
   it("has every kind", () => {
@@ -55,7 +57,7 @@ describe("Python-signed actions", () => {
     const { input } = v;
     const { entry } = signAction({
       privateKey: hexToBytes(input.signerKey),
-      chainId: BigInt(v.chainId),
+      ...domainOf(v),
       actionType: input.actionType,
       nonce: BigInt(input.nonce),
       ...("payload" in input ? { payload: input.payload } : {}),
@@ -83,7 +85,7 @@ describe("Python-signed outcomes", () => {
     const { input } = v;
     const again = signOutcome({
       privateKey: hexToBytes(input.signerKey),
-      chainId: BigInt(v.chainId),
+      ...domainOf(v),
       action: input.action,
       status: input.status,
       nonce: BigInt(input.nonce),
@@ -103,7 +105,7 @@ describe("Python-signed registrations", () => {
     const card = parseAgentCard(request.card) as AgentCard;
     expect(agentCardHash(card)).toBe(v.expected.cardHash);
     expect(request.message.cardHash).toBe(v.expected.cardHash);
-    const digest = typedDataDigest("RegisterAgent", request.message, BigInt(request.chainId));
+    const digest = typedDataDigest("RegisterAgent", request.message, domainOf(v));
     expect(bytesToHex(digest)).toBe(v.expected.digest);
     expect(recoverAddress(digest, request.signature)).toBe(request.message.agent);
     expect(request.message.agent).toBe(v.expected.signer);
@@ -116,6 +118,7 @@ describe("Python-signed gateway requests", () => {
     const { method, path, body, headers } = v.request;
     const message = {
       agent: headers["ChaosCore-Agent"] as Hex,
+      origin: headers["ChaosCore-Origin"] as string,
       method,
       path,
       bodyHash: sha256Hex(utf8(body)),
@@ -123,12 +126,13 @@ describe("Python-signed gateway requests", () => {
       expiry: headers["ChaosCore-Expiry"] as string,
     };
     expect(message).toEqual(v.expected.message);
-    const digest = typedDataDigest("Request", message, BigInt(v.chainId));
+    const digest = typedDataDigest("Request", message, domainOf(v));
     expect(bytesToHex(digest)).toBe(v.expected.digest);
     expect(recoverAddress(digest, headers["ChaosCore-Signature"])).toBe(message.agent);
     const again = signRequest({
       privateKey: hexToBytes(v.input.signerKey),
-      chainId: BigInt(v.chainId),
+      ...domainOf(v),
+      origin: message.origin,
       method,
       path,
       body,
@@ -137,10 +141,25 @@ describe("Python-signed gateway requests", () => {
     });
     expect(again).toEqual({
       "chaoscore-agent": headers["ChaosCore-Agent"],
+      "chaoscore-origin": headers["ChaosCore-Origin"],
       "chaoscore-nonce": headers["ChaosCore-Nonce"],
       "chaoscore-expiry": headers["ChaosCore-Expiry"],
       "chaoscore-signature": headers["ChaosCore-Signature"],
     });
+  });
+
+  it("another origin or deployment no longer recovers the agent", () => {
+    const v = load(ofKind("request")[0] as string);
+    const { headers } = v.request;
+    const signature = headers["ChaosCore-Signature"];
+    const otherOrigin = { ...v.expected.message, origin: "https://other-gateway.example" };
+    expect(recoverAddress(typedDataDigest("Request", otherOrigin, domainOf(v)), signature)).not.toBe(
+      headers["ChaosCore-Agent"],
+    );
+    const otherDeployment = { ...domainOf(v), verifyingContract: `0x${"11".repeat(20)}` as Hex };
+    expect(
+      recoverAddress(typedDataDigest("Request", v.expected.message, otherDeployment), signature),
+    ).not.toBe(headers["ChaosCore-Agent"]);
   });
 
   it("a changed path no longer recovers the agent", () => {
@@ -148,7 +167,7 @@ describe("Python-signed gateway requests", () => {
     const { headers } = v.request;
     const message = { ...v.expected.message, path: `${v.expected.message.path}x` };
     const signer = recoverAddress(
-      typedDataDigest("Request", message, BigInt(v.chainId)),
+      typedDataDigest("Request", message, domainOf(v)),
       headers["ChaosCore-Signature"],
     );
     expect(signer).not.toBe(headers["ChaosCore-Agent"]);

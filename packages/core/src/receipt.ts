@@ -7,7 +7,7 @@ import {
 } from "./attestation.js";
 import { canonicalJsonBytes } from "./canonical-json.js";
 import { openCheckpoint } from "./checkpoint.js";
-import { recoverAddress, typedDataDigest, ZERO_HASH } from "./eip712.js";
+import { recoverAddress, type SigningDomain, typedDataDigest, ZERO_HASH } from "./eip712.js";
 import { encodeEntry, entryDigest } from "./entry.js";
 import { ChaosCoreError, type ErrorCode, isChaosCoreError } from "./errors.js";
 import { keccak256Hex, sha256Hex } from "./hash.js";
@@ -26,7 +26,8 @@ import {
   OutcomeEntrySchema,
 } from "./schemas.js";
 
-export const RECEIPT_FORMAT = "chaoscore.receipt/v1";
+/** v2: its entries are `chaoscore.entry/v2` (signed for one deployment). */
+export const RECEIPT_FORMAT = "chaoscore.receipt/v2";
 
 const EntryProof = <T extends TSchema>(entry: T) =>
   Type.Object(
@@ -96,6 +97,8 @@ export type VerifiedReceipt = {
   agent: Address;
   /** The chain id the entries were signed for. */
   chainId: string;
+  /** The deployment the entries were signed for (EIP-712 `verifyingContract`). */
+  verifyingContract: Address;
   leafIndex: number;
   /** The checkpoint the proofs lead to. */
   origin: string;
@@ -120,7 +123,7 @@ function fail(code: ErrorCode, message: string, cause?: unknown): never {
 
 /**
  * Parses a receipt (JSON text or a parsed value) against the
- * `chaoscore.receipt/v1` schema, without verifying it.
+ * `chaoscore.receipt/v2` schema, without verifying it.
  * @throws ChaosCoreError RECEIPT_MALFORMED / RECEIPT_UNSUPPORTED_FORMAT.
  */
 export function parseReceipt(input: unknown): Receipt {
@@ -152,7 +155,7 @@ export function parseReceipt(input: unknown): Receipt {
 function rotatedSigner(
   agent: Address,
   rotations: readonly KeyRotation[],
-  chainId: string,
+  domain: SigningDomain,
 ): Address {
   let current = agent;
   for (const [i, rotation] of rotations.entries()) {
@@ -162,7 +165,7 @@ function rotatedSigner(
     let signer: Address;
     try {
       signer = recoverAddress(
-        typedDataDigest("RotateAgentKey", rotation.message, BigInt(chainId)),
+        typedDataDigest("RotateAgentKey", rotation.message, domain),
         rotation.signature,
       );
     } catch (cause) {
@@ -194,7 +197,10 @@ function checkEntry(
   } catch (cause) {
     fail("RECEIPT_SIGNATURE_INVALID", `${what} signature is malformed`, cause);
   }
-  const expected = rotatedSigner(entry.message.agent, proof.keyRotations, entry.chainId);
+  const expected = rotatedSigner(entry.message.agent, proof.keyRotations, {
+    chainId: BigInt(entry.chainId),
+    verifyingContract: entry.verifyingContract,
+  });
   if (signer !== expected) {
     fail(
       proof.keyRotations.length === 0
@@ -258,8 +264,11 @@ export function verifyReceipt(
     if (receipt.outcome.entry.message.action !== actionId) {
       fail("RECEIPT_OUTCOME_MISMATCH", "the outcome refers to another action");
     }
-    if (receipt.outcome.entry.chainId !== receipt.action.entry.chainId) {
-      fail("RECEIPT_OUTCOME_MISMATCH", "the outcome was signed for another chain");
+    if (
+      receipt.outcome.entry.chainId !== receipt.action.entry.chainId ||
+      receipt.outcome.entry.verifyingContract !== receipt.action.entry.verifyingContract
+    ) {
+      fail("RECEIPT_OUTCOME_MISMATCH", "the outcome was signed for another chain or deployment");
     }
     outcomeId = checkEntry("the outcome", receipt.outcome, checkpoint);
   }
@@ -310,6 +319,7 @@ export function verifyReceipt(
     outcomeId,
     agent: receipt.action.entry.message.agent,
     chainId: receipt.action.entry.chainId,
+    verifyingContract: receipt.action.entry.verifyingContract,
     leafIndex: receipt.action.leafIndex,
     origin: checkpoint.origin,
     treeSize: checkpoint.size,

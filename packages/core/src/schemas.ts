@@ -77,13 +77,15 @@ export const RotateAgentKeySchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const ENTRY_FORMAT = "chaoscore.entry/v1";
+/** v2 added `verifyingContract`: entries are signed for one deployment (EIP-712 domain version 2). */
+export const ENTRY_FORMAT = "chaoscore.entry/v2";
 
 export const ActionEntrySchema = Type.Object(
   {
     format: Type.Literal(ENTRY_FORMAT),
     kind: Type.Literal("action"),
     chainId: ChainIdString,
+    verifyingContract: AddressHex,
     message: ActionMessageSchema,
     signature: SignatureHex,
   },
@@ -95,6 +97,7 @@ export const OutcomeEntrySchema = Type.Object(
     format: Type.Literal(ENTRY_FORMAT),
     kind: Type.Literal("outcome"),
     chainId: ChainIdString,
+    verifyingContract: AddressHex,
     message: OutcomeMessageSchema,
     signature: SignatureHex,
   },

@@ -17,6 +17,8 @@ import type { ActionEntry, OutcomeEntry } from "./schemas.js";
 export type StudioSignBase = {
   privateKey: Uint8Array;
   chainId: bigint | number;
+  /** The deployment signed for (see `DeploymentInput`); default the development one. */
+  verifyingContract?: Address;
   nonce: bigint | number;
   /** The agent id, when the key is a rotated key. */
   agent?: Address;
@@ -29,6 +31,9 @@ function base(input: StudioSignBase) {
   return {
     privateKey: input.privateKey,
     chainId: input.chainId,
+    ...(input.verifyingContract === undefined
+      ? {}
+      : { verifyingContract: input.verifyingContract }),
     nonce: input.nonce,
     ...(input.agent === undefined ? {} : { agent: input.agent }),
     ...(input.timestamp === undefined ? {} : { timestamp: input.timestamp }),

@@ -1,3 +1,4 @@
+import type { Address } from "@chaoscore/core";
 import {
   type AgencyLimits,
   type AttestationRecordingPolicy,
@@ -14,6 +15,11 @@ export type EngineOptions = {
   db: Db;
   /** The chain id agents sign for (EIP-712 domain). */
   chainId: bigint;
+  /**
+   * The deployment agents sign for (EIP-712 `verifyingContract`): the
+   * IdentityRegistry's address, or `deploymentAddress(id)` without a chain.
+   */
+  verifyingContract: Address;
   /** The log's identity and its C2SP signed-note keys. */
   log: { id?: string; origin: string; signerKey: string; verifierKey: string };
   /** Worker threads for signature recovery; 0 (default) recovers inline. */
@@ -45,9 +51,13 @@ export type Engine = {
 
 /** Assembles the registry, the transparency log and Proof of Agency. */
 export async function createEngine(options: EngineOptions): Promise<Engine> {
-  const { db, chainId } = options;
+  const { db, chainId, verifyingContract } = options;
   const now = options.now;
-  const registry = new AgentRegistry(now === undefined ? { db, chainId } : { db, chainId, now });
+  const registry = new AgentRegistry(
+    now === undefined
+      ? { db, chainId, verifyingContract }
+      : { db, chainId, verifyingContract, now },
+  );
   const log = await TransparencyLog.open(db, options.log);
   const threads = options.signatureThreads ?? 0;
   const agency = new ProofOfAgency({
@@ -55,6 +65,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     log,
     agents: registry,
     chainId,
+    verifyingContract,
     ...(threads > 0 ? { verifier: new WorkerSignatureVerifier(threads) } : {}),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.clockSkewSeconds === undefined

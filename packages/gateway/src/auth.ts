@@ -12,6 +12,7 @@ import {
   isChaosCoreError,
   isHex,
   sha256Hex,
+  type SigningDomain,
   verifyTypedMessage,
 } from "@chaoscore/core";
 import type { AgentRegistry, Db } from "@chaoscore/engine";
@@ -194,12 +195,16 @@ export class ApiKeyStore {
   }
 }
 
+/** The origin a gateway accepts signed requests for when it is told none: what `fastify.inject` uses. */
+export const DEFAULT_ORIGIN = "http://localhost";
+
 /** The longest an agent-signed request may be valid for. */
 export const MAX_REQUEST_TTL_SECONDS = 300;
 
 /** The headers of an agent-signed request, lower-cased. */
 const AGENT_HEADERS = [
   "chaoscore-agent",
+  "chaoscore-origin",
   "chaoscore-nonce",
   "chaoscore-expiry",
   "chaoscore-signature",
@@ -219,19 +224,23 @@ export function hasAgentSignature(headers: Record<string, unknown>): boolean {
 export class RequestVerifier {
   readonly #db: Db;
   readonly #registry: AgentRegistry;
-  readonly #chainId: bigint;
+  readonly #domain: SigningDomain;
+  readonly #origins: () => readonly string[];
   readonly #now: () => number;
   #lastPurge = 0;
 
   constructor(options: {
     db: Db;
     registry: AgentRegistry;
-    chainId: bigint;
+    /** The origins (`scheme://host[:port]`) this gateway answers at; default {@link DEFAULT_ORIGIN}. */
+    origins?: readonly string[] | (() => readonly string[]);
     now?: () => number;
   }) {
     this.#db = options.db;
     this.#registry = options.registry;
-    this.#chainId = options.chainId;
+    this.#domain = options.registry.domain;
+    const origins = options.origins ?? [DEFAULT_ORIGIN];
+    this.#origins = typeof origins === "function" ? origins : () => origins;
     this.#now = options.now ?? (() => Math.floor(Date.now() / 1000));
   }
 
@@ -251,11 +260,13 @@ export class RequestVerifier {
   }): Promise<Address> {
     const h = Object.fromEntries(AGENT_HEADERS.map((k) => [k, input.headers[k]]));
     const agent = h["chaoscore-agent"];
+    const origin = h["chaoscore-origin"];
     const nonce = h["chaoscore-nonce"];
     const expiry = h["chaoscore-expiry"];
     const signature = h["chaoscore-signature"];
     if (
       !isHex(agent, 20) ||
+      typeof origin !== "string" ||
       !isHex(nonce, 32) ||
       typeof expiry !== "string" ||
       !/^[0-9]{1,12}$/.test(expiry) ||
@@ -263,7 +274,15 @@ export class RequestVerifier {
     ) {
       fail(
         "GATEWAY_REQUEST_SIGNATURE_INVALID",
-        "an agent-signed request has ChaosCore-Agent (lowercase address), ChaosCore-Nonce (32 bytes hex), ChaosCore-Expiry (unix seconds) and ChaosCore-Signature (65 bytes hex)",
+        "an agent-signed request has ChaosCore-Agent (lowercase address), ChaosCore-Origin (the gateway's origin), ChaosCore-Nonce (32 bytes hex), ChaosCore-Expiry (unix seconds) and ChaosCore-Signature (65 bytes hex)",
+      );
+    }
+    const origins = this.#origins();
+    if (!origins.includes(origin)) {
+      fail(
+        "GATEWAY_REQUEST_WRONG_ORIGIN",
+        `the request was signed for ${origin.slice(0, 200)}; this gateway answers at ${origins.join(", ")}`,
+        { origin: origin.slice(0, 200), origins: [...origins] },
       );
     }
     const now = this.#now();
@@ -282,6 +301,7 @@ export class RequestVerifier {
     const signer = state?.signer ?? agent;
     const message = {
       agent,
+      origin,
       method: input.method.toUpperCase(),
       path: input.target,
       bodyHash: sha256Hex(input.body),
@@ -289,12 +309,12 @@ export class RequestVerifier {
       expiry,
     };
     try {
-      verifyTypedMessage("Request", message, this.#chainId, signature, signer);
+      verifyTypedMessage("Request", message, this.#domain, signature, signer);
     } catch (cause) {
       if (!isChaosCoreError(cause)) throw cause;
       throw new ChaosCoreError(
         "GATEWAY_REQUEST_SIGNATURE_INVALID",
-        "the request signature is not the agent's current key over this method, path, body, nonce and expiry",
+        "the request signature is not the agent's current key over this origin, method, path, body, nonce and expiry, for this deployment",
         { cause, details: { agent } },
       );
     }

@@ -1,4 +1,5 @@
 import {
+  deploymentAddress,
   generatePrivateKey,
   isChaosCoreError,
   privateKeyToAddress,
@@ -10,6 +11,8 @@ import { describe, expect, it } from "vitest";
 import { ChaosCoreClient, paginate } from "./client.js";
 
 type Call = { url: string; init: RequestInit };
+
+const DEPLOYMENT = deploymentAddress("client test");
 
 /** A fetch that answers from a script and records what it was sent. */
 function scripted(answers: (Response | Error)[]) {
@@ -43,7 +46,12 @@ const problem = (status: number, code: string) =>
 const headerOf = (c: Call | undefined, name: string) => new Headers(c?.init.headers).get(name);
 
 describe("ChaosCoreClient", () => {
-  const base = { baseUrl: "http://gw/", backoffMs: 1, chainId: 31337n };
+  const base = {
+    baseUrl: "http://gw/",
+    backoffMs: 1,
+    chainId: 31337n,
+    verifyingContract: DEPLOYMENT,
+  };
 
   it("retries 503 and an in-use idempotency key with the same key, then returns the answer", async () => {
     const { fetch, calls } = scripted([
@@ -109,10 +117,13 @@ describe("ChaosCoreClient", () => {
     const [first, second, read] = calls;
     expect(headerOf(first, "chaoscore-nonce")).not.toBe(headerOf(second, "chaoscore-nonce"));
     expect(headerOf(read, "chaoscore-signature")).toBeNull();
-    // the signature is the agent's over method, path, body hash, nonce and expiry
+    // the signature is the agent's over the gateway's origin, method, path, body hash, nonce
+    // and expiry, for the deployment the gateway names
     const body = new Uint8Array(second?.init.body as Uint8Array);
+    expect(headerOf(second, "chaoscore-origin")).toBe("http://gw");
     const message = {
       agent: privateKeyToAddress(agentKey),
+      origin: "http://gw",
       method: "POST",
       path: "/v1/actions",
       bodyHash: sha256Hex(body),
@@ -120,7 +131,7 @@ describe("ChaosCoreClient", () => {
       expiry: headerOf(second, "chaoscore-expiry") as string,
     };
     const signer = recoverAddress(
-      typedDataDigest("Request", message, 31337n),
+      typedDataDigest("Request", message, { chainId: 31337n, verifyingContract: DEPLOYMENT }),
       headerOf(second, "chaoscore-signature") as `0x${string}`,
     );
     expect(signer).toBe(privateKeyToAddress(agentKey));

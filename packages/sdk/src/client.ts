@@ -29,6 +29,11 @@ export type ClientOptions = {
   agentKey?: Uint8Array;
   /** The chain id agents sign for; default: read from `GET /v1` on first need. */
   chainId?: bigint;
+  /**
+   * The deployment agents sign for (EIP-712 `verifyingContract`); default: read
+   * from `GET /v1` on first need. Pin it where the gateway is not trusted to name it.
+   */
+  verifyingContract?: Address;
   /** Attempts after the first on 429, 503, 504 and connection failures; default 3. */
   retries?: number;
   /** Per-attempt timeout; default 30,000 ms. */
@@ -45,6 +50,10 @@ export type Page<T> = { items: T[]; nextCursor: string | null };
 export type GatewayInfo = {
   format: "chaoscore.gateway/v1";
   chainId: string;
+  /** The deployment agents sign for (EIP-712 `verifyingContract`). */
+  verifyingContract: Address;
+  /** The origins the gateway answers at (signed requests name one). */
+  origins: string[];
   log: { id: string; origin: string; verifierKey: string };
   trustedTeeRoots: Hex[];
   features: Record<string, boolean>;
@@ -86,6 +95,7 @@ export class ChaosCoreClient implements ActionSink {
   readonly #options: ClientOptions;
   readonly #fetch: typeof fetch;
   #chainId: bigint | undefined;
+  #verifyingContract: Address | undefined;
   #info: Promise<GatewayInfo> | undefined;
 
   constructor(options: ClientOptions) {
@@ -93,6 +103,7 @@ export class ChaosCoreClient implements ActionSink {
     this.#options = options;
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#chainId = options.chainId;
+    this.#verifyingContract = options.verifyingContract;
   }
 
   /** A client with other credentials on the same gateway. */
@@ -102,6 +113,9 @@ export class ChaosCoreClient implements ActionSink {
       ...rest,
       ...credentials,
       ...(this.#chainId === undefined ? {} : { chainId: this.#chainId }),
+      ...(this.#verifyingContract === undefined
+        ? {}
+        : { verifyingContract: this.#verifyingContract }),
     });
   }
 
@@ -132,12 +146,16 @@ export class ChaosCoreClient implements ActionSink {
       if (idempotencyKey !== undefined) headers["idempotency-key"] = idempotencyKey;
       if (opts.apiKey !== undefined) headers.authorization = `Bearer ${opts.apiKey}`;
       else if (opts.agentKey !== undefined && write) {
-        // Reads are public; writes are signed, with a fresh nonce per attempt (each is accepted once).
+        // Reads are public; writes are signed, with a fresh nonce per attempt (each is accepted once),
+        // for this gateway's origin and the deployment.
+        const domain = await this.domain();
         Object.assign(
           headers,
           signRequest({
             privateKey: opts.agentKey,
-            chainId: await this.chainId(),
+            chainId: domain.chainId,
+            verifyingContract: domain.verifyingContract,
+            origin: new URL(this.baseUrl).origin,
             method,
             path,
             ...(bytes === undefined ? {} : { body: bytes }),
@@ -235,6 +253,17 @@ export class ChaosCoreClient implements ActionSink {
   async chainId(): Promise<bigint> {
     this.#chainId ??= BigInt((await this.info()).chainId);
     return this.#chainId;
+  }
+
+  /**
+   * What agents sign for: the chain id and the deployment (`verifyingContract`),
+   * from the options or `GET /v1`. Pass it to signers:
+   * `signAction({ ...(await client.domain()), privateKey, … })`.
+   */
+  async domain(): Promise<{ chainId: bigint; verifyingContract: Address }> {
+    const chainId = await this.chainId();
+    this.#verifyingContract ??= (await this.info()).verifyingContract;
+    return { chainId, verifyingContract: this.#verifyingContract };
   }
 
   health(): Promise<{ status: string }> {

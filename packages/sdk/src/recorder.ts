@@ -49,6 +49,8 @@ export type AgentRecorderOptions = {
   /** The agent's secp256k1 key; it signs locally and is never sent. */
   privateKey: Uint8Array;
   chainId: bigint | number;
+  /** The deployment signed for (EIP-712 `verifyingContract`; `client.domain()` gives both). */
+  verifyingContract?: Address;
   sink: ActionSink;
   /** The agent id when the key is a rotated key (default: the key's address). */
   agent?: Address;
@@ -233,6 +235,7 @@ export class AgentRecorder {
   readonly agent: Address;
   private readonly options: AgentRecorderOptions;
   private readonly chainId: bigint;
+  private readonly deployment: { verifyingContract?: Address };
   private next: bigint | null;
   private tail: Promise<unknown> = Promise.resolve();
   private settled: { recorded: number; failures: RecordFailure[] } = { recorded: 0, failures: [] };
@@ -254,6 +257,10 @@ export class AgentRecorder {
     }
     this.options = options;
     this.chainId = chainId;
+    this.deployment =
+      options.verifyingContract === undefined
+        ? {}
+        : { verifyingContract: options.verifyingContract };
     this.agent = options.agent ?? address;
     this.next = typeof options.nextNonce === "bigint" ? options.nextNonce : null;
   }
@@ -282,6 +289,7 @@ export class AgentRecorder {
         signAction({
           privateKey: this.options.privateKey,
           chainId: this.chainId,
+          ...this.deployment,
           agent: this.agent,
           actionType,
           nonce,
@@ -334,6 +342,7 @@ export class AgentRecorder {
         signOutcome({
           privateKey: this.options.privateKey,
           chainId: this.chainId,
+          ...this.deployment,
           agent: this.agent,
           action: actionId as Hex,
           status,

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .client import GatewayClient, GatewayError
+from .eip712 import Domain
 from .signing import _MISSING, LocalSigner, sign_action, sign_outcome, sign_registration
 from .sink import GatewaySink, Recorded, RecordingSink
 
@@ -45,13 +46,17 @@ class ChaosCoreAgent:
         return self.signer.address
 
     def chain_id(self) -> int:
-        return self.sink.chain_id()
+        return self.sink.domain().chain_id
+
+    def domain(self) -> Domain:
+        """The chain and deployment this agent signs for (the sink's)."""
+        return self.sink.domain()
 
     def ensure_registered(self, card: Mapping[str, Any], *, nonce: int = 0) -> bool:
         """Registers the agent with `card` unless it is registered; True when it registered now."""
         if self.sink.is_registered(self.id):
             return False
-        registration = sign_registration(self.signer, self.chain_id(), card, nonce=nonce)
+        registration = sign_registration(self.signer, self.domain(), card, nonce=nonce)
         try:
             self.sink.register(registration, self.signer)
         except GatewayError as err:
@@ -88,7 +93,7 @@ class ChaosCoreAgent:
             for attempt in (0, 1):
                 entry = sign_action(
                     self.signer,
-                    self.chain_id(),
+                    self.domain(),
                     action_type,
                     self._take_nonce(),
                     payload,
@@ -119,7 +124,7 @@ class ChaosCoreAgent:
         with self._lock:
             for attempt in (0, 1):
                 entry, m = sign_outcome(
-                    self.signer, self.chain_id(), action_id, status, self._take_nonce(),
+                    self.signer, self.domain(), action_id, status, self._take_nonce(),
                     result=result, metrics=metrics, ttl_seconds=ttl_seconds,
                 )
                 try:

@@ -12,11 +12,13 @@ import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
+from .eip712 import Domain
 from .signing import _MISSING, LocalSigner, sign_request
+from .util import is_hex
 
 
 
@@ -61,10 +63,14 @@ class GatewayClient:
         timeout: float = 15.0,
         transport: httpx.BaseTransport | None = None,
         chain_id: int | None = None,
+        verifying_contract: str | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self._chain_id = chain_id
+        self._verifying_contract = verifying_contract
+        parts = urlsplit(self.base_url)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
 
     def close(self) -> None:
@@ -103,7 +109,7 @@ class GatewayClient:
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
         if signer is not None:
-            headers.update(sign_request(signer, self.chain_id(), method, target, raw))
+            headers.update(sign_request(signer, self.domain(), method, target, raw, origin=self.origin))
         elif self.api_key is not None:
             headers["Authorization"] = f"Bearer {self.api_key}"
         try:
@@ -138,6 +144,16 @@ class GatewayClient:
         if self._chain_id is None:
             self._chain_id = self._discover_chain_id()
         return self._chain_id
+
+    def domain(self) -> Domain:
+        """What agents sign for: the chain id and the deployment (`verifyingContract` of GET /v1,
+        unless given). Pin `verifying_contract=` where the gateway is not trusted to name it."""
+        if self._verifying_contract is None:
+            found = (self.info() or {}).get("verifyingContract")
+            if not is_hex(found, 20):
+                raise GatewayError("SDK_RESPONSE_INVALID", "GET /v1 names no verifyingContract; pass verifying_contract=")
+            self._verifying_contract = found
+        return Domain(self.chain_id(), self._verifying_contract)
 
     def _discover_chain_id(self) -> int:
         for path in ("/v1", "/healthz", "/v1/log/checkpoint"):
@@ -205,7 +221,7 @@ class GatewayClient:
         return self.request("GET", "/v1/actions", query=query)
 
     def receipt(self, action_id: str) -> dict:
-        """The `chaoscore.receipt/v1` receipt of an action (with its outcome, if any)."""
+        """The `chaoscore.receipt/v2` receipt of an action (with its outcome, if any)."""
         return self.request("GET", f"/v1/actions/{quote(action_id)}/receipt")
 
     def checkpoint(self) -> Any:

@@ -1,5 +1,7 @@
 """EIP-712 digests of the ChaosCore structs and secp256k1 signer recovery (receipt.md §2.1)."""
 
+from typing import NamedTuple
+
 from coincurve import PublicKey
 
 from .util import hex_bytes, keccak256
@@ -25,7 +27,7 @@ TYPES = {
     "RevokeAgent": [("agent", "address"), ("nonce", "uint64"), ("expiry", "uint64")],
     "ProveAgentControl": [("agent", "address"), ("nonce", "bytes32"), ("expiry", "uint64")],
     "Request": [
-        ("agent", "address"), ("method", "string"), ("path", "string"), ("bodyHash", "bytes32"),
+        ("agent", "address"), ("origin", "string"), ("method", "string"), ("path", "string"), ("bodyHash", "bytes32"),
         ("nonce", "bytes32"), ("expiry", "uint64"),
     ],
 }
@@ -53,13 +55,42 @@ def hash_struct(name: str, message: dict) -> bytes:
     return keccak256(keccak256(type_string(name).encode()) + b"".join(_enc(t, message[f]) for f, t in TYPES[name]))
 
 
-def domain_separator(chain_id: int) -> bytes:
-    th = keccak256(b"EIP712Domain(string name,string version,uint256 chainId)")
-    return keccak256(th + keccak256(b"ChaosCore") + keccak256(b"1") + chain_id.to_bytes(32, "big"))
+DOMAIN_VERSION = "2"  # version 2 added verifyingContract (the deployment)
 
 
-def digest(name: str, message: dict, chain_id: int) -> bytes:
-    return keccak256(b"\x19\x01" + domain_separator(chain_id) + hash_struct(name, message))
+def deployment_address(deployment_id: str) -> str:
+    """The verifyingContract of a deployment without a chain: keccak256("chaoscore.deployment:" + id)[12:]."""
+    return "0x" + keccak256(("chaoscore.deployment:" + deployment_id).encode("utf-8"))[12:].hex()
+
+
+DEVELOPMENT_DEPLOYMENT = deployment_address("development")
+
+
+class Domain(NamedTuple):
+    """What a signature is bound to: the chain and the deployment (receipt.md §2.1)."""
+
+    chain_id: int
+    verifying_contract: str
+
+
+def as_domain(domain: "Domain | int | str") -> Domain:
+    """A Domain; a bare chain id means the development deployment."""
+    if isinstance(domain, Domain):
+        return Domain(int(domain.chain_id), domain.verifying_contract)
+    return Domain(int(domain), DEVELOPMENT_DEPLOYMENT)
+
+
+def domain_separator(domain: "Domain | int") -> bytes:
+    d = as_domain(domain)
+    th = keccak256(b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+    return keccak256(
+        th + keccak256(b"ChaosCore") + keccak256(DOMAIN_VERSION.encode()) + d.chain_id.to_bytes(32, "big")
+        + b"\x00" * 12 + hex_bytes(d.verifying_contract)
+    )
+
+
+def digest(name: str, message: dict, domain: "Domain | int") -> bytes:
+    return keccak256(b"\x19\x01" + domain_separator(domain) + hash_struct(name, message))
 
 
 def recover(digest32: bytes, signature: bytes) -> str | None:

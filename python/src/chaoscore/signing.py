@@ -15,11 +15,12 @@ from typing import Any
 from eth_account import Account
 
 from . import eip712
+from .eip712 import Domain, as_domain
 from .card import card_hash
 from .jcs import canonicalize
 from .util import is_hex, sha256
 
-ENTRY_FORMAT = "chaoscore.entry/v1"
+ENTRY_FORMAT = "chaoscore.entry/v2"
 ZERO_HASH = "0x" + "00" * 32
 MAX_UINT64 = 2**64 - 1
 _N = eip712.N
@@ -29,6 +30,7 @@ _DOMAIN_TYPE = [
     {"name": "name", "type": "string"},
     {"name": "version", "type": "string"},
     {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
 ]
 
 
@@ -67,8 +69,12 @@ class LocalSigner:
     def __repr__(self) -> str:
         return f"LocalSigner({self.address})"
 
-    def sign_typed(self, kind: str, message: Mapping[str, Any], chain_id: int) -> str:
-        """EIP-712 signature (r ‖ s ‖ v, low s, v ∈ {27, 28}) of `message` as struct `kind`."""
+    def sign_typed(self, kind: str, message: Mapping[str, Any], domain: Domain | int) -> str:
+        """EIP-712 signature (r ‖ s ‖ v, low s, v ∈ {27, 28}) of `message` as struct `kind`,
+        for `domain` (a Domain; a bare chain id means the development deployment)."""
+        d = as_domain(domain)
+        if not is_hex(d.verifying_contract, 20):
+            raise SigningError("verifyingContract must be a lowercase 0x-hex address")
         fields = eip712.TYPES[kind]
         if set(message) != {f for f, _ in fields}:
             raise SigningError(f"{kind} must have exactly the fields {[f for f, _ in fields]}")
@@ -98,7 +104,12 @@ class LocalSigner:
         full = {
             "types": {"EIP712Domain": _DOMAIN_TYPE, kind: [{"name": f, "type": t} for f, t in fields]},
             "primaryType": kind,
-            "domain": {"name": "ChaosCore", "version": "1", "chainId": int(chain_id)},
+            "domain": {
+                "name": "ChaosCore",
+                "version": eip712.DOMAIN_VERSION,
+                "chainId": d.chain_id,
+                "verifyingContract": d.verifying_contract,
+            },
             "message": typed,
         }
         signed = self._account.sign_message(_encode_typed(full))
@@ -119,20 +130,25 @@ def _times(timestamp: int | None, ttl_seconds: int) -> tuple[str, str]:
     return str(ts), str(ts + int(ttl_seconds))
 
 
-def typed_id(kind: str, message: Mapping[str, Any], chain_id: int) -> str:
+def typed_id(kind: str, message: Mapping[str, Any], domain: Domain | int) -> str:
     """The EIP-712 digest of a message: the id of an action or outcome (0x-hex)."""
-    return "0x" + eip712.digest(kind, dict(message), int(chain_id)).hex()
+    return "0x" + eip712.digest(kind, dict(message), as_domain(domain)).hex()
+
+
+def entry_domain(entry: Mapping[str, Any]) -> Domain:
+    """The chain and deployment an entry was signed for."""
+    return Domain(int(entry["chainId"]), entry["verifyingContract"])
 
 
 def entry_id(entry: Mapping[str, Any]) -> str:
-    """The id of a `chaoscore.entry/v1` entry."""
+    """The id of a `chaoscore.entry/v2` entry."""
     kind = "Action" if entry["kind"] == "action" else "Outcome"
-    return typed_id(kind, entry["message"], int(entry["chainId"]))
+    return typed_id(kind, entry["message"], entry_domain(entry))
 
 
 def sign_action(
     signer: LocalSigner,
-    chain_id: int,
+    chain_id: Domain | int,
     action_type: str,
     nonce: int,
     payload: Any = _MISSING,
@@ -162,18 +178,20 @@ def sign_action(
         "nonce": str(int(nonce)),
         "expiry": expiry,
     }
+    d = as_domain(chain_id)
     return {
         "format": ENTRY_FORMAT,
         "kind": "action",
-        "chainId": str(int(chain_id)),
+        "chainId": str(d.chain_id),
+        "verifyingContract": d.verifying_contract,
         "message": message,
-        "signature": signer.sign_typed("Action", message, chain_id),
+        "signature": signer.sign_typed("Action", message, d),
     }
 
 
 def sign_outcome(
     signer: LocalSigner,
-    chain_id: int,
+    chain_id: Domain | int,
     action: str,
     status: str,
     nonce: int,
@@ -199,19 +217,21 @@ def sign_outcome(
         "nonce": str(int(nonce)),
         "expiry": expiry,
     }
+    d = as_domain(chain_id)
     entry = {
         "format": ENTRY_FORMAT,
         "kind": "outcome",
-        "chainId": str(int(chain_id)),
+        "chainId": str(d.chain_id),
+        "verifyingContract": d.verifying_contract,
         "message": message,
-        "signature": signer.sign_typed("Outcome", message, chain_id),
+        "signature": signer.sign_typed("Outcome", message, d),
     }
     return entry, metrics
 
 
 def sign_registration(
     signer: LocalSigner,
-    chain_id: int,
+    chain_id: Domain | int,
     card: Mapping[str, Any],
     *,
     nonce: int = 0,
@@ -225,31 +245,35 @@ def sign_registration(
         "nonce": str(int(nonce)),
         "expiry": str(int(time.time()) + ttl_seconds if expiry is None else int(expiry)),
     }
+    d = as_domain(chain_id)
     return {
-        "chainId": str(int(chain_id)),
+        "chainId": str(d.chain_id),
         "card": dict(card),
         "message": message,
-        "signature": signer.sign_typed("RegisterAgent", message, chain_id),
+        "signature": signer.sign_typed("RegisterAgent", message, d),
     }
 
 
 def sign_request(
     signer: LocalSigner,
-    chain_id: int,
+    chain_id: Domain | int,
     method: str,
     path: str,
     body: bytes = b"",
     *,
+    origin: str,
     nonce: str | None = None,
     expiry: int | None = None,
     ttl_seconds: int = 120,
 ) -> dict[str, str]:
-    """The four `ChaosCore-*` headers of an agent-signed request (docs/api.md, Authentication).
+    """The five `ChaosCore-*` headers of an agent-signed request (docs/api.md, Authentication).
 
-    `path` is the request target as sent (path and query string); `body` the raw body bytes.
+    `origin` is the gateway's origin (scheme://host[:port]); `path` the request target as
+    sent (path and query string); `body` the raw body bytes.
     """
     message = {
         "agent": signer.address,
+        "origin": origin,
         "method": method.upper(),
         "path": path,
         "bodyHash": "0x" + sha256(body).hex(),
@@ -258,6 +282,7 @@ def sign_request(
     }
     return {
         "ChaosCore-Agent": signer.address,
+        "ChaosCore-Origin": origin,
         "ChaosCore-Nonce": message["nonce"],
         "ChaosCore-Expiry": message["expiry"],
         "ChaosCore-Signature": signer.sign_typed("Request", message, chain_id),
@@ -268,6 +293,7 @@ def request_message(headers: Mapping[str, str], method: str, path: str, body: by
     """The `Request` message that signed headers claim to sign (for checking them)."""
     return {
         "agent": headers["ChaosCore-Agent"],
+        "origin": headers["ChaosCore-Origin"],
         "method": method.upper(),
         "path": path,
         "bodyHash": "0x" + sha256(body).hex(),

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from . import eip712
+from .eip712 import Domain
 from .card import card_hash, card_problem
 from .client import GatewayClient, GatewayError
 from .signing import _MISSING, LocalSigner, entry_id, hash_json
@@ -38,7 +39,7 @@ class Recorded:
 class RecordingSink(Protocol):
     """What an agent session needs from a log."""
 
-    def chain_id(self) -> int: ...
+    def domain(self) -> Domain: ...
 
     def is_registered(self, agent: str) -> bool: ...
 
@@ -62,8 +63,8 @@ class GatewaySink:
     def _auth(self, signer: LocalSigner) -> LocalSigner | None:
         return None if self.use_api_key else signer
 
-    def chain_id(self) -> int:
-        return self.client.chain_id()
+    def domain(self) -> Domain:
+        return self.client.domain()
 
     def is_registered(self, agent: str) -> bool:
         return self.client.get_agent(agent) is not None
@@ -95,8 +96,9 @@ def _fail(code: str, message: str, **details: Any):
 class MemorySink:
     """A local log in memory, checking entries as the gateway would (see the module doc)."""
 
-    def __init__(self, chain_id: int = 31337, *, clock=time.time):
+    def __init__(self, chain_id: int = 31337, *, verifying_contract: str = eip712.DEVELOPMENT_DEPLOYMENT, clock=time.time):
         self._chain_id = int(chain_id)
+        self._domain = Domain(self._chain_id, verifying_contract)
         self._clock = clock
         self._lock = threading.Lock()
         self.entries: list[Recorded] = []
@@ -105,8 +107,8 @@ class MemorySink:
         self._by_id: dict[str, Recorded] = {}
         self._outcome_of: dict[str, str] = {}
 
-    def chain_id(self) -> int:
-        return self._chain_id
+    def domain(self) -> Domain:
+        return self._domain
 
     def is_registered(self, agent: str) -> bool:
         return agent in self.agents
@@ -120,7 +122,7 @@ class MemorySink:
             _fail("AGENT_CARD_INVALID", problem)
         if m["cardHash"] != card_hash(registration["card"]):
             _fail("AGENT_CARD_HASH_MISMATCH", "cardHash is not the card's hash")
-        digest = eip712.digest("RegisterAgent", m, self._chain_id)
+        digest = eip712.digest("RegisterAgent", m, self._domain)
         if eip712.recover(digest, hex_bytes(registration["signature"])) != m["agent"]:
             _fail("AGENT_BAD_SIGNATURE", "the registration is not signed by its agent")
         with self._lock:
@@ -133,10 +135,12 @@ class MemorySink:
             return self._last_nonce.get(agent, 0) + 1
 
     def _check_entry(self, entry: dict, kind: str) -> tuple[str, str]:
-        if entry.get("format") != "chaoscore.entry/v1" or entry.get("kind") != kind:
-            _fail("AGENCY_MALFORMED", f"not a chaoscore.entry/v1 {kind}")
+        if entry.get("format") != "chaoscore.entry/v2" or entry.get("kind") != kind:
+            _fail("AGENCY_MALFORMED", f"not a chaoscore.entry/v2 {kind}")
         if entry["chainId"] != str(self._chain_id):
             _fail("AGENCY_WRONG_CHAIN", "signed for another chain", chainId=entry["chainId"])
+        if entry.get("verifyingContract") != self._domain.verifying_contract:
+            _fail("AGENCY_WRONG_DEPLOYMENT", "signed for another deployment", verifyingContract=entry.get("verifyingContract"))
         m = entry["message"]
         agent = m["agent"]
         if agent not in self.agents:

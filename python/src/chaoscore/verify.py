@@ -15,7 +15,7 @@ from .util import (
 
 ZERO_HASH = "0x" + "00" * 32
 RECEIPT_FIELDS_REQUIRED = {"format", "action", "outcome", "checkpoint", "anchor", "attestation"}
-ENTRY_FIELDS = {"format", "kind", "chainId", "message", "signature"}
+ENTRY_FIELDS = {"format", "kind", "chainId", "verifyingContract", "message", "signature"}
 PROOF_FIELDS = {"entry", "leafIndex", "inclusionProof", "keyRotations"}
 ANCHOR_FIELDS = {"chainId", "contract", "logId", "index", "txHash", "blockNumber"}
 MAX_AGE_SECONDS = 3600
@@ -27,6 +27,7 @@ class VerifiedReceipt:
     outcome_id: str | None
     agent: str
     chain_id: str
+    verifying_contract: str  # the deployment the entries were signed for
     leaf_index: int
     origin: str
     tree_size: int
@@ -38,7 +39,7 @@ class VerifiedReceipt:
         """The result in the vectors' `expected` shape."""
         return {
             "actionId": self.action_id, "outcomeId": self.outcome_id, "agent": self.agent,
-            "chainId": self.chain_id, "leafIndex": self.leaf_index, "origin": self.origin,
+            "chainId": self.chain_id, "verifyingContract": self.verifying_contract, "leafIndex": self.leaf_index, "origin": self.origin,
             "treeSize": self.tree_size, "rootHash": self.root_hash, "anchor": self.anchor,
             "attestation": self.attestation,
         }
@@ -85,9 +86,10 @@ def _check_entry_proof(p, kind: str) -> dict:
     _check_fields(p, PROOF_FIELDS, f"the {kind} proof")
     e = p["entry"]
     _check_fields(e, ENTRY_FIELDS, f"the {kind} entry")
-    _need(e["format"] == "chaoscore.entry/v1", "entry format")
+    _need(e["format"] == "chaoscore.entry/v2", "entry format")
     _need(e["kind"] == kind, "entry kind")
     _need(is_chain_id(e["chainId"]), "entry chainId")
+    _need(is_hex(e["verifyingContract"], 20), "entry verifyingContract")
     _need(is_hex(e["signature"], 65), "entry signature")
     (_check_action_message if kind == "action" else _check_outcome_message)(e["message"])
     idx = safe_int(p["leafIndex"])
@@ -121,9 +123,9 @@ def _check_anchor(a):
 def _check_entry(p, parsed, checkpoint, what: str) -> str:
     """Step 3 for one entry proof; returns the entry id."""
     e = p["entry"]
-    chain_id = int(e["chainId"])
+    domain = eip712.Domain(int(e["chainId"]), e["verifyingContract"])  # the chain and deployment
     struct = "Action" if e["kind"] == "action" else "Outcome"
-    digest = eip712.digest(struct, e["message"], chain_id)
+    digest = eip712.digest(struct, e["message"], domain)
     signer = eip712.recover(digest, hex_bytes(e["signature"]))  # 3.1
     if signer is None:
         raise ReceiptError("RECEIPT_SIGNATURE_INVALID", f"{what}'s signature is malformed")
@@ -133,7 +135,7 @@ def _check_entry(p, parsed, checkpoint, what: str) -> str:
         rm = r["message"]
         if rm["agent"] != agent:
             raise ReceiptError("RECEIPT_SIGNER_PROOF_INVALID", f"{what}'s rotation {i} is for another agent")
-        rs = eip712.recover(eip712.digest("RotateAgentKey", rm, chain_id), hex_bytes(r["signature"]))
+        rs = eip712.recover(eip712.digest("RotateAgentKey", rm, domain), hex_bytes(r["signature"]))
         if rs is None or rs != key:
             raise ReceiptError("RECEIPT_SIGNER_PROOF_INVALID", f"{what}'s rotation {i} is not signed by the current key")
         key = rm["newSigner"]
@@ -156,7 +158,7 @@ def _verify(receipt, trusted_log_key, attestation_roots) -> VerifiedReceipt:
             raise ReceiptError("RECEIPT_MALFORMED", "not JSON") from None
     if not isinstance(receipt, dict):
         raise ReceiptError("RECEIPT_MALFORMED", "the receipt is not an object")
-    if receipt.get("format") != "chaoscore.receipt/v1":
+    if receipt.get("format") != "chaoscore.receipt/v2":
         raise ReceiptError("RECEIPT_UNSUPPORTED_FORMAT", f"unsupported format {str(receipt.get('format'))[:80]!r}")
     try:
         _check_fields(receipt, RECEIPT_FIELDS_REQUIRED, "the receipt", optional={"payload"})
@@ -194,8 +196,8 @@ def _verify(receipt, trusted_log_key, attestation_roots) -> VerifiedReceipt:
         out = receipt["outcome"]["entry"]
         if out["message"]["action"] != action_id:
             raise ReceiptError("RECEIPT_OUTCOME_MISMATCH", "the outcome refers to another action")
-        if out["chainId"] != action["chainId"]:
-            raise ReceiptError("RECEIPT_OUTCOME_MISMATCH", "the outcome was signed for another chain")
+        if out["chainId"] != action["chainId"] or out["verifyingContract"] != action["verifyingContract"]:
+            raise ReceiptError("RECEIPT_OUTCOME_MISMATCH", "the outcome was signed for another chain or deployment")
         outcome_id = _check_entry(receipt["outcome"], outcome_p, cp, "the outcome")
 
     # 5. payload
@@ -225,13 +227,13 @@ def _verify(receipt, trusted_log_key, attestation_roots) -> VerifiedReceipt:
 
     return VerifiedReceipt(
         action_id=action_id, outcome_id=outcome_id, agent=action["message"]["agent"],
-        chain_id=action["chainId"], leaf_index=action_p["index"], origin=cp.origin,
+        chain_id=action["chainId"], verifying_contract=action["verifyingContract"], leaf_index=action_p["index"], origin=cp.origin,
         tree_size=cp.size, root_hash=b64encode(cp.root_hash), anchor=anchor, attestation=status,
     )
 
 
 def verify_receipt(receipt, trusted_log_key: str, attestation_roots: list[str] | None = None) -> VerifiedReceipt:
-    """Verify a chaoscore.receipt/v1 receipt offline; raises ReceiptError(code, message) only."""
+    """Verify a chaoscore.receipt/v2 receipt offline; raises ReceiptError(code, message) only."""
     try:
         return _verify(receipt, trusted_log_key, attestation_roots)
     except ReceiptError:

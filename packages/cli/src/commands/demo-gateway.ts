@@ -112,6 +112,8 @@ export async function runGatewayDemo(opts: GatewayDemoOptions): Promise<void> {
   );
   explorerUrl ??= gw.chain?.explorerUrl ?? null;
   const chainId = BigInt(gw.chainId);
+  // Every signature is bound to this deployment (and requests to this gateway's origin).
+  const verifyingContract = gw.verifyingContract;
   const keys = {
     agent: crypto.getRandomValues(new Uint8Array(32)),
     evaluator: crypto.getRandomValues(new Uint8Array(32)),
@@ -149,7 +151,7 @@ export async function runGatewayDemo(opts: GatewayDemoOptions): Promise<void> {
       };
       for (const k of ["agent", "evaluator", "operator"] as const) {
         await as[k].registerAgent(
-          signRegistration({ privateKey: keys[k], chainId, card: cards[k] }),
+          signRegistration({ privateKey: keys[k], chainId, verifyingContract, card: cards[k] }),
         );
       }
     },
@@ -204,6 +206,7 @@ export async function runGatewayDemo(opts: GatewayDemoOptions): Promise<void> {
         signStudioGovernance({
           privateKey: keys.operator,
           chainId,
+          verifyingContract,
           nonce: nonce("operator"),
           studio,
           action: "propose",
@@ -225,6 +228,7 @@ export async function runGatewayDemo(opts: GatewayDemoOptions): Promise<void> {
     signStudioTransition({
       privateKey: keys[who],
       chainId,
+      verifyingContract,
       nonce: nonce(who),
       studio,
       task: taskId,
@@ -276,6 +280,7 @@ export async function runGatewayDemo(opts: GatewayDemoOptions): Promise<void> {
       signStudioGovernance({
         privateKey: keys.agent,
         chainId,
+        verifyingContract,
         nonce: nonce("agent"),
         studio,
         action: "vote",
@@ -293,6 +298,7 @@ export async function runGatewayDemo(opts: GatewayDemoOptions): Promise<void> {
         signStudioGovernance({
           privateKey: keys.operator,
           chainId,
+          verifyingContract,
           nonce: nonce("operator"),
           studio,
           action: "tally",
@@ -313,6 +319,7 @@ export async function runGatewayDemo(opts: GatewayDemoOptions): Promise<void> {
         signStudioGovernance({
           privateKey: keys.operator,
           chainId,
+          verifyingContract,
           nonce: nonce("operator"),
           studio,
           action: "execute",
@@ -329,6 +336,7 @@ export async function runGatewayDemo(opts: GatewayDemoOptions): Promise<void> {
       const outcome = signStudioEvaluation({
         privateKey: keys.evaluator,
         chainId,
+        verifyingContract,
         nonce: nonce("evaluator"),
         action: submitted.actionId,
         status: judgement.verdict,

@@ -35,6 +35,7 @@ import {
 import {
   AGENT_CARD_FORMAT,
   type AgentCard,
+  deploymentAddress,
   type Hex,
   isChaosCoreError,
   privateKeyToAddress,
@@ -202,6 +203,8 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
         open.engine = await createEngine({
           db: open.db,
           chainId: chain.chainId,
+          // As serve does for a data dir (deploymentOf): config.json below keeps this log key.
+          verifyingContract: deploymentAddress(log.verifierKey),
           log,
           attestation: { mode: "optional", trustedRoots: tee.trustedRoots },
           chain: {
@@ -225,7 +228,14 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
       `register the governance agent ${shortHex(agent, 4)}, an evaluator, the studio's operator and treasurer (each signs its card)`,
       async () => {
         const reg = (k: Uint8Array, c: AgentCard) =>
-          e.registry.register(signRegistration({ privateKey: k, chainId, card: c }));
+          e.registry.register(
+            signRegistration({
+              privateKey: k,
+              chainId,
+              verifyingContract: e.registry.domain.verifyingContract,
+              card: c,
+            }),
+          );
         await reg(
           keys.agent,
           card("Proposal analyst", "Simulates and votes on DAO proposals", [

@@ -33,6 +33,7 @@ import {
   checkChainId,
   DEFAULT_ORIGIN,
   dataPaths,
+  deploymentOf,
   isInitialized,
   readConfig,
   readLogKey,
@@ -54,6 +55,7 @@ export type ServeOptions = {
   rateLimit: number;
   bodyLimit: number;
   corsOrigin?: string[];
+  publicUrl?: string[];
   signatureThreads: number;
   explorerUrl?: string;
   logLevel: string;
@@ -66,6 +68,38 @@ type Chain = {
   rpcUrl: string;
   close(): void;
 };
+
+/**
+ * The origins signed requests may name: `--public-url` (or CHAOSCORE_PUBLIC_URL,
+ * comma-separated) when given, else the listening address and its localhost forms.
+ */
+export function publicOrigins(
+  publicUrl: readonly string[] | undefined,
+  listening: string,
+): string[] {
+  const configured =
+    publicUrl ??
+    (process.env.CHAOSCORE_PUBLIC_URL ?? "")
+      .split(",")
+      .map((u) => u.trim())
+      .filter((u) => u !== "");
+  const origin = (u: string) => {
+    try {
+      return new URL(u).origin;
+    } catch {
+      throw new UsageError(`--public-url ${u} is not a URL`);
+    }
+  };
+  if (configured.length > 0) return [...new Set(configured.map(origin))];
+  const listen = new URL(listening);
+  return [
+    ...new Set([
+      listen.origin,
+      `${listen.protocol}//localhost:${listen.port}`,
+      `${listen.protocol}//127.0.0.1:${listen.port}`,
+    ]),
+  ];
+}
 
 /** Opens the configured chain, or starts a local anvil with fresh contracts. */
 async function startChain(dataDir: string, open: { anvil?: AnvilInstance }): Promise<Chain> {
@@ -107,6 +141,7 @@ async function openRewards(dataDir: string, engine: Engine, chain: Chain, chainI
       signRegistration({
         privateKey,
         chainId,
+        verifyingContract: engine.registry.domain.verifyingContract,
         card: {
           format: "chaoscore.agent-card/v1",
           name: "Gateway treasurer",
@@ -196,6 +231,7 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
     open.engine = await createEngine({
       db: open.db,
       chainId,
+      verifyingContract: deploymentOf(config),
       log: {
         id: config.log.id,
         origin: config.log.origin,
@@ -240,6 +276,7 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
     // actions; the chain signer operates the studios in the RewardDistributor and funds them.
     const rewards =
       chain === undefined ? undefined : await openRewards(dataDir, engine, chain, chainId);
+    const origins: string[] = [];
     const app = await buildGateway({
       ...gatewayServices({
         engine,
@@ -269,11 +306,14 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
       rateLimit: opts.rateLimit === 0 ? false : opts.rateLimit,
       bodyLimit: opts.bodyLimit,
       ...(opts.corsOrigin === undefined ? {} : { corsOrigins: opts.corsOrigin }),
+      // Agents sign requests for one of these origins (known once listening, for --port 0).
+      origins: () => origins,
     });
     if (engine.anchoring !== undefined && opts.anchorEvery > 0) {
       engine.anchoring.start({ intervalMs: opts.anchorEvery * 1000 });
     }
     const address = await app.listen({ host: opts.host, port: opts.port });
+    origins.push(...publicOrigins(opts.publicUrl, address));
     out(`LISTENING ${address}`);
     info(
       `docs ${address}/docs · explorer ${address}/explorer · metrics ${address}/metrics · ${

@@ -85,6 +85,8 @@ export type ProofOfAgencyOptions = {
   log: TransparencyLog;
   agents: AgentDirectory;
   chainId: bigint;
+  /** The deployment entries must be signed for (EIP-712 `verifyingContract`). */
+  verifyingContract: Address;
   verifier?: SignatureVerifier;
   limits?: Partial<AgencyLimits>;
   /** Largest accepted distance between a message's timestamp and the server clock (s); default 300. */
@@ -196,6 +198,7 @@ const UNIX_RE = /^[0-9]{1,12}$/;
  */
 export class ProofOfAgency implements ProofOfAgencyInterface {
   readonly chainId: bigint;
+  readonly verifyingContract: Address;
   readonly limits: AgencyLimits;
   private readonly db: Db;
   private readonly log: TransparencyLog;
@@ -215,6 +218,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     this.log = options.log;
     this.agents = options.agents;
     this.chainId = options.chainId;
+    this.verifyingContract = options.verifyingContract;
     this.verifier = options.verifier ?? new InlineSignatureVerifier();
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.budget = new IngestBudget(this.limits);
@@ -383,6 +387,13 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
           chainId: entry.chainId,
           expected: this.chainId.toString(),
         },
+      );
+    }
+    if (entry.verifyingContract !== this.verifyingContract) {
+      reject(
+        "AGENCY_WRONG_DEPLOYMENT",
+        `signed for deployment ${entry.verifyingContract}, this log is ${this.verifyingContract}`,
+        { verifyingContract: entry.verifyingContract, expected: this.verifyingContract },
       );
     }
     return entry;

@@ -384,7 +384,12 @@ describe(`AnchoringService on anvil (${TEST_DB_KIND})`, () => {
         chainId: CHAIN_ID.toString(),
         card: card2,
         message,
-        signature: signTypedMessage("UpdateAgentCard", message, CHAIN_ID, alice.privateKey),
+        signature: signTypedMessage(
+          "UpdateAgentCard",
+          message,
+          t.engine.registry.domain,
+          alice.privateKey,
+        ),
       });
       const [updated] = await t.service.anchorAgents({ agents: [alice.address], wait: true });
       expect(updated).toMatchObject({ cardVersion: 2, chainVersion: 2, tokenId });

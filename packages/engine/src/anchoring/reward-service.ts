@@ -230,6 +230,7 @@ export class RewardService {
     const signed = signAction({
       privateKey: this.#o.operator.privateKey,
       chainId: this.#o.chainId,
+      verifyingContract: this.#o.agency.verifyingContract,
       actionType: REWARD_ACTION_TYPE,
       nonce,
       studio,

@@ -5,6 +5,7 @@ import {
   type AgentCard,
   agentCardHash,
   compileParser,
+  deploymentAddress,
   type ErrorCode,
   type Hex,
   hexToBytes,
@@ -24,6 +25,9 @@ import { type AgentRecord, AgentRegistry } from "./index.js";
 
 const CHAIN = 31337n;
 const OTHER_CHAIN = 1n;
+/** This registry's deployment, and another deployment on the same chain. */
+const DEPLOYMENT = deploymentAddress("registry test A");
+const OTHER_DEPLOYMENT = deploymentAddress("registry test B");
 const START = new Date("2030-01-01T00:00:00.000Z");
 const TABLES = [
   "agents",
@@ -60,8 +64,9 @@ function sign<K extends MessageKind>(
   message: TypedMessage<K>,
   signer: Key,
   chainId = CHAIN,
+  verifyingContract = DEPLOYMENT,
 ): Hex {
-  return signTypedMessage(kind, message, chainId, signer.key);
+  return signTypedMessage(kind, message, { chainId, verifyingContract }, signer.key);
 }
 
 describe(`agent registry on ${TEST_DB_KIND}`, () => {
@@ -79,7 +84,12 @@ describe(`agent registry on ${TEST_DB_KIND}`, () => {
   beforeAll(async () => {
     ({ db, drop } = await openTestDb());
     clock = START;
-    registry = new AgentRegistry({ db, chainId: CHAIN, now: () => clock });
+    registry = new AgentRegistry({
+      db,
+      chainId: CHAIN,
+      verifyingContract: DEPLOYMENT,
+      now: () => clock,
+    });
   });
   afterAll(() => drop());
   beforeEach(() => advance(1));
@@ -365,6 +375,47 @@ describe(`agent registry on ${TEST_DB_KIND}`, () => {
     });
   });
 
+  describe("deployment binding (EIP-712 verifyingContract)", () => {
+    // Deployment B: the same chain, the same agents table, another deployment.
+    const other = () =>
+      new AgentRegistry({
+        db,
+        chainId: CHAIN,
+        verifyingContract: OTHER_DEPLOYMENT,
+        now: () => clock,
+      });
+
+    it("refuses at deployment B a registration, card update, rotation and revocation signed for A", async () => {
+      const b = other();
+      const fresh = newKey();
+      await expectRejected("AGENT_BAD_SIGNATURE", () => b.register(registerRequest(fresh)));
+      const { agent } = await registered();
+      const id = agent.address;
+      await expectRejected("AGENT_BAD_SIGNATURE", () =>
+        b.updateCard(updateRequest(id, agent, { nonce: "2" })),
+      );
+      // (the new key's proof is checked first: it too was signed for A)
+      await expectRejected("AGENT_KEY_PROOF_INVALID", () =>
+        b.rotateKey(rotateRequest(id, agent, newKey(), { nonce: "2" })),
+      );
+      await expectRejected("AGENT_BAD_SIGNATURE", () =>
+        b.revoke(revokeRequest(id, agent, "2")),
+      );
+      // Signed for A, they are accepted at A.
+      await registry.revoke(revokeRequest(id, agent, "2"));
+      expect((await registry.get(id)).identity.status).toBe("revoked");
+    });
+
+    it("accepts at B what is signed for B", async () => {
+      const b = other();
+      const agent = newKey();
+      const request = registerRequest(agent);
+      const message = request.message;
+      const signature = sign("RegisterAgent", message, agent, CHAIN, OTHER_DEPLOYMENT);
+      expect((await b.register({ ...request, signature })).identity.id).toBe(agent.address);
+    });
+  });
+
   describe("get", () => {
     it("refuses an unknown or malformed id", async () => {
       await expect(registry.get(newKey().address)).rejects.toMatchObject({
@@ -623,7 +674,13 @@ describe(`agent registry on ${TEST_DB_KIND}`, () => {
       let signer: Address = id;
       for (const rotation of chain) {
         const { message, signature } = parseRotation(rotation);
-        verifyTypedMessage("RotateAgentKey", message, CHAIN, signature as Hex, signer);
+        verifyTypedMessage(
+          "RotateAgentKey",
+          message,
+          { chainId: CHAIN, verifyingContract: DEPLOYMENT },
+          signature as Hex,
+          signer,
+        );
         expect(message.agent).toBe(id);
         signer = message.newSigner;
       }

@@ -23,6 +23,7 @@ import {
   RotateAgentKeyRequestSchema,
   recoverPublicKey,
   type TypedMessage,
+  type SigningDomain,
   typedDataDigest,
   UpdateAgentCardRequestSchema,
 } from "@chaoscore/core";
@@ -52,6 +53,12 @@ export type AgentRegistryOptions = {
   db: Db;
   /** The chain id every registry message must be signed for (the EIP-712 domain's). */
   chainId: bigint;
+  /**
+   * The deployment every registry message must be signed for (the EIP-712
+   * domain's `verifyingContract`): a message signed for another deployment
+   * does not verify here.
+   */
+  verifyingContract: Address;
   /** The clock (for expiries, challenges and timestamps); default `() => new Date()`. */
   now?: () => Date;
 };
@@ -270,20 +277,23 @@ type Signer = { address: Address; publicKey: Hex };
  * The agent registry on Postgres (PGlite or a server).
  *
  * @example
- * const registry = new AgentRegistry({ db, chainId: 31337n });
+ * const registry = new AgentRegistry({ db, chainId: 31337n, verifyingContract: DEVELOPMENT_DEPLOYMENT });
  * const card = parseAgentCard(json);
  * const message = { agent, cardHash: agentCardHash(card), nonce: "1", expiry: "1900000000" };
- * const signature = signTypedMessage("RegisterAgent", message, 31337n, key);
+ * const signature = signTypedMessage("RegisterAgent", message, registry.domain, key);
  * const record = await registry.register({ chainId: "31337", card, message, signature });
  */
 export class AgentRegistry implements AgentRegistryInterface {
   readonly #db: Db;
   readonly #chainId: bigint;
+  /** The chain and deployment registry messages are signed for. */
+  readonly domain: SigningDomain;
   readonly #now: () => Date;
 
   constructor(options: AgentRegistryOptions) {
     this.#db = options.db;
     this.#chainId = options.chainId;
+    this.domain = { chainId: options.chainId, verifyingContract: options.verifyingContract };
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -759,7 +769,7 @@ export class AgentRegistry implements AgentRegistryInterface {
       });
     }
     try {
-      return typedDataDigest(kind, message, this.#chainId);
+      return typedDataDigest(kind, message, this.domain);
     } catch (cause) {
       throw new ChaosCoreError("AGENT_REQUEST_MALFORMED", `${kind} cannot be encoded`, { cause });
     }

@@ -42,6 +42,7 @@ export function logReputationEpoch(
   const { entry } = signAction({
     privateKey: operator.privateKey,
     chainId: agency.chainId,
+    verifyingContract: agency.verifyingContract,
     actionType: REPUTATION_EPOCH_ACTION_TYPE,
     task: `epoch-${epoch.epoch}`,
     nonce: operator.nonce,

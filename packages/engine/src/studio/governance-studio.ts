@@ -126,7 +126,7 @@ export type VoteRecord = {
 /** Options of {@link GovernanceStudio}. */
 export type GovernanceStudioOptions = {
   db: Db;
-  agency: Pick<ProofOfAgency, "recordAction" | "recordOutcome" | "chainId">;
+  agency: Pick<ProofOfAgency, "recordAction" | "recordOutcome" | "chainId" | "verifyingContract">;
   registry: Pick<AgentRegistry, "get" | "signingState">;
   studios: StudioManager;
   tasks: TaskOrchestrator;
@@ -765,6 +765,7 @@ export class GovernanceStudio {
     };
     const keyOf = (actor: StudioActor) => ({
       privateKey: actor.privateKey,
+      verifyingContract: this.#agency.verifyingContract,
       ...(actor.agent === undefined ? {} : { agent: actor.agent }),
     });
 

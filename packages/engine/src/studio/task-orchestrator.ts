@@ -44,7 +44,7 @@ import type { StudioManager } from "./studio-manager.js";
 /** Options of {@link TaskOrchestrator}. */
 export type TaskOrchestratorOptions = {
   db: Db;
-  agency: Pick<ProofOfAgency, "recordAction" | "recordOutcome" | "chainId">;
+  agency: Pick<ProofOfAgency, "recordAction" | "recordOutcome" | "chainId" | "verifyingContract">;
   registry: Pick<AgentRegistry, "get" | "signingState">;
   studios: StudioManager;
   /** Reputation: read for assignment (`minReputation`), written on evaluation. */
@@ -611,6 +611,7 @@ export class TaskOrchestrator {
           privateKey: signer.privateKey,
           ...(signer.agent === undefined ? {} : { agent: signer.agent }),
           chainId: this.chainId,
+          verifyingContract: this.#agency.verifyingContract,
           nonce: await this.nextNonce(signer),
           studio: r.studio_id,
           task: r.id,

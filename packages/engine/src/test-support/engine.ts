@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import {
   type AgentCard,
+  DEVELOPMENT_DEPLOYMENT,
   generateNoteKey,
   privateKeyToAddress,
   type SignActionInput,
@@ -35,6 +36,7 @@ export async function openTestEngine(options: Partial<EngineOptions> = {}) {
   const engine: Engine = await createEngine({
     db,
     chainId: CHAIN_ID,
+    verifyingContract: DEVELOPMENT_DEPLOYMENT,
     log: { origin, signerKey, verifierKey },
     ...options,
   });
@@ -48,6 +50,7 @@ export async function openTestEngine(options: Partial<EngineOptions> = {}) {
       signRegistration({
         privateKey,
         chainId: CHAIN_ID,
+        verifyingContract: engine.registry.domain.verifyingContract,
         card: testCard(`agent ${agents}`, capabilities),
       }),
     );
@@ -61,6 +64,7 @@ export async function openTestEngine(options: Partial<EngineOptions> = {}) {
         return signAction({
           privateKey,
           chainId: CHAIN_ID,
+          verifyingContract: engine.registry.domain.verifyingContract,
           actionType: "test.act",
           nonce,
           ...input,

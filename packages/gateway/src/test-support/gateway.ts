@@ -4,7 +4,7 @@ import { MockTeeProvider } from "@chaoscore/engine";
 import pino from "pino";
 import { CHAIN_ID, openTestEngine, snapshot } from "../../../engine/src/test-support/engine.js";
 import { buildGateway, type GatewayApp, type GatewayOptions } from "../app.js";
-import { ApiKeyStore } from "../auth.js";
+import { ApiKeyStore, DEFAULT_ORIGIN } from "../auth.js";
 import { gatewayServices } from "../services.js";
 
 export { CHAIN_ID };
@@ -60,6 +60,10 @@ export async function openTestGateway(options: Partial<GatewayOptions> = {}) {
     return signRequest({
       privateKey,
       chainId: CHAIN_ID,
+      verifyingContract: h.engine.registry.domain.verifyingContract,
+      origin:
+        (typeof options.origins === "function" ? options.origins() : options.origins)?.[0] ??
+        DEFAULT_ORIGIN,
       method,
       path: url,
       ...(body === undefined ? {} : { body }),
