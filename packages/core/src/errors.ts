@@ -178,7 +178,7 @@ export const ERROR_CODES = {
     "the agent code does not compile (syntax error, TypeScript error or an import)",
   EXECUTION_CODE_ERROR: "the agent code threw an exception or does not export a main function",
   EXECUTION_TIMEOUT: "the sandbox run exceeded its wall-clock time limit",
-  EXECUTION_CPU_LIMIT: "the sandbox run exceeded its instruction (interrupt) budget",
+  EXECUTION_CPU_LIMIT: "the sandbox run used up its gas budget",
   EXECUTION_MEMORY_LIMIT: "the sandbox run exceeded its memory limit",
   EXECUTION_STACK_OVERFLOW: "the sandbox run exceeded its stack size limit",
   EXECUTION_OUTPUT_TOO_LARGE: "the sandbox run's output exceeds the output size limit",
