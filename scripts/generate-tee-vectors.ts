@@ -144,8 +144,8 @@ function nitroVectors() {
     const root = cabundle[0] as Uint8Array;
     bad(
       "tampered-root-certificate",
-      "one flipped byte in the root certificate (its fingerprint changes)",
-      flip(doc, find(doc, root) + 200),
+      "one flipped byte in the root certificate's signature (its fingerprint changes)",
+      flip(doc, find(doc, root) + root.length - 5),
       "ATTESTATION_ROOT_UNTRUSTED",
     );
     bad(
