@@ -1,3 +1,4 @@
+export { MemoryWitnessStore } from "./memory-witness-store.js";
 export { serveWitness, type WitnessServer } from "./server.js";
 export {
   parseWitnessedLog,

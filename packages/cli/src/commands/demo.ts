@@ -64,6 +64,7 @@ import {
 } from "../data-dir.js";
 import { formatDuration, info, out, shortHex, UsageError } from "../output.js";
 import type { Globals } from "../program.js";
+import { demoTrustPolicy, startDemoWitnesses, verifyUnderPolicy } from "./demo-witnesses.js";
 import { receiptHash } from "./receipt.js";
 
 /** How the demo names the governance studio's steps. */
@@ -141,6 +142,7 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
   const schema =
     opts.databaseUrl === undefined ? undefined : `chaoscore_demo_${randomBytes(6).toString("hex")}`;
   let keptAnvil: { rpcUrl: string; pid: number | undefined } | undefined;
+  let witnesses: Awaited<ReturnType<typeof startDemoWitnesses>> | undefined;
   try {
     // ---- the chain -------------------------------------------------------------------------
     const chain = await step(
@@ -220,6 +222,11 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
     );
     const anchoring = e.anchoring;
     if (anchoring === undefined) throw new Error("the engine has no anchoring service");
+    witnesses = await step(
+      (w) =>
+        `start ${w.witnesses.length} C2SP witnesses on loopback (${w.witnesses.map((x) => x.url.replace("http://", "")).join(", ")}); each new checkpoint is sent to them`,
+      () => startDemoWitnesses(e.log),
+    );
     const chainId = chain.chainId;
     const agent = privateKeyToAddress(keys.agent);
     const evaluator = privateKeyToAddress(keys.evaluator);
@@ -366,6 +373,17 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
         return balance;
       },
     );
+    const demoWitnesses = witnesses;
+    await step(
+      (cosigned) =>
+        `the latest checkpoint is cosigned by ${cosigned.length} witnesses (tlog-cosignature/v1): ${cosigned.join(", ")}`,
+      async () => {
+        const latest = await e.log.latestCheckpoint();
+        if (latest === undefined) throw new Error("no checkpoint published");
+        const outcomes = await demoWitnesses.service.witness(latest);
+        return outcomes.filter((o) => o.status === "cosigned").map((o) => o.witness.split("+")[0]);
+      },
+    );
     const anchored = await step(
       (a) =>
         `anchor the checkpoint (size ${a.size}) with its consistency proof: tx ${shortHex(a.txHash ?? "0x", 4)}, block ${a.blockNumber}, ${a.status}`,
@@ -404,6 +422,17 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
           trustedLogKey: log.verifierKey,
         }),
     );
+    const policy = demoTrustPolicy(log.verifierKey, demoWitnesses.witnesses, {
+      chainId: client.chainId.toString(),
+      contract: contracts.anchor.address,
+    });
+    const policyFile = join(dir, "policy.json");
+    await writeFile(policyFile, `${JSON.stringify(policy, null, 2)}\n`);
+    await step(
+      (v) =>
+        `verify it under the trust policy ${policyFile}: log key, ${v.witnesses.verified} of ${policy.witnesses.keys.length} witnesses cosigned (quorum ${v.witnesses.required}), anchor contract trusted ✓`,
+      () => verifyUnderPolicy(text, policy, tee.trustedRoots),
+    );
     await step(
       (code) =>
         `tamper one byte (the task's id in the signed action): verification fails ✗ ${code}`,
@@ -432,6 +461,9 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
     out();
     out(`data        ${dir} (config.json, log.key, pgdata/, deployments/, receipt.json)`);
     out(`log key     ${log.verifierKey}`);
+    out(
+      `policy      ${policyFile} (log key, ${policy.witnesses.keys.length} witness keys, quorum ${policy.witnesses.quorum}, anchor contract)`,
+    );
     if (keptAnvil !== undefined) {
       out(
         `chain       ${chain.rpcUrl} (anvil pid ${keptAnvil.pid}, left running: kill it when done)`,
@@ -449,6 +481,7 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
     out(`took        ${formatDuration(performance.now() - started)}`);
     out(`RECEIPT ${receiptHash(receipt)} ${file}`);
   } finally {
+    await witnesses?.close();
     await open.engine?.close();
     await defaultSandbox().close();
     if (open.db !== undefined) {
