@@ -9,7 +9,7 @@ import { nodeEcdsaVerifier } from "./node-ecdsa.js";
 import { INTEL_SGX_ROOT_CA_SHA256, type TdxPolicy, verifyTdxQuote } from "./tdx.js";
 import type { TdxCollateral } from "./tdx-collateral.js";
 import { parseTdxQuote } from "./tdx-quote.js";
-import { parseCertificate, pemCertificates } from "./x509.js";
+import { parseCertificate, parseCrl, pemCertificates } from "./x509.js";
 
 const DIR = join(import.meta.dirname, "..", "..", "..", "..", "vectors", "attestation");
 type Case = {
@@ -146,6 +146,16 @@ describe("the pinned Intel SGX Root CA", () => {
       expect(ours.notAfter).toBe(Date.parse(node.validTo));
       expect(ours.isCa).toBe(node.ca);
     }
+  });
+});
+
+describe("parseCrl", () => {
+  it("reads the PCK CRL's 44 revoked serial numbers (as openssl crl -text lists them)", () => {
+    const crl = parseCrl(new Uint8Array(file("tdx/pckcrl")));
+    expect(crl.revokedSerials.size).toBe(44);
+    expect(crl.revokedSerials.has("6fc34e5023e728923435d61aa4b83c618166ad35")).toBe(true);
+    expect(crl.revokedSerials.has("00efae6e9715fca13b87e333e8261ed6d990a926ad")).toBe(true);
+    expect(new Date(crl.nextUpdate ?? 0).toISOString()).toBe("2023-07-08T07:27:52.000Z");
   });
 });
 
