@@ -19,9 +19,14 @@ const benches: Record<string, { describe: string; run: (args: string[]) => Promi
       "signed-action ingest over HTTP on loopback (autocannon) vs in-process ingest of the same engine: throughput, p50/p99, ratio",
     run: async (args) => (await import("./gateway.js")).runGatewayBench(args),
   },
+  flood: {
+    describe:
+      "memory of the ingest queue under a flood of large actions submitted at once: default bounds vs unbounded",
+    run: async (args) => (await import("./flood.js")).runFloodBench(args),
+  },
   exec: {
     describe:
-      "sandbox cold start, attested executions/s of a small task, and the same task in node:vm (overhead ratio)",
+      "sandbox cold start, attested executions/s of a small task, the same task in node:vm (overhead ratio), gas metering cost and the corpus's gas spread",
     run: async (args) => (await import("./exec.js")).runExecBench(args),
   },
   attestation: {

@@ -37,6 +37,7 @@ describe("POST /v1/executions", () => {
     expect(body.output).toBe(42);
     expect(body.recorded.format).toBe("chaoscore.execution/v2");
     expect(body.recorded.gasUsed).toBeGreaterThan(0);
+    expect(body.gasUsed).toBe(body.recorded.gasUsed);
     expect((await run({})).json().recorded.gasUsed).toBe(body.recorded.gasUsed);
   });
 
@@ -53,6 +54,25 @@ describe("POST /v1/executions", () => {
       expect(r.json().code).toBe("EXECUTION_BAD_INPUT");
     }
     expect(await g.rows()).toEqual(before);
+  });
+
+  it("replays a record: the same output hash and gas", async () => {
+    const first = (await run({})).json();
+    const r = await g.app.inject({
+      method: "POST",
+      url: "/v1/executions/replay",
+      headers: { ...g.bearer(ingestKey), "content-type": "application/json" },
+      payload: JSON.stringify(first.recorded),
+    });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toMatchObject({ reproduced: true, gasUsed: first.recorded.gasUsed });
+    const tampered = await g.app.inject({
+      method: "POST",
+      url: "/v1/executions/replay",
+      headers: { ...g.bearer(ingestKey), "content-type": "application/json" },
+      payload: JSON.stringify({ ...first.recorded, gasUsed: first.recorded.gasUsed + 1 }),
+    });
+    expect(tampered.json().code).toBe("EXECUTION_REPLAY_MISMATCH");
   });
 
   it("accepts limits within the maxima, and a run out of gas is 422 EXECUTION_CPU_LIMIT", async () => {

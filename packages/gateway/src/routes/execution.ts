@@ -74,6 +74,7 @@ export function executionRoutes(app: GatewayApp, ctx: GatewayContext): void {
         outputHash: run.result.outputHash,
         inputHash: run.result.inputHash,
         measurement: run.result.measurement,
+        gasUsed: run.result.gasUsed,
         quote: run.quote,
         attestationHash: run.attestationHash,
         recorded: run.recorded,
@@ -102,6 +103,7 @@ export function executionRoutes(app: GatewayApp, ctx: GatewayContext): void {
         reproduced: true,
         outputHash: result.outputHash,
         measurement: result.measurement,
+        gasUsed: result.gasUsed,
       };
     },
   );
