@@ -152,6 +152,43 @@ describe("chaoscore chain / anchor / receipt verify --rpc / reward", () => {
     );
     expect(untrusted.stderr).toContain("✗ RECEIPT_ANCHOR_UNTRUSTED");
 
+    // Under a trust policy, the anchor contracts are the policy's (issue 12).
+    const config = JSON.parse(await readFile(join(home, "config.json"), "utf8")) as {
+      log: { verifierKey: string };
+    };
+    const deployments = JSON.parse(
+      await readFile(join(home, "deployments", "31337.json"), "utf8"),
+    ) as { contracts: { CheckpointAnchor: { address: string } } };
+    const policyFor = async (contract: string) => {
+      const path = join(home, `policy-${contract.slice(2, 8)}.json`);
+      await writeFile(
+        path,
+        JSON.stringify({
+          format: "chaoscore.trust-policy/v1",
+          log: { key: config.log.verifierKey },
+          anchors: [{ chainId: "31337", contract }],
+        }),
+      );
+      return path;
+    };
+    const trustedPolicy = await policyFor(deployments.contracts.CheckpointAnchor.address);
+    const underPolicy = ok(
+      await cli(
+        ["receipt", "verify", receiptPath, "--policy", trustedPolicy, "--rpc", chain.rpcUrl],
+        home,
+      ),
+    );
+    expect(underPolicy.stdout).toMatch(/anchor +✓ on chain 31337/);
+    const otherPolicy = await policyFor(`0x${"ee".repeat(20)}`);
+    const refused = ok(
+      await cli(
+        ["receipt", "verify", receiptPath, "--policy", otherPolicy, "--rpc", chain.rpcUrl],
+        home,
+      ),
+      1,
+    );
+    expect(refused.stderr).toContain("✗ RECEIPT_ANCHOR_UNTRUSTED");
+
     const paid = ok(
       await cli(
         [
