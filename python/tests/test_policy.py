@@ -86,3 +86,46 @@ def test_cli_verify_with_policy(tmp_path, capsys):
     bad.write_text('{"format": "chaoscore.trust-policy/v1"}')
     assert main(["verify", receipt, "--policy", str(bad)]) == 2
     assert "TRUST_POLICY_NO_KEY" in capsys.readouterr().out
+
+
+def test_cli_checks_the_anchor_in_the_policys_contract(tmp_path, capsys, monkeypatch):
+    """--policy with anchors: the on-chain check trusts the policy's contract (a scripted node)."""
+    import base64
+
+    from chaoscore import anchor as anchor_module
+    from chaoscore.anchor import TOPIC_ANCHORED, JsonRpc
+
+    v = load(DIR / "receipt-valid-trusted-anchor.json")
+    a = v["receipt"]["anchor"]
+    root = base64.b64decode(v["expected"]["rootHash"])
+    size = v["expected"]["treeSize"]
+
+    def word(n):
+        return n.to_bytes(32, "big").hex()
+
+    class Node(JsonRpc):
+        def __init__(self, url):
+            super().__init__(url)
+
+        def call(self, method, params):
+            return {
+                "eth_chainId": hex(31337),
+                "eth_getCode": "0x6080",
+                "eth_call": "0x" + root.hex() + word(size) + word(1_800_000_000) + word(a["blockNumber"]),
+                "eth_getTransactionReceipt": {
+                    "status": "0x1", "blockNumber": hex(a["blockNumber"]), "blockHash": "0x" + "bb" * 32,
+                    "logs": [{"address": a["contract"], "topics": [TOPIC_ANCHORED, a["logId"]],
+                              "data": "0x" + word(a["index"]) + word(size) + root.hex()}],
+                },
+                "eth_getBlockByNumber": {"hash": "0x" + "bb" * 32, "timestamp": hex(1_800_000_000)},
+                "eth_blockNumber": hex(a["blockNumber"] + 2),
+            }[method]
+
+    monkeypatch.setattr(anchor_module, "JsonRpc", Node)
+    receipt, policy = _files(tmp_path, "receipt-valid-trusted-anchor")
+    assert main(["verify", receipt, "--policy", policy, "--rpc", "http://node.test"]) == 0
+    assert "✓ anchor on chain 31337" in capsys.readouterr().out
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**v["policy"], "anchors": [{"chainId": "31337", "contract": "0x" + "ee" * 20}]}))
+    assert main(["verify", receipt, "--policy", str(other), "--rpc", "http://node.test"]) == 1
+    assert "RECEIPT_ANCHOR_UNTRUSTED" in capsys.readouterr().out
