@@ -30,7 +30,7 @@ cleanup() {
     for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.2; done
     kill -KILL "$server_pid" 2>/dev/null || true
   fi
-  rm -rf "$work"
+  if [ -n "${SCHEMATHESIS_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -38,7 +38,7 @@ trap 'exit 143' TERM
 
 export CHAOSCORE_PASSWORD="schemathesis"
 env -u DATABASE_URL node packages/cli/bin/chaoscore.js --data-dir "$work/data" serve \
-  --port 0 --no-chain --log-level error >"$work/serve.out" 2>"$work/serve.err" &
+  --port 0 --no-chain --log-level "${SCHEMATHESIS_LOG_LEVEL:-error}" >"$work/serve.out" 2>"$work/serve.err" &
 server_pid=$!
 for _ in $(seq 1 300); do
   grep -q '^LISTENING ' "$work/serve.out" && break
@@ -59,7 +59,7 @@ node packages/cli/bin/chaoscore.js --data-dir "$work/demo" demo --gateway "$url"
 echo "seeded: $(grep -c '' "$work/demo.out") lines of demo output"
 
 # ---- schemathesis: all phases, all checks, nothing excluded ---------------------------------------
-"$st" run "$url/openapi.json" \
+"$st" --config-file scripts/schemathesis.toml run "$url/openapi.json" \
   --header "Authorization: Bearer $admin" \
   --checks all \
   --phases examples,coverage,fuzzing,stateful \

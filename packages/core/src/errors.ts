@@ -282,6 +282,7 @@ export const ERROR_CODES = {
   GATEWAY_API_KEY_INVALID: "the API key is malformed, unknown or revoked",
   GATEWAY_API_KEY_NOT_FOUND: "no live API key has this id",
   GATEWAY_LAST_ADMIN_KEY: "the last live admin key cannot be revoked",
+  GATEWAY_API_KEY_SELF_REVOKE: "an API key cannot revoke itself",
   GATEWAY_FORBIDDEN: "the caller's key scope or agent identity does not allow this request",
   GATEWAY_REQUEST_SIGNATURE_INVALID:
     "an agent-signed request's headers are malformed or its signature is not the agent's current key",

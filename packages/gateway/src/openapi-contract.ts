@@ -114,7 +114,11 @@ function gatewayCodes(route: RouteContract): ErrorCode[] {
     codes.push("GATEWAY_FEATURE_DISABLED");
   }
   if (route.path.startsWith("/v1/api-keys")) {
-    codes.push("GATEWAY_API_KEY_NOT_FOUND", "GATEWAY_LAST_ADMIN_KEY");
+    codes.push(
+      "GATEWAY_API_KEY_NOT_FOUND",
+      "GATEWAY_LAST_ADMIN_KEY",
+      "GATEWAY_API_KEY_SELF_REVOKE",
+    );
   }
   return codes.filter((c) => CODES.includes(c));
 }

@@ -1,5 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
+import { fail } from "../problem.js";
 import { ADMIN_SECURITY, errors } from "../schemas.js";
 
 /** Operator API keys (admin only). */
@@ -69,6 +70,13 @@ export function keyRoutes(app: GatewayApp, ctx: GatewayContext): void {
       config: { access: "admin" },
     },
     async (request, reply) => {
+      const principal = request.principal;
+      if (principal.kind === "key" && principal.id === request.params.keyId) {
+        // The caller would lock itself out mid-session (a stateful API tester did).
+        fail("GATEWAY_API_KEY_SELF_REVOKE", "a key cannot revoke itself: use another admin key", {
+          keyId: request.params.keyId,
+        });
+      }
       await ctx.keys.revoke(request.params.keyId);
       request.log.info({ keyId: request.params.keyId }, "API key revoked");
       return reply.code(204).send(null);
