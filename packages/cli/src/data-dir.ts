@@ -33,6 +33,8 @@ export type CliConfig = {
   /** The EIP-155 chain id agents sign for, decimal. */
   chainId: string;
   log: { id: string; origin: string; verifierKey: string };
+  /** C2SP tlog-witnesses the log submits its checkpoints to (docs/spec/witness.md). */
+  witnesses?: { url: string; verifierKey: string }[];
 };
 
 /**
@@ -130,10 +132,27 @@ export async function readConfig(dir: string): Promise<CliConfig> {
     throw bad("log must have string id, origin and verifierKey");
   }
   parseVerifierKey(log.verifierKey);
+  const witnesses = c.witnesses;
+  if (
+    witnesses !== undefined &&
+    (!Array.isArray(witnesses) ||
+      witnesses.some(
+        (w) =>
+          typeof w !== "object" ||
+          w === null ||
+          typeof w.url !== "string" ||
+          typeof w.verifierKey !== "string",
+      ))
+  ) {
+    throw bad("witnesses must be an array of {url, verifierKey}");
+  }
   return {
     format: CONFIG_FORMAT,
     chainId: c.chainId,
     log: { id: log.id, origin: log.origin, verifierKey: log.verifierKey },
+    ...(witnesses === undefined
+      ? {}
+      : { witnesses: witnesses.map((w) => ({ url: w.url, verifierKey: w.verifierKey })) }),
   };
 }
 

@@ -59,6 +59,8 @@ export type ServeOptions = {
   signatureThreads: number;
   explorerUrl?: string;
   logLevel: string;
+  /** `<url>=<verifier key>` of witnesses (added to config.json's). */
+  witness?: string[];
 };
 
 type Chain = {
@@ -68,6 +70,40 @@ type Chain = {
   rpcUrl: string;
   close(): void;
 };
+
+/**
+ * Starts submitting the log's checkpoints to the configured witnesses (the
+ * data dir's `witnesses` and `--witness <url>=<key>` flags); undefined when none.
+ */
+async function startWitnessing(
+  engine: Engine,
+  configured: readonly { url: string; verifierKey: string }[] | undefined,
+  flags: readonly string[] | undefined,
+) {
+  const { parseWitnessEndpoint, WitnessingService } = await import("@chaoscore/engine");
+  const witnesses = [...(configured ?? [])].map((w) =>
+    parseWitnessEndpoint(`${w.url}=${w.verifierKey}`),
+  );
+  for (const flag of flags ?? []) {
+    try {
+      witnesses.push(parseWitnessEndpoint(flag));
+    } catch (error) {
+      throw new UsageError(`--witness ${flag}: ${(error as Error).message}`);
+    }
+  }
+  if (witnesses.length === 0) return undefined;
+  const service = new WitnessingService({
+    log: engine.log,
+    witnesses,
+    onOutcome: (o) => {
+      if (o.status !== "cosigned")
+        info(`witness ${o.witness} (${o.url}) ${o.status} at size ${o.size}: ${o.detail ?? ""}`);
+    },
+  });
+  service.start();
+  info(`witnesses: ${witnesses.map((w) => w.url).join(", ")}`);
+  return service;
+}
 
 /**
  * The origins signed requests may name: `--public-url` (or CHAOSCORE_PUBLIC_URL,
@@ -182,8 +218,15 @@ async function openRewards(dataDir: string, engine: Engine, chain: Chain, chainI
 /** `chaoscore serve [--host h] [--port p] [--no-chain] [--anchor-every s] …`. */
 export async function runServe(globals: Globals, opts: ServeOptions): Promise<void> {
   const { dataDir } = globals;
-  const open: { anvil?: AnvilInstance; chain?: Chain; db?: Db; engine?: Engine } = {};
+  const open: {
+    anvil?: AnvilInstance;
+    chain?: Chain;
+    db?: Db;
+    engine?: Engine;
+    stopWitnessing?: () => Promise<void> | undefined;
+  } = {};
   const cleanup = async () => {
+    await open.stopWitnessing?.();
     await open.engine?.close();
     // The sandbox's worker thread (governance simulations) would keep the process alive.
     await (await import("@chaoscore/engine")).defaultSandbox().close();
@@ -312,6 +355,8 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
     if (engine.anchoring !== undefined && opts.anchorEvery > 0) {
       engine.anchoring.start({ intervalMs: opts.anchorEvery * 1000 });
     }
+    const witnessing = await startWitnessing(engine, config.witnesses, opts.witness);
+    open.stopWitnessing = () => witnessing?.stop();
     const address = await app.listen({ host: opts.host, port: opts.port });
     origins.push(...publicOrigins(opts.publicUrl, address));
     out(`LISTENING ${address}`);
