@@ -272,6 +272,13 @@ describe("chaoscore demo", () => {
     const pid = Number(/anvil pid (\d+)/.exec(demo.stdout)?.[1]);
     try {
       expect(demo.stdout).toContain("verification fails ✗ RECEIPT_SIGNATURE_INVALID");
+      // Witnesses the demo started cosigned the checkpoint; the receipt verifies under policy.json.
+      expect(demo.stdout).toMatch(
+        /cosigned by 3 witnesses \(tlog-cosignature\/v1\): witness\.demo\/w1/,
+      );
+      expect(demo.stdout).toMatch(
+        /3 of 3 witnesses cosigned \(quorum 2\), anchor contract trusted ✓/,
+      );
       const last = demo.stdout.trimEnd().split("\n").at(-1) ?? "";
       const match = /^RECEIPT (0x[0-9a-f]{64}) (\S+)$/.exec(last);
       expect(match).not.toBeNull();
