@@ -399,6 +399,15 @@ describe.skipIf(!HAS_CHROMIUM)(
       const verdict = page.locator('[data-testid="verdict"].ok');
       await verdict.waitFor();
       expect(await verdict.textContent()).toContain("the trust policy pinned in this browser");
+      // The checkpoints page checks signatures (and witnesses) under the pinned policy too.
+      await page.goto(`${web}/explorer/checkpoints`);
+      await ready("/explorer/checkpoints");
+      const witnesses = page.locator('[data-testid="checkpoint-witnesses"]').first();
+      await witnesses.waitFor();
+      expect(await witnesses.textContent()).toContain("✓ 0/0 witnesses");
+      expect(
+        await page.locator("table.checkpoints td:nth-child(4)").first().textContent(),
+      ).toContain("✓ signed");
 
       await page.goto(`${web}/explorer/verify`);
       await ready("/explorer/verify");

@@ -6,12 +6,13 @@
  */
 import {
   type CosignatureCheck,
+  checkWitnessQuorum,
   isChaosCoreError,
   parseTrustPolicy,
   type TrustPolicy,
 } from "@chaoscore/core";
 import type { GatewayInfo } from "./api.js";
-import { type Child, fields, h, mono } from "./dom.js";
+import { badge, type Child, fields, h, mono } from "./dom.js";
 import type { TrustAnchors } from "./verifier.js";
 
 /** Where the pinned policy's JSON text is kept. */
@@ -81,6 +82,22 @@ export function cosignatureList(cosignatures: readonly CosignatureCheck[]): HTML
       ),
     ),
   );
+}
+
+/** A checkpoint's witnesses under the policy: "k/n witnesses", ok when the quorum is met. */
+export function witnessBadge(note: string, policy: TrustPolicy): HTMLElement {
+  try {
+    const q = checkWitnessQuorum(note, policy);
+    const text = `${q.verified}/${q.required} witnesses`;
+    return h(
+      "span",
+      { "data-testid": "checkpoint-witnesses", "data-verified": q.verified },
+      " ",
+      q.verified >= q.required ? badge(`✓ ${text}`, "ok") : badge(`✗ ${text}`, "fail"),
+    );
+  } catch (error) {
+    return badge(`✗ ${isChaosCoreError(error) ? error.code : "UNEXPECTED"}`, "fail");
+  }
 }
 
 /** What a pinned policy says, in a few fields. */

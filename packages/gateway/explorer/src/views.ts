@@ -33,7 +33,13 @@ import {
   table,
   when,
 } from "./dom.js";
-import { cosignatureList, pinnedPolicy, policyPanel, trustAnchors } from "./policy.js";
+import {
+  cosignatureList,
+  pinnedPolicy,
+  policyPanel,
+  trustAnchors,
+  witnessBadge,
+} from "./policy.js";
 import { type Verdict, verify, verifyCheckpointNote } from "./verifier.js";
 
 /** A rendered page: its title and content. */
@@ -661,15 +667,21 @@ export async function checkpointsView(): Promise<View> {
   const tx = chainUrl(explorerUrl, "tx");
   const address = chainUrl(explorerUrl, "address");
   const block = chainUrl(explorerUrl, "block");
+  const pinned = pinnedPolicy();
   const rows = cps.items.map((cp) => {
-    const sig = verifyCheckpointNote(cp.note, gw.log.verifierKey);
+    const sig = verifyCheckpointNote(cp.note, pinned?.log.key ?? gw.log.verifierKey);
     return [
       h("span", { class: "num" }, cp.size),
       mono(cp.rootHash, 12),
       when(cp.createdAt),
-      sig.ok && sig.size === cp.size
-        ? badge("✓ signed", "ok")
-        : badge(`✗ ${sig.ok ? "size differs" : sig.code}`, "fail"),
+      h(
+        "span",
+        null,
+        sig.ok && sig.size === cp.size
+          ? badge("✓ signed", "ok")
+          : badge(`✗ ${sig.ok ? "size differs" : sig.code}`, "fail"),
+        pinned === null ? null : witnessBadge(cp.note, pinned),
+      ),
       cp.anchors.length === 0
         ? h("span", { class: "muted" }, gw.features.anchoring ? "not anchored yet" : "—")
         : h(
@@ -698,7 +710,9 @@ export async function checkpointsView(): Promise<View> {
       h(
         "p",
         { class: "muted" },
-        "Signed tree heads (C2SP checkpoints), newest first. Signatures are checked in this browser against the log key; anchors are the Ethereum transactions that committed them",
+        pinned === null
+          ? "Signed tree heads (C2SP checkpoints), newest first. Signatures are checked in this browser against the log key; anchors are the Ethereum transactions that committed them"
+          : "Signed tree heads (C2SP checkpoints), newest first. Signatures and witness cosignatures are checked in this browser against the trust policy pinned here; anchors are the Ethereum transactions that committed them",
         explorerUrl ? ` (links open ${explorerUrl}).` : ".",
       ),
       cps.items.length === 0
