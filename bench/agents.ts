@@ -81,6 +81,7 @@ export function signActions(
   n: number,
   chainId: bigint,
   onProgress?: (done: number) => void,
+  payloadOf: (i: number) => unknown = (i) => ({ step: i, tool: "search", query: `q${i}` }),
 ): SignedAction[] {
   const native = nativeSigner();
   const templates = new Map<BenchAgent, ActionEntry>();
@@ -88,7 +89,7 @@ export function signActions(
   for (let i = 0; i < n; i++) {
     const agent = agents[i % agents.length] as BenchAgent;
     agent.nonce++;
-    const payload = { step: i, tool: "search", query: `q${i}` };
+    const payload = payloadOf(i);
     const template = templates.get(agent);
     if (native !== null && template !== undefined) {
       const now = Math.floor(Date.now() / 1000);

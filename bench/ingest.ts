@@ -5,13 +5,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import {
-  DEVELOPMENT_DEPLOYMENT,
-  generateNoteKey,
-  leafHash,
-  openCheckpoint,
-  verifyInclusion,
-} from "@chaoscore/core";
+import { generateNoteKey, leafHash, openCheckpoint, verifyInclusion } from "@chaoscore/core";
 import { createEngine, type Db, engineSecp256k1, openDatabase } from "@chaoscore/engine";
 import {
   type BenchAgent,
@@ -21,6 +15,7 @@ import {
   signActions,
 } from "./agents.js";
 import { describeMachine, goal } from "./machine.js";
+import { runReceiptBench } from "./receipts.js";
 
 const CHAIN_ID = 31337n;
 const APPEND_PROBE = 1000;
@@ -32,7 +27,7 @@ function log(message: string) {
 }
 
 /** The machine's bare secp256k1 verify rate: node:crypto (OpenSSL), one thread. */
-function baselineVerifyRate(n: number): number {
+export function baselineVerifyRate(n: number): number {
   const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "secp256k1" });
   const messages = Array.from({ length: n }, (_, i) =>
     Buffer.from(`action ${i} ${"x".repeat(200)}`),
@@ -57,7 +52,7 @@ type NativeRecover = {
  * binding of npm `secp256k1`, one thread (no address hashing), or null when
  * the binding does not load.
  */
-function baselineRecoverRate(n: number): number | null {
+export function baselineRecoverRate(n: number): number | null {
   let native: NativeRecover;
   try {
     native = createRequire(import.meta.url)("secp256k1/bindings") as NativeRecover;
@@ -191,7 +186,6 @@ async function runIngest(
     const engine = await createEngine({
       db,
       chainId: CHAIN_ID,
-      verifyingContract: DEVELOPMENT_DEPLOYMENT,
       log: { origin, ...keys },
       signatureThreads: threads,
       clockSkewSeconds: 86_400,
@@ -267,6 +261,7 @@ export async function runIngestBench(argv: string[]): Promise<boolean> {
       agents: { type: "string", default: "100" },
       threads: { type: "string", default: "2" },
       profile: { type: "string" },
+      receipts: { type: "string", default: "300" },
       help: { type: "boolean", default: false },
     },
   });
@@ -376,6 +371,36 @@ For a Postgres server with default durability: eval "$(bench/start-postgres-dura
         1.5,
         false,
       ) && ok;
+  }
+  const receipts = Number(values.receipts);
+  if (receipts > 0) {
+    const kind = backends[0] as "pglite" | "postgres";
+    log(`${kind}: ${receipts} receipts (action + outcome, one checkpoint each)…`);
+    const { db, cleanup } = await openBackend(kind);
+    try {
+      const origin = "chaoscore.bench/log/receipts";
+      const keys = generateNoteKey(origin);
+      const engine = await createEngine({
+        db,
+        chainId: CHAIN_ID,
+        log: { origin, ...keys },
+        clockSkewSeconds: 86_400,
+      });
+      const r = await runReceiptBench(engine, CHAIN_ID, keys.verifierKey, receipts, log);
+      await engine.close();
+      console.log(
+        `verifyReceipt, 1 thread, ${r.receipts} receipts (action + outcome, own checkpoints): ${r.verifyPerSecond.toFixed(0)} /s; limit of its signature checks ${r.limitPerSecond.toFixed(0)} /s (recovery ${r.recoverPerSecond.toFixed(0)} /s with ${r.recovery}, Ed25519 verify ${r.ed25519PerSecond.toFixed(0)} /s with noble)`,
+      );
+      ok =
+        goal(
+          "verify_receipt_vs_signature_limit",
+          r.verifyPerSecond / r.limitPerSecond,
+          0.7,
+          true,
+        ) && ok;
+    } finally {
+      await cleanup();
+    }
   }
   return ok;
 }

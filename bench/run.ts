@@ -39,6 +39,11 @@ const benches: Record<string, { describe: string; run: (args: string[]) => Promi
       "added latency per recorded step (local signing + gateway round trip on loopback): MCP tool call and AI SDK model step vs bare",
     run: async (args) => (await import("./adapters.js")).runAdaptersBench(args),
   },
+  witness: {
+    describe:
+      "checkpoints/s one C2SP witness cosigns (logs of 1k–1M entries; direct call with PGlite and memory stores, and over HTTP) and the p50/p99 latency 3 witnesses on loopback add to checkpoint publication",
+    run: async (args) => (await import("./witness.js")).runWitnessBench(args),
+  },
   reputation: {
     describe:
       "10,000 agents / 1,000,000 outcomes: incremental update and query vs full recompute; EigenTrust over 100,000 raters, cold and warm",
