@@ -93,6 +93,7 @@ export async function runExecRun(
       printJson({
         output: run.result.output,
         attestationHash: run.attestationHash,
+        gasUsed: run.result.gasUsed,
         path,
         quote: run.quote,
       });
@@ -103,6 +104,7 @@ export async function runExecRun(
         ["output hash", run.result.outputHash],
         ["measurement", run.result.measurement],
         ["attestation", `${run.attestationHash} (quote by ${run.quote.provider})`],
+        ["gas used", `${run.result.gasUsed} of ${run.result.limits.gas}`],
         ["took", `${run.result.stats.durationMs.toFixed(1)} ms`],
         ["recorded", path],
       ]);
