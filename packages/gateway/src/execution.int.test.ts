@@ -75,6 +75,38 @@ describe("POST /v1/executions", () => {
     expect(tampered.json().code).toBe("EXECUTION_REPLAY_MISMATCH");
   });
 
+  it("survives a burst of abusive runs: each answered 422 with the host's code, and a normal run still answers", async () => {
+    const abusive: [string, object, string][] = [
+      [
+        "export default () => [].indexOf.call({ length: 2 ** 40 }, 1)",
+        { gas: 5_000_000 },
+        "EXECUTION_CPU_LIMIT",
+      ],
+      [
+        "export default () => { const k = []; for (;;) k.push(new Float64Array(1 << 20)); }",
+        { memoryBytes: 16 * 1024 * 1024 },
+        "EXECUTION_MEMORY_LIMIT",
+      ],
+      [
+        "export default () => { throw { name: 'InternalError', message: 'interrupted' }; }",
+        {},
+        "EXECUTION_CODE_ERROR",
+      ],
+      ["export default () => { const f = () => f(); return f(); }", {}, "EXECUTION_STACK_OVERFLOW"],
+      [
+        "export default () => new Array(2 ** 28).join('')",
+        { gas: 5_000_000 },
+        "EXECUTION_CPU_LIMIT",
+      ],
+    ];
+    const answers = await Promise.all(abusive.map(([code, limits]) => run({ code, limits })));
+    expect(answers.map((r) => r.statusCode)).toEqual(abusive.map(() => 422));
+    expect(answers.map((r) => r.json().code)).toEqual(abusive.map(([, , code]) => code));
+    const normal = await run({});
+    expect(normal.statusCode).toBe(200);
+    expect(normal.json().output).toBe(42);
+  });
+
   it("accepts limits within the maxima, and a run out of gas is 422 EXECUTION_CPU_LIMIT", async () => {
     expect(
       (await run({ limits: { timeoutMs: 10_000, memoryBytes: 32 * 1024 * 1024 } })).statusCode,
