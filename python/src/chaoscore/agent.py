@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .client import GatewayClient, GatewayError
@@ -105,6 +105,33 @@ class ChaosCoreAgent:
                 )
                 try:
                     return self.sink.append_action(entry, payload, attestation, self.signer)
+                except GatewayError as err:
+                    if err.code != NONCE_CONFLICT or attempt:
+                        raise
+                    self._resync(err)
+        raise AssertionError("unreachable")
+
+    def record_with(
+        self,
+        send: Callable[[dict], Any],
+        action_type: str,
+        payload: Any,
+        *,
+        parents: Sequence[str] = (),
+        studio: str,
+        task: str,
+        ttl_seconds: int = 3600,
+    ) -> Any:
+        """Signs an action with the next nonce and hands the entry to `send` (e.g. a studio
+        transition route, which records it in the log); returns what `send` returns."""
+        with self._lock:
+            for attempt in (0, 1):
+                entry = sign_action(
+                    self.signer, self.domain(), action_type, self._take_nonce(), payload,
+                    studio=studio, task=task, parents=parents, ttl_seconds=ttl_seconds,
+                )
+                try:
+                    return send(entry)
                 except GatewayError as err:
                     if err.code != NONCE_CONFLICT or attempt:
                         raise

@@ -231,6 +231,19 @@ class GatewayClient:
     def studio(self, studio_id: str) -> dict | None:
         return self.request("GET", f"/v1/studios/{quote(studio_id)}", allow_404=True)
 
+    def get_task(self, studio_id: str, task_id: str) -> dict:
+        """GET /v1/studios/{id}/tasks/{task} → the task, its state and `lastAction`."""
+        return self.request("GET", f"/v1/studios/{quote(studio_id)}/tasks/{quote(task_id, safe='')}")
+
+    def transition(
+        self, studio_id: str, transition: str, entry: Mapping[str, Any], payload: Any, *, signer: LocalSigner | None = None
+    ) -> dict:
+        """POST /v1/studios/{id}/tasks/transitions: a signed `studio.task.<transition>` → `{actionId, task}`."""
+        body = {"transition": transition, "entry": dict(entry), "payload": payload}
+        return self.request(
+            "POST", f"/v1/studios/{quote(studio_id)}/tasks/transitions", body, signer=signer, idempotency_key=_idem(entry)
+        )
+
 
 def _idem(entry: Mapping[str, Any]) -> str:
     # a retry of the same signed entry carries the same key: the signature is unique to it

@@ -28,6 +28,12 @@ What becomes an action (`actionType`, signer, parents):
 | TaskCompletedEvent / TaskFailedEvent    | `task.output` / `task.failed` | the task's agent | its task.start |
 | CrewKickoffCompletedEvent / Failed      | `crew.complete` / `crew.failed` | the crew's agent | the task outputs |
 
+With `studio_task` (a `chaoscore.studio.StudioTask` assigned to the agent of
+the driving CrewAI task: the first one, or the one named `studio_task_for`),
+the crew drives the studio task: its `task.start` claims it (the signed
+transition `studio.task.start`) and its `task.output` submits the output
+(`studio.task.submit`, `{ result: { text, sha256 } }`).
+
 Without tool hooks, ToolUsageStarted/Finished events give `tool.call` and
 `tool.result` after the fact. Model steps carry the model id, the SHA-256 of
 the prompt's and the completion's canonical JSON, token counts, latency and
@@ -52,6 +58,7 @@ from .agent import ChaosCoreAgent
 from .client import GatewayError
 from .jcs import canonicalize
 from .sink import Recorded
+from .studio import StudioTask
 
 try:  # tool hooks: crewai ≥ 1.x; feature-detected, never required
     from crewai.hooks import (
@@ -151,6 +158,8 @@ class ChaosCoreListener(BaseEventListener):
         flush_timeout: float = 30.0,
         record_models: bool = True,
         include_content: bool = False,
+        studio_task: StudioTask | None = None,
+        studio_task_for: str | None = None,
     ):
         self.crew_agent = crew_agent
         self.agents = dict(agents or {})
@@ -161,6 +170,9 @@ class ChaosCoreListener(BaseEventListener):
         self.max_text = max_text
         self.flush_timeout = flush_timeout
         self.record_models = record_models
+        self.studio_task = studio_task
+        self.studio_task_for = studio_task_for
+        self._driving: str | None = None  # the CrewAI task id that drives studio_task
         self.include_content = include_content
         self._model_calls: dict[str, str] = {}  # CrewAI call id -> model.call action id
         self._model_started: dict[str, Any] = {}  # CrewAI call id -> start timestamp
@@ -467,11 +479,29 @@ class ChaosCoreListener(BaseEventListener):
                 self._task_start[task_key] = rec.id
                 if role:
                     self._current_task[role] = task_key
+                self._drive_claim(task_key, payload)
             elif action_type in ("task.output", "task.failed"):
                 self._task_output.append(rec.id)
+                if action_type == "task.output" and task_key is not None and task_key == self._driving:
+                    self._drive(lambda: self.studio_task.submit(payload["output"]), "studio.task.submit")
             elif action_type == "model.call" and payload.get("callId"):
                 self._model_calls[payload["callId"]] = rec.id
             return rec
+
+    def _drive_claim(self, task_key: str, payload: dict) -> None:
+        """The first CrewAI task (or the one named `studio_task_for`) claims the studio task."""
+        if self.studio_task is None or self._driving is not None:
+            return
+        if self.studio_task_for is not None and payload.get("name") != self.studio_task_for:
+            return
+        self._driving = task_key
+        self._drive(self.studio_task.claim, "studio.task.start")
+
+    def _drive(self, step: Callable[[], Any], action_type: str) -> None:
+        try:
+            step()
+        except Exception as err:  # the crew goes on; seal() reports it
+            self.errors.append((action_type, err))
 
     def flush(self, *, wait_for_bus: bool = True) -> None:
         """Signs and sends every captured step, in emission order.
