@@ -10,6 +10,7 @@
 export * from "./binding.js";
 export * from "./cose.js";
 export * from "./ecdsa.js";
+export * from "./evidence.js";
 export * from "./nitro.js";
 export * from "./tdx.js";
 export * from "./tdx-collateral.js";
