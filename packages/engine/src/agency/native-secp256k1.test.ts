@@ -226,7 +226,8 @@ describe("every recovery path gives the same signer", () => {
       case "uppercase":
         return `0x${signature.slice(2).toUpperCase()}`;
       case "bit":
-        b[(m.bit as number) >> 3] ^= 1 << ((m.bit as number) & 7);
+        b[(m.bit as number) >> 3] =
+          (b[(m.bit as number) >> 3] as number) ^ (1 << ((m.bit as number) & 7));
         return bytesToHex(b);
       default:
         return bytesToHex(m.bytes as Uint8Array);
