@@ -15,6 +15,9 @@ export const StudioId = Type.String({ pattern: "^[a-z0-9][a-z0-9._-]{0,63}$" });
 export const TaskId = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$" });
 export const Decimal = (max = 12) =>
   Type.String({ pattern: `^(0|[1-9][0-9]{0,${max - 1}})$`, description: "a decimal integer" });
+/** A decimal integer ≥ 1 (tree sizes, epochs). */
+export const Positive = (max = 12) =>
+  Type.String({ pattern: `^[1-9][0-9]{0,${max - 1}}$`, description: "a decimal integer ≥ 1" });
 export const Limit = Type.String({ pattern: "^[1-9][0-9]{0,2}$", description: "page size" });
 export const Cursor = Type.String({ minLength: 1, maxLength: 200 });
 

@@ -3,7 +3,7 @@ import type { StoredCheckpoint } from "@chaoscore/engine";
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { fail } from "../problem.js";
-import { Cursor, Decimal, errors, Limit, toLimit } from "../schemas.js";
+import { Cursor, Decimal, errors, Limit, Positive, toLimit } from "../schemas.js";
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 
@@ -94,7 +94,7 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
         tags: ["log"],
         summary: "The RFC 9162 inclusion proof of a leaf in the tree of a size",
         querystring: Type.Object(
-          { index: Decimal(), size: Decimal() },
+          { index: Decimal(), size: Positive() },
           { additionalProperties: false },
         ),
         response: errors(),
@@ -118,7 +118,7 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
         tags: ["log"],
         summary: "The RFC 9162 consistency proof between two tree sizes",
         querystring: Type.Object(
-          { from: Decimal(), to: Decimal() },
+          { from: Positive(), to: Positive() },
           { additionalProperties: false },
         ),
         response: errors(),

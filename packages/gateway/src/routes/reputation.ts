@@ -1,7 +1,15 @@
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { fail } from "../problem.js";
-import { Address, Cursor, Decimal, errors, Limit, toLimit, WRITE_SECURITY } from "../schemas.js";
+import {
+  Address,
+  Cursor,
+  errors,
+  Limit,
+  Positive,
+  toLimit,
+  WRITE_SECURITY,
+} from "../schemas.js";
 
 const Dimension = Type.String({
   pattern: "^(overall|capability:[a-z0-9][a-z0-9._-]{0,63}|studio:[a-z0-9][a-z0-9._-]{0,63})$",
@@ -135,7 +143,7 @@ export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
       schema: {
         tags: ["reputation"],
         summary: "A committed epoch and its root",
-        params: Type.Object({ epoch: Decimal(10) }),
+        params: Type.Object({ epoch: Positive(10) }),
         response: errors(404),
       },
     },
@@ -148,7 +156,7 @@ export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
       schema: {
         tags: ["reputation"],
         summary: "The Merkle proof of an agent's score in an epoch",
-        params: Type.Object({ epoch: Decimal(10), agent: Address, dimension: Dimension }),
+        params: Type.Object({ epoch: Positive(10), agent: Address, dimension: Dimension }),
         response: errors(404),
       },
     },
