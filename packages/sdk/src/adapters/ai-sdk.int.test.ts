@@ -343,4 +343,32 @@ describe("chaosCoreRun (Vercel AI SDK, model steps included)", () => {
       completion: expect.arrayContaining([{ type: "text-delta", id: "t", delta: "Warm." }]),
     });
   });
+
+  it("cuts a prompt larger than the content cap to a marker, keeping the hash of the whole prompt", async () => {
+    const { agent, recorder } = await h.newRecorder();
+    const run = chaosCoreRun(recorder, { includeContent: true });
+    const big = "x".repeat(200_000);
+    await generateText({
+      model: run.wrap(
+        new MockLanguageModelV3({
+          doGenerate: [
+            {
+              content: [{ type: "text", text: "short" }],
+              finishReason: { unified: "stop", raw: undefined },
+              usage,
+              warnings: [],
+            },
+          ],
+        }),
+      ),
+      prompt: big,
+    });
+    expect(await recorder.flush()).toEqual({ recorded: 2, failures: [] });
+    const [call] = await h.actionsOf(agent.address);
+    const { receipt } = await h.verifiedReceipt(call?.id ?? "0x");
+    const payload = receipt.payload as { promptHash: string; prompt: Record<string, unknown> };
+    expect(payload.prompt).toMatchObject({ format: "chaoscore.truncated/v1" });
+    expect(payload.prompt.sha256).toBe(payload.promptHash);
+    expect((payload.prompt.bytes as number) > 200_000).toBe(true);
+  });
 });

@@ -57,6 +57,19 @@ export type ModelRecorderOptions = {
   awaitRecords?: boolean;
 };
 
+/**
+ * Largest prompt or completion kept as content (canonical JSON bytes); a
+ * larger one is replaced by a `chaoscore.truncated/v1` marker (its size, its
+ * SHA-256, a preview), so a step always fits the recorder's payload cap and
+ * its `promptHash` / `completionHash` still name the whole content.
+ */
+export const MAX_CONTENT_BYTES = 32 * 1024;
+
+/** The content kept with `includeContent`: normalised, cut to {@link MAX_CONTENT_BYTES}. */
+function contentOf(value: unknown): unknown {
+  return toJsonSafe(value, { maxBytes: MAX_CONTENT_BYTES });
+}
+
 /** SHA-256 of a value's canonical JSON, after the recorder's normalisation (never throws). */
 export function contentHash(value: unknown): Hex {
   return sha256Hex(canonicalJsonBytes(toJsonSafe(value, { maxBytes: Infinity })));
@@ -130,7 +143,7 @@ export class ModelCallLog {
       provider: call.provider,
       model: call.model,
       promptHash: contentHash(prompt),
-      ...(this.options.includeContent ? { prompt } : {}),
+      ...(this.options.includeContent ? { prompt: contentOf(prompt) } : {}),
     };
     const action = this.recorder.record(MODEL_ACTION_TYPES.call, payload, {
       parents: this.chain.forModelCall(),
@@ -151,7 +164,7 @@ export class ModelCallLog {
       provider: call?.provider ?? null,
       model: call?.model ?? null,
       completionHash: contentHash(answer.completion),
-      ...(this.options.includeContent ? { completion: answer.completion } : {}),
+      ...(this.options.includeContent ? { completion: contentOf(answer.completion) } : {}),
       usage: answer.usage,
       latencyMs: call === undefined ? 0 : Date.now() - call.started,
       finishReason: answer.finishReason,
