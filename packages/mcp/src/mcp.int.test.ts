@@ -313,6 +313,22 @@ describe("recordMcpToolCalls", () => {
     }
   }, 60_000);
 
+  it("records a server that answers garbage as tool.error, and rethrows", async () => {
+    const agent = await g.newAgent();
+    const { mcp } = await toolClient(agent.privateKey, 1n);
+    try {
+      await expect(mcp.callTool({ name: "garbage" })).rejects.toThrow();
+      const actions = await actionsOf(agent.address);
+      expect(actions.map((a) => a.actionType)).toEqual(["tool.call", "tool.error"]);
+      const error = (await g.engine.agency.getReceipt(actions[1]?.id as Hex)).payload as {
+        error: { code: string };
+      };
+      expect(error.error.code).toBe("MCP_CALL_FAILED");
+    } finally {
+      await mcp.close();
+    }
+  }, 60_000);
+
   it("records a server that hangs as tool.error after the request timeout", async () => {
     const agent = await g.newAgent();
     const { mcp } = await toolClient(agent.privateKey, 1n);
