@@ -11,6 +11,12 @@
 //
 //     if (sp < stackFloor) { reason = 2; unreachable }
 //
+// and before every bulk `memory.copy` / `memory.fill` (one instruction that
+// may move up to the whole memory) a call that charges one unit per
+// BULK_BYTES_PER_GAS bytes of its length:
+//
+//     if (gas <u len / 64) { reason = 1; gas = 0; unreachable }   gas -= len / 64
+//
 // where `gas` (i64), `stackFloor` (i32) and `reason` (i32) are new exported
 // mutable globals and `sp` is the module's stack-pointer global (global 0).
 // Every loop iteration and every call of the engine costs one unit, whether
@@ -23,6 +29,9 @@
 
 /** Version of the instrumentation; part of the runtime identity. */
 export const GAS_METER_VERSION = "chaoscore.gas/1";
+/** Bytes of a memory.copy or memory.fill that cost one unit of gas (a power of two). */
+export const BULK_BYTES_PER_GAS = 64;
+const BULK_SHIFT = Math.log2(BULK_BYTES_PER_GAS);
 /** Export names of the added globals. */
 export const GAS_EXPORT = "chaoscore_gas";
 export const STACK_FLOOR_EXPORT = "chaoscore_stack_floor";
@@ -71,6 +80,27 @@ const u32leb = (n) => {
   return out;
 };
 
+/** The opcodes the instrumentation emits. */
+const OP = {
+  unreachable: 0x00,
+  if: 0x04,
+  end: 0x0b,
+  call: 0x10,
+  localGet: 0x20,
+  globalGet: 0x23,
+  globalSet: 0x24,
+  i32Const: 0x41,
+  i64Const: 0x42,
+  i64Eqz: 0x50,
+  i32LtU: 0x49,
+  i64LtU: 0x54,
+  i64Sub: 0x7d,
+  i64ShrU: 0x88,
+  i64ExtendI32U: 0xad,
+};
+/** Value types and the empty block type. */
+const T = { i32: 0x7f, i64: 0x7e, func: 0x60, void: 0x40, mut: 0x01 };
+
 /** Skips a block type: 0x40, a value type, or a type index (s33). */
 function skipBlockType(r) {
   const b = r.b[r.p];
@@ -86,8 +116,9 @@ function skipBlockType(r) {
  * anything else (SIMD, exceptions, threads, tail calls) is refused, so an
  * engine upgrade that needs them fails loudly rather than going unmetered.
  */
-function walkBody(r, end, atLoop) {
+function walkBody(r, end, atLoop, atBulk) {
   while (r.p < end) {
+    const at = r.p;
     const op = r.byte();
     if (op === 0x03) {
       skipBlockType(r);
@@ -121,10 +152,13 @@ function walkBody(r, end, atLoop) {
         r.byte();
       } else if (sub === 9 || sub === 13 || sub === 15 || sub === 16 || sub === 17) r.u32();
       else if (sub === 10) {
+        atBulk(at);
         r.byte();
         r.byte();
-      } else if (sub === 11) r.byte();
-      else if (sub === 12 || sub === 14) {
+      } else if (sub === 11) {
+        atBulk(at);
+        r.byte();
+      } else if (sub === 12 || sub === 14) {
         r.u32();
         r.u32();
       } else throw new Error(`wasm: unsupported instruction 0xfc ${sub}`);
@@ -162,6 +196,7 @@ export function instrumentWasm(bytes) {
 
   // Imported globals shift the index space of defined globals.
   let importedGlobals = 0;
+  let importedFunctions = 0;
   const imports = find(2);
   if (imports !== undefined) {
     const ir = new Reader(bytes, imports.start);
@@ -172,8 +207,10 @@ export function instrumentWasm(bytes) {
         ir.p += length;
       }
       const kind = ir.byte();
-      if (kind === 0) ir.u32();
-      else if (kind === 1) {
+      if (kind === 0) {
+        importedFunctions++;
+        ir.u32();
+      } else if (kind === 1) {
         ir.byte();
         const flags = ir.byte();
         ir.u32();
@@ -205,21 +242,9 @@ export function instrumentWasm(bytes) {
     ...u32leb(definedGlobals + 3),
     ...bytes.subarray(gr.p, globals.end),
     // (mut i64) -1 (unmetered until the host sets a budget), (mut i32) 0, (mut i32) 0
-    0x7e,
-    0x01,
-    0x42,
-    0x7f,
-    0x0b,
-    0x7f,
-    0x01,
-    0x41,
-    0x00,
-    0x0b,
-    0x7f,
-    0x01,
-    0x41,
-    0x00,
-    0x0b,
+    ...[T.i64, T.mut, OP.i64Const, 0x7f, OP.end],
+    ...[T.i32, T.mut, OP.i32Const, 0x00, OP.end],
+    ...[T.i32, T.mut, OP.i32Const, 0x00, OP.end],
   ];
 
   const exportsSection = find(7);
@@ -247,43 +272,55 @@ export function instrumentWasm(bytes) {
     0x00,
   ];
 
+  // The charge function: (i32 len) -> (i32 len), a new type and a new function at the end.
+  const types = find(1);
+  const functions = find(3);
+  if (types === undefined || functions === undefined) throw new Error("wasm: no functions");
+  const tr = new Reader(bytes, types.start);
+  const typeCount = tr.u32();
+  const newTypes = [
+    ...u32leb(typeCount + 1),
+    ...bytes.subarray(tr.p, types.end),
+    ...[T.func, 1, T.i32, 1, T.i32],
+  ];
+  const fr = new Reader(bytes, functions.start);
+  const functionCount = fr.u32();
+  const newFunctions = [
+    ...u32leb(functionCount + 1),
+    ...bytes.subarray(fr.p, functions.end),
+    ...u32leb(typeCount),
+  ];
+  const CHARGE = importedFunctions + functionCount;
+
   const g = (op, idx) => [op, ...u32leb(idx)];
+  const trap = (reason) => [OP.i32Const, reason, ...g(OP.globalSet, REASON), OP.unreachable];
+  // cost = i64(len) >> shift
+  const cost = [OP.localGet, 0, OP.i64ExtendI32U, OP.i64Const, BULK_SHIFT, OP.i64ShrU];
+  // (len) -> len: if (gas <u cost) { reason = 1; gas = 0; unreachable } gas -= cost
+  const chargeBody = [
+    ...[0x00], // no locals
+    ...[...g(OP.globalGet, GAS), ...cost, OP.i64LtU, OP.if, T.void],
+    ...[OP.i64Const, 0x00, ...g(OP.globalSet, GAS), ...trap(TRAP_GAS), OP.end],
+    ...[...g(OP.globalGet, GAS), ...cost, OP.i64Sub, ...g(OP.globalSet, GAS)],
+    ...[OP.localGet, 0, OP.end],
+  ];
+  const chargeCall = Uint8Array.from(g(OP.call, CHARGE));
   // if (gas == 0) { reason = 1; unreachable } gas -= 1
   const gasCheck = Uint8Array.from([
-    ...g(0x23, GAS),
-    0x50,
-    0x04,
-    0x40,
-    0x41,
-    TRAP_GAS,
-    ...g(0x24, REASON),
-    0x00,
-    0x0b,
-    ...g(0x23, GAS),
-    0x42,
-    0x01,
-    0x7d,
-    ...g(0x24, GAS),
+    ...[...g(OP.globalGet, GAS), OP.i64Eqz, OP.if, T.void, ...trap(TRAP_GAS), OP.end],
+    ...[...g(OP.globalGet, GAS), OP.i64Const, 0x01, OP.i64Sub, ...g(OP.globalSet, GAS)],
   ]);
   // if (sp < floor) { reason = 2; unreachable }
   const stackCheck = Uint8Array.from([
-    ...g(0x23, 0),
-    ...g(0x23, FLOOR),
-    0x49,
-    0x04,
-    0x40,
-    0x41,
-    TRAP_STACK,
-    ...g(0x24, REASON),
-    0x00,
-    0x0b,
+    ...[...g(OP.globalGet, 0), ...g(OP.globalGet, FLOOR), OP.i32LtU, OP.if, T.void],
+    ...[...trap(TRAP_STACK), OP.end],
   ]);
 
   const code = find(10);
   if (code === undefined) throw new Error("wasm: the engine has no code");
   const cr = new Reader(bytes, code.start);
   const bodies = cr.u32();
-  const codeOut = [Uint8Array.from(u32leb(bodies))];
+  const codeOut = [Uint8Array.from(u32leb(bodies + 1))];
   for (let i = 0; i < bodies; i++) {
     const size = cr.u32();
     const start = cr.p;
@@ -295,16 +332,25 @@ export function instrumentWasm(bytes) {
     }
     const parts = [bytes.subarray(start, cr.p), stackCheck, gasCheck];
     let last = cr.p;
-    walkBody(cr, end, (at) => {
-      parts.push(bytes.subarray(last, at), gasCheck);
-      last = at;
-    });
+    walkBody(
+      cr,
+      end,
+      (at) => {
+        parts.push(bytes.subarray(last, at), gasCheck);
+        last = at;
+      },
+      (at) => {
+        parts.push(bytes.subarray(last, at), chargeCall);
+        last = at;
+      },
+    );
     if (cr.p !== end) throw new Error("wasm: a function body did not end where it should");
     parts.push(bytes.subarray(last, end));
     const bodySize = parts.reduce((n, p) => n + p.length, 0);
     const prefix = Uint8Array.from(u32leb(bodySize));
     codeOut.push(prefix, ...parts);
   }
+  codeOut.push(Uint8Array.from(u32leb(chargeBody.length)), Uint8Array.from(chargeBody));
 
   const out = [bytes.subarray(0, 8)];
   const section = (id, content) => {
@@ -313,7 +359,9 @@ export function instrumentWasm(bytes) {
     out.push(Uint8Array.from([id, ...u32leb(size)]), ...body);
   };
   for (const s of sections) {
-    if (s.id === 6) section(6, Uint8Array.from(newGlobals));
+    if (s.id === 1) section(1, Uint8Array.from(newTypes));
+    else if (s.id === 3) section(3, Uint8Array.from(newFunctions));
+    else if (s.id === 6) section(6, Uint8Array.from(newGlobals));
     else if (s.id === 7) section(7, Uint8Array.from(newExports));
     else if (s.id === 10) section(10, codeOut);
     else if (s.id === 0)

@@ -24,12 +24,13 @@ const WA = (
 ).WebAssembly;
 
 /** A module with global 0 = (mut i32) 0 (the stack pointer) and one export `f` with `body`. */
-function tinyModule(body: number[]): Uint8Array {
+function tinyModule(body: number[], withMemory = false): Uint8Array {
   const fn = [0x00, ...body]; // no locals
   return Uint8Array.from([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...[0x01, 0x04, 0x01, 0x60, 0x00, 0x00], // type () -> ()
     ...[0x03, 0x02, 0x01, 0x00], // one function of type 0
+    ...(withMemory ? [0x05, 0x03, 0x01, 0x00, 0x01] : []), // (memory 1)
     ...[0x06, 0x06, 0x01, 0x7f, 0x01, 0x41, 0x00, 0x0b], // (global (mut i32) 0)
     ...[0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00], // export "f"
     ...[0x0a, fn.length + 2, 0x01, fn.length, ...fn],
@@ -42,8 +43,8 @@ type Metered = {
   floor: Global;
   reason: Global;
 };
-function load(body: number[]): Metered {
-  const instance = new WA.Instance(new WA.Module(instrumentWasm(tinyModule(body))));
+function load(body: number[], withMemory = false): Metered {
+  const instance = new WA.Instance(new WA.Module(instrumentWasm(tinyModule(body, withMemory))));
   const ex = instance.exports;
   return {
     f: ex.f as () => void,
@@ -67,6 +68,22 @@ describe("instrumentWasm", () => {
   it("traps with reason 1 when the gas runs out, exactly at the budget", () => {
     const m = load([0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b]); // loop { br 0 }: forever
     m.gas.value = 1000n;
+    expect(() => m.f()).toThrow(WA.RuntimeError);
+    expect(m.reason.value).toBe(TRAP_GAS);
+    expect(m.gas.value).toBe(0n);
+  });
+
+  it("charges a memory.fill or memory.copy one unit per 64 bytes of its length", () => {
+    // memory.fill(0, 0, 65536) then memory.copy(0, 32768, 32768)
+    const fill = [0x41, 0x00, 0x41, 0x00, 0x41, 0x80, 0x80, 0x04, 0xfc, 0x0b, 0x00];
+    const copy = [
+      0x41, 0x00, 0x41, 0x80, 0x80, 0x02, 0x41, 0x80, 0x80, 0x02, 0xfc, 0x0a, 0x00, 0x00,
+    ];
+    const m = load([...fill, ...copy, 0x0b], true);
+    m.gas.value = 10_000n;
+    m.f();
+    expect(m.gas.value).toBe(10_000n - 1n - 1024n - 512n);
+    m.gas.value = 1100n; // enough for the entry and the fill, not for the copy
     expect(() => m.f()).toThrow(WA.RuntimeError);
     expect(m.reason.value).toBe(TRAP_GAS);
     expect(m.gas.value).toBe(0n);
