@@ -34,6 +34,7 @@ const COMPONENT_PREFIXES: Readonly<Record<string, readonly string[]>> = {
   anchoring: ["ANCHOR_"],
   gateway: ["GATEWAY_"],
   sdk: ["SDK_"],
+  mcp: ["MCP_"],
 };
 const PREFIXES = Object.values(COMPONENT_PREFIXES).flat();
 

@@ -104,7 +104,7 @@ function ok(value: Record<string, unknown>): CallToolResult {
 
 /**
  * A tool error: `isError` with our code, so an MCP client (and the model
- * behind it) sees why, e.g. `{"code":"AGENCY_NONCE_INVALID", …}`.
+ * behind it) sees why, e.g. `{"code":"AGENCY_PARENT_NOT_FOUND", …}`.
  */
 export function toolError(error: unknown): CallToolResult {
   const problem = isChaosCoreError(error)
