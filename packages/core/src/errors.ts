@@ -132,7 +132,7 @@ export const ERROR_CODES = {
   AGENCY_PAYLOAD_MISMATCH: "the payload does not hash to the signed payload hash",
   AGENCY_ACTION_NOT_FOUND: "no action is recorded under this id",
   AGENCY_PARENT_NOT_FOUND: "a parent action is not recorded",
-  AGENCY_OUTCOME_EXISTS: "the action already has an outcome",
+  AGENCY_OUTCOME_EXISTS: "the evaluator already posted an outcome of this action",
   AGENCY_OUTCOME_NOT_AUTHORIZED: "the outcome's signer may not judge this action",
   AGENCY_ATTESTATION_REQUIRED: "the action must carry an execution attestation and does not",
   AGENCY_ATTESTATION_MISMATCH:

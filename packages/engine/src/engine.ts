@@ -2,6 +2,7 @@ import type { Address } from "@chaoscore/core";
 import {
   type AgencyLimits,
   type AttestationRecordingPolicy,
+  type OutcomePolicy,
   ProofOfAgency,
   TransparencyLog,
   WorkerSignatureVerifier,
@@ -33,6 +34,11 @@ export type EngineOptions = {
    * engine has an `anchoring` service and receipts carry their final anchor.
    */
   chain?: AnchoringChain & { confirmations?: number };
+  /**
+   * Who may post outcomes of actions outside this deployment's studios:
+   * `open` (default, any registered agent) or `self` (the acting agent only).
+   */
+  outcomePolicy?: OutcomePolicy;
   /** How attested actions are judged (default: optional, no trusted roots). */
   attestation?: AttestationRecordingPolicy;
 };
@@ -74,6 +80,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     ...(now === undefined ? {} : { now }),
     ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
     ...(options.attestation === undefined ? {} : { attestation: options.attestation }),
+    ...(options.outcomePolicy === undefined ? {} : { outcomePolicy: options.outcomePolicy }),
   });
   const chain = options.chain;
   const anchoring =

@@ -105,7 +105,7 @@ class MemorySink:
         self.agents: dict[str, dict] = {}
         self._last_nonce: dict[str, int] = {}
         self._by_id: dict[str, Recorded] = {}
-        self._outcome_of: dict[str, str] = {}
+        self._outcome_of: dict[tuple[str, str], str] = {}
 
     def domain(self) -> Domain:
         return self._domain
@@ -191,10 +191,11 @@ class MemorySink:
             target = self._by_id.get(m["action"])
             if target is None or target.kind != "action":
                 _fail("AGENCY_ACTION_NOT_FOUND", "no such action", action=m["action"])
-            if m["action"] in self._outcome_of:
-                _fail("AGENCY_OUTCOME_EXISTS", "the action already has an outcome")
+            # one outcome per evaluator and action (receipt.md §3.1); outside studios, any agent
+            if (m["action"], agent) in self._outcome_of:
+                _fail("AGENCY_OUTCOME_EXISTS", "the evaluator already posted an outcome of this action")
             rec = self._commit(eid, agent, int(m["nonce"]), "outcome", entry, dict(metrics))
-            self._outcome_of[m["action"]] = eid
+            self._outcome_of[(m["action"], agent)] = eid
             return rec
 
     def actions(self) -> list[Recorded]:

@@ -12,6 +12,7 @@ export {
   type Secp256k1Choice,
   wasmSecp256k1,
 } from "./native-secp256k1.js";
+export type { OutcomePolicy } from "./outcome-authorization.js";
 export {
   type ActionQuery,
   type ActionRecord,

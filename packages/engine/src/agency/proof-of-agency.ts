@@ -32,6 +32,13 @@ import {
 import { fromDbHex, toDbHex } from "../store/bytes.js";
 import type { Db } from "../store/db.js";
 import { DEFAULT_QUEUE_LIMITS, IngestBudget, type IngestQueueLimits } from "./ingest-budget.js";
+import {
+  checkOutcomeAuthority,
+  type JudgedAction,
+  type OutcomePolicy,
+  readJudgedActions,
+  readStudioJudges,
+} from "./outcome-authorization.js";
 import { InlineSignatureVerifier, type SignatureVerifier } from "./signature-verifier.js";
 import type { TransparencyLog } from "./transparency-log.js";
 
@@ -87,6 +94,12 @@ export type ProofOfAgencyOptions = {
   chainId: bigint;
   /** The deployment entries must be signed for (EIP-712 `verifyingContract`). */
   verifyingContract: Address;
+  /**
+   * Who may judge actions outside this deployment's studios: `open` (default,
+   * any registered agent) or `self` (the acting agent). Studio actions are
+   * judged by the studio's operator and evaluators only (outcome-authorization.ts).
+   */
+  outcomePolicy?: OutcomePolicy;
   verifier?: SignatureVerifier;
   limits?: Partial<AgencyLimits>;
   /** Largest accepted distance between a message's timestamp and the server clock (s); default 300. */
@@ -199,6 +212,7 @@ const UNIX_RE = /^[0-9]{1,12}$/;
 export class ProofOfAgency implements ProofOfAgencyInterface {
   readonly chainId: bigint;
   readonly verifyingContract: Address;
+  readonly outcomePolicy: OutcomePolicy;
   readonly limits: AgencyLimits;
   private readonly db: Db;
   private readonly log: TransparencyLog;
@@ -219,6 +233,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     this.agents = options.agents;
     this.chainId = options.chainId;
     this.verifyingContract = options.verifyingContract;
+    this.outcomePolicy = options.outcomePolicy ?? "open";
     this.verifier = options.verifier ?? new InlineSignatureVerifier();
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.budget = new IngestBudget(this.limits);
@@ -509,17 +524,15 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
             for (const parent of p.entry.message.parents) refs.add(parent);
           else refs.add(p.entry.message.action);
         }
-        const known = new Map<string, boolean>(); // action id -> has outcome
-        if (refs.size > 0) {
-          for (const r of await tx.query<{ id: string; has_outcome: boolean }>(
-            `SELECT encode(a.id, 'hex') AS id, (o.id IS NOT NULL) AS has_outcome FROM actions a
-             LEFT JOIN outcomes o ON o.action_id = a.id
-             WHERE a.id IN (SELECT decode(w, 'hex') FROM unnest($1::text[]) AS w)`,
-            [[...refs].map((h) => h.slice(2))],
-          )) {
-            known.set(`0x${r.id}`, r.has_outcome);
-          }
-        }
+        // The referenced actions, with who judged them; and, when the batch has
+        // outcomes, who may judge the actions of each studio (outcome-authorization.ts).
+        const known = await readJudgedActions(tx, [...refs] as Hex[]);
+        const judges = batch.some((p) => p.entry.kind === "outcome")
+          ? await readStudioJudges(tx, [
+              ...[...known.values()].map((a) => a.studio),
+              ...batch.flatMap((p) => (p.entry.kind === "action" ? [p.entry.message.studio] : [])),
+            ])
+          : new Map<string, Set<string>>();
         const inBatch = new Map<string, Pending>();
         batch.forEach((p, i) => {
           const prior = existing.get(p.id) ?? inBatch.get(p.id);
@@ -527,7 +540,13 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
             duplicates.push({ p, of: prior });
             return;
           }
-          const problem = this.check(p, signers[i] as Address | ChaosCoreError, state, known);
+          const problem = this.check(
+            p,
+            signers[i] as Address | ChaosCoreError,
+            state,
+            known,
+            judges,
+          );
           if (problem !== null) {
             p.reject(problem);
             return;
@@ -600,7 +619,8 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     p: Pending,
     signer: Address | ChaosCoreError,
     state: Map<string, { signer: Address; status: string; actionNonce: bigint | null }>,
-    known: Map<string, boolean>,
+    known: Map<Hex, JudgedAction>,
+    judges: Map<string, Set<string>>,
   ): ChaosCoreError | null {
     if (signer instanceof ChaosCoreError) return signer;
     const late = this.checkTime(p.entry);
@@ -631,20 +651,16 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
       if (missing !== undefined) {
         return new ChaosCoreError("AGENCY_PARENT_NOT_FOUND", `parent ${missing} is not recorded`);
       }
-      known.set(p.id, false);
+      known.set(p.id, { agent: p.agent, studio: p.entry.message.studio, evaluators: new Set() });
     } else {
       const action = p.entry.message.action;
-      const hasOutcome = known.get(action);
-      if (hasOutcome === undefined) {
+      const judged = known.get(action);
+      if (judged === undefined) {
         return new ChaosCoreError("AGENCY_ACTION_NOT_FOUND", `action ${action} is not recorded`);
       }
-      if (hasOutcome) {
-        return new ChaosCoreError(
-          "AGENCY_OUTCOME_EXISTS",
-          `action ${action} already has an outcome`,
-        );
-      }
-      known.set(action, true);
+      const refusal = checkOutcomeAuthority(p.agent, action, judged, judges, this.outcomePolicy);
+      if (refusal !== null) return refusal;
+      judged.evaluators.add(p.agent);
     }
     agent.actionNonce = p.nonce;
     return null;
@@ -769,8 +785,9 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
       `SELECT encode(a.id, 'hex') AS id, a.leaf_index, a.agent_id, a.studio, a.task, a.action_type,
               a.nonce::text AS nonce, extract(epoch FROM a.ts)::float8 AS ts,
               encode(a.payload_hash, 'hex') AS payload_hash, a.payload IS NOT NULL AS has_payload,
-              encode(o.id, 'hex') AS outcome_id, a.recorded_at
-       FROM actions a LEFT JOIN outcomes o ON o.action_id = a.id
+              (SELECT encode(o.id, 'hex') FROM outcomes o WHERE o.action_id = a.id
+                ORDER BY o.leaf_index LIMIT 1) AS outcome_id, a.recorded_at
+       FROM actions a
        WHERE a.log_id = $${params.length + 1} AND ${where}
        ORDER BY a.leaf_index LIMIT ${limit}`,
       [...params, this.log.id],
@@ -796,9 +813,10 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
   }
 
   /**
-   * A self-contained receipt (`chaoscore.receipt/v1`) for an action (or for
-   * the action of an outcome id): the signed entries, their inclusion proofs
-   * and a signed checkpoint covering both.
+   * A self-contained receipt (`chaoscore.receipt/v2`) for an action, with its
+   * first outcome (by leaf index); or, for an outcome id, for its action with
+   * that outcome: the signed entries, their inclusion proofs and a signed
+   * checkpoint covering both.
    * @throws ChaosCoreError AGENCY_ACTION_NOT_FOUND.
    */
   async getReceipt(id: string, options: { includePayload?: boolean } = {}): Promise<Receipt> {
@@ -809,9 +827,13 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
       attestation: string | null;
       outcome_index: number | null;
     }>(
+      // The outcome: the one named by an outcome id, else the action's first (receipt.md §3.1).
       `SELECT a.leaf_index, encode(a.payload, 'hex') AS payload,
-              encode(a.attestation, 'hex') AS attestation, o.leaf_index AS outcome_index
-       FROM actions a LEFT JOIN outcomes o ON o.action_id = a.id
+              encode(a.attestation, 'hex') AS attestation,
+              COALESCE(
+                (SELECT o.leaf_index FROM outcomes o WHERE o.id = decode($1, 'hex') AND o.action_id = a.id),
+                (SELECT min(o.leaf_index) FROM outcomes o WHERE o.action_id = a.id)) AS outcome_index
+       FROM actions a
        WHERE a.log_id = $2
          AND (a.id = decode($1, 'hex') OR a.id = (SELECT action_id FROM outcomes WHERE id = decode($1, 'hex')))`,
       [id.slice(2), this.log.id],

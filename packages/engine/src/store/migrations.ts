@@ -485,6 +485,14 @@ CREATE TABLE log_cosignatures (
 );
 `,
   },
+  {
+    version: 11,
+    name: "agency: several outcomes per action, one per evaluator (issue 19 item 4)",
+    sql: `
+ALTER TABLE outcomes DROP CONSTRAINT outcomes_action_id_key;
+CREATE UNIQUE INDEX outcomes_action_evaluator_key ON outcomes (action_id, evaluator);
+`,
+  },
 ];
 
 /**

@@ -32,6 +32,7 @@ const CONSTRAINT_CODES: Readonly<Record<string, ErrorCode>> = {
   agents_pkey: "AGENT_ALREADY_REGISTERED",
   studios_pkey: "STUDIO_EXISTS",
   outcomes_action_id_key: "AGENCY_OUTCOME_EXISTS",
+  outcomes_action_evaluator_key: "AGENCY_OUTCOME_EXISTS",
 };
 
 /** What kind of failure a database error is. */
