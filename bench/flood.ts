@@ -8,8 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import * as core from "@chaoscore/core";
-import { generateNoteKey, isChaosCoreError } from "@chaoscore/core";
+import { DEVELOPMENT_DEPLOYMENT, generateNoteKey, isChaosCoreError } from "@chaoscore/core";
 import { createEngine, DEFAULT_LIMITS, openDatabase } from "@chaoscore/engine";
 import { makeAgents, registerAgents, signActions } from "./agents.js";
 import { describeMachine, goal } from "./machine.js";
@@ -26,10 +25,7 @@ async function openFlood(bounded: boolean) {
     chainId: CHAIN_ID,
     log: { origin, ...generateNoteKey(origin) },
     signatureThreads: 1,
-    // The deployment agents sign for, where core has one (EIP-712 domain v2).
-    ...((core as Record<string, unknown>).DEVELOPMENT_DEPLOYMENT === undefined
-      ? {}
-      : { verifyingContract: (core as Record<string, unknown>).DEVELOPMENT_DEPLOYMENT }),
+    verifyingContract: DEVELOPMENT_DEPLOYMENT,
     clockSkewSeconds: 86_400,
     ...(bounded
       ? {}
@@ -39,7 +35,7 @@ async function openFlood(bounded: boolean) {
             maxQueueBytes: Number.POSITIVE_INFINITY,
           },
         }),
-  } as Parameters<typeof createEngine>[0]);
+  });
   global.gc?.();
   const base = process.memoryUsage();
   let peakRss = base.rss;

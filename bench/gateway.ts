@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { generateNoteKey } from "@chaoscore/core";
+import { DEVELOPMENT_DEPLOYMENT, generateNoteKey } from "@chaoscore/core";
 import {
   createEngine,
   type Db,
@@ -56,6 +56,7 @@ async function openEngine(
   const engine = await createEngine({
     db,
     chainId: CHAIN_ID,
+    verifyingContract: DEVELOPMENT_DEPLOYMENT,
     log: { origin, ...generateNoteKey(origin) },
     signatureThreads: threads,
     clockSkewSeconds: 86_400,

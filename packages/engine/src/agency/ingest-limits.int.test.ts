@@ -18,16 +18,14 @@ describe(`ingest queue bounds and signature worker crashes on ${TEST_DB_KIND}`, 
 
   /** A second Proof of Agency over the same log and registry, with its own options. */
   function agencyWith(options: Partial<ConstructorParameters<typeof ProofOfAgency>[0]>) {
-    // The deployment entries are signed for, when the engine has one (EIP-712 domain v2).
-    const deployment = (h.engine.agency as unknown as Record<string, unknown>).verifyingContract;
     return new ProofOfAgency({
       db: h.db,
       log: h.engine.log,
       agents: h.engine.registry,
       chainId: CHAIN_ID,
-      ...(deployment === undefined ? {} : { verifyingContract: deployment }),
+      verifyingContract: h.engine.agency.verifyingContract,
       ...options,
-    } as ConstructorParameters<typeof ProofOfAgency>[0]);
+    });
   }
 
   it("writes every action of a batch whose signature worker was killed mid-batch", async () => {

@@ -9,7 +9,7 @@
  * note keys).
  */
 import * as core from "@chaoscore/core";
-import { createEngine, type EngineOptions } from "../engine.js";
+import { createEngine } from "../engine.js";
 import { openDatabase } from "../store/open-database.js";
 import { CHAIN_ID, testCard } from "./engine.js";
 
@@ -22,14 +22,12 @@ const logKeys = JSON.parse(env.ACK_LOG_KEYS as string) as {
   signerKey: string;
   verifierKey: string;
 };
-// The deployment agents sign for, where core has one (EIP-712 domain v2).
-const deployment = (core as Record<string, unknown>).DEVELOPMENT_DEPLOYMENT;
 const engine = await createEngine({
   db,
   chainId: CHAIN_ID,
+  verifyingContract: core.DEVELOPMENT_DEPLOYMENT,
   log: { origin: "chaoscore.test/log/durable", ...logKeys },
-  ...(deployment === undefined ? {} : { verifyingContract: deployment }),
-} as EngineOptions);
+});
 const privateKey = core.hexToBytes(env.ACK_KEY as core.Hex, 32);
 const [agent] = await engine.registry
   .signingState([core.privateKeyToAddress(privateKey)])
