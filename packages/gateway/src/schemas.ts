@@ -19,7 +19,18 @@ export const Decimal = (max = 12) =>
 export const Positive = (max = 12) =>
   Type.String({ pattern: `^[1-9][0-9]{0,${max - 1}}$`, description: "a decimal integer ≥ 1" });
 export const Limit = Type.String({ pattern: "^[1-9][0-9]{0,2}$", description: "page size" });
-export const Cursor = Type.String({ minLength: 1, maxLength: 200 });
+export const Cursor = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  description:
+    "opaque: the `nextCursor` of a previous answer of the same query (a made-up value is refused)",
+});
+/** A time in a query: unix seconds, or an RFC 3339 date-time (`2026-01-31T12:00:00Z`). */
+export const QueryTime = Type.String({
+  pattern:
+    "^([0-9]{1,12}|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))$",
+  description: "unix seconds, or an RFC 3339 date-time with its offset",
+});
 
 /** A signed log entry (its shape is checked by Proof of Agency, docs/spec/receipt.md). */
 export const Entry = Type.Object(

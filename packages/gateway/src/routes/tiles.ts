@@ -5,6 +5,7 @@
  * @module
  */
 import { ChaosCoreError } from "@chaoscore/core";
+import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { fail } from "../problem.js";
 import { latestCheckpoint } from "./log.js";
@@ -67,6 +68,15 @@ export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
         tags: ["tlog-tiles"],
         summary:
           "A Merkle tile `<L>/<N>[.p/<W>]` (concatenated 32-byte hashes) or an entry bundle `entries/<N>[.p/<W>]` (uint16-length-prefixed entries)",
+        params: Type.Object({
+          "*": Type.String({
+            // tlog-tiles: level 0–7 or `entries`, N in x-prefixed groups of three digits, W in 1–255.
+            pattern:
+              "^(entries|[0-7])/(x[0-9]{3}/){0,4}[0-9]{3}(\\.p/(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9][0-9]?))?$",
+            description:
+              "`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`, e.g. `0/x001/234` or `entries/000.p/7`",
+          }),
+        }),
       },
     },
     async (request, reply) => {
