@@ -90,7 +90,11 @@ class GatewaySink:
 
 
 def _fail(code: str, message: str, **details: Any):
-    raise GatewayError(code, message, status=400 if code != "AGENCY_NONCE_NOT_INCREASING" else 409, details=details)
+    status = 409 if code in ("AGENCY_NONCE_NOT_INCREASING", "AGENCY_NONCE_GAP_TOO_LARGE") else 400
+    raise GatewayError(code, message, status=status, details=details)
+
+
+MAX_NONCE_GAP = 1000  # as the log (receipt.md §2.1): a nonce may jump at most this far
 
 
 class MemorySink:
@@ -157,6 +161,8 @@ class MemorySink:
         last = self._last_nonce.get(agent, 0)
         if nonce <= last:
             _fail("AGENCY_NONCE_NOT_INCREASING", "nonce not above the last one", nonce=str(nonce), last=str(last))
+        if nonce - last > MAX_NONCE_GAP:
+            _fail("AGENCY_NONCE_GAP_TOO_LARGE", "nonce too far above the last one", nonce=str(nonce), last=str(last))
         rec = Recorded(eid, rec_kind, len(self.entries), False, entry, body)
         self.entries.append(rec)
         self._by_id[eid] = rec

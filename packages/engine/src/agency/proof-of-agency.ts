@@ -80,6 +80,13 @@ export type AgencyLimits = {
   maxMetricsBytes: number;
 } & IngestQueueLimits;
 
+/**
+ * The largest step between an agent's last accepted nonce and the next one
+ * (`AGENCY_NONCE_GAP_TOO_LARGE` above it): gaps stay allowed (lost or
+ * abandoned entries), but no entry can push the counter out of reach.
+ */
+export const MAX_NONCE_GAP = 1000n;
+
 export const DEFAULT_LIMITS: AgencyLimits = {
   maxEntryBytes: 64 * 1024,
   maxPayloadBytes: 1024 * 1024,
@@ -254,7 +261,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
    * @throws ChaosCoreError AGENCY_MALFORMED, AGENCY_WRONG_CHAIN, AGENCY_EXPIRED,
    * AGENCY_CLOCK_SKEW, AGENCY_ENTRY_TOO_LARGE, AGENCY_PAYLOAD_TOO_LARGE,
    * AGENCY_PAYLOAD_MISMATCH, AGENCY_BAD_SIGNATURE, AGENT_NOT_FOUND,
-   * AGENT_NOT_ACTIVE, AGENCY_NONCE_NOT_INCREASING, AGENCY_PARENT_NOT_FOUND,
+   * AGENT_NOT_ACTIVE, AGENCY_NONCE_NOT_INCREASING, AGENCY_NONCE_GAP_TOO_LARGE, AGENCY_PARENT_NOT_FOUND,
    * STORE_UNAVAILABLE, AGENCY_QUEUE_FULL, AGENCY_VERIFIER_UNAVAILABLE (the last three retryable).
    */
   recordAction(input: {
@@ -644,6 +651,21 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
         "AGENCY_NONCE_NOT_INCREASING",
         `nonce ${p.nonce} is not larger than the last accepted nonce ${agent.actionNonce}`,
         { details: { nonce: p.nonce.toString(), last: agent.actionNonce.toString() } },
+      );
+    }
+    // A bounded jump (issue 19 item 12): one entry with nonce 2^64 − 1 would stop the agent for ever.
+    const last = agent.actionNonce ?? 0n;
+    if (p.nonce - last > MAX_NONCE_GAP) {
+      return new ChaosCoreError(
+        "AGENCY_NONCE_GAP_TOO_LARGE",
+        `nonce ${p.nonce} is more than ${MAX_NONCE_GAP} above the last accepted nonce ${last}`,
+        {
+          details: {
+            nonce: p.nonce.toString(),
+            last: last.toString(),
+            maxGap: MAX_NONCE_GAP.toString(),
+          },
+        },
       );
     }
     if (p.entry.kind === "action") {
