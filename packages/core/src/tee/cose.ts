@@ -53,6 +53,11 @@ export function decodeCbor(data: Uint8Array, allowTag?: number): unknown {
   }
 }
 
+/** Encodes a value as CBOR (cborg; maps with string or integer keys, byte strings as Uint8Array). */
+export function encodeCbor(value: unknown): Uint8Array {
+  return encode(value);
+}
+
 /**
  * Decodes a COSE_Sign1 structure (tagged or not).
  *

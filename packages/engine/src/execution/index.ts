@@ -28,4 +28,10 @@ export {
   seedWords,
   transpileTypeScript,
 } from "./sandbox.js";
+export {
+  configfsTsmProvider,
+  type NsmDevice,
+  nitroNsmProvider,
+  type TeeEvidenceProvider,
+} from "./tee-providers.js";
 export type { RunStats } from "./worker-pool.js";
