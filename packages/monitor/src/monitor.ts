@@ -14,7 +14,6 @@ import {
   encodeEntry,
   entrySigner,
   equalBytes,
-  isChaosCoreError,
   type LogEntry,
   leafHash,
   openCheckpoint,
@@ -24,8 +23,10 @@ import {
   verifyConsistency,
   type WitnessQuorum,
 } from "@chaoscore/core";
+import { checkAnchors } from "./anchors.js";
 import { type Finding, finding } from "./findings.js";
 import { LogClient, LogReadError, TILE_WIDTH } from "./log-client.js";
+import { codeOf, type Pass, readFailure } from "./pass.js";
 import {
   frontierRange,
   MONITOR_STATE_FORMAT,
@@ -68,14 +69,6 @@ export type MonitorPassResult = {
   readonly state: MonitorState | null;
   /** True when the state moved on (a new verified tree, or more anchors checked). */
   readonly advanced: boolean;
-};
-
-/** Per-pass context. */
-type Pass = {
-  client: LogClient;
-  policy: TrustPolicy;
-  findings: Finding[];
-  agentKeys: Map<string, Promise<string[] | null>>;
 };
 
 /**
@@ -277,27 +270,6 @@ export async function monitorLogWithStateFile(
 
 // ---- the tree --------------------------------------------------------------------------------
 
-function codeOf(error: unknown): string {
-  return isChaosCoreError(error) ? error.code : ((error as Error)?.message ?? String(error));
-}
-
-function readFailure(pass: Pass, error: unknown, what: string, index?: number): void {
-  if (error instanceof LogReadError) {
-    pass.findings.push(
-      error.kind === "unreachable"
-        ? finding("unreachable", `cannot read ${what}: ${error.message}`, {
-            details: { path: error.path },
-          })
-        : finding("tampered_tile", `${what} is malformed: ${error.message}`, {
-            ...(index === undefined ? {} : { index }),
-            details: { path: error.path },
-          }),
-    );
-    return;
-  }
-  pass.findings.push(finding("unreachable", `cannot read ${what}: ${codeOf(error)}`));
-}
-
 /**
  * Fetches the entries [from, to) and their level-0 tiles, checks each entry
  * and tile hash, appends the leaves to `range`, then checks the level-1 tiles
@@ -455,101 +427,4 @@ async function classifyRootMismatch(
       { size },
     ),
   );
-}
-
-// ---- the chain -------------------------------------------------------------------------------
-
-async function checkAnchors(
-  pass: Pass,
-  rpcUrl: string,
-  checkpoint: Checkpoint,
-  progress: Readonly<Record<string, number>>,
-): Promise<{ checked: number; progress: Record<string, number> }> {
-  const out = { ...progress };
-  let checked = 0;
-  const chain = await import("@chaoscore/chain");
-  let client: Awaited<ReturnType<typeof chain.EthereumClient.connect>>;
-  try {
-    client = await chain.EthereumClient.connect({ rpcUrl, retry: { attempts: 2 } });
-  } catch (error) {
-    if (isChaosCoreError(error, "INVALID_INPUT")) throw error;
-    pass.findings.push(
-      finding("unreachable", `cannot reach the chain at ${rpcUrl} (${codeOf(error)})`),
-    );
-    return { checked, progress: out };
-  }
-  try {
-    const trusted = pass.policy.anchors.filter((a) => BigInt(a.chainId) === client.chainId);
-    if (trusted.length === 0) {
-      throw new ChaosCoreError(
-        "INVALID_INPUT",
-        `the policy names no anchor contract on chain ${client.chainId} (the chain of ${rpcUrl})`,
-      );
-    }
-    for (const anchor of trusted) {
-      const key = `${anchor.chainId}/${anchor.contract}`;
-      const contract = new chain.CheckpointAnchorContract({ client, address: anchor.contract });
-      let history: Awaited<ReturnType<typeof contract.history>>;
-      try {
-        history = await contract.history(checkpoint.origin, { from: BigInt(out[key] ?? 0) });
-      } catch (error) {
-        pass.findings.push(
-          isChaosCoreError(error, "CHAIN_NOT_DEPLOYED")
-            ? finding("anchor_mismatch", `no CheckpointAnchor contract at ${key}`)
-            : finding("unreachable", `cannot read the anchors at ${key} (${codeOf(error)})`),
-        );
-        continue;
-      }
-      for (const h of history) {
-        const size = Number(h.size);
-        const root = Buffer.from(h.root.slice(2), "hex");
-        const where = `anchor ${h.index} at ${key} (size ${size}, block ${h.blockNumber})`;
-        if (size > checkpoint.size) {
-          pass.findings.push(
-            finding(
-              "rollback",
-              `${where} is beyond the log's checkpoint of size ${checkpoint.size}`,
-              {
-                size,
-                details: { anchorIndex: Number(h.index), contract: key },
-              },
-            ),
-          );
-          break;
-        }
-        if (!(await anchorHolds(pass, size, root, checkpoint))) {
-          pass.findings.push(
-            finding("anchor_mismatch", `${where} is not a checkpoint of the log's tree`, {
-              size,
-              details: { anchorIndex: Number(h.index), contract: key, root: h.root },
-            }),
-          );
-          break;
-        }
-        out[key] = Number(h.index) + 1;
-        checked++;
-      }
-    }
-  } finally {
-    client.close();
-  }
-  return { checked, progress: out };
-}
-
-/** True when the anchored (size, root) is in the tree of the verified checkpoint. */
-async function anchorHolds(
-  pass: Pass,
-  size: number,
-  root: Uint8Array,
-  checkpoint: Checkpoint,
-): Promise<boolean> {
-  if (size === checkpoint.size) return equalBytes(root, checkpoint.rootHash);
-  if (size === 0) return true;
-  try {
-    const proof = await pass.client.consistencyProof(size, checkpoint.size);
-    verifyConsistency(size, checkpoint.size, proof, root, checkpoint.rootHash);
-    return true;
-  } catch {
-    return false;
-  }
 }
