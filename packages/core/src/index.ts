@@ -5,6 +5,7 @@ export * from "./canonical-json.js";
 export * from "./checkpoint.js";
 export * from "./client-signing.js";
 export * from "./cosignature.js";
+export * from "./ed25519-backend.js";
 export * from "./eip712.js";
 export * from "./entry.js";
 export * from "./errors.js";

@@ -11,6 +11,7 @@
  * @module
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
+import { ed25519Sign, ed25519Verify, keyMemo } from "./ed25519-backend.js";
 import { ChaosCoreError } from "./errors.js";
 import { sha256, utf8 } from "./hash.js";
 import { base64ToBytes, bytesToBase64, concatBytes } from "./hex.js";
@@ -209,8 +210,8 @@ export function signNote(text: string, signerKey: string | readonly string[]): s
   const message = utf8(text);
   let lines = "";
   for (const key of keys) {
-    const { name, keyId, seed } = parseSignerKey(key);
-    const signature = ed25519.sign(message, seed);
+    const { name, keyId, seed } = parsedSignerKey(key);
+    const signature = ed25519Sign(message, seed);
     lines += `${SIG_PREFIX}${name} ${bytesToBase64(concatBytes(Buffer.from(keyId, "hex"), signature))}\n`;
   }
   const note = `${text}\n${lines}`;
@@ -240,8 +241,8 @@ export function openNote(
   signedNote: string | Uint8Array,
   verifierKey: string | readonly string[],
 ): OpenedNote {
-  const trusted = (typeof verifierKey === "string" ? [verifierKey] : verifierKey).map(
-    parseVerifierKey,
+  const trusted = (typeof verifierKey === "string" ? [verifierKey] : verifierKey).map((k) =>
+    parsedVerifierKey(k),
   );
   const note = decodeNote(signedNote);
   const split = note.lastIndexOf("\n\n");
@@ -379,10 +380,10 @@ function parseSignatureLine(line: string): { name: string; keyId: string; signat
 }
 
 function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  if (signature.length !== 64) return false;
-  try {
-    return ed25519.verify(signature, message, publicKey, { zip215: false });
-  } catch {
-    return false;
-  }
+  return ed25519Verify(signature, message, publicKey);
 }
+
+// Parsing a key costs a curve operation (decompression, or deriving the public
+// key): a log or witness uses the same few keys for every note.
+const parsedSignerKey = keyMemo(parseSignerKey);
+const parsedVerifierKey = keyMemo(parseVerifierKey);

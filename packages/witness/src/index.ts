@@ -1,4 +1,5 @@
 export { MemoryWitnessStore } from "./memory-witness-store.js";
+export { NODE_ED25519, useNodeEd25519 } from "./node-ed25519.js";
 export { serveWitness, type WitnessServer } from "./server.js";
 export {
   parseWitnessedLog,

@@ -262,6 +262,8 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
     }
 
     // ---- database, engine -------------------------------------------------------------------------
+    // Notes (a checkpoint per batch) and cosignatures are signed and checked by node:crypto.
+    (await import("@chaoscore/witness")).useNodeEd25519();
     const engineModule = await import("@chaoscore/engine");
     const { createEngine, openDatabase, MockTeeProvider, StoredAnchorDirectory } = engineModule;
     const tee = new MockTeeProvider({ rootKey: await ensureTeeRoot(dataDir) });

@@ -93,9 +93,9 @@ function parseListen(value: string): { host: string; port: number } {
 
 /** `chaoscore witness serve`: runs the witness until SIGINT/SIGTERM. */
 export async function runWitnessServe(globals: Globals, opts: WitnessServeOptions): Promise<void> {
-  const { openWitnessStore, parseWitnessedLog, serveWitness, Witness } = await import(
-    "@chaoscore/witness"
-  );
+  const { openWitnessStore, parseWitnessedLog, serveWitness, useNodeEd25519, Witness } =
+    await import("@chaoscore/witness");
+  useNodeEd25519();
   const config = opts.config === undefined ? {} : await readConfig(opts.config);
   const logs = [];
   try {

@@ -166,6 +166,8 @@ export class WitnessingService {
   #unsubscribe: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #inflight = new Set<Promise<unknown>>();
+  /** Consistency proofs asked for by several witnesses at once are read once. */
+  readonly #proofs = new Map<string, Promise<Uint8Array[]>>();
   #stopped = false;
 
   /** @throws ChaosCoreError COSIGNATURE_MALFORMED when a witness key is malformed. */
@@ -253,8 +255,7 @@ export class WitnessingService {
       let response: Response;
       let text: string;
       try {
-        const proof =
-          old === 0 || old === cp.size ? [] : await this.#log.consistencyProof(old, cp.size);
+        const proof = old === 0 || old === cp.size ? [] : await this.#proof(old, cp.size);
         const remaining = deadline - Date.now();
         if (remaining <= 0) break;
         response = await this.#fetch(`${link.endpoint.url}/add-checkpoint`, {
@@ -321,6 +322,18 @@ export class WitnessingService {
       });
     }
     return this.#report(last);
+  }
+
+  #proof(from: number, to: number): Promise<Uint8Array[]> {
+    const key = `${from}/${to}`;
+    let proof = this.#proofs.get(key);
+    if (proof === undefined) {
+      proof = this.#log.consistencyProof(from, to);
+      if (this.#proofs.size >= 16) this.#proofs.clear();
+      this.#proofs.set(key, proof);
+      proof.catch(() => this.#proofs.delete(key));
+    }
+    return proof;
   }
 
   #report(outcome: WitnessOutcome): WitnessOutcome {
