@@ -52,7 +52,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from crewai.events import BaseEventListener, crewai_event_bus
+try:
+    from crewai.events import BaseEventListener, crewai_event_bus
+except ImportError as err:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "chaoscore.crewai needs CrewAI (>= 1.0): pip install 'chaoscore[crewai]'"
+    ) from err
 
 from .agent import ChaosCoreAgent
 from .client import GatewayError

@@ -25,7 +25,10 @@ import hashlib
 import math
 from typing import Any
 
-import anyio
+try:
+    import anyio
+except ImportError as err:  # pragma: no cover - depends on the environment
+    raise ImportError("chaoscore.mcp needs the MCP SDK: pip install 'chaoscore[mcp]'") from err
 
 from .agent import ChaosCoreAgent
 from .jcs import canonicalize
