@@ -341,7 +341,7 @@ export function buildProgram(): Command {
   exec
     .command("verify <recorded>")
     .description(
-      "verify a recorded execution offline: recompute its hashes and measurement and check the quote under the trusted roots",
+      "verify a recorded execution offline: recompute its hashes and measurement and check the quote under the trusted roots; or verify real TEE evidence (an AWS Nitro attestation document, an Intel TDX quote, or a chaoscore.tee-evidence/v1 file with collateral)",
     )
     .option(
       "--root <publicKey>",
@@ -349,8 +349,26 @@ export function buildProgram(): Command {
       collect,
     )
     .option("--max-age <seconds>", "oldest acceptable quote", positiveInt)
+    .option(
+      "--policy <file>",
+      "real TEE evidence: a trust policy file (its `attestation` member) or an attestation policy",
+    )
+    .option(
+      "--at <unix>",
+      "real TEE evidence: the time to judge it at (default now)",
+      (v: string) => {
+        if (!/^[0-9]{1,12}$/.test(v)) throw new InvalidArgumentError("expected unix seconds");
+        return Number(v);
+      },
+    )
     .addOption(jsonOption())
-    .addHelpText("after", examples("chaoscore exec verify execution.json"))
+    .addHelpText(
+      "after",
+      examples(
+        "chaoscore exec verify execution.json",
+        "chaoscore exec verify nitro-document.cbor --at 1663263864 --policy trust-policy.json",
+      ),
+    )
     .action(async (file: string, opts, cmd: Command) => {
       const { runExecVerify } = await import("./commands/exec.js");
       await runExecVerify(globals(cmd), file, opts);

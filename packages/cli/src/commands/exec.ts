@@ -122,8 +122,19 @@ export async function runExecRun(
 export async function runExecVerify(
   { dataDir }: Globals,
   file: string,
-  opts: { root?: string[]; maxAge?: number; json?: boolean },
+  opts: { root?: string[]; maxAge?: number; policy?: string; at?: number; json?: boolean },
 ): Promise<void> {
+  // real TEE evidence (a chaoscore.tee-evidence/v1 file or the vendor's bytes)
+  const { readEvidence, runExecVerifyEvidence } = await import("./exec-evidence.js");
+  const evidence = readEvidence(new Uint8Array(await readFile(file).catch(() => Buffer.alloc(0))));
+  if (evidence !== null) {
+    try {
+      await runExecVerifyEvidence(evidence, opts);
+    } catch (error) {
+      failed(error, opts.json);
+    }
+    return;
+  }
   const recorded = await readRecorded(file);
   const roots = [...(opts.root ?? []), ...(await trustedTeeRoots(dataDir))].map(
     (r) => r.toLowerCase() as Hex,
