@@ -23,10 +23,14 @@ server.registerTool("hang", { description: "never answers" }, async () => {
   served++;
   return new Promise(() => {});
 });
-server.registerTool("garbage", { description: "answers something that is not a tool result" }, async () => {
-  served++;
-  return { content: "not a list of content blocks", isError: "maybe" };
-});
+server.registerTool(
+  "garbage",
+  { description: "answers something that is not a tool result" },
+  async () => {
+    served++;
+    return { content: "not a list of content blocks", isError: "maybe" };
+  },
+);
 server.registerTool("calls", { description: "tool calls served so far" }, async () => ({
   content: [{ type: "text", text: String(served) }],
 }));
