@@ -13,6 +13,7 @@ import {
   signNote,
   TRUST_POLICY_FORMAT,
 } from "@chaoscore/core";
+import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { monitorLog, monitorLogWithStateFile } from "./monitor.js";
 import { readMonitorState } from "./state.js";
@@ -206,6 +207,33 @@ describe("monitorLog finds", () => {
     const closed = await startFakeLog({ entries: [] });
     await closed.close();
     expect(kinds(await monitorLog({ gateway: closed.url, policy }))).toEqual(["unreachable"]);
+  });
+});
+
+describe("monitorLog on garbage", () => {
+  it("never throws, whatever a path answers (random bytes, truncations, other sizes)", async () => {
+    const path = statePath();
+    state.entries = makeEntries(300);
+    await monitorLogWithStateFile({ gateway: log.url, policy, statePath: path });
+    state.entries.push(...makeEntries(220, 300));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("/log/tile/0/", "/log/tile/1/", "/log/tile/entries/", "/log/checkpoint"),
+        fc.uint8Array({ maxLength: 600 }),
+        async (target, junk) => {
+          state.tamper = (p, body) => (p.startsWith(target) ? Buffer.from(junk) : body);
+          if (target === "/log/checkpoint")
+            state.cosign = () => Buffer.from(junk).toString("latin1");
+          const r = await monitorLogWithStateFile({ gateway: log.url, policy, statePath: path });
+          delete state.cosign;
+          // 300 → 520 leaves completes level-1 node 1: every kind of tile is read, so garbage is a finding
+          expect(r.findings.length).toBeGreaterThan(0);
+          expect(r.advanced).toBe(false);
+        },
+      ),
+      { numRuns: 12 },
+    );
+    expect((await readMonitorState(path))?.checkpoint.size).toBe(300);
   });
 });
 
