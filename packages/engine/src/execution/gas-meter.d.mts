@@ -7,6 +7,9 @@ export declare const STACK_POINTER_EXPORT: string;
 export declare const TRAP_GAS: number;
 export declare const TRAP_STACK: number;
 /** The engine module with the gas meter and stack floor instrumented in (deterministic). */
-export declare function instrumentWasm(bytes: Uint8Array): Uint8Array;
+export declare function instrumentWasm(
+  bytes: Uint8Array,
+  options?: { minimumMemoryPages?: number },
+): Uint8Array;
 /** Bytes of a memory.copy or memory.fill that cost one unit of gas. */
 export declare const BULK_BYTES_PER_GAS: number;

@@ -179,11 +179,14 @@ function walkBody(r, end, atLoop, atBulk) {
 }
 
 /**
- * Returns the instrumented module and the indices of the added globals.
- * Deterministic: the same input bytes give the same output bytes.
+ * Returns the instrumented module. Deterministic: the same input bytes (and
+ * options) give the same output bytes.
  * @param {Uint8Array} bytes the original module
+ * @param {{ minimumMemoryPages?: number }} [options] lower the imported
+ * memory's declared minimum (so a small run's memory can be capped below the
+ * engine's default initial size; the engine grows its heap on demand).
  */
-export function instrumentWasm(bytes) {
+export function instrumentWasm(bytes, options = {}) {
   const r = new Reader(bytes, 8);
   const sections = [];
   while (r.p < bytes.length) {
@@ -197,6 +200,8 @@ export function instrumentWasm(bytes) {
   // Imported globals shift the index space of defined globals.
   let importedGlobals = 0;
   let importedFunctions = 0;
+  /** Where the imported memory's minimum (pages, LEB128) sits in the import section. */
+  let memoryMinimum;
   const imports = find(2);
   if (imports !== undefined) {
     const ir = new Reader(bytes, imports.start);
@@ -217,7 +222,8 @@ export function instrumentWasm(bytes) {
         if (flags & 1) ir.u32();
       } else if (kind === 2) {
         const flags = ir.byte();
-        ir.u32();
+        const at = ir.p;
+        memoryMinimum = { at, pages: ir.u32(), end: ir.p };
         if (flags & 1) ir.u32();
       } else if (kind === 3) {
         importedGlobals++;
@@ -225,6 +231,9 @@ export function instrumentWasm(bytes) {
         ir.byte();
       } else throw new Error("wasm: unknown import kind");
     }
+  }
+  if (options.minimumMemoryPages !== undefined && memoryMinimum === undefined) {
+    throw new Error("wasm: the engine imports no memory");
   }
   const globals = find(6);
   if (globals === undefined) throw new Error("wasm: the engine has no stack-pointer global");
@@ -359,7 +368,16 @@ export function instrumentWasm(bytes) {
     out.push(Uint8Array.from([id, ...u32leb(size)]), ...body);
   };
   for (const s of sections) {
-    if (s.id === 1) section(1, Uint8Array.from(newTypes));
+    if (s.id === 2 && options.minimumMemoryPages !== undefined) {
+      if (options.minimumMemoryPages > memoryMinimum.pages) {
+        throw new Error("wasm: the memory minimum can only be lowered");
+      }
+      section(2, [
+        bytes.subarray(s.start, memoryMinimum.at),
+        Uint8Array.from(u32leb(options.minimumMemoryPages)),
+        bytes.subarray(memoryMinimum.end, s.end),
+      ]);
+    } else if (s.id === 1) section(1, Uint8Array.from(newTypes));
     else if (s.id === 3) section(3, Uint8Array.from(newFunctions));
     else if (s.id === 6) section(6, Uint8Array.from(newGlobals));
     else if (s.id === 7) section(7, Uint8Array.from(newExports));

@@ -106,6 +106,20 @@ describe("instrumentWasm", () => {
     expect(WA.validate(a)).toBe(true);
   });
 
+  it("lowers the imported memory's minimum only when asked, and only downwards", () => {
+    const require = createRequire(import.meta.url);
+    const engine = readFileSync(require.resolve("@jitl/quickjs-wasmfile-release-sync/wasm"));
+    const lowered = instrumentWasm(engine, { minimumMemoryPages: 128 });
+    expect(WA.validate(lowered)).toBe(true);
+    expect(Buffer.from(lowered).equals(Buffer.from(instrumentWasm(engine)))).toBe(false);
+    expect(() => instrumentWasm(engine, { minimumMemoryPages: 100_000 })).toThrow(
+      /only be lowered/,
+    );
+    expect(() => instrumentWasm(tinyModule([0x0b]), { minimumMemoryPages: 1 })).toThrow(
+      /no memory/,
+    );
+  });
+
   it("refuses instructions it does not know (so nothing runs unmetered)", () => {
     expect(() => instrumentWasm(tinyModule([0xfd, 0x00, 0x0b]))).toThrow(/unsupported instruction/);
     expect(() => instrumentWasm(tinyModule([0x06, 0x40, 0x0b]))).toThrow(/unsupported instruction/);

@@ -52,6 +52,23 @@ describe("the memory bound", () => {
     });
   }
 
+  it("holds at the smallest memoryBytes too (the engine starts at its image size, not 16 MiB)", async () => {
+    const small = new SecureExecutionEnvironment({ workers: 1, limits: { memoryBytes: MiB } });
+    try {
+      const e = await failure(
+        small.run(
+          "export default () => { const k = []; for (;;) k.push(new Uint8Array(1 << 16)); }",
+          null,
+        ),
+      );
+      expect(e.code).toBe("EXECUTION_MEMORY_LIMIT");
+      expect(e.details.stats?.memoryBytes).toBeLessThanOrEqual(ENGINE_IMAGE_BYTES + MiB);
+      expect((await small.run("export default () => 'fits'", null)).output).toBe("fits");
+    } finally {
+      await small.close();
+    }
+  });
+
   it("lets a run use most of its memoryBytes", async () => {
     const r = await sandbox.run(
       "export default () => new Uint8Array(12 * 1024 * 1024).length",

@@ -34,14 +34,16 @@ import { PRELUDE } from "./prelude.mjs";
 const PAGE = 65536;
 /** The engine image below the heap: static data and the 5 MiB C stack, rounded up. */
 export const ENGINE_IMAGE_BYTES = 8 * 1024 * 1024;
-/** The memory the engine's module asks for at start (its declared minimum). */
-const INITIAL_PAGES = 256;
+/** The memory a run starts with: the engine image (the module's declared minimum is lowered to it). */
+const INITIAL_PAGES = ENGINE_IMAGE_BYTES / PAGE;
 /** QuickJS's own stack check sits this far past the host's stack floor (a safety net for alloca). */
 const QUICKJS_STACK_SLACK = 64 * 1024;
 
 const require = createRequire(import.meta.url);
 const compiled = new WebAssembly.Module(
-  instrumentWasm(readFileSync(require.resolve("@jitl/quickjs-wasmfile-release-sync/wasm"))),
+  instrumentWasm(readFileSync(require.resolve("@jitl/quickjs-wasmfile-release-sync/wasm")), {
+    minimumMemoryPages: INITIAL_PAGES,
+  }),
 );
 
 /** The engine's last stderr line (an Emscripten abort message), for diagnostics. */
@@ -54,7 +56,7 @@ let lastEngineMessage = "";
  * replaced by constants; the memory-growth import records a failure.
  */
 async function newEngine(memoryBytes) {
-  const maximum = Math.max(INITIAL_PAGES, Math.ceil((ENGINE_IMAGE_BYTES + memoryBytes) / PAGE));
+  const maximum = Math.ceil((ENGINE_IMAGE_BYTES + memoryBytes) / PAGE);
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum });
   const engine = { memory, instance: undefined, growthFailed: false };
   const instantiateWasm = (imports, receive) => {
