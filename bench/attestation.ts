@@ -21,16 +21,27 @@ import { describeMachine, goal } from "./machine.js";
 const VECTORS = join(import.meta.dirname, "..", "vectors");
 const TARGET = 500;
 
-function rate(seconds: number, f: () => unknown): number {
+/**
+ * Verifications per second of this thread's CPU time (user + system), and per
+ * wall-clock second. On a shared machine (the 2 cores here run other jobs) the
+ * wall-clock figure measures the load; the CPU-time figure measures the code.
+ */
+function rate(seconds: number, f: () => unknown): { cpu: number; wall: number } {
   for (let i = 0; i < 5; i++) f(); // warm up
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   let n = 0;
   while (performance.now() - start < seconds * 1000) {
     f();
     n++;
   }
-  return n / ((performance.now() - start) / 1000);
+  const used = process.cpuUsage(cpu0);
+  const cpuSeconds = (used.user + used.system) / 1e6;
+  return { cpu: n / cpuSeconds, wall: n / ((performance.now() - start) / 1000) };
 }
+
+const show = (r: { cpu: number; wall: number }) =>
+  `${r.cpu.toFixed(0).padStart(6)} /s of CPU time   (${r.wall.toFixed(0)} /s wall clock)`;
 
 export async function runAttestationBench(args: string[]): Promise<boolean> {
   if (args.includes("--help")) {
@@ -52,9 +63,10 @@ export async function runAttestationBench(args: string[]): Promise<boolean> {
   };
   const mock = JSON.parse(read("attestations/valid.json").toString("utf8"));
   console.log(`machine: ${describeMachine()}`);
-  console.log(`one thread, ${seconds} s per figure, nothing cached between verifications\n`);
+  console.log(`one thread, ${seconds} s per figure, nothing cached between verifications`);
+  console.log("GOAL lines use verifications per second of CPU time (node:crypto back end)\n");
   const mockRate = rate(seconds, () => verifyQuote(mock.quote, mock.policy));
-  console.log(`mock-tee quote (Ed25519, 1 certificate):            ${mockRate.toFixed(0)} /s`);
+  console.log(`mock-tee quote (Ed25519, 1 certificate):                   ${show(mockRate)}`);
   const results: Record<string, number> = {};
   for (const ecdsa of [nodeEcdsaVerifier, nobleEcdsaVerifier] as EcdsaVerifier[]) {
     const n = rate(seconds, () => verifyNitroDocument(nitro, { now: 1663263864, ecdsa }));
@@ -65,14 +77,10 @@ export async function runAttestationBench(args: string[]): Promise<boolean> {
         collateral,
       ),
     );
-    console.log(
-      `aws-nitro document (5 × P-384: 4 certs + COSE), ${ecdsa.name.padEnd(12)} ${n.toFixed(0)} /s`,
-    );
-    console.log(
-      `intel-tdx v4 quote + collateral (9 × P-256),    ${ecdsa.name.padEnd(12)} ${t.toFixed(0)} /s`,
-    );
-    results[`nitro ${ecdsa.name}`] = n;
-    results[`tdx ${ecdsa.name}`] = t;
+    console.log(`aws-nitro document (5 × P-384), ${ecdsa.name.padEnd(12)}              ${show(n)}`);
+    console.log(`intel-tdx v4 quote + collateral (9 × P-256), ${ecdsa.name.padEnd(12)} ${show(t)}`);
+    results[`nitro ${ecdsa.name}`] = n.cpu;
+    results[`tdx ${ecdsa.name}`] = t.cpu;
   }
   const nitroOk = goal(
     "attestation-nitro-verifications-per-second",
