@@ -44,9 +44,9 @@ describe(`store on ${TEST_DB_KIND}`, () => {
     expect(Array.from(row?.b ?? [])).toEqual([1, 2]);
   });
 
-  it("turns SQL errors into STORE_UNAVAILABLE", async () => {
-    await expect(db.query("SELECT * FROM no_such_table")).rejects.toMatchObject({
-      code: "STORE_UNAVAILABLE",
-    });
+  it("turns SQL errors into STORE_QUERY_FAILED (not the retryable STORE_UNAVAILABLE), without the SQL", async () => {
+    const error = await db.query("SELECT * FROM no_such_table").catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "STORE_QUERY_FAILED" });
+    expect((error as Error).message).not.toContain("no_such_table");
   });
 });
