@@ -4,12 +4,15 @@
  * and the spread of gas used over repeated runs of every corpus program.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { isChaosCoreError } from "@chaoscore/core";
 import { SecureExecutionEnvironment } from "@chaoscore/engine";
 import { newQuickJSWASMModule, newVariant, RELEASE_SYNC } from "quickjs-emscripten";
-import { GAS_EXPORT, instrumentWasm } from "../packages/engine/src/execution/gas-meter.mjs";
+import {
+  engineWasmPath,
+  GAS_EXPORT,
+  instrumentWasm,
+} from "../packages/engine/src/execution/gas-meter.mjs";
 
 /** CPU-bound work of several kinds: interpreter loops, builtins, strings, JSON, RegExp. */
 export const METERING_WORKLOAD = `
@@ -60,8 +63,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
  * and the gas the metered run used.
  */
 export async function measureMeteringOverhead(rounds: number) {
-  const require = createRequire(import.meta.url);
-  const original = readFileSync(require.resolve("@jitl/quickjs-wasmfile-release-sync/wasm"));
+  const original = readFileSync(engineWasmPath());
   const plain = new WA.Module(original);
   const metered = new WA.Module(instrumentWasm(original));
   const timeOne = async (compiled: object) => {

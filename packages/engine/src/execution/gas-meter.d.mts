@@ -13,3 +13,5 @@ export declare function instrumentWasm(
 ): Uint8Array;
 /** Bytes of a memory.copy or memory.fill that cost one unit of gas. */
 export declare const BULK_BYTES_PER_GAS: number;
+/** Path of the QuickJS WebAssembly module the sandbox runs (through quickjs-emscripten's dependencies). */
+export declare function engineWasmPath(): string;

@@ -27,6 +27,19 @@
 // the host (which reads `reason`) decides what a trap means: the guest cannot
 // catch it, forge it or observe it.
 
+import { createRequire } from "node:module";
+
+/**
+ * Path of the QuickJS WebAssembly module the sandbox runs (the RELEASE_SYNC
+ * variant), resolved through quickjs-emscripten's own dependencies so that
+ * it is the exact build that package loads.
+ */
+export function engineWasmPath() {
+  const fromHere = createRequire(import.meta.url);
+  const fromQuickjs = createRequire(fromHere.resolve("quickjs-emscripten"));
+  return fromQuickjs.resolve("@jitl/quickjs-wasmfile-release-sync/wasm");
+}
+
 /** Version of the instrumentation; part of the runtime identity. */
 export const GAS_METER_VERSION = "chaoscore.gas/1";
 /** Bytes of a memory.copy or memory.fill that cost one unit of gas (a power of two). */

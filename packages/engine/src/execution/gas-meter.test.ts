@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import {
+  engineWasmPath,
   GAS_EXPORT,
   instrumentWasm,
   STACK_FLOOR_EXPORT,
@@ -98,8 +98,7 @@ describe("instrumentWasm", () => {
   });
 
   it("is deterministic and keeps the engine valid", () => {
-    const require = createRequire(import.meta.url);
-    const engine = readFileSync(require.resolve("@jitl/quickjs-wasmfile-release-sync/wasm"));
+    const engine = readFileSync(engineWasmPath());
     const a = instrumentWasm(engine);
     const b = instrumentWasm(engine);
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
@@ -107,8 +106,7 @@ describe("instrumentWasm", () => {
   });
 
   it("lowers the imported memory's minimum only when asked, and only downwards", () => {
-    const require = createRequire(import.meta.url);
-    const engine = readFileSync(require.resolve("@jitl/quickjs-wasmfile-release-sync/wasm"));
+    const engine = readFileSync(engineWasmPath());
     const lowered = instrumentWasm(engine, { minimumMemoryPages: 128 });
     expect(WA.validate(lowered)).toBe(true);
     expect(Buffer.from(lowered).equals(Buffer.from(instrumentWasm(engine)))).toBe(false);

@@ -17,10 +17,10 @@
 // { id, ok: false, code, message, details, logs, stats }; stats = {
 // durationMs, gasUsed, memoryBytes, interrupts }.
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { parentPort } from "node:worker_threads";
 import { newQuickJSWASMModule, newVariant, RELEASE_SYNC } from "quickjs-emscripten";
 import {
+  engineWasmPath,
   GAS_EXPORT,
   instrumentWasm,
   STACK_FLOOR_EXPORT,
@@ -39,9 +39,8 @@ const INITIAL_PAGES = ENGINE_IMAGE_BYTES / PAGE;
 /** QuickJS's own stack check sits this far past the host's stack floor (a safety net for alloca). */
 const QUICKJS_STACK_SLACK = 64 * 1024;
 
-const require = createRequire(import.meta.url);
 const compiled = new WebAssembly.Module(
-  instrumentWasm(readFileSync(require.resolve("@jitl/quickjs-wasmfile-release-sync/wasm")), {
+  instrumentWasm(readFileSync(engineWasmPath()), {
     minimumMemoryPages: INITIAL_PAGES,
   }),
 );
