@@ -157,6 +157,32 @@ describe("Witness.addCheckpoint", () => {
   });
 });
 
+describe("two witness processes on one store", () => {
+  it("a stale in-process view never cosigns a fork: the compare-and-swap fails and the answer is 409", async () => {
+    const base = newLog().append(3);
+    const a = witnessFor(base);
+    const b = witnessFor(base);
+    await a.addCheckpoint(formatAddCheckpointRequest(0, [], base.checkpoint()));
+    // b reads the store at size 3 …
+    expect(
+      (await b.addCheckpoint(formatAddCheckpointRequest(3, [], base.checkpoint()))).status,
+    ).toBe(200);
+    // … a moves on to one branch …
+    const left = base.fork().append(2, "left");
+    expect(
+      (await a.addCheckpoint(formatAddCheckpointRequest(3, left.proof(3), left.checkpoint())))
+        .status,
+    ).toBe(200);
+    // … and b, asked for the other branch from size 3, refuses it.
+    const right = base.fork().append(1, "right");
+    const answer = await b.addCheckpoint(
+      formatAddCheckpointRequest(3, right.proof(3), right.checkpoint()),
+    );
+    expect(answer).toMatchObject({ status: 409, body: "5\n" });
+    expect((await store.latest(base.origin))?.rootHash).toEqual(left.root());
+  });
+});
+
 describe("parseWitnessedLog", () => {
   it("takes `<origin> <key>` or a key whose name is the origin", () => {
     const { verifierKey } = generateNoteKey("chaoscore.test/p");

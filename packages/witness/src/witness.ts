@@ -20,7 +20,7 @@ import {
   verifyConsistency,
   witnessVerifierKeyFromSignerKey,
 } from "@chaoscore/core";
-import type { WitnessStore } from "./witness-store.js";
+import type { WitnessedCheckpoint, WitnessStore } from "./witness-store.js";
 
 /** A log the witness follows: its origin line and its note verifier key. */
 export type WitnessedLog = { readonly origin: string; readonly verifierKey: string };
@@ -85,6 +85,12 @@ export class Witness {
   readonly #now: () => number;
   /** One request at a time per origin in this process (the store's CAS guards across processes). */
   readonly #queues = new Map<string, Promise<unknown>>();
+  /**
+   * The last checkpoint read or committed per origin. Only a hint: a stale
+   * entry (another process on the same Postgres moved on) makes the
+   * compare-and-swap fail, and the witness reads the store again.
+   */
+  readonly #held = new Map<string, WitnessedCheckpoint | undefined>();
 
   /**
    * @throws ChaosCoreError COSIGNATURE_MALFORMED when the signer key is malformed.
@@ -149,10 +155,12 @@ export class Witness {
     request: { oldSize: number; proof: readonly Uint8Array[]; checkpoint: string },
     checkpoint: Checkpoint,
   ): Promise<string> {
-    const held = await this.#store.latest(origin);
+    let held = this.#held.has(origin) ? this.#held.get(origin) : await this.#read(origin);
+    if (request.oldSize !== (held?.size ?? 0)) held = await this.#read(origin); // not from a stale hint
     const heldSize = held?.size ?? 0;
-    if (request.oldSize !== heldSize)
+    if (request.oldSize !== heldSize) {
       throw conflict(heldSize, "the old size is not the size the witness holds");
+    }
     if (held !== undefined) {
       if (checkpoint.size === held.size) {
         if (!equalBytes(checkpoint.rootHash, held.rootHash)) {
@@ -179,17 +187,32 @@ export class Witness {
         }
       }
     }
-    const stored = await this.#store.update(heldSize, held?.rootHash, {
+    const next = {
       origin,
       size: checkpoint.size,
       rootHash: checkpoint.rootHash,
       note: request.checkpoint,
-    });
+    };
+    let stored: boolean;
+    try {
+      stored = await this.#store.update(heldSize, held?.rootHash, next);
+    } catch (error) {
+      this.#held.delete(origin); // the commit's outcome is unknown: read it next time
+      throw error;
+    }
     if (!stored) {
-      const now = await this.#store.latest(origin);
+      const now = await this.#read(origin);
       throw conflict(now?.size ?? 0, "another request changed the witness's checkpoint first");
     }
+    this.#held.set(origin, next);
     return cosignCheckpoint(request.checkpoint, this.#signerKey, this.#now());
+  }
+
+  async #read(origin: string): Promise<WitnessedCheckpoint | undefined> {
+    this.#held.delete(origin);
+    const held = await this.#store.latest(origin);
+    this.#held.set(origin, held);
+    return held;
   }
 
   #serialize<T>(origin: string, fn: () => Promise<T>): Promise<T> {
