@@ -272,14 +272,7 @@ describe("chaosCoreRun (Vercel AI SDK, model steps included)", () => {
     });
     expect(result.text).toBe("It is 21°C in Paris.");
     expect(await recorder.flush()).toEqual({ recorded: 8, failures: [] });
-    const rows = await h.actionsOf(agent.address);
-    const receipts = await Promise.all(rows.map((r) => h.verifiedReceipt(r.id)));
-    const view = receipts.map(({ receipt, verified }) => ({
-      id: verified.actionId,
-      type: receipt.action.entry.message.actionType,
-      parents: receipt.action.entry.message.parents,
-      payload: receipt.payload as Record<string, unknown>,
-    }));
+    const view = await h.stepsOf(agent.address);
     const [call1, answer1] = view;
     expect(call1?.type).toBe("model.call");
     expect(call1?.parents).toEqual([]);

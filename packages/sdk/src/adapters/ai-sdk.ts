@@ -20,20 +20,7 @@ import {
 } from "./model-calls.js";
 import { ToolCallLog, type ToolRecorderOptions } from "./tool-calls.js";
 
-export {
-  MODEL_ACTION_TYPES,
-  type ModelActionType,
-  type ModelCallPayload,
-  type ModelRecorderOptions,
-  type ModelResultPayload,
-  type TokenUsage,
-} from "./model-calls.js";
-export {
-  TOOL_ACTION_TYPES,
-  type ToolActionType,
-  type ToolPayload,
-  type ToolRecorderOptions,
-} from "./tool-calls.js";
+export * from "./recorded-steps.js";
 
 /**
  * A Vercel AI SDK (v6) telemetry integration that records every tool
@@ -58,7 +45,11 @@ export function chaosCoreTelemetry(
   recorder: AgentRecorder,
   options: ToolRecorderOptions = {},
 ): TelemetryIntegration {
-  const calls = new ToolCallLog(recorder, "ai-sdk", options);
+  return toolTelemetry(new ToolCallLog(recorder, "ai-sdk", options));
+}
+
+/** The AI SDK's tool events, recorded by `calls`. */
+function toolTelemetry(calls: ToolCallLog): TelemetryIntegration {
   return {
     onToolCallStart(event: OnToolCallStartEvent) {
       const { toolCallId, toolName, input } = event.toolCall;
@@ -174,20 +165,6 @@ export function chaosCoreRun(
   };
   return {
     wrap: (model) => wrapLanguageModel({ model, middleware }) as LanguageModelV3,
-    telemetry: {
-      onToolCallStart(event: OnToolCallStartEvent) {
-        const { toolCallId, toolName, input } = event.toolCall;
-        return calls.start(toolCallId, {
-          tool: toolName,
-          callId: toolCallId,
-          input,
-          step: event.stepNumber ?? null,
-        });
-      },
-      onToolCallFinish(event: OnToolCallFinishEvent) {
-        const key = event.toolCall.toolCallId;
-        return event.success ? calls.finish(key, event.output) : calls.fail(key, event.error);
-      },
-    },
+    telemetry: toolTelemetry(calls),
   };
 }

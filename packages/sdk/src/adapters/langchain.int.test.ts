@@ -130,18 +130,7 @@ describe("ChaosCoreCallbackHandler (LangChain.js / LangGraph.js)", () => {
       { callbacks: [new ChaosCoreCallbackHandler(recorder)] },
     );
     expect(await recorder.flush()).toEqual({ recorded: 6, failures: [] });
-    const rows = await h.actionsOf(agent.address);
-    const steps = await Promise.all(
-      rows.map(async (r) => {
-        const { receipt, verified } = await h.verifiedReceipt(r.id);
-        return {
-          id: verified.actionId,
-          type: receipt.action.entry.message.actionType,
-          parents: receipt.action.entry.message.parents,
-          payload: receipt.payload as Record<string, unknown>,
-        };
-      }),
-    );
+    const steps = await h.stepsOf(agent.address);
     expect(steps.map((s) => s.type)).toEqual([
       "model.call",
       "model.result",

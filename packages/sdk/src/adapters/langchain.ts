@@ -12,20 +12,7 @@ import {
 } from "./model-calls.js";
 import { parseArguments, ToolCallLog, type ToolRecorderOptions } from "./tool-calls.js";
 
-export {
-  MODEL_ACTION_TYPES,
-  type ModelActionType,
-  type ModelCallPayload,
-  type ModelRecorderOptions,
-  type ModelResultPayload,
-  type TokenUsage,
-} from "./model-calls.js";
-export {
-  TOOL_ACTION_TYPES,
-  type ToolActionType,
-  type ToolPayload,
-  type ToolRecorderOptions,
-} from "./tool-calls.js";
+export * from "./recorded-steps.js";
 
 /**
  * A LangChain.js callback handler (also for LangGraph.js, whose nodes run

@@ -210,18 +210,7 @@ describe("recordRunner (OpenAI Agents SDK, model steps included)", () => {
     run.stop();
     expect(result.finalOutput).toBe("It is 21°C in Oslo.");
     expect(await recorder.flush()).toEqual({ recorded: 6, failures: [] });
-    const rows = await h.actionsOf(agent.address);
-    const steps = await Promise.all(
-      rows.map(async (r) => {
-        const { receipt, verified } = await h.verifiedReceipt(r.id);
-        return {
-          id: verified.actionId,
-          type: receipt.action.entry.message.actionType,
-          parents: receipt.action.entry.message.parents,
-          payload: receipt.payload as Record<string, unknown>,
-        };
-      }),
-    );
+    const steps = await h.stepsOf(agent.address);
     expect(steps.map((s) => s.type)).toEqual([
       "model.call",
       "model.result",

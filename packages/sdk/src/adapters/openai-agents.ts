@@ -10,20 +10,7 @@ import type { AgentRecorder } from "../recorder.js";
 import { ModelCallLog, type ModelRecorderOptions, RunChain, tokenCount } from "./model-calls.js";
 import { parseArguments, ToolCallLog, type ToolRecorderOptions } from "./tool-calls.js";
 
-export {
-  MODEL_ACTION_TYPES,
-  type ModelActionType,
-  type ModelCallPayload,
-  type ModelRecorderOptions,
-  type ModelResultPayload,
-  type TokenUsage,
-} from "./model-calls.js";
-export {
-  TOOL_ACTION_TYPES,
-  type ToolActionType,
-  type ToolPayload,
-  type ToolRecorderOptions,
-} from "./tool-calls.js";
+export * from "./recorded-steps.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: the Runner's own hook types (RunHooks<any, …>)
 type Events = RunHookEvents<any, AgentOutputType<unknown>>;

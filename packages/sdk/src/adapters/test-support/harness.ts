@@ -51,7 +51,22 @@ export async function openHarness(options: Parameters<typeof openTestEngine>[0] 
     return { receipt, verified };
   }
 
-  return { ...h, sink, nextNonceOf, newRecorder, actionsOf, verifiedReceipt };
+  /** The agent's actions in log order, each from its verified receipt. */
+  async function stepsOf(agent: string) {
+    return Promise.all(
+      (await actionsOf(agent)).map(async (r) => {
+        const { receipt, verified } = await verifiedReceipt(r.id);
+        return {
+          id: verified.actionId,
+          type: receipt.action.entry.message.actionType,
+          parents: receipt.action.entry.message.parents,
+          payload: receipt.payload as Record<string, unknown>,
+        };
+      }),
+    );
+  }
+
+  return { ...h, sink, nextNonceOf, newRecorder, actionsOf, verifiedReceipt, stepsOf };
 }
 
 export type Harness = Awaited<ReturnType<typeof openHarness>>;
