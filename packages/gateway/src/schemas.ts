@@ -9,16 +9,39 @@ import { type TSchema, Type } from "@sinclair/typebox";
 export const Address = Type.String({
   pattern: "^0x[0-9a-f]{40}$",
   description: "a lowercase 0x address (agent id)",
+  examples: ["0x8ba1f109551bd432803012645ac136ddd64dba72"],
 });
-export const Hash = Type.String({ pattern: "^0x[0-9a-f]{64}$", description: "32 bytes, 0x-hex" });
-export const StudioId = Type.String({ pattern: "^[a-z0-9][a-z0-9._-]{0,63}$" });
-export const TaskId = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$" });
+export const Hash = Type.String({
+  pattern: "^0x[0-9a-f]{64}$",
+  description: "32 bytes, 0x-hex",
+  examples: [`0x${"5f".repeat(32)}`],
+});
+export const StudioId = Type.String({
+  pattern: "^[a-z0-9][a-z0-9._-]{0,63}$",
+  examples: ["governance"],
+});
+export const TaskId = Type.String({
+  pattern: "^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$",
+  examples: ["PIP-7"],
+});
 export const Decimal = (max = 12) =>
-  Type.String({ pattern: `^(0|[1-9][0-9]{0,${max - 1}})$`, description: "a decimal integer" });
+  Type.String({
+    pattern: `^(0|[1-9][0-9]{0,${max - 1}})$`,
+    description: "a decimal integer",
+    examples: ["0"],
+  });
 /** A decimal integer ≥ 1 (tree sizes, epochs). */
 export const Positive = (max = 12) =>
-  Type.String({ pattern: `^[1-9][0-9]{0,${max - 1}}$`, description: "a decimal integer ≥ 1" });
-export const Limit = Type.String({ pattern: "^[1-9][0-9]{0,2}$", description: "page size" });
+  Type.String({
+    pattern: `^[1-9][0-9]{0,${max - 1}}$`,
+    description: "a decimal integer ≥ 1",
+    examples: ["1"],
+  });
+export const Limit = Type.String({
+  pattern: "^[1-9][0-9]{0,2}$",
+  description: "page size",
+  examples: ["50"],
+});
 export const Cursor = Type.String({
   minLength: 1,
   maxLength: 200,
@@ -30,6 +53,7 @@ export const QueryTime = Type.String({
   pattern:
     "^([0-9]{1,12}|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))$",
   description: "unix seconds, or an RFC 3339 date-time with its offset",
+  examples: ["2026-01-31T12:00:00Z", "1769860800"],
 });
 
 /** A signed log entry (its shape is checked by Proof of Agency, docs/spec/receipt.md). */
