@@ -801,7 +801,10 @@ export function buildProgram(): Command {
     .option("--host <host>", "interface to bind with --http", "127.0.0.1")
     .option("--port <port>", "TCP port with --http (0: a free one)", nonNegativeInt, 8788)
     .option("--log-key <key>", "pin the log's verifier key for verify_receipt")
-    .option("--policy <file>", "a trust policy file (chaoscore.trust-policy/v1): pins its log key")
+    .option(
+      "--policy <file>",
+      "a trust policy file (chaoscore.trust-policy/v1): receipts must verify under its log key, witness quorum and anchors",
+    )
     .addHelpText(
       "after",
       examples(

@@ -8,7 +8,9 @@ import { fileURLToPath } from "node:url";
 import {
   bytesToHex,
   canonicalJsonBytes,
+  generateWitnessKey,
   type Hex,
+  parseTrustPolicy,
   privateKeyToAddress,
   type Receipt,
   sha256Hex,
@@ -184,6 +186,31 @@ describe("chaoscore mcp over Streamable HTTP", () => {
       errorCode(await call(mcp, "claim_task", { studio: "no-such-studio", task: "t-1" })),
     ).toMatch(/^(STUDIO_|GATEWAY_FEATURE_DISABLED)/);
     expect(await g.snapshot()).toEqual(before);
+  });
+});
+
+describe("verify_receipt under a trust policy", () => {
+  it("enforces the policy's witness quorum, not only its log key", async () => {
+    const agent = await g.newAgent();
+    const client = new ChaosCoreClient({ baseUrl: base, agentKey: agent.privateKey });
+    const policy = parseTrustPolicy({
+      format: "chaoscore.trust-policy/v1",
+      log: { key: g.verifierKey },
+      witnesses: { keys: [generateWitnessKey("witness.test/w1").verifierKey], quorum: 1 },
+    });
+    const server = await serveMcpOverHttp({ client, agentKey: agent.privateKey, policy });
+    const mcp = new Client({ name: "policy-test", version: "1" });
+    await mcp.connect(new StreamableHTTPClientTransport(new URL(server.url)));
+    try {
+      const id = (await call(mcp, "record_action", { type: "x" })).structuredContent?.id as Hex;
+      // this log has no witnesses: the receipt lacks the policy's quorum
+      expect(errorCode(await call(mcp, "verify_receipt", { action: id }))).toBe(
+        "RECEIPT_WITNESS_QUORUM",
+      );
+    } finally {
+      await mcp.close();
+      await server.close();
+    }
   });
 });
 

@@ -14,7 +14,9 @@ import {
   isChaosCoreError,
   privateKeyToAddress,
   signStudioTransition,
+  type TrustPolicy,
   verifyReceipt,
+  verifyReceiptWithPolicy,
 } from "@chaoscore/core";
 import { AgentRecorder, type ChaosCoreClient } from "@chaoscore/sdk";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -33,6 +35,12 @@ export type McpServerOptions = {
    * pin a key to verify without trusting the gateway.
    */
   trustedLogKey?: string;
+  /**
+   * A trust policy (`chaoscore.trust-policy/v1`): receipts must verify under
+   * its log key, with its witness quorum and, when it names anchors, an
+   * anchor in one of its contracts. Wins over `trustedLogKey`.
+   */
+  policy?: TrustPolicy;
   /**
    * The agent's writer (its nonce sequence). Servers that share one (one per
    * HTTP session) sign in one order; default: a writer of its own.
@@ -157,6 +165,22 @@ export function createChaosCoreMcpServer(options: McpServerOptions): McpServer {
     if (options.trustedLogKey !== undefined) return { key: options.trustedLogKey, pinned: true };
     return { key: (await client.info()).log.verifierKey, pinned: false };
   }
+  /** Verifies under the policy when there is one, else under the pinned (or the gateway's) log key. */
+  async function verify(receipt: unknown): Promise<Record<string, unknown>> {
+    if (options.policy !== undefined) {
+      const verified = verifyReceiptWithPolicy(receipt, options.policy);
+      return { valid: true, ...verified, trust: "trust policy (log key, witness quorum, anchors)" };
+    }
+    const { key, pinned } = await trustedKey();
+    return {
+      valid: true,
+      ...verifyReceipt(receipt, key),
+      trustedLogKey: key,
+      trust: pinned
+        ? "pinned log key"
+        : "the gateway's own key (pin one with --policy or --log-key to verify without trusting the gateway)",
+    };
+  }
 
   server.registerTool(
     "record_action",
@@ -253,7 +277,7 @@ export function createChaosCoreMcpServer(options: McpServerOptions): McpServer {
     {
       title: "Verify a receipt",
       description:
-        "Verifies a receipt offline: the checkpoint's signature by the trusted log key, the agent signatures, the inclusion proofs, the payload hash. Give the receipt itself, or an action id to fetch it. Fails with a code such as RECEIPT_SIGNATURE_INVALID.",
+        "Verifies a receipt offline: the checkpoint's signature by the trusted log key (and, under a trust policy, the witness cosignature quorum and the anchor contract), the agent signatures, the inclusion proofs, the payload hash. Give the receipt itself, or an action id to fetch it. Fails with a code such as RECEIPT_SIGNATURE_INVALID or RECEIPT_WITNESS_QUORUM.",
       inputSchema: {
         receipt: z.record(z.string(), z.unknown()).optional().describe("a receipt (JSON object)"),
         action: ID.optional(),
@@ -266,16 +290,7 @@ export function createChaosCoreMcpServer(options: McpServerOptions): McpServer {
           throw new ChaosCoreError("INVALID_INPUT", "give either receipt or action, not both");
         }
         const receipt = args.receipt ?? (await client.receipt(args.action as string));
-        const { key, pinned } = await trustedKey();
-        const verified = verifyReceipt(receipt, key);
-        return ok({
-          valid: true,
-          ...verified,
-          trustedLogKey: key,
-          trust: pinned
-            ? "pinned log key"
-            : "the gateway's own key (pin one with --policy or --log-key to verify without trusting the gateway)",
-        });
+        return ok(await verify(receipt));
       }),
   );
 

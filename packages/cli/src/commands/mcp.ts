@@ -1,5 +1,11 @@
 import { readFile } from "node:fs/promises";
-import { hexToBytes, isChaosCoreError, privateKeyToAddress } from "@chaoscore/core";
+import {
+  hexToBytes,
+  isChaosCoreError,
+  parseTrustPolicy,
+  privateKeyToAddress,
+  type TrustPolicy,
+} from "@chaoscore/core";
 import { ChaosCoreClient } from "@chaoscore/sdk";
 import { unlockKey } from "../data-dir.js";
 import { info, UsageError } from "../output.js";
@@ -16,19 +22,22 @@ export type McpOptions = {
   policy?: string;
 };
 
-/** The log key to pin: --log-key, or the `log.key` of a trust policy file. */
-async function pinnedLogKey(opts: McpOptions): Promise<string | undefined> {
-  if (opts.logKey !== undefined) return opts.logKey;
-  if (opts.policy === undefined) return undefined;
-  let policy: unknown;
+/** The trust to verify receipts under: a --policy file (whole: key, quorum, anchors), or --log-key. */
+async function trustOf(
+  opts: McpOptions,
+): Promise<{ policy?: TrustPolicy; trustedLogKey?: string }> {
+  if (opts.policy !== undefined && opts.logKey !== undefined) {
+    throw new UsageError("--policy names the log key: give --policy or --log-key, not both");
+  }
+  if (opts.logKey !== undefined) return { trustedLogKey: opts.logKey };
+  if (opts.policy === undefined) return {};
+  let text: string;
   try {
-    policy = JSON.parse(await readFile(opts.policy, "utf8"));
+    text = await readFile(opts.policy, "utf8");
   } catch (error) {
     throw new UsageError(`cannot read the policy file ${opts.policy}: ${(error as Error).message}`);
   }
-  const key = (policy as { log?: { key?: unknown } } | null)?.log?.key;
-  if (typeof key !== "string") throw new UsageError(`the policy ${opts.policy} names no log.key`);
-  return key;
+  return { policy: parseTrustPolicy(text) };
 }
 
 /** The agent key: CHAOSCORE_AGENT_KEY (hex), else the data dir's keystore `--key`. */
@@ -55,7 +64,7 @@ export async function runMcp(globals: Globals, opts: McpOptions): Promise<void> 
     throw new UsageError("--gateway <url> (or CHAOSCORE_GATEWAY) is required");
   }
   const key = await agentKey(globals, opts);
-  const trustedLogKey = await pinnedLogKey(opts);
+  const trust = await trustOf(opts);
   const client = new ChaosCoreClient({
     baseUrl: gateway,
     agentKey: key,
@@ -65,7 +74,7 @@ export async function runMcp(globals: Globals, opts: McpOptions): Promise<void> 
   const options = {
     client,
     agentKey: key,
-    ...(trustedLogKey === undefined ? {} : { trustedLogKey }),
+    ...trust,
   };
   const agent = privateKeyToAddress(key);
   if (opts.http) {
