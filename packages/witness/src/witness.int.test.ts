@@ -5,6 +5,7 @@ import {
   generateWitnessKey,
   verifyCosignatures,
 } from "@chaoscore/core";
+import { PostgresDb } from "@chaoscore/engine/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryLog } from "./test-support/memory-log.js";
 import { parseWitnessedLog, Witness } from "./witness.js";
@@ -22,6 +23,11 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await store.close();
+  if (process.env.DATABASE_URL) {
+    const db = await PostgresDb.open(process.env.DATABASE_URL);
+    await db.exec(`DROP SCHEMA IF EXISTS witness_test_${process.pid} CASCADE`);
+    await db.close();
+  }
 });
 
 function witnessFor(log: MemoryLog, now = () => 1_700_000_000): Witness {
