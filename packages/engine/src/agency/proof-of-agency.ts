@@ -270,6 +270,19 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     attestation?: unknown;
   }): Promise<RecordResult> {
     try {
+      return this.enqueue("action", ...this.prepareAction(input));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The checks of an action before the writer's: its entry, payload and attestation. */
+  private prepareAction(input: {
+    entry: unknown;
+    payload?: unknown;
+    attestation?: unknown;
+  }): [ActionEntry, Uint8Array | null, Uint8Array | null] {
+    {
       const entry = this.parse(input?.entry, "action") as ActionEntry;
       const attestation = this.checkAttestation(entry, input.attestation);
       let extra: Uint8Array | null = null;
@@ -289,9 +302,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
           reject("AGENCY_PAYLOAD_MISMATCH", "payload does not hash to the signed payloadHash");
         }
       }
-      return this.enqueue("action", entry, extra, attestation);
-    } catch (error) {
-      return Promise.reject(error);
+      return [entry, extra, attestation];
     }
   }
 
@@ -302,6 +313,15 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
    */
   recordOutcome(input: { entry: unknown; metrics: unknown }): Promise<RecordResult> {
     try {
+      return this.enqueue("outcome", ...this.prepareOutcome(input));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The checks of an outcome before the writer's: its entry and metrics. */
+  private prepareOutcome(input: { entry: unknown; metrics: unknown }): [OutcomeEntry, Uint8Array] {
+    {
       const entry = this.parse(input?.entry, "outcome") as OutcomeEntry;
       const metrics = input.metrics;
       if (typeof metrics !== "object" || metrics === null || Array.isArray(metrics)) {
@@ -314,10 +334,124 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
       if (sha256Hex(extra) !== entry.message.metricsHash) {
         reject("AGENCY_PAYLOAD_MISMATCH", "metrics do not hash to the signed metricsHash");
       }
-      return this.enqueue("outcome", entry, extra);
-    } catch (error) {
-      return Promise.reject(error);
+      return [entry, extra];
     }
+  }
+
+  /**
+   * Records entries inside the caller's transaction `tx`, with the checks of
+   * {@link recordAction} and {@link recordOutcome}: they commit or roll back
+   * with the caller's own writes (a studio transition writes its outcome, its
+   * action and the task in one transaction). The first refused entry throws
+   * (the caller's transaction then rolls back); an entry already recorded
+   * answers its first record (`duplicate`). Call `commit()` once `tx` has
+   * committed. Bypasses the ingest queue; the log's row lock orders it with
+   * the group-commit writer.
+   * @throws ChaosCoreError as {@link recordAction} / {@link recordOutcome}.
+   */
+  async recordInTransaction(
+    tx: Db,
+    items: readonly (
+      | { kind: "action"; entry: unknown; payload?: unknown; attestation?: unknown }
+      | { kind: "outcome"; entry: unknown; metrics: unknown }
+    )[],
+  ): Promise<{ results: RecordResult[]; commit: () => void }> {
+    const pending: Pending[] = items.map((item) => {
+      const [entry, extra, attestation] =
+        item.kind === "action"
+          ? this.prepareAction(item)
+          : [...this.prepareOutcome(item), null as Uint8Array | null];
+      const bytes = encodeEntry(entry);
+      if (bytes.length > this.limits.maxEntryBytes) {
+        reject("AGENCY_ENTRY_TOO_LARGE", `entry exceeds ${this.limits.maxEntryBytes} bytes`);
+      }
+      const digest = entryDigest(entry);
+      const noop = () => undefined;
+      return {
+        kind: item.kind,
+        entry,
+        bytes,
+        digest,
+        id: bytesToHex(digest),
+        agent: entry.message.agent,
+        nonce: BigInt(entry.message.nonce),
+        extra,
+        attestation,
+        signer: this.verifier
+          .recover(digest, entry.signature)
+          .catch(
+            () =>
+              new ChaosCoreError(
+                "AGENCY_BAD_SIGNATURE",
+                "signature is malformed or does not recover",
+              ),
+          ),
+        resolve: noop,
+        reject: noop,
+      };
+    });
+    const signers = await Promise.all(pending.map((p) => p.signer));
+    const state = await this.agents.signingState([...new Set(pending.map((p) => p.agent))], tx);
+    const results: RecordResult[] = [];
+    const fresh: Pending[] = [];
+    for (const p of pending) {
+      const [row] = await tx.query<{ leaf_index: number }>(
+        `SELECT leaf_index FROM ${p.kind === "action" ? "actions" : "outcomes"} WHERE id = decode($1, 'hex')`,
+        [p.id.slice(2)],
+      );
+      if (row !== undefined) {
+        results.push({
+          id: p.id,
+          kind: p.kind,
+          leafIndex: Number(row.leaf_index),
+          duplicate: true,
+        });
+      } else fresh.push(p);
+    }
+    const refs = fresh.flatMap((p) =>
+      p.entry.kind === "action" ? p.entry.message.parents : [p.entry.message.action],
+    );
+    const known = await readJudgedActions(tx, refs);
+    const judges = await readStudioJudges(tx, [
+      ...[...known.values()].map((a) => a.studio),
+      ...fresh.flatMap((p) => (p.entry.kind === "action" ? [p.entry.message.studio] : [])),
+    ]);
+    for (const p of fresh) {
+      const problem = this.check(
+        p,
+        signers[pending.indexOf(p)] as Address | ChaosCoreError,
+        state,
+        known,
+        judges,
+      );
+      if (problem !== null) throw problem;
+    }
+    if (fresh.length === 0) return { results, commit: () => undefined };
+    const appended = await this.log.appendInTransaction(
+      tx,
+      fresh.map((p) => p.bytes),
+    );
+    await this.insertRows(tx, fresh, appended.firstIndex);
+    const last = new Map<string, bigint>();
+    for (const p of fresh) last.set(p.agent, p.nonce);
+    await tx.query(
+      `UPDATE agents SET action_nonce = u.nonce::numeric
+       FROM unnest($1::text[], $2::text[]) AS u(id, nonce) WHERE agents.id = u.id`,
+      [[...last.keys()], [...last.values()].map(String)],
+    );
+    fresh.forEach((p, i) => {
+      results.push({
+        id: p.id,
+        kind: p.kind,
+        leafIndex: appended.firstIndex + i,
+        duplicate: false,
+      });
+    });
+    // in the order of `items`
+    results.sort(
+      (a, b) => pending.findIndex((p) => p.id === a.id) - pending.findIndex((p) => p.id === b.id),
+    );
+    return { results, commit: appended.commit };
   }
 
   /**

@@ -493,6 +493,13 @@ ALTER TABLE outcomes DROP CONSTRAINT outcomes_action_id_key;
 CREATE UNIQUE INDEX outcomes_action_evaluator_key ON outcomes (action_id, evaluator);
 `,
   },
+  {
+    version: 12,
+    name: "studio: a task's payout is claimed in the database before it is paid (issue 19 item 15)",
+    sql: `
+ALTER TABLE studio_tasks ADD COLUMN payout_claim text;
+`,
+  },
 ];
 
 /**

@@ -17,7 +17,7 @@ import {
   privateKeyToAddress,
   ZERO_HASH,
 } from "@chaoscore/core";
-import type { ProofOfAgency } from "../agency/proof-of-agency.js";
+import type { ProofOfAgency, RecordResult } from "../agency/proof-of-agency.js";
 import type { AgentRegistry } from "../registry/registry.js";
 import type { Db } from "../store/db.js";
 import { signTaskTransition } from "./client.js";
@@ -40,11 +40,15 @@ import {
 } from "./model.js";
 import { assertStudioPayload, parseStudioAction } from "./signed-entry.js";
 import type { StudioManager } from "./studio-manager.js";
+import { claimPayout, lockTaskRow } from "./task-locks.js";
 
 /** Options of {@link TaskOrchestrator}. */
 export type TaskOrchestratorOptions = {
   db: Db;
-  agency: Pick<ProofOfAgency, "recordAction" | "recordOutcome" | "chainId" | "verifyingContract">;
+  agency: Pick<
+    ProofOfAgency,
+    "recordAction" | "recordOutcome" | "recordInTransaction" | "chainId" | "verifyingContract"
+  >;
   registry: Pick<AgentRegistry, "get" | "signingState">;
   studios: StudioManager;
   /** Reputation: read for assignment (`minReputation`), written on evaluation. */
@@ -369,7 +373,9 @@ export class TaskOrchestrator {
     signed: SignedTransition & { outcome?: SignedOutcome },
     expected?: TaskTransition,
   ): Promise<TransitionResult> {
-    return this.#mutex.run(studioId, () => this.#transition(studioId, signed, expected));
+    // No in-process lock: the task row is locked in the database (transitionInTransaction),
+    // so every engine on the database is serialised the same way.
+    return this.#transition(studioId, signed, expected);
   }
 
   async #transition(
@@ -505,24 +511,37 @@ export class TaskOrchestrator {
     await this.#preverify([p]);
     let payout: TransitionResult["payout"];
     if (p.transition === "reward") {
+      // One payout per task across every engine: claim it in the database first
+      // (only this payout id, and only while the task is where it was read).
+      const payoutId = (p.payload as TaskPayloads["reward"]).payoutId;
+      await claimPayout(this.#db, studioId, task.id, task.lastAction, payoutId);
       const rewards = this.#rewards as RewardPort;
       payout = await rewards.pay({
         studio: studioId,
-        payoutId: (p.payload as TaskPayloads["reward"]).payoutId,
+        payoutId,
         recipients: [{ agent: task.assignee as Address, amount }],
       });
     }
-    if (outcome !== null) {
-      await this.#agency.recordOutcome({ entry: outcome.entry, metrics: outcome.metrics });
-    }
-    const recorded = await this.#agency.recordAction({
-      entry: p.entry,
-      payload: p.payload,
-      ...(signed.attestation === undefined ? {} : { attestation: signed.attestation }),
-    });
     const to = rule.to as TaskState;
     const at = this.#now();
+    let recorded: RecordResult | undefined;
+    let published: () => void = () => undefined;
+    // The outcome, the action and the task in one transaction, under the task row's lock.
     await this.#db.transaction(async (tx) => {
+      await lockTaskRow(tx, studioId, task.id, task.lastAction);
+      const written = await this.#agency.recordInTransaction(tx, [
+        ...(outcome === null
+          ? []
+          : [{ kind: "outcome" as const, entry: outcome.entry, metrics: outcome.metrics }]),
+        {
+          kind: "action" as const,
+          entry: p.entry,
+          payload: p.payload,
+          ...(signed.attestation === undefined ? {} : { attestation: signed.attestation }),
+        },
+      ]);
+      recorded = written.results[written.results.length - 1];
+      published = written.commit;
       const sets = Object.keys(changes).map((k, i) => {
         const cast = k === "result" ? "::jsonb" : "";
         const value = k === "submit_action" ? `decode($${i + 6}, 'hex')` : `$${i + 6}${cast}`;
@@ -557,6 +576,9 @@ export class TaskOrchestrator {
         ]);
       }
     });
+    published();
+    if (recorded === undefined)
+      fail("STUDIO_TRANSITION_INVALID", "the transition was not recorded");
     const updated = (await this.#find(studioId, task.id)) as Task;
     if (outcome !== null && this.#reputation !== undefined) {
       const m = outcome.entry.message;
