@@ -8,6 +8,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  agentBoundNonce,
   deploymentAddress,
   generateAttestationKey,
   generateNoteKey,
@@ -147,7 +148,13 @@ async function main() {
   const run = await executeAttested(
     "export default function main(input) { return { approve: input.grant <= input.treasury / 4 }; }",
     { treasury: 100000, grant: 25000 },
-    { provider: tee, nonce: `0x${"0a".repeat(16)}`, seed: "vectors", clock: (T0 - 10) * 1000 },
+    {
+      provider: tee,
+      // bound to the acting agent (attestation.md §9): its address ‖ a fixed salt
+      nonce: agentBoundNonce(privateKeyToAddress(agentKey), new Uint8Array(16).fill(0x0a)),
+      seed: "vectors",
+      clock: (T0 - 10) * 1000,
+    },
   );
   await defaultSandbox().close();
   const a4 = await engine.agency.recordAction({
@@ -174,8 +181,10 @@ async function main() {
 
   const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
   mkdirSync(OUT, { recursive: true });
+  // KEPT: captured receipts this generator can no longer make (the log refuses them now)
+  const KEPT = new Set(["tampered-attestation-unbound.json"]);
   for (const f of readdirSync(OUT))
-    if (f.endsWith(".json") || f.endsWith(".txt")) rmSync(join(OUT, f));
+    if ((f.endsWith(".json") || f.endsWith(".txt")) && !KEPT.has(f)) rmSync(join(OUT, f));
   writeFileSync(join(OUT, "log-key.txt"), `${verifierKey}\n`);
   const write = (name: string, body: Record<string, unknown>) =>
     writeFileSync(join(OUT, `${name}.json`), `${JSON.stringify(body, null, 2)}\n`);

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isChaosCoreError } from "./errors.js";
+import type { Hex } from "./hex.js";
 import { parseReceipt, verifyReceipt } from "./receipt.js";
 
 const DIR = join(import.meta.dirname, "..", "..", "..", "vectors", "receipts");
@@ -65,7 +66,10 @@ describe("verifyReceipt on vectors/receipts", () => {
   it.each(files.filter((f) => f.startsWith("tampered-")))("%s fails with its code", (f) => {
     const v = load(f);
     expect(RECEIPT_CODES).toContain(v.expectedError);
-    expect(codeOf(() => verifyReceipt(v.receipt, logKey))).toBe(v.expectedError);
+    const options = v.attestationRoots
+      ? { attestation: { trustedRoots: v.attestationRoots as Hex[] } }
+      : {};
+    expect(codeOf(() => verifyReceipt(v.receipt, logKey, options))).toBe(v.expectedError);
   });
 
   it("fails every valid receipt under another log's key", () => {

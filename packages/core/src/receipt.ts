@@ -25,6 +25,7 @@ import {
   type LogEntry,
   OutcomeEntrySchema,
 } from "./schemas.js";
+import { isAgentBoundNonce } from "./tee/binding.js";
 
 /** v2: its entries are `chaoscore.entry/v2` (signed for one deployment). */
 export const RECEIPT_FORMAT = "chaoscore.receipt/v2";
@@ -305,6 +306,14 @@ export function verifyReceipt(
       } catch (cause) {
         const code = isChaosCoreError(cause) ? cause.code : "unknown";
         fail("RECEIPT_ATTESTATION_INVALID", `the attestation does not verify (${code})`, cause);
+      }
+      // the quote must be the acting agent's (attestation.md §9): its nonce starts with the
+      // agent's address, so another agent's public quote does not verify in this receipt
+      if (!isAgentBoundNonce(receipt.attestation.nonce, action.message.agent)) {
+        fail(
+          "RECEIPT_ATTESTATION_INVALID",
+          "the attestation does not verify (ATTESTATION_AGENT_MISMATCH): its nonce does not bind the acting agent",
+        );
       }
       attestation = "verified";
     }

@@ -218,6 +218,11 @@ def _verify(receipt, trusted_log_key, attestation_roots) -> VerifiedReceipt:
                 verify_quote(quote, policy)
             except Invalid as err:
                 raise ReceiptError("RECEIPT_ATTESTATION_INVALID", f"{err.code}: {err.message}") from None
+            # the quote must be the acting agent's: its nonce is the agent's address ‖ 12–44 bytes of salt
+            nonce = str(quote.get("nonce", ""))
+            agent = str(action["message"]["agent"]).lower()
+            if not (nonce.startswith(agent) and 32 <= (len(nonce) - 2) // 2 <= 64):
+                raise ReceiptError("RECEIPT_ATTESTATION_INVALID", "ATTESTATION_AGENT_MISMATCH: the quote's nonce does not bind the acting agent")
             status = "verified"
 
     # 7. anchor (offline)
