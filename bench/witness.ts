@@ -13,7 +13,7 @@
  * Options: --sizes 1000,10000,100000,1000000  --count 500  --rounds 200
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -26,6 +26,7 @@ import {
   signRegistration,
 } from "@chaoscore/core";
 import { createEngine, openDatabase, WitnessingService } from "@chaoscore/engine";
+import { PostgresDb } from "@chaoscore/engine/store";
 import {
   MemoryWitnessStore,
   openWitnessStore,
@@ -57,12 +58,15 @@ function requests(size: number, count: number) {
   return { log, first, bodies };
 }
 
+/** Checkpoints per second of wall time, and per second of this process's CPU time (one core). */
+type Rate = { wall: number; cpu: number };
+
 async function cosignRate(
   size: number,
   count: number,
   store: WitnessStore,
   send: (witness: Witness, body: string) => Promise<number>,
-): Promise<number> {
+): Promise<Rate> {
   const { log, first, bodies } = requests(size, count);
   const witness = new Witness({
     signerKey: generateWitnessKey("bench.local/witness").signerKey,
@@ -71,12 +75,19 @@ async function cosignRate(
   });
   if ((await send(witness, first)) !== 200) throw new Error("the first checkpoint was refused");
   const start = performance.now();
+  const cpu = process.cpuUsage();
   for (const body of bodies) {
     const status = await send(witness, body);
     if (status !== 200) throw new Error(`a checkpoint was refused: ${status}`);
   }
-  return count / ((performance.now() - start) / 1000);
+  const used = process.cpuUsage(cpu);
+  return {
+    wall: count / ((performance.now() - start) / 1000),
+    cpu: count / ((used.user + used.system) / 1e6),
+  };
 }
+
+const show = (r: Rate) => `${r.wall.toFixed(0).padStart(5)}/s (${r.cpu.toFixed(0)}/CPU-s)`;
 
 export async function runWitnessBench(args: string[]): Promise<boolean> {
   const { values } = parseArgs({
@@ -96,7 +107,7 @@ export async function runWitnessBench(args: string[]): Promise<boolean> {
   const sizes = values.sizes.split(",").map(Number);
   const count = Number(values.count);
   const rounds = Number(values.rounds);
-  console.log(`machine: ${describeMachine()}`);
+  console.log(`machine: ${describeMachine()}, load average ${loadavg()[0]?.toFixed(1)}`);
   console.log(`witness: ${count} checkpoints per log, one after another (1–16 entries apart)`);
 
   // ---- 1. checkpoints per second ------------------------------------------------------------
@@ -105,15 +116,30 @@ export async function runWitnessBench(args: string[]): Promise<boolean> {
   for (const size of sizes) {
     const dir = mkdtempSync(join(tmpdir(), "chaoscore-bench-witness-"));
     const pglite = await openWitnessStore({ dataDir: dir });
-    let pgliteRate: number;
+    let pgliteRate: Rate;
     try {
       pgliteRate = await cosignRate(size, count, pglite, direct);
     } finally {
       await pglite.close();
       rmSync(dir, { recursive: true, force: true });
     }
-    worstPglite = Math.min(worstPglite, pgliteRate);
+    worstPglite = Math.min(worstPglite, pgliteRate.cpu);
     const memoryRate = await cosignRate(size, count, new MemoryWitnessStore(), direct);
+    // With DATABASE_URL: the witness on a Postgres server (its own schema, dropped after).
+    let postgres = "";
+    const url = process.env.DATABASE_URL;
+    if (url !== undefined && url !== "") {
+      const schema = `chaoscore_bench_witness_${process.pid}`;
+      const store = await openWitnessStore({ databaseUrl: url, schema });
+      try {
+        postgres = `, Postgres store ${show(await cosignRate(size, count, store, direct))}`;
+      } finally {
+        await store.close();
+        const db = await PostgresDb.open(url);
+        await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await db.close();
+      }
+    }
     const http = await (async () => {
       let server: Awaited<ReturnType<typeof serveWitness>> | undefined;
       const store = new MemoryWitnessStore();
@@ -125,7 +151,7 @@ export async function runWitnessBench(args: string[]): Promise<boolean> {
       }).finally(() => server?.close());
     })();
     console.log(
-      `log of ${size.toLocaleString("en-US").padStart(9)} entries: ${pgliteRate.toFixed(0).padStart(5)} checkpoints/s (PGlite store), ${memoryRate.toFixed(0).padStart(5)}/s (memory store), ${http.toFixed(0).padStart(5)}/s over HTTP (memory store, one connection)`,
+      `log of ${size.toLocaleString("en-US").padStart(9)} entries: PGlite store ${show(pgliteRate)}${postgres}, memory store ${show(memoryRate)}, over HTTP ${show(http)} (memory store, one connection, client and server in this process)`,
     );
   }
 
@@ -204,7 +230,9 @@ export async function runWitnessBench(args: string[]): Promise<boolean> {
   console.log(
     `cosigning by 3 witnesses on loopback after a checkpoint is published: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms (${added.length} checkpoints, PGlite log)`,
   );
-  const a = goal("witness_checkpoints_per_s_one_core", worstPglite, 1000, true);
+  // Checkpoints per CPU-second of this process (the witness's own work with its
+  // PGlite store, the slowest log size): "on one core", whatever else runs.
+  const a = goal("witness_checkpoints_per_cpu_s_pglite", worstPglite, 1000, true);
   const b = goal("witness_cosign_added_p99_ms", p99, 50, false);
   return a && b;
 }
