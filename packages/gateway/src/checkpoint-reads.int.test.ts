@@ -4,7 +4,12 @@
  * row and inserted a newly signed checkpoint; now the writer publishes a
  * checkpoint with every batch and reads only read.
  */
-import { openCheckpoint } from "@chaoscore/core";
+import {
+  cosignCheckpoint,
+  generateWitnessKey,
+  openCheckpoint,
+  verifyCosignatures,
+} from "@chaoscore/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestGateway } from "./test-support/gateway.js";
 
@@ -48,6 +53,24 @@ describe("reads never write (issue 19, item 11)", () => {
       expect({ url, status: r.statusCode }).toEqual({ url, status: 200 });
     }
     expect(await g.rows()).toEqual(before);
+  });
+
+  it("serves stored cosignatures after the log's signature at /log/checkpoint, /v1/log/checkpoint and in receipts", async () => {
+    const id = await record({ n: "cosigned" });
+    const cp = await g.engine.log.latestCheckpoint();
+    const w = generateWitnessKey("witness.test/gw");
+    const line = cosignCheckpoint(cp?.note ?? "", w.signerKey, 1_700_000_000);
+    await g.engine.log.addCosignatures(cp?.size ?? 0, [{ witness: "witness.test/gw", line }]);
+    const tiles = (await g.app.inject({ method: "GET", url: "/log/checkpoint" })).body;
+    expect(tiles).toBe(`${cp?.note}${line}`);
+    expect(verifyCosignatures(tiles, [w.verifierKey])).toMatchObject([{ verified: true }]);
+    expect(openCheckpoint(tiles, g.engine.log.verifierKey).size).toBe(cp?.size);
+    const v1 = (await g.app.inject({ method: "GET", url: "/v1/log/checkpoint" })).json();
+    expect(v1.note).toBe(tiles);
+    const receipt = (
+      await g.app.inject({ method: "GET", url: `/v1/actions/${id}/receipt` })
+    ).json();
+    expect(receipt.checkpoint).toBe(tiles);
   });
 
   it("an entry no published checkpoint covers gets a retryable LOG_NOT_YET_CHECKPOINTED, and nothing is written", async () => {
