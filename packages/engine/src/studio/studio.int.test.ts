@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import {
+  agentBoundNonce,
   type ErrorCode,
   type Hex,
   isChaosCoreError,
@@ -691,7 +692,8 @@ describe(`studio framework (${TEST_DB_KIND})`, () => {
       await step(operator, studio.id, "run", "assign", { agent: worker.address });
       await step(worker, studio.id, "run", "start", {});
       const task: Task = await s.tasks.getTask(studio.id, "run");
-      const nonce = `0x${randomBytes(16).toString("hex")}` as Hex;
+      // bound to the worker that submits (attestation.md §9)
+      const nonce = agentBoundNonce(worker.address);
       const run = await executeAttested(CODE, task.input, {
         provider: tee,
         nonce,
