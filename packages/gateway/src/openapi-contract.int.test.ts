@@ -99,6 +99,23 @@ describe("the OpenAPI document", () => {
     }
   });
 
+  it("declares success bodies: engine records, pages, and 204 alone where a route answers nothing", () => {
+    const body = (path: string, method: string, status: string) =>
+      (spec.paths[path]?.[method]?.responses[status]?.content?.["application/json"]?.schema ??
+        {}) as { required?: string[]; properties?: Record<string, unknown> };
+    expect(body("/v1/agents/{id}", "get", "200").required).toEqual(["identity", "metadata"]);
+    expect(body("/v1/actions", "get", "200").required).toEqual(["items", "nextCursor"]);
+    expect(body("/v1/log/checkpoint", "get", "200").required).toEqual(["size", "rootHash", "note"]);
+    expect(
+      Object.keys(spec.paths["/v1/agents"]?.post?.responses ?? {}).filter((s) => s < "300"),
+    ).toEqual(["201"]);
+    expect(
+      Object.keys(spec.paths["/v1/api-keys/{keyId}"]?.delete?.responses ?? {}).filter(
+        (s) => s < "300",
+      ),
+    ).toEqual(["204"]);
+  });
+
   it("links answers to the requests they feed (agent → actions, action → receipt, checkpoint → proofs)", () => {
     const links = (path: string, method: string, status: string) =>
       spec.paths[path]?.[method]?.responses[status]?.links ?? {};

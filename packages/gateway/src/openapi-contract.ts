@@ -20,6 +20,7 @@
  */
 import { ERROR_CODES, type ErrorCode } from "@chaoscore/core";
 import type { Access } from "./auth.js";
+import { SUCCESS } from "./openapi-success.js";
 import { PROBLEM_MEDIA_TYPE, statusOf } from "./problem.js";
 
 /** What the gateway knows of a route when it builds the document. */
@@ -327,6 +328,22 @@ export function completeDocument<T extends Json>(doc: T, routes: readonly RouteC
             content: { "application/json": { schema: {} } },
           };
         }
+      }
+      // Success bodies the route does not declare itself (openapi-success.ts): exactly those.
+      const success = SUCCESS[`${method} ${path}`];
+      if (success !== undefined) {
+        for (const status of Object.keys(responses)) {
+          if (Number(status) < 300 && success[status] === undefined) delete responses[status];
+        }
+        for (const [status, schema] of Object.entries(success)) {
+          responses[status] = {
+            description: responses[status]?.description ?? "the result",
+            content: { "application/json": { schema } },
+          };
+        }
+      } else if (responses["204"] !== undefined) {
+        // A route that answers 204 answers nothing else on success.
+        for (const status of ["200", "201"]) delete responses[status];
       }
       // Error answers: problem+json, the codes of this operation grouped by status.
       const byStatus = new Map<number, ErrorCode[]>();
