@@ -760,7 +760,7 @@ export function buildProgram(): Command {
     .description("create an API key in the data dir's database (its secret is printed once)")
     .requiredOption(
       "--scope <scope>",
-      "admin, read-only, ingest or studio:<id> (repeatable)",
+      "admin, read (payloads; read-only is its former name), ingest or studio:<id> (repeatable)",
       collect,
     )
     .option("--label <text>", "what the key is for")

@@ -11,15 +11,19 @@ import {
   type Hex,
   isChaosCoreError,
   isHex,
-  sha256Hex,
   type SigningDomain,
+  sha256Hex,
   verifyTypedMessage,
 } from "@chaoscore/core";
 import type { AgentRegistry, Db } from "@chaoscore/engine";
 import { fail } from "./problem.js";
 
-/** An API key scope. */
-export type Scope = "admin" | "read-only" | "ingest" | `studio:${string}`;
+/**
+ * An API key scope. `read`: read what is not public — the payloads (tool
+ * inputs and outputs) of every agent's actions; `read-only` is its former
+ * name and means the same.
+ */
+export type Scope = "admin" | "read" | "read-only" | "ingest" | `studio:${string}`;
 
 const STUDIO_SCOPE_RE = /^studio:[a-z0-9][a-z0-9._-]{0,63}$/;
 
@@ -27,6 +31,7 @@ const STUDIO_SCOPE_RE = /^studio:[a-z0-9][a-z0-9._-]{0,63}$/;
 export function isScope(value: unknown): value is Scope {
   return (
     value === "admin" ||
+    value === "read" ||
     value === "read-only" ||
     value === "ingest" ||
     (typeof value === "string" && STUDIO_SCOPE_RE.test(value))
@@ -92,7 +97,7 @@ export class ApiKeyStore {
   }): Promise<ApiKeyInfo & { key: string }> {
     const scopes = [...new Set(input.scopes)];
     if (scopes.length === 0 || !scopes.every(isScope)) {
-      fail("GATEWAY_REQUEST_INVALID", "scopes are admin, read-only, ingest or studio:<studio id>", {
+      fail("GATEWAY_REQUEST_INVALID", "scopes are admin, read, ingest or studio:<studio id>", {
         scopes: input.scopes,
       });
     }
@@ -385,6 +390,28 @@ export function assertMayWrite(
       ? "this key's scopes do not allow this write"
       : `this key's scopes do not include studio:${studio}`,
     { required: studio === "" ? ["admin", "ingest"] : ["admin", `studio:${studio}`] },
+  );
+}
+
+/**
+ * Whether the caller may read the payload of an action of `owner` in `studio`
+ * ("" for none): the owning agent (a signed request), or a key scoped admin,
+ * read (`read-only`) or studio:<the action's studio>. Entries, proofs,
+ * checkpoints and tiles are public — verification needs them; payloads (tool
+ * inputs and outputs) are not (issue 19 item 5).
+ */
+export function mayReadPayload(
+  principal: Principal,
+  action: { owner: string; studio: string },
+): boolean {
+  if (principal.kind === "agent") return principal.agent === action.owner;
+  if (principal.kind === "anonymous") return false;
+  return principal.scopes.some(
+    (s) =>
+      s === "admin" ||
+      s === "read" ||
+      s === "read-only" ||
+      (action.studio !== "" && s === `studio:${action.studio}`),
   );
 }
 

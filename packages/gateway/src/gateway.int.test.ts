@@ -44,7 +44,12 @@ describe("actions over HTTP", () => {
 
     const info = (await g.app.inject({ method: "GET", url: "/v1" })).json();
     expect(info.chainId).toBe(CHAIN_ID.toString());
-    const receipt = await g.app.inject({ method: "GET", url: `/v1/actions/${id}/receipt` });
+    // (with the payload: an admin key reads it; anonymous callers get the receipt without it)
+    const receipt = await g.app.inject({
+      method: "GET",
+      url: `/v1/actions/${id}/receipt`,
+      headers: g.bearer(g.admin),
+    });
     const verified = verifyReceipt(receipt.body, info.log.verifierKey);
     expect(verified.actionId).toBe(id);
     expect(verified.leafIndex).toBe(leafIndex);

@@ -129,7 +129,7 @@ export class ChaosCoreClient implements ActionSink {
     method: "GET" | "POST" | "PUT" | "DELETE",
     path: string,
     body?: unknown,
-    options: { idempotencyKey?: string } = {},
+    options: { idempotencyKey?: string; sign?: boolean } = {},
   ): Promise<T> {
     const opts = this.#options;
     const bytes = body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(body));
@@ -145,8 +145,8 @@ export class ChaosCoreClient implements ActionSink {
       if (bytes !== undefined) headers["content-type"] = "application/json";
       if (idempotencyKey !== undefined) headers["idempotency-key"] = idempotencyKey;
       if (opts.apiKey !== undefined) headers.authorization = `Bearer ${opts.apiKey}`;
-      else if (opts.agentKey !== undefined && write) {
-        // Reads are public; writes are signed, with a fresh nonce per attempt (each is accepted once),
+      else if (opts.agentKey !== undefined && (write || options.sign === true)) {
+        // Writes are signed (and reads that ask for what is not public, such as payloads), with a fresh nonce per attempt (each is accepted once),
         // for this gateway's origin and the deployment.
         const domain = await this.domain();
         Object.assign(
@@ -350,11 +350,18 @@ export class ChaosCoreClient implements ActionSink {
     return this.request("GET", `/v1/actions${queryString(query)}`);
   }
 
-  /** The action's `chaoscore.receipt/v1` receipt (verify it with `verifyReceipt` and the log key from {@link info}). */
+  /**
+   * The action's `chaoscore.receipt/v2` receipt (verify it with `verifyReceipt`
+   * and the log key from {@link info}). Its payload comes only to the action's
+   * agent (this client signs the read with its agent key) or a key scoped
+   * admin, read or studio:<id>; others get the receipt without it.
+   */
   receipt(id: string, options: { payload?: boolean } = {}): Promise<Receipt> {
     return this.request(
       "GET",
       `/v1/actions/${enc(id)}/receipt${options.payload === false ? "?payload=false" : ""}`,
+      undefined,
+      { sign: options.payload !== false },
     );
   }
 

@@ -220,9 +220,12 @@ class GatewayClient:
         """GET /v1/actions (agent, studio, task, actionType, limit, cursor) → `{items, nextCursor}`."""
         return self.request("GET", "/v1/actions", query=query)
 
-    def receipt(self, action_id: str) -> dict:
-        """The `chaoscore.receipt/v2` receipt of an action (with its outcome, if any)."""
-        return self.request("GET", f"/v1/actions/{quote(action_id)}/receipt")
+    def receipt(self, action_id: str, *, signer: LocalSigner | None = None) -> dict:
+        """The `chaoscore.receipt/v2` receipt of an action (with its outcome, if any).
+
+        Its payload comes only to the action's agent (pass its `signer`: the read is signed)
+        or an API key scoped admin, read or studio:<id>; others get the receipt without it."""
+        return self.request("GET", f"/v1/actions/{quote(action_id)}/receipt", signer=signer)
 
     def checkpoint(self) -> Any:
         """The latest signed checkpoint."""

@@ -1,7 +1,8 @@
 import { isChaosCoreError, verifyReceipt } from "@chaoscore/core";
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
-import { assertMayWrite, type Principal } from "../auth.js";
+import { assertMayWrite, mayReadPayload, type Principal } from "../auth.js";
+import { fail } from "../problem.js";
 import {
   Cursor,
   errors,
@@ -140,19 +141,40 @@ export function actionRoutes(app: GatewayApp, ctx: GatewayContext): void {
     {
       schema: {
         tags: ["actions"],
-        summary: "The chaoscore.receipt/v1 receipt of an action (docs/spec/receipt.md)",
+        summary:
+          "The chaoscore.receipt/v2 receipt of an action or outcome (docs/spec/receipt.md); the payload only for its agent or a key scoped admin, read or studio:<id>",
         params: IdParams,
         querystring: Type.Object(
           { payload: Type.Optional(Type.Union([Type.Literal("true"), Type.Literal("false")])) },
           { additionalProperties: false },
         ),
-        response: errors(404),
+        response: errors(401, 403, 404),
       },
     },
-    async (request) =>
-      agency.getReceipt(request.params.id, {
-        includePayload: request.query.payload !== "false",
-      }),
+    async (request) => {
+      // The payload only for its agent or a reader (auth.ts mayReadPayload); the rest is public.
+      const wanted = request.query.payload;
+      const receipt = await agency.getReceipt(request.params.id, {
+        includePayload: wanted !== "false",
+      });
+      const message = receipt.action.entry.message;
+      if (
+        receipt.payload !== undefined &&
+        !mayReadPayload(request.principal, { owner: message.agent, studio: message.studio })
+      ) {
+        if (wanted === "true") {
+          fail(
+            request.principal.kind === "anonymous"
+              ? "GATEWAY_UNAUTHENTICATED"
+              : "GATEWAY_FORBIDDEN",
+            "the payload is readable by the action's agent (a signed request) or a key scoped admin, read or studio:<its studio>",
+          );
+        }
+        const { payload: _withheld, ...rest } = receipt;
+        return rest;
+      }
+      return receipt;
+    },
   );
 
   app.post(
