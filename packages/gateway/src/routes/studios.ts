@@ -1,4 +1,11 @@
-import { applyProposal, type SignedTransition, type Studios } from "@chaoscore/engine";
+import {
+  applyProposal,
+  DaoStateSchema,
+  RewardPolicySchema,
+  type SignedTransition,
+  StudioRulesSchema,
+  type Studios,
+} from "@chaoscore/engine";
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { assertMayWrite } from "../auth.js";
@@ -67,10 +74,11 @@ export function studioRoutes(app: GatewayApp, ctx: GatewayContext): void {
             kind: Type.Union([Type.Literal("generic"), Type.Literal("governance")]),
             name: Type.String({ minLength: 1, maxLength: 200 }),
             operator: Address,
-            rewardPolicy: Type.Object({}, { additionalProperties: true }),
-            rules: Type.Optional(Type.Object({}, { additionalProperties: true })),
+            // The engine's own schemas: a body the document calls valid is one the engine takes.
+            rewardPolicy: RewardPolicySchema,
+            rules: Type.Optional(StudioRulesSchema),
             config: Type.Optional(Type.Object({}, { additionalProperties: true })),
-            dao: Type.Optional(Type.Object({}, { additionalProperties: true })),
+            dao: Type.Optional(DaoStateSchema),
             voterRole: Type.Optional(Type.String({ maxLength: 32 })),
             attestationRequired: Type.Optional(Type.Boolean()),
             minReputation: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
