@@ -34,7 +34,7 @@ import Fastify, {
 import {
   type Access,
   ApiKeyStore,
-  assertScope,
+  authorize,
   hasAgentSignature,
   type Principal,
   principalId,
@@ -48,8 +48,8 @@ import { PROBLEM_MEDIA_TYPE, toProblem } from "./problem.js";
 import { openApiPath, RouteTable } from "./route-table.js";
 import { actionRoutes } from "./routes/actions.js";
 import { agentRoutes } from "./routes/agents.js";
-import { cardRoutes } from "./routes/cards.js";
 import { anchorNowRoutes } from "./routes/anchor-now.js";
+import { cardRoutes } from "./routes/cards.js";
 import { executionRoutes } from "./routes/execution.js";
 import { explorerRoutes } from "./routes/explorer.js";
 import { keyRoutes } from "./routes/keys.js";
@@ -234,6 +234,15 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const keys = new ApiKeyStore(engine.db);
+  /** Membership for the access table: null when there is no such studio. */
+  const isStudioMember = async (studio: string, agent: string): Promise<boolean | null> => {
+    const [row] = await engine.db.query<{ member: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM studio_members WHERE studio_id = $1 AND agent_id = $2) AS member
+         FROM studios WHERE id = $1`,
+      [studio, agent],
+    );
+    return row === undefined ? null : row.member;
+  };
   const idempotency = new IdempotencyStore(engine.db, options.idempotency ?? {});
   const verifier = new RequestVerifier({
     db: engine.db,
@@ -396,25 +405,13 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
       request.principal = { kind: "agent", agent };
       request.agentNonce = request.headers["chaoscore-nonce"] as string;
     }
-    const access = request.routeOptions.config.access ?? "public";
-    const principal = request.principal;
-    if (access === "public") return;
-    if (principal.kind === "anonymous") {
-      throw new ChaosCoreError(
-        "GATEWAY_UNAUTHENTICATED",
-        "this route needs an API key (Authorization: Bearer …) or an agent-signed request",
-      );
-    }
-    if (access === "admin") return assertScope(principal, ["admin"]);
-    if (principal.kind === "agent") return; // routes check that an agent writes only as itself
-    if (access === "register") return assertScope(principal, ["admin"]);
-    if (access === "ingest") {
-      const scoped = principal.scopes.some((s) => s.startsWith("studio:"));
-      if (!scoped) assertScope(principal, ["admin", "ingest"]);
-      return;
-    }
-    const studio = (request.params as { id?: string } | undefined)?.id ?? "";
-    assertScope(principal, ["admin", `studio:${studio}`]);
+    // The access table decides (auth.ts authorize), one place for every route.
+    await authorize(
+      request.principal,
+      request.routeOptions.config.access ?? "public",
+      (request.params as { id?: string } | undefined)?.id ?? "",
+      isStudioMember,
+    );
   });
 
   // ---- rate limits per key, agent or address ---------------------------------------------------

@@ -50,8 +50,10 @@ export type Access =
   | "public"
   /** an agent (as itself), or a key scoped admin, ingest or studio:<id> (for that studio's entries) */
   | "ingest"
-  /** an agent (as itself), or a key scoped admin or studio:<the route's :id> */
+  /** an agent that is a member of the route's studio `:id` (as itself), or a key scoped admin or studio:<:id> */
   | "studio"
+  /** a key scoped admin or studio:<the route's :id>; agents are refused */
+  | "studio-key"
   /** an agent registering itself, or an admin key */
   | "register"
   /** an admin key */
@@ -413,6 +415,51 @@ export function mayReadPayload(
       s === "read-only" ||
       (action.studio !== "" && s === `studio:${action.studio}`),
   );
+}
+
+/**
+ * The one place that decides whether `principal` may call a route of access
+ * `access` (app.ts calls it for every request; routes add only what depends
+ * on the body, such as an agent writing as itself: {@link assertMayWrite}).
+ * `isMember` is asked for agents on `studio` routes.
+ * @throws ChaosCoreError GATEWAY_UNAUTHENTICATED, GATEWAY_FORBIDDEN, STUDIO_NOT_MEMBER.
+ */
+export async function authorize(
+  principal: Principal,
+  access: Access,
+  studio: string,
+  isMember: (studio: string, agent: Address) => Promise<boolean | null>,
+): Promise<void> {
+  if (access === "public") return;
+  if (principal.kind === "anonymous") {
+    fail(
+      "GATEWAY_UNAUTHENTICATED",
+      "this route needs an API key (Authorization: Bearer …) or an agent-signed request",
+    );
+  }
+  if (access === "admin") return assertScope(principal, ["admin"]);
+  if (principal.kind === "agent") {
+    if (access === "studio-key") {
+      fail("GATEWAY_FORBIDDEN", "this route needs the studio's API key (admin or studio:<id>)");
+    }
+    if (access === "studio") {
+      // null: no such studio (the route answers STUDIO_NOT_FOUND)
+      if ((await isMember(studio, principal.agent)) === false) {
+        fail("STUDIO_NOT_MEMBER", `agent ${principal.agent} is not a member of studio ${studio}`, {
+          studio,
+          agent: principal.agent,
+        });
+      }
+    }
+    return; // routes check that an agent writes only as itself
+  }
+  if (access === "register") return assertScope(principal, ["admin"]);
+  if (access === "ingest") {
+    const scoped = principal.scopes.some((s) => s.startsWith("studio:"));
+    if (!scoped) assertScope(principal, ["admin", "ingest"]);
+    return;
+  }
+  assertScope(principal, ["admin", `studio:${studio}`]);
 }
 
 /** A stable id of the principal (rate limits, idempotency keys). */

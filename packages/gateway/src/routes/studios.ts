@@ -180,12 +180,9 @@ export function studioRoutes(app: GatewayApp, ctx: GatewayContext): void {
         ),
         response: errors(401, 403, 404, 409),
       },
-      config: { access: "studio" },
+      config: { access: "studio-key" },
     },
     async (request, reply) => {
-      if (request.principal.kind === "agent") {
-        fail("GATEWAY_FORBIDDEN", "members are added with the studio's API key");
-      }
       const m = await need().studios.addMember(
         request.params.id,
         request.body.agent,
@@ -205,12 +202,9 @@ export function studioRoutes(app: GatewayApp, ctx: GatewayContext): void {
         params: Type.Object({ id: StudioId, agent: Address }),
         response: { 204: Type.Null(), ...errors(401, 403, 404) },
       },
-      config: { access: "studio" },
+      config: { access: "studio-key" },
     },
     async (request, reply) => {
-      if (request.principal.kind === "agent") {
-        fail("GATEWAY_FORBIDDEN", "members are removed with the studio's API key");
-      }
       await need().studios.removeMember(request.params.id, request.params.agent);
       return reply.code(204).send(null);
     },
@@ -232,12 +226,9 @@ export function studioRoutes(app: GatewayApp, ctx: GatewayContext): void {
         ),
         response: errors(401, 403, 404, 502),
       },
-      config: { access: "studio" },
+      config: { access: "studio-key" },
     },
     async (request, reply) => {
-      if (request.principal.kind === "agent") {
-        fail("GATEWAY_FORBIDDEN", "budgets are funded with the studio's API key");
-      }
       if (ctx.treasury === undefined) {
         fail("GATEWAY_FEATURE_DISABLED", "this gateway pays no rewards (no chain)", {
           feature: "rewards",
