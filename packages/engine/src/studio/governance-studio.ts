@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import {
   type ActionEntry,
   type Address,
-  agentBoundNonce,
   type AttestationQuote,
+  agentBoundNonce,
   canonicalJsonBytes,
   compileParser,
   computeMeasurement,
@@ -70,11 +71,16 @@ import {
   type TransitionResult,
 } from "./task-orchestrator.js";
 
-/** Where the simulation code lives (examples/governance/simulate.js). */
-export const SIMULATION_PATH = new URL(
-  "../../../../examples/governance/simulate.js",
-  import.meta.url,
-);
+/** The simulation in an installed package (copied there by scripts/pack.ts). */
+const PACKAGED_SIMULATION = new URL("../../assets/governance/simulate.js", import.meta.url);
+
+/**
+ * Where the simulation code lives: `assets/governance/simulate.js` of the installed
+ * package, else examples/governance/simulate.js of the repository.
+ */
+export const SIMULATION_PATH = existsSync(PACKAGED_SIMULATION)
+  ? PACKAGED_SIMULATION
+  : new URL("../../../../examples/governance/simulate.js", import.meta.url);
 
 /** Reads the governance simulation code. */
 export async function loadSimulationCode(): Promise<string> {
