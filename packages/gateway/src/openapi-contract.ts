@@ -293,9 +293,11 @@ const MEDIA: Record<string, { type: string; schema: Json }> = {
  */
 export function completeDocument<T extends Json>(doc: T, routes: readonly RouteContract[]): T {
   const paths = (doc.paths ?? {}) as Record<string, Record<string, Operation>>;
-  const components = ((doc as Json).components ??= {}) as Json;
-  const schemas = (components.schemas ??= {}) as Json;
-  schemas.ProblemDetails = PROBLEM_DETAILS_SCHEMA;
+  const d = doc as Json;
+  d.components ??= {};
+  const components = d.components as Json;
+  components.schemas ??= {};
+  (components.schemas as Json).ProblemDetails = PROBLEM_DETAILS_SCHEMA;
   const byKey = new Map(routes.map((r) => [`${r.method.toLowerCase()} ${r.path}`, r]));
 
   for (const [path, methods] of Object.entries(paths)) {
@@ -378,7 +380,8 @@ export function completeDocument<T extends Json>(doc: T, routes: readonly RouteC
     const response = paths[path]?.[method]?.responses?.[status];
     const target = paths[link.to[1]]?.[link.to[0]];
     if (response === undefined || target === undefined) continue;
-    const links = (response.links ??= {}) as Record<string, Json>;
+    response.links ??= {};
+    const links = response.links as Record<string, Json>;
     links[link.name] = {
       operationId: target.operationId ?? operationIdOf(link.to[0], link.to[1]),
       parameters: link.parameters,
