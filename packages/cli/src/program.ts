@@ -723,6 +723,27 @@ export function buildProgram(): Command {
       collect,
     )
     .option(
+      "--ip-rate-limit <n>",
+      "requests per minute per client address, whoever the caller (0: no limit)",
+      nonNegativeInt,
+      0,
+    )
+    .option(
+      "--global-rate-limit <n>",
+      "requests per minute for this gateway in all (0: no limit)",
+      nonNegativeInt,
+      0,
+    )
+    .option(
+      "--trust-proxy <value>",
+      "which proxies' X-Forwarded-For names the client: true, a hop count, or comma-separated addresses/CIDRs (default: none)",
+    )
+    .option(
+      "--registration <policy>",
+      "who may register an agent by itself: open, closed (operator keys only) or pow:<bits> (hashcash proof of work)",
+      "open",
+    )
+    .option(
       "--public-url <url>",
       "a URL agents reach this gateway at; signed requests name its origin (repeatable; default: the listening address and localhost, or CHAOSCORE_PUBLIC_URL, comma-separated)",
       collect,

@@ -293,6 +293,8 @@ export const ERROR_CODES = {
     "the first request with this Idempotency-Key is still running (retryable)",
   GATEWAY_IDEMPOTENCY_KEY_REUSED: "an Idempotency-Key was used before with a different request",
   GATEWAY_RATE_LIMITED: "the caller sent more requests than its rate limit allows (retryable)",
+  GATEWAY_REGISTRATION_REFUSED:
+    "the gateway's registration policy refuses this agent's self-registration",
   GATEWAY_FEATURE_DISABLED: "the gateway runs without the component this route needs",
   GATEWAY_NOT_READY: "the gateway is starting or shutting down (retryable)",
   GATEWAY_INTERNAL: "the gateway failed on a request it should have handled (a bug)",

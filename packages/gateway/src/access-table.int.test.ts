@@ -97,7 +97,13 @@ function headersOf(role: Role, method: string, url: string, body: string): Recor
     case "outsider agent":
     case "member agent": {
       const agent = role === "member agent" ? member : outsider;
-      return { ...json, ...(g.agentHeaders(agent.privateKey, method, url, body) as never) };
+      return {
+        ...json,
+        ...(g.agentHeaders(agent.privateKey, method, url, body) as unknown as Record<
+          string,
+          string
+        >),
+      };
     }
     case "studio:beta key":
       return { ...json, authorization: betaKey };

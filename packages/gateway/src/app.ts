@@ -31,6 +31,7 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from "fastify";
+import { assertMayRegister, type RegistrationPolicy, WindowCounter } from "./admission.js";
 import {
   type Access,
   ApiKeyStore,
@@ -117,6 +118,19 @@ export type GatewayOptions = {
   rateLimit?: number | false;
   /** Origins allowed by CORS; default none (closed). */
   corsOrigins?: readonly string[];
+  /**
+   * Requests per minute per client address (`request.ip`), whoever the caller
+   * is, and per gateway in all; `false` (default) disables each (admission.ts).
+   */
+  ipRateLimit?: number | false;
+  globalRateLimit?: number | false;
+  /**
+   * Fastify's `trustProxy`: which proxies' `X-Forwarded-For` names the client
+   * address (per-IP limits, logs). Default false: the socket's address.
+   */
+  trustProxy?: boolean | string | number;
+  /** Who may register an agent by itself (default open; admission.ts). */
+  registration?: RegistrationPolicy;
   /** Unix seconds (tests). */
   now?: () => number;
   /** Idempotency-Key leases and retention (default: 30 s lease renewed while a request runs, answers kept a day). */
@@ -199,6 +213,8 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
     reply.code(500).send();
   const app: GatewayApp = Fastify({
     bodyLimit,
+    // (cast: one type for fastify's overloads; the value is passed as given)
+    trustProxy: (options.trustProxy ?? false) as boolean,
     ...(typeof options.logger === "object"
       ? { loggerInstance: options.logger }
       : {
@@ -412,7 +428,36 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
       (request.params as { id?: string } | undefined)?.id ?? "",
       isStudioMember,
     );
+    // An agent registering itself passes the registration policy (admission.ts).
+    if (
+      request.routeOptions.config.access === "register" &&
+      request.principal.kind === "agent" &&
+      options.registration !== undefined
+    ) {
+      assertMayRegister(
+        options.registration,
+        request.principal.agent,
+        request.headers["chaoscore-proof-of-work"],
+      );
+    }
   });
+
+  // ---- rate limits per client address and per gateway (before authentication) -----------------
+  const ipLimit = options.ipRateLimit ? new WindowCounter(options.ipRateLimit) : undefined;
+  const globalLimit = options.globalRateLimit
+    ? new WindowCounter(options.globalRateLimit)
+    : undefined;
+  if (ipLimit !== undefined || globalLimit !== undefined) {
+    app.addHook("onRequest", async (request, reply) => {
+      try {
+        globalLimit?.take("gateway", "on this gateway");
+        ipLimit?.take(request.ip, `from ${request.ip}`);
+      } catch (error) {
+        reply.header("retry-after", String((error as { retryAfter?: number }).retryAfter ?? 60));
+        throw error;
+      }
+    });
+  }
 
   // ---- rate limits per key, agent or address ---------------------------------------------------
   if (options.rateLimit !== false) {

@@ -1,3 +1,9 @@
+export {
+  assertMayRegister,
+  type RegistrationPolicy,
+  solveProofOfWork,
+  WindowCounter,
+} from "./admission.js";
 export { buildGateway, type GatewayApp, type GatewayOptions } from "./app.js";
 export {
   type Access,

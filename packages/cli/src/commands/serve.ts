@@ -56,6 +56,10 @@ export type ServeOptions = {
   bodyLimit: number;
   corsOrigin?: string[];
   publicUrl?: string[];
+  ipRateLimit?: number;
+  globalRateLimit?: number;
+  trustProxy?: string;
+  registration?: string;
   signatureThreads: number;
   explorerUrl?: string;
   logLevel: string;
@@ -103,6 +107,40 @@ async function startWitnessing(
   service.start();
   info(`witnesses: ${witnesses.map((w) => w.url).join(", ")}`);
   return service;
+}
+
+/** Sybil and spam control from the flags (docs/security.md, issue 19 item 7). */
+export function admissionOptions(opts: ServeOptions) {
+  const registration = opts.registration ?? "open";
+  const pow = /^pow:([0-9]{1,2})$/.exec(registration);
+  if (
+    registration !== "open" &&
+    registration !== "closed" &&
+    (pow === null || Number(pow[1]) > 32)
+  ) {
+    throw new UsageError(`--registration ${registration}: use open, closed or pow:<bits ≤ 32>`);
+  }
+  const trust = opts.trustProxy;
+  return {
+    registration:
+      pow !== null
+        ? { mode: "proof-of-work" as const, difficulty: Number(pow[1]) }
+        : { mode: registration as "open" | "closed" },
+    ...(opts.ipRateLimit ? { ipRateLimit: opts.ipRateLimit } : {}),
+    ...(opts.globalRateLimit ? { globalRateLimit: opts.globalRateLimit } : {}),
+    ...(trust === undefined
+      ? {}
+      : {
+          trustProxy:
+            trust === "true"
+              ? true
+              : trust === "false"
+                ? false
+                : /^[0-9]+$/.test(trust)
+                  ? Number(trust)
+                  : trust,
+        }),
+  };
 }
 
 /**
@@ -353,6 +391,7 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
       ...(opts.corsOrigin === undefined ? {} : { corsOrigins: opts.corsOrigin }),
       // Agents sign requests for one of these origins (known once listening, for --port 0).
       origins: () => origins,
+      ...admissionOptions(opts),
     });
     if (engine.anchoring !== undefined && opts.anchorEvery > 0) {
       engine.anchoring.start({ intervalMs: opts.anchorEvery * 1000 });
