@@ -106,6 +106,38 @@ export const SUCCESS: Readonly<Record<string, Readonly<Record<string, Schema>>>>
   "get /v1/studios/{id}": { "200": Studio },
   "get /v1/studios/{id}/members": { "200": object({ items: { type: "array", items: Member } }) },
   "get /v1/studios/{id}/tasks": { "200": page(Task) },
+  "get /v1/agents/{id}/history": {
+    "200": object({
+      cards: { type: "array" },
+      keys: { type: "array" },
+      status: { type: "array" },
+    }),
+  },
+  "get /v1/actions/{id}/receipt": {
+    "200": object(
+      {
+        format: { type: "string", pattern: "^chaoscore\\.receipt/v[0-9]+$" },
+        action: object({ entry: { type: "object" }, leafIndex: int }, ["entry", "leafIndex"]),
+        outcome: nullable({ type: "object" }),
+        checkpoint: str,
+        anchor: nullable({ type: "object" }),
+      },
+      ["format", "action", "checkpoint"],
+    ),
+  },
+  "get /v1/reputation/{agent}": { "200": object({ items: { type: "array" } }) },
+  "get /v1/reputation": { "200": object({ items: { type: "array" } }) },
+  "get /v1/studios/{id}/dao": {
+    "200": object({
+      treasury: int,
+      monthlyBurn: int,
+      grantsPaid: int,
+      parameters: { type: "object" },
+    }),
+  },
+  "get /v1/studios/{id}/proposals/{proposal}": {
+    "200": object({ studio: str, id: str, state: str }),
+  },
   "get /v1/reputation/pre-trusted": {
     "200": object({ agents: { type: "array", items: address } }),
   },
