@@ -37,7 +37,8 @@ if (agent === undefined) {
     core.signRegistration({ privateKey, chainId: CHAIN_ID, card: testCard("durable") }),
   );
 }
-let nonce = BigInt(Date.now()) * 1000n;
+// Go on from the last accepted nonce (nonces may not jump far ahead).
+let nonce = agent?.actionNonce ?? 0n;
 const write = async (): Promise<void> => {
   for (;;) {
     nonce++;
@@ -48,7 +49,12 @@ const write = async (): Promise<void> => {
       nonce,
     });
     // Nonces may reach the writer out of order across lanes: those are refused, not acknowledged.
-    const r = await engine.agency.recordAction(signed).catch(() => null);
+    const r = await engine.agency.recordAction(signed).catch((error: unknown) => {
+      if (core.isChaosCoreError(error, "AGENCY_NONCE_NOT_INCREASING")) return null;
+      // Anything else is a broken set-up: say so and stop (the test then fails at once).
+      process.stderr.write(`ack-writer: ${String(error)}\n`);
+      process.exit(3);
+    });
     if (r !== null) process.stdout.write(`ACK ${r.id}\n`);
   }
 };
