@@ -59,7 +59,7 @@ export const ROUTE_AREAS: readonly { path: RegExp; prefixes: readonly string[] }
   },
   {
     path: /^\/(v1\/)?log\//,
-    prefixes: ["LOG", "MERKLE", "CHECKPOINT", "NOTE", "ANCHOR", "CHAIN"],
+    prefixes: ["LOG", "MERKLE", "CHECKPOINT", "NOTE", "COSIGNATURE", "WITNESS", "ANCHOR", "CHAIN"],
   },
   { path: /^\/v1\/search$/, prefixes: ["LOG", "MERKLE", "AGENT", "AGENCY", "STUDIO"] },
   { path: /^\/v1\/executions/, prefixes: ["EXECUTION", "ATTESTATION"] },
@@ -79,49 +79,40 @@ export const ROUTE_AREAS: readonly { path: RegExp; prefixes: readonly string[] }
   },
 ];
 
-/** The gateway's and the store's codes by what a route does. */
+/** Gateway codes that only some routes answer (the rest of GATEWAY_* applies to every route). */
+const ROUTE_SPECIFIC: Readonly<Record<string, (route: RouteContract) => boolean>> = {
+  // Never the answer of a declared operation: they are for undeclared paths and methods.
+  GATEWAY_ROUTE_NOT_FOUND: () => false,
+  GATEWAY_METHOD_NOT_ALLOWED: () => false,
+  GATEWAY_URI_TOO_LONG: (r) => r.hasParams,
+  GATEWAY_API_KEY_NOT_FOUND: (r) => r.path.startsWith("/v1/api-keys/"),
+  GATEWAY_LAST_ADMIN_KEY: (r) => r.path.startsWith("/v1/api-keys/"),
+  GATEWAY_API_KEY_SELF_REVOKE: (r) => r.path.startsWith("/v1/api-keys/"),
+  // Bodies and idempotency keys: writes only.
+  GATEWAY_MALFORMED_JSON: (r) => r.method !== "GET",
+  GATEWAY_UNSUPPORTED_MEDIA_TYPE: (r) => r.method !== "GET",
+  GATEWAY_PAYLOAD_TOO_LARGE: (r) => r.method !== "GET",
+  GATEWAY_IDEMPOTENCY_KEY_IN_USE: (r) => r.method !== "GET",
+  GATEWAY_IDEMPOTENCY_KEY_REUSED: (r) => r.method !== "GET",
+  STORE_CONFLICT: (r) => r.method !== "GET",
+  STORE_CONSTRAINT_VIOLATION: (r) => r.method !== "GET",
+  // Start-up only.
+  STORE_MIGRATION_FAILED: () => false,
+  STORE_DATA_DIR_LOCKED: () => false,
+};
+
+/**
+ * The gateway's and the store's codes a route can answer: every GATEWAY_* and
+ * STORE_* code (credentials are checked on every request that carries them,
+ * any route may be rate-limited or find the database gone), but those that
+ * {@link ROUTE_SPECIFIC} keeps to some routes. A new gateway code applies to
+ * every route until it is listed there.
+ */
 function gatewayCodes(route: RouteContract): ErrorCode[] {
-  const codes: ErrorCode[] = [
-    "GATEWAY_REQUEST_INVALID",
-    "GATEWAY_RATE_LIMITED",
-    "GATEWAY_NOT_READY",
-    "GATEWAY_INTERNAL",
-    "GATEWAY_HEADERS_TOO_LARGE",
-    // Credentials are checked on every request that carries them, public routes included.
-    "GATEWAY_API_KEY_INVALID",
-    "GATEWAY_REQUEST_SIGNATURE_INVALID",
-    "GATEWAY_REQUEST_EXPIRED",
-    "GATEWAY_REQUEST_REPLAYED",
-    "STORE_UNAVAILABLE",
-    "STORE_QUERY_FAILED",
-  ];
-  if (CODES.includes("GATEWAY_REQUEST_WRONG_ORIGIN" as ErrorCode)) {
-    codes.push("GATEWAY_REQUEST_WRONG_ORIGIN" as ErrorCode);
-  }
-  if (route.access !== "public") codes.push("GATEWAY_UNAUTHENTICATED", "GATEWAY_FORBIDDEN");
-  if (route.method !== "GET") {
-    codes.push(
-      "GATEWAY_MALFORMED_JSON",
-      "GATEWAY_UNSUPPORTED_MEDIA_TYPE",
-      "GATEWAY_PAYLOAD_TOO_LARGE",
-      "GATEWAY_IDEMPOTENCY_KEY_IN_USE",
-      "GATEWAY_IDEMPOTENCY_KEY_REUSED",
-      "STORE_CONFLICT",
-      "STORE_CONSTRAINT_VIOLATION",
-    );
-  }
-  if (route.hasParams) codes.push("GATEWAY_URI_TOO_LONG" as ErrorCode);
-  if (/^\/v1\/(studios|reputation|executions)|^\/v1\/log\/anchors$/.test(route.path)) {
-    codes.push("GATEWAY_FEATURE_DISABLED");
-  }
-  if (route.path.startsWith("/v1/api-keys")) {
-    codes.push(
-      "GATEWAY_API_KEY_NOT_FOUND",
-      "GATEWAY_LAST_ADMIN_KEY",
-      "GATEWAY_API_KEY_SELF_REVOKE",
-    );
-  }
-  return codes.filter((c) => CODES.includes(c));
+  const components = new Set(["GATEWAY", "STORE"]);
+  return CODES.filter((c) => components.has(c.split("_")[0] as string)).filter(
+    (c) => ROUTE_SPECIFIC[c]?.(route) ?? true,
+  );
 }
 
 /** The area of a path, or undefined for a path no area covers. */
