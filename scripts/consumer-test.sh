@@ -9,7 +9,7 @@
 #   (c) typechecks a TypeScript consumer (scripts/consumer/consumer.ts) with moduleResolution
 #       node16 and bundler;
 #   (d) bundles @chaoscore/core's verifyReceipt for the browser with esbuild (size printed);
-#   (e) publint on each tarball, when publint is installed in the repository.
+#   (e) publint --strict and @arethetypeswrong/cli (ESM-only profile) on each tarball.
 #
 #   bash scripts/consumer-test.sh            # SKIP_PACK=1 reuses .pack/tarballs; KEEP=1 keeps the project
 set -euo pipefail
@@ -75,9 +75,12 @@ node_modules/.bin/esbuild verifier.mjs --bundle --minify --format=esm --platform
   echo "browser verifier bundle: $raw bytes minified, $gz bytes gzip"
 } || echo "browser verifier bundle: esbuild failed (see above)"
 
-if [ -x "$ROOT/node_modules/.bin/publint" ]; then
-  step "(e) publint on each tarball"
-  for t in "$ROOT"/.pack/tarballs/*.tgz; do "$ROOT/node_modules/.bin/publint" "$t"; done
-fi
+step "(e) publint and arethetypeswrong (ESM-only profile) on each tarball"
+for t in "$ROOT"/.pack/tarballs/*.tgz; do
+  "$ROOT/node_modules/.bin/publint" --strict "$t" | tail -n 1
+  "$ROOT/node_modules/.bin/attw" --profile esm-only --format table-flipped "$t" >attw.out 2>&1 ||
+    { cat attw.out; exit 1; }
+  echo "attw: $(basename "$t") ok"
+done
 
 step "consumer test passed"
