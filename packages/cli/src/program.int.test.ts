@@ -163,7 +163,7 @@ describe("run(argv)", () => {
 
     // receipts
     const printed = expectCode(await cli(...d, "receipt", "get", id), 0);
-    expect(JSON.parse(printed.stdout)).toMatchObject({ format: "chaoscore.receipt/v1" });
+    expect(JSON.parse(printed.stdout)).toMatchObject({ format: "chaoscore.receipt/v2" });
     expect(printed.stderr).toMatch(/receipt hash 0x[0-9a-f]{64}/);
     const file = join(work, "receipt.json");
     const written = JSON.parse(

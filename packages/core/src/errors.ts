@@ -64,7 +64,7 @@ export const ERROR_CODES = {
   COSIGNATURE_MALFORMED:
     "a witness key, cosignature line or cosigned note does not follow the C2SP tlog-cosignature format",
   // receipts
-  RECEIPT_MALFORMED: "a receipt does not match the chaoscore.receipt/v1 schema",
+  RECEIPT_MALFORMED: "a receipt does not match the chaoscore.receipt/v2 schema",
   RECEIPT_UNSUPPORTED_FORMAT: "a receipt's format tag is not one this verifier knows",
   RECEIPT_CHECKPOINT_INVALID: "the receipt's checkpoint is not signed by the trusted log key",
   RECEIPT_INCLUSION_INVALID: "an entry of the receipt is not included in the checkpoint's tree",

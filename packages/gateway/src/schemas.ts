@@ -59,7 +59,7 @@ export const QueryTime = Type.String({
 /** A signed log entry (its shape is checked by Proof of Agency, docs/spec/receipt.md). */
 export const Entry = Type.Object(
   {},
-  { additionalProperties: true, description: "a signed chaoscore.entry/v1 (action or outcome)" },
+  { additionalProperties: true, description: "a signed chaoscore.entry/v2 (action or outcome)" },
 );
 /** A JSON value of any kind. */
 export const Json = Type.Unknown({ description: "any JSON value" });

@@ -511,7 +511,7 @@ function receiptDetails(receipt: unknown, id: string): HTMLElement {
       " or ",
       link("/explorer/verify", "paste one here"),
     ),
-    jsonBlock("Receipt (chaoscore.receipt/v1)", receipt),
+    jsonBlock("Receipt (chaoscore.receipt/v2)", receipt),
   );
 }
 
@@ -590,7 +590,7 @@ export async function verifyView(): Promise<View> {
     id: "receipt-input",
     rows: 12,
     spellcheck: "false",
-    placeholder: '{ "format": "chaoscore.receipt/v1", … }',
+    placeholder: '{ "format": "chaoscore.receipt/v2", … }',
   });
   const file = h("input", { type: "file", accept: "application/json,.json" });
   const key = h("input", { id: "log-key", type: "text", value: gw.log.verifierKey, size: 80 });
