@@ -8,6 +8,7 @@ import {
   WorkerSignatureVerifier,
 } from "./agency/index.js";
 import { type AnchoringChain, AnchoringService } from "./anchoring/index.js";
+import { useNodeEd25519 } from "./node-ed25519.js";
 import { AgentRegistry } from "./registry/index.js";
 import type { Db } from "./store/db.js";
 
@@ -58,6 +59,8 @@ export type Engine = {
 /** Assembles the registry, the transparency log and Proof of Agency. */
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const { db, chainId, verifyingContract } = options;
+  // Server side: notes (a checkpoint per batch) are signed by node:crypto, not noble.
+  useNodeEd25519();
   const now = options.now;
   const registry = new AgentRegistry(
     now === undefined

@@ -2,6 +2,7 @@ export * from "./agency/index.js";
 export * from "./anchoring/index.js";
 export { createEngine, type Engine, type EngineOptions } from "./engine.js";
 export * from "./execution/index.js";
+export { NODE_ED25519, useNodeEd25519 } from "./node-ed25519.js";
 export * from "./registry/index.js";
 export * from "./reputation/index.js";
 export type { Db } from "./store/db.js";

@@ -1,5 +1,5 @@
+export { NODE_ED25519, useNodeEd25519 } from "@chaoscore/engine/node-ed25519";
 export { MemoryWitnessStore } from "./memory-witness-store.js";
-export { NODE_ED25519, useNodeEd25519 } from "./node-ed25519.js";
 export { serveWitness, type WitnessServer } from "./server.js";
 export {
   parseWitnessedLog,

@@ -1,7 +1,8 @@
 /**
  * Ed25519 by node:crypto (OpenSSL) for server processes: the same signatures
  * as @noble/curves, tens of times faster. Core keeps noble by default (it
- * runs in browsers); a witness, or a log's gateway, installs this one.
+ * runs in browsers); `createEngine` installs this one (the log signs a
+ * checkpoint with every batch), and so does a witness (`@chaoscore/witness`).
  * @module
  */
 import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
