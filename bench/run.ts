@@ -49,6 +49,11 @@ const benches: Record<string, { describe: string; run: (args: string[]) => Promi
       "10,000 agents / 1,000,000 outcomes: incremental update and query vs full recompute; EigenTrust over 100,000 raters, cold and warm",
     run: async (args) => (await import("./reputation.js")).runReputationBench(args),
   },
+  cli: {
+    describe:
+      "cold start of the installed `chaoscore --version` and `receipt verify` vs `node -e 0`; tarball sizes; browser verifier size (gzip)",
+    run: async (args) => (await import("./cli.js")).runCliBench(args),
+  },
 };
 
 const [name, ...rest] = process.argv.slice(2);
