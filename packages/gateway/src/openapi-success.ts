@@ -138,6 +138,21 @@ export const SUCCESS: Readonly<Record<string, Readonly<Record<string, Schema>>>>
   "get /v1/studios/{id}/proposals/{proposal}": {
     "200": object({ studio: str, id: str, state: str }),
   },
+  "get /v1/studios/{id}/tasks/{task}": {
+    "200": object({ ...Task.properties, history: { type: "array" } }),
+  },
+  "get /v1/studios/{id}/tasks/{task}/eligible": { "200": object({ items: { type: "array" } }) },
+  "get /v1/search": {
+    "200": object(
+      {
+        kind: str,
+        items: { type: "array" },
+        nextCursor: nullable(str),
+        checkpoint: nullable({ type: "object" }),
+      },
+      ["kind", "items"],
+    ),
+  },
   "get /v1/reputation/pre-trusted": {
     "200": object({ agents: { type: "array", items: address } }),
   },
