@@ -112,7 +112,7 @@ def test_a_second_session_with_the_same_key_resyncs_its_nonce(gateway):
 def test_refusals_are_coded_problems(gateway):
     c = gateway["client"]
     agent = new_agent(gateway)
-    entry = sign_action(agent.signer, 31337, "x", 1, {"p": 1})
+    entry = sign_action(agent.signer, c.domain(), "x", 1, {"p": 1})  # for this deployment
     with pytest.raises(GatewayError) as e:
         c.record_action(entry, {"p": 2}, signer=agent.signer)
     assert (e.value.code, e.value.status) == ("AGENCY_PAYLOAD_MISMATCH", 400)
