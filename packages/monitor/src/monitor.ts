@@ -76,7 +76,7 @@ export type MonitorPassResult = {
  * signature under the policy's log key and its witness quorum, checks that it
  * extends the tree of the previous pass (by rebuilding the tree from the new
  * entries: same size with another root is a split view, a smaller size a
- * rollback), checks every new entry (canonical `chaoscore.entry/v1`, signed by
+ * rollback), checks every new entry (canonical `chaoscore.entry/v2`, signed by
  * its agent or one of the agent's registered keys) and the level-0 and
  * level-1 tiles against the rebuilt tree, and, with `rpcUrl`, every new
  * anchored checkpoint of the policy's contracts on that chain.
@@ -346,7 +346,7 @@ async function extend(
   return true;
 }
 
-/** Checks one entry: JSON, a `chaoscore.entry/v1`, canonical, signed by its agent. */
+/** Checks one entry: JSON, a `chaoscore.entry/v2`, canonical, signed by its agent. */
 async function checkEntry(pass: Pass, bytes: Uint8Array, index: number): Promise<void> {
   const bad = (message: string) =>
     pass.findings.push(finding("bad_entry", `entry ${index} ${message}`, { index }));
@@ -354,7 +354,7 @@ async function checkEntry(pass: Pass, bytes: Uint8Array, index: number): Promise
   try {
     entry = parseEntry(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)));
   } catch (error) {
-    bad(`is not a chaoscore.entry/v1 (${codeOf(error)})`);
+    bad(`is not a chaoscore.entry/v2 (${codeOf(error)})`);
     return;
   }
   if (!equalBytes(encodeEntry(entry), bytes)) {
