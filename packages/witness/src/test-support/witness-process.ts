@@ -1,6 +1,6 @@
 /**
  * `chaoscore witness serve` as a real process on loopback, for tests: it
- * waits for the `WITNESS_KEY` and `LISTENING` lines and can be stopped,
+ * waits for the WITNESS_KEY and LISTENING lines and can be stopped,
  * SIGKILLed and restarted on the same data directory.
  */
 import { type ChildProcess, spawn } from "node:child_process";
