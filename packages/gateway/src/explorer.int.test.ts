@@ -344,7 +344,12 @@ describe.skipIf(!HAS_CHROMIUM)(
       const good = await vector("receipt-valid-quorum-2-of-3");
       const badCosig = await vector("receipt-invalid-bad-cosignature");
       const stored = () =>
-        page.evaluate(() => localStorage.getItem("chaoscore.explorer.trustPolicy"));
+        page.evaluate(() =>
+          // runs in the page: its localStorage (this file is typed without the DOM library)
+          (
+            globalThis as unknown as { localStorage: { getItem(k: string): string | null } }
+          ).localStorage.getItem("chaoscore.explorer.trustPolicy"),
+        );
       await page.goto(`${web}/explorer/verify`);
       await ready("/explorer/verify");
 
