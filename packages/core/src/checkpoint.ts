@@ -12,7 +12,7 @@
  * @module
  */
 import { ChaosCoreError } from "./errors.js";
-import { base64ToBytes, bytesToBase64 } from "./hex.js";
+import { base64ToBytes, bytesToBase64, utf8Length } from "./hex.js";
 import {
   hasControlCharacter,
   isWellFormedText,
@@ -60,7 +60,7 @@ export function formatCheckpoint(checkpoint: Checkpoint): string {
   if (!Array.isArray(extensions)) throw malformed("the extensions are an array of lines");
   for (const line of extensions) assertLine(line, "extension line");
   const text = `${[origin, String(size), bytesToBase64(rootHash), ...extensions].join("\n")}\n`;
-  if (Buffer.byteLength(text, "utf8") > MAX_NOTE_SIZE) {
+  if (utf8Length(text) > MAX_NOTE_SIZE) {
     throw malformed(`the checkpoint exceeds ${MAX_NOTE_SIZE} bytes`);
   }
   return text;
@@ -79,7 +79,7 @@ export function formatCheckpoint(checkpoint: Checkpoint): string {
  */
 export function parseCheckpoint(text: string): Checkpoint {
   if (typeof text !== "string") throw malformed("a checkpoint is a string");
-  if (Buffer.byteLength(text, "utf8") > MAX_NOTE_SIZE) {
+  if (utf8Length(text) > MAX_NOTE_SIZE) {
     throw malformed(`the checkpoint exceeds ${MAX_NOTE_SIZE} bytes`);
   }
   if (!text.endsWith("\n")) throw malformed("a checkpoint ends in a newline");

@@ -17,7 +17,14 @@ import { parseCheckpoint } from "./checkpoint.js";
 import { ed25519Sign, ed25519Verify, keyMemo } from "./ed25519-backend.js";
 import { ChaosCoreError } from "./errors.js";
 import { sha256, utf8 } from "./hash.js";
-import { base64ToBytes, bytesToBase64, concatBytes } from "./hex.js";
+import {
+  base64ToBytes,
+  bytesToBase64,
+  concatBytes,
+  hexDigitsToBytes,
+  hexOf,
+  utf8Length,
+} from "./hex.js";
 import {
   hasControlCharacter,
   isValidNoteKeyName,
@@ -65,7 +72,7 @@ function witnessKeyId(name: string, publicKey: Uint8Array): string {
   const digest = sha256(
     concatBytes(utf8(name), Uint8Array.of(0x0a, COSIGNATURE_V1_ALG), publicKey),
   );
-  return Buffer.from(digest.subarray(0, 4)).toString("hex");
+  return hexOf(digest.subarray(0, 4));
 }
 
 function encodeKey(key: Uint8Array): string {
@@ -185,7 +192,7 @@ export function witnessVerifierKeyFromSignerKey(signerKey: string): string {
  */
 function checkpointBody(note: string): string {
   if (typeof note !== "string") throw malformed("a checkpoint note is a string");
-  if (Buffer.byteLength(note, "utf8") > MAX_NOTE_SIZE || !isWellFormedText(note)) {
+  if (utf8Length(note) > MAX_NOTE_SIZE || !isWellFormedText(note)) {
     throw malformed(`a checkpoint note is UTF-8 of at most ${MAX_NOTE_SIZE} bytes`);
   }
   const split = note.indexOf("\n\n");
@@ -243,7 +250,7 @@ export function cosignCheckpoint(
   const signature = ed25519Sign(cosignatureMessage(text, t), seed);
   const stamp = new Uint8Array(8);
   new DataView(stamp.buffer).setBigUint64(0, t, false);
-  const body = concatBytes(Buffer.from(keyId, "hex"), stamp, signature);
+  const body = concatBytes(hexDigitsToBytes(keyId), stamp, signature);
   return `${SIG_PREFIX}${name} ${bytesToBase64(body)}\n`;
 }
 
@@ -270,7 +277,7 @@ const parsedVerifierKey = keyMemo(parseWitnessVerifierKey);
 /** Splits a signed note into its body and its signature lines (without newlines). */
 function splitSignedNote(note: string): { text: string; lines: string[] } {
   if (typeof note !== "string") throw malformed("a signed note is a string");
-  if (Buffer.byteLength(note, "utf8") > MAX_NOTE_SIZE || !isWellFormedText(note)) {
+  if (utf8Length(note) > MAX_NOTE_SIZE || !isWellFormedText(note)) {
     throw malformed(`a signed note is UTF-8 of at most ${MAX_NOTE_SIZE} bytes`);
   }
   if (hasControlCharacter(note)) {
@@ -320,7 +327,7 @@ export function verifyCosignatures(
   for (const line of lines) {
     const parsed = parseLine(line);
     if (parsed === undefined) continue;
-    const keyId = Buffer.from(parsed.bytes.subarray(0, 4)).toString("hex");
+    const keyId = hexOf(parsed.bytes.subarray(0, 4));
     const key = keys.find((k) => k.name === parsed.name && k.keyId === keyId);
     if (key === undefined) continue;
     if (parsed.bytes.length !== COSIGNATURE_BYTES) {
@@ -374,7 +381,7 @@ export function addSignatureLines(note: string, lines: readonly string[]): strin
     throw malformed(`a note holds at most ${MAX_NOTE_SIGNATURES} signatures`);
   }
   const result = `${text}\n${out.map((l) => `${l}\n`).join("")}`;
-  if (Buffer.byteLength(result, "utf8") > MAX_NOTE_SIZE) {
+  if (utf8Length(result) > MAX_NOTE_SIZE) {
     throw malformed(`the signed note exceeds ${MAX_NOTE_SIZE} bytes`);
   }
   return result;

@@ -14,7 +14,14 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { ed25519Sign, ed25519Verify, keyMemo } from "./ed25519-backend.js";
 import { ChaosCoreError } from "./errors.js";
 import { sha256, utf8 } from "./hash.js";
-import { base64ToBytes, bytesToBase64, concatBytes } from "./hex.js";
+import {
+  base64ToBytes,
+  bytesToBase64,
+  concatBytes,
+  hexDigitsToBytes,
+  hexOf,
+  utf8Length,
+} from "./hex.js";
 
 /** Largest signed note accepted or produced, in UTF-8 bytes (1 MiB). */
 export const MAX_NOTE_SIZE = 1024 * 1024;
@@ -104,7 +111,7 @@ export function noteKeyId(name: string, publicKey: Uint8Array): string {
     throw malformed("an Ed25519 public key is 32 bytes");
   }
   const digest = sha256(concatBytes(utf8(name), Uint8Array.of(0x0a, ALG_ED25519), publicKey));
-  return Buffer.from(digest.subarray(0, 4)).toString("hex");
+  return hexOf(digest.subarray(0, 4));
 }
 
 /**
@@ -212,10 +219,10 @@ export function signNote(text: string, signerKey: string | readonly string[]): s
   for (const key of keys) {
     const { name, keyId, seed } = parsedSignerKey(key);
     const signature = ed25519Sign(message, seed);
-    lines += `${SIG_PREFIX}${name} ${bytesToBase64(concatBytes(Buffer.from(keyId, "hex"), signature))}\n`;
+    lines += `${SIG_PREFIX}${name} ${bytesToBase64(concatBytes(hexDigitsToBytes(keyId), signature))}\n`;
   }
   const note = `${text}\n${lines}`;
-  if (Buffer.byteLength(note, "utf8") > MAX_NOTE_SIZE) {
+  if (utf8Length(note) > MAX_NOTE_SIZE) {
     throw malformed(`the signed note exceeds ${MAX_NOTE_SIZE} bytes`);
   }
   return note;
@@ -301,7 +308,7 @@ function assertText(text: unknown): asserts text is string {
   if (hasControlCharacter(text) || !isWellFormedText(text)) {
     throw malformed("a note text is UTF-8 with no control character other than newline");
   }
-  if (Buffer.byteLength(text, "utf8") > MAX_NOTE_SIZE) {
+  if (utf8Length(text) > MAX_NOTE_SIZE) {
     throw malformed(`the note text exceeds ${MAX_NOTE_SIZE} bytes`);
   }
 }
@@ -345,7 +352,7 @@ function decodeNote(input: unknown): string {
     }
   } else if (typeof input === "string") {
     if (!isWellFormedText(input)) throw malformed("the note is not valid UTF-8");
-    if (Buffer.byteLength(input, "utf8") > MAX_NOTE_SIZE) {
+    if (utf8Length(input) > MAX_NOTE_SIZE) {
       throw malformed(`the note exceeds ${MAX_NOTE_SIZE} bytes`);
     }
     note = input;
@@ -374,7 +381,7 @@ function parseSignatureLine(line: string): { name: string; keyId: string; signat
   if (bytes.length < 5) throw malformed("a signature holds a key ID and at least one byte");
   return {
     name,
-    keyId: Buffer.from(bytes.subarray(0, 4)).toString("hex"),
+    keyId: hexOf(bytes.subarray(0, 4)),
     signature: bytes.slice(4),
   };
 }

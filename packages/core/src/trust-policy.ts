@@ -18,7 +18,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { parseWitnessVerifierKey, type WitnessKey } from "./cosignature.js";
 import { ChaosCoreError, type ErrorCode, isChaosCoreError } from "./errors.js";
-import type { Address } from "./hex.js";
+import { type Address, hexOf, utf8Length } from "./hex.js";
 import { parseVerifierKey } from "./note.js";
 
 export const TRUST_POLICY_FORMAT = "chaoscore.trust-policy/v1";
@@ -93,7 +93,7 @@ function fail(
 
 function decodeInput(input: unknown): unknown {
   if (typeof input !== "string" && !(input instanceof Uint8Array)) return input;
-  const size = typeof input === "string" ? Buffer.byteLength(input, "utf8") : input.length;
+  const size = typeof input === "string" ? utf8Length(input) : input.length;
   if (size > MAX_POLICY_SIZE) {
     fail("TRUST_POLICY_MALFORMED", `a trust policy is at most ${MAX_POLICY_SIZE} bytes`);
   }
@@ -173,7 +173,7 @@ export function parseTrustPolicy(input: unknown): TrustPolicy {
       );
     }
     const id = `${parsed.name}+${parsed.keyId}`;
-    const pub = Buffer.from(parsed.publicKey).toString("hex");
+    const pub = hexOf(parsed.publicKey);
     if (seenIds.has(id) || seenPublic.has(pub)) {
       fail("TRUST_POLICY_DUPLICATE_KEY", `witnesses.keys[${i}] (${id}) is listed twice`, {
         index: i,
