@@ -8,7 +8,8 @@
 #       vector, `chaoscore demo`;
 #   (c) typechecks a TypeScript consumer (scripts/consumer/consumer.ts) with moduleResolution
 #       node16 and bundler;
-#   (d) bundles @chaoscore/core's verifyReceipt for the browser with esbuild (size printed);
+#   (d) bundles @chaoscore/core's verifyReceipt for the browser with esbuild (size printed)
+#       and verifies a receipt vector with it in headless Chromium (a tampered one is refused);
 #   (e) publint --strict and @arethetypeswrong/cli (ESM-only profile) on each tarball.
 #
 #   bash scripts/consumer-test.sh            # SKIP_PACK=1 reuses .pack/tarballs; KEEP=1 keeps the project
@@ -67,13 +68,18 @@ JSON
   echo "typechecked ($mr)"
 done
 
-step "(d) the browser verifier: @chaoscore/core's verifyReceipt bundled with esbuild"
+step "(d) the browser verifier: @chaoscore/core's verifyReceipt bundled with esbuild, run in headless Chromium"
 printf 'export { verifyReceipt } from "@chaoscore/core";\n' >verifier.mjs
-node_modules/.bin/esbuild verifier.mjs --bundle --minify --format=esm --platform=browser \
-  --outfile=verifier.bundle.js --log-level=warning && {
-  raw=$(wc -c <verifier.bundle.js); gz=$(gzip -9c verifier.bundle.js | wc -c)
-  echo "browser verifier bundle: $raw bytes minified, $gz bytes gzip"
-} || echo "browser verifier bundle: esbuild failed (see above)"
+"$ROOT/node_modules/.bin/esbuild" verifier.mjs --bundle --minify --format=esm --platform=browser \
+  --outfile=verifier.bundle.js --log-level=warning
+raw=$(wc -c <verifier.bundle.js); gz=$(gzip -9c verifier.bundle.js | wc -c)
+echo "browser verifier bundle: $raw bytes minified, $gz bytes gzip (goal: ≤ 60 kB gzip; npm run bench -- cli)"
+if grep -q 'WebAssembly' verifier.bundle.js; then
+  echo "the browser bundle carries WebAssembly: core's browser field was not applied" >&2; exit 1
+fi
+cp "$ROOT/scripts/consumer/browser-verify.mjs" .
+node browser-verify.mjs verifier.bundle.js "$V" "$ROOT/node_modules/playwright-core" | tee browser.out
+grep -q '^BROWSER VERIFIER OK$' browser.out
 
 step "(e) publint and arethetypeswrong (ESM-only profile) on each tarball"
 for t in "$ROOT"/.pack/tarballs/*.tgz; do

@@ -140,6 +140,15 @@ function manifest(name: string, source: Manifest, extraFiles: string[]): Manifes
   map["./package.json"] = "./package.json";
   out.exports = map as unknown as Record<string, string>;
   if (exports["."] !== undefined) out.types = `${distOf(exports["."])}.d.ts`;
+  // Browser replacements (package.json "browser" field, honoured by bundlers): same rewrite as exports.
+  if (typeof rest.browser === "object" && rest.browser !== null) {
+    out.browser = Object.fromEntries(
+      Object.entries(rest.browser as Record<string, string>).map(([k, v]) => [
+        k,
+        `${distOf(v)}.js`,
+      ]),
+    );
+  }
   if (bin !== undefined) {
     out.bin = bin;
     out.files = [...(out.files as string[]), "bin"];

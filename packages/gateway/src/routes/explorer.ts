@@ -6,9 +6,10 @@
  * @chaoscore/core's `verifyReceipt`, so receipts are verified in the browser.
  *
  * Two of core's dependencies cannot run under `script-src 'self'` (no eval,
- * no WebAssembly compilation), so the bundle swaps them for equivalents:
- * hash-wasm → @noble/hashes, TypeBox's TypeCompiler (`new Function`) →
- * `Value.Check`; Node's `Buffer` → a small codec shim. The explorer's browser
+ * no WebAssembly compilation): hash-wasm is swapped for @noble/hashes by
+ * core's own package.json `browser` field (as in any user's browser bundle),
+ * and TypeBox's TypeCompiler (`new Function`) for `Value.Check` here; Node's
+ * `Buffer` → a small codec shim. The explorer's browser
  * test runs the committed receipt vectors through the bundled verifier.
  * @module
  */
@@ -47,8 +48,8 @@ export async function bundleExplorer(options: { minify?: boolean } = {}): Promis
     );
   }
   const shim = (name: string) => join(EXPLORER_DIR, "shims", name);
+  // hash-wasm is replaced by @chaoscore/core's own "browser" field (pure JavaScript hashes).
   const replaced: Record<string, string> = {
-    "hash-wasm": shim("hash-wasm.ts"),
     "@sinclair/typebox/compiler": shim("typebox-compiler.ts"),
   };
   const result = await esbuild.build({
@@ -66,7 +67,7 @@ export async function bundleExplorer(options: { minify?: boolean } = {}): Promis
       {
         name: "chaoscore-browser-shims",
         setup(build) {
-          build.onResolve({ filter: /^(hash-wasm|@sinclair\/typebox\/compiler)$/ }, (args) => ({
+          build.onResolve({ filter: /^@sinclair\/typebox\/compiler$/ }, (args) => ({
             path: replaced[args.path] as string,
           }));
         },

@@ -1,8 +1,10 @@
 /**
  * The part of hash-wasm that @chaoscore/core uses (createKeccak(256),
- * createSHA256), on @noble/hashes: hash-wasm compiles WebAssembly, which the
- * gateway's Content-Security-Policy (script-src 'self', no
- * 'wasm-unsafe-eval') forbids in the explorer. Same digests, pure JavaScript.
+ * createSHA256), on @noble/hashes, for browsers: core's package.json maps
+ * `hash-wasm` here in its `browser` field, so any bundler that honours it
+ * (esbuild, webpack, Rollup's node-resolve, Vite) ships pure JavaScript
+ * hashes — smaller, and allowed under a Content-Security-Policy without
+ * 'wasm-unsafe-eval' (the explorer's). Same digests.
  * @module
  */
 import { sha256 } from "@noble/hashes/sha2.js";
