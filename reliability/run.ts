@@ -13,8 +13,9 @@ import { fuzzScenario } from "./fuzz.js";
 import { nonceRaceScenario } from "./nonce-race.js";
 import { startPostgres, stopPostgresOnExit } from "./postgres.js";
 import { type Goal, goalLine, resultsTable, type ScenarioResult, sumMeasure } from "./report.js";
+import { sandboxAbuseScenario } from "./sandbox-abuse.js";
 
-const SCENARIOS = ["kill", "postgres", "anvil", "fuzz", "nonce"] as const;
+const SCENARIOS = ["kill", "postgres", "anvil", "fuzz", "nonce", "sandbox"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const HELP = `usage: npm run reliability [-- options]
@@ -28,6 +29,7 @@ scenarios (all by default):
   anvil     SIGKILL anvil and restart it from its state; a reorg (evm_snapshot/evm_revert)
   fuzz      ≥ 10,000 bad requests generated from /openapi.json (fast-check)
   nonce     50 concurrent writers of one agent racing on each nonce
+  sandbox   POST /v1/executions with over-maxima limits and abusive programs
 
 options:
   --quick              a smaller run (CI smoke test)
@@ -101,6 +103,7 @@ const runs: Record<Scenario, () => Promise<ScenarioResult>> = {
       quick ? { rounds: 10, writers: 50 } : { rounds: 100, writers: 50 },
       progress,
     ),
+  sandbox: () => sandboxAbuseScenario({ rounds: quick ? 1 : 5 }, progress),
 };
 
 let failedToRun = 0;
@@ -143,6 +146,7 @@ const goals: Goal[] = [
     target: 0,
   },
   { name: "nonce_races_lost", measured: sumMeasure(results, "nonce_races_lost"), target: 0 },
+  { name: "sandbox_misanswered", measured: sumMeasure(results, "sandbox_misanswered"), target: 0 },
   { name: "scenarios_failed_to_run", measured: failedToRun, target: 0 },
 ];
 for (const g of goals) console.log(goalLine(g));
