@@ -10,7 +10,9 @@
 #       node16 and bundler;
 #   (d) bundles @chaoscore/core's verifyReceipt for the browser with esbuild (size printed)
 #       and verifies a receipt vector with it in headless Chromium (a tampered one is refused);
-#   (e) publint --strict and @arethetypeswrong/cli (ESM-only profile) on each tarball.
+#   (e) publint --strict and @arethetypeswrong/cli (ESM-only profile) on each tarball;
+#   (f) each adapter entry point without its peer fails with SDK_PEER_MISSING naming it; with
+#       the peer installed it records a scripted run (scripts/consumer/adapters.mjs).
 #
 #   bash scripts/consumer-test.sh            # SKIP_PACK=1 reuses .pack/tarballs; KEEP=1 keeps the project
 set -euo pipefail
@@ -80,6 +82,16 @@ fi
 cp "$ROOT/scripts/consumer/browser-verify.mjs" .
 node browser-verify.mjs verifier.bundle.js "$V" "$ROOT/node_modules/playwright-core" | tee browser.out
 grep -q '^BROWSER VERIFIER OK$' browser.out
+
+step "(f) adapter entry points: without their peer a coded error names it; with it, a scripted run is recorded"
+out=$(node --input-type=module -e 'import("@chaoscore/sdk/ai-sdk").then(() => console.log("loaded"), (e) => console.log(e.code, e.message))')
+echo "$out"
+case "$out" in SDK_PEER_MISSING*'npm install ai@'*) ;; *) echo "expected SDK_PEER_MISSING naming ai" >&2; exit 1 ;; esac
+versions=$(node -p "const d=require('$ROOT/packages/sdk/package.json').devDependencies; ['ai','@langchain/core','@openai/agents','zod'].map(n=>n+'@'+d[n]).join(' ')")
+npm install --no-audit --no-fund --prefer-offline --loglevel=error $versions
+cp "$ROOT/scripts/consumer/adapters.mjs" .
+node adapters.mjs | tee adapters.out
+grep -q '^ADAPTERS OK$' adapters.out
 
 step "(e) publint and arethetypeswrong (ESM-only profile) on each tarball"
 for t in "$ROOT"/.pack/tarballs/*.tgz; do

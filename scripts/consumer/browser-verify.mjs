@@ -18,11 +18,11 @@ try {
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   await page.setContent("<!doctype html><title>verifier</title>");
-  await page.addScriptTag({
-    type: "module",
-    content: `${code}\nwindow.__verifier = { verifyReceipt };`,
-  });
-  await page.waitForFunction(() => window.__verifier !== undefined, null, { timeout: 10_000 });
+  // The bundle is an ES module: import it in the page as one (from a blob URL).
+  await page.evaluate(async (source) => {
+    const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+    window.__verifier = await import(url);
+  }, code);
   const run = (r) =>
     page.evaluate(
       ([r, k]) => {

@@ -301,6 +301,8 @@ export const ERROR_CODES = {
   // SDK (HTTP client)
   SDK_GATEWAY_UNREACHABLE: "the gateway cannot be reached or did not answer in time (retryable)",
   SDK_RESPONSE_INVALID: "the gateway answered with something that is not the expected JSON",
+  SDK_PEER_MISSING:
+    "an SDK adapter entry point was imported without its framework (a peer dependency) installed",
   // MCP (server and recording middleware)
   MCP_ARGUMENTS_NOT_JSON: "an MCP tool call's arguments or result are not JSON-serialisable",
   MCP_CALL_FAILED: "an MCP server failed a recorded tool call (error, garbage or timeout)",
