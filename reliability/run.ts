@@ -12,10 +12,21 @@ import { gatewayKillScenario, postgresRestartScenario } from "./crash-scenarios.
 import { fuzzScenario } from "./fuzz.js";
 import { nonceRaceScenario } from "./nonce-race.js";
 import { startPostgres, stopPostgresOnExit } from "./postgres.js";
+import { queueFloodScenario } from "./queue-flood.js";
 import { type Goal, goalLine, resultsTable, type ScenarioResult, sumMeasure } from "./report.js";
 import { sandboxAbuseScenario } from "./sandbox-abuse.js";
+import { workerKillScenario } from "./worker-kill.js";
 
-const SCENARIOS = ["kill", "postgres", "anvil", "fuzz", "nonce", "sandbox"] as const;
+const SCENARIOS = [
+  "kill",
+  "postgres",
+  "anvil",
+  "fuzz",
+  "nonce",
+  "sandbox",
+  "flood",
+  "workers",
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const HELP = `usage: npm run reliability [-- options]
@@ -30,6 +41,8 @@ scenarios (all by default):
   fuzz      ≥ 10,000 bad requests generated from /openapi.json (fast-check)
   nonce     50 concurrent writers of one agent racing on each nonce
   sandbox   POST /v1/executions with over-maxima limits and abusive programs
+  flood     waves of large actions at once past a small bounded ingest queue
+  workers   terminate signature-recovery worker threads mid-ingest
 
 options:
   --quick              a smaller run (CI smoke test)
@@ -104,6 +117,20 @@ const runs: Record<Scenario, () => Promise<ScenarioResult>> = {
       progress,
     ),
   sandbox: () => sandboxAbuseScenario({ rounds: quick ? 1 : 5 }, progress),
+  flood: () =>
+    queueFloodScenario(
+      quick
+        ? { agents: 60, waves: 1, payloadKiB: 256, queueBytes: 4 * 1024 * 1024 }
+        : { agents: 200, waves: 3, payloadKiB: 256, queueBytes: 8 * 1024 * 1024 },
+      progress,
+    ),
+  workers: () =>
+    workerKillScenario(
+      quick
+        ? { writers: 16, perWriter: 25, kills: 3, threads: 2 }
+        : { writers: 32, perWriter: 100, kills: 20, threads: 2 },
+      progress,
+    ),
 };
 
 let failedToRun = 0;
@@ -147,6 +174,16 @@ const goals: Goal[] = [
   },
   { name: "nonce_races_lost", measured: sumMeasure(results, "nonce_races_lost"), target: 0 },
   { name: "sandbox_misanswered", measured: sumMeasure(results, "sandbox_misanswered"), target: 0 },
+  {
+    name: "queue_flood_misanswered",
+    measured: sumMeasure(results, "queue_flood_misanswered"),
+    target: 0,
+  },
+  {
+    name: "worker_kill_unanswered",
+    measured: sumMeasure(results, "worker_kill_unanswered"),
+    target: 0,
+  },
   { name: "scenarios_failed_to_run", measured: failedToRun, target: 0 },
 ];
 for (const g of goals) console.log(goalLine(g));
