@@ -135,14 +135,15 @@ export async function queueFloodScenario(
     seconds: (performance.now() - started) / 1000,
     notes: [
       `answers: ${[...answers].map(([k, v]) => `${k} ×${fmt(v)}`).join(", ")}`,
-      `acknowledged ${fmt(acked)}, all in the log: ${ackedMissing === 0}; refused ${fmt(refused)} (503 AGENCY_QUEUE_FULL + Retry-After), written anyway: ${refusedWritten}; other answers: ${badRefusals}`,
+      `acknowledged ${fmt(acked)}, all in the log: ${ackedMissing === 0}; refused ${fmt(refused)} (503 AGENCY_QUEUE_FULL + Retry-After), written anyway: ${refusedWritten}; other answers: ${badRefusals}${refused === 0 ? " — the queue never filled: the flood tested nothing" : ""}`,
       `peak RSS growth per wave (the client's bodies included): ${peaks.map((p) => `${p.toFixed(0)} MiB`).join(", ")}`,
     ],
     measures: {
       actions_lost: ackedMissing,
       http_5xx: http5xx,
       rows_written_by_rejected: refusedWritten,
-      queue_flood_misanswered: badRefusals,
+      // a flood that never filled the queue tested nothing: counted as a miss
+      queue_flood_misanswered: badRefusals + (refused === 0 ? 1 : 0),
       queue_flood_peak_rss_mib: Math.round(peakGrowth),
     },
   };

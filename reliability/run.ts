@@ -120,7 +120,7 @@ const runs: Record<Scenario, () => Promise<ScenarioResult>> = {
   flood: () =>
     queueFloodScenario(
       quick
-        ? { agents: 60, waves: 1, payloadKiB: 256, queueBytes: 4 * 1024 * 1024 }
+        ? { agents: 60, waves: 2, payloadKiB: 256, queueBytes: 2 * 1024 * 1024 }
         : { agents: 200, waves: 3, payloadKiB: 256, queueBytes: 8 * 1024 * 1024 },
       progress,
     ),
