@@ -53,7 +53,9 @@ options:
   -h, --help           this text
 
 Ends with GOAL lines: actions_lost 0, http_5xx 0, rows_written_by_rejected 0,
-double_anchors 0, nonce_races_lost 0. Exit code 0 when every goal passes.`;
+double_anchors 0, nonce_races_lost 0, sandbox_misanswered 0,
+queue_flood_misanswered 0, worker_kill_unanswered 0. Exit code 0 when every
+goal passes.`;
 
 const { values } = parseArgs({
   options: {
