@@ -184,3 +184,32 @@ def test_the_crews_receipts_verify_in_typescript(gateway, crew_run, action_type)
     assert py.action_id in json.dumps(result)
     if action_type == "crew.complete":
         assert py.outcome_id is not None and py.outcome_id in json.dumps(result)
+
+
+def test_the_example_crew_runs_from_the_installed_wheel_with_the_crewai_extra(gateway, tmp_path):
+    """The wheel, installed with `[crewai]` into a fresh venv (not the checkout), runs the example crew."""
+    pytest.importorskip("build", reason="the test extra (build) is not installed")
+    if os.environ.get("CHAOSCORE_SKIP_DIST_TESTS") == "1":
+        pytest.skip("CHAOSCORE_SKIP_DIST_TESTS=1")
+    import venv
+
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(REPO / "python")],
+                   check=True, capture_output=True, timeout=600)
+    wheel = next(dist.glob("chaoscore-*.whl"))
+    venv.EnvBuilder(with_pip=True).create(tmp_path / "venv")
+    py = tmp_path / "venv" / "bin" / "python"
+    subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"{wheel}[crewai]"],
+                   check=True, capture_output=True, timeout=900)
+    env = {k: v for k, v in ISOLATED.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env |= {"CREWAI_DISABLE_TELEMETRY": "true", "OTEL_SDK_DISABLED": "true", "CREWAI_TRACING_ENABLED": "false"}
+    proc = subprocess.run(
+        [str(py), str(EXAMPLE), "--gateway", gateway["url"], "--api-key", gateway["key"], "--out", str(tmp_path / "r"),
+         "--studio", "", "--task", ""],
+        capture_output=True, text=True, timeout=300, env=env, stdin=subprocess.DEVNULL, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "RESULT Approve the 25000 USDC grant" in proc.stdout and "RECEIPTS " in proc.stdout
+    where = subprocess.run([str(py), "-c", "import chaoscore; print(chaoscore.__file__)"], capture_output=True,
+                           text=True, env=env, cwd=tmp_path, check=True).stdout
+    assert str((tmp_path / "venv").resolve()) in str(pathlib.Path(where.strip()).resolve())
