@@ -19,7 +19,10 @@ export const CHAIN_ID = 31337n;
  * What the suite's signatures are bound to: the gateway's deployment
  * (`verifyingContract` from `GET /v1`) and origin. {@link learnGateway} sets it.
  */
-export const target = { verifyingContract: DEVELOPMENT_DEPLOYMENT as Hex, origin: "http://localhost" };
+export const target = {
+  verifyingContract: DEVELOPMENT_DEPLOYMENT as Hex,
+  origin: "http://localhost",
+};
 
 /** Reads the deployment of the gateway at `base` into {@link target}. */
 export async function learnGateway(base: string): Promise<void> {

@@ -138,12 +138,12 @@ export function signOutcome(input: SignOutcomeInput): {
  */
 export function signRegistration(
   input: DeploymentInput & {
-  privateKey: Uint8Array;
-  chainId: bigint | number;
-  card: AgentCard;
-  nonce?: bigint | number;
-  ttlSeconds?: number;
-},
+    privateKey: Uint8Array;
+    chainId: bigint | number;
+    card: AgentCard;
+    nonce?: bigint | number;
+    ttlSeconds?: number;
+  },
 ) {
   const message = {
     agent: privateKeyToAddress(input.privateKey),
@@ -178,20 +178,20 @@ export type SignedRequestHeaders = {
  */
 export function signRequest(
   input: DeploymentInput & {
-  privateKey: Uint8Array;
-  chainId: bigint | number;
-  /** The gateway's origin (`scheme://host[:port]`, as `new URL(base).origin` gives it). */
-  origin: string;
-  method: string;
-  path: string;
-  /** The exact body bytes sent (a string is UTF-8 encoded); none for a bodyless request. */
-  body?: Uint8Array | string;
-  /** 32 bytes; default random. */
-  nonce?: Hex;
-  /** Unix seconds; default now + 60. */
-  expiry?: bigint | number;
-  agent?: Hex;
-},
+    privateKey: Uint8Array;
+    chainId: bigint | number;
+    /** The gateway's origin (`scheme://host[:port]`, as `new URL(base).origin` gives it). */
+    origin: string;
+    method: string;
+    path: string;
+    /** The exact body bytes sent (a string is UTF-8 encoded); none for a bodyless request. */
+    body?: Uint8Array | string;
+    /** 32 bytes; default random. */
+    nonce?: Hex;
+    /** Unix seconds; default now + 60. */
+    expiry?: bigint | number;
+    agent?: Hex;
+  },
 ): SignedRequestHeaders {
   const body =
     input.body === undefined

@@ -46,7 +46,12 @@ const dom = (chainId: bigint, contract = DEPLOYMENT_A) => signingDomain(chainId,
 
 function ethersDomain(chainId: bigint, contract = DEPLOYMENT_A) {
   const d = chaosCoreDomain(dom(chainId, contract));
-  return { name: d.name, version: d.version, chainId: d.chainId, verifyingContract: d.verifyingContract };
+  return {
+    name: d.name,
+    version: d.version,
+    chainId: d.chainId,
+    verifyingContract: d.verifyingContract,
+  };
 }
 
 describe("typedDataDigest", () => {

@@ -368,7 +368,9 @@ export function recoverPublicKey(digest: Uint8Array, signature: Hex): Uint8Array
   const { compact, recovery } = parseSignature(signature);
   // The recovery in use: noble-curves by default, libsecp256k1 where the engine installed it.
   const publicKey =
-    digest.length === 32 ? getSecp256k1Recovery().recoverPublicKey(digest, compact, recovery) : null;
+    digest.length === 32
+      ? getSecp256k1Recovery().recoverPublicKey(digest, compact, recovery)
+      : null;
   if (publicKey === null) {
     throw new ChaosCoreError("SIGNATURE_INVALID", "signature does not recover a public key");
   }

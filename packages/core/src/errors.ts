@@ -148,11 +148,15 @@ export const ERROR_CODES = {
   LOG_NOT_YET_CHECKPOINTED:
     "the entry is in the log but no published checkpoint covers it yet (retryable)",
   // witness (C2SP tlog-witness)
-  WITNESS_REQUEST_MALFORMED: "an add-checkpoint request body does not follow the C2SP tlog-witness format",
+  WITNESS_REQUEST_MALFORMED:
+    "an add-checkpoint request body does not follow the C2SP tlog-witness format",
   WITNESS_UNKNOWN_LOG: "the witness does not follow a log with this checkpoint's origin",
-  WITNESS_SIGNATURE_INVALID: "the checkpoint is not signed by the key the witness holds for its log",
-  WITNESS_SIZE_CONFLICT: "the request's old size is not the size of the checkpoint the witness holds",
-  WITNESS_PROOF_INVALID: "the consistency proof does not link the witness's checkpoint to the new one",
+  WITNESS_SIGNATURE_INVALID:
+    "the checkpoint is not signed by the key the witness holds for its log",
+  WITNESS_SIZE_CONFLICT:
+    "the request's old size is not the size of the checkpoint the witness holds",
+  WITNESS_PROOF_INVALID:
+    "the consistency proof does not link the witness's checkpoint to the new one",
   WITNESS_UNAVAILABLE: "a witness could not be reached or did not answer in time (retryable)",
   // chain (Ethereum: contracts, BlockchainClient, anvil)
   CHAIN_RPC_UNREACHABLE:

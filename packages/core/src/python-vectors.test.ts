@@ -20,7 +20,10 @@ const files = readdirSync(DIR)
 const load = (f: string): any => JSON.parse(readFileSync(join(DIR, f), "utf8"));
 const ofKind = (kind: string) => files.filter((f) => load(f).kind === kind);
 // biome-ignore lint/suspicious/noExplicitAny: vectors are untyped JSON
-const domainOf = (v: any) => ({ chainId: BigInt(v.chainId), verifyingContract: v.verifyingContract });
+const domainOf = (v: any) => ({
+  chainId: BigInt(v.chainId),
+  verifyingContract: v.verifyingContract,
+});
 
 describe("vectors/python-signed", () => {
   it("has every kind", () => {
@@ -153,9 +156,9 @@ describe("Python-signed gateway requests", () => {
     const { headers } = v.request;
     const signature = headers["ChaosCore-Signature"];
     const otherOrigin = { ...v.expected.message, origin: "https://other-gateway.example" };
-    expect(recoverAddress(typedDataDigest("Request", otherOrigin, domainOf(v)), signature)).not.toBe(
-      headers["ChaosCore-Agent"],
-    );
+    expect(
+      recoverAddress(typedDataDigest("Request", otherOrigin, domainOf(v)), signature),
+    ).not.toBe(headers["ChaosCore-Agent"]);
     const otherDeployment = { ...domainOf(v), verifyingContract: `0x${"11".repeat(20)}` as Hex };
     expect(
       recoverAddress(typedDataDigest("Request", v.expected.message, otherDeployment), signature),

@@ -398,9 +398,7 @@ describe(`agent registry on ${TEST_DB_KIND}`, () => {
       await expectRejected("AGENT_KEY_PROOF_INVALID", () =>
         b.rotateKey(rotateRequest(id, agent, newKey(), { nonce: "2" })),
       );
-      await expectRejected("AGENT_BAD_SIGNATURE", () =>
-        b.revoke(revokeRequest(id, agent, "2")),
-      );
+      await expectRejected("AGENT_BAD_SIGNATURE", () => b.revoke(revokeRequest(id, agent, "2")));
       // Signed for A, they are accepted at A.
       await registry.revoke(revokeRequest(id, agent, "2"));
       expect((await registry.get(id)).identity.status).toBe("revoked");

@@ -22,8 +22,8 @@ import {
   RevokeAgentRequestSchema,
   RotateAgentKeyRequestSchema,
   recoverPublicKey,
-  type TypedMessage,
   type SigningDomain,
+  type TypedMessage,
   typedDataDigest,
   UpdateAgentCardRequestSchema,
 } from "@chaoscore/core";

@@ -1,15 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { fail } from "../problem.js";
-import {
-  Address,
-  Cursor,
-  errors,
-  Limit,
-  Positive,
-  toLimit,
-  WRITE_SECURITY,
-} from "../schemas.js";
+import { Address, Cursor, errors, Limit, Positive, toLimit, WRITE_SECURITY } from "../schemas.js";
 
 const Dimension = Type.String({
   pattern: "^(overall|capability:[a-z0-9][a-z0-9._-]{0,63}|studio:[a-z0-9][a-z0-9._-]{0,63})$",
