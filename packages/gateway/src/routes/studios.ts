@@ -114,7 +114,7 @@ export function studioRoutes(app: GatewayApp, ctx: GatewayContext): void {
         name: b.name,
         operator: b.operator,
         config: b.config ?? {},
-        rules: b.rules ?? {},
+        rules: b.rules ?? { attestationRequired: false }, // the engine requires the flag
         rewardPolicy: b.rewardPolicy,
       });
       return reply.code(201).send(studio);
