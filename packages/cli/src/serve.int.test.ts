@@ -20,7 +20,10 @@ type Proc = { code: number | null; stdout: string; stderr: string };
 /** Runs a command to its end (no shell), with a timeout. */
 function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Proc> {
   return new Promise((done, fail) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env } });
+    // The commands work on the server's data dir (PGlite): not on a DATABASE_URL of the test run.
+    const base = { ...process.env };
+    delete base.DATABASE_URL;
+    const child = spawn(cmd, args, { cwd: ROOT, env: { ...base, ...env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => {
@@ -252,17 +255,23 @@ describe("chaoscore serve", () => {
     });
     expect(withKey.status).toBe(200);
     viaGatewayKey = key;
-    // No route anchors on demand: `anchor --gateway` says so.
-    const anchor = await run(process.execPath, [
-      BIN,
-      "--data-dir",
-      dir,
-      "anchor",
-      "--gateway",
-      url,
-    ]);
-    expect(anchor.code).not.toBe(0);
-    expect(anchor.stderr).toContain("no route that anchors on demand");
+    // `anchor --gateway` has the running server anchor now (POST /v1/log/anchors, operator key).
+    const anchor = ok(
+      await run(process.execPath, [
+        BIN,
+        "--data-dir",
+        dir,
+        "anchor",
+        "--gateway",
+        url,
+        "--api-key",
+        adminKey,
+        "--json",
+      ]),
+    );
+    const anchored = JSON.parse(anchor.stdout) as { checkpoint: { size: number; status: string } };
+    expect(anchored.checkpoint.size).toBeGreaterThan(0);
+    expect(anchored.checkpoint.status).toBe("final");
   });
 
   it("stops on SIGTERM after draining", async () => {

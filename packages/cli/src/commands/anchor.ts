@@ -9,7 +9,7 @@ import { withEngine } from "../engine-context.js";
 import { info, out, printFields, printJson } from "../output.js";
 import type { Globals } from "../program.js";
 import { openChain } from "./chain.js";
-import { anchorRemoteUnsupported } from "./remote.js";
+import { anchorRemote } from "./remote.js";
 
 type AnchorOptions = {
   wait?: boolean;
@@ -67,9 +67,17 @@ function agentLine(r: AgentAnchorRecord): string {
 /** `chaoscore anchor [--wait] [--agents] [--confirmations n]`. */
 export async function runAnchor(
   { dataDir }: Globals,
-  opts: AnchorOptions & { gateway?: string },
+  opts: AnchorOptions & { gateway?: string; apiKey?: string },
 ): Promise<void> {
-  if (opts.gateway !== undefined) anchorRemoteUnsupported(opts.gateway);
+  if (opts.gateway !== undefined) {
+    // Through the running server (its data dir is locked): it anchors now and waits for final.
+    const { anchor } = await anchorRemote({ ...opts, gateway: opts.gateway });
+    if (opts.json === true) return printJson({ checkpoint: anchor });
+    if (anchor === null) return out("the log is empty: nothing to anchor");
+    return out(
+      `✓ checkpoint of size ${anchor.size} anchored through the gateway (${anchor.status}${anchor.txHash === null ? "" : `, tx ${anchor.txHash}`})`,
+    );
+  }
   if (opts.every !== undefined) return runAnchorSchedule(dataDir, opts.every, opts.confirmations);
   const wait = opts.wait === true;
   const result = await withAnchoring(dataDir, opts.confirmations, async (service) => {

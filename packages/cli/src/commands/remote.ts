@@ -117,11 +117,11 @@ export async function registerAgentRemote(
   );
 }
 
-/** `chaoscore anchor --gateway URL`: the API has no route that anchors on demand. */
-export function anchorRemoteUnsupported(gateway: string): never {
-  throw new ChaosCoreError(
-    "INVALID_INPUT",
-    `the gateway API has no route that anchors on demand: the server at ${gateway} anchors on its own schedule (serve --anchor-every); see GET ${gateway.replace(/\/+$/, "")}/v1/log/anchors, or stop the server and run \`chaoscore anchor\` on its data dir`,
-    { details: { gateway, missingRoute: "POST /v1/log/anchors" } },
-  );
+/**
+ * `chaoscore anchor --gateway URL [--api-key KEY]`: the running server anchors its current
+ * checkpoint now and waits until it is final (`POST /v1/log/anchors`, operator key).
+ */
+export async function anchorRemote(opts: GatewayOptions & { gateway: string }) {
+  const client = await gatewayClient(opts);
+  return await client.anchorNow();
 }

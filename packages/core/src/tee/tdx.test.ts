@@ -202,6 +202,9 @@ describe("fuzz: no exception but a coded error escapes", () => {
         fc.nat({ max: base.tcbInfo.length - 1 }),
         fc.string({ minLength: 1, maxLength: 1 }),
         (at, ch) => {
+          // A signature hex digit in the other case is the same signature (hex is read case-insensitively).
+          const inSignature = at > base.tcbInfo.indexOf('"signature"');
+          fc.pre(!(inSignature && ch.toLowerCase() === (base.tcbInfo[at] ?? "").toLowerCase()));
           const tcbInfo = base.tcbInfo.slice(0, at) + ch + base.tcbInfo.slice(at + 1);
           const code = codeOf(() => verifyTdxQuote(v4, policy, { ...base, tcbInfo }));
           if (tcbInfo !== base.tcbInfo) expect(code).toMatch(/^ATTESTATION_/);
