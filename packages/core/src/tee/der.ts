@@ -81,11 +81,23 @@ export function hexOf(bytes: Uint8Array): string {
   return out;
 }
 
-/** The content of a BIT STRING with no unused bits. */
-export function bitStringBytes(data: Uint8Array, tlv: Tlv): Uint8Array {
+/**
+ * The content of a BIT STRING. Signatures and keys have no unused bits: a
+ * non-zero unused-bits byte is refused unless `allowUnusedBits` (named bit
+ * lists such as keyUsage), in which case it must be 0..7.
+ */
+export function bitStringBytes(
+  data: Uint8Array,
+  tlv: Tlv,
+  options: { allowUnusedBits?: boolean } = {},
+): Uint8Array {
   expectTag(tlv, 0x03, "BIT STRING");
   const value = contentOf(data, tlv);
   if (value.length === 0) throw new DerError("empty BIT STRING");
+  const unused = value[0] as number;
+  if (unused > 7 || (unused !== 0 && options.allowUnusedBits !== true)) {
+    throw new DerError("a BIT STRING with unused bits where none may be");
+  }
   return value.subarray(1);
 }
 

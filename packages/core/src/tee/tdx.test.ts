@@ -166,6 +166,17 @@ describe("fuzz: no exception but a coded error escapes", () => {
     ecdsa: nodeEcdsaVerifier,
     allowedTcbStatuses: ["UpToDate", "NotSupported"],
   } as const;
+  it("every single-byte change of the v4 quote outside its unsigned bytes fails (exhaustive, 3 flips per byte)", () => {
+    const accepted: number[] = [];
+    for (let at = 12; at < v4.length - 1; at++) {
+      for (const xor of [1, 0x20, 0x80]) {
+        const copy = Uint8Array.from(v4);
+        copy[at] = (copy[at] as number) ^ xor;
+        if (codeOf(() => verifyTdxQuote(copy, policy, collateral)) === "ok") accepted.push(at);
+      }
+    }
+    expect(accepted).toEqual([]);
+  });
   it("a changed byte in the signed parts fails with an ATTESTATION_ code", () => {
     fc.assert(
       fc.property(fc.nat({ max: v4.length - 1 }), fc.integer({ min: 1, max: 255 }), (at, xor) => {

@@ -172,7 +172,7 @@ export function parseCertificate(
           }
           if (k !== bc.length) throw new DerError("BasicConstraints has extra parts");
         } else if (oid === OID_KEY_USAGE) {
-          const bits = bitStringBytes(value, readRoot(value));
+          const bits = bitStringBytes(value, readRoot(value), { allowUnusedBits: true });
           canSignCertificates = ((bits[0] ?? 0) & 0x04) !== 0;
         }
       }
@@ -357,6 +357,11 @@ export function pemCertificates(
 ): Uint8Array[] {
   const out: Uint8Array[] = [];
   const re = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----/g;
+  // Strict: nothing but PEM certificate blocks, whitespace and trailing NULs (a block that does
+  // not parse is an error, never skipped).
+  if (text.replace(re, "").replace(/[\s\0]+/g, "") !== "") {
+    fail(code, "the certificate chain holds text that is not a PEM certificate");
+  }
   for (const m of text.matchAll(re)) {
     try {
       out.push(base64ToBytes((m[1] ?? "").replace(/\s+/g, "")));
