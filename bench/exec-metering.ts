@@ -8,11 +8,7 @@ import { join } from "node:path";
 import { isChaosCoreError } from "@chaoscore/core";
 import { SecureExecutionEnvironment } from "@chaoscore/engine";
 import { newQuickJSWASMModule, newVariant, RELEASE_SYNC } from "quickjs-emscripten";
-import {
-  engineWasmPath,
-  GAS_EXPORT,
-  instrumentWasm,
-} from "../packages/engine/src/execution/gas-meter.mjs";
+import { engineWasmPath, GAS_EXPORT, instrumentWasm } from "../packages/sandbox/src/gas-meter.mjs";
 
 /** CPU-bound work of several kinds: interpreter loops, builtins, strings, JSON, RegExp. */
 export const METERING_WORKLOAD = `
@@ -98,7 +94,7 @@ export async function measureMeteringOverhead(rounds: number) {
  * program, the outcome and the spread (max − min) of gas used.
  */
 export async function measureGasSpread(runs: number, gas: number) {
-  const dir = join(import.meta.dirname, "../packages/engine/src/execution/corpus");
+  const dir = join(import.meta.dirname, "../packages/sandbox/src/corpus");
   const files = readdirSync(dir)
     .filter((f) => f.endsWith(".js"))
     .sort();

@@ -26,7 +26,7 @@ import {
   signRegistration,
 } from "@chaoscore/core";
 import { createEngine, openDatabase, WitnessingService } from "@chaoscore/engine";
-import { PostgresDb } from "@chaoscore/engine/store";
+import { PostgresDb } from "@chaoscore/log/store";
 import {
   MemoryWitnessStore,
   openWitnessStore,

@@ -11,8 +11,8 @@
  * @module
  */
 import { MockTeeProvider } from "@chaoscore/engine";
+import { openTestEngine } from "@chaoscore/testkit";
 import pino from "pino";
-import { openTestEngine } from "../packages/engine/src/test-support/engine.js";
 import { buildGateway } from "../packages/gateway/src/app.js";
 import { ApiKeyStore } from "../packages/gateway/src/auth.js";
 import { gatewayServices } from "../packages/gateway/src/services.js";

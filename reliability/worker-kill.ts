@@ -14,9 +14,9 @@
  * @module
  */
 import { MockTeeProvider } from "@chaoscore/engine";
+import type { WorkerSignatureVerifier } from "@chaoscore/log";
+import { openTestEngine } from "@chaoscore/testkit";
 import pino from "pino";
-import type { WorkerSignatureVerifier } from "../packages/engine/src/agency/signature-verifier.js";
-import { openTestEngine } from "../packages/engine/src/test-support/engine.js";
 import { buildGateway } from "../packages/gateway/src/app.js";
 import { ApiKeyStore } from "../packages/gateway/src/auth.js";
 import { gatewayServices } from "../packages/gateway/src/services.js";

@@ -41,6 +41,11 @@ const TARBALLS = join(OUT, "tarballs");
 export const PACKAGES = [
   "core",
   "chain",
+  "log",
+  "sandbox",
+  "anchoring",
+  "reputation",
+  "studios",
   "engine",
   "sdk",
   "gateway",
@@ -197,12 +202,11 @@ function stage(name: string): string {
     }
     extra.push("explorer");
   }
-  if (name === "engine") {
-    // the governance studio's simulation (studio/governance-studio.ts looks here first)
-    copy(
-      join(ROOT, "examples", "governance", "simulate.js"),
-      join(stageDir, "assets", "governance", "simulate.js"),
-    );
+  if (existsSync(join(pkgDir, "assets"))) {
+    // runtime assets beside src/ (the studios' governance simulation: SIMULATION_PATH)
+    for (const rel of walk(join(pkgDir, "assets"))) {
+      copy(join(pkgDir, "assets", rel), join(stageDir, "assets", rel));
+    }
     extra.push("assets");
   }
   const source = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as Manifest;

@@ -1,16 +1,16 @@
+import { type AnchoringChain, AnchoringService } from "@chaoscore/anchoring";
 import type { Address } from "@chaoscore/core";
+import type { Db } from "@chaoscore/log";
 import {
   type AgencyLimits,
+  AgentRegistry,
   type AttestationRecordingPolicy,
   type OutcomePolicy,
   ProofOfAgency,
   TransparencyLog,
+  useNodeEd25519,
   WorkerSignatureVerifier,
-} from "./agency/index.js";
-import { type AnchoringChain, AnchoringService } from "./anchoring/index.js";
-import { useNodeEd25519 } from "./node-ed25519.js";
-import { AgentRegistry } from "./registry/index.js";
-import type { Db } from "./store/db.js";
+} from "@chaoscore/log";
 
 /** How to assemble the engine. */
 export type EngineOptions = {

@@ -1,11 +1,12 @@
-export * from "./agency/index.js";
-export * from "./anchoring/index.js";
+/**
+ * The ChaosCore node: the composition of the log, anchoring, the sandbox,
+ * reputation and studios ({@link createEngine}). The parts are their own
+ * packages; they are re-exported here for entry points that assemble a node.
+ * @module
+ */
+export * from "@chaoscore/anchoring";
+export * from "@chaoscore/log";
+export * from "@chaoscore/reputation";
+export * from "@chaoscore/sandbox";
+export * from "@chaoscore/studios";
 export { createEngine, type Engine, type EngineOptions } from "./engine.js";
-export * from "./execution/index.js";
-export { NODE_ED25519, useNodeEd25519 } from "./node-ed25519.js";
-export * from "./registry/index.js";
-export * from "./reputation/index.js";
-export type { Db } from "./store/db.js";
-export { MIGRATIONS, migrate } from "./store/migrations.js";
-export { type DatabaseOptions, DEFAULT_DATA_DIR, openDatabase } from "./store/open-database.js";
-export * from "./studio/index.js";

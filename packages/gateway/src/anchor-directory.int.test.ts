@@ -3,8 +3,9 @@
  * CheckpointAnchor contract (issue 19 item 1): a row for another contract (an operator's own,
  * holding a forked history) or another chain never reaches /v1/log/anchors or a receipt.
  */
+
+import { CHAIN_ID, openTestEngine } from "@chaoscore/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHAIN_ID, openTestEngine } from "../../engine/src/test-support/engine.js";
 import { buildGateway, type GatewayApp, gatewayServices } from "./index.js";
 
 const TRUSTED = `0x${"cd".repeat(20)}`;

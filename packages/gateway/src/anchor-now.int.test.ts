@@ -2,7 +2,7 @@
  * `POST /v1/log/anchors`: an operator anchors the current checkpoint now
  * (`chaoscore demo --gateway` waited ~54 s for the anchoring timer). The
  * anchoring service makes it idempotent per tree size (tested in
- * engine/src/anchoring); here: access, the answer, the feature switch and
+ * packages/anchoring); here: access, the answer, the feature switch and
  * the rate limit.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

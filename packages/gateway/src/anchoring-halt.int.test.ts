@@ -8,10 +8,10 @@ import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { generateNoteKey } from "@chaoscore/core";
 import type { AnchoringService } from "@chaoscore/engine";
+import { openTestEngine } from "@chaoscore/testkit";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { useTestChain } from "../../chain/src/test-support/chain.js";
-import { openTestEngine } from "../../engine/src/test-support/engine.js";
 import { buildGateway, gatewayServices } from "./index.js";
 
 const chain = useTestChain();

@@ -10,11 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signAction } from "@chaoscore/core";
 import { MockTeeProvider } from "@chaoscore/engine";
+import { CHAIN_ID, FakeRewards, openTestEngine } from "@chaoscore/testkit";
 import { type Browser, chromium, type Page } from "playwright-core";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHAIN_ID, openTestEngine } from "../../engine/src/test-support/engine.js";
-import { FakeRewards } from "../../engine/src/test-support/studio-fixtures.js";
 import { ApiKeyStore, buildGateway, type GatewayApp, gatewayServices } from "./index.js";
 
 const CHROMIUM = "/usr/bin/chromium";

@@ -1,6 +1,6 @@
 import { isChaosCoreError } from "@chaoscore/core";
+import { openTestEngine } from "@chaoscore/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestEngine } from "../../engine/src/test-support/engine.js";
 import { type IdempotencyDecision, IdempotencyStore } from "./idempotency.js";
 
 let h: Awaited<ReturnType<typeof openTestEngine>>;

@@ -1,4 +1,4 @@
-export { NODE_ED25519, useNodeEd25519 } from "@chaoscore/engine/node-ed25519";
+export { NODE_ED25519, useNodeEd25519 } from "@chaoscore/log/node-ed25519";
 export { MemoryWitnessStore } from "./memory-witness-store.js";
 export { serveWitness, type WitnessServer } from "./server.js";
 export {

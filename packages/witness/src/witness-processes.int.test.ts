@@ -13,8 +13,8 @@ import {
   verifyReceiptWithPolicy,
 } from "@chaoscore/core";
 import { WitnessingService } from "@chaoscore/engine";
+import { openTestEngine } from "@chaoscore/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestEngine } from "../../engine/src/test-support/engine.js";
 import { MemoryLog } from "./test-support/memory-log.js";
 import {
   startWitnessProcess,

@@ -8,7 +8,7 @@
  */
 import { resolve } from "node:path";
 import { ChaosCoreError } from "@chaoscore/core";
-import { type Db, PgliteDb, PostgresDb } from "@chaoscore/engine/store";
+import { type Db, PgliteDb, PostgresDb } from "@chaoscore/log/store";
 
 /** The checkpoint a witness holds for one origin. */
 export type WitnessedCheckpoint = {

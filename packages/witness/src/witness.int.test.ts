@@ -5,7 +5,7 @@ import {
   generateWitnessKey,
   verifyCosignatures,
 } from "@chaoscore/core";
-import { PostgresDb } from "@chaoscore/engine/store";
+import { PostgresDb } from "@chaoscore/log/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryLog } from "./test-support/memory-log.js";
 import { parseWitnessedLog, Witness } from "./witness.js";

@@ -1,8 +1,8 @@
 import { Writable } from "node:stream";
 import { type Hex, signRequest } from "@chaoscore/core";
 import { MockTeeProvider } from "@chaoscore/engine";
+import { CHAIN_ID, openTestEngine, snapshot } from "@chaoscore/testkit";
 import pino from "pino";
-import { CHAIN_ID, openTestEngine, snapshot } from "../../../engine/src/test-support/engine.js";
 import { buildGateway, type GatewayApp, type GatewayOptions } from "../app.js";
 import { ApiKeyStore, DEFAULT_ORIGIN } from "../auth.js";
 import { gatewayServices } from "../services.js";

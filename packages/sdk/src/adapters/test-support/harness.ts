@@ -7,8 +7,8 @@ import {
   sha256Hex,
   verifyReceipt,
 } from "@chaoscore/core";
+import { CHAIN_ID, openTestEngine } from "@chaoscore/testkit";
 import { expect } from "vitest";
-import { CHAIN_ID, openTestEngine } from "../../../../engine/src/test-support/engine.js";
 import { type ActionSink, AgentRecorder, type AgentRecorderOptions } from "../../recorder.js";
 
 export { CHAIN_ID };

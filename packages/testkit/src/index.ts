@@ -1,0 +1,8 @@
+/**
+ * Test fixtures shared by the packages' tests: a test database (PGlite, or the
+ * Postgres server of DATABASE_URL), an engine over it, studio ports.
+ * @module
+ */
+export { CHAIN_ID, openTestEngine, snapshot, testCard } from "./engine.js";
+export { FakeReputation, FakeRewards, studioSnapshot } from "./studio-fixtures.js";
+export { openTestDb, TEST_DB_KIND } from "./test-db.js";
