@@ -32,6 +32,25 @@ export class ChaosCoreError<C extends ErrorCode = ErrorCode> extends Error {
   }
 }
 
+/**
+ * Throws a {@link ChaosCoreError}: the one `fail` every package uses.
+ * @example
+ * ```ts
+ * if (agent === undefined) fail("REGISTRY_AGENT_NOT_FOUND", "no such agent", { agentId });
+ * ```
+ */
+export function fail(
+  code: ErrorCode,
+  message: string,
+  details?: Record<string, unknown>,
+  cause?: unknown,
+): never {
+  throw new ChaosCoreError(code, message, {
+    ...(details === undefined ? {} : { details }),
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
 /** True when `value` is a ChaosCoreError, optionally with the given code. */
 export function isChaosCoreError<C extends ErrorCode>(
   value: unknown,
