@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ABIS } from "./abis.js";
 import { CONTRACT_NAMES, loadArtifact } from "./artifacts.js";
 import { compileContracts, staleArtifacts } from "./compile.js";
 
@@ -18,5 +19,10 @@ describe("contract artifacts", () => {
       expect(a.deployedBytecode.length).toBeLessThan(2 + 2 * 24_576); // EIP-170
       expect(a.compiler.version).toMatch(/^0\.8\.\d+/);
     }
+  });
+
+  it("have `as const` ABI modules equal to the artifacts' ABIs (else run `npm run build:contracts`)", () => {
+    expect(Object.keys(ABIS).sort()).toEqual([...CONTRACT_NAMES].sort());
+    for (const name of CONTRACT_NAMES) expect(ABIS[name]).toEqual(loadArtifact(name).abi);
   });
 });

@@ -11,13 +11,11 @@ import { ChaosCoreError } from "@chaoscore/core";
 import { Interface } from "ethers";
 import { type AnvilInstance, type StartAnvilOptions, startAnvil } from "./anvil.js";
 import { CONTRACT_NAMES, type ContractName, loadArtifact } from "./artifacts.js";
-import {
-  CheckpointAnchorContract,
-  IdentityRegistryContract,
-  RewardDistributorContract,
-  RewardTokenContract,
-} from "./contracts.js";
+import { CheckpointAnchorContract } from "./checkpoint-anchor.js";
 import { EthereumClient, type RetryOptions } from "./ethereum-client.js";
+import { IdentityRegistryContract } from "./identity-registry.js";
+import { RewardDistributorContract } from "./reward-distributor.js";
+import { RewardTokenContract } from "./reward-token.js";
 import { LocalSigner, loadKeystore, type PasswordSource } from "./signer.js";
 import type { Address, BlockchainClient, ChainSigner, Hex } from "./types.js";
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { startAnvil } from "./anvil.js";
-import { CheckpointAnchorContract } from "./contracts.js";
+import { CheckpointAnchorContract } from "./checkpoint-anchor.js";
 import {
   connectChain,
   deployContracts,

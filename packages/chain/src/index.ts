@@ -6,9 +6,26 @@
  *
  * @module
  */
+
+export { ABIS } from "./abis.js";
 export * from "./anvil.js";
 export { type Artifact, CONTRACT_NAMES, type ContractName, loadArtifact } from "./artifacts.js";
-export * from "./contracts.js";
+export * from "./checkpoint-anchor.js";
+export {
+  ContractClient,
+  type ContractOptions,
+  type DecodedEvent,
+  type EventArgs,
+  type EventName,
+  type FunctionArgs,
+  type FunctionResult,
+  type FunctionSignature,
+  LOG_QUERY_RANGE,
+  type ReadName,
+  type TypedEvent,
+  type WriteName,
+  type WriteOptions,
+} from "./contract-client.js";
 export * from "./deploy.js";
 export {
   type DecodedRevert,
@@ -18,6 +35,9 @@ export {
   isTransientError,
 } from "./errors.js";
 export * from "./ethereum-client.js";
+export * from "./identity-registry.js";
+export * from "./reward-distributor.js";
+export * from "./reward-token.js";
 export * from "./signer.js";
 export type * from "./types.js";
 export * from "./verify-anchor.js";

@@ -3,7 +3,8 @@
  * (issue 19 item 17): hosted RPC providers refuse `eth_getLogs` from block 0 to latest.
  */
 import { describe, expect, it } from "vitest";
-import { CheckpointAnchorContract, LOG_QUERY_RANGE } from "./contracts.js";
+import { CheckpointAnchorContract } from "./checkpoint-anchor.js";
+import { LOG_QUERY_RANGE } from "./contract-client.js";
 import type { BlockchainClient, LogFilter } from "./types.js";
 
 function fakeClient(head: bigint) {

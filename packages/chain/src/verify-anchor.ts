@@ -17,7 +17,7 @@ import {
   parseReceipt,
   type ReceiptAnchor,
 } from "@chaoscore/core";
-import { CheckpointAnchorContract } from "./contracts.js";
+import { CheckpointAnchorContract } from "./checkpoint-anchor.js";
 import { EthereumClient, type RetryOptions } from "./ethereum-client.js";
 import type { Address, BlockchainClient, Hex } from "./types.js";
 

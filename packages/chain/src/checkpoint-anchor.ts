@@ -1,0 +1,198 @@
+/**
+ * The CheckpointAnchor contract: the on-chain history of each log's anchored
+ * checkpoints (size, root), extended only with a valid RFC 9162 consistency
+ * proof. See docs/spec/contracts.md.
+ *
+ * @module
+ */
+import { ChaosCoreError } from "@chaoscore/core";
+import { keccak256, toUtf8Bytes } from "ethers";
+import { assertAddress, toHash, toUint, UINT64_MAX } from "./contract-args.js";
+import { ContractClient, type ContractOptions, type FunctionResult } from "./contract-client.js";
+import type { Address, BlockTag, Hex, Log, SentTransaction, TransactionReceipt } from "./types.js";
+
+/** A checkpoint as anchored on chain. */
+export type AnchoredCheckpoint = {
+  readonly logId: Hex;
+  /** Position in the log's anchor history, from 0. */
+  readonly index: bigint;
+  readonly size: bigint;
+  readonly root: Hex;
+  /** The anchoring block's timestamp and number. */
+  readonly timestamp: bigint;
+  readonly blockNumber: bigint;
+};
+
+/** A checkpoint to anchor: the log's origin line, the tree size and root, the consistency proof. */
+export type AnchorInput = {
+  /** The C2SP checkpoint origin; the contract keys logs by keccak256(origin). */
+  readonly origin: string;
+  /**
+   * The log's anchored-checkpoint count before this one (0 for the first); read with `count`
+   * when absent. Naming it makes a replayed anchor fail (AlreadyAnchored / IndexMismatch)
+   * instead of racing.
+   */
+  readonly index?: bigint | number;
+  readonly size: bigint | number;
+  readonly root: Hex | Uint8Array;
+  /** RFC 9162 consistency proof from the latest anchored checkpoint; empty for the first. */
+  readonly proof?: readonly (Hex | Uint8Array)[];
+};
+
+/** The `Anchored` event. */
+export type AnchoredEvent = {
+  readonly logId: Hex;
+  readonly index: bigint;
+  readonly size: bigint;
+  readonly root: Hex;
+  readonly log: Log;
+};
+
+/** The log id of a checkpoint origin: keccak256 of its UTF-8 bytes (as the contract's `logIdOf`). */
+export function logIdOf(origin: string): Hex {
+  if (typeof origin !== "string" || origin === "") {
+    throw new ChaosCoreError("INVALID_INPUT", "a log origin must be a non-empty string");
+  }
+  return keccak256(toUtf8Bytes(origin)) as Hex;
+}
+
+/** The checkpoint struct as the contract returns it. */
+type CheckpointStruct = FunctionResult<"CheckpointAnchor", "checkpointAt">[0];
+
+/**
+ * The CheckpointAnchor contract.
+ *
+ * @example
+ * ```ts
+ * const anchor = new CheckpointAnchorContract({ client, address, signer });
+ * const last = await anchor.latest(origin); // undefined when never anchored
+ * const proof = last === undefined ? [] : consistencyProof(last.size, size);
+ * const sent = await anchor.anchor({ origin, size, root, proof });
+ * const [event] = anchor.anchoredEvents(await sent.wait({ confirmations: 3 }));
+ * ```
+ */
+export class CheckpointAnchorContract extends ContractClient<"CheckpointAnchor"> {
+  constructor(options: ContractOptions) {
+    super("CheckpointAnchor", options);
+  }
+
+  /**
+   * Anchors one checkpoint.
+   * @throws ChaosCoreError INVALID_INPUT (malformed origin, index, size, root or proof, before
+   * sending); CHAIN_REVERTED with `details.error` one of SizeNotIncreasing, AlreadyAnchored,
+   * IndexMismatch, UnexpectedProof, ConsistencyProofInvalid, ZeroRoot,
+   * AccessControlUnauthorizedAccount.
+   */
+  async anchor(input: AnchorInput): Promise<SentTransaction> {
+    return await this.write("anchor", await this.#args(input));
+  }
+
+  /** Anchors one checkpoint of each of several logs in one transaction (D13); all or nothing. */
+  async anchorBatch(inputs: readonly AnchorInput[]): Promise<SentTransaction> {
+    if (!Array.isArray(inputs) || inputs.length === 0) {
+      throw new ChaosCoreError("INVALID_INPUT", "anchorBatch needs at least one checkpoint");
+    }
+    const batch = await Promise.all(
+      inputs.map(async (i) => {
+        const [logId, index, size, root, proof] = await this.#args(i);
+        return { logId, index, size, root, proof };
+      }),
+    );
+    return await this.write("anchorBatch", [batch]);
+  }
+
+  async #args(input: AnchorInput): Promise<[Hex, bigint, bigint, Hex, Hex[]]> {
+    if (input === null || typeof input !== "object") {
+      throw new ChaosCoreError("INVALID_INPUT", "a checkpoint to anchor must be an object");
+    }
+    const size = toUint(input.size, "size", UINT64_MAX);
+    const logId = logIdOf(input.origin);
+    const root = toHash(input.root, "root");
+    const proof = (input.proof ?? []).map((p, i) => toHash(p, `proof[${i}]`));
+    const index =
+      input.index === undefined
+        ? await this.count(input.origin)
+        : toUint(input.index, "index", UINT64_MAX);
+    return [logId, index, size, root, proof];
+  }
+
+  /** The latest anchored checkpoint of a log, or `undefined` when none. */
+  async latest(origin: string, tag?: BlockTag): Promise<AnchoredCheckpoint | undefined> {
+    const logId = logIdOf(origin);
+    const [cp, count] = await this.read("latest", [logId], tag);
+    if (count === 0n) return undefined;
+    return toCheckpoint(logId, count - 1n, cp);
+  }
+
+  /** The number of anchored checkpoints of a log. */
+  async count(origin: string, tag?: BlockTag): Promise<bigint> {
+    return (await this.read("count", [logIdOf(origin)], tag))[0];
+  }
+
+  /**
+   * The `index`-th anchored checkpoint of a log.
+   * @throws ChaosCoreError CHAIN_REVERTED (CheckpointNotFound) when there is no such checkpoint.
+   */
+  async checkpointAt(
+    origin: string,
+    index: bigint | number,
+    tag?: BlockTag,
+  ): Promise<AnchoredCheckpoint> {
+    const logId = logIdOf(origin);
+    const [cp] = await this.read("checkpointAt", [logId, BigInt(index)], tag);
+    return toCheckpoint(logId, BigInt(index), cp);
+  }
+
+  /** Every anchored checkpoint of a log with index in [from, to) (default: all), oldest first. */
+  async history(
+    origin: string,
+    range: { from?: bigint; to?: bigint; tag?: BlockTag } = {},
+  ): Promise<AnchoredCheckpoint[]> {
+    const logId = logIdOf(origin);
+    const to = range.to ?? (await this.count(origin, range.tag));
+    const out: AnchoredCheckpoint[] = [];
+    for (let start = range.from ?? 0n; start < to; start += 500n) {
+      const end = start + 500n < to ? start + 500n : to;
+      const [list] = await this.read("checkpoints", [logId, start, end], range.tag);
+      list.forEach((cp, i) => {
+        out.push(toCheckpoint(logId, start + BigInt(i), cp));
+      });
+    }
+    return out;
+  }
+
+  /** Whether `account` holds ANCHORER_ROLE. */
+  async isAnchorer(account: Address): Promise<boolean> {
+    const [role] = await this.read("ANCHORER_ROLE");
+    return (await this.read("hasRole", [role, account]))[0];
+  }
+
+  /** Grants ANCHORER_ROLE (the signer must hold DEFAULT_ADMIN_ROLE). */
+  async grantAnchorer(account: Address): Promise<SentTransaction> {
+    assertAddress(account, "account");
+    const [role] = await this.read("ANCHORER_ROLE");
+    return await this.write("grantRole", [role, account]);
+  }
+
+  /** The `Anchored` events of a receipt (or logs). */
+  anchoredEvents(source: TransactionReceipt | readonly Log[]): AnchoredEvent[] {
+    return this.events("Anchored", source).map(({ args, log }) => ({
+      logId: args.logId,
+      index: args.index,
+      size: args.size,
+      root: args.root,
+      log,
+    }));
+  }
+}
+
+function toCheckpoint(logId: Hex, index: bigint, cp: CheckpointStruct): AnchoredCheckpoint {
+  return {
+    logId,
+    index,
+    root: cp.root,
+    size: cp.size,
+    timestamp: cp.timestamp,
+    blockNumber: cp.blockNumber,
+  };
+}
