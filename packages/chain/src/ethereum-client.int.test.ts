@@ -68,6 +68,32 @@ describe("EthereumClient", () => {
     expect(receipts.every((r) => r.status === "success")).toBe(true);
   });
 
+  it("uses up no nonce on a refused send: concurrent sends around it stay gapless and mine", async () => {
+    const { client, deployer, others } = chain;
+    const start = await client.getTransactionCount(deployer.address, "pending");
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        client.sendTransaction(
+          deployer,
+          // #4 offers a fee below the base fee: the node refuses it after its nonce was chosen.
+          i === 4
+            ? { to: others[0]!.address, value: 1n, maxFeePerGas: 1n, maxPriorityFeePerGas: 1n }
+            : { to: others[0]!.address, value: 1n },
+        ),
+      ),
+    );
+    const refused = results[4];
+    expect(refused?.status).toBe("rejected");
+    expect((refused as PromiseRejectedResult).reason.code).toBe("CHAIN_TX_REJECTED");
+    const sent = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    expect(sent.map((s) => s.nonce).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 9 }, (_, i) => start + i),
+    );
+    const receipts = await Promise.all(sent.map((s) => s.wait({ timeoutMs: 10_000 })));
+    expect(receipts.every((r) => r.status === "success")).toBe(true);
+    expect(await client.getTransactionCount(deployer.address, "latest")).toBe(start + 9);
+  });
+
   it("recovers from `nonce too low` when another client used the key", async () => {
     const { client, deployer, others } = chain;
     await (await client.sendTransaction(deployer, { to: others[1]!.address, value: 1n })).wait();

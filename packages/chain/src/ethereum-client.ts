@@ -1,21 +1,42 @@
 /**
  * `EthereumClient`: the {@link BlockchainClient} over JSON-RPC with ethers v6.
  *
- * - The chain id is checked once, at {@link EthereumClient.connect}; the
- *   provider then uses it as a static network (no background detection).
- * - Transient RPC failures (network errors, HTTP 429 / 5xx, `-32000 header
- *   not found`, rate limits) are retried with exponential backoff and jitter;
- *   reverts, funds and nonce problems never are.
- * - Nonces are assigned one at a time per sender (a promise-chain lock), from
- *   the node's pending count on first use, then locally; after `nonce too low`
- *   the client re-reads the pending count and signs again.
- * - Reverts are decoded with the contracts' ABIs into CHAIN_REVERTED.
+ * What is ethers' (docs/architecture.md, "Chain code: what is ethers', what is ours"):
+ * the JSON-RPC transport and the parsing and checking of its answers (blocks,
+ * receipts, logs), the error classification of node answers, EIP-1559 fees
+ * (`getFeeData`), the per-sender nonce count (`NonceManager`), signing (`Wallet`).
+ * What is ours, and why:
+ * - retries: ethers retries only HTTP 429; a refused connection (a node
+ *   restarting) or `-32000 header not found` (a load-balanced node behind) is
+ *   retried here with exponential backoff and jitter; reverts, funds and nonce
+ *   problems never are;
+ * - one send at a time per sender (a promise-chain lock around the
+ *   NonceManager): a nonce is used up only when the node accepted the
+ *   transaction, so a failed send leaves no gap that would hold every later
+ *   transaction in the pool; after `nonce too low` the count is re-read;
+ * - waiting by hash (a job resumes after a crash with only the hash) with N
+ *   confirmations, the receipt's block checked to be canonical, a mined revert
+ *   decoded, an outage tolerated until the deadline;
+ * - errors as coded ChaosCoreErrors, reverts decoded with the contracts' ABIs.
+ * The chain id is checked once, at {@link EthereumClient.connect}; the provider
+ * then uses it as a static network (no background detection, no cache).
  *
  * @module
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { ChaosCoreError, isChaosCoreError } from "@chaoscore/core";
-import { type Interface, JsonRpcProvider, keccak256, Network } from "ethers";
+import {
+  type Block as EthersBlock,
+  type Log as EthersLog,
+  type TransactionReceipt as EthersReceipt,
+  type TransactionRequest as EthersTransactionRequest,
+  type Interface,
+  JsonRpcProvider,
+  keccak256,
+  Network,
+  NonceManager,
+  VoidSigner,
+} from "ethers";
 import {
   defaultErrorInterface,
   describeRpcError,
@@ -64,35 +85,6 @@ export type EthereumClientOptions = {
   readonly errorAbis?: readonly (readonly unknown[])[];
 };
 
-type RpcReceipt = {
-  transactionHash: Hex;
-  blockNumber: Hex;
-  blockHash: Hex;
-  from: Address;
-  to: Address | null;
-  contractAddress: Address | null;
-  status: Hex;
-  gasUsed: Hex;
-  effectiveGasPrice?: Hex;
-  logs: RpcLog[];
-};
-type RpcLog = {
-  address: Address;
-  topics: Hex[];
-  data: Hex;
-  blockNumber: Hex;
-  blockHash: Hex;
-  transactionHash: Hex;
-  logIndex: Hex;
-};
-type RpcBlock = {
-  number: Hex;
-  hash: Hex;
-  parentHash: Hex;
-  timestamp: Hex;
-  baseFeePerGas?: Hex;
-};
-
 const DEFAULT_RETRY = { attempts: 6, baseDelayMs: 200, maxDelayMs: 5_000 } as const;
 
 /**
@@ -112,7 +104,7 @@ export class EthereumClient implements BlockchainClient {
   readonly #retry: Required<RetryOptions>;
   readonly #pollIntervalMs: number;
   readonly #errors: Interface;
-  readonly #nonces = new Map<string, { next: number | undefined; lock: Promise<void> }>();
+  readonly #senders = new Map<string, { nonces: NonceManager; lock: Promise<void> }>();
 
   private constructor(
     rpcUrl: string,
@@ -172,6 +164,8 @@ export class EthereumClient implements BlockchainClient {
     const provider = new JsonRpcProvider(rpcUrl, network, {
       staticNetwork: network,
       batchMaxCount: 1,
+      // No 250 ms answer cache: a block number read right after mining must be the new one.
+      cacheTimeout: -1,
     });
     return new EthereumClient(rpcUrl, actual, provider, options, errors);
   }
@@ -179,20 +173,25 @@ export class EthereumClient implements BlockchainClient {
   // ---- raw requests with retries ------------------------------------------------------------
 
   async request<T = unknown>(method: string, params: readonly unknown[] = []): Promise<T> {
+    return (await this.#retrying(method, () => this.#provider.send(method, [...params]))) as T;
+  }
+
+  /** Runs `attempt` until it succeeds, retrying transient RPC failures with backoff. */
+  async #retrying<T>(method: string, attempt: () => Promise<T>): Promise<T> {
     const { attempts, baseDelayMs, maxDelayMs } = this.#retry;
-    for (let attempt = 1; ; attempt++) {
+    for (let n = 1; ; n++) {
       try {
-        return (await this.#provider.send(method, [...params])) as T;
+        return await attempt();
       } catch (e) {
         if (!isTransientError(e)) throw this.#translate(e, method);
-        if (attempt >= attempts) {
+        if (n >= attempts) {
           throw new ChaosCoreError(
             "CHAIN_RPC_UNREACHABLE",
             `the RPC endpoint failed ${attempts} times on ${method}: ${describeRpcError(e)}`,
             { details: { rpcUrl: redact(this.rpcUrl), method, attempts }, cause: e },
           );
         }
-        const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+        const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (n - 1));
         await sleep(delay / 2 + Math.random() * (delay / 2));
       }
     }
@@ -242,32 +241,26 @@ export class EthereumClient implements BlockchainClient {
   // ---- reads --------------------------------------------------------------------------------
 
   async getBlockNumber(): Promise<bigint> {
-    return BigInt(await this.request<Hex>("eth_blockNumber"));
+    return BigInt(await this.#retrying("eth_blockNumber", () => this.#provider.getBlockNumber()));
   }
 
   async getBlock(tag: BlockTag = "latest"): Promise<Block | undefined> {
-    const b = await this.request<RpcBlock | null>("eth_getBlockByNumber", [toTag(tag), false]);
-    if (b === null) return undefined;
-    return {
-      number: BigInt(b.number),
-      hash: b.hash,
-      parentHash: b.parentHash,
-      timestamp: BigInt(b.timestamp),
-      baseFeePerGas: b.baseFeePerGas === undefined ? null : BigInt(b.baseFeePerGas),
-    };
+    const b = await this.#retrying("eth_getBlockByNumber", () => this.#provider.getBlock(tag));
+    return b === null ? undefined : toBlock(b);
   }
 
   async getBalance(address: Address, tag: BlockTag = "latest"): Promise<bigint> {
-    return BigInt(await this.request<Hex>("eth_getBalance", [address, toTag(tag)]));
+    return await this.#retrying("eth_getBalance", () => this.#provider.getBalance(address, tag));
   }
 
   async getCode(address: Address, tag: BlockTag = "latest"): Promise<Hex> {
-    return (await this.request<Hex>("eth_getCode", [address, toTag(tag)])).toLowerCase() as Hex;
+    const code = await this.#retrying("eth_getCode", () => this.#provider.getCode(address, tag));
+    return code.toLowerCase() as Hex;
   }
 
   async getTransactionCount(address: Address, tag: BlockTag = "latest"): Promise<number> {
-    return Number(
-      BigInt(await this.request<Hex>("eth_getTransactionCount", [address, toTag(tag)])),
+    return await this.#retrying("eth_getTransactionCount", () =>
+      this.#provider.getTransactionCount(address, tag),
     );
   }
 
@@ -275,28 +268,41 @@ export class EthereumClient implements BlockchainClient {
     tx: { to: Address; data: Hex; from?: Address; value?: bigint },
     tag: BlockTag = "latest",
   ): Promise<Hex> {
-    return await this.request<Hex>("eth_call", [rpcTx(tx), toTag(tag)]);
+    return (await this.#retrying("eth_call", () =>
+      this.#provider.call({ ...tx, blockTag: tag }),
+    )) as Hex;
   }
 
   async estimateGas(tx: TransactionRequest & { from: Address }): Promise<bigint> {
-    return BigInt(await this.request<Hex>("eth_estimateGas", [rpcTx(tx)]));
+    const request: EthersTransactionRequest = { from: tx.from };
+    if (tx.to !== undefined) request.to = tx.to;
+    if (tx.data !== undefined) request.data = tx.data;
+    if (tx.value !== undefined && tx.value !== 0n) request.value = tx.value;
+    if (tx.gasLimit !== undefined) request.gasLimit = tx.gasLimit;
+    return await this.#retrying("eth_estimateGas", () => this.#provider.estimateGas(request));
   }
 
   async getTransactionReceipt(hash: Hex): Promise<TransactionReceipt | undefined> {
-    const r = await this.request<RpcReceipt | null>("eth_getTransactionReceipt", [hash]);
+    const r = await this.#retrying("eth_getTransactionReceipt", () =>
+      this.#provider.getTransactionReceipt(hash),
+    );
     return r === null ? undefined : toReceipt(r);
   }
 
   async getLogs(filter: LogFilter): Promise<Log[]> {
-    const f: Record<string, unknown> = {};
-    if (filter.address !== undefined) f.address = filter.address;
-    if (filter.topics !== undefined) f.topics = filter.topics;
-    if (filter.blockHash !== undefined) f.blockHash = filter.blockHash;
-    else {
-      f.fromBlock = toTag(filter.fromBlock ?? "earliest");
-      f.toBlock = toTag(filter.toBlock ?? "latest");
-    }
-    return (await this.request<RpcLog[]>("eth_getLogs", [f])).map(toLog);
+    const { address, topics, blockHash } = filter;
+    const range =
+      blockHash === undefined
+        ? { fromBlock: filter.fromBlock ?? "earliest", toBlock: filter.toBlock ?? "latest" }
+        : { blockHash };
+    const logs = await this.#retrying("eth_getLogs", () =>
+      this.#provider.getLogs({
+        ...(address === undefined ? {} : { address: address as string | string[] }),
+        ...(topics === undefined ? {} : { topics: topics as (string | string[] | null)[] }),
+        ...range,
+      }),
+    );
+    return logs.map(toLog);
   }
 
   // ---- sending ------------------------------------------------------------------------------
@@ -309,13 +315,18 @@ export class EthereumClient implements BlockchainClient {
         10n +
         10_000n;
     const fees = await this.#fees(tx);
-    return await this.#withNonceLock(from, async (state) => {
+    return await this.#oneAtATime(from, async (nonces) => {
       for (let attempt = 0; ; attempt++) {
-        if (state.next === undefined) state.next = await this.getTransactionCount(from, "pending");
+        const nonce = await this.#retrying("eth_getTransactionCount", () =>
+          nonces.getNonce("pending").catch((e) => {
+            nonces.reset(); // NonceManager would keep the failed read
+            throw e;
+          }),
+        );
         const request: UnsignedTransaction = {
           type: 2,
           chainId: this.chainId,
-          nonce: state.next,
+          nonce,
           to: tx.to ?? null,
           data: tx.data ?? "0x",
           value: tx.value ?? 0n,
@@ -329,7 +340,7 @@ export class EthereumClient implements BlockchainClient {
         } catch (e) {
           // A retried send may find its own transaction already in the pool or mined.
           if (await this.#isKnown(hash)) {
-            state.next++;
+            nonces.increment();
             return this.#sent(hash, from, request);
           }
           if (
@@ -337,13 +348,13 @@ export class EthereumClient implements BlockchainClient {
             e.details?.reason === "nonce" &&
             attempt < 3
           ) {
-            state.next = undefined;
+            nonces.reset();
             continue;
           }
-          if (isChaosCoreError(e, "CHAIN_RPC_UNREACHABLE")) state.next = undefined;
+          if (isChaosCoreError(e, "CHAIN_RPC_UNREACHABLE")) nonces.reset();
           throw await this.#enrich(e, from, tx);
         }
-        state.next++;
+        nonces.increment();
         return this.#sent(hash, from, request);
       }
     });
@@ -391,8 +402,8 @@ export class EthereumClient implements BlockchainClient {
    * or a gap would leave the next transactions stuck in the pool.
    */
   resetNonce(address?: Address): void {
-    for (const [key, state] of this.#nonces) {
-      if (address === undefined || key === address.toLowerCase()) state.next = undefined;
+    for (const [key, sender] of this.#senders) {
+      if (address === undefined || key === address.toLowerCase()) sender.nonces.reset();
     }
   }
 
@@ -419,26 +430,30 @@ export class EthereumClient implements BlockchainClient {
 
   async #isKnown(hash: Hex): Promise<boolean> {
     try {
-      return (await this.request("eth_getTransactionByHash", [hash])) !== null;
+      return (
+        (await this.#retrying("eth_getTransactionByHash", () =>
+          this.#provider.getTransaction(hash),
+        )) !== null
+      );
     } catch {
       return false;
     }
   }
 
+  /** EIP-1559 fees: ethers' `getFeeData` (2 × the latest base fee + the node's priority fee). */
   async #fees(
     tx: TransactionRequest,
   ): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
     if (tx.maxFeePerGas !== undefined && tx.maxPriorityFeePerGas !== undefined) {
       return { maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas };
     }
-    const [block, tip] = await Promise.all([
-      this.getBlock("latest"),
-      this.request<Hex>("eth_maxPriorityFeePerGas").then(BigInt, () => 1_000_000_000n),
-    ]);
-    const priority = tx.maxPriorityFeePerGas ?? tip;
-    const base = block?.baseFeePerGas ?? 0n;
+    const fee = await this.#retrying("eth_feeHistory", () => this.#provider.getFeeData());
+    const nodePriority = fee.maxPriorityFeePerGas ?? fee.gasPrice ?? 1_000_000_000n;
+    const priority = tx.maxPriorityFeePerGas ?? nodePriority;
+    // No base fee (null or 0): ethers gives no maxFeePerGas; the priority fee alone pays.
+    const doubleBase = fee.maxFeePerGas === null ? 0n : fee.maxFeePerGas - nodePriority;
     return {
-      maxFeePerGas: tx.maxFeePerGas ?? base * 2n + priority,
+      maxFeePerGas: tx.maxFeePerGas ?? doubleBase + priority,
       maxPriorityFeePerGas: priority,
     };
   }
@@ -469,15 +484,12 @@ export class EthereumClient implements BlockchainClient {
   async #minedRevert(receipt: TransactionReceipt): Promise<ChaosCoreError> {
     const context = { hash: receipt.transactionHash, blockNumber: receipt.blockNumber.toString() };
     try {
-      const tx = await this.request<{
-        from: Address;
-        to: Address | null;
-        input: Hex;
-        value: Hex;
-      } | null>("eth_getTransactionByHash", [receipt.transactionHash]);
+      const tx = await this.#retrying("eth_getTransactionByHash", () =>
+        this.#provider.getTransaction(receipt.transactionHash),
+      );
       if (tx?.to) {
         await this.call(
-          { to: tx.to, data: tx.input, from: tx.from, value: BigInt(tx.value) },
+          { to: tx.to as Address, data: tx.data as Hex, from: tx.from as Address, value: tx.value },
           receipt.blockNumber - 1n,
         );
       }
@@ -491,24 +503,27 @@ export class EthereumClient implements BlockchainClient {
     return revertedError(undefined, context, { iface: this.#errors });
   }
 
-  async #withNonceLock<T>(
-    from: Address,
-    fn: (state: { next: number | undefined }) => Promise<T>,
-  ): Promise<T> {
+  /**
+   * Runs `fn` for `from` after every earlier send of `from` has finished. ethers' NonceManager
+   * alone hands out nonces concurrently and counts a nonce as used before the node accepted
+   * the transaction (a failed send leaves a gap that holds every later one in the pool).
+   */
+  async #oneAtATime<T>(from: Address, fn: (nonces: NonceManager) => Promise<T>): Promise<T> {
     const key = from.toLowerCase();
-    let state = this.#nonces.get(key);
-    if (state === undefined) {
-      state = { next: undefined, lock: Promise.resolve() };
-      this.#nonces.set(key, state);
+    let sender = this.#senders.get(key);
+    if (sender === undefined) {
+      const nonces = new NonceManager(new VoidSigner(from, this.#provider));
+      sender = { nonces, lock: Promise.resolve() };
+      this.#senders.set(key, sender);
     }
-    const previous = state.lock;
+    const previous = sender.lock;
     let release!: () => void;
-    state.lock = new Promise<void>((resolve) => {
+    sender.lock = new Promise<void>((resolve) => {
       release = resolve;
     });
     await previous;
     try {
-      return await fn(state);
+      return await fn(sender.nonces);
     } finally {
       release();
     }
@@ -527,47 +542,42 @@ function redact(url: string): string {
   }
 }
 
-function toTag(tag: BlockTag): string {
-  return typeof tag === "bigint" ? `0x${tag.toString(16)}` : tag;
-}
+// Addresses as lowercase hex, as the node sends them (ethers checksums them).
+const lower = (a: string): Address => a.toLowerCase() as Address;
 
-function hexQ(value: bigint): Hex {
-  return `0x${value.toString(16)}`;
-}
-
-function rpcTx(tx: TransactionRequest & { from?: Address }): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (tx.from !== undefined) out.from = tx.from;
-  if (tx.to !== undefined) out.to = tx.to;
-  if (tx.data !== undefined) out.data = tx.data;
-  if (tx.value !== undefined && tx.value !== 0n) out.value = hexQ(tx.value);
-  if (tx.gasLimit !== undefined) out.gas = hexQ(tx.gasLimit);
-  return out;
-}
-
-function toLog(l: RpcLog): Log {
+function toBlock(b: EthersBlock): Block {
   return {
-    address: l.address,
-    topics: l.topics,
-    data: l.data,
-    blockNumber: BigInt(l.blockNumber),
-    blockHash: l.blockHash,
-    transactionHash: l.transactionHash,
-    logIndex: Number(BigInt(l.logIndex)),
+    number: BigInt(b.number),
+    hash: b.hash as Hex,
+    parentHash: b.parentHash as Hex,
+    timestamp: BigInt(b.timestamp),
+    baseFeePerGas: b.baseFeePerGas,
   };
 }
 
-function toReceipt(r: RpcReceipt): TransactionReceipt {
+function toLog(l: EthersLog): Log {
   return {
-    transactionHash: r.transactionHash,
+    address: lower(l.address),
+    topics: l.topics as Hex[],
+    data: l.data as Hex,
+    blockNumber: BigInt(l.blockNumber),
+    blockHash: l.blockHash as Hex,
+    transactionHash: l.transactionHash as Hex,
+    logIndex: l.index,
+  };
+}
+
+function toReceipt(r: EthersReceipt): TransactionReceipt {
+  return {
+    transactionHash: r.hash as Hex,
     blockNumber: BigInt(r.blockNumber),
-    blockHash: r.blockHash,
-    from: r.from,
-    to: r.to,
-    contractAddress: r.contractAddress,
-    status: BigInt(r.status) === 1n ? "success" : "reverted",
-    gasUsed: BigInt(r.gasUsed),
-    effectiveGasPrice: BigInt(r.effectiveGasPrice ?? "0x0"),
+    blockHash: r.blockHash as Hex,
+    from: lower(r.from),
+    to: r.to === null ? null : lower(r.to),
+    contractAddress: r.contractAddress === null ? null : lower(r.contractAddress),
+    status: r.status === 1 ? "success" : "reverted",
+    gasUsed: r.gasUsed,
+    effectiveGasPrice: r.gasPrice,
     logs: r.logs.map(toLog),
   };
 }
