@@ -12,11 +12,10 @@
  * See docs/spec/witness.md.
  * @module
  */
-import { ed25519 } from "@noble/curves/ed25519.js";
 import { parseCheckpoint } from "./checkpoint.js";
 import { ed25519Sign, ed25519Verify, keyMemo } from "./ed25519-backend.js";
 import { ChaosCoreError } from "./errors.js";
-import { sha256, utf8 } from "./hash.js";
+import { utf8 } from "./hash.js";
 import {
   base64ToBytes,
   bytesToBase64,
@@ -25,21 +24,29 @@ import {
   hexOf,
   utf8Length,
 } from "./hex.js";
+import { MAX_NOTE_SIGNATURES, MAX_NOTE_SIZE } from "./note.js";
 import {
+  generateKeyPair,
   hasControlCharacter,
   isValidNoteKeyName,
   isWellFormedText,
-  MAX_NOTE_SIGNATURES,
-  MAX_NOTE_SIZE,
-} from "./note.js";
+  type KeyScheme,
+  parseSignerKeyOf,
+  parseVerifierKeyOf,
+  verifierKeyOf,
+} from "./note-keys.js";
 
 /** Signature type identifier of Ed25519 cosignature/v1 keys (C2SP tlog-cosignature). */
 export const COSIGNATURE_V1_ALG = 0x04;
+/** Witness keys: signature type 0x04, malformed keys fail with COSIGNATURE_MALFORMED. */
+const WITNESS_KEYS: KeyScheme = {
+  alg: COSIGNATURE_V1_ALG,
+  code: "COSIGNATURE_MALFORMED",
+  kind: "witness ",
+};
 /** Largest timestamp a cosignature may carry (2^63 − 1). */
 const MAX_TIMESTAMP = (1n << 63n) - 1n;
 const SIG_PREFIX = "\u2014 "; // em dash, space
-const PRIVATE_PREFIX = "PRIVATE+KEY+";
-const KEY_ID_RE = /^[0-9a-f]{8}$/;
 /** key ID (4) ‖ timestamp (8) ‖ Ed25519 signature (64). */
 const COSIGNATURE_BYTES = 76;
 
@@ -68,38 +75,6 @@ function malformed(message: string, details?: Record<string, unknown>): ChaosCor
   });
 }
 
-function witnessKeyId(name: string, publicKey: Uint8Array): string {
-  const digest = sha256(
-    concatBytes(utf8(name), Uint8Array.of(0x0a, COSIGNATURE_V1_ALG), publicKey),
-  );
-  return hexOf(digest.subarray(0, 4));
-}
-
-function encodeKey(key: Uint8Array): string {
-  return bytesToBase64(concatBytes(Uint8Array.of(COSIGNATURE_V1_ALG), key));
-}
-
-/** Splits `<name>+<keyid>+<base64(0x04 ‖ 32 bytes)>`. */
-function splitKey(value: string, what: string): [string, string, Uint8Array] {
-  const first = value.indexOf("+");
-  const second = first < 0 ? -1 : value.indexOf("+", first + 1);
-  if (second < 0) throw malformed(`a ${what} has the form <name>+<keyid>+<key>`);
-  const name = value.slice(0, first);
-  const keyId = value.slice(first + 1, second);
-  if (!isValidNoteKeyName(name)) throw malformed(`the ${what}'s name is invalid`);
-  if (!KEY_ID_RE.test(keyId)) throw malformed(`a ${what}'s key ID is 8 lowercase hex digits`);
-  let raw: Uint8Array;
-  try {
-    raw = base64ToBytes(value.slice(second + 1));
-  } catch {
-    throw malformed(`a ${what}'s key is not canonical base64`);
-  }
-  if (raw.length !== 33 || raw[0] !== COSIGNATURE_V1_ALG) {
-    throw malformed(`a ${what} is base64(0x04 ‖ 32 bytes) (C2SP cosignature/v1)`);
-  }
-  return [name, keyId, raw.slice(1)];
-}
-
 /**
  * Creates a witness key pair named `name` (random, or derived from a 32-byte
  * `seed` for reproducible tests and vectors), in the C2SP encodings with
@@ -114,19 +89,7 @@ export function generateWitnessKey(
   name: string,
   seed?: Uint8Array,
 ): { signerKey: string; verifierKey: string } {
-  if (!isValidNoteKeyName(name)) {
-    throw malformed("a key name is non-empty and has no spaces, plus signs or control characters");
-  }
-  if (seed !== undefined && (!(seed instanceof Uint8Array) || seed.length !== 32)) {
-    throw malformed("an Ed25519 seed is 32 bytes");
-  }
-  const secret = seed === undefined ? ed25519.utils.randomSecretKey() : seed.slice();
-  const publicKey = ed25519.getPublicKey(secret);
-  const keyId = witnessKeyId(name, publicKey);
-  return {
-    signerKey: `${PRIVATE_PREFIX}${name}+${keyId}+${encodeKey(secret)}`,
-    verifierKey: `${name}+${keyId}+${encodeKey(publicKey)}`,
-  };
+  return generateKeyPair(WITNESS_KEYS, name, seed);
 }
 
 /**
@@ -138,18 +101,7 @@ export function generateWitnessKey(
  * ```
  */
 export function parseWitnessSignerKey(signerKey: string): WitnessKey & { seed: Uint8Array } {
-  if (typeof signerKey !== "string" || !signerKey.startsWith(PRIVATE_PREFIX)) {
-    throw malformed("a witness signer key starts with PRIVATE+KEY+");
-  }
-  const [name, keyId, seed] = splitKey(
-    signerKey.slice(PRIVATE_PREFIX.length),
-    "witness signer key",
-  );
-  const publicKey = ed25519.getPublicKey(seed);
-  if (witnessKeyId(name, publicKey) !== keyId) {
-    throw malformed("the witness signer key's ID does not match its name and public key");
-  }
-  return { name, keyId, publicKey, seed };
+  return parseSignerKeyOf(WITNESS_KEYS, signerKey);
 }
 
 /**
@@ -162,15 +114,7 @@ export function parseWitnessSignerKey(signerKey: string): WitnessKey & { seed: U
  * ```
  */
 export function parseWitnessVerifierKey(verifierKey: string): WitnessKey {
-  if (typeof verifierKey !== "string") throw malformed("a witness verifier key is a string");
-  const [name, keyId, publicKey] = splitKey(verifierKey, "witness verifier key");
-  if (!ed25519.utils.isValidPublicKey(publicKey, false)) {
-    throw malformed("the witness verifier key is not a valid Ed25519 public key");
-  }
-  if (witnessKeyId(name, publicKey) !== keyId) {
-    throw malformed("the witness verifier key's ID does not match its name and public key");
-  }
-  return { name, keyId, publicKey };
+  return parseVerifierKeyOf(WITNESS_KEYS, verifierKey);
 }
 
 /**
@@ -182,8 +126,7 @@ export function parseWitnessVerifierKey(verifierKey: string): WitnessKey {
  * ```
  */
 export function witnessVerifierKeyFromSignerKey(signerKey: string): string {
-  const { name, keyId, publicKey } = parseWitnessSignerKey(signerKey);
-  return `${name}+${keyId}+${encodeKey(publicKey)}`;
+  return verifierKeyOf(WITNESS_KEYS, signerKey);
 }
 
 /**

@@ -10,10 +10,9 @@
  *
  * @module
  */
-import { ed25519 } from "@noble/curves/ed25519.js";
 import { ed25519Sign, ed25519Verify, keyMemo } from "./ed25519-backend.js";
 import { ChaosCoreError } from "./errors.js";
-import { sha256, utf8 } from "./hash.js";
+import { utf8 } from "./hash.js";
 import {
   base64ToBytes,
   bytesToBase64,
@@ -22,26 +21,36 @@ import {
   hexOf,
   utf8Length,
 } from "./hex.js";
+import {
+  assertKeyName,
+  generateKeyPair,
+  hasControlCharacter,
+  isWellFormedText,
+  type KeyScheme,
+  keyIdOf,
+  type ParsedSignerKey,
+  type ParsedVerifierKey,
+  parseSignerKeyOf,
+  parseVerifierKeyOf,
+  verifierKeyOf,
+} from "./note-keys.js";
+
+export { hasControlCharacter, isValidNoteKeyName, isWellFormedText } from "./note-keys.js";
 
 /** Largest signed note accepted or produced, in UTF-8 bytes (1 MiB). */
 export const MAX_NOTE_SIZE = 1024 * 1024;
 /** Most signature lines accepted on a note (the spec requires at least 16). */
 export const MAX_NOTE_SIGNATURES = 100;
 
-/** Signature type identifier of Ed25519 in the signed-note spec. */
-const ALG_ED25519 = 0x01;
+/** Note keys: signature type 0x01 (Ed25519 in the signed-note spec). */
+const NOTE_KEYS: KeyScheme = { alg: 0x01, code: "NOTE_MALFORMED", kind: "" };
 const SIG_PREFIX = "\u2014 "; // em dash, space
-const PRIVATE_PREFIX = "PRIVATE+KEY+";
 
 /** A parsed verifier key. `keyId` is 8 lowercase hex digits. */
-export type NoteVerifierKey = {
-  readonly name: string;
-  readonly keyId: string;
-  readonly publicKey: Uint8Array;
-};
+export type NoteVerifierKey = ParsedVerifierKey;
 
 /** A parsed signer key: the verifier key plus the 32-byte Ed25519 seed. */
-export type NoteSignerKey = NoteVerifierKey & { readonly seed: Uint8Array };
+export type NoteSignerKey = ParsedSignerKey;
 
 /** One signature line of a note. `verified` is true for lines checked against a trusted key. */
 export type NoteSignature = {
@@ -59,44 +68,6 @@ export type OpenedNote = {
   readonly signatures: readonly NoteSignature[];
 };
 
-// Lone surrogates cannot be encoded as UTF-8.
-const LONE_SURROGATE_RE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const NAME_FORBIDDEN_RE = /[\p{White_Space}+]/u;
-const KEY_ID_RE = /^[0-9a-f]{8}$/;
-
-/** True when `s` contains an ASCII control character (below U+0020) other than newline. */
-export function hasControlCharacter(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 && c !== 0x0a) return true;
-  }
-  return false;
-}
-
-/** True when `s` is well-formed UTF-16 (no lone surrogate), so that it has a UTF-8 encoding. */
-export function isWellFormedText(s: string): boolean {
-  return !LONE_SURROGATE_RE.test(s);
-}
-
-/**
- * True when `name` is a valid key name: non-empty, well-formed Unicode, with
- * no Unicode space, no plus sign and no control character.
- * @example
- * ```ts
- * isValidNoteKeyName("chaoscore.local/log/default"); // true
- * isValidNoteKeyName("a b"); // false
- * ```
- */
-export function isValidNoteKeyName(name: unknown): name is string {
-  return (
-    typeof name === "string" &&
-    name.length > 0 &&
-    !NAME_FORBIDDEN_RE.test(name) &&
-    !hasControlCharacter(name) &&
-    isWellFormedText(name)
-  );
-}
-
 /**
  * The key ID of an Ed25519 key: hex of SHA-256(name ‖ 0x0A ‖ 0x01 ‖ publicKey)[:4].
  * @throws ChaosCoreError NOTE_MALFORMED when the name is invalid or the key is not 32 bytes.
@@ -106,12 +77,7 @@ export function isValidNoteKeyName(name: unknown): name is string {
  * ```
  */
 export function noteKeyId(name: string, publicKey: Uint8Array): string {
-  assertName(name);
-  if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) {
-    throw malformed("an Ed25519 public key is 32 bytes");
-  }
-  const digest = sha256(concatBytes(utf8(name), Uint8Array.of(0x0a, ALG_ED25519), publicKey));
-  return hexOf(digest.subarray(0, 4));
+  return keyIdOf(NOTE_KEYS, name, publicKey);
 }
 
 /**
@@ -127,17 +93,7 @@ export function generateNoteKey(
   name: string,
   seed?: Uint8Array,
 ): { signerKey: string; verifierKey: string } {
-  assertName(name);
-  if (seed !== undefined && (!(seed instanceof Uint8Array) || seed.length !== 32)) {
-    throw malformed("an Ed25519 seed is 32 bytes");
-  }
-  const secret = seed === undefined ? ed25519.utils.randomSecretKey() : seed.slice();
-  const publicKey = ed25519.getPublicKey(secret);
-  const keyId = noteKeyId(name, publicKey);
-  return {
-    signerKey: `${PRIVATE_PREFIX}${name}+${keyId}+${encodeKey(secret)}`,
-    verifierKey: `${name}+${keyId}+${encodeKey(publicKey)}`,
-  };
+  return generateKeyPair(NOTE_KEYS, name, seed);
 }
 
 /**
@@ -150,15 +106,7 @@ export function generateNoteKey(
  * ```
  */
 export function parseVerifierKey(verifierKey: string): NoteVerifierKey {
-  if (typeof verifierKey !== "string") throw malformed("a verifier key is a string");
-  const [name, keyId, publicKey] = splitKey(verifierKey, "verifier key");
-  if (!ed25519.utils.isValidPublicKey(publicKey, false)) {
-    throw malformed("the verifier key is not a valid Ed25519 public key");
-  }
-  if (noteKeyId(name, publicKey) !== keyId) {
-    throw malformed("the verifier key's ID does not match its name and public key");
-  }
-  return { name, keyId, publicKey };
+  return parseVerifierKeyOf(NOTE_KEYS, verifierKey);
 }
 
 /**
@@ -172,15 +120,7 @@ export function parseVerifierKey(verifierKey: string): NoteVerifierKey {
  * ```
  */
 export function parseSignerKey(signerKey: string): NoteSignerKey {
-  if (typeof signerKey !== "string" || !signerKey.startsWith(PRIVATE_PREFIX)) {
-    throw malformed("a signer key starts with PRIVATE+KEY+");
-  }
-  const [name, keyId, seed] = splitKey(signerKey.slice(PRIVATE_PREFIX.length), "signer key");
-  const publicKey = ed25519.getPublicKey(seed);
-  if (noteKeyId(name, publicKey) !== keyId) {
-    throw malformed("the signer key's ID does not match its name and public key");
-  }
-  return { name, keyId, publicKey, seed };
+  return parseSignerKeyOf(NOTE_KEYS, signerKey);
 }
 
 /**
@@ -192,8 +132,7 @@ export function parseSignerKey(signerKey: string): NoteSignerKey {
  * ```
  */
 export function verifierKeyFromSignerKey(signerKey: string): string {
-  const { name, keyId, publicKey } = parseSignerKey(signerKey);
-  return `${name}+${keyId}+${encodeKey(publicKey)}`;
+  return verifierKeyOf(NOTE_KEYS, signerKey);
 }
 
 /**
@@ -295,12 +234,6 @@ function malformed(message: string): ChaosCoreError<"NOTE_MALFORMED"> {
   return new ChaosCoreError("NOTE_MALFORMED", message);
 }
 
-function assertName(name: unknown): asserts name is string {
-  if (!isValidNoteKeyName(name)) {
-    throw malformed("a key name is non-empty and has no spaces, plus signs or control characters");
-  }
-}
-
 function assertText(text: unknown): asserts text is string {
   if (typeof text !== "string" || text.length === 0 || !text.endsWith("\n")) {
     throw malformed("a note text is a non-empty string ending in a newline");
@@ -311,32 +244,6 @@ function assertText(text: unknown): asserts text is string {
   if (utf8Length(text) > MAX_NOTE_SIZE) {
     throw malformed(`the note text exceeds ${MAX_NOTE_SIZE} bytes`);
   }
-}
-
-function encodeKey(key: Uint8Array): string {
-  return bytesToBase64(concatBytes(Uint8Array.of(ALG_ED25519), key));
-}
-
-/** Splits `<name>+<keyid>+<base64(0x01 ‖ 32 bytes)>` (the base64 may itself contain "+"). */
-function splitKey(value: string, what: string): [string, string, Uint8Array] {
-  const first = value.indexOf("+");
-  const second = first < 0 ? -1 : value.indexOf("+", first + 1);
-  if (second < 0) throw malformed(`a ${what} has the form <name>+<keyid>+<key>`);
-  const name = value.slice(0, first);
-  const keyId = value.slice(first + 1, second);
-  assertName(name);
-  if (!KEY_ID_RE.test(keyId)) throw malformed(`a ${what}'s key ID is 8 lowercase hex digits`);
-  let key: Uint8Array;
-  try {
-    key = base64ToBytes(value.slice(second + 1));
-  } catch (cause) {
-    throw new ChaosCoreError("NOTE_MALFORMED", `a ${what}'s key is not canonical base64`, {
-      cause,
-    });
-  }
-  if (key[0] !== ALG_ED25519) throw malformed(`the ${what} is not an Ed25519 (0x01) key`);
-  if (key.length !== 33) throw malformed(`an Ed25519 ${what} holds 32 bytes`);
-  return [name, keyId, key.subarray(1)];
 }
 
 const fatalDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -371,7 +278,7 @@ function parseSignatureLine(line: string): { name: string; keyId: string; signat
   const space = rest.indexOf(" ");
   if (space < 0) throw malformed("a signature line has the form — <name> <base64>");
   const name = rest.slice(0, space);
-  assertName(name);
+  assertKeyName(NOTE_KEYS, name);
   let bytes: Uint8Array;
   try {
     bytes = base64ToBytes(rest.slice(space + 1));
