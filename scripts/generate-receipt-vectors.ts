@@ -29,6 +29,7 @@ import {
   MockTeeProvider,
   openDatabase,
 } from "@chaoscore/engine";
+import { writeTeeReceiptVectors } from "./receipt-vectors-tee.js";
 
 const OUT = join(import.meta.dirname, "..", "vectors", "receipts");
 const CHAIN_ID = 31337n;
@@ -215,6 +216,8 @@ async function main() {
     },
     expectedError: "RECEIPT_ATTESTATION_MISMATCH",
   });
+  // chaoscore.receipt/v3: real TEE evidence, built from core's primitives (receipt-vectors-tee.ts)
+  writeTeeReceiptVectors({ origin, signerKey, verifierKey, write });
   const { payload: _omit, ...noPayload } = simple;
   valid("no-payload", "an action whose payload is left out (only its hash is proven)", noPayload);
 

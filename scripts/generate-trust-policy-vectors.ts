@@ -180,9 +180,20 @@ function main() {
     }),
   );
   goodPolicy(
-    "attestation-reserved",
-    "the reserved attestation object is carried unchanged",
-    policy({ attestation: { note: "reserved for the attestation issue" } }),
+    "attestation",
+    "an attestation member (docs/spec/attestation.md §10): accepted platforms, maximum age, pinned Nitro PCR0, accepted TDX TCB statuses, mock roots",
+    policy({
+      attestation: {
+        platforms: ["aws-nitro", "intel-tdx", "mock-tee"],
+        maxAgeSeconds: 600,
+        nitro: {
+          trustedRoots: ["641a0321a3e244efe456463195d606317ed7cdcc3c1756e09893f3c68f79bb5b"],
+          allowedPcrs: { "0": [`0x${"ab".repeat(48)}`] },
+        },
+        tdx: { allowedTcbStatuses: ["UpToDate"], allowDebug: false, requireCollateral: true },
+        mock: { trustedRoots: [`0x${"01".repeat(32)}`] },
+      },
+    }),
   );
   badPolicy("not-json", "not JSON", undefined, '{"format": ');
   badPolicy("format", "another format tag", { ...policy(), format: "chaoscore.trust-policy/v2" });
@@ -208,6 +219,16 @@ function main() {
     ...policy(),
     witnesses: { keys: [w1.verifierKey] },
   });
+  badPolicy(
+    "attestation-unknown-member",
+    "an attestation member with a member of no version (trustedRoots belongs in nitro, tdx or mock)",
+    policy({ attestation: { trustedRoots: [`0x${"01".repeat(32)}`] } }),
+  );
+  badPolicy(
+    "attestation-tcb-status",
+    "an attestation member accepting a TCB status Intel does not define",
+    policy({ attestation: { tdx: { allowedTcbStatuses: ["Fine"] } } }),
+  );
   badPolicy("unknown-field", "an unknown top-level field", { ...policy(), trustEverything: true });
   badPolicy("bad-contract", "an anchor contract that is not an address", {
     ...policy(),

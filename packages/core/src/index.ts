@@ -14,6 +14,7 @@ export * from "./hex.js";
 export * from "./merkle.js";
 export * from "./note.js";
 export * from "./receipt.js";
+export * from "./receipt-attestation.js";
 export * from "./receipt-policy.js";
 export * from "./schemas.js";
 export * from "./secp256k1-recover.js";

@@ -54,6 +54,8 @@ export function checkWitnessQuorum(signedNote: string, policy: TrustPolicy): Wit
  * when the policy names `anchors` and the receipt carries an anchor, that the
  * anchor is on one of those chains and contracts (the on-chain look-up is
  * `verifyReceiptAnchor` of `@chaoscore/chain`, given `policy.anchors`).
+ * When the policy has an `attestation` member, the receipt's attestation is
+ * judged under it (`options.attestationPolicy` replaces it).
  *
  * @param policy a parsed {@link TrustPolicy}, or its JSON (text, bytes or value).
  * @returns what the receipt proves, with each cosignature and the quorum.
@@ -76,7 +78,14 @@ export function verifyReceiptWithPolicy(
   // A parsed policy parses again to itself: checking it again costs little and trusts no caller.
   const trust = parseTrustPolicy(policy);
   const receipt = parseReceipt(input);
-  const verified = verifyReceipt(receipt, trust.log.key, options);
+  // the policy's attestation member judges the receipt's attestation, unless the caller gives one
+  const verified = verifyReceipt(
+    receipt,
+    trust.log.key,
+    options.attestationPolicy === undefined && trust.attestation !== undefined
+      ? { ...options, attestationPolicy: trust.attestation }
+      : options,
+  );
   let witnesses: WitnessQuorum;
   try {
     witnesses = checkWitnessQuorum(receipt.checkpoint, trust);

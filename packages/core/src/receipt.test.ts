@@ -4,7 +4,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isChaosCoreError } from "./errors.js";
 import type { Hex } from "./hex.js";
-import { parseReceipt, verifyReceipt } from "./receipt.js";
+import { parseReceipt, type VerifyReceiptOptions, verifyReceipt } from "./receipt.js";
+import type { AttestationTrustPolicy } from "./tee/evidence.js";
 
 const DIR = join(import.meta.dirname, "..", "..", "..", "vectors", "receipts");
 const files = readdirSync(DIR)
@@ -26,6 +27,26 @@ const RECEIPT_CODES = [
   "RECEIPT_ANCHOR_MISMATCH",
 ];
 
+type Vector = {
+  attestationRoots?: Hex[];
+  attestationPolicy?: AttestationTrustPolicy;
+};
+const optionsOf = (v: Vector): VerifyReceiptOptions => ({
+  ...(v.attestationRoots ? { attestation: { trustedRoots: v.attestationRoots } } : {}),
+  ...(v.attestationPolicy ? { attestationPolicy: v.attestationPolicy } : {}),
+});
+
+/** The ATTESTATION_* code behind a RECEIPT_ATTESTATION_INVALID. */
+function causeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    if (isChaosCoreError(error)) return String(error.details?.cause ?? error.code);
+    throw error;
+  }
+  return "OK";
+}
+
 function codeOf(fn: () => unknown): string {
   try {
     fn();
@@ -45,7 +66,7 @@ describe("verifyReceipt on vectors/receipts", () => {
 
   it.each(files.filter((f) => f.startsWith("valid-")))("%s verifies", (f) => {
     const v = load(f);
-    const options = v.attestationRoots ? { attestation: { trustedRoots: v.attestationRoots } } : {};
+    const options = optionsOf(v);
     expect(verifyReceipt(v.receipt, logKey, options)).toEqual(v.expected);
     // The same receipt as JSON text and as bytes.
     expect(verifyReceipt(JSON.stringify(v.receipt), logKey, options)).toEqual(v.expected);
@@ -66,10 +87,50 @@ describe("verifyReceipt on vectors/receipts", () => {
   it.each(files.filter((f) => f.startsWith("tampered-")))("%s fails with its code", (f) => {
     const v = load(f);
     expect(RECEIPT_CODES).toContain(v.expectedError);
-    const options = v.attestationRoots
-      ? { attestation: { trustedRoots: v.attestationRoots as Hex[] } }
-      : {};
+    const options = optionsOf(v);
     expect(codeOf(() => verifyReceipt(v.receipt, logKey, options))).toBe(v.expectedError);
+    if (v.expectedCause !== undefined) {
+      expect(causeOf(() => verifyReceipt(v.receipt, logKey, options))).toBe(v.expectedCause);
+    }
+  });
+
+  it("says which platform, measurements and TCB status the real evidence has", () => {
+    const nitro = verifyReceipt(load("valid-v3-nitro.json").receipt, logKey, {
+      attestationPolicy: { requireAgentBinding: false },
+    });
+    expect(nitro.attestation).toBe("verified");
+    expect(nitro.attestationResult?.platform).toBe("aws-nitro");
+    expect(nitro.attestationResult?.measurements["0"]).toMatch(/^0xea4212ee/);
+    expect(nitro.attestationResult?.tcbStatus).toBe("n/a");
+    expect(nitro.attestationResult?.agentBound).toBe(false);
+    const tdx = verifyReceipt(load("valid-v3-tdx.json").receipt, logKey, {
+      attestationPolicy: {
+        requireAgentBinding: false,
+        tdx: { allowedTcbStatuses: ["UpToDate", "NotSupported"] },
+      },
+    });
+    expect(tdx.attestationResult).toMatchObject({
+      platform: "intel-tdx",
+      tcbStatus: "NotSupported",
+      qeStatus: "UpToDate",
+      timestamp: null,
+      agentBound: false,
+    });
+    expect(Object.keys(tdx.attestationResult?.measurements ?? {})).toEqual([
+      "mrTd",
+      "rtmr0",
+      "rtmr1",
+      "rtmr2",
+      "rtmr3",
+    ]);
+    // without a policy the evidence is only bound (hashes to the signed attestationHash)
+    expect(verifyReceipt(load("valid-v3-tdx.json").receipt, logKey).attestation).toBe("bound");
+    // a mock quote under a policy that names no mock roots cannot be judged
+    expect(
+      causeOf(() =>
+        verifyReceipt(load("valid-attested.json").receipt, logKey, { attestationPolicy: {} }),
+      ),
+    ).toBe("ATTESTATION_CHAIN_INVALID");
   });
 
   it("fails every valid receipt under another log's key", () => {

@@ -1,10 +1,6 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
-import {
-  type AttestationPolicy,
-  AttestationQuoteSchema,
-  attestationHash,
-  verifyQuote,
-} from "./attestation.js";
+import { AttestationQuoteSchema } from "./attestation-formats.js";
+import type { AttestationPolicy } from "./attestation-verify.js";
 import { canonicalJsonBytes } from "./canonical-json.js";
 import { openCheckpoint } from "./checkpoint.js";
 import { recoverAddress, type SigningDomain, typedDataDigest, ZERO_HASH } from "./eip712.js";
@@ -13,6 +9,12 @@ import { ChaosCoreError, type ErrorCode, isChaosCoreError } from "./errors.js";
 import { keccak256Hex, sha256Hex } from "./hash.js";
 import { type Address, base64ToBytes, bytesToBase64, bytesToHex, type Hex } from "./hex.js";
 import { leafHash, verifyInclusion } from "./merkle.js";
+import {
+  type AttestationSummary,
+  isTeeEvidence,
+  judgeReceiptAttestation,
+  receiptAttestationHash,
+} from "./receipt-attestation.js";
 import {
   ActionEntrySchema,
   AddressHex,
@@ -25,10 +27,22 @@ import {
   type LogEntry,
   OutcomeEntrySchema,
 } from "./schemas.js";
-import { isAgentBoundNonce } from "./tee/binding.js";
+import type { EcdsaVerifier } from "./tee/ecdsa.js";
+import { type AttestationTrustPolicy, TeeEvidenceSchema } from "./tee/evidence.js";
 
-/** v2: its entries are `chaoscore.entry/v2` (signed for one deployment). */
+/**
+ * v2: its entries are `chaoscore.entry/v2` (signed for one deployment); its
+ * attestation is a mock quote or null.
+ */
 export const RECEIPT_FORMAT = "chaoscore.receipt/v2";
+/**
+ * v3: v2 whose `attestation` is real TEE evidence (`chaoscore.tee-evidence/v1`),
+ * never null nor a mock quote: the format follows from the content, so a
+ * receipt has one encoding (docs/spec/receipt.md §3).
+ */
+export const RECEIPT_FORMAT_V3 = "chaoscore.receipt/v3";
+/** The receipt formats this verifier reads. */
+export const RECEIPT_FORMATS = [RECEIPT_FORMAT, RECEIPT_FORMAT_V3] as const;
 
 const EntryProof = <T extends TSchema>(entry: T) =>
   Type.Object(
@@ -60,13 +74,14 @@ export const ReceiptAnchorSchema = Type.Object(
 
 export const ReceiptSchema = Type.Object(
   {
-    format: Type.Literal(RECEIPT_FORMAT),
+    format: Type.Union([Type.Literal(RECEIPT_FORMAT), Type.Literal(RECEIPT_FORMAT_V3)]),
     action: EntryProof(ActionEntrySchema),
     outcome: Type.Union([EntryProof(OutcomeEntrySchema), Type.Null()]),
     payload: Type.Optional(Type.Unknown()),
     checkpoint: Type.String({ maxLength: 65536 }),
     anchor: Type.Union([ReceiptAnchorSchema, Type.Null()]),
-    attestation: Type.Union([AttestationQuoteSchema, Type.Null()]),
+    /** v2: a mock quote or null; v3: TEE evidence (the format tags tell them apart). */
+    attestation: Type.Union([AttestationQuoteSchema, TeeEvidenceSchema, Type.Null()]),
   },
   { additionalProperties: false },
 );
@@ -86,6 +101,16 @@ export type VerifyReceiptOptions = {
    * 60 s after).
    */
   attestation?: Omit<AttestationPolicy, "now" | "maxAgeSeconds"> & { maxAgeSeconds?: number };
+  /**
+   * The trust policy's `attestation` member (docs/spec/trust-policy.md,
+   * attestation.md §10): judges real evidence (trusted roots, allowed
+   * measurements, TCB statuses, maximum age) and, with its `mock` roots, mock
+   * quotes. Real evidence is judged whenever `attestation` or this is given
+   * (with `{}`, the pinned vendor roots and defaults).
+   */
+  attestationPolicy?: AttestationTrustPolicy;
+  /** ECDSA back end for real evidence (default noble; `nodeEcdsaVerifier` in Node is faster). */
+  ecdsa?: EcdsaVerifier;
 };
 
 /** What a valid receipt proves. */
@@ -114,6 +139,11 @@ export type VerifiedReceipt = {
    * under the given policy).
    */
   attestation: "none" | "absent" | "bound" | "verified";
+  /**
+   * When `verified`: which platform, which measurements, which TCB status,
+   * which root, and whether the evidence names the acting agent.
+   */
+  attestationResult?: AttestationSummary;
 };
 
 const parseReceiptShape = compileParser(ReceiptSchema, "RECEIPT_MALFORMED", "receipt");
@@ -124,7 +154,8 @@ function fail(code: ErrorCode, message: string, cause?: unknown): never {
 
 /**
  * Parses a receipt (JSON text or a parsed value) against the
- * `chaoscore.receipt/v2` schema, without verifying it.
+ * `chaoscore.receipt/v2` or `/v3` schema, without verifying it (v3 exactly
+ * when the attestation is TEE evidence, else RECEIPT_MALFORMED).
  * @throws ChaosCoreError RECEIPT_MALFORMED / RECEIPT_UNSUPPORTED_FORMAT.
  */
 export function parseReceipt(input: unknown): Receipt {
@@ -142,14 +173,25 @@ export function parseReceipt(input: unknown): Receipt {
     typeof value === "object" &&
     value !== null &&
     "format" in value &&
-    value.format !== RECEIPT_FORMAT
+    !(RECEIPT_FORMATS as readonly unknown[]).includes(value.format)
   ) {
     fail(
       "RECEIPT_UNSUPPORTED_FORMAT",
       `unsupported receipt format ${String(value.format).slice(0, 64)}`,
     );
   }
-  return parseReceiptShape(value);
+  const receipt = parseReceiptShape(value);
+  // the format follows from the attestation (one encoding per receipt): v3 exactly for TEE evidence
+  const evidence = receipt.attestation !== null && isTeeEvidence(receipt.attestation);
+  if (evidence !== (receipt.format === RECEIPT_FORMAT_V3)) {
+    fail(
+      "RECEIPT_MALFORMED",
+      evidence
+        ? `a ${RECEIPT_FORMAT} receipt carries no TEE evidence (that is ${RECEIPT_FORMAT_V3})`
+        : `a ${RECEIPT_FORMAT_V3} receipt carries TEE evidence (chaoscore.tee-evidence/v1)`,
+    );
+  }
+  return receipt;
 }
 
 /** Follows the key-rotation chain from the agent id; returns the last key. */
@@ -287,32 +329,29 @@ export function verifyReceipt(
   const action = receipt.action.entry;
   let attestation: VerifiedReceipt["attestation"] =
     action.message.attestationHash === ZERO_HASH ? "none" : "absent";
+  let attestationResult: AttestationSummary | undefined;
   if (receipt.attestation !== null) {
-    if (attestationHash(receipt.attestation) !== action.message.attestationHash) {
+    if (receiptAttestationHash(receipt.attestation) !== action.message.attestationHash) {
       fail(
         "RECEIPT_ATTESTATION_MISMATCH",
         "the attestation does not hash to the action's attestationHash",
       );
     }
     attestation = "bound";
-    if (options.attestation !== undefined) {
-      const { maxAgeSeconds, ...policy } = options.attestation;
+    if (options.attestation !== undefined || options.attestationPolicy !== undefined) {
+      // judged at the action's time; the evidence must name the acting agent (attestation.md §9)
       try {
-        verifyQuote(receipt.attestation, {
-          ...policy,
-          maxAgeSeconds: maxAgeSeconds ?? 3600,
-          now: BigInt(action.message.timestamp),
+        attestationResult = judgeReceiptAttestation(receipt.attestation, action.message, {
+          ...(options.attestation === undefined ? {} : { mock: options.attestation }),
+          ...(options.attestationPolicy === undefined ? {} : { policy: options.attestationPolicy }),
+          ...(options.ecdsa === undefined ? {} : { ecdsa: options.ecdsa }),
         });
       } catch (cause) {
         const code = isChaosCoreError(cause) ? cause.code : "unknown";
-        fail("RECEIPT_ATTESTATION_INVALID", `the attestation does not verify (${code})`, cause);
-      }
-      // the quote must be the acting agent's (attestation.md §9): its nonce starts with the
-      // agent's address, so another agent's public quote does not verify in this receipt
-      if (!isAgentBoundNonce(receipt.attestation.nonce, action.message.agent)) {
-        fail(
+        throw new ChaosCoreError(
           "RECEIPT_ATTESTATION_INVALID",
-          "the attestation does not verify (ATTESTATION_AGENT_MISMATCH): its nonce does not bind the acting agent",
+          `the attestation does not verify (${code})`,
+          { cause, details: { cause: code } },
         );
       }
       attestation = "verified";
@@ -335,5 +374,6 @@ export function verifyReceipt(
     rootHash: bytesToBase64(checkpoint.rootHash),
     anchor: receipt.anchor,
     attestation,
+    ...(attestationResult === undefined ? {} : { attestationResult }),
   };
 }

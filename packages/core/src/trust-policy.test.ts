@@ -62,10 +62,42 @@ describe("parseTrustPolicy", () => {
     expect(p.anchors).toEqual([]);
   });
 
-  it("carries the reserved attestation object unchanged", () => {
-    const p = parseTrustPolicy({ ...base(), attestation: { trustedRoots: ["0x01"] } });
-    expect(p.attestation).toEqual({ trustedRoots: ["0x01"] });
+  it("parses the attestation member (platforms, roots, measurements, TCB statuses, age)", () => {
+    const attestation = {
+      platforms: ["aws-nitro", "intel-tdx"],
+      maxAgeSeconds: 600,
+      nitro: { allowedPcrs: { "0": [`0x${"ab".repeat(48)}`] } },
+      tdx: { allowedTcbStatuses: ["UpToDate", "SWHardeningNeeded"] },
+      mock: { trustedRoots: [`0x${"01".repeat(32)}`] },
+    };
+    expect(parseTrustPolicy({ ...base(), attestation }).attestation).toEqual(attestation);
   });
+
+  it.each([
+    ["an unknown member", { trustedRoots: ["0x01"] }, "/attestation/trustedRoots"],
+    ["an unknown platform", { platforms: ["sgx"] }, "/attestation/platforms/0"],
+    [
+      "a short PCR value",
+      { nitro: { allowedPcrs: { "0": ["0x01"] } } },
+      "/attestation/nitro/allowedPcrs/0/0",
+    ],
+    [
+      "an unknown TCB status",
+      { tdx: { allowedTcbStatuses: ["Fine"] } },
+      "/attestation/tdx/allowedTcbStatuses/0",
+    ],
+  ])(
+    "refuses an attestation member with %s (TRUST_POLICY_MALFORMED, its path)",
+    (_, attestation, path) => {
+      try {
+        parseTrustPolicy({ ...base(), attestation });
+        expect.unreachable();
+      } catch (error) {
+        expect(isChaosCoreError(error) && error.code).toBe("TRUST_POLICY_MALFORMED");
+        expect(isChaosCoreError(error) && error.details?.path).toBe(path);
+      }
+    },
+  );
 
   const cases: [string, unknown, string][] = [
     ["not JSON", "{", "TRUST_POLICY_MALFORMED"],

@@ -20,6 +20,7 @@ import { parseWitnessVerifierKey, type WitnessKey } from "./cosignature.js";
 import { ChaosCoreError, type ErrorCode, isChaosCoreError } from "./errors.js";
 import { type Address, hexOf, utf8Length } from "./hex.js";
 import { parseVerifierKey } from "./note.js";
+import { type AttestationTrustPolicy, parseAttestationPolicy } from "./tee/evidence.js";
 
 export const TRUST_POLICY_FORMAT = "chaoscore.trust-policy/v1";
 
@@ -42,8 +43,12 @@ export type TrustPolicy = {
   readonly witnesses: { readonly keys: readonly string[]; readonly quorum: number };
   /** Trusted anchor contracts; empty when the policy names none. */
   readonly anchors: readonly TrustedAnchor[];
-  /** Reserved for attestation requirements; carried unchanged, not interpreted by this version. */
-  readonly attestation?: Readonly<Record<string, unknown>>;
+  /**
+   * How a receipt's attestation is judged (platforms, trusted roots, allowed
+   * measurements, TCB statuses, maximum age): see {@link AttestationTrustPolicy}
+   * and docs/spec/attestation.md §10.
+   */
+  readonly attestation?: AttestationTrustPolicy;
 };
 
 const KeyString = Type.String({ minLength: 1, maxLength: 1024 });
@@ -199,12 +204,26 @@ export function parseTrustPolicy(input: unknown): TrustPolicy {
     }
     anchors.push(anchor);
   }
+  let attestation: AttestationTrustPolicy | undefined;
+  if (json.attestation !== undefined) {
+    try {
+      attestation = parseAttestationPolicy(json.attestation);
+    } catch (cause) {
+      const details = isChaosCoreError(cause) ? cause.details : undefined;
+      fail(
+        "TRUST_POLICY_MALFORMED",
+        `the attestation member is malformed: ${(cause as Error).message}`,
+        { path: `/attestation${String(details?.path ?? "")}` },
+        cause,
+      );
+    }
+  }
   return {
     format: TRUST_POLICY_FORMAT,
     log: { key: json.log.key },
     witnesses: { keys: [...keys], quorum },
     anchors,
-    ...(json.attestation === undefined ? {} : { attestation: json.attestation }),
+    ...(attestation === undefined ? {} : { attestation }),
   };
 }
 

@@ -32,4 +32,28 @@ describe("verifyReceipt (SDK)", () => {
     }
     expect(code).toBe("RECEIPT_WITNESS_QUORUM");
   });
+
+  it("judges real TEE evidence under the policy's attestation member (chaoscore.receipt/v3)", () => {
+    const receipts = (name: string) =>
+      fileURLToPath(new URL(`../../../vectors/receipts/${name}`, import.meta.url));
+    const v = JSON.parse(readFileSync(receipts("valid-v3-tdx.json"), "utf8"));
+    const key = readFileSync(receipts("log-key.txt"), "utf8").trim();
+    const policy = {
+      format: "chaoscore.trust-policy/v1",
+      log: { key },
+      attestation: v.attestationPolicy,
+    };
+    const result = verifyReceipt(v.receipt, policy);
+    expect(result.attestation).toBe("verified");
+    expect(result.attestationResult).toEqual(v.expected.attestationResult);
+    expect(result.attestationResult?.tcbStatus).toBe("NotSupported");
+    // the default TCB policy (UpToDate only) refuses it
+    let code = "none";
+    try {
+      verifyReceipt(v.receipt, { ...policy, attestation: { requireAgentBinding: false } });
+    } catch (e) {
+      code = isChaosCoreError(e) ? `${e.code} ${String(e.details?.cause)}` : "not coded";
+    }
+    expect(code).toBe("RECEIPT_ATTESTATION_INVALID ATTESTATION_TCB_STATUS_NOT_ALLOWED");
+  });
 });

@@ -162,10 +162,29 @@ function describe(receipt: Receipt, verified: VerifiedReceipt, logKey: string): 
         none: "none (the action signs no attestation)",
         absent: `not included (the signed attestation hash is ${action.attestationHash})`,
         bound: "included and bound to the action; not judged (no trusted TEE root here)",
-        verified: `verified: ${receipt.attestation?.provider} quote, measurement ${receipt.attestation?.measurement}, under a trusted root`,
+        verified: attestationLine(verified),
       }[verified.attestation],
     ],
   ];
+}
+
+/** What a judged attestation established: platform, measurements, TCB status, root, agent. */
+function attestationLine(verified: VerifiedReceipt): string {
+  const r = verified.attestationResult;
+  if (r === undefined) return "verified";
+  const measurements = Object.entries(r.measurements)
+    .map(([k, v]) => `${/^[0-9]+$/.test(k) ? `PCR${k}` : k} ${v}`)
+    .join(", ");
+  const tcb =
+    r.tcbStatus === "n/a"
+      ? ""
+      : `, TCB ${r.tcbStatus}${r.qeStatus === undefined ? "" : ` (QE ${r.qeStatus})`}`;
+  return (
+    `verified: ${r.platform}${tcb}, root ${r.root}` +
+    `${r.timestamp === null ? "" : `, made ${new Date(r.timestamp * 1000).toISOString()}`}; ` +
+    `${r.agentBound ? "bound to the acting agent" : "NOT bound to the acting agent (the policy waives it)"}; ` +
+    `measurements: ${measurements}`
+  );
 }
 
 /** `chaoscore receipt verify <file|->`: offline, with only the receipt and the log key. */
@@ -199,10 +218,16 @@ export async function runReceiptVerify(
         ? [...policy.anchors]
         : await trustedAnchors(dataDir, opts);
   // Attestations are judged against the data dir's TEE roots (and
-  // CHAOSCORE_TEE_ROOTS); without any, only their binding to the action is checked.
+  // CHAOSCORE_TEE_ROOTS) and the policy's attestation member (real TEE evidence:
+  // platforms, vendor roots, measurements, TCB statuses, age); without either,
+  // only their binding to the action is checked.
   const teeRoots = await trustedTeeRoots(dataDir);
   let verified: VerifiedReceipt | VerifiedReceiptWithPolicy;
-  const options = teeRoots.length === 0 ? {} : { attestation: { trustedRoots: teeRoots } };
+  const { nodeEcdsaVerifier } = await import("@chaoscore/core/tee/node-ecdsa");
+  const options = {
+    ecdsa: nodeEcdsaVerifier,
+    ...(teeRoots.length === 0 ? {} : { attestation: { trustedRoots: teeRoots } }),
+  };
   try {
     verified =
       policy === undefined

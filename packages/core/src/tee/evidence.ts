@@ -8,7 +8,9 @@
  * @module
  */
 import { type Static, Type } from "@sinclair/typebox";
+import { canonicalJsonBytes } from "../canonical-json.js";
 import { ChaosCoreError } from "../errors.js";
+import { sha256Hex } from "../hash.js";
 import { type Address, bytesToBase64, type Hex } from "../hex.js";
 import { compileParser } from "../schemas.js";
 import { assertAgentBoundNonce, tdxReportData } from "./binding.js";
@@ -24,6 +26,9 @@ const Base64 = Type.String({ pattern: "^[A-Za-z0-9+/]*={0,2}$", maxLength: 96 * 
 const Sha256Hex = Type.String({ pattern: "^[0-9a-f]{64}$" });
 const Hex48 = Type.Unsafe<Hex>(Type.String({ pattern: "^0x[0-9a-f]{96}$" }));
 const Text = (max: number) => Type.String({ maxLength: max });
+const Hex32 = Type.Unsafe<Hex>(Type.String({ pattern: "^0x[0-9a-f]{64}$" }));
+/** The run's nonce (agent address ‖ salt, attestation.md §9): 1 to 64 bytes, lowercase hex. */
+const NonceHex = Type.Unsafe<Hex>(Type.String({ pattern: "^0x(?:[0-9a-f]{2}){1,64}$" }));
 
 /** Intel PCS collateral, verbatim (see {@link TdxCollateral}). */
 const CollateralSchema = Type.Object(
@@ -52,6 +57,11 @@ export const TeeEvidenceSchema = Type.Union([
       platform: Type.Literal(TDX_PLATFORM),
       quote: Base64,
       collateral: Type.Optional(CollateralSchema),
+      /**
+       * The run's nonce, whose SHA-256 is the second half of REPORTDATA (§9):
+       * a TDX quote does not carry it, so evidence that must show its agent does.
+       */
+      nonce: Type.Optional(NonceHex),
     },
     { additionalProperties: false },
   ),
@@ -76,6 +86,23 @@ export const AttestationTrustPolicySchema = Type.Object(
           maxItems: 3,
           uniqueItems: true,
         },
+      ),
+    ),
+    /**
+     * Whether evidence must bind the acting agent (its nonce starts with the agent's
+     * address, attestation.md §9) to pass in a receipt. Default true; false only to
+     * audit evidence made without the binding (public vectors, third-party enclaves):
+     * then another agent's evidence passes too, and the result says `agentBound: false`.
+     */
+    requireAgentBinding: Type.Optional(Type.Boolean()),
+    /** The development TEE: its Ed25519 roots (without them a mock quote does not pass). */
+    mock: Type.Optional(
+      Type.Object(
+        {
+          trustedRoots: Type.Array(Hex32, { minItems: 1, maxItems: 64 }),
+          allowedMeasurements: Type.Optional(Type.Array(Hex32, { minItems: 1, maxItems: 256 })),
+        },
+        { additionalProperties: false },
       ),
     ),
     /** Oldest evidence accepted, seconds before the time judged (Nitro timestamp; mock quote). */
@@ -265,11 +292,15 @@ export function verifyTeeEvidence(
   };
 }
 
-/** Wraps raw evidence bytes in the carried format. */
+/**
+ * Wraps raw evidence bytes in the carried format; `nonce` (TDX) is the run's
+ * nonce whose SHA-256 ends REPORTDATA (§9).
+ */
 export function toTeeEvidence(
   platform: typeof NITRO_PLATFORM | typeof TDX_PLATFORM,
   bytes: Uint8Array,
   collateral?: Static<typeof CollateralSchema>,
+  nonce?: Hex,
 ): TeeEvidence {
   const b64 = bytesToBase64(bytes);
   return platform === NITRO_PLATFORM
@@ -279,5 +310,16 @@ export function toTeeEvidence(
         platform,
         quote: b64,
         ...(collateral === undefined ? {} : { collateral }),
+        ...(nonce === undefined ? {} : { nonce }),
       };
+}
+
+/**
+ * SHA-256(JCS(evidence)): the `attestationHash` an action signs for carried
+ * evidence (the same rule as for a mock quote, attestation.md §10).
+ * @throws ChaosCoreError ATTESTATION_EVIDENCE_MALFORMED.
+ * @example signAction({ ..., attestationHash: teeEvidenceHash(evidence) })
+ */
+export function teeEvidenceHash(evidence: unknown): Hex {
+  return sha256Hex(canonicalJsonBytes(parseTeeEvidence(evidence)));
 }
