@@ -1,81 +1,55 @@
 /**
- * The typed HTTP client of the ChaosCore gateway. Keys never leave the caller:
- * entries are signed locally (see {@link AgentRecorder} and `@chaoscore/core`'s
- * `signAction`), and requests are authenticated with an operator API key or
- * signed by the agent (EIP-712 `Request`, docs/api.md). Writes are retried on
- * transient failures with one `Idempotency-Key` per call.
+ * The typed HTTP client of the ChaosCore gateway, one method per route. Keys
+ * never leave the caller: entries are signed locally (see {@link AgentRecorder}
+ * and `@chaoscore/core`'s `signAction`), and requests are authenticated with
+ * an operator API key or signed by the agent (EIP-712 `Request`, docs/api.md).
+ * Writes are retried on transient failures with one `Idempotency-Key` per call
+ * (client-transport.ts); the answer types are in gateway-answers.ts.
  * @module
  */
+import type { ActionEntry, Address, Hex, OutcomeEntry, Receipt } from "@chaoscore/core";
 import {
-  type ActionEntry,
-  type Address,
-  ChaosCoreError,
-  ERROR_CODES,
-  type ErrorCode,
-  type Hex,
-  type OutcomeEntry,
-  type Receipt,
-  signRequest,
-} from "@chaoscore/core";
+  type ClientOptions,
+  queryString,
+  type RequestMethod,
+  sendRequest,
+  type Transport,
+} from "./client-transport.js";
+import type {
+  ActionRecord,
+  AgentRecord,
+  AttestedRun,
+  GatewayInfo,
+  Proposal,
+  ReputationScore,
+  SearchResult,
+  SignedStep,
+  SigningState,
+  Simulation,
+  Studio,
+  Task,
+  TransitionResult,
+} from "./gateway-answers.js";
+import type { Page } from "./pagination.js";
 import type { ActionSink, SinkResult } from "./recorder.js";
 
-/** Options of {@link ChaosCoreClient}. */
-export type ClientOptions = {
-  /** The gateway's base URL, e.g. `http://127.0.0.1:8787`. */
-  baseUrl: string;
-  /** An operator API key (`cck_…`). */
-  apiKey?: string;
-  /** An agent's secp256k1 key: requests are signed as that agent (the key is not sent). */
-  agentKey?: Uint8Array;
-  /** The chain id agents sign for; default: read from `GET /v1` on first need. */
-  chainId?: bigint;
-  /**
-   * The deployment agents sign for (EIP-712 `verifyingContract`); default: read
-   * from `GET /v1` on first need. Pin it where the gateway is not trusted to name it.
-   */
-  verifyingContract?: Address;
-  /** Attempts after the first on 429, 503, 504 and connection failures; default 3. */
-  retries?: number;
-  /** Per-attempt timeout; default 30,000 ms. */
-  timeoutMs?: number;
-  /** First backoff; doubles per attempt (a 429's Retry-After wins). Default 200 ms. */
-  backoffMs?: number;
-  fetch?: typeof fetch;
-};
-
-/** A page of a list route. */
-export type Page<T> = { items: T[]; nextCursor: string | null };
-
-/** The gateway's identity (`GET /v1`). */
-export type GatewayInfo = {
-  format: "chaoscore.gateway/v1";
-  chainId: string;
-  /** The deployment agents sign for (EIP-712 `verifyingContract`). */
-  verifyingContract: Address;
-  /** The origins the gateway answers at (signed requests name one). */
-  origins: string[];
-  log: { id: string; origin: string; verifierKey: string };
-  trustedTeeRoots: Hex[];
-  features: Record<string, boolean>;
-  chain: { explorerUrl: string | null } | null;
-};
-
-/** A signed governance step or task transition as sent to a studio route. */
-export type SignedStep = { entry: unknown; payload: unknown; attestation?: unknown };
-
-type Query = Record<string, string | number | bigint | undefined>;
-
-const RETRYABLE = new Set([429, 502, 503, 504]);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function queryString(q: Query | undefined): string {
-  if (q === undefined) return "";
-  const p = new URLSearchParams();
-  for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, String(v));
-  const s = p.toString();
-  return s === "" ? "" : `?${s}`;
-}
+export type { ClientOptions } from "./client-transport.js";
+export type {
+  ActionRecord,
+  AgentRecord,
+  AttestedRun,
+  GatewayInfo,
+  Proposal,
+  ReputationScore,
+  SearchResult,
+  SignedStep,
+  SigningState,
+  Simulation,
+  Studio,
+  Task,
+  TransitionResult,
+} from "./gateway-answers.js";
+export { type Page, paginate } from "./pagination.js";
 
 const enc = encodeURIComponent;
 
@@ -93,7 +67,7 @@ const enc = encodeURIComponent;
 export class ChaosCoreClient implements ActionSink {
   readonly baseUrl: string;
   readonly #options: ClientOptions;
-  readonly #fetch: typeof fetch;
+  readonly #transport: Transport;
   #chainId: bigint | undefined;
   #verifyingContract: Address | undefined;
   #info: Promise<GatewayInfo> | undefined;
@@ -101,7 +75,12 @@ export class ChaosCoreClient implements ActionSink {
   constructor(options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.#options = options;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#transport = {
+      baseUrl: this.baseUrl,
+      options,
+      fetch: options.fetch ?? globalThis.fetch,
+      domain: () => this.domain(),
+    };
     this.#chainId = options.chainId;
     this.#verifyingContract = options.verifyingContract;
   }
@@ -125,117 +104,13 @@ export class ChaosCoreClient implements ActionSink {
    * Sends one request (with retries) and returns the parsed JSON answer.
    * @throws ChaosCoreError the gateway's code; SDK_GATEWAY_UNREACHABLE, SDK_RESPONSE_INVALID.
    */
-  async request<T>(
-    method: "GET" | "POST" | "PUT" | "DELETE",
+  request<T>(
+    method: RequestMethod,
     path: string,
     body?: unknown,
     options: { idempotencyKey?: string; sign?: boolean } = {},
   ): Promise<T> {
-    const opts = this.#options;
-    const bytes = body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(body));
-    const write = method !== "GET";
-    const idempotencyKey = write
-      ? (options.idempotencyKey ?? globalThis.crypto.randomUUID())
-      : undefined;
-    const retries = opts.retries ?? 3;
-    let delay = opts.backoffMs ?? 200;
-    const url = `${this.baseUrl}${path}`;
-    for (let attempt = 0; ; attempt++) {
-      const headers: Record<string, string> = { accept: "application/json" };
-      if (bytes !== undefined) headers["content-type"] = "application/json";
-      if (idempotencyKey !== undefined) headers["idempotency-key"] = idempotencyKey;
-      if (opts.apiKey !== undefined) headers.authorization = `Bearer ${opts.apiKey}`;
-      else if (opts.agentKey !== undefined && (write || options.sign === true)) {
-        // Writes are signed (and reads that ask for what is not public, such as payloads), with a fresh nonce per attempt (each is accepted once),
-        // for this gateway's origin and the deployment.
-        const domain = await this.domain();
-        Object.assign(
-          headers,
-          signRequest({
-            privateKey: opts.agentKey,
-            chainId: domain.chainId,
-            verifyingContract: domain.verifyingContract,
-            origin: new URL(this.baseUrl).origin,
-            method,
-            path,
-            ...(bytes === undefined ? {} : { body: bytes }),
-          }),
-        );
-      }
-      let response: Response;
-      try {
-        response = await this.#fetch(url, {
-          method,
-          headers,
-          ...(bytes === undefined ? {} : { body: bytes }),
-          signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
-        });
-      } catch (cause) {
-        if (attempt < retries) {
-          await sleep(delay);
-          delay *= 2;
-          continue;
-        }
-        throw new ChaosCoreError(
-          "SDK_GATEWAY_UNREACHABLE",
-          `${method} ${url} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-          { cause, details: { url } },
-        );
-      }
-      if (response.status === 409 && attempt < retries) {
-        // The first request with this idempotency key is still running: ask again shortly.
-        const text = await response.text();
-        if (!text.includes('"GATEWAY_IDEMPOTENCY_KEY_IN_USE"'))
-          return this.#parse<T>(response, url, text);
-        await sleep(delay);
-        delay *= 2;
-        continue;
-      }
-      if (RETRYABLE.has(response.status) && attempt < retries) {
-        const after = Number(response.headers.get("retry-after"));
-        await response.body?.cancel();
-        await sleep(Number.isFinite(after) && after > 0 ? after * 1000 : delay);
-        delay *= 2;
-        continue;
-      }
-      return this.#parse<T>(response, url);
-    }
-  }
-
-  async #parse<T>(response: Response, url: string, read?: string): Promise<T> {
-    if (response.status === 204) return undefined as T;
-    const text = read ?? (await response.text());
-    let json: unknown;
-    try {
-      json = text === "" ? undefined : JSON.parse(text);
-    } catch (cause) {
-      throw new ChaosCoreError(
-        "SDK_RESPONSE_INVALID",
-        `${url} answered ${response.status} with a body that is not JSON`,
-        { cause, details: { status: response.status } },
-      );
-    }
-    if (response.ok) return json as T;
-    const problem = json as {
-      code?: unknown;
-      detail?: unknown;
-      details?: unknown;
-      requestId?: unknown;
-    };
-    if (typeof problem?.code !== "string" || !(problem.code in ERROR_CODES)) {
-      throw new ChaosCoreError(
-        "SDK_RESPONSE_INVALID",
-        `${url} answered ${response.status} without a ChaosCore problem`,
-        { details: { status: response.status } },
-      );
-    }
-    throw new ChaosCoreError(problem.code as ErrorCode, String(problem.detail ?? problem.code), {
-      details: {
-        ...(typeof problem.details === "object" && problem.details !== null ? problem.details : {}),
-        status: response.status,
-        requestId: problem.requestId,
-      },
-    });
+    return sendRequest<T>(this.#transport, method, path, body, options);
   }
 
   // ---- the gateway ----------------------------------------------------------------------------
@@ -584,108 +459,3 @@ export class ChaosCoreClient implements ActionSink {
     return this.request("DELETE", `/v1/api-keys/${enc(id)}`);
   }
 }
-
-/**
- * Iterates every item of a cursor-paginated list.
- * @example
- * for await (const a of paginate((cursor) => client.listActions({ agent, cursor }))) console.log(a.id);
- */
-export async function* paginate<T>(
-  page: (cursor: string | undefined) => Promise<Page<T>>,
-): AsyncGenerator<T> {
-  let cursor: string | undefined;
-  do {
-    const p = await page(cursor);
-    yield* p.items;
-    cursor = p.nextCursor ?? undefined;
-  } while (cursor !== undefined);
-}
-
-// ---- answer shapes (the parts clients use; the OpenAPI document has them all) -----------------
-
-export type AgentRecord = {
-  identity: {
-    id: Address;
-    signer: Address;
-    status: string;
-    registryNonce: string;
-    createdAt: string;
-    updatedAt: string;
-  };
-  metadata: { card: Record<string, unknown>; version: number; cardHash: Hex };
-};
-export type SigningState = {
-  agent: Address;
-  signer: Address;
-  status: string;
-  actionNonce: string | null;
-  nextNonce: string;
-};
-export type ActionRecord = {
-  id: Hex;
-  leafIndex: number;
-  agent: Address;
-  studio: string;
-  task: string;
-  actionType: string;
-  nonce: string;
-  timestamp: string;
-  payloadHash: Hex;
-  hasPayload: boolean;
-  outcomeId: Hex | null;
-  recordedAt: string;
-};
-export type SearchResult = {
-  kind: "action" | "agent" | "studio";
-  checkpoint: { size: number; rootHash: string; note: string };
-  items: {
-    action: ActionRecord;
-    proof: { leafIndex: number; treeSize: number; rootHash: string; hashes: string[] };
-  }[];
-  nextCursor: string | null;
-};
-export type AttestedRun = {
-  output: unknown;
-  outputHash: Hex;
-  inputHash: Hex;
-  measurement: Hex;
-  quote: Record<string, unknown>;
-  attestationHash: Hex;
-  recorded: Record<string, unknown>;
-};
-export type ReputationScore = {
-  agent: Address;
-  dimension: string;
-  value: number;
-  confidence: number;
-  samples: number;
-};
-export type Studio = {
-  id: string;
-  kind: string;
-  name: string;
-  operator: Address;
-  status: string;
-} & Record<string, unknown>;
-export type Task = {
-  id: string;
-  studio: string;
-  state: string;
-  assignee: Address | null;
-  lastAction: Hex | null;
-} & Record<string, unknown>;
-export type TransitionResult = { actionId: Hex; outcomeId?: Hex; task: Task } & Record<
-  string,
-  unknown
->;
-export type Proposal = {
-  id: string;
-  state: string;
-  actions: { propose: Hex; tally?: Hex; execute?: Hex };
-  votingEndsAt: number;
-} & Record<string, unknown>;
-export type Simulation = {
-  result: Record<string, unknown>;
-  quote: Record<string, unknown>;
-  execution: Record<string, unknown>;
-};
