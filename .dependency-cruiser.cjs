@@ -1,38 +1,8 @@
 // The package graph of docs/architecture.md, enforced (`npm run check:boundaries`).
 // A source file (not a test) may import only its own package and the packages listed
 // for it here; no file, test or not, reaches into another package by a relative path.
-/** Workspace packages each package's sources may import (besides itself). */
-const ALLOWED = {
-  core: [],
-  chain: ["core"],
-  log: ["core"],
-  sandbox: ["core"],
-  reputation: ["core", "log"],
-  anchoring: ["core", "chain", "log"],
-  studios: ["core", "log", "sandbox"],
-  engine: ["core", "log", "anchoring", "sandbox", "reputation", "studios"],
-  witness: ["core", "log"],
-  monitor: ["core", "chain"],
-  sdk: ["core"],
-  mcp: ["core", "sdk"],
-  gateway: ["core", "chain", "engine", "log", "anchoring", "sandbox", "reputation", "studios"],
-  cli: [
-    "core",
-    "chain",
-    "log",
-    "anchoring",
-    "sandbox",
-    "reputation",
-    "studios",
-    "engine",
-    "gateway",
-    "sdk",
-    "witness",
-    "monitor",
-    "mcp",
-  ],
-  testkit: null, // test fixtures: anything
-};
+/** Workspace packages each package's sources may import (besides itself): package-graph.json. */
+const ALLOWED = require("./package-graph.json").allowed;
 const ALL = Object.keys(ALLOWED);
 const TEST = "(\\.test\\.ts$|/test-support/)";
 
