@@ -9,16 +9,10 @@
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { recordMcpToolCalls } from "@chaoscore/mcp";
-import {
-  AgentRecorder,
-  ChaosCoreClient,
-  generatePrivateKey,
-  privateKeyToAddress,
-  signRegistration,
-  verifyReceipt,
-} from "@chaoscore/sdk";
+import { verifyReceipt } from "@chaoscore/sdk";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { startRecordingAgent } from "../shared/agent.js";
 
 const { values } = parseArgs({
   options: {
@@ -31,34 +25,12 @@ if (values.help) {
   process.exit(0);
 }
 
-const privateKey = generatePrivateKey(); // a real agent loads its own key
-const id = privateKeyToAddress(privateKey);
-const client = new ChaosCoreClient({ baseUrl: values.gateway, agentKey: privateKey });
-const domain = await client.domain();
-await client.registerAgent(
-  signRegistration({
-    privateKey,
-    ...domain,
-    card: {
-      format: "chaoscore.agent-card/v1",
-      name: "MCP weather agent",
-      description: "Uses weather tools over MCP; every call is a signed action",
-      capabilities: ["weather"],
-      framework: "mcp",
-      version: "1.0.0",
-      endpoints: [],
-      codeMeasurement: null,
-      owner: null,
-    },
-  }),
-);
-console.log(`registered agent ${id}`);
-
-const recorder = new AgentRecorder({
-  privateKey,
-  ...domain,
-  sink: client,
-  nextNonce: () => client.nextNonce(id),
+// A fresh key (a real agent loads its own), registered, and its recorder (examples/shared/agent.ts).
+const { id, client, recorder } = await startRecordingAgent(values.gateway, {
+  name: "MCP weather agent",
+  description: "Uses weather tools over MCP; every call is a signed action",
+  capabilities: ["weather"],
+  framework: "mcp",
 });
 const mcp = recordMcpToolCalls(new Client({ name: "weather-agent", version: "1.0.0" }), recorder);
 await mcp.connect(

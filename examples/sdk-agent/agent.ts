@@ -7,14 +7,8 @@
  *   npx tsx examples/sdk-agent/agent.ts --gateway http://127.0.0.1:8787
  */
 import { parseArgs } from "node:util";
-import {
-  AgentRecorder,
-  ChaosCoreClient,
-  generatePrivateKey,
-  privateKeyToAddress,
-  signRegistration,
-  verifyReceipt,
-} from "@chaoscore/sdk";
+import { verifyReceipt } from "@chaoscore/sdk";
+import { startRecordingAgent } from "../shared/agent.js";
 
 const { values } = parseArgs({
   options: {
@@ -27,39 +21,18 @@ if (values.help) {
   process.exit(0);
 }
 
-// A fresh key (a real agent loads its own): it signs everything locally.
-const privateKey = generatePrivateKey();
-const id = privateKeyToAddress(privateKey);
-const client = new ChaosCoreClient({ baseUrl: values.gateway, agentKey: privateKey });
-// What every signature is bound to: the chain and this deployment.
-const domain = await client.domain();
-
-await client.registerAgent(
-  signRegistration({
-    privateKey,
-    ...domain,
-    card: {
-      format: "chaoscore.agent-card/v1",
-      name: "Weather researcher",
-      description: "Looks up the weather and writes a one-line forecast",
-      capabilities: ["research", "weather"],
-      framework: "chaoscore-sdk",
-      version: "1.0.0",
-      endpoints: [],
-      codeMeasurement: null,
-      owner: null,
-    },
-  }),
+// A fresh key that signs everything locally, a client that signs with it,
+// the agent registered, and a recorder (examples/shared/agent.ts).
+const { client, recorder } = await startRecordingAgent(
+  values.gateway,
+  {
+    name: "Weather researcher",
+    description: "Looks up the weather and writes a one-line forecast",
+    capabilities: ["research", "weather"],
+    framework: "chaoscore-sdk",
+  },
+  { task: "forecast-berlin" },
 );
-console.log(`registered agent ${id}`);
-
-const recorder = new AgentRecorder({
-  privateKey,
-  ...domain,
-  sink: client,
-  nextNonce: () => client.nextNonce(id),
-  task: "forecast-berlin",
-});
 
 // The "tools" of this agent: plain functions; every call and result is a signed action.
 const tools = {

@@ -11,10 +11,10 @@ import {
   ChaosCoreClient,
   generatePrivateKey,
   privateKeyToAddress,
-  signRegistration,
   signStudioEvaluation,
   signStudioTransition,
 } from "@chaoscore/sdk";
+import { registerAgent } from "../shared/agent.js";
 
 const { values } = parseArgs({
   options: {
@@ -40,23 +40,12 @@ const ids = {
   worker: privateKeyToAddress(keys.worker),
 };
 for (const role of ["operator", "worker"] as const) {
-  await admin.with({ agentKey: keys[role] }).registerAgent(
-    signRegistration({
-      privateKey: keys[role],
-      ...domain,
-      card: {
-        format: "chaoscore.agent-card/v1",
-        name: `Studio ${role}`,
-        description: `the ${role} of the translation studio`,
-        capabilities: role === "worker" ? ["translate"] : ["studio.operate"],
-        framework: "chaoscore-sdk",
-        version: "1.0.0",
-        endpoints: [],
-        codeMeasurement: null,
-        owner: null,
-      },
-    }),
-  );
+  await registerAgent(admin.with({ agentKey: keys[role] }), keys[role], {
+    name: `Studio ${role}`,
+    description: `the ${role} of the translation studio`,
+    capabilities: role === "worker" ? ["translate"] : ["studio.operate"],
+    framework: "chaoscore-sdk",
+  });
 }
 const operator = admin.with({ agentKey: keys.operator });
 const worker = admin.with({ agentKey: keys.worker });
