@@ -236,6 +236,51 @@ export function revertedError(
   });
 }
 
+/**
+ * The coded error for a failed JSON-RPC call that is not worth retrying: CHAIN_REVERTED
+ * (decoded with `iface`), CHAIN_INSUFFICIENT_FUNDS, CHAIN_TX_REJECTED (`details.reason`:
+ * `nonce`, `replacement` or the node's message), else CHAIN_RPC_ERROR.
+ */
+export function translateRpcError(e: unknown, method: string, iface: Interface): ChaosCoreError {
+  if (isChaosCoreError(e)) return e;
+  const raw = e as { code?: unknown };
+  if (isRevertError(e)) return revertedError(revertDataOf(e), { method }, { cause: e, iface });
+  if (raw.code === "INSUFFICIENT_FUNDS") {
+    return new ChaosCoreError(
+      "CHAIN_INSUFFICIENT_FUNDS",
+      "the account cannot pay for gas and value",
+      {
+        details: { method },
+        cause: e,
+      },
+    );
+  }
+  if (raw.code === "NONCE_EXPIRED" || raw.code === "REPLACEMENT_UNDERPRICED") {
+    return new ChaosCoreError(
+      "CHAIN_TX_REJECTED",
+      `the node refused the transaction: ${describeRpcError(e)}`,
+      {
+        details: { method, reason: raw.code === "NONCE_EXPIRED" ? "nonce" : "replacement" },
+        cause: e,
+      },
+    );
+  }
+  if (method === "eth_sendRawTransaction") {
+    return new ChaosCoreError(
+      "CHAIN_TX_REJECTED",
+      `the node refused the transaction: ${describeRpcError(e)}`,
+      {
+        details: { method, reason: describeRpcError(e) },
+        cause: e,
+      },
+    );
+  }
+  return new ChaosCoreError("CHAIN_RPC_ERROR", `${method} failed: ${describeRpcError(e)}`, {
+    details: { method, rpcError: describeRpcError(e) },
+    cause: e,
+  });
+}
+
 /** A short, secret-free description of an unexpected RPC error (for `details.rpcError`). */
 export function describeRpcError(error: unknown): string {
   if (error === null || typeof error !== "object") return String(error);

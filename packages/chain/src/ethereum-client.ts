@@ -41,10 +41,9 @@ import {
   defaultErrorInterface,
   describeRpcError,
   errorInterface,
-  isRevertError,
   isTransientError,
-  revertDataOf,
   revertedError,
+  translateRpcError,
 } from "./errors.js";
 import type {
   Address,
@@ -183,7 +182,7 @@ export class EthereumClient implements BlockchainClient {
       try {
         return await attempt();
       } catch (e) {
-        if (!isTransientError(e)) throw this.#translate(e, method);
+        if (!isTransientError(e)) throw translateRpcError(e, method, this.#errors);
         if (n >= attempts) {
           throw new ChaosCoreError(
             "CHAIN_RPC_UNREACHABLE",
@@ -195,47 +194,6 @@ export class EthereumClient implements BlockchainClient {
         await sleep(delay / 2 + Math.random() * (delay / 2));
       }
     }
-  }
-
-  #translate(e: unknown, method: string): ChaosCoreError {
-    if (isChaosCoreError(e)) return e;
-    const raw = e as { code?: unknown };
-    if (isRevertError(e))
-      return revertedError(revertDataOf(e), { method }, { cause: e, iface: this.#errors });
-    if (raw.code === "INSUFFICIENT_FUNDS") {
-      return new ChaosCoreError(
-        "CHAIN_INSUFFICIENT_FUNDS",
-        "the account cannot pay for gas and value",
-        {
-          details: { method },
-          cause: e,
-        },
-      );
-    }
-    if (raw.code === "NONCE_EXPIRED" || raw.code === "REPLACEMENT_UNDERPRICED") {
-      return new ChaosCoreError(
-        "CHAIN_TX_REJECTED",
-        `the node refused the transaction: ${describeRpcError(e)}`,
-        {
-          details: { method, reason: raw.code === "NONCE_EXPIRED" ? "nonce" : "replacement" },
-          cause: e,
-        },
-      );
-    }
-    if (method === "eth_sendRawTransaction") {
-      return new ChaosCoreError(
-        "CHAIN_TX_REJECTED",
-        `the node refused the transaction: ${describeRpcError(e)}`,
-        {
-          details: { method, reason: describeRpcError(e) },
-          cause: e,
-        },
-      );
-    }
-    return new ChaosCoreError("CHAIN_RPC_ERROR", `${method} failed: ${describeRpcError(e)}`, {
-      details: { method, rpcError: describeRpcError(e) },
-      cause: e,
-    });
   }
 
   // ---- reads --------------------------------------------------------------------------------
