@@ -24,7 +24,7 @@ def test_vectors_present():
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)
 def test_valid(path):
     v = load(path)
-    r = verify_receipt(v["receipt"], LOG_KEY, v.get("attestationRoots"))
+    r = verify_receipt(v["receipt"], LOG_KEY, v.get("attestationRoots"), v.get("attestationPolicy"))
     assert r.as_expected() == v["expected"]
 
 
@@ -35,7 +35,7 @@ def test_valid_from_bytes(path):
     import json
 
     text = json.dumps(v["receipt"])
-    assert verify_receipt(text.encode(), LOG_KEY, v.get("attestationRoots")).as_expected() == v["expected"]
+    assert verify_receipt(text.encode(), LOG_KEY, v.get("attestationRoots"), v.get("attestationPolicy")).as_expected() == v["expected"]
     assert verify_receipt(text, LOG_KEY, v.get("attestationRoots")).action_id == v["expected"]["actionId"]
     assert raw
 
@@ -67,9 +67,24 @@ def test_attested_quote_stale_is_invalid():
 def test_tampered(path):
     v = load(path)
     with pytest.raises(ReceiptError) as e:
-        verify_receipt(v["receipt"], LOG_KEY, [TEE_ROOT])
+        verify_receipt(v["receipt"], LOG_KEY, [TEE_ROOT], v.get("attestationPolicy"))
     assert e.value.code == v["expectedError"], e.value.message
     assert e.value.code in CODES
+    if "expectedCause" in v:  # the ATTESTATION_* code behind RECEIPT_ATTESTATION_INVALID
+        assert e.value.message.startswith(v["expectedCause"] + ":"), e.value.message
+
+
+def test_v3_result_names_platform_measurements_tcb():
+    v = load(RECEIPTS / "valid-v3-tdx.json")
+    r = verify_receipt(v["receipt"], LOG_KEY, attestation_policy=v["attestationPolicy"])
+    assert r.attestation_result["platform"] == "intel-tdx"
+    assert r.attestation_result["tcbStatus"] == "NotSupported"
+    assert r.attestation_result["qeStatus"] == "UpToDate"
+    assert sorted(r.attestation_result["measurements"]) == ["mrTd", "rtmr0", "rtmr1", "rtmr2", "rtmr3"]
+    assert verify_receipt(v["receipt"], LOG_KEY).attestation == "bound"
+    with pytest.raises(ReceiptError) as e:
+        verify_receipt(v["receipt"], LOG_KEY, attestation_policy={"requireAgentBinding": False})
+    assert e.value.message.startswith("ATTESTATION_TCB_STATUS_NOT_ALLOWED")
 
 
 def test_anchor_logid():

@@ -149,4 +149,6 @@ def verify_nitro_document(data: bytes, policy: dict) -> dict:
         "module_id": doc["module_id"],
         "pcrs": doc["pcrs"],
         "root_fingerprint": fingerprint(path[-1]),
+        "nonce": None if doc["nonce"] is None else "0x" + doc["nonce"].hex(),
+        "user_data": None if doc["user_data"] is None else "0x" + doc["user_data"].hex(),
     }

@@ -15,6 +15,7 @@ from .errors import Invalid, ReceiptError
 from .jcs import parse_json
 from .note import parse_verifier_key, valid_name
 from .util import b64decode_canonical, sha256
+from .tee_evidence import parse_attestation_policy
 from .verify import VerifiedReceipt, verify_receipt
 
 FORMAT = "chaoscore.trust-policy/v1"
@@ -128,8 +129,11 @@ def _check_shape(p: dict):
                 _malformed("an anchor's chainId is a decimal chain id")
             if not isinstance(x["contract"], str) or re.fullmatch(r"0x[0-9a-fA-F]{40}", x["contract"], re.ASCII) is None:
                 _malformed("an anchor's contract is a 0x-hex address")
-    if "attestation" in p and not isinstance(p["attestation"], dict):
-        _malformed("attestation is an object")
+    if "attestation" in p:
+        try:
+            parse_attestation_policy(p["attestation"])
+        except Invalid as err:
+            _malformed(f"the attestation member is malformed: {err.message}")
 
 
 def parse_trust_policy(value) -> TrustPolicy:
@@ -233,14 +237,17 @@ class VerifiedWithPolicy:
         return {**self.receipt.as_expected(), "witnesses": self.witnesses}
 
 
-def verify_receipt_with_policy(receipt, policy, attestation_roots=None) -> VerifiedWithPolicy:
+def verify_receipt_with_policy(receipt, policy, attestation_roots=None, attestation_policy=None) -> VerifiedWithPolicy:
     """verify_receipt under the policy's log key, then the witness quorum, then the trusted anchors.
 
     Raises ReceiptError only: TRUST_POLICY_* (bad policy), the RECEIPT_* codes of verify_receipt,
     RECEIPT_WITNESS_QUORUM, RECEIPT_ANCHOR_UNTRUSTED.
     """
     p = parse_trust_policy(policy)
-    verified = verify_receipt(receipt, p.log_key, attestation_roots)
+    # the policy's attestation member judges the receipt's attestation unless the caller gives one
+    verified = verify_receipt(
+        receipt, p.log_key, attestation_roots, attestation_policy if attestation_policy is not None else p.attestation,
+    )
     obj = receipt
     if isinstance(receipt, (str, bytes, bytearray, memoryview)):
         obj = parse_json(receipt)

@@ -326,4 +326,8 @@ def verify_tdx_quote(data: bytes, policy: dict, collateral: dict | None = None) 
     return {
         "platform": "intel-tdx", "version": q["version"], "fmspc": pck["fmspc"],
         "tcb_status": tcb_status, "qe_status": qe_status, "root_fingerprint": fingerprint(chain[-1]),
+        "measurements": {
+            "mrTd": mrtd, **{f"rtmr{i}": "0x" + body[328 + 48 * i:376 + 48 * i].hex() for i in range(4)},
+        },
+        "report_data": "0x" + body[520:584].hex(),
     }

@@ -3,11 +3,12 @@
 from dataclasses import dataclass
 
 from . import eip712
-from .attestation import attestation_hash, quote_schema_error, verify_quote
+from .attestation import quote_schema_error
 from .errors import Invalid, ReceiptError
 from .jcs import canonicalize, parse_json
 from .merkle import leaf_hash, verify_inclusion
 from .note import open_checkpoint, parse_verifier_key
+from .tee_evidence import TEE_EVIDENCE_FORMAT, evidence_schema_error, judge_receipt_attestation, receipt_attestation_hash
 from .util import (
     b64decode_canonical, b64encode, hex_bytes, is_chain_id, is_hex, is_text,
     is_uint64_string, keccak256, safe_int, sha256,
@@ -18,7 +19,7 @@ RECEIPT_FIELDS_REQUIRED = {"format", "action", "outcome", "checkpoint", "anchor"
 ENTRY_FIELDS = {"format", "kind", "chainId", "verifyingContract", "message", "signature"}
 PROOF_FIELDS = {"entry", "leafIndex", "inclusionProof", "keyRotations"}
 ANCHOR_FIELDS = {"chainId", "contract", "logId", "index", "txHash", "blockNumber"}
-MAX_AGE_SECONDS = 3600
+RECEIPT_FORMATS = ("chaoscore.receipt/v2", "chaoscore.receipt/v3")  # v3: exactly when the attestation is TEE evidence
 
 
 @dataclass(frozen=True)
@@ -34,15 +35,20 @@ class VerifiedReceipt:
     root_hash: str  # base64, as in the checkpoint
     anchor: dict | None
     attestation: str  # none | absent | bound | verified
+    # when verified: platform, measurements, tcbStatus, qeStatus?, timestamp, root, agentBound
+    attestation_result: dict | None = None
 
     def as_expected(self) -> dict:
         """The result in the vectors' `expected` shape."""
-        return {
+        out = {
             "actionId": self.action_id, "outcomeId": self.outcome_id, "agent": self.agent,
             "chainId": self.chain_id, "verifyingContract": self.verifying_contract, "leafIndex": self.leaf_index, "origin": self.origin,
             "treeSize": self.tree_size, "rootHash": self.root_hash, "anchor": self.anchor,
             "attestation": self.attestation,
         }
+        if self.attestation_result is not None:
+            out["attestationResult"] = self.attestation_result
+        return out
 
 
 class _Malformed(Exception):
@@ -149,7 +155,7 @@ def _check_entry(p, parsed, checkpoint, what: str) -> str:
     return "0x" + digest.hex()
 
 
-def _verify(receipt, trusted_log_key, attestation_roots) -> VerifiedReceipt:
+def _verify(receipt, trusted_log_key, attestation_roots, attestation_policy) -> VerifiedReceipt:
     # 1. parse, format, schema
     if isinstance(receipt, (str, bytes, bytearray, memoryview)):
         try:
@@ -158,7 +164,7 @@ def _verify(receipt, trusted_log_key, attestation_roots) -> VerifiedReceipt:
             raise ReceiptError("RECEIPT_MALFORMED", "not JSON") from None
     if not isinstance(receipt, dict):
         raise ReceiptError("RECEIPT_MALFORMED", "the receipt is not an object")
-    if receipt.get("format") != "chaoscore.receipt/v2":
+    if receipt.get("format") not in RECEIPT_FORMATS:
         raise ReceiptError("RECEIPT_UNSUPPORTED_FORMAT", f"unsupported format {str(receipt.get('format'))[:80]!r}")
     try:
         _check_fields(receipt, RECEIPT_FIELDS_REQUIRED, "the receipt", optional={"payload"})
@@ -167,9 +173,13 @@ def _verify(receipt, trusted_log_key, attestation_roots) -> VerifiedReceipt:
         _need(isinstance(receipt["checkpoint"], str), "checkpoint")
         if receipt["anchor"] is not None:
             _check_anchor(receipt["anchor"])
-        if receipt["attestation"] is not None:
-            err = quote_schema_error(receipt["attestation"])
+        att = receipt["attestation"]
+        evidence = isinstance(att, dict) and att.get("format") == TEE_EVIDENCE_FORMAT
+        if att is not None:
+            err = evidence_schema_error(att) if evidence else quote_schema_error(att)
             _need(err is None, f"attestation: {err}")
+        # the format follows from the attestation: v3 exactly for TEE evidence
+        _need(evidence == (receipt["format"] == "chaoscore.receipt/v3"), "the format does not match the attestation")
         payload_hash = None
         if "payload" in receipt:
             payload_hash = "0x" + sha256(canonicalize(receipt["payload"])).hex()
@@ -207,22 +217,17 @@ def _verify(receipt, trusted_log_key, attestation_roots) -> VerifiedReceipt:
     # 6. attestation
     signed = action["message"]["attestationHash"]
     status = "none" if signed == ZERO_HASH else "absent"
-    quote = receipt["attestation"]
-    if quote is not None:
-        if "0x" + attestation_hash(quote).hex() != signed:
+    att = receipt["attestation"]
+    result = None
+    if att is not None:
+        if "0x" + receipt_attestation_hash(att).hex() != signed:
             raise ReceiptError("RECEIPT_ATTESTATION_MISMATCH", "the attestation does not hash to attestationHash")
         status = "bound"
-        if attestation_roots is not None:
-            policy = {"trustedRoots": attestation_roots, "now": int(action["message"]["timestamp"]), "maxAgeSeconds": MAX_AGE_SECONDS}
+        if attestation_roots is not None or attestation_policy is not None:
             try:
-                verify_quote(quote, policy)
+                result = judge_receipt_attestation(att, action["message"], attestation_roots, attestation_policy)
             except Invalid as err:
                 raise ReceiptError("RECEIPT_ATTESTATION_INVALID", f"{err.code}: {err.message}") from None
-            # the quote must be the acting agent's: its nonce is the agent's address ‖ 12–44 bytes of salt
-            nonce = str(quote.get("nonce", ""))
-            agent = str(action["message"]["agent"]).lower()
-            if not (nonce.startswith(agent) and 32 <= (len(nonce) - 2) // 2 <= 64):
-                raise ReceiptError("RECEIPT_ATTESTATION_INVALID", "ATTESTATION_AGENT_MISMATCH: the quote's nonce does not bind the acting agent")
             status = "verified"
 
     # 7. anchor (offline)
@@ -234,13 +239,19 @@ def _verify(receipt, trusted_log_key, attestation_roots) -> VerifiedReceipt:
         action_id=action_id, outcome_id=outcome_id, agent=action["message"]["agent"],
         chain_id=action["chainId"], verifying_contract=action["verifyingContract"], leaf_index=action_p["index"], origin=cp.origin,
         tree_size=cp.size, root_hash=b64encode(cp.root_hash), anchor=anchor, attestation=status,
+        attestation_result=result,
     )
 
 
-def verify_receipt(receipt, trusted_log_key: str, attestation_roots: list[str] | None = None) -> VerifiedReceipt:
-    """Verify a chaoscore.receipt/v2 receipt offline; raises ReceiptError(code, message) only."""
+def verify_receipt(
+    receipt, trusted_log_key: str, attestation_roots: list[str] | None = None, attestation_policy: dict | None = None,
+) -> VerifiedReceipt:
+    """Verify a chaoscore.receipt/v2 or /v3 receipt offline; raises ReceiptError(code, message) only.
+
+    With `attestation_roots` (mock TEE roots) or `attestation_policy` (a trust policy's
+    `attestation` member) the carried attestation is judged at the action's time."""
     try:
-        return _verify(receipt, trusted_log_key, attestation_roots)
+        return _verify(receipt, trusted_log_key, attestation_roots, attestation_policy)
     except ReceiptError:
         raise
     except RecursionError:
