@@ -10,13 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TRUST_POLICY_FORMAT } from "@chaoscore/core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   FAKE_LOG_KEY,
   type FakeLogState,
   makeEntries,
   startFakeLog,
-} from "../../monitor/src/test-support/fake-log.js";
+} from "@chaoscore/testkit/fake-log";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, expectCode } from "./test-support/run-cli.js";
 
 const VECTORS = fileURLToPath(new URL("../../../vectors/trust-policy/", import.meta.url));

@@ -7,9 +7,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TRUST_POLICY_FORMAT } from "@chaoscore/core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { useTestChain } from "../../chain/src/test-support/chain.js";
-import { monitorLogWithStateFile } from "./monitor.js";
 import {
   FAKE_LOG_KEY,
   FAKE_ORIGIN,
@@ -17,7 +14,10 @@ import {
   makeEntries,
   startFakeLog,
   treeOf,
-} from "./test-support/fake-log.js";
+} from "@chaoscore/testkit/fake-log";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useTestChain } from "../../chain/src/test-support/chain.js";
+import { monitorLogWithStateFile } from "./monitor.js";
 
 const chain = useTestChain();
 const state: FakeLogState = { entries: makeEntries(10) };

@@ -13,13 +13,6 @@ import {
   formatAddCheckpointRequest,
   TRUST_POLICY_FORMAT,
 } from "@chaoscore/core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  startWitnessProcess,
-  stopWitnessProcess,
-  type WitnessProcess,
-} from "../../witness/src/test-support/witness-process.js";
-import { monitorLogWithStateFile } from "./monitor.js";
 import {
   FAKE_LOG_KEY,
   type FakeLogState,
@@ -27,7 +20,14 @@ import {
   makeEntries,
   startFakeLog,
   treeOf,
-} from "./test-support/fake-log.js";
+} from "@chaoscore/testkit/fake-log";
+import {
+  startWitnessProcess,
+  stopWitnessProcess,
+  type WitnessProcess,
+} from "@chaoscore/testkit/witness-process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { monitorLogWithStateFile } from "./monitor.js";
 
 const prefix = makeEntries(10);
 const left: FakeLogState = { entries: [...prefix, ...makeEntries(3, 10)] };

@@ -13,16 +13,16 @@ import {
   signNote,
   TRUST_POLICY_FORMAT,
 } from "@chaoscore/core";
-import fc from "fast-check";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { monitorLog, monitorLogWithStateFile } from "./monitor.js";
-import { readMonitorState } from "./state.js";
 import {
   FAKE_LOG_KEY,
   type FakeLogState,
   makeEntries,
   startFakeLog,
-} from "./test-support/fake-log.js";
+} from "@chaoscore/testkit/fake-log";
+import fc from "fast-check";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { monitorLog, monitorLogWithStateFile } from "./monitor.js";
+import { readMonitorState } from "./state.js";
 
 const policy = { format: TRUST_POLICY_FORMAT, log: { key: FAKE_LOG_KEY.verifierKey } };
 let dir: string;

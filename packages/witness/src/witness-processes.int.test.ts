@@ -14,13 +14,13 @@ import {
 } from "@chaoscore/core";
 import { WitnessingService } from "@chaoscore/engine";
 import { openTestEngine } from "@chaoscore/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemoryLog } from "./test-support/memory-log.js";
 import {
   startWitnessProcess,
   stopWitnessProcess,
   type WitnessProcess,
-} from "./test-support/witness-process.js";
+} from "@chaoscore/testkit/witness-process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryLog } from "./test-support/memory-log.js";
 
 /** Starting `chaoscore witness serve` (tsx, PGlite) takes seconds, more on a busy machine. */
 const PROCESS_TIMEOUT = 300_000;

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const CLI = fileURLToPath(new URL("../../../cli/bin/chaoscore.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../cli/bin/chaoscore.js", import.meta.url));
 
 export type WitnessProcess = {
   readonly url: string;
