@@ -34,21 +34,7 @@ import type { Page } from "./pagination.js";
 import type { ActionSink, SinkResult } from "./recorder.js";
 
 export type { ClientOptions } from "./client-transport.js";
-export type {
-  ActionRecord,
-  AgentRecord,
-  AttestedRun,
-  GatewayInfo,
-  Proposal,
-  ReputationScore,
-  SearchResult,
-  SignedStep,
-  SigningState,
-  Simulation,
-  Studio,
-  Task,
-  TransitionResult,
-} from "./gateway-answers.js";
+export type * from "./gateway-answers.js";
 export { type Page, paginate } from "./pagination.js";
 
 const enc = encodeURIComponent;

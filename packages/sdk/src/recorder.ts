@@ -36,16 +36,7 @@ import { isRefusal, isRetryableSendError } from "./send-errors.js";
 
 export type { ActionSink, SinkResult } from "./action-sink.js";
 export { type JsonSafeOptions, TRUNCATED_FORMAT, toJsonSafe } from "./json-safe.js";
-export type {
-  ActionRef,
-  AgentRecorderOptions,
-  FlushReport,
-  OutcomeOptions,
-  RecordedAction,
-  RecordedOutcome,
-  RecordFailure,
-  RecordOptions,
-} from "./recorder-types.js";
+export type * from "./recorder-types.js";
 export { isRefusal, isRetryableSendError } from "./send-errors.js";
 
 const sleep = (ms: number) =>
