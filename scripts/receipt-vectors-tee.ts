@@ -34,6 +34,7 @@ import {
   teeEvidenceHash,
   toTeeEvidence,
   verifyReceipt,
+  verifyTeeEvidence,
 } from "@chaoscore/core";
 
 const ATT = join(import.meta.dirname, "..", "vectors", "attestation");
@@ -144,7 +145,10 @@ export function writeTeeReceiptVectors(args: {
       description,
       receipt: r,
       attestationPolicy,
-      expected: verifyReceipt(r, verifierKey, { attestationPolicy }),
+      expected: verifyReceipt(r, verifierKey, {
+        attestationPolicy,
+        evidenceVerifier: verifyTeeEvidence,
+      }),
     });
   const tampered = (
     name: string,
@@ -153,7 +157,8 @@ export function writeTeeReceiptVectors(args: {
     attestationPolicy: AttestationTrustPolicy | null,
     expectedError: string,
   ) => {
-    const options = attestationPolicy === null ? {} : { attestationPolicy };
+    const options =
+      attestationPolicy === null ? {} : { attestationPolicy, evidenceVerifier: verifyTeeEvidence };
     const expectedCause = causeOf(() => verifyReceipt(r, verifierKey, options));
     write(`tampered-${name}`, {
       description,

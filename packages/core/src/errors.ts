@@ -250,6 +250,12 @@ export const ERROR_CODES = {
   ATTESTATION_DEBUG_NOT_ALLOWED: "the TD or enclave runs in debug mode and the policy refuses it",
   ATTESTATION_AGENT_MISMATCH:
     "the attestation's nonce does not bind the acting agent (nonce = agent address ‖ salt)",
+  ATTESTATION_VERIFIER_MISSING:
+    "real TEE evidence must be judged and no evidence verifier was given to the receipt verifier",
+  ATTESTATION_SNP_REPORT_SIGNATURE_INVALID:
+    "an AMD SEV-SNP attestation report's signature does not verify under its VCEK",
+  ATTESTATION_SNP_VCEK_MISMATCH:
+    "the VCEK certificate is not for the report's chip or reported TCB",
   // studio (studios, members, tasks; the governance studio)
   STUDIO_CONFIG_INVALID:
     "a studio's config, rules or reward policy does not match the schema of its kind",

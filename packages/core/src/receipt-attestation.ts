@@ -19,8 +19,16 @@ import {
   type AttestationTrustPolicy,
   TEE_EVIDENCE_FORMAT,
   type TeeEvidence,
-  verifyTeeEvidence,
+  type verifyTeeEvidence,
 } from "./tee/evidence.js";
+
+/**
+ * Verifies carried TEE evidence: `verifyTeeEvidence` of this package. Given
+ * to the receipt verifier rather than imported by it, so that a browser
+ * bundle of `verifyReceipt` carries the X.509, CBOR and P-256/P-384 code only
+ * when it is given (`verifyReceiptWithPolicy` and the SDK give it by default).
+ */
+export type TeeEvidenceVerifier = typeof verifyTeeEvidence;
 
 /** What a receipt's `attestation` member holds when it is not null. */
 export type ReceiptAttestation = AttestationQuote | TeeEvidence;
@@ -55,6 +63,8 @@ export type ReceiptAttestationOptions = {
   /** The trust policy's `attestation` member (real evidence, and mock roots in `mock`). */
   policy?: AttestationTrustPolicy;
   ecdsa?: EcdsaVerifier;
+  /** Needed for real evidence: `verifyTeeEvidence`. */
+  evidenceVerifier?: TeeEvidenceVerifier;
 };
 
 /** True when the value is carried TEE evidence (its format tag), not a mock quote. */
@@ -90,7 +100,8 @@ function agentMismatch(platform: string): never {
  * @throws ChaosCoreError the ATTESTATION_* code of the failing check
  * (ATTESTATION_MEASUREMENT_NOT_ALLOWED for a platform the policy does not
  * accept, ATTESTATION_CHAIN_INVALID for a mock quote without mock roots,
- * ATTESTATION_AGENT_MISMATCH when unbound).
+ * ATTESTATION_AGENT_MISMATCH when unbound, ATTESTATION_VERIFIER_MISSING for
+ * real evidence without `options.evidenceVerifier`).
  */
 export function judgeReceiptAttestation(
   attestation: ReceiptAttestation,
@@ -134,7 +145,13 @@ export function judgeReceiptAttestation(
       agentBound,
     };
   }
-  const verified = verifyTeeEvidence(attestation, policy, {
+  if (options.evidenceVerifier === undefined) {
+    throw new ChaosCoreError(
+      "ATTESTATION_VERIFIER_MISSING",
+      `no TEE evidence verifier was given to judge ${attestation.platform} evidence (pass evidenceVerifier: verifyTeeEvidence)`,
+    );
+  }
+  const verified = options.evidenceVerifier(attestation, policy, {
     now,
     ...(options.ecdsa === undefined ? {} : { ecdsa: options.ecdsa }),
   });

@@ -12,6 +12,7 @@ import {
   type VerifyReceiptOptions,
   verifyReceipt,
 } from "./receipt.js";
+import { verifyTeeEvidence } from "./tee/evidence.js";
 import { isTrustedAnchor, parseTrustPolicy, type TrustPolicy } from "./trust-policy.js";
 
 /** How a checkpoint fares against the policy's witnesses. */
@@ -55,7 +56,8 @@ export function checkWitnessQuorum(signedNote: string, policy: TrustPolicy): Wit
  * anchor is on one of those chains and contracts (the on-chain look-up is
  * `verifyReceiptAnchor` of `@chaoscore/chain`, given `policy.anchors`).
  * When the policy has an `attestation` member, the receipt's attestation is
- * judged under it (`options.attestationPolicy` replaces it).
+ * judged under it (`options.attestationPolicy` replaces it), real evidence
+ * with `verifyTeeEvidence` (unless `options.evidenceVerifier` says otherwise).
  *
  * @param policy a parsed {@link TrustPolicy}, or its JSON (text, bytes or value).
  * @returns what the receipt proves, with each cosignature and the quorum.
@@ -79,13 +81,13 @@ export function verifyReceiptWithPolicy(
   const trust = parseTrustPolicy(policy);
   const receipt = parseReceipt(input);
   // the policy's attestation member judges the receipt's attestation, unless the caller gives one
-  const verified = verifyReceipt(
-    receipt,
-    trust.log.key,
-    options.attestationPolicy === undefined && trust.attestation !== undefined
-      ? { ...options, attestationPolicy: trust.attestation }
-      : options,
-  );
+  const verified = verifyReceipt(receipt, trust.log.key, {
+    evidenceVerifier: verifyTeeEvidence,
+    ...options,
+    ...(options.attestationPolicy === undefined && trust.attestation !== undefined
+      ? { attestationPolicy: trust.attestation }
+      : {}),
+  });
   let witnesses: WitnessQuorum;
   try {
     witnesses = checkWitnessQuorum(receipt.checkpoint, trust);

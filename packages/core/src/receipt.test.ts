@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { isChaosCoreError } from "./errors.js";
 import type { Hex } from "./hex.js";
 import { parseReceipt, type VerifyReceiptOptions, verifyReceipt } from "./receipt.js";
-import type { AttestationTrustPolicy } from "./tee/evidence.js";
+import { type AttestationTrustPolicy, verifyTeeEvidence } from "./tee/evidence.js";
 
 const DIR = join(import.meta.dirname, "..", "..", "..", "vectors", "receipts");
 const files = readdirSync(DIR)
@@ -32,6 +32,7 @@ type Vector = {
   attestationPolicy?: AttestationTrustPolicy;
 };
 const optionsOf = (v: Vector): VerifyReceiptOptions => ({
+  evidenceVerifier: verifyTeeEvidence,
   ...(v.attestationRoots ? { attestation: { trustedRoots: v.attestationRoots } } : {}),
   ...(v.attestationPolicy ? { attestationPolicy: v.attestationPolicy } : {}),
 });
@@ -97,6 +98,7 @@ describe("verifyReceipt on vectors/receipts", () => {
   it("says which platform, measurements and TCB status the real evidence has", () => {
     const nitro = verifyReceipt(load("valid-v3-nitro.json").receipt, logKey, {
       attestationPolicy: { requireAgentBinding: false },
+      evidenceVerifier: verifyTeeEvidence,
     });
     expect(nitro.attestation).toBe("verified");
     expect(nitro.attestationResult?.platform).toBe("aws-nitro");
@@ -108,6 +110,7 @@ describe("verifyReceipt on vectors/receipts", () => {
         requireAgentBinding: false,
         tdx: { allowedTcbStatuses: ["UpToDate", "NotSupported"] },
       },
+      evidenceVerifier: verifyTeeEvidence,
     });
     expect(tdx.attestationResult).toMatchObject({
       platform: "intel-tdx",
@@ -125,6 +128,12 @@ describe("verifyReceipt on vectors/receipts", () => {
     ]);
     // without a policy the evidence is only bound (hashes to the signed attestationHash)
     expect(verifyReceipt(load("valid-v3-tdx.json").receipt, logKey).attestation).toBe("bound");
+    // real evidence is judged only with a verifier given (verifyReceipt does not import it)
+    expect(
+      causeOf(() =>
+        verifyReceipt(load("valid-v3-tdx.json").receipt, logKey, { attestationPolicy: {} }),
+      ),
+    ).toBe("ATTESTATION_VERIFIER_MISSING");
     // a mock quote under a policy that names no mock roots cannot be judged
     expect(
       causeOf(() =>

@@ -14,6 +14,7 @@ import {
   isTeeEvidence,
   judgeReceiptAttestation,
   receiptAttestationHash,
+  type TeeEvidenceVerifier,
 } from "./receipt-attestation.js";
 import {
   ActionEntrySchema,
@@ -111,6 +112,13 @@ export type VerifyReceiptOptions = {
   attestationPolicy?: AttestationTrustPolicy;
   /** ECDSA back end for real evidence (default noble; `nodeEcdsaVerifier` in Node is faster). */
   ecdsa?: EcdsaVerifier;
+  /**
+   * `verifyTeeEvidence`, needed to judge real evidence (without it such a
+   * receipt under a policy fails with cause ATTESTATION_VERIFIER_MISSING);
+   * `verifyReceiptWithPolicy` and the SDK pass it by default. Not imported
+   * here so that browser bundles of `verifyReceipt` stay small.
+   */
+  evidenceVerifier?: TeeEvidenceVerifier;
 };
 
 /** What a valid receipt proves. */
@@ -345,6 +353,9 @@ export function verifyReceipt(
           ...(options.attestation === undefined ? {} : { mock: options.attestation }),
           ...(options.attestationPolicy === undefined ? {} : { policy: options.attestationPolicy }),
           ...(options.ecdsa === undefined ? {} : { ecdsa: options.ecdsa }),
+          ...(options.evidenceVerifier === undefined
+            ? {}
+            : { evidenceVerifier: options.evidenceVerifier }),
         });
       } catch (cause) {
         const code = isChaosCoreError(cause) ? cause.code : "unknown";

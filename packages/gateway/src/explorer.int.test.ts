@@ -298,17 +298,32 @@ describe.skipIf(!HAS_CHROMIUM)(
               chaoscoreExplorer: {
                 verify(
                   r: unknown,
-                  a: { verifierKey: string; trustedTeeRoots: readonly string[] },
+                  a: { verifierKey: string; trustedTeeRoots: readonly string[]; policy?: unknown },
                 ): { ok: boolean; result?: unknown; code?: string };
               };
             }
           ).chaoscoreExplorer;
           return vectors.map(
-            (v: { name: string; receipt: unknown; attestationRoots?: string[] }) => ({
+            (v: {
+              name: string;
+              receipt: unknown;
+              attestationRoots?: string[];
+              attestationPolicy?: unknown;
+            }) => ({
               name: v.name,
+              // v3 vectors: real TEE evidence judged under a pinned policy's attestation member
               verdict: explorer.verify(v.receipt, {
                 verifierKey: logKey,
                 trustedTeeRoots: v.attestationRoots ?? [],
+                ...(v.attestationPolicy === undefined
+                  ? {}
+                  : {
+                      policy: {
+                        format: "chaoscore.trust-policy/v1",
+                        log: { key: logKey },
+                        attestation: v.attestationPolicy,
+                      },
+                    }),
               }),
             }),
           );
@@ -317,7 +332,15 @@ describe.skipIf(!HAS_CHROMIUM)(
       );
       for (const [i, v] of vectors.entries()) {
         const got = results[i]?.verdict;
-        if (v.expected !== undefined) {
+        if (v.expected !== undefined && v.attestationPolicy !== undefined) {
+          expect({ name: v.name, ...got }).toEqual({
+            name: v.name,
+            ok: true,
+            result: { ...v.expected, witnesses: { required: 0, verified: 0, cosignatures: [] } },
+            attestationPolicy: true,
+            pinned: true,
+          });
+        } else if (v.expected !== undefined) {
           expect({ name: v.name, ...got }).toEqual({
             name: v.name,
             ok: true,

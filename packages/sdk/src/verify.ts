@@ -9,6 +9,7 @@ import {
   type VerifiedReceiptWithPolicy,
   type VerifyReceiptOptions,
   verifyReceiptWithPolicy,
+  verifyTeeEvidence,
   verifyReceipt as verifyUnderKey,
 } from "@chaoscore/core";
 
@@ -17,7 +18,9 @@ import {
  * `verifyReceipt` of `@chaoscore/core`; with a trust policy (parsed by
  * `parseTrustPolicy`, or its JSON as an object) it is
  * `verifyReceiptWithPolicy`: the log's key from the policy, then a quorum of
- * witness cosignatures, then the trusted anchor contracts.
+ * witness cosignatures, then the trusted anchor contracts. A receipt's
+ * attestation is judged under `options.attestation` / `attestationPolicy` or
+ * the policy's `attestation` member, real TEE evidence with `verifyTeeEvidence`.
  * @throws ChaosCoreError the RECEIPT_* codes of docs/errors.md; with a
  * policy also TRUST_POLICY_*, RECEIPT_WITNESS_QUORUM, RECEIPT_ANCHOR_UNTRUSTED.
  * @example
@@ -41,7 +44,9 @@ export function verifyReceipt(
   trust: string | TrustPolicy | Record<string, unknown>,
   options: VerifyReceiptOptions = {},
 ): VerifiedReceipt | VerifiedReceiptWithPolicy {
+  // real TEE evidence (chaoscore.receipt/v3) is judged with core's verifyTeeEvidence
+  const withEvidence = { evidenceVerifier: verifyTeeEvidence, ...options };
   return typeof trust === "string"
-    ? verifyUnderKey(receipt, trust, options)
-    : verifyReceiptWithPolicy(receipt, trust, options);
+    ? verifyUnderKey(receipt, trust, withEvidence)
+    : verifyReceiptWithPolicy(receipt, trust, withEvidence);
 }

@@ -13,6 +13,7 @@ import {
   type VerifiedReceiptWithPolicy,
   verifyReceipt,
   verifyReceiptWithPolicy,
+  verifyTeeEvidence,
 } from "@chaoscore/core";
 import { readConfig } from "../data-dir.js";
 import { withEngine } from "../engine-context.js";
@@ -226,6 +227,7 @@ export async function runReceiptVerify(
   const { nodeEcdsaVerifier } = await import("@chaoscore/core/tee/node-ecdsa");
   const options = {
     ecdsa: nodeEcdsaVerifier,
+    evidenceVerifier: verifyTeeEvidence,
     ...(teeRoots.length === 0 ? {} : { attestation: { trustedRoots: teeRoots } }),
   };
   try {

@@ -3,8 +3,9 @@
  * `verifyReceipt` (docs/spec/receipt.md), against the log key and TEE roots
  * the gateway publishes at GET /v1 — or, when the reader pinned a trust
  * policy (docs/spec/trust-policy.md), with `verifyReceiptWithPolicy` against
- * the policy's log key and witnesses: then nothing at all is taken from the
- * server. The key used is shown next to the result.
+ * the policy's log key and witnesses (and its `attestation` member, which
+ * judges real TEE evidence in chaoscore.receipt/v3): then nothing at all is
+ * taken from the server. The key used is shown next to the result.
  * @module
  */
 import {
@@ -16,6 +17,7 @@ import {
   type VerifiedReceiptWithPolicy,
   verifyReceipt,
   verifyReceiptWithPolicy,
+  verifyTeeEvidence,
 } from "@chaoscore/core";
 
 /** The outcome of a verification: what the receipt proves, or the failing step's code. */
@@ -44,12 +46,17 @@ export type TrustAnchors = {
  */
 export function verify(receipt: unknown, anchors: TrustAnchors): Verdict {
   const roots = anchors.trustedTeeRoots;
-  const options =
-    roots.length === 0 ? {} : { attestation: { trustedRoots: roots as readonly Hex[] } };
+  // real TEE evidence (chaoscore.receipt/v3) is judged with core's verifyTeeEvidence
+  const options = {
+    evidenceVerifier: verifyTeeEvidence,
+    ...(roots.length === 0 ? {} : { attestation: { trustedRoots: roots as readonly Hex[] } }),
+  };
   try {
     if (anchors.policy !== undefined && anchors.policy !== null) {
+      // the pinned policy's attestation member judges real TEE evidence (and mock quotes)
       const result = verifyReceiptWithPolicy(receipt, anchors.policy, options);
-      return { ok: true, result, attestationPolicy: roots.length > 0, pinned: true };
+      const judged = roots.length > 0 || anchors.policy.attestation !== undefined;
+      return { ok: true, result, attestationPolicy: judged, pinned: true };
     }
     const result = verifyReceipt(receipt, anchors.verifierKey, options);
     return { ok: true, result, attestationPolicy: roots.length > 0 };
