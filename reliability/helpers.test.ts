@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { encodePart, operationsOf } from "./fuzz.js";
+import { encodePart, operationsOf } from "./fuzz-operations.js";
 import { type Answer, codeOf } from "./http.js";
 import { classify, randomMoments } from "./ingest.js";
 import { isCleanRound } from "./nonce-race.js";

@@ -11,6 +11,7 @@ import {
   privateKeyToAddress,
   signAction,
   signRegistration,
+  signRequest,
 } from "@chaoscore/core";
 
 export const CHAIN_ID = 31337n;
@@ -23,6 +24,23 @@ export const target = {
   verifyingContract: DEVELOPMENT_DEPLOYMENT as Hex,
   origin: "http://localhost",
 };
+
+/**
+ * The `ChaosCore-*` headers of a request signed by `agent` for the gateway
+ * under test ({@link target}).
+ */
+export function agentRequestHeaders(
+  agent: TestAgent,
+  request: { method: string; path: string; body?: string | Uint8Array; expiry?: number },
+): Record<string, string> {
+  return signRequest({
+    privateKey: agent.privateKey,
+    chainId: CHAIN_ID,
+    verifyingContract: target.verifyingContract,
+    origin: target.origin,
+    ...request,
+  }) as unknown as Record<string, string>;
+}
 
 /** Reads the deployment of the gateway at `base` into {@link target}. */
 export async function learnGateway(base: string): Promise<void> {

@@ -9,17 +9,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { signRequest } from "@chaoscore/core";
 import { startGateway } from "./gateway.js";
-import {
-  actionBody,
-  target as bound,
-  CHAIN_ID,
-  codeOf,
-  newAgent,
-  registerAgent,
-  send,
-} from "./http.js";
+import { actionBody, agentRequestHeaders, codeOf, newAgent, registerAgent, send } from "./http.js";
 import type { PostgresServer } from "./postgres.js";
 import { fmt, type ScenarioResult } from "./report.js";
 
@@ -58,15 +49,7 @@ export async function nonceRaceScenario(
     const results = await Promise.all(
       bodies.map((body) => {
         const headers: Record<string, string> = signedByAgent
-          ? (signRequest({
-              privateKey: agent.privateKey,
-              chainId: CHAIN_ID,
-              verifyingContract: bound.verifyingContract,
-              origin: bound.origin,
-              method: "POST",
-              path: "/v1/actions",
-              body,
-            }) as unknown as Record<string, string>)
+          ? agentRequestHeaders(agent, { method: "POST", path: "/v1/actions", body })
           : { authorization: `Bearer ${gateway.adminKey}` };
         headers["content-type"] = "application/json";
         return send(`${gateway.url}/v1/actions`, { method: "POST", headers, body });
