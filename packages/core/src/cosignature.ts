@@ -31,6 +31,7 @@ import {
   isValidNoteKeyName,
   isWellFormedText,
   type KeyScheme,
+  type ParsedVerifierKey,
   parseSignerKeyOf,
   parseVerifierKeyOf,
   verifierKeyOf,
@@ -51,11 +52,7 @@ const SIG_PREFIX = "\u2014 "; // em dash, space
 const COSIGNATURE_BYTES = 76;
 
 /** A parsed witness key (cosignature/v1); `seed` is present for signer keys only. */
-export type WitnessKey = {
-  readonly name: string;
-  readonly keyId: string;
-  readonly publicKey: Uint8Array;
-};
+export type WitnessKey = ParsedVerifierKey;
 
 /** The result of checking one cosignature line against a configured witness key. */
 export type CosignatureCheck = {
