@@ -39,14 +39,15 @@ export async function findSentCard(options: {
   if (options.tokenId !== null) {
     const onChain = await identity.cardOf(options.tokenId);
     if (onChain.hash.toLowerCase() === cardHash) {
-      const topics = [uint256Topic(options.tokenId), uint256Topic(onChain.version)];
-      const [event] = await identity.queryEvents("CardUpdated", { topics });
+      const [event] = await identity.queryEvents("CardUpdated", {
+        args: { agentId: options.tokenId, version: onChain.version },
+      });
       return { kind: "on-chain", tokenId: options.tokenId, version: onChain.version, event };
     }
   } else if (owner !== undefined) {
-    const registered = (
-      await identity.queryEvents("Registered", { topics: [null, addressTopic(owner)] })
-    ).filter((e) => e.args.agentURI === uri);
+    const registered = (await identity.queryEvents("Registered", { args: { owner } })).filter(
+      (e) => e.args.agentURI === uri,
+    );
     for (const event of registered.reverse()) {
       const tokenId = event.args.agentId as bigint;
       const onChain = await identity.cardOf(tokenId);
@@ -65,12 +66,4 @@ export async function findSentCard(options: {
     if (pending > latest) return { kind: "in-flight" };
   }
   return { kind: "absent" };
-}
-
-function uint256Topic(value: bigint): Hex {
-  return `0x${value.toString(16).padStart(64, "0")}`;
-}
-
-function addressTopic(address: Address): Hex {
-  return `0x${address.slice(2).toLowerCase().padStart(64, "0")}`;
 }

@@ -462,11 +462,11 @@ export class AnchoringService implements AnchorDirectory {
           // Already there (a crash after sending, or another process): record it.
           const [event] = (
             await identity.queryEvents("CardUpdated", {
-              topics: [uint256Topic(tokenId), uint256Topic(onChain.version)],
+              args: { agentId: tokenId, version: onChain.version },
             })
           ).concat(
             onChain.version === 1n
-              ? await identity.queryEvents("Registered", { topics: [uint256Topic(tokenId)] })
+              ? await identity.queryEvents("Registered", { args: { agentId: tokenId } })
               : [],
           );
           await this.#updateAgent(id, {
@@ -514,9 +514,7 @@ export class AnchoringService implements AnchorDirectory {
   ): Promise<bigint | undefined> {
     const owner = this.#signer?.address;
     if (owner === undefined) return undefined;
-    const events = await identity.queryEvents("Registered", {
-      topics: [null, addressTopic(owner)],
-    });
+    const events = await identity.queryEvents("Registered", { args: { owner } });
     const match = events.find((e) => e.args.agentURI === uri);
     return match === undefined ? undefined : (match.args.agentId as bigint);
   }
@@ -1090,14 +1088,6 @@ function toAgentRecord(r: AgentAnchorRow): AgentAnchorRecord {
     attempts: Number(r.attempts),
     lastError: r.last_error,
   };
-}
-
-function uint256Topic(value: bigint): Hex {
-  return `0x${value.toString(16).padStart(64, "0")}`;
-}
-
-function addressTopic(address: string): Hex {
-  return `0x${address.slice(2).toLowerCase().padStart(64, "0")}`;
 }
 
 function describe(error: unknown): string {

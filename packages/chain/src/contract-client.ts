@@ -22,7 +22,7 @@ import type {
   ExtractAbiFunction,
   ExtractAbiFunctionNames,
 } from "abitype";
-import { Interface, type InterfaceAbi, type Result } from "ethers";
+import { type EventFragment, Interface, type InterfaceAbi, type Result } from "ethers";
 import { ABIS } from "./abis.js";
 import type { ContractName } from "./artifacts.js";
 import { assertAddress } from "./contract-args.js";
@@ -115,6 +115,16 @@ type WriteRest<N extends ContractName, F extends WriteName<N>> =
   FunctionArgs<N, F> extends readonly []
     ? [args?: readonly [], options?: WriteOptions]
     : [args: FunctionArgs<N, F>, options?: WriteOptions];
+
+/** The filter of {@link ContractClient.queryEvents}. */
+export type EventQuery<N extends ContractName, E extends EventName<N>> = {
+  /** Values of indexed arguments to match, by name; absent ones match anything. */
+  readonly args?: Partial<EventArgs<N, E>>;
+  /** Raw topic filters after the event's own topic (when `args` is absent). */
+  readonly topics?: readonly (Hex | null)[];
+  readonly fromBlock?: BlockTag;
+  readonly toBlock?: BlockTag;
+};
 
 /** Options of {@link ContractClient.write}. */
 export type WriteOptions = { gasLimit?: bigint };
@@ -267,15 +277,25 @@ export class ContractClient<N extends ContractName = ContractName> {
 
   /**
    * This contract's events of one name between two blocks (`eth_getLogs`), from the deployment
-   * block by default, in ranges of at most {@link LOG_QUERY_RANGE} blocks.
+   * block by default, in ranges of at most {@link LOG_QUERY_RANGE} blocks. Filter on indexed
+   * arguments by name with `args` (encoded by ethers' `encodeFilterTopics`), or with raw `topics`.
+   * @throws ChaosCoreError INVALID_INPUT when `args` names an argument that is not indexed, or
+   * holds a value of the wrong type (before anything is asked).
+   * @example
+   * ```ts
+   * await identity.queryEvents("CardUpdated", { args: { agentId, version } });
+   * ```
    */
-  async queryEvents(
-    event: EventName<N>,
-    filter: { topics?: readonly (Hex | null)[]; fromBlock?: BlockTag; toBlock?: BlockTag } = {},
+  async queryEvents<E extends EventName<N>>(
+    event: E,
+    filter: EventQuery<N, E> = {},
   ): Promise<DecodedEvent[]> {
     const fragment = this.interface.getEvent(event);
     if (fragment === null) throw new ChaosCoreError("INVALID_INPUT", `no event ${event}`);
-    const topics = [fragment.topicHash as Hex, ...(filter.topics ?? [])];
+    const topics =
+      filter.args === undefined
+        ? [fragment.topicHash as Hex, ...(filter.topics ?? [])]
+        : this.#argTopics(fragment, filter.args as Record<string, unknown>);
     const from = filter.fromBlock ?? this.deploymentBlock;
     const to = filter.toBlock ?? "latest";
     if (typeof from !== "bigint" || (typeof to !== "bigint" && to !== "latest")) {
@@ -297,6 +317,29 @@ export class ContractClient<N extends ContractName = ContractName> {
       );
     }
     return this.decodeEvents(logs);
+  }
+
+  /** The topics selecting `args` (indexed arguments by name; the others match anything). */
+  #argTopics(fragment: EventFragment, args: Record<string, unknown>): (Hex | Hex[] | null)[] {
+    for (const name of Object.keys(args)) {
+      if (!fragment.inputs.some((input) => input.indexed && input.name === name)) {
+        throw new ChaosCoreError(
+          "INVALID_INPUT",
+          `${name} is not an indexed argument of ${this.name}.${fragment.name}`,
+          { details: { contract: this.name, event: fragment.name, argument: name } },
+        );
+      }
+    }
+    const values = fragment.inputs.map((i) => (i.indexed ? (args[i.name] ?? null) : null));
+    try {
+      return this.interface.encodeFilterTopics(fragment, values) as (Hex | Hex[] | null)[];
+    } catch (e) {
+      throw new ChaosCoreError(
+        "INVALID_INPUT",
+        `bad filter value for ${this.name}.${fragment.name}: ${(e as Error).message}`.slice(0, 300),
+        { details: { contract: this.name, event: fragment.name } },
+      );
+    }
   }
 
   #withContext(e: unknown, fn: string): unknown {

@@ -17,6 +17,7 @@ export {
   type DecodedEvent,
   type EventArgs,
   type EventName,
+  type EventQuery,
   type FunctionArgs,
   type FunctionResult,
   type FunctionSignature,
