@@ -1,5 +1,5 @@
 /**
- * Writes vectors/attestation/{nitro,tdx}.json from the real evidence files in
+ * Writes vectors/attestation/{nitro,tdx,snp}.json from the real evidence files in
  * vectors/attestation/ (see its README for their sources): the real evidence
  * that must verify at its fixed `now`, and tampered or mis-configured copies,
  * each with the error code it must fail with. Deterministic; run with
@@ -9,6 +9,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decode, encode } from "cborg";
+import { generateSnpVectors } from "./generate-snp-vectors.js";
 import { generateTdxVectors } from "./generate-tdx-vectors.js";
 
 const DIR = join(import.meta.dirname, "..", "vectors", "attestation");
@@ -247,3 +248,4 @@ function nitroVectors() {
 
 writeFileSync(join(DIR, "nitro.json"), `${JSON.stringify(nitroVectors(), null, 2)}\n`);
 writeFileSync(join(DIR, "tdx.json"), `${JSON.stringify(generateTdxVectors(DIR), null, 2)}\n`);
+writeFileSync(join(DIR, "snp.json"), `${JSON.stringify(generateSnpVectors(DIR), null, 2)}\n`);

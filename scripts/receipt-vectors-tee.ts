@@ -30,12 +30,14 @@ import {
   rootFromLeafHashes,
   signAction,
   signCheckpoint,
+  snpEvidence,
   type TeeEvidence,
   teeEvidenceHash,
   toTeeEvidence,
   verifyReceipt,
   verifyTeeEvidence,
 } from "@chaoscore/core";
+import { pemToDer } from "./generate-snp-vectors.js";
 
 const ATT = join(import.meta.dirname, "..", "vectors", "attestation");
 const file = (p: string) => new Uint8Array(readFileSync(join(ATT, p)));
@@ -43,6 +45,7 @@ const text = (p: string) => readFileSync(join(ATT, p), "utf8");
 
 /** The Nitro document's fixed time and the TDX collateral's (vectors/attestation/README.md). */
 const NITRO_NOW = 1663263864;
+const SNP_NOW = 1663981200;
 const TDX_NOW = 1688173200;
 const PCR0 =
   "0xea4212ee889ba1b4dbfe744aadecca8b1930de60a3a1ce3b0c79f42b231700fc561c3d9b34f0565ed9eb6f460996624c";
@@ -83,6 +86,8 @@ export function writeTeeReceiptVectors(args: {
   const forgedBytes = file("nitro/cape-2022-09-15.cbor");
   forgedBytes[forgedBytes.length - 1] = (forgedBytes[forgedBytes.length - 1] as number) ^ 0x01;
   const forged = toTeeEvidence("aws-nitro", forgedBytes);
+  const [ask, ark] = pemToDer(text("snp/ask_ark_milan.pem")) as [Uint8Array, Uint8Array];
+  const snp = snpEvidence(file("snp/attestation.bin"), [file("snp/vcek.der"), ask, ark]);
 
   const act = (evidence: TeeEvidence, nonce: number, timestamp: number) =>
     signAction({
@@ -97,7 +102,12 @@ export function writeTeeReceiptVectors(args: {
       timestamp,
       ttlSeconds: 3600,
     });
-  const signed = [act(nitro, 1, NITRO_NOW), act(tdx, 2, TDX_NOW), act(forged, 3, NITRO_NOW)];
+  const signed = [
+    act(nitro, 1, NITRO_NOW),
+    act(tdx, 2, TDX_NOW),
+    act(forged, 3, NITRO_NOW),
+    act(snp, 4, SNP_NOW),
+  ];
   const leaves = signed.map((s) => leafHash(encodeEntry(s.entry)));
   const node = (level: number, index: number) =>
     rootFromLeafHashes(leaves.slice(index * 2 ** level, (index + 1) * 2 ** level));
@@ -126,6 +136,7 @@ export function writeTeeReceiptVectors(args: {
   const nitroReceipt = receipt(0, nitro);
   const tdxReceipt = receipt(1, tdx);
   const forgedReceipt = receipt(2, forged);
+  const snpReceipt = receipt(3, snp);
   const nitroPolicy: AttestationTrustPolicy = {
     requireAgentBinding: false,
     maxAgeSeconds: 300,
@@ -180,6 +191,23 @@ export function writeTeeReceiptVectors(args: {
     "a chaoscore.receipt/v3 carrying a real Intel TDX v4 quote with its Intel PCS collateral, judged at the action's time; TCB status NotSupported (accepted by this policy), QE UpToDate; agent binding waived (agentBound: false)",
     tdxReceipt,
     tdxPolicy,
+  );
+  const snpPolicy: AttestationTrustPolicy = {
+    requireAgentBinding: false,
+    snp: { allowDebug: true, minimumTcb: { bootLoader: 2, tee: 0, snp: 5, microcode: 68 } },
+  };
+  valid(
+    "v3-snp",
+    "a chaoscore.receipt/v3 carrying a real AMD SEV-SNP report with its VCEK, ASK and ARK (vectors/attestation/snp/), judged at the action's time; the guest is a debug VM (the policy allows it), the reported TCB is pinned; agent binding waived (agentBound: false)",
+    snpReceipt,
+    snpPolicy,
+  );
+  tampered(
+    "v3-snp-debug",
+    "the valid SEV-SNP receipt under a policy that refuses debug guests (the default)",
+    snpReceipt,
+    { requireAgentBinding: false },
+    "RECEIPT_ATTESTATION_INVALID",
   );
   tampered(
     "v3-nitro-unbound",

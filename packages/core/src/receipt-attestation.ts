@@ -42,12 +42,17 @@ export const DEFAULT_RECEIPT_ATTESTATION_MAX_AGE = 3600;
  */
 export type AttestationSummary = {
   platform: string;
-  /** mock-tee: `measurement`; aws-nitro: PCR index → value; intel-tdx: `mrTd`, `rtmr0`–`rtmr3`. */
+  /**
+   * mock-tee: `measurement`; aws-nitro: PCR index → value; intel-tdx: `mrTd`,
+   * `rtmr0`–`rtmr3`; amd-sev-snp: `measurement`, `hostData`.
+   */
   measurements: Readonly<Record<string, Hex>>;
   /** intel-tdx: Intel's TCB status of the platform; otherwise "n/a". */
   tcbStatus: string;
   /** intel-tdx: the quoting enclave's status. */
   qeStatus?: string;
+  /** amd-sev-snp: the reported TCB's security patch levels (bootLoader, tee, snp, microcode). */
+  tcb?: Readonly<Record<string, number>>;
   /** Unix seconds the evidence names (mock quote, Nitro), or null (TDX carries no time). */
   timestamp: number | null;
   /** The trusted root: the mock root's Ed25519 key, or SHA-256 of a vendor root certificate. */
@@ -93,8 +98,9 @@ function agentMismatch(platform: string): never {
  * at the action's time: a mock quote under the mock roots (`options.mock`, or
  * `options.policy.mock`), real evidence with `verifyTeeEvidence` under
  * `options.policy` (default `{}`: the pinned vendor roots, TCB UpToDate), then
- * the agent binding — the nonce starts with the agent's address; for TDX the
- * evidence carries that nonce and REPORTDATA ends with its SHA-256. An
+ * the agent binding — the nonce starts with the agent's address; for TDX and
+ * SEV-SNP the evidence carries that nonce and REPORTDATA / REPORT_DATA ends
+ * with its SHA-256. An
  * unbound attestation fails unless the policy says `requireAgentBinding: false`.
  *
  * @throws ChaosCoreError the ATTESTATION_* code of the failing check
@@ -172,6 +178,7 @@ export function judgeReceiptAttestation(
     measurements: verified.measurements,
     tcbStatus: verified.tcbStatus,
     ...(verified.qeStatus === undefined ? {} : { qeStatus: verified.qeStatus }),
+    ...(verified.tcb === undefined ? {} : { tcb: verified.tcb }),
     timestamp: verified.timestamp,
     root: verified.rootFingerprint,
     agentBound,

@@ -16,6 +16,7 @@ import { compileParser } from "../schemas.js";
 import { assertAgentBoundNonce, tdxReportData } from "./binding.js";
 import type { EcdsaVerifier } from "./ecdsa.js";
 import { NITRO_PLATFORM, NITRO_POLICY_PCRS, verifyNitroDocument } from "./nitro.js";
+import { SNP_PLATFORM, type SnpCertificates, verifySnpReport } from "./snp.js";
 import { TDX_PLATFORM, verifyTdxQuote } from "./tdx.js";
 import { TCB_STATUSES, type TcbStatus } from "./tdx-collateral.js";
 
@@ -65,6 +66,19 @@ export const TeeEvidenceSchema = Type.Union([
     },
     { additionalProperties: false },
   ),
+  Type.Object(
+    {
+      format: Type.Literal(TEE_EVIDENCE_FORMAT),
+      platform: Type.Literal(SNP_PLATFORM),
+      /** The attestation report (0x4A0 bytes). */
+      report: Base64,
+      /** The VCEK, the ASK and the ARK (DER), as AMD's KDS serves them. */
+      certificates: Type.Array(Base64, { minItems: 3, maxItems: 3 }),
+      /** The run's nonce, whose SHA-256 is the second half of REPORT_DATA (§9). */
+      nonce: Type.Optional(NonceHex),
+    },
+    { additionalProperties: false },
+  ),
 ]);
 export type TeeEvidence = Static<typeof TeeEvidenceSchema>;
 
@@ -73,17 +87,18 @@ const TcbStatusSchema = Type.Union(TCB_STATUSES.map((s) => Type.Literal(s)));
 /** The `attestation` member of `chaoscore.trust-policy/v1`. */
 export const AttestationTrustPolicySchema = Type.Object(
   {
-    /** Platforms accepted; default all three. */
+    /** Platforms accepted; default all four. */
     platforms: Type.Optional(
       Type.Array(
         Type.Union([
           Type.Literal("mock-tee"),
           Type.Literal(NITRO_PLATFORM),
           Type.Literal(TDX_PLATFORM),
+          Type.Literal(SNP_PLATFORM),
         ]),
         {
           minItems: 1,
-          maxItems: 3,
+          maxItems: 4,
           uniqueItems: true,
         },
       ),
@@ -152,6 +167,29 @@ export const AttestationTrustPolicySchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    snp: Type.Optional(
+      Type.Object(
+        {
+          /** Accepted ARKs (SHA-256 of the DER); default AMD's Milan and Genoa ARKs. */
+          trustedRoots: Type.Optional(Type.Array(Sha256Hex, { minItems: 1, maxItems: 16 })),
+          allowedMeasurements: Type.Optional(Type.Array(Hex48, { minItems: 1, maxItems: 64 })),
+          /** Least accepted REPORTED_TCB security patch levels. */
+          minimumTcb: Type.Optional(
+            Type.Object(
+              Object.fromEntries(
+                ["bootLoader", "tee", "snp", "microcode"].map((k) => [
+                  k,
+                  Type.Optional(Type.Integer({ minimum: 0, maximum: 255 })),
+                ]),
+              ),
+              { additionalProperties: false },
+            ),
+          ),
+          allowDebug: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -190,11 +228,16 @@ export type EvidenceBinding = { agent: Address; reportData: Hex; nonce: Hex };
 
 /** The platform-neutral result: which platform, which measurements, which TCB status. */
 export type VerifiedTeeEvidence = {
-  platform: typeof NITRO_PLATFORM | typeof TDX_PLATFORM;
-  /** Nitro: PCR index → value; TDX: MRTD and RTMR0–3. */
+  platform: typeof NITRO_PLATFORM | typeof TDX_PLATFORM | typeof SNP_PLATFORM;
+  /** Nitro: PCR index → value; TDX: MRTD and RTMR0–3; SNP: `measurement`, `hostData`. */
   measurements: Readonly<Record<string, Hex>>;
-  /** TDX: the TCB status (and QE status); Nitro: "n/a" (AWS publishes no TCB levels). */
+  /**
+   * TDX: the TCB status (and QE status); Nitro: "n/a" (AWS publishes no TCB
+   * levels); SNP: "n/a" (AMD rates no TCB: `tcb` gives the reported levels).
+   */
   tcbStatus: TcbStatus | "n/a";
+  /** SNP: the REPORTED_TCB security patch levels (what the VCEK certifies). */
+  tcb?: Readonly<Record<string, number>>;
   qeStatus?: TcbStatus;
   /** Nitro: the document's time (unix s); TDX: null (quotes carry no time). */
   timestamp: number | null;
@@ -246,6 +289,32 @@ export function verifyTeeEvidence(
       timestamp: v.timestamp,
       reportData: v.document.userData,
       nonce: v.document.nonce,
+      rootFingerprint: v.rootFingerprint,
+    };
+  }
+  if (evidence.platform === SNP_PLATFORM) {
+    const p = policy.snp ?? {};
+    const v = verifySnpReport(evidence.report, evidence.certificates as SnpCertificates, {
+      now: options.now,
+      ...ecdsa,
+      ...(p.trustedRoots === undefined ? {} : { trustedRootFingerprints: p.trustedRoots }),
+      ...(p.allowedMeasurements === undefined
+        ? {}
+        : { allowedMeasurements: p.allowedMeasurements }),
+      ...(p.minimumTcb === undefined ? {} : { minimumTcb: p.minimumTcb }),
+      ...(p.allowDebug === undefined ? {} : { allowDebug: p.allowDebug }),
+      ...(options.binding === undefined
+        ? {}
+        : { expectedReportData: tdxReportData(options.binding.reportData, options.binding.nonce) }),
+    });
+    return {
+      platform: SNP_PLATFORM,
+      measurements: { measurement: v.report.measurement, hostData: v.report.hostData },
+      tcbStatus: "n/a",
+      tcb: { ...v.report.reportedTcb },
+      timestamp: null,
+      reportData: v.report.reportData,
+      nonce: null,
       rootFingerprint: v.rootFingerprint,
     };
   }
@@ -312,6 +381,24 @@ export function toTeeEvidence(
         ...(collateral === undefined ? {} : { collateral }),
         ...(nonce === undefined ? {} : { nonce }),
       };
+}
+
+/**
+ * Wraps an SEV-SNP report and its VCEK, ASK and ARK (DER) in the carried
+ * format; `nonce` is the run's nonce whose SHA-256 ends REPORT_DATA (§9).
+ */
+export function snpEvidence(
+  report: Uint8Array,
+  certificates: readonly [Uint8Array, Uint8Array, Uint8Array],
+  nonce?: Hex,
+): TeeEvidence {
+  return {
+    format: TEE_EVIDENCE_FORMAT,
+    platform: SNP_PLATFORM,
+    report: bytesToBase64(report),
+    certificates: certificates.map((c) => bytesToBase64(c)),
+    ...(nonce === undefined ? {} : { nonce }),
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Real TEE evidence (AWS Nitro Enclaves, Intel TDX): parsing, verification,
+ * Real TEE evidence (AWS Nitro Enclaves, Intel TDX, AMD SEV-SNP): parsing, verification,
  * policies and the binding of evidence to an agent's execution. Pure; runs in
  * Node and the browser. The fast Node ECDSA back end is at
  * `@chaoscore/core/tee/node-ecdsa` (not exported here: it imports node:crypto).
@@ -12,6 +12,14 @@ export * from "./cose.js";
 export * from "./ecdsa.js";
 export * from "./evidence.js";
 export * from "./nitro.js";
+export * from "./rsa-pss.js";
+export * from "./snp.js";
+export {
+  AMD_ARK_GENOA_SHA256,
+  AMD_ARK_MILAN_SHA256,
+  type AmdCertificate,
+  parseAmdCertificate,
+} from "./snp-certs.js";
 export * from "./tdx.js";
 export * from "./tdx-collateral.js";
 export * from "./tdx-quote.js";
