@@ -54,6 +54,38 @@ describe("EthereumClient", () => {
     );
   });
 
+  it("prices EIP-1559 fees as 2 × base fee + the node's priority fee, or the priority fee alone without a base fee", async () => {
+    const { client, deployer, others } = chain;
+    const block = await client.getBlock("latest");
+    const tip = BigInt(await client.request<Hex>("eth_maxPriorityFeePerGas"));
+    const sent = await client.sendTransaction(deployer, { to: others[2]!.address, value: 1n });
+    expect(sent.request.maxPriorityFeePerGas).toBe(tip);
+    expect(sent.request.maxFeePerGas).toBe(2n * (block?.baseFeePerGas ?? -1n) + tip);
+    await sent.wait();
+    // A caller's priority fee replaces the node's, on top of the same 2 × base fee.
+    const base = (await client.getBlock("latest"))?.baseFeePerGas ?? -1n;
+    const given = await client.sendTransaction(deployer, {
+      to: others[2]!.address,
+      maxPriorityFeePerGas: 3n,
+    });
+    expect(given.request.maxPriorityFeePerGas).toBe(3n);
+    expect(given.request.maxFeePerGas).toBe(2n * base + 3n);
+    await given.wait();
+
+    const flat = await startAnvil({ args: ["--base-fee", "0"] });
+    const flatClient = await EthereumClient.connect({ rpcUrl: flat.rpcUrl, pollIntervalMs: 20 });
+    try {
+      expect((await flatClient.getBlock("latest"))?.baseFeePerGas).toBe(0n);
+      const signer = LocalSigner.fromPrivateKey(flat.accounts[0]!.privateKey);
+      const free = await flatClient.sendTransaction(signer, { to: flat.accounts[1]!.address });
+      expect(free.request.maxFeePerGas).toBe(free.request.maxPriorityFeePerGas);
+      expect((await free.wait()).status).toBe("success");
+    } finally {
+      flatClient.close();
+      await flat.stop();
+    }
+  });
+
   it("gives concurrent sends distinct, gapless nonces, and all of them mine", async () => {
     const { client, deployer, others } = chain;
     const start = await client.getTransactionCount(deployer.address, "pending");
