@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signAction } from "@chaoscore/core";
 import { MockTeeProvider } from "@chaoscore/engine";
-import { CHAIN_ID, FakeRewards, openTestEngine } from "@chaoscore/testkit";
+import { CHAIN_ID, FakeRewards, openTestEngine, runGovernanceProposal } from "@chaoscore/testkit";
 import { type Browser, chromium, type Page } from "playwright-core";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -115,7 +115,7 @@ describe.skipIf(!HAS_CHROMIUM)(
       for (const a of agents) await studios.studios.addMember("dao", a.address, ["agent"]);
       epochs = 0;
       for (const [i, amount] of [100_000, 10_000].entries()) {
-        const run = await studios.governance.runProposal({
+        const run = await runGovernanceProposal(studios.governance, h.engine.agency, {
           studio: "dao",
           proposal: {
             id: `p${i + 1}`,

@@ -25,14 +25,7 @@ import {
   type SecureExecutionEnvironment,
 } from "@chaoscore/sandbox";
 import { Type } from "@sinclair/typebox";
-import {
-  type GovernanceAction,
-  type GovernancePayloads,
-  governanceActionType,
-  signEvaluation,
-  signGovernanceAction,
-  signTaskTransition,
-} from "./client.js";
+import { type GovernanceAction, type GovernancePayloads, governanceActionType } from "./client.js";
 import {
   applyProposal,
   assertProposalFits,
@@ -50,20 +43,12 @@ import {
   type VoteChoice,
 } from "./dao.js";
 import { fail, KeyedMutex } from "./errors.js";
-import type {
-  SignedTransition,
-  Studio,
-  StudioActor,
-  Task,
-  TaskPayloads,
-  TaskTransition,
-} from "./model.js";
+import type { SignedTransition, Studio, Task, TaskPayloads } from "./model.js";
 import { assertStudioPayload, parseStudioAction } from "./signed-entry.js";
 import type { StudioManager } from "./studio-manager.js";
 import {
   preverifyActions,
   type SignedOutcome,
-  signerAddress,
   type TaskOrchestrator,
   type TransitionResult,
 } from "./task-orchestrator.js";
@@ -148,52 +133,6 @@ export type CreateGovernanceStudioInput = {
   minReputation?: number;
 };
 
-/** A governance agent in {@link GovernanceStudio.runProposal}. */
-export type GovernanceAgent = StudioActor & {
-  /** Vote this way instead of following the agent's own recommendation. */
-  vote?: VoteChoice;
-};
-
-/** Inputs of {@link GovernanceStudio.runProposal}. */
-export type RunProposalInput = {
-  studio: string;
-  proposal: Proposal;
-  /** Signs propose, task create/assign, tally, execute and reward. */
-  operator: StudioActor;
-  /** Signs the evaluations and outcomes (an evaluator or operator member; may be the operator). */
-  evaluator: StudioActor;
-  /** Voter members: each analyses (an attested simulation), recommends and votes. */
-  agents: readonly GovernanceAgent[];
-  /** The TEE that attests the simulations (its root must be trusted by the engine). */
-  provider: AttestationProvider;
-  /** The simulation's PRNG seed (default: the proposal id). */
-  seed?: string;
-  /** Called after each step, e.g. to print progress. */
-  onStep?: (step: string, detail: Record<string, unknown>) => void;
-};
-
-/** What {@link GovernanceStudio.runProposal} did. */
-export type RunProposalResult = {
-  proposal: ProposalRecord;
-  daoBefore: DaoState;
-  daoAfter: DaoState;
-  tally: Tally;
-  /** Per agent: its task, simulation, vote, evaluation and payout. */
-  agents: {
-    agent: Address;
-    task: Task;
-    simulation: SimulationResult;
-    submitAction: Hex;
-    attestation: AttestationQuote;
-    vote: VoteRecord;
-    evaluation: RecommendationJudgement;
-    outcomeId: Hex;
-    reward: { amount: string; actionId: Hex; payout?: TransitionResult["payout"] } | null;
-  }[];
-  /** Every action and outcome recorded, in order. */
-  recorded: Hex[];
-};
-
 const Choice = Type.Union([Type.Literal("for"), Type.Literal("against"), Type.Literal("abstain")]);
 const ProposalRef = Type.String({ minLength: 1, maxLength: 64 });
 const PAYLOAD_PARSERS = {
@@ -269,8 +208,8 @@ const same = (a: unknown, b: unknown) =>
  * evaluate transition plus a signed outcome), which updates reputation; the
  * operator rewards the successful ones within the studio's budget.
  *
- * {@link runProposal} runs it all (the demo); the step methods are the same
- * steps one at a time, each taking what its actor signed.
+ * Each step method takes what its actor signed: the keys stay with the
+ * clients (the CLI demo's client is packages/cli/src/commands/governance-demo.ts).
  */
 export class GovernanceStudio {
   readonly #db: Db;
@@ -724,284 +663,6 @@ export class GovernanceStudio {
     const results: TransitionResult[] = [];
     for (const s of signed) results.push(await this.#tasks.reward(studioId, s));
     return results;
-  }
-
-  // ---- the whole flow -----------------------------------------------------------------------
-
-  /**
-   * Runs one proposal through the whole flow, signing each step with the
-   * given actors' keys (the demo plays every part):
-   * propose → per agent: create, assign, start, simulate (attested), submit →
-   * votes → tally → execute (when passed) → per agent: evaluate + outcome
-   * (reputation) → rewards (budget checked first).
-   * @throws ChaosCoreError the codes of each step.
-   * @example
-   * ```ts
-   * const run = await governance.runProposal({ studio: "dao", proposal, operator, evaluator,
-   *   agents: [alice, bob], provider: tee });
-   * console.log(run.tally.passed, run.daoAfter.treasury);
-   * ```
-   */
-  async runProposal(input: RunProposalInput): Promise<RunProposalResult> {
-    const { studio: studioId, operator, evaluator, provider } = input;
-    const chainId = this.#agency.chainId;
-    const recorded: Hex[] = [];
-    const step = (name: string, detail: Record<string, unknown>) => input.onStep?.(name, detail);
-    const studio = await this.#governanceStudio(studioId);
-    const daoBefore = (await this.#dao(studio)).state;
-    // Nonces: each actor's own counter, or the registry's last nonce plus one, then counted here.
-    const counters = new Map<string, bigint>();
-    const nonce = async (actor: StudioActor): Promise<bigint> => {
-      if (actor.nextNonce !== undefined) return BigInt(actor.nextNonce());
-      const key = signerAddress(actor);
-      const next = counters.get(key) ?? (await this.#tasks.nextNonce(actor));
-      counters.set(key, next + 1n);
-      return next;
-    };
-    const keyOf = (actor: StudioActor) => ({
-      privateKey: actor.privateKey,
-      verifyingContract: this.#agency.verifyingContract,
-      ...(actor.agent === undefined ? {} : { agent: actor.agent }),
-    });
-
-    // propose
-    const dao = await this.#dao(studio);
-    const propose = signGovernanceAction({
-      ...keyOf(operator),
-      chainId,
-      nonce: await nonce(operator),
-      studio: studioId,
-      action: "propose",
-      payload: {
-        proposal: input.proposal,
-        votingEndsAt: this.#seconds() + dao.state.parameters.votingPeriodSeconds,
-      },
-    });
-    let proposal = await this.propose(studioId, propose);
-    recorded.push(proposal.actions.propose);
-    step("propose", { proposal: proposal.id, action: proposal.actions.propose });
-
-    // one analysis task per agent
-    const create = await this.analysisTask(studioId, proposal.id);
-    const creates: SignedTransition[] = [];
-    for (const agent of input.agents) {
-      creates.push(
-        signTaskTransition({
-          ...keyOf(operator),
-          chainId,
-          nonce: await nonce(operator),
-          studio: studioId,
-          task: this.analysisTaskId(proposal.id, signerAddress(agent)),
-          transition: "create",
-          payload: create,
-        }),
-      );
-    }
-    for (const r of await this.#tasks.createTasks(studioId, creates)) recorded.push(r.actionId);
-    step("tasks", { count: creates.length });
-
-    const transition = async <T extends TaskTransition>(
-      actor: StudioActor,
-      taskId: string,
-      t: T,
-      payload: TaskPayloads[T],
-      extra: { attestation?: AttestationQuote; outcome?: SignedOutcome } = {},
-    ) => {
-      const task = await this.#tasks.getTask(studioId, taskId);
-      const signed = signTaskTransition({
-        ...keyOf(actor),
-        chainId,
-        nonce: await nonce(actor),
-        studio: studioId,
-        task: taskId,
-        transition: t,
-        payload,
-        previous: task.lastAction,
-        ...(extra.attestation === undefined ? {} : { attestation: extra.attestation }),
-      });
-      return signed;
-    };
-
-    const perAgent: Omit<
-      RunProposalResult["agents"][number],
-      "vote" | "evaluation" | "outcomeId" | "reward"
-    >[] = [];
-    for (const agent of input.agents) {
-      const address = signerAddress(agent);
-      const taskId = this.analysisTaskId(proposal.id, address);
-      const assigned = await this.#tasks.assign(
-        studioId,
-        await transition(operator, taskId, "assign", { agent: address }),
-      );
-      recorded.push(assigned.actionId);
-      const started = await this.#tasks.start(
-        studioId,
-        await transition(agent, taskId, "start", {}),
-      );
-      recorded.push(started.actionId);
-      const sim = await this.simulate(studioId, taskId, {
-        provider,
-        agent: address,
-        seed: input.seed ?? proposal.id,
-      });
-      const submitted = await this.#tasks.submit(
-        studioId,
-        await transition(
-          agent,
-          taskId,
-          "submit",
-          { result: sim.result, execution: sim.execution },
-          { attestation: sim.quote },
-        ),
-      );
-      recorded.push(submitted.actionId);
-      step("submit", {
-        agent: address,
-        recommendation: sim.result.recommendation,
-        riskScore: sim.result.riskScore,
-        action: submitted.actionId,
-      });
-      perAgent.push({
-        agent: address,
-        task: submitted.task,
-        simulation: sim.result,
-        submitAction: submitted.actionId,
-        attestation: sim.quote,
-      });
-    }
-
-    // votes
-    const votes: VoteRecord[] = [];
-    for (const [i, agent] of input.agents.entries()) {
-      const sim = perAgent[i]?.simulation as SimulationResult;
-      const choice = agent.vote ?? (sim.recommendation === "approve" ? "for" : "against");
-      const vote = await this.vote(
-        studioId,
-        signGovernanceAction({
-          ...keyOf(agent),
-          chainId,
-          nonce: await nonce(agent),
-          studio: studioId,
-          action: "vote",
-          payload: {
-            proposal: proposal.id,
-            choice,
-            reason: `simulated: treasury ${sim.treasuryAfter}, runway ${sim.runwayMonths} months, risk ${sim.riskScore}`,
-          },
-          previous: proposal.actions.propose,
-        }),
-      );
-      votes.push(vote);
-      recorded.push(vote.actionId);
-      step("vote", { agent: vote.agent, choice: vote.choice, action: vote.actionId });
-    }
-
-    // tally and execute
-    const tally = await this.computeTally(studioId, proposal.id);
-    proposal = await this.tally(
-      studioId,
-      signGovernanceAction({
-        ...keyOf(operator),
-        chainId,
-        nonce: await nonce(operator),
-        studio: studioId,
-        action: "tally",
-        payload: { proposal: proposal.id, ...tally },
-        previous: proposal.actions.propose,
-      }),
-    );
-    recorded.push(proposal.actions.tally as Hex);
-    step("tally", { passed: tally.passed, for: tally.for, against: tally.against });
-    if (proposal.state === "passed") {
-      const current = await this.dao(studioId);
-      proposal = await this.execute(
-        studioId,
-        signGovernanceAction({
-          ...keyOf(operator),
-          chainId,
-          nonce: await nonce(operator),
-          studio: studioId,
-          action: "execute",
-          payload: {
-            proposal: proposal.id,
-            before: current,
-            after: applyProposal(current, proposal.proposal),
-          },
-          previous: proposal.actions.tally as Hex,
-        }),
-      );
-      recorded.push(proposal.actions.execute as Hex);
-      step("execute", { treasury: proposal.daoAfter?.treasury });
-    }
-
-    // evaluate (reputation) and reward
-    const evaluations: { evaluation: RecommendationJudgement; outcomeId: Hex }[] = [];
-    for (const a of perAgent) {
-      const judgement = await this.judge(studioId, a.task.id);
-      const outcome = signEvaluation({
-        ...keyOf(evaluator),
-        chainId,
-        nonce: await nonce(evaluator),
-        action: a.submitAction,
-        status: judgement.verdict,
-        metrics: judgement.metrics,
-      });
-      const signed = await transition(evaluator, a.task.id, "evaluate", {
-        verdict: judgement.verdict,
-        score: judgement.score,
-        reason: `recommendation ${judgement.metrics.recommendation}, proposal ${judgement.metrics.result}`,
-      });
-      // The outcome is recorded first (its nonce is the smaller one), then the transition.
-      const evaluated = await this.evaluate(studioId, { ...signed, outcome });
-      recorded.push(evaluated.outcomeId as Hex, evaluated.actionId);
-      evaluations.push({ evaluation: judgement, outcomeId: evaluated.outcomeId as Hex });
-      step("evaluate", { agent: a.agent, verdict: judgement.verdict });
-    }
-    const plan = await this.rewardPlan(studioId, proposal.id);
-    const rewardsSigned: SignedTransition[] = [];
-    for (const r of plan) {
-      rewardsSigned.push(
-        signTaskTransition({
-          ...keyOf(operator),
-          chainId,
-          nonce: await nonce(operator),
-          studio: studioId,
-          task: r.task.id,
-          transition: "reward",
-          payload: { payoutId: `${studioId}:${r.task.id}`, amount: r.amount.toString() },
-          previous: r.task.lastAction,
-        }),
-      );
-    }
-    const rewarded = await this.reward(studioId, rewardsSigned);
-    for (const r of rewarded) recorded.push(r.actionId);
-    step("reward", { count: rewarded.length });
-
-    const results = perAgent.map((a, i) => {
-      const paid = rewarded.find((r) => r.task.id === a.task.id);
-      return {
-        ...a,
-        vote: votes[i] as VoteRecord,
-        evaluation: evaluations[i]?.evaluation as RecommendationJudgement,
-        outcomeId: evaluations[i]?.outcomeId as Hex,
-        reward:
-          paid === undefined
-            ? null
-            : {
-                amount: paid.task.reward ?? "0",
-                actionId: paid.actionId,
-                ...(paid.payout === undefined ? {} : { payout: paid.payout }),
-              },
-      };
-    });
-    return {
-      proposal: await this.getProposal(studioId, proposal.id),
-      daoBefore,
-      daoAfter: await this.dao(studioId),
-      tally,
-      agents: results,
-      recorded,
-    };
   }
 
   // ---- reads --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import {
   FakeReputation,
   FakeRewards,
   openTestEngine,
+  runGovernanceProposal,
   studioSnapshot,
   TEST_DB_KIND,
 } from "@chaoscore/testkit";
@@ -112,7 +113,7 @@ describe(`governance studio (${TEST_DB_KIND})`, () => {
 
   it("runs a grant proposal end to end: simulate, vote, tally, execute, evaluate, reward", async () => {
     const steps: string[] = [];
-    const run = await s.governance.runProposal({
+    const run = await runGovernanceProposal(s.governance, h.engine.agency, {
       studio,
       proposal: GRANT,
       operator,
@@ -213,7 +214,7 @@ describe(`governance studio (${TEST_DB_KIND})`, () => {
       parameter: "quorum",
       value: 0.75,
     };
-    const passed = await s.governance.runProposal({
+    const passed = await runGovernanceProposal(s.governance, h.engine.agency, {
       studio,
       proposal: quorum,
       operator,
@@ -227,7 +228,7 @@ describe(`governance studio (${TEST_DB_KIND})`, () => {
     // Everyone recommends approving a small grant, but votes against: the
     // recommendations did not match the result — failures, no rewards.
     const spent = (await s.studios.get(studio)).spent;
-    const rejected = await s.governance.runProposal({
+    const rejected = await runGovernanceProposal(s.governance, h.engine.agency, {
       studio,
       proposal: { ...GRANT, id: "p3", amount: 10_000 },
       operator,

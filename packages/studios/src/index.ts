@@ -30,14 +30,11 @@ export {
 } from "./dao.js";
 export {
   type CreateGovernanceStudioInput,
-  type GovernanceAgent,
   GovernanceStudio,
   type GovernanceStudioOptions,
   loadSimulationCode,
   type ProposalRecord,
   type ProposalState,
-  type RunProposalInput,
-  type RunProposalResult,
   SIMULATION_PATH,
   simulationMeasurement,
   type VoteRecord,

@@ -4,5 +4,11 @@
  * @module
  */
 export { CHAIN_ID, openTestEngine, snapshot, testCard } from "./engine.js";
+export {
+  type GovernanceAgent,
+  type RunProposalInput,
+  type RunProposalResult,
+  runGovernanceProposal,
+} from "./governance-flow.js";
 export { FakeReputation, FakeRewards, studioSnapshot } from "./studio-fixtures.js";
 export { openTestDb, TEST_DB_KIND } from "./test-db.js";

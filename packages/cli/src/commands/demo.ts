@@ -65,6 +65,7 @@ import {
 import { formatDuration, info, out, shortHex, UsageError } from "../output.js";
 import type { Globals } from "../program.js";
 import { demoTrustPolicy, startDemoWitnesses, verifyUnderPolicy } from "./demo-witnesses.js";
+import { runGovernanceDemo } from "./governance-demo.js";
 import { receiptHash } from "./receipt.js";
 
 /** How the demo names the governance studio's steps. */
@@ -325,12 +326,15 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
       (r) =>
         `proposal ${proposal.id} done: ${r.tally.passed ? "passed" : "rejected"} (${r.tally.for} for, ${r.tally.against} against), treasury ${r.daoBefore.treasury} → ${r.daoAfter.treasury}, ${r.recorded.length} signed actions and outcomes in the log`,
       () =>
-        studios.governance.runProposal({
+        // The demo's client: it holds the keys and signs each step (governance-demo.ts).
+        runGovernanceDemo(studios.governance, {
           studio: "governance",
           proposal,
-          operator: { privateKey: keys.operator },
-          evaluator: { privateKey: keys.evaluator },
-          agents: [{ privateKey: keys.agent }],
+          chainId,
+          verifyingContract: e.agency.verifyingContract,
+          operator: keys.operator,
+          evaluator: keys.evaluator,
+          agent: keys.agent,
           provider: tee,
           onStep: (name) => {
             const now = performance.now();
@@ -341,8 +345,7 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
           },
         }),
     );
-    const mine = run.agents[0];
-    if (mine === undefined) throw new Error("the proposal ran without the agent");
+    const mine = run;
     await step(
       (sc) =>
         `reputation of the agent from the evaluation (${mine.evaluation.verdict}): ${sc.value.toFixed(3)} in studio:governance (confidence ${sc.confidence.toFixed(2)}, ${sc.samples} sample)`,
