@@ -14,11 +14,12 @@ from .attestation import quote_schema_error, verify_quote
 from .errors import Invalid
 from .jcs import canonicalize
 from .nitro import verify_nitro_document
+from .snp import verify_snp_report
 from .tdx import verify_tdx_quote
 from .util import sha256
 
 TEE_EVIDENCE_FORMAT = "chaoscore.tee-evidence/v1"
-PLATFORMS = ("mock-tee", "aws-nitro", "intel-tdx")
+PLATFORMS = ("mock-tee", "aws-nitro", "intel-tdx", "amd-sev-snp")
 TCB_STATUSES = (
     "UpToDate", "SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
     "OutOfDate", "OutOfDateConfigurationNeeded", "Revoked", "NotSupported", "Unknown",
@@ -66,9 +67,23 @@ def _object(v, path: str, allowed: set):
 def parse_attestation_policy(value) -> dict:
     """Checks the `attestation` member of a trust policy (the TypeScript schema,
     tee/evidence.ts); returns it unchanged. Raises Invalid("INVALID_INPUT", message, path)."""
-    _object(value, "", {"platforms", "requireAgentBinding", "mock", "maxAgeSeconds", "nitro", "tdx"})
+    _object(value, "", {"platforms", "requireAgentBinding", "mock", "maxAgeSeconds", "nitro", "tdx", "snp"})
     if "platforms" in value:
-        _list_of(value["platforms"], "/platforms", None, 1, 3, unique=True, choices=PLATFORMS)
+        _list_of(value["platforms"], "/platforms", None, 1, 4, unique=True, choices=PLATFORMS)
+    if "snp" in value:
+        sp = value["snp"]
+        _object(sp, "/snp", {"trustedRoots", "allowedMeasurements", "minimumTcb", "allowDebug"})
+        if "trustedRoots" in sp:
+            _list_of(sp["trustedRoots"], "/snp/trustedRoots", _SHA256, 1, 16)
+        if "allowedMeasurements" in sp:
+            _list_of(sp["allowedMeasurements"], "/snp/allowedMeasurements", _HEX48, 1, 64)
+        if "minimumTcb" in sp:
+            _object(sp["minimumTcb"], "/snp/minimumTcb", {"bootLoader", "tee", "snp", "microcode"})
+            for k, v in sp["minimumTcb"].items():
+                if not _is_int(v) or not 0 <= v <= 255:
+                    _bad(f"/snp/minimumTcb/{k}", "is an integer in [0, 255]")
+        if "allowDebug" in sp and not isinstance(sp["allowDebug"], bool):
+            _bad("/snp/allowDebug", "is a boolean")
     if "requireAgentBinding" in value and not isinstance(value["requireAgentBinding"], bool):
         _bad("/requireAgentBinding", "is a boolean")
     if "mock" in value:
@@ -140,6 +155,16 @@ def evidence_schema_error(e) -> str | None:
             if "pckCrl" in c and not _b64(c["pckCrl"], 96 * 1024):
                 return "bad pckCrl"
         return None
+    if e.get("platform") == "amd-sev-snp":
+        if not {"format", "platform", "report", "certificates"} <= set(e) <= {"format", "platform", "report", "certificates", "nonce"}:
+            return "bad amd-sev-snp evidence fields"
+        if not _b64(e["report"], 96 * 1024):
+            return "bad report"
+        if not isinstance(e["certificates"], list) or len(e["certificates"]) != 3 or not all(_b64(c, 96 * 1024) for c in e["certificates"]):
+            return "bad certificates"
+        if "nonce" in e and (not isinstance(e["nonce"], str) or _NONCE.fullmatch(e["nonce"]) is None):
+            return "bad nonce"
+        return None
     return "unknown platform"
 
 
@@ -178,6 +203,18 @@ def verify_tee_evidence(evidence: dict, policy: dict, now: int) -> dict:
         return {
             "platform": "aws-nitro", "measurements": v["pcrs"], "tcbStatus": "n/a",
             "timestamp": v["timestamp"], "root": v["root_fingerprint"], "nonce": v["nonce"], "reportData": v["user_data"],
+        }
+    if evidence["platform"] == "amd-sev-snp":
+        p = policy.get("snp") or {}
+        v = verify_snp_report(_decode(evidence["report"]), [_decode(c) for c in evidence["certificates"]], {
+            "now": now,
+            **({"trustedRootFingerprints": p["trustedRoots"]} if "trustedRoots" in p else {}),
+            **{k: p[k] for k in ("allowedMeasurements", "minimumTcb", "allowDebug") if k in p},
+        })
+        return {
+            "platform": "amd-sev-snp", "measurements": {"measurement": v["measurement"], "hostData": v["host_data"]},
+            "tcbStatus": "n/a", "tcb": v["reported_tcb"], "timestamp": None, "root": v["root_fingerprint"],
+            "nonce": None, "reportData": v["report_data"],
         }
     p = policy.get("tdx") or {}
     if "collateral" not in evidence and p.get("requireCollateral") is not False:
@@ -240,8 +277,9 @@ def judge_receipt_attestation(att: dict, message: dict, mock_roots: list | None,
     if not bound and require:
         raise Invalid("ATTESTATION_AGENT_MISMATCH", f"the {att['platform']} evidence's nonce does not bind the acting agent")
     out = {k: v[k] for k in ("platform", "measurements", "tcbStatus")}
-    if "qeStatus" in v:
-        out["qeStatus"] = v["qeStatus"]
+    for k in ("qeStatus", "tcb"):
+        if k in v:
+            out[k] = v[k]
     out.update({"timestamp": v["timestamp"], "root": v["root"], "agentBound": bound})
     return out
 
