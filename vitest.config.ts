@@ -9,6 +9,7 @@ export default defineConfig({
       "packages/*/test/**/*.test.ts",
       "bench/**/*.test.ts",
       "reliability/**/*.test.ts",
+      "scripts/**/*.test.ts",
     ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
