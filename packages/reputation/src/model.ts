@@ -103,11 +103,73 @@ export function outcomeValue(status: string, metrics: string | null): number {
   return 0.5;
 }
 
-/** 2^(−Δt/H), 0 beyond 1000 half-lives (both paths clamp the same way), 1 for Δt ≤ 0. */
+/**
+ * Evidence older than this many half-lives counts 0: 2^−1000 is still a
+ * normal float8, so `power` in SQL never underflows.
+ */
+export const DECAY_HORIZON_HALF_LIVES = 1000;
+
+/**
+ * Factors below this are taken as 0 in a product ({@link mulFlushed}): every
+ * product is then ≥ 1e-300 or exactly 0, so Postgres never raises
+ * "value out of range: underflow" (JavaScript would return a denormal or 0).
+ */
+export const FLUSH_BELOW = 1e-150;
+
+/**
+ * 2^(−Δt/H): 1 for Δt ≤ 0, 0 beyond {@link DECAY_HORIZON_HALF_LIVES}.
+ * The SQL of the incremental path is generated from this definition
+ * (decay-sql.ts, tested equal on PGlite and Postgres).
+ */
 export function decayFactor(dt: number, halfLife: number): number {
   if (dt <= 0) return 1;
   const halves = dt / halfLife;
-  return halves > 1000 ? 0 : 2 ** -halves;
+  return halves > DECAY_HORIZON_HALF_LIVES ? 0 : 2 ** -halves;
+}
+
+/** `v`, or 0 when |v| < {@link FLUSH_BELOW} (denormals are not valid float8 input). */
+export function flushTiny(v: number): number {
+  return Math.abs(v) < FLUSH_BELOW ? 0 : v;
+}
+
+/** a · b, or 0 when a factor is below {@link FLUSH_BELOW} (the product SQL computes). */
+export function mulFlushed(a: number, b: number): number {
+  return Math.abs(a) < FLUSH_BELOW || Math.abs(b) < FLUSH_BELOW ? 0 : a * b;
+}
+
+/**
+ * The mass w·x (or w·(1 − x)) one piece of evidence adds, flushed as
+ * {@link flushTiny}: what the incremental path sends to SQL.
+ */
+export function evidenceMass(w: number, x: number): { alpha: number; beta: number } {
+  return { alpha: flushTiny(w * x), beta: flushTiny(w * (1 - x)) };
+}
+
+/**
+ * α (or β) after adding `mass` at time t to a stored α (or β) as of
+ * `lastUpdate`: when t is the newer, the stored mass above the prior's 1 decays
+ * to t and `mass` adds undecayed; else `mass` adds decayed to `lastUpdate`.
+ */
+export function foldMass(
+  stored: number,
+  lastUpdate: number,
+  mass: number,
+  t: number,
+  halfLife: number,
+): number {
+  return t >= lastUpdate
+    ? 1 + mulFlushed(stored - 1, decayFactor(t - lastUpdate, halfLife)) + mass
+    : stored + mulFlushed(mass, decayFactor(lastUpdate - t, halfLife));
+}
+
+/** α (or β) stored as of `lastUpdate`, decayed to `t` (no decay when t is earlier). */
+export function decayedMass(
+  stored: number,
+  lastUpdate: number,
+  t: number,
+  halfLife: number,
+): number {
+  return 1 + mulFlushed(stored - 1, decayFactor(t - lastUpdate, halfLife));
 }
 
 /** A piece of evidence about one agent: an outcome or a feedback. */
@@ -166,8 +228,8 @@ export function priorState(): ScoreState {
 /**
  * Adds one piece of evidence (weight w, value x, time t) to a state in O(1):
  * when t is the newest time, the stored mass decays to t and the evidence
- * adds undecayed; an older t adds decayed to the state's time. The SQL upsert
- * of the incremental path computes exactly this.
+ * adds undecayed; an older t adds decayed to the state's time ({@link foldMass}).
+ * The SQL upsert of the incremental path computes exactly this (decay-sql.ts).
  */
 export function foldEvidence(
   s: ScoreState,
@@ -177,15 +239,15 @@ export function foldEvidence(
   evidence: EvidenceClass,
   halfLife: number,
 ): void {
-  if (s.samples === 0 || t >= s.lastUpdate) {
-    const d = s.samples === 0 ? 1 : decayFactor(t - s.lastUpdate, halfLife);
-    s.alpha = 1 + (s.alpha - 1) * d + w * x;
-    s.beta = 1 + (s.beta - 1) * d + w * (1 - x);
+  const mass = evidenceMass(w, x);
+  if (s.samples === 0) {
+    s.alpha = 1 + mass.alpha;
+    s.beta = 1 + mass.beta;
     s.lastUpdate = t;
   } else {
-    const d = decayFactor(s.lastUpdate - t, halfLife);
-    s.alpha += w * x * d;
-    s.beta += w * (1 - x) * d;
+    s.alpha = foldMass(s.alpha, s.lastUpdate, mass.alpha, t, halfLife);
+    s.beta = foldMass(s.beta, s.lastUpdate, mass.beta, t, halfLife);
+    s.lastUpdate = Math.max(s.lastUpdate, t);
   }
   s.samples++;
   s.byClass[evidence]++;
@@ -198,8 +260,10 @@ export function decayedAt(
   halfLife: number,
 ): { alpha: number; beta: number } {
   if (s.samples === 0) return { alpha: s.alpha, beta: s.beta };
-  const d = decayFactor(t - s.lastUpdate, halfLife);
-  return { alpha: 1 + (s.alpha - 1) * d, beta: 1 + (s.beta - 1) * d };
+  return {
+    alpha: decayedMass(s.alpha, s.lastUpdate, t, halfLife),
+    beta: decayedMass(s.beta, s.lastUpdate, t, halfLife),
+  };
 }
 
 /**

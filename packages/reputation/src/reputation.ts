@@ -1,11 +1,10 @@
 import {
   bytesToBase64,
   bytesToHex,
-  ChaosCoreError,
   CompactRange,
   canonicalJsonBytes,
-  type ErrorCode,
   entryId,
+  fail,
   type Hex,
   inclusionProofPlan,
   isHex,
@@ -18,6 +17,7 @@ import {
 } from "@chaoscore/core";
 import type { Db } from "@chaoscore/log";
 import { fromDbHex, toDbHex } from "@chaoscore/log";
+import { decayedMassSql, foldMassSql, log2DecayedWeightSql, mulSql } from "./decay-sql.js";
 import { eigenTrust, raterWeights, trustGraphFromEdges } from "./eigentrust.js";
 import {
   assertDimension,
@@ -32,6 +32,7 @@ import {
   EVIDENCE_CLASSES,
   type EvidenceClass,
   type EvidenceWeights,
+  evidenceMass,
   foldEvidence,
   meanAndConfidence,
   outcomeValue,
@@ -235,32 +236,6 @@ type FeedbackRow = {
   evidence: string | null;
   ts: number;
 };
-
-function fail(code: ErrorCode, message: string, details?: Record<string, unknown>): never {
-  throw new ChaosCoreError(code, message, details === undefined ? {} : { details });
-}
-
-/** SQL for 2^(−Δt/H), clamped as {@link decayFactor} (power never underflows). */
-function decaySql(dt: string, h: string): string {
-  return `(CASE WHEN (${dt}) <= 0 THEN 1::float8 WHEN (${dt}) / ${h} > 1000 THEN 0::float8
-            ELSE power(2::float8, -least((${dt}) / ${h}, 1000)) END)`;
-}
-
-/** Values below 1e-150 as 0 (as {@link mulSql} does in SQL; denormals are not valid float8 input). */
-function flushTiny(v: number): number {
-  return Math.abs(v) < 1e-150 ? 0 : v;
-}
-
-/**
- * SQL for a · b where a product too small for a float8 is 0. Postgres raises
- * "value out of range: underflow" when a product of non-zero floats rounds to
- * zero (JavaScript returns 0): factors below 1e-150 are flushed to 0 first, so
- * every product is ≥ 1e-300 or exactly 0. The difference to JavaScript's
- * arithmetic is below 1e-150, far inside the 1e-9 that recomputation must match.
- */
-function mulSql(a: string, b: string): string {
-  return `(CASE WHEN abs(${a}) < 1e-150 OR abs(${b}) < 1e-150 THEN 0::float8 ELSE (${a}) * (${b}) END)`;
-}
 
 /**
  * Reputation: the Beta model over verified outcomes and feedback, EigenTrust
@@ -537,9 +512,9 @@ export class ReputationComputer implements ReputationQueryInterface {
 
   /** Inserts the contribution and folds it into its scores, unless it is there already. */
   private async write(tx: Db, c: Contribution, w: number): Promise<boolean> {
-    const h = "$19::float8";
-    const dtNew = "EXCLUDED.last_update - s.last_update";
-    const dtOld = "s.last_update - EXCLUDED.last_update";
+    const fold = (stored: string, mass: string) =>
+      foldMassSql(stored, "s.last_update", mass, "EXCLUDED.last_update", "$19::float8");
+    const mass = evidenceMass(w, c.x);
     const rows = await tx.query(
       `WITH ins AS (
          INSERT INTO reputation_contributions
@@ -551,12 +526,8 @@ export class ReputationComputer implements ReputationQueryInterface {
        SELECT $4, d, 1 + $12::float8, 1 + $13::float8, 1, $14, $15, $16, $17, $11
        FROM unnest($18::text[]) AS d WHERE EXISTS (SELECT 1 FROM ins)
        ON CONFLICT (agent, dimension) DO UPDATE SET
-         alpha = CASE WHEN EXCLUDED.last_update >= s.last_update
-           THEN 1 + ${mulSql("s.alpha - 1", decaySql(dtNew, h))} + $12::float8
-           ELSE s.alpha + ${mulSql("$12::float8", decaySql(dtOld, h))} END,
-         beta = CASE WHEN EXCLUDED.last_update >= s.last_update
-           THEN 1 + ${mulSql("s.beta - 1", decaySql(dtNew, h))} + $13::float8
-           ELSE s.beta + ${mulSql("$13::float8", decaySql(dtOld, h))} END,
+         alpha = ${fold("s.alpha", "$12::float8")},
+         beta = ${fold("s.beta", "$13::float8")},
          samples = s.samples + 1,
          n_outcome = s.n_outcome + EXCLUDED.n_outcome,
          n_linked = s.n_linked + EXCLUDED.n_linked,
@@ -576,8 +547,8 @@ export class ReputationComputer implements ReputationQueryInterface {
         c.evidence,
         c.e,
         c.t,
-        flushTiny(w * c.x),
-        flushTiny(w * (1 - c.x)),
+        mass.alpha,
+        mass.beta,
         c.evidence === "outcome" ? 1 : 0,
         c.evidence === "linked" ? 1 : 0,
         c.evidence === "unlinked" ? 1 : 0,
@@ -942,10 +913,12 @@ export class ReputationComputer implements ReputationQueryInterface {
       fail("REPUTATION_INPUT_INVALID", "minSamples must be a non-negative integer");
     }
     const asOf = this.seconds(options.asOf, "asOf");
-    const d = decaySql("$2::float8 - last_update", "$3::float8");
+    // The value as toScore computes it (decayedAt, then α/(α+β)): the order is the values' order.
+    const alpha = decayedMassSql("alpha", "last_update", "$2::float8", "$3::float8");
+    const beta = decayedMassSql("beta", "last_update", "$2::float8", "$3::float8");
     const rows = await this.db.query<ScoreRow>(
       `SELECT * FROM (
-         SELECT s.*, (1 + ${mulSql("alpha - 1", d)}) / (2 + ${mulSql("alpha + beta - 2", d)}) AS v
+         SELECT s.*, ${alpha} / (${alpha} + ${beta}) AS v
          FROM reputation_scores s WHERE dimension = $1 AND samples >= $4) AS q
        ORDER BY v DESC, samples DESC, agent LIMIT $5`,
       [dimension, asOf, this.halfLife, minSamples, k],
@@ -1160,7 +1133,7 @@ export class ReputationComputer implements ReputationQueryInterface {
          FROM reputation_contributions c ${RHO_JOIN}
          WHERE ${where.join(" AND ")} AND c.action_id IS NOT NULL AND c.e > 0) AS q
        WHERE w > 0
-       ORDER BY ln(w) / ln(2::float8) - ($${n}::float8 - t) / $${n - 1}::float8 DESC LIMIT 5`,
+       ORDER BY ${log2DecayedWeightSql("w", `$${n}::float8`, "t", `$${n - 1}::float8`)} DESC LIMIT 5`,
       params,
     );
     return [...new Set(rows.map((r): Hex => `0x${r.action_id}`))];
@@ -1368,9 +1341,7 @@ function parseOutcomeRef(ref: OutcomeRef): { id: Hex; action: Hex | null } {
     try {
       entry = parseEntry(ref.entry);
     } catch (cause) {
-      throw new ChaosCoreError("REPUTATION_INPUT_INVALID", "not a chaoscore.entry/v1 outcome", {
-        cause,
-      });
+      fail("REPUTATION_INPUT_INVALID", "not a chaoscore.entry/v1 outcome", undefined, cause);
     }
     if (entry.kind !== "outcome") fail("REPUTATION_INPUT_INVALID", "the entry is not an outcome");
     return { id: entryId(entry), action: entry.message.action };
