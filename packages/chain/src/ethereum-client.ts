@@ -470,7 +470,8 @@ export class EthereumClient implements BlockchainClient {
     const key = from.toLowerCase();
     let sender = this.#senders.get(key);
     if (sender === undefined) {
-      const nonces = new NonceManager(new VoidSigner(from, this.#provider));
+      // The lowercase key: VoidSigner checks a mixed-case address's checksum, a port signer may not.
+      const nonces = new NonceManager(new VoidSigner(key, this.#provider));
       sender = { nonces, lock: Promise.resolve() };
       this.#senders.set(key, sender);
     }
