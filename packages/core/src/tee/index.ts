@@ -13,6 +13,7 @@ export * from "./ecdsa.js";
 export * from "./evidence.js";
 export * from "./nitro.js";
 export * from "./rsa-pss.js";
+export * from "./signature-cache.js";
 export * from "./snp.js";
 export {
   AMD_ARK_GENOA_SHA256,

@@ -24,6 +24,7 @@ import {
   type Tlv,
 } from "./der.js";
 import { type RsaPublicKey, verifyRsaPssSha384 } from "./rsa-pss.js";
+import type { SignatureCache } from "./signature-cache.js";
 
 /**
  * SHA-256 of the DER of AMD's root keys (as AMD's KDS serves them at
@@ -199,7 +200,12 @@ const equalBytes = (a: Uint8Array, b: Uint8Array): boolean =>
  */
 export function verifyAmdChain(
   chain: readonly [AmdCertificate, AmdCertificate, AmdCertificate],
-  options: { atMs: number; trustedRootFingerprints: readonly string[] },
+  options: {
+    atMs: number;
+    trustedRootFingerprints: readonly string[];
+    /** Remembers RSASSA-PSS verifications that succeeded (signature-cache.ts). */
+    signatureCache?: SignatureCache;
+  },
 ): void {
   const [vcek, ask, ark] = chain;
   if (!options.trustedRootFingerprints.includes(ark.fingerprint)) {
@@ -226,7 +232,12 @@ export function verifyAmdChain(
     if (!equalBytes(c.issuer, p.subject) || !p.isCa || p.publicKey.kind !== "rsa") {
       fail("ATTESTATION_CHAIN_INVALID", `certificate ${i} is not issued by certificate ${i + 1}`);
     }
-    if (!verifyRsaPssSha384(p.publicKey.key, c.tbs, c.signature)) {
+    const key = p.publicKey.key;
+    const check = () => verifyRsaPssSha384(key, c.tbs, c.signature);
+    const cache = options.signatureCache;
+    if (
+      !(cache ? cache.verify(["rsa-pss-sha384", key.n, key.e, c.tbs, c.signature], check) : check())
+    ) {
       fail("ATTESTATION_CHAIN_INVALID", `certificate ${i}'s signature does not verify`, {
         index: i,
       });

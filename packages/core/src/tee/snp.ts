@@ -9,6 +9,7 @@
 import { ChaosCoreError, type ErrorCode } from "../errors.js";
 import { base64ToBytes, bytesToHex, type Hex, isHex } from "../hex.js";
 import { type EcdsaVerifier, nobleEcdsaVerifier } from "./ecdsa.js";
+import type { SignatureCache } from "./signature-cache.js";
 import {
   AMD_ARK_GENOA_SHA256,
   AMD_ARK_MILAN_SHA256,
@@ -73,6 +74,8 @@ export type SnpPolicy = {
   /** When given, REPORT_DATA (64 bytes) must equal it. */
   expectedReportData?: Hex;
   ecdsa?: EcdsaVerifier;
+  /** Remembers the chain's RSASSA-PSS verifications (give `ecdsa` a cachingEcdsaVerifier too). */
+  signatureCache?: SignatureCache;
 };
 
 /** The result of a passing verification. */
@@ -229,6 +232,7 @@ export function verifySnpReport(
       AMD_ARK_MILAN_SHA256,
       AMD_ARK_GENOA_SHA256,
     ],
+    ...(policy.signatureCache === undefined ? {} : { signatureCache: policy.signatureCache }),
   });
   const vcek = chain[0];
   const hwId = vcek.extensions.get(VCEK_EXTENSIONS.hwId);
