@@ -1,6 +1,5 @@
-import { AddressHex, compileParser, SafeText } from "@chaoscore/core";
+import { AddressHex, compileParser, fail, SafeText } from "@chaoscore/core";
 import { type Static, Type } from "@sinclair/typebox";
-import { fail } from "./errors.js";
 import { type StudioKind, TASK_ID_PATTERN } from "./model.js";
 
 /**

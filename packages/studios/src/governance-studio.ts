@@ -9,6 +9,7 @@ import {
   compileParser,
   computeMeasurement,
   entryId,
+  fail,
   type Hex,
   hashExecutionCode,
   type JsonValue,
@@ -42,7 +43,7 @@ import {
   tallyVotes,
   type VoteChoice,
 } from "./dao.js";
-import { fail, KeyedMutex } from "./errors.js";
+import { KeyedMutex } from "./keyed-mutex.js";
 import type { SignedTransition, Studio, Task, TaskPayloads } from "./model.js";
 import { assertStudioPayload, parseStudioAction } from "./signed-entry.js";
 import type { StudioManager } from "./studio-manager.js";

@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { type Address, compileParser, type JsonValue } from "@chaoscore/core";
+import { type Address, compileParser, fail, type JsonValue } from "@chaoscore/core";
 import type { AgentRegistry, Db } from "@chaoscore/log";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { GOVERNANCE_KIND } from "./dao.js";
-import { fail } from "./errors.js";
 import {
   GENERIC_KIND,
   type RewardPolicy,

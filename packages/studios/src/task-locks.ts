@@ -4,9 +4,8 @@
  * not by a lock in one process.
  * @module
  */
-import type { Hex } from "@chaoscore/core";
+import { fail, type Hex } from "@chaoscore/core";
 import type { Db } from "@chaoscore/log";
-import { fail } from "./errors.js";
 
 /**
  * Locks the task's row for the rest of `tx` (`SELECT … FOR UPDATE`) and checks

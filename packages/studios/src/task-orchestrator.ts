@@ -1,34 +1,12 @@
+import { type Address, fail, type Hex, type OutcomeEntry } from "@chaoscore/core";
+import type { RecordResult } from "@chaoscore/log";
+import { KeyedMutex } from "./keyed-mutex.js";
 import {
-  type ActionEntry,
-  type Address,
-  type AttestationQuote,
-  attestationHash,
-  ChaosCoreError,
-  computeReportData,
-  entryId,
-  entrySigner,
-  type Hex,
-  hashExecutionInput,
-  hashExecutionOutput,
-  type JsonValue,
-  type OutcomeEntry,
-  parseEntry,
-  parseQuote,
-  privateKeyToAddress,
-  ZERO_HASH,
-} from "@chaoscore/core";
-import type { AgentRegistry, Db, ProofOfAgency, RecordResult } from "@chaoscore/log";
-import { signTaskTransition } from "./client.js";
-import { fail, KeyedMutex } from "./errors.js";
-import {
-  parseTaskPayload,
   type ReputationPort,
   type RewardPort,
   reputationDimension,
   type SignedTransition,
-  type Studio,
   type StudioActor,
-  TASK_ID_PATTERN,
   TASK_TRANSITIONS,
   type Task,
   type TaskPayloads,
@@ -36,18 +14,32 @@ import {
   type TaskTransition,
   type TaskTransitionRecord,
 } from "./model.js";
-import { assertStudioPayload, parseStudioAction } from "./signed-entry.js";
 import type { StudioManager } from "./studio-manager.js";
+import { assertDependenciesDone, assertEligible, eligibleAgents } from "./task-assignment.js";
+import {
+  assertAttestation,
+  assertReward,
+  assertSigner,
+  checkOutcome,
+  prepareTransition,
+  preverify,
+  type SignedOutcome,
+  signerAddress,
+} from "./task-checks.js";
+import { nowSeconds, type TaskContext } from "./task-context.js";
+import { createTasks } from "./task-create.js";
+import { assertExpirable, assertNotExpired, expireOverdue, isOverdue } from "./task-deadlines.js";
 import { claimPayout, lockTaskRow } from "./task-locks.js";
+import { findTask, getTask, insertTransition, listTasks, taskHistory } from "./task-queries.js";
+
+export { preverifyActions, type SignedOutcome, signerAddress } from "./task-checks.js";
+export { findCycle } from "./task-create.js";
 
 /** Options of {@link TaskOrchestrator}. */
 export type TaskOrchestratorOptions = {
-  db: Db;
-  agency: Pick<
-    ProofOfAgency,
-    "recordAction" | "recordOutcome" | "recordInTransaction" | "chainId" | "verifyingContract"
-  >;
-  registry: Pick<AgentRegistry, "get" | "signingState">;
+  db: TaskContext["db"];
+  agency: TaskContext["agency"];
+  registry: TaskContext["registry"];
   studios: StudioManager;
   /** Reputation: read for assignment (`minReputation`), written on evaluation. */
   reputation?: ReputationPort;
@@ -56,9 +48,6 @@ export type TaskOrchestratorOptions = {
   /** The clock for deadlines (default the system clock). */
   now?: () => Date;
 };
-
-/** An evaluator's signed outcome on the task's submit action (optional on evaluate). */
-export type SignedOutcome = { entry: unknown; metrics: unknown };
 
 /** The result of a transition. */
 export type TransitionResult = {
@@ -73,51 +62,6 @@ export type TransitionResult = {
   /** True when this exact signed transition had been applied before (nothing changed). */
   duplicate: boolean;
 };
-
-type TaskRow = {
-  studio_id: string;
-  id: string;
-  title: string;
-  role: string;
-  capabilities: string[];
-  min_reputation: number | null;
-  input: JsonValue | null;
-  state: TaskState;
-  assignee: string | null;
-  deadline: string | number | null;
-  max_retries: number;
-  retries: number;
-  result: JsonValue | null;
-  submit_action: string | null;
-  verdict: Task["verdict"];
-  score: number | null;
-  reward: string | null;
-  payout_id: string | null;
-  seq: number;
-  last_action: string;
-  created_at: Date | string;
-  updated_at: Date | string;
-  deps: string[] | null;
-};
-
-type Prepared = {
-  studio: Studio;
-  entry: ActionEntry;
-  id: Hex;
-  transition: TaskTransition;
-  agent: Address;
-  roles: string[];
-  payload: unknown;
-};
-
-const TASK_RE = new RegExp(TASK_ID_PATTERN);
-const ACTIVE_STATES: readonly TaskState[] = TASK_TRANSITIONS.expire.from;
-const iso = (v: Date | string) => new Date(v).toISOString();
-
-/** A dependency is done when it was evaluated as not failed, or rewarded. */
-function isDone(t: Pick<Task, "state" | "verdict">): boolean {
-  return t.state === "rewarded" || (t.state === "evaluated" && t.verdict !== "failure");
-}
 
 /**
  * Task orchestration inside studios. Every transition is an action signed by
@@ -137,40 +81,40 @@ function isDone(t: Pick<Task, "state" | "verdict">): boolean {
  * const tasks = new TaskOrchestrator({ db, agency, registry, studios, reputation, rewards });
  * await tasks.createTask(studio.id, signTaskTransition({ ..., transition: "create", payload }));
  * ```
+ *
+ * Its parts: checks (task-checks.ts), creating a plan (task-create.ts),
+ * assignment (task-assignment.ts), deadlines (task-deadlines.ts), queries
+ * (task-queries.ts), row locks (task-locks.ts).
  */
 export class TaskOrchestrator {
-  readonly #db: Db;
-  readonly #agency: TaskOrchestratorOptions["agency"];
-  readonly #registry: TaskOrchestratorOptions["registry"];
-  readonly #studios: StudioManager;
-  readonly #reputation: ReputationPort | undefined;
-  readonly #rewards: RewardPort | undefined;
-  readonly #now: () => Date;
+  readonly #ctx: TaskContext;
   readonly #mutex = new KeyedMutex();
 
   constructor(options: TaskOrchestratorOptions) {
-    this.#db = options.db;
-    this.#agency = options.agency;
-    this.#registry = options.registry;
-    this.#studios = options.studios;
-    this.#reputation = options.reputation;
-    this.#rewards = options.rewards;
-    this.#now = options.now ?? (() => new Date());
+    this.#ctx = {
+      db: options.db,
+      agency: options.agency,
+      registry: options.registry,
+      studios: options.studios,
+      reputation: options.reputation,
+      rewards: options.rewards,
+      now: options.now ?? (() => new Date()),
+    };
   }
 
   /** The chain id transitions are signed for. */
   get chainId(): bigint {
-    return this.#agency.chainId;
+    return this.#ctx.agency.chainId;
   }
 
   /** The studios this orchestrator works in. */
   get studios(): StudioManager {
-    return this.#studios;
+    return this.#ctx.studios;
   }
 
   /** Now, in unix seconds, on the orchestrator's clock. */
   nowSeconds(): number {
-    return Math.floor(this.#now().getTime() / 1000);
+    return nowSeconds(this.#ctx);
   }
 
   // ---- creating tasks -----------------------------------------------------------------------
@@ -195,118 +139,7 @@ export class TaskOrchestrator {
    * AGENCY_NONCE_NOT_INCREASING, and the errors of recording an action.
    */
   createTasks(studioId: string, signed: readonly SignedTransition[]): Promise<TransitionResult[]> {
-    return this.#mutex.run(studioId, () => this.#createTasks(studioId, signed));
-  }
-
-  async #createTasks(
-    studioId: string,
-    signed: readonly SignedTransition[],
-  ): Promise<TransitionResult[]> {
-    if (!Array.isArray(signed) || signed.length < 1 || signed.length > 100) {
-      fail("STUDIO_ENTRY_INVALID", "send 1 to 100 signed create transitions");
-    }
-    const plan: { p: Prepared; payload: TaskPayloads["create"]; existing: Task | null }[] = [];
-    for (const s of signed) {
-      const p = await this.#prepare(studioId, s, "create");
-      const payload = p.payload as TaskPayloads["create"];
-      const taskId = p.entry.message.task;
-      if (!TASK_RE.test(taskId)) {
-        fail("STUDIO_ENTRY_INVALID", `a task id must match ${TASK_ID_PATTERN}`, { task: taskId });
-      }
-      if (p.entry.message.parents.length > 0) {
-        fail("STUDIO_ENTRY_INVALID", "a create transition has no parents", { task: taskId });
-      }
-      this.#assertSigner(p, null);
-      const existing = await this.#find(studioId, taskId);
-      if (existing !== null && existing.lastAction !== p.id) {
-        const [first] = await this.#history(studioId, taskId, 1);
-        if (first?.actionId !== p.id) {
-          fail("STUDIO_TASK_EXISTS", `task ${taskId} exists in ${studioId}`, { task: taskId });
-        }
-      }
-      if (plan.some((x) => x.p.entry.message.task === taskId)) {
-        fail("STUDIO_TASK_EXISTS", `task ${taskId} is created twice`, { task: taskId });
-      }
-      if (payload.deadline !== undefined && payload.deadline <= this.nowSeconds()) {
-        fail("STUDIO_ENTRY_INVALID", "the deadline has already passed", { task: taskId });
-      }
-      plan.push({ p, payload, existing });
-    }
-    // Dependencies: known tasks or tasks of this plan, with no cycle.
-    const fresh = plan.filter((x) => x.existing === null);
-    const inPlan = new Map(fresh.map((x) => [x.p.entry.message.task, x.payload.dependsOn]));
-    for (const x of fresh) {
-      for (const dep of x.payload.dependsOn) {
-        if (!inPlan.has(dep) && (await this.#find(studioId, dep)) === null) {
-          fail("STUDIO_TASK_NOT_FOUND", `dependency ${dep} is not a task of ${studioId}`, {
-            task: x.p.entry.message.task,
-            dependency: dep,
-          });
-        }
-      }
-    }
-    const cycle = findCycle(inPlan);
-    if (cycle !== null) {
-      fail("STUDIO_TASK_CYCLE", `the dependencies form a cycle: ${cycle.join(" → ")}`, { cycle });
-    }
-    await this.#preverify(fresh.map((x) => x.p));
-    const results: TransitionResult[] = [];
-    const recorded: { p: Prepared; payload: TaskPayloads["create"]; leafIndex: number }[] = [];
-    for (const x of plan) {
-      const r = await this.#agency.recordAction({ entry: x.p.entry, payload: x.p.payload });
-      if (x.existing === null)
-        recorded.push({ p: x.p, payload: x.payload, leafIndex: r.leafIndex });
-      else {
-        results.push({
-          task: x.existing,
-          actionId: r.id,
-          leafIndex: r.leafIndex,
-          duplicate: true,
-        });
-      }
-    }
-    // Parents before children, so that the dependency rows' foreign keys hold.
-    const order = topologicalOrder(inPlan);
-    recorded.sort(
-      (a, b) => order.indexOf(a.p.entry.message.task) - order.indexOf(b.p.entry.message.task),
-    );
-    await this.#db.transaction(async (tx) => {
-      for (const { p, payload } of recorded) {
-        const at = this.#now();
-        const task = p.entry.message.task;
-        await tx.query(
-          `INSERT INTO studio_tasks (studio_id, id, title, role, capabilities, min_reputation, input,
-                                     state, deadline, max_retries, seq, last_action, created_at,
-                                     updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'open', $8, $9, 1, decode($10, 'hex'), $11, $11)`,
-          [
-            studioId,
-            task,
-            payload.title,
-            payload.role,
-            payload.capabilities,
-            payload.minReputation ?? null,
-            payload.input === undefined ? null : JSON.stringify(payload.input),
-            payload.deadline ?? null,
-            payload.maxRetries,
-            p.id.slice(2),
-            at,
-          ],
-        );
-        for (const dep of new Set(payload.dependsOn)) {
-          await tx.query(
-            "INSERT INTO studio_task_deps (studio_id, task_id, depends_on) VALUES ($1, $2, $3)",
-            [studioId, task, dep],
-          );
-        }
-        await this.#insertTransition(tx, studioId, task, 1, "create", null, "open", p, at);
-      }
-    });
-    for (const { p, leafIndex } of recorded) {
-      const task = (await this.#find(studioId, p.entry.message.task)) as Task;
-      results.push({ task, actionId: p.id, leafIndex, duplicate: false });
-    }
-    return results;
+    return this.#mutex.run(studioId, () => createTasks(this.#ctx, studioId, signed));
   }
 
   // ---- transitions --------------------------------------------------------------------------
@@ -381,11 +214,12 @@ export class TaskOrchestrator {
     signed: SignedTransition & { outcome?: SignedOutcome },
     expected?: TaskTransition,
   ): Promise<TransitionResult> {
-    const p = await this.#prepare(studioId, signed, expected ?? null);
+    const ctx = this.#ctx;
+    const p = await prepareTransition(ctx, studioId, signed, expected ?? null);
     if (p.transition === "create") {
       fail("STUDIO_ENTRY_INVALID", "use createTask for a create transition");
     }
-    const task = await this.#find(studioId, p.entry.message.task);
+    const task = await findTask(ctx, studioId, p.entry.message.task);
     if (task === null) {
       fail("STUDIO_TASK_NOT_FOUND", `no task ${p.entry.message.task} in ${studioId}`, {
         task: p.entry.message.task,
@@ -393,7 +227,7 @@ export class TaskOrchestrator {
     }
     if (task.lastAction === p.id) {
       // The same signed transition again: already applied.
-      const [r] = await this.#db.query<{ leaf_index: number }>(
+      const [r] = await ctx.db.query<{ leaf_index: number }>(
         "SELECT leaf_index FROM actions WHERE id = decode($1, 'hex')",
         [p.id.slice(2)],
       );
@@ -408,7 +242,7 @@ export class TaskOrchestrator {
         { task: task.id, state: from, transition: p.transition },
       );
     }
-    this.#assertSigner(p, task);
+    assertSigner(p, task);
     const parents = p.entry.message.parents;
     if (parents.length !== 1 || parents[0] !== task.lastAction) {
       fail(
@@ -417,33 +251,26 @@ export class TaskOrchestrator {
         { task: task.id, lastAction: task.lastAction, parents },
       );
     }
-    const now = this.nowSeconds();
-    const overdue = task.deadline !== null && now >= task.deadline;
-    if (overdue && p.transition !== "expire" && p.transition !== "fail") {
-      if ((ACTIVE_STATES as readonly string[]).includes(from)) {
-        fail("STUDIO_TASK_EXPIRED", `task ${task.id}'s deadline has passed`, {
-          task: task.id,
-          deadline: task.deadline,
-        });
-      }
-    }
+    const now = nowSeconds(ctx);
+    const overdue = isOverdue(task, now);
+    assertNotExpired(task, p.transition, now);
     let changes: Record<string, unknown> = {};
     let outcome: { entry: OutcomeEntry; metrics: unknown; id: Hex } | null = null;
     let amount = 0n;
     switch (p.transition) {
       case "assign": {
         const { agent } = p.payload as TaskPayloads["assign"];
-        await this.#assertEligible(p.studio, task, agent);
-        await this.#assertDependenciesDone(task);
+        await assertEligible(ctx, p.studio, task, agent);
+        await assertDependenciesDone(ctx, task);
         changes = { assignee: agent };
         break;
       }
       case "start":
-        await this.#assertDependenciesDone(task);
+        await assertDependenciesDone(ctx, task);
         break;
       case "submit": {
         const payload = p.payload as TaskPayloads["submit"];
-        const kind = this.#studios.kind(p.studio.kind);
+        const kind = ctx.studios.kind(p.studio.kind);
         const problem = kind?.validateResult?.(payload.result, task) ?? null;
         if (problem !== null) {
           fail(
@@ -451,14 +278,14 @@ export class TaskOrchestrator {
             `the result does not fit a ${p.studio.kind} task: ${problem}`,
           );
         }
-        this.#assertAttestation(p, task, payload, signed.attestation);
+        assertAttestation(p, task, payload, signed.attestation);
         changes = { result: JSON.stringify(payload.result), submit_action: p.id.slice(2) };
         break;
       }
       case "evaluate": {
         const payload = p.payload as TaskPayloads["evaluate"];
         if (signed.outcome !== undefined) {
-          outcome = this.#checkOutcome(signed.outcome, task, p, payload.verdict);
+          outcome = checkOutcome(signed.outcome, task, p, payload.verdict);
         }
         changes = { verdict: payload.verdict, score: payload.score };
         break;
@@ -466,7 +293,7 @@ export class TaskOrchestrator {
       case "reward": {
         const payload = p.payload as TaskPayloads["reward"];
         amount = BigInt(payload.amount);
-        this.#assertReward(p.studio, task, amount);
+        assertReward(ctx, p.studio, task, amount);
         changes = { reward: payload.amount, payout_id: payload.payoutId };
         break;
       }
@@ -494,26 +321,20 @@ export class TaskOrchestrator {
         break;
       }
       case "expire": {
-        const payload = p.payload as TaskPayloads["expire"];
-        if (!overdue || payload.deadline !== task.deadline || payload.at < task.deadline) {
-          fail("STUDIO_TRANSITION_INVALID", `task ${task.id} is not past its deadline`, {
-            task: task.id,
-            deadline: task.deadline,
-          });
-        }
+        assertExpirable(task, p.payload as TaskPayloads["expire"], now);
         break;
       }
       case "fail":
         break;
     }
-    await this.#preverify([p]);
+    await preverify(ctx, [p]);
     let payout: TransitionResult["payout"];
     if (p.transition === "reward") {
       // One payout per task across every engine: claim it in the database first
       // (only this payout id, and only while the task is where it was read).
       const payoutId = (p.payload as TaskPayloads["reward"]).payoutId;
-      await claimPayout(this.#db, studioId, task.id, task.lastAction, payoutId);
-      const rewards = this.#rewards as RewardPort;
+      await claimPayout(ctx.db, studioId, task.id, task.lastAction, payoutId);
+      const rewards = ctx.rewards as RewardPort;
       payout = await rewards.pay({
         studio: studioId,
         payoutId,
@@ -521,13 +342,13 @@ export class TaskOrchestrator {
       });
     }
     const to = rule.to as TaskState;
-    const at = this.#now();
+    const at = ctx.now();
     let recorded: RecordResult | undefined;
     let published: () => void = () => undefined;
     // The outcome, the action and the task in one transaction, under the task row's lock.
-    await this.#db.transaction(async (tx) => {
+    await ctx.db.transaction(async (tx) => {
       await lockTaskRow(tx, studioId, task.id, task.lastAction);
-      const written = await this.#agency.recordInTransaction(tx, [
+      const written = await ctx.agency.recordInTransaction(tx, [
         ...(outcome === null
           ? []
           : [{ kind: "outcome" as const, entry: outcome.entry, metrics: outcome.metrics }]),
@@ -566,7 +387,7 @@ export class TaskOrchestrator {
           task: task.id,
         });
       }
-      await this.#insertTransition(tx, studioId, task.id, seq, p.transition, from, to, p, at);
+      await insertTransition(tx, studioId, task.id, seq, p.transition, from, to, p, at);
       if (amount > 0n) {
         await tx.query("UPDATE studios SET spent = spent + $2::numeric WHERE id = $1", [
           studioId,
@@ -577,10 +398,10 @@ export class TaskOrchestrator {
     published();
     if (recorded === undefined)
       fail("STUDIO_TRANSITION_INVALID", "the transition was not recorded");
-    const updated = (await this.#find(studioId, task.id)) as Task;
-    if (outcome !== null && this.#reputation !== undefined) {
+    const updated = (await findTask(ctx, studioId, task.id)) as Task;
+    if (outcome !== null && ctx.reputation !== undefined) {
       const m = outcome.entry.message;
-      await this.#reputation.applyOutcome({
+      await ctx.reputation.applyOutcome({
         agent: task.assignee as Address,
         studio: studioId,
         task: task.id,
@@ -609,48 +430,15 @@ export class TaskOrchestrator {
    * `studio.task.expire`. Reads already report such tasks as expired.
    * @returns the expired tasks.
    */
-  async tick(signer: StudioActor, now?: Date): Promise<{ studio: string; task: string }[]> {
-    const clock = Math.floor((now ?? this.#now()).getTime() / 1000);
-    const agent = signerAddress(signer);
-    const rows = await this.#db.query<{ studio_id: string; id: string }>(
-      `SELECT t.studio_id, t.id FROM studio_tasks t
-       JOIN studios s ON s.id = t.studio_id AND s.status = 'active'
-       JOIN studio_members m ON m.studio_id = t.studio_id AND m.agent_id = $1
-                            AND 'operator' = ANY (m.roles)
-       WHERE t.state = ANY($2::text[]) AND t.deadline IS NOT NULL AND t.deadline <= $3
-       ORDER BY t.studio_id, t.id LIMIT 1000`,
-      [agent, [...ACTIVE_STATES], clock],
-    );
-    const expired: { studio: string; task: string }[] = [];
-    for (const r of rows) {
-      const task = await this.#find(r.studio_id, r.id);
-      if (task === null || task.deadline === null) continue;
-      await this.transition(
-        r.studio_id,
-        signTaskTransition({
-          privateKey: signer.privateKey,
-          ...(signer.agent === undefined ? {} : { agent: signer.agent }),
-          chainId: this.chainId,
-          verifyingContract: this.#agency.verifyingContract,
-          nonce: await this.nextNonce(signer),
-          studio: r.studio_id,
-          task: r.id,
-          transition: "expire",
-          payload: { deadline: task.deadline, at: Math.max(clock, task.deadline) },
-          previous: task.lastAction,
-        }),
-        "expire",
-      );
-      expired.push({ studio: r.studio_id, task: r.id });
-    }
-    return expired;
+  tick(signer: StudioActor, now?: Date): Promise<{ studio: string; task: string }[]> {
+    return expireOverdue(this.#ctx, this, signer, now);
   }
 
   /** The next action nonce of an actor: its own counter, or the registry's last nonce plus one. */
   async nextNonce(actor: StudioActor): Promise<bigint> {
     if (actor.nextNonce !== undefined) return BigInt(actor.nextNonce());
     const agent = signerAddress(actor);
-    const state = (await this.#registry.signingState([agent])).get(agent);
+    const state = (await this.#ctx.registry.signingState([agent])).get(agent);
     return (state?.actionNonce ?? 0n) + 1n;
   }
 
@@ -661,45 +449,24 @@ export class TaskOrchestrator {
    * reads as `expired` (with `overdue: true`) until `tick` records it.
    * @throws ChaosCoreError STUDIO_TASK_NOT_FOUND.
    */
-  async getTask(studioId: string, taskId: string): Promise<Task> {
-    const task = await this.#find(studioId, taskId, true);
-    if (task === null) {
-      fail("STUDIO_TASK_NOT_FOUND", `no task ${taskId} in ${studioId}`, { task: taskId });
-    }
-    return task;
+  getTask(studioId: string, taskId: string): Promise<Task> {
+    return getTask(this.#ctx, studioId, taskId);
   }
 
   /**
    * The tasks of a studio, by id, a page at a time.
    * @throws ChaosCoreError INVALID_INPUT (a bad limit or cursor).
    */
-  async listTasks(
+  listTasks(
     studioId: string,
     query: { state?: TaskState; limit?: number; cursor?: string } = {},
   ): Promise<{ items: Task[]; nextCursor: string | null }> {
-    const limit = query.limit ?? 50;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-      fail("INVALID_INPUT", "limit must be an integer in [1, 100]");
-    }
-    if (query.cursor !== undefined && !TASK_RE.test(query.cursor)) {
-      fail("INVALID_INPUT", "malformed cursor");
-    }
-    const rows = await this.#select(
-      "t.studio_id = $1 AND ($2::text IS NULL OR t.state = $2) AND ($3::text IS NULL OR t.id > $3)",
-      [studioId, query.state ?? null, query.cursor ?? null],
-      limit + 1,
-      true,
-    );
-    const items = rows.slice(0, limit);
-    return {
-      items,
-      nextCursor: rows.length > limit ? (items[items.length - 1]?.id ?? null) : null,
-    };
+    return listTasks(this.#ctx, studioId, query);
   }
 
   /** Every transition of a task, in order, with its signed action's id. */
-  async history(studioId: string, taskId: string): Promise<TaskTransitionRecord[]> {
-    return this.#history(studioId, taskId, 10_000);
+  history(studioId: string, taskId: string): Promise<TaskTransitionRecord[]> {
+    return taskHistory(this.#ctx.db, studioId, taskId, 10_000);
   }
 
   /**
@@ -707,479 +474,10 @@ export class TaskOrchestrator {
    * capabilities, active, and at least its reputation), best reputation first.
    * @throws ChaosCoreError STUDIO_TASK_NOT_FOUND.
    */
-  async eligibleAgents(
+  eligibleAgents(
     studioId: string,
     taskId: string,
   ): Promise<{ agent: Address; reputation: number | null }[]> {
-    const studio = await this.#studios.get(studioId);
-    const task = await this.getTask(studioId, taskId);
-    const out: { agent: Address; reputation: number | null }[] = [];
-    for (const m of await this.#studios.members(studioId)) {
-      if (!m.roles.includes(task.role)) continue;
-      const reputation = await this.#ineligibility(studio, task, m.agent);
-      if (typeof reputation === "string") continue;
-      out.push({ agent: m.agent, reputation });
-    }
-    return out.sort((a, b) => (b.reputation ?? -1) - (a.reputation ?? -1));
+    return eligibleAgents(this.#ctx, studioId, taskId);
   }
-
-  // ---- checks -------------------------------------------------------------------------------
-
-  /** Parses and checks what every transition shares; reads the signer's roles. */
-  async #prepare(
-    studioId: string,
-    signed: SignedTransition,
-    expected: TaskTransition | null,
-  ): Promise<Prepared> {
-    const studio = await this.#studios.get(studioId);
-    if (studio.status !== "active") fail("STUDIO_ARCHIVED", `studio ${studioId} is archived`);
-    if (typeof signed !== "object" || signed === null) {
-      fail("STUDIO_ENTRY_INVALID", "a transition is { entry, payload, attestation? }");
-    }
-    const entry = parseStudioAction(signed.entry);
-    const m = entry.message;
-    if (m.studio !== studioId) {
-      fail("STUDIO_ENTRY_INVALID", `the entry is signed for studio "${m.studio}"`, {
-        studio: m.studio,
-      });
-    }
-    const transition = m.actionType.startsWith("studio.task.")
-      ? (m.actionType.slice("studio.task.".length) as TaskTransition)
-      : null;
-    if (transition === null || !Object.hasOwn(TASK_TRANSITIONS, transition)) {
-      fail("STUDIO_ENTRY_INVALID", `${m.actionType} is not a task transition`, {
-        actionType: m.actionType,
-      });
-    }
-    if (expected !== null && transition !== expected) {
-      fail("STUDIO_ENTRY_INVALID", `expected studio.task.${expected}, got ${m.actionType}`, {
-        actionType: m.actionType,
-      });
-    }
-    assertStudioPayload(signed.payload, m.payloadHash);
-    const payload = parseTaskPayload[transition](signed.payload);
-    const agent = m.agent;
-    const record = await this.#registry.get(agent);
-    if (record.identity.status !== "active") {
-      fail("AGENT_NOT_ACTIVE", `agent ${agent} is ${record.identity.status}`, { agent });
-    }
-    const roles = await this.#studios.rolesOf(studioId, agent);
-    if (roles === null) {
-      fail("STUDIO_NOT_MEMBER", `${agent} is not a member of ${studioId}`, { agent });
-    }
-    return { studio, entry, id: entryId(entry), transition, agent, roles, payload };
-  }
-
-  /** The signer has a role allowed to make the transition, or is the task's assignee. */
-  #assertSigner(p: Prepared, task: Task | null): void {
-    const signers = TASK_TRANSITIONS[p.transition].signers as readonly string[];
-    const byRole = p.roles.some((r) => signers.includes(r));
-    const asAssignee = signers.includes("assignee") && task?.assignee === p.agent;
-    if (!byRole && !asAssignee) {
-      fail(
-        "STUDIO_ROLE_FORBIDDEN",
-        `${p.transition} is signed by: ${signers.join(", ")}; ${p.agent} has roles ${p.roles.join(", ")}`,
-        { agent: p.agent, roles: p.roles, transition: p.transition },
-      );
-    }
-  }
-
-  /**
-   * The signature is by the agent's current key and the nonce is fresh (also
-   * checked by the log; checked first so that a payout is never made for a
-   * transition the log would refuse).
-   */
-  #preverify(prepared: readonly Prepared[]): Promise<void> {
-    return preverifyActions(
-      this.#registry,
-      prepared.map((p) => p.entry),
-    );
-  }
-
-  async #assertEligible(studio: Studio, task: Task, agent: Address): Promise<void> {
-    const record = await this.#registry.get(agent);
-    if (record.identity.status !== "active") {
-      fail("AGENT_NOT_ACTIVE", `agent ${agent} is ${record.identity.status}`, { agent });
-    }
-    const roles = await this.#studios.rolesOf(studio.id, agent);
-    if (roles === null) {
-      fail("STUDIO_NOT_MEMBER", `${agent} is not a member of ${studio.id}`, { agent });
-    }
-    if (!roles.includes(task.role)) {
-      fail("STUDIO_ROLE_FORBIDDEN", `${agent} does not have role ${task.role}`, {
-        agent,
-        role: task.role,
-        roles,
-      });
-    }
-    const problem = await this.#ineligibility(studio, task, agent);
-    if (typeof problem === "string") {
-      fail("STUDIO_ASSIGNEE_INELIGIBLE", problem, { agent, task: task.id });
-    }
-  }
-
-  /** Why the agent may not take the task (capabilities, reputation), or its reputation. */
-  async #ineligibility(
-    studio: Studio,
-    task: Task,
-    agent: Address,
-  ): Promise<string | number | null> {
-    const record = await this.#registry.get(agent);
-    if (record.identity.status !== "active") return `agent ${agent} is not active`;
-    const has = new Set(record.metadata.card.capabilities);
-    const missing = task.capabilities.filter((c) => !has.has(c));
-    if (missing.length > 0) return `the agent card lacks the capabilities ${missing.join(", ")}`;
-    const min = task.minReputation ?? studio.rules.minReputation ?? null;
-    const dimension = reputationDimension(studio);
-    const score =
-      this.#reputation === undefined ? null : await this.#reputation.get(agent, dimension);
-    if (min !== null && min > 0 && (score === null || score < min)) {
-      return `reputation ${score ?? "none"} in ${dimension} is below ${min}`;
-    }
-    return score;
-  }
-
-  async #assertDependenciesDone(task: Task): Promise<void> {
-    const pending: string[] = [];
-    for (const dep of task.dependsOn) {
-      const t = await this.#find(task.studio, dep);
-      if (t === null || !isDone(t)) pending.push(dep);
-    }
-    if (pending.length > 0) {
-      fail("STUDIO_TASK_BLOCKED", `task ${task.id} waits for ${pending.join(", ")}`, {
-        task: task.id,
-        pending,
-      });
-    }
-  }
-
-  /**
-   * The studio rule "attestation required": the submission carries a quote
-   * (the action's attestation) with an allowed measurement, whose report data
-   * binds the run's input (the task's input), output (the result) and nonce.
-   * The quote's certificate chain is verified by the log (trusted roots).
-   */
-  #assertAttestation(
-    p: Prepared,
-    task: Task,
-    payload: TaskPayloads["submit"],
-    attestation: unknown,
-  ): void {
-    if (!p.studio.rules.attestationRequired) return;
-    const refuse = (reason: string, details: Record<string, unknown> = {}) =>
-      new ChaosCoreError(
-        "STUDIO_ATTESTATION_REQUIRED",
-        `studio ${p.studio.id} requires attestation: ${reason}`,
-        { details: { task: task.id, reason, ...details } },
-      );
-    if (p.entry.message.attestationHash === ZERO_HASH || attestation == null) {
-      throw refuse("the submission carries no attestation");
-    }
-    let quote: AttestationQuote;
-    try {
-      quote = parseQuote(attestation);
-    } catch {
-      throw refuse("the attestation is not a chaoscore.attestation/v1 quote");
-    }
-    if (attestationHash(quote) !== p.entry.message.attestationHash) {
-      throw refuse("the quote does not hash to the signed attestationHash");
-    }
-    const allowed = p.studio.rules.allowedMeasurements;
-    if (allowed !== undefined && !allowed.includes(quote.measurement)) {
-      throw refuse("the quote's measurement is not allowed", { measurement: quote.measurement });
-    }
-    const ex = payload.execution;
-    if (ex === undefined) throw refuse("the payload has no execution (input/output hashes)");
-    if (hashExecutionOutput(payload.result) !== ex.outputHash) {
-      throw refuse("the result is not the attested run's output");
-    }
-    if (
-      task.input !== null &&
-      hashExecutionInput({ input: task.input, seed: ex.seed, clock: ex.clock }) !== ex.inputHash
-    ) {
-      throw refuse("the attested run's input is not the task's input");
-    }
-    if (
-      quote.nonce !== ex.nonce ||
-      computeReportData(ex.inputHash, ex.outputHash, ex.nonce as Hex) !== quote.reportData
-    ) {
-      throw refuse("the quote's report data does not bind this input, output and nonce");
-    }
-  }
-
-  #checkOutcome(
-    signed: SignedOutcome,
-    task: Task,
-    p: Prepared,
-    verdict: string,
-  ): { entry: OutcomeEntry; metrics: unknown; id: Hex } {
-    let entry: OutcomeEntry;
-    try {
-      const parsed = parseEntry(signed.entry);
-      if (parsed.kind !== "outcome") throw new Error("not an outcome");
-      entry = parsed;
-    } catch (error) {
-      throw new ChaosCoreError("STUDIO_ENTRY_INVALID", "the outcome is not a signed outcome", {
-        cause: error,
-      });
-    }
-    if (entry.message.action !== task.submitAction) {
-      fail("STUDIO_ENTRY_INVALID", "the outcome must refer to the task's submit action", {
-        action: entry.message.action,
-        submitAction: task.submitAction,
-      });
-    }
-    if (entry.message.agent !== p.agent) {
-      fail("STUDIO_ENTRY_INVALID", "the outcome must be signed by the evaluator of the transition");
-    }
-    if (entry.message.status !== verdict) {
-      fail("STUDIO_ENTRY_INVALID", `the outcome's status is not the verdict ${verdict}`);
-    }
-    return { entry, metrics: signed.metrics, id: entryId(entry) };
-  }
-
-  #assertReward(studio: Studio, task: Task, amount: bigint): void {
-    if (this.#rewards === undefined) {
-      fail("STUDIO_REWARD_INVALID", "no reward port is configured: rewards cannot be paid");
-    }
-    if (task.verdict !== "success" || task.assignee === null) {
-      fail(
-        "STUDIO_REWARD_INVALID",
-        `only successful tasks are rewarded (verdict ${task.verdict})`,
-        {
-          task: task.id,
-          verdict: task.verdict,
-        },
-      );
-    }
-    if (amount <= 0n) fail("STUDIO_REWARD_INVALID", "a reward is a positive amount");
-    const policy = studio.rewardPolicy;
-    if (policy.kind === "fixed") {
-      const due = BigInt(policy.perRole?.[task.role] ?? policy.amountPerSuccess);
-      if (amount !== due) {
-        fail("STUDIO_REWARD_INVALID", `the fixed policy pays ${due} for a ${task.role} task`, {
-          amount: amount.toString(),
-          due: due.toString(),
-        });
-      }
-    } else if (amount > BigInt(policy.pool)) {
-      fail("STUDIO_REWARD_INVALID", `a share is at most the pool ${policy.pool}`, {
-        amount: amount.toString(),
-        pool: policy.pool,
-      });
-    }
-    const remaining = BigInt(policy.budget) - BigInt(studio.spent);
-    if (amount > remaining) {
-      fail(
-        "STUDIO_BUDGET_EXCEEDED",
-        `the reward ${amount} exceeds the remaining budget ${remaining}`,
-        {
-          amount: amount.toString(),
-          remaining: remaining.toString(),
-        },
-      );
-    }
-  }
-
-  // ---- rows ---------------------------------------------------------------------------------
-
-  /** A task; with `overlay`, an overdue task reads as expired (reads), else its stored state. */
-  async #find(studioId: string, taskId: string, overlay = false): Promise<Task | null> {
-    if (typeof taskId !== "string" || !TASK_RE.test(taskId)) return null;
-    const [task] = await this.#select(
-      "t.studio_id = $1 AND t.id = $2",
-      [studioId, taskId],
-      1,
-      overlay,
-    );
-    return task ?? null;
-  }
-
-  async #select(
-    where: string,
-    params: unknown[],
-    limit: number,
-    overlay: boolean,
-  ): Promise<Task[]> {
-    const rows = await this.#db.query<TaskRow>(
-      `SELECT t.studio_id, t.id, t.title, t.role, t.capabilities, t.min_reputation, t.input, t.state,
-              t.assignee, t.deadline::text AS deadline, t.max_retries, t.retries, t.result,
-              encode(t.submit_action, 'hex') AS submit_action, t.verdict, t.score,
-              t.reward::text AS reward, t.payout_id, t.seq, encode(t.last_action, 'hex') AS last_action,
-              t.created_at, t.updated_at,
-              ARRAY(SELECT d.depends_on FROM studio_task_deps d
-                    WHERE d.studio_id = t.studio_id AND d.task_id = t.id ORDER BY d.depends_on) AS deps
-       FROM studio_tasks t WHERE ${where} ORDER BY t.id LIMIT ${limit}`,
-      params,
-    );
-    const now = this.nowSeconds();
-    return rows.map((r) => {
-      const deadline = r.deadline === null ? null : Number(r.deadline);
-      const overdue =
-        deadline !== null &&
-        now >= deadline &&
-        (ACTIVE_STATES as readonly string[]).includes(r.state);
-      const parse = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : v) as JsonValue;
-      return {
-        studio: r.studio_id,
-        id: r.id,
-        title: r.title,
-        role: r.role,
-        capabilities: [...r.capabilities],
-        minReputation: r.min_reputation === null ? null : Number(r.min_reputation),
-        input: r.input === null ? null : parse(r.input),
-        state: overlay && overdue ? "expired" : r.state,
-        overdue,
-        assignee: r.assignee as Address | null,
-        deadline,
-        maxRetries: Number(r.max_retries),
-        retries: Number(r.retries),
-        dependsOn: [...(r.deps ?? [])],
-        result: r.result === null ? null : parse(r.result),
-        submitAction: r.submit_action === null ? null : (`0x${r.submit_action}` as Hex),
-        verdict: r.verdict,
-        score: r.score === null ? null : Number(r.score),
-        reward: r.reward,
-        payoutId: r.payout_id,
-        lastAction: `0x${r.last_action}` as Hex,
-        createdAt: iso(r.created_at),
-        updatedAt: iso(r.updated_at),
-      } satisfies Task;
-    });
-  }
-
-  async #history(studioId: string, taskId: string, limit: number): Promise<TaskTransitionRecord[]> {
-    const rows = await this.#db.query<{
-      seq: number;
-      transition: TaskTransition;
-      from_state: TaskState | null;
-      to_state: TaskState;
-      actor: string;
-      action_id: string;
-      at: Date | string;
-    }>(
-      `SELECT seq, transition, from_state, to_state, actor, encode(action_id, 'hex') AS action_id, at
-       FROM studio_task_transitions WHERE studio_id = $1 AND task_id = $2 ORDER BY seq LIMIT ${limit}`,
-      [studioId, taskId],
-    );
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      transition: r.transition,
-      from: r.from_state,
-      to: r.to_state,
-      actor: r.actor as Address,
-      actionId: `0x${r.action_id}` as Hex,
-      at: iso(r.at),
-    }));
-  }
-
-  async #insertTransition(
-    tx: Db,
-    studioId: string,
-    taskId: string,
-    seq: number,
-    transition: TaskTransition,
-    from: TaskState | null,
-    to: TaskState,
-    p: Prepared,
-    at: Date,
-  ): Promise<void> {
-    await tx.query(
-      `INSERT INTO studio_task_transitions (studio_id, task_id, seq, transition, from_state, to_state,
-                                            actor, action_id, at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, decode($8, 'hex'), $9)`,
-      [studioId, taskId, seq, transition, from, to, p.agent, p.id.slice(2), at],
-    );
-  }
-}
-
-/**
- * Checks that each action is signed by its agent's current key and that the
- * nonces are fresh (and increasing within `entries`), as the log will. The
- * studio checks this before any write or payout, so that a transition the log
- * would refuse changes nothing.
- * @throws ChaosCoreError AGENT_NOT_FOUND, AGENCY_BAD_SIGNATURE, AGENCY_NONCE_NOT_INCREASING.
- */
-export async function preverifyActions(
-  registry: Pick<AgentRegistry, "signingState">,
-  entries: readonly ActionEntry[],
-): Promise<void> {
-  if (entries.length === 0) return;
-  const agents = [...new Set(entries.map((e) => e.message.agent))];
-  const states = await registry.signingState(agents);
-  const last = new Map<string, bigint | null>();
-  for (const entry of entries) {
-    const agent = entry.message.agent;
-    const state = states.get(agent);
-    if (state === undefined) fail("AGENT_NOT_FOUND", `agent ${agent} is not registered`);
-    let signer: Address;
-    try {
-      signer = entrySigner(entry);
-    } catch (error) {
-      throw new ChaosCoreError("AGENCY_BAD_SIGNATURE", "the signature does not recover", {
-        cause: error,
-      });
-    }
-    if (signer !== state.signer) {
-      fail("AGENCY_BAD_SIGNATURE", "the signature is not by the agent's registered key", {
-        agent,
-        signer,
-      });
-    }
-    const prev = last.has(agent) ? (last.get(agent) ?? null) : state.actionNonce;
-    const nonce = BigInt(entry.message.nonce);
-    if (prev !== null && nonce <= prev) {
-      fail("AGENCY_NONCE_NOT_INCREASING", `nonce ${nonce} is not larger than ${prev}`, {
-        nonce: nonce.toString(),
-        last: prev.toString(),
-      });
-    }
-    last.set(agent, nonce);
-  }
-}
-
-/** The address of an actor's key (or its agent id). */
-export function signerAddress(actor: StudioActor): Address {
-  if (actor.agent !== undefined) return actor.agent;
-  return privateKeyToAddress(actor.privateKey);
-}
-
-/** A cycle in the dependency graph of the plan (task → its dependencies), or null. */
-export function findCycle(graph: ReadonlyMap<string, readonly string[]>): string[] | null {
-  const state = new Map<string, 1 | 2>(); // 1 on the stack, 2 done
-  const stack: string[] = [];
-  const visit = (node: string): string[] | null => {
-    const s = state.get(node);
-    if (s === 2) return null;
-    if (s === 1) return [...stack.slice(stack.indexOf(node)), node];
-    state.set(node, 1);
-    stack.push(node);
-    for (const dep of graph.get(node) ?? []) {
-      if (!graph.has(dep)) continue; // an existing task: it cannot depend on a new one
-      const cycle = visit(dep);
-      if (cycle !== null) return cycle;
-    }
-    stack.pop();
-    state.set(node, 2);
-    return null;
-  };
-  for (const node of graph.keys()) {
-    const cycle = visit(node);
-    if (cycle !== null) return cycle;
-  }
-  return null;
-}
-
-/** The plan's tasks, dependencies first (the graph has no cycle). */
-function topologicalOrder(graph: ReadonlyMap<string, readonly string[]>): string[] {
-  const out: string[] = [];
-  const seen = new Set<string>();
-  const visit = (node: string) => {
-    if (seen.has(node)) return;
-    seen.add(node);
-    for (const dep of graph.get(node) ?? []) if (graph.has(dep)) visit(dep);
-    out.push(node);
-  };
-  for (const node of graph.keys()) visit(node);
-  return out;
 }

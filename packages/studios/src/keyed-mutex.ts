@@ -1,10 +1,3 @@
-import { ChaosCoreError, type ErrorCode } from "@chaoscore/core";
-
-/** Throws a coded error (the studio's codes are the `STUDIO_*` group of ERROR_CODES). */
-export function fail(code: ErrorCode, message: string, details?: Record<string, unknown>): never {
-  throw new ChaosCoreError(code, message, details === undefined ? {} : { details });
-}
-
 /**
  * Runs `fn` after every earlier call with the same key has settled: one
  * writer per studio in this process, so a transition reads the state it
