@@ -2,6 +2,7 @@ import {
   type ActionEntry,
   type Address,
   type AttestationQuote,
+  type AttestationTrustPolicy,
   attestationHash,
   bytesToBase64,
   bytesToHex,
@@ -14,6 +15,7 @@ import {
   isAgentBoundNonce,
   isChaosCoreError,
   isHex,
+  isTeeEvidence,
   type JsonValue,
   type KeyRotation,
   type LogEntry,
@@ -21,9 +23,12 @@ import {
   parseEntry,
   parseQuote,
   RECEIPT_FORMAT,
+  RECEIPT_FORMAT_V3,
   type Receipt,
   type ReceiptAnchor,
+  type ReceiptAttestation,
   sha256Hex,
+  TEE_EVIDENCE_FORMAT,
   type VerifiedReceipt,
   verifyQuote,
   verifyReceipt,
@@ -40,6 +45,7 @@ import {
   readStudioJudges,
 } from "./outcome-authorization.js";
 import { InlineSignatureVerifier, type SignatureVerifier } from "./signature-verifier.js";
+import { checkTeeEvidence } from "./tee-evidence-check.js";
 import type { TransparencyLog } from "./transparency-log.js";
 
 /** What Proof of Agency needs to know about agents (implemented by the registry). */
@@ -134,6 +140,12 @@ export type AttestationRecordingPolicy = {
   allowedMeasurements?: readonly Hex[];
   /** Default 3600. */
   maxAgeSeconds?: number;
+  /**
+   * How real TEE evidence (`chaoscore.tee-evidence/v1`: AWS Nitro, Intel TDX,
+   * AMD SEV-SNP) is judged: the trust policy's `attestation` member
+   * (docs/spec/attestation.md §10). Without it the log refuses real evidence.
+   */
+  evidence?: AttestationTrustPolicy;
 };
 
 /** The result of recording an action or outcome. */
@@ -472,6 +484,12 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     }
     if (value === undefined || value === null) {
       reject("AGENCY_ATTESTATION_REQUIRED", "the action signs an attestationHash: send its quote");
+    }
+    if (
+      typeof value === "object" &&
+      (value as { format?: unknown }).format === TEE_EVIDENCE_FORMAT
+    ) {
+      return checkTeeEvidence(entry, value, policy.evidence);
     }
     let quote: AttestationQuote;
     try {
@@ -1018,16 +1036,19 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     };
     const action = await prove(actionIndex);
     const outcome = outcomeIndex === null ? null : await prove(outcomeIndex);
+    const attestation =
+      row.attestation === null
+        ? null
+        : (JSON.parse(new TextDecoder().decode(fromDbHex(row.attestation))) as ReceiptAttestation);
     const receipt: Receipt = {
-      format: RECEIPT_FORMAT,
+      // v3 exactly when the attestation is real TEE evidence (docs/spec/receipt.md)
+      format:
+        attestation !== null && isTeeEvidence(attestation) ? RECEIPT_FORMAT_V3 : RECEIPT_FORMAT,
       action: action as Receipt["action"],
       outcome: outcome as Receipt["outcome"],
       checkpoint: checkpoint.note,
       anchor: anchoredCheckpoint === undefined || anchored === null ? null : anchored.anchor,
-      attestation:
-        row.attestation === null
-          ? null
-          : (JSON.parse(new TextDecoder().decode(fromDbHex(row.attestation))) as AttestationQuote),
+      attestation,
     };
     if (options.includePayload !== false && row.payload !== null) {
       receipt.payload = JSON.parse(new TextDecoder().decode(fromDbHex(row.payload))) as JsonValue;
