@@ -1,4 +1,6 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -170,6 +172,29 @@ describe("EthereumClient", () => {
       "CHAIN_INSUFFICIENT_FUNDS",
     );
     expect(e.details).toMatchObject({ from: poor.address, balance: "0" });
+  });
+
+  it("retries HTTP 429 with its own bounded policy only (ethers' 12-attempt retry is off)", async () => {
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests++;
+      res.writeHead(429, { "content-type": "text/plain" }).end("slow down");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const e = await expectCode(
+        EthereumClient.connect({
+          rpcUrl: `http://127.0.0.1:${port}`,
+          retry: { attempts: 3, baseDelayMs: 1 },
+        }),
+        "CHAIN_RPC_UNREACHABLE",
+      );
+      expect(e.details).toMatchObject({ method: "eth_chainId", attempts: 3 });
+      expect(requests).toBe(3);
+    } finally {
+      server.close();
+    }
   });
 
   it("reports unknown RPC methods as CHAIN_RPC_ERROR", async () => {

@@ -2,11 +2,12 @@
  * `EthereumClient`: the {@link BlockchainClient} over JSON-RPC with ethers v6.
  *
  * What is ethers' (docs/architecture.md, "Chain code: what is ethers', what is ours"):
- * the JSON-RPC transport and the parsing and checking of its answers (blocks,
- * receipts, logs), the error classification of node answers, EIP-1559 fees
- * (`getFeeData`), the per-sender nonce count (`NonceManager`), signing (`Wallet`).
+ * the JSON-RPC transport (without its own 429 retry: one bounded retry policy, ours),
+ * the parsing and checking of its answers (blocks, receipts, logs), the error
+ * classification of node answers, EIP-1559 fees (`getFeeData`), the per-sender
+ * nonce count (`NonceManager`), signing (`Wallet`).
  * What is ours, and why:
- * - retries: ethers retries only HTTP 429; a refused connection (a node
+ * - retries: ethers retries only HTTP 429 (12 times, for minutes); a refused connection (a node
  *   restarting) or `-32000 header not found` (a load-balanced node behind) is
  *   retried here with exponential backoff and jitter; reverts, funds and nonce
  *   problems never are;
@@ -30,6 +31,7 @@ import {
   type Log as EthersLog,
   type TransactionReceipt as EthersReceipt,
   type TransactionRequest as EthersTransactionRequest,
+  FetchRequest,
   type Interface,
   JsonRpcProvider,
   keccak256,
@@ -138,7 +140,9 @@ export class EthereumClient implements BlockchainClient {
     const errors =
       options.errorAbis === undefined ? defaultErrorInterface() : errorInterface(options.errorAbis);
     // A first provider only to read the chain id; the real one gets it as its static network.
-    const probe = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: Network.from(1n) });
+    const probe = new JsonRpcProvider(transport(rpcUrl), undefined, {
+      staticNetwork: Network.from(1n),
+    });
     const probeClient = new EthereumClient(rpcUrl, 0n, probe, options, errors);
     let actual: bigint;
     try {
@@ -160,7 +164,7 @@ export class EthereumClient implements BlockchainClient {
       );
     }
     const network = Network.from(actual);
-    const provider = new JsonRpcProvider(rpcUrl, network, {
+    const provider = new JsonRpcProvider(transport(rpcUrl), network, {
       staticNetwork: network,
       batchMaxCount: 1,
       // No 250 ms answer cache: a block number read right after mining must be the new one.
@@ -499,6 +503,17 @@ function redact(url: string): string {
   } catch {
     return "(invalid URL)";
   }
+}
+
+/**
+ * The HTTP transport: ethers' FetchRequest without its own HTTP 429 retry (up to 12 attempts
+ * with delays growing to minutes, inside each of ours): a 429 comes back at once, and the one
+ * retry policy is the client's, bounded by its `retry` options.
+ */
+function transport(rpcUrl: string): FetchRequest {
+  const request = new FetchRequest(rpcUrl);
+  request.retryFunc = async () => false;
+  return request;
 }
 
 // Addresses as lowercase hex, as the node sends them (ethers checksums them).
