@@ -8,7 +8,12 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { AMD_ARK_GENOA_SHA256, isChaosCoreError, verifySnpReport } from "@chaoscore/core";
+import {
+  AMD_ARK_GENOA_SHA256,
+  isChaosCoreError,
+  type SnpPolicy,
+  verifySnpReport,
+} from "@chaoscore/core";
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
 const hex = (b: Uint8Array) => `0x${Buffer.from(b).toString("hex")}`;
@@ -66,7 +71,10 @@ export function generateSnpVectors(dir: string) {
     const p = opts.policy ?? policy;
     let got: Record<string, unknown>;
     try {
-      const v = verifySnpReport(r, certs as [Uint8Array, Uint8Array, Uint8Array], { ...p, now });
+      const v = verifySnpReport(r, certs as [Uint8Array, Uint8Array, Uint8Array], {
+        ...(p as Omit<SnpPolicy, "now">),
+        now,
+      });
       got = {
         ok: true,
         version: v.report.version,

@@ -294,19 +294,25 @@ export function verifyTeeEvidence(
   }
   if (evidence.platform === SNP_PLATFORM) {
     const p = policy.snp ?? {};
-    const v = verifySnpReport(evidence.report, evidence.certificates as SnpCertificates, {
-      now: options.now,
-      ...ecdsa,
-      ...(p.trustedRoots === undefined ? {} : { trustedRootFingerprints: p.trustedRoots }),
-      ...(p.allowedMeasurements === undefined
-        ? {}
-        : { allowedMeasurements: p.allowedMeasurements }),
-      ...(p.minimumTcb === undefined ? {} : { minimumTcb: p.minimumTcb }),
-      ...(p.allowDebug === undefined ? {} : { allowDebug: p.allowDebug }),
-      ...(options.binding === undefined
-        ? {}
-        : { expectedReportData: tdxReportData(options.binding.reportData, options.binding.nonce) }),
-    });
+    const v = verifySnpReport(
+      evidence.report,
+      evidence.certificates as unknown as SnpCertificates,
+      {
+        now: options.now,
+        ...ecdsa,
+        ...(p.trustedRoots === undefined ? {} : { trustedRootFingerprints: p.trustedRoots }),
+        ...(p.allowedMeasurements === undefined
+          ? {}
+          : { allowedMeasurements: p.allowedMeasurements }),
+        ...(p.minimumTcb === undefined ? {} : { minimumTcb: p.minimumTcb }),
+        ...(p.allowDebug === undefined ? {} : { allowDebug: p.allowDebug }),
+        ...(options.binding === undefined
+          ? {}
+          : {
+              expectedReportData: tdxReportData(options.binding.reportData, options.binding.nonce),
+            }),
+      },
+    );
     return {
       platform: SNP_PLATFORM,
       measurements: { measurement: v.report.measurement, hostData: v.report.hostData },

@@ -1,4 +1,4 @@
-import { isChaosCoreError, verifyReceipt } from "@chaoscore/core";
+import { isChaosCoreError, verifyReceipt, verifyTeeEvidence } from "@chaoscore/core";
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { assertMayWrite, mayReadPayload, type Principal } from "../auth.js";
@@ -190,6 +190,8 @@ export function actionRoutes(app: GatewayApp, ctx: GatewayContext): void {
     },
     async (request) => {
       const verified = verifyReceipt(request.rawBody, ctx.engine.log.verifierKey, {
+        // real TEE evidence (chaoscore.receipt/v3) is judged with core's verifyTeeEvidence
+        evidenceVerifier: verifyTeeEvidence,
         ...(ctx.trustedTeeRoots === undefined || ctx.trustedTeeRoots.length === 0
           ? {}
           : { attestation: { trustedRoots: [...ctx.trustedTeeRoots] } }),
