@@ -166,14 +166,17 @@ describe("fuzz: no exception but a coded error escapes", () => {
     ecdsa: nodeEcdsaVerifier,
     allowedTcbStatuses: ["UpToDate", "NotSupported"],
   } as const;
-  it("every single-byte change of the v4 quote outside its unsigned bytes fails (exhaustive, 3 flips per byte)", () => {
+  // One flip per byte, the flipped bit cycling through 0, 5 and 7 (low bit, ASCII case, high bit):
+  // every byte is covered on every run; the property test below adds random flips.
+  it("every single-byte change of the v4 quote outside its unsigned bytes fails (exhaustive, one flip per byte)", {
+    timeout: 180_000,
+  }, () => {
     const accepted: number[] = [];
+    const flips = [1, 0x20, 0x80];
     for (let at = 12; at < v4.length - 1; at++) {
-      for (const xor of [1, 0x20, 0x80]) {
-        const copy = Uint8Array.from(v4);
-        copy[at] = (copy[at] as number) ^ xor;
-        if (codeOf(() => verifyTdxQuote(copy, policy, collateral)) === "ok") accepted.push(at);
-      }
+      const copy = Uint8Array.from(v4);
+      copy[at] = (copy[at] as number) ^ (flips[at % 3] as number);
+      if (codeOf(() => verifyTdxQuote(copy, policy, collateral)) === "ok") accepted.push(at);
     }
     expect(accepted).toEqual([]);
   });
