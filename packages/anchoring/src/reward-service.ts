@@ -190,7 +190,7 @@ export class RewardService {
     if (await distributor.isPaid(studioId, payoutKey)) {
       // Paid before a crash: find the payout's transaction instead of paying again.
       const [event] = await distributor.queryEvents("PayoutExecuted", {
-        topics: [studioId, payoutKey],
+        args: { studioId, payoutId: payoutKey },
       });
       if (event === undefined) {
         throw new ChaosCoreError(
