@@ -18,11 +18,19 @@
  * dataDir, pids }`.
  * @module
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { chmod, mkdir, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { readChainFile, rpcAnswers } from "./staging/chaoscore-cli.js";
-import { pgIsReady, postgresBinDir, postgresPassword } from "./staging/postgres.js";
+import { postgresPassword } from "./staging/postgres.js";
+import {
+  context,
+  isRunning,
+  isService,
+  probe,
+  services,
+  startEntry,
+  stopping,
+} from "./staging/run-entry.js";
 import {
   assertPortFree,
   CLI,
@@ -36,184 +44,20 @@ import {
   UsageError,
   writeStack,
 } from "./staging/settings.js";
+import { DOCKER_ONLY, SERVICES, type Service, STACK } from "./staging/stack.js";
 import {
-  chaoscoreEnv,
-  DOCKER_ONLY,
-  type HealthCheck,
-  SERVICES,
-  type Service,
-  STACK,
-  type StackContext,
-  type StackEntry,
-} from "./staging/stack.js";
-import {
-  followLog,
-  httpGet,
   isAlive,
-  isOurs,
   progress,
   run,
   StagingError,
   secs,
-  spawnDetached,
   startOrder,
   step,
-  stopPid,
-  tail,
-  waitFor,
 } from "./staging/supervisor.js";
 
 const t0 = performance.now();
 /** Set once `up` or `down` has started or stopped a service: failures then mention `status`. */
 let touched = false;
-
-const isService = (name: string): name is Service => (SERVICES as readonly string[]).includes(name);
-const services = () => startOrder(STACK).filter((e) => isService(e.name));
-const baseUrl = (entry: StackEntry, s: Settings) => `http://127.0.0.1:${entry.port?.of(s)}`;
-
-// ---- health ----------------------------------------------------------------------------------
-
-/** Whether `entry` has a process that is (or may be) its own. */
-function isRunning(entry: StackEntry, ctx: StackContext): boolean {
-  const { run: how } = entry;
-  if (how.kind === "task") return false;
-  if (how.kind === "managed") return how.isRunning(ctx);
-  return isOurs(ctx.stack?.pids[entry.name as Service], how.marker);
-}
-
-/** A service's state: `up`, `down`, or `not ready (<status>)`, and what its HTTP check said. */
-async function probe(
-  entry: StackEntry,
-  ctx: StackContext,
-): Promise<{ state: string; said: string | null }> {
-  if (!isRunning(entry, ctx)) return { state: "down", said: null };
-  const s = ctx.settings;
-  for (const check of entry.health) {
-    if (check.kind === "pg_isready") {
-      const bindir = postgresBinDir();
-      if (bindir === undefined || !(await pgIsReady(bindir, s.ports.postgres)))
-        return { state: "down", said: null };
-    } else if (check.kind === "eth_chainId") {
-      const chain = readChainFile(s);
-      if (chain === undefined || !(await rpcAnswers(chain.rpcUrl)))
-        return { state: "down", said: null };
-    } else if (check.kind === "http") {
-      const answer = await httpGet(`${baseUrl(entry, s)}${check.path}`);
-      if (answer === undefined) return { state: "down", said: null };
-      const said = answer.body.trim();
-      if (answer.status !== 200) return { state: `not ready (${answer.status})`, said };
-      return { state: "up", said };
-    }
-  }
-  return { state: "up", said: null };
-}
-
-// ---- up --------------------------------------------------------------------------------------
-
-type Started = { pid?: number; learned?: Partial<StackFile>; after: string[] };
-
-/** Starts a daemon entry (or keeps it running) and waits for its health checks. */
-async function startDaemon(entry: StackEntry, ctx: StackContext): Promise<Started> {
-  const { run: daemon } = entry;
-  if (daemon.kind !== "daemon" || ctx.stack === undefined) throw new Error("not a daemon");
-  const s = ctx.settings;
-  const log = ctx.stack.logs[entry.name as "gateway" | "worker"];
-  const url = baseUrl(entry, s);
-  const seeLog = `see ${log}`;
-  let pid = ctx.stack.pids[entry.name as Service];
-  const learned: Partial<StackFile> = {};
-  const after: string[] = [];
-  const kept =
-    isOurs(pid, daemon.marker) &&
-    (daemon.answers === undefined || (await httpGet(`${url}${daemon.answers}`)) !== undefined);
-  let checks: readonly HealthCheck[] = entry.health;
-  if (kept) {
-    progress(`  already running${daemon.answers === undefined ? "" : ` at ${url}`} (pid ${pid})`);
-    checks = checks.filter((c) => c.kind !== "log"); // its start-up lines are behind us
-  } else {
-    if (entry.port !== undefined)
-      await assertPortFree(entry.port.of(s), entry.name, entry.port.flag);
-    const output = followLog(log);
-    const started = spawnDetached(process.execPath, [CLI, ...daemon.args(s)], {
-      env: ctx.env,
-      cwd: ROOT,
-      log,
-    });
-    pid = started;
-    const first = checks[0];
-    progress(
-      `  pid ${pid}, log ${relative(ROOT, log)}${first?.kind === "log" ? `; waiting for ${first.what}` : ""}`,
-    );
-    for (const check of checks) {
-      if (check.kind !== "log") continue;
-      const match = await waitFor(
-        () => {
-          const text = output();
-          const key = daemon.capture?.adminKey.exec(text)?.[1];
-          if (key !== undefined) learned.adminKey = key;
-          return check.line.exec(text) ?? undefined;
-        },
-        {
-          timeoutMs: check.withinSeconds * 1000,
-          intervalMs: 100,
-          alive: () => isAlive(started),
-          failure: (why) =>
-            new StagingError(
-              why === "exited"
-                ? `${entry.title} exited on start:\n${tail(output())}`
-                : `${entry.title} printed no ${check.what} line in ${check.withinSeconds} s:\n${tail(output())}`,
-              seeLog,
-            ),
-        },
-      );
-      if (check.says !== undefined) progress(`  ${check.says} ${match[1]}`);
-    }
-  }
-  const running = pid as number;
-  for (const check of checks) {
-    if (check.kind !== "http") continue;
-    let last: { status: number; body: string } | undefined;
-    const body = await waitFor(
-      async () => {
-        last = await httpGet(`${url}${check.path}`);
-        return last?.status === 200 ? last.body : undefined;
-      },
-      {
-        timeoutMs: check.withinSeconds * 1000,
-        intervalMs: 250,
-        alive: () => isAlive(running),
-        failure: (why) =>
-          new StagingError(
-            why === "exited"
-              ? `${entry.title} exited:\n${tail(readLog(log))}`
-              : `${url}${check.path} did not answer 200 in ${check.withinSeconds} s (last: ${last === undefined ? "no answer" : `${last.status} ${last.body}`})`,
-            seeLog,
-          ),
-      },
-    );
-    after.push(`  ${check.path}: ${body.trim()}`);
-  }
-  return { pid: running, learned, after };
-}
-
-/** The whole of a log file ("" when there is none). */
-function readLog(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return "";
-  }
-}
-
-async function startEntry(entry: StackEntry, ctx: StackContext): Promise<Started> {
-  const { run: how } = entry;
-  if (how.kind === "task") {
-    await how.run(ctx);
-    return { after: [] };
-  }
-  if (how.kind === "managed") return { ...(await how.start(ctx)), after: [] };
-  return startDaemon(entry, ctx);
-}
 
 function nodeIsRecentEnough(): boolean {
   const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
@@ -291,15 +135,6 @@ async function up(s: Settings): Promise<void> {
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
-function context(
-  settings: Settings,
-  stack: StackFile | undefined,
-  databaseUrl: string,
-  password: string,
-): StackContext {
-  return { settings, stack, databaseUrl, password, env: chaoscoreEnv(settings, databaseUrl) };
-}
-
 // ---- status ----------------------------------------------------------------------------------
 
 function table(rows: string[][]): string {
@@ -367,16 +202,11 @@ async function down(s: Settings): Promise<void> {
   // anvil saves its state on SIGINT; Postgres last. A failure is reported and the next service
   // still stops.
   for (const entry of services().reverse()) {
+    const stop = stopping(entry, ctx);
+    if (stop === undefined) continue;
     const name = entry.name as Service;
-    const { run: how } = entry;
-    if (how.kind === "task" || !isRunning(entry, ctx)) continue;
-    const pid = stack?.pids[name] ?? null;
-    const [what, fn] =
-      how.kind === "managed"
-        ? [how.stopping, () => how.stop(ctx)]
-        : [`stop pid ${pid}`, () => stopPid(pid as number, how.stopSignal)];
     try {
-      if (await step(name, what, fn)) stopped.push(name);
+      if (await step(name, stop.what, stop.stop)) stopped.push(name);
       if (stack !== undefined) stack.pids[name] = null;
     } catch (error) {
       failed.push(`${name}: ${(error as Error).message}`);
