@@ -1,6 +1,6 @@
 import { type Hex, signAction } from "@chaoscore/core";
 import type { ProofOfAgency, RecordResult } from "@chaoscore/log";
-import type { ReputationEpoch } from "./reputation.js";
+import type { ReputationEpoch } from "./reputation-types.js";
 
 /** The action type of a committed reputation epoch. */
 export const REPUTATION_EPOCH_ACTION_TYPE = "reputation.epoch";

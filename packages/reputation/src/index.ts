@@ -11,6 +11,7 @@ export {
   REPUTATION_EPOCH_ACTION_TYPE,
   type ReputationEpochPayload,
 } from "./epoch-log.js";
+export { REPUTATION_MIGRATIONS } from "./migrations.js";
 export {
   assertDimension,
   capabilityOf,
@@ -25,18 +26,18 @@ export {
   meanAndConfidence,
   outcomeValue,
 } from "./model.js";
-export {
-  type ApplyResult,
-  type FeedbackInput,
-  type OutcomeRef,
-  ReputationComputer,
-  type ReputationEpoch,
-  type ReputationOptions,
-  type ReputationQueryInterface,
-  type ReputationScore,
-  type ScoreContribution,
-  type ScoreHistoryEntry,
-} from "./reputation.js";
+export { ReputationComputer } from "./reputation.js";
+export type {
+  ApplyResult,
+  FeedbackInput,
+  OutcomeRef,
+  ReputationEpoch,
+  ReputationOptions,
+  ReputationQueryInterface,
+  ReputationScore,
+  ScoreContribution,
+  ScoreHistoryEntry,
+} from "./reputation-types.js";
 export {
   compareScoreKeys,
   SCORE_LEAF_FORMAT,
