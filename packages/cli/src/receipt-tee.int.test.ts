@@ -71,4 +71,25 @@ describe("chaoscore receipt verify --policy with real TEE evidence", () => {
     expect(r.stderr).toContain("✗ RECEIPT_ATTESTATION_INVALID");
     expect(r.stderr).toContain("ATTESTATION_AGENT_MISMATCH");
   });
+
+  it("exec verify takes carried SEV-SNP evidence, and names the code of a tampered report", async () => {
+    const v = JSON.parse(await readFile(join(VECTORS, "valid-v3-snp.json"), "utf8"));
+    const evidence = join(work, "snp-evidence.json");
+    const policy = join(work, "snp-policy.json");
+    await writeFile(evidence, JSON.stringify(v.receipt.attestation));
+    await writeFile(policy, JSON.stringify({ snp: { allowDebug: true } }));
+    const at = ["--policy", policy, "--at", "1663981200"];
+    const r = expectCode(await cli("--data-dir", work, "exec", "verify", evidence, ...at), 0);
+    expect(r.stdout).toContain("✓ amd-sev-snp evidence verified");
+    expect(r.stdout).toContain("bootLoader 2, tee 0, snp 5, microcode 68");
+    const report = Buffer.from(v.receipt.attestation.report, "base64");
+    report[0x90] = (report[0x90] as number) ^ 1; // MEASUREMENT
+    await writeFile(
+      evidence,
+      JSON.stringify({ ...v.receipt.attestation, report: report.toString("base64") }),
+    );
+    const bad = await cli("--data-dir", work, "exec", "verify", evidence, ...at);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("ATTESTATION_SNP_REPORT_SIGNATURE_INVALID");
+  });
 });

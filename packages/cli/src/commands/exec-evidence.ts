@@ -59,6 +59,16 @@ export async function runExecVerifyEvidence(
           ? verified.tcbStatus
           : `${verified.tcbStatus} (QE ${verified.qeStatus})`,
       ],
+      ...(verified.tcb === undefined
+        ? []
+        : [
+            [
+              "reported TCB",
+              Object.entries(verified.tcb)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(", "),
+            ] as [string, string],
+          ]),
       ...Object.entries(verified.measurements).map(([k, v]) => [k, v] as [string, string]),
       ["report data", verified.reportData ?? "—"],
       ["root", verified.rootFingerprint],
