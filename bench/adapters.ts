@@ -17,8 +17,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DEVELOPMENT_DEPLOYMENT, generateNoteKey, privateKeyToAddress } from "@chaoscore/core";
-import { createEngine, openDatabase } from "@chaoscore/engine";
-import { buildGateway, gatewayServices } from "@chaoscore/gateway";
+import { composeMigrations, createEngine, NODE_MIGRATIONS, openDatabase } from "@chaoscore/engine";
+import { buildGateway, GATEWAY_MIGRATIONS, gatewayServices } from "@chaoscore/gateway";
 import { recordMcpToolCalls } from "@chaoscore/mcp";
 import { AgentRecorder, ChaosCoreClient } from "@chaoscore/sdk";
 import { chaosCoreRun } from "@chaoscore/sdk/ai-sdk";
@@ -78,7 +78,11 @@ export async function runAdaptersBench(args: string[]): Promise<boolean> {
   const calls = Number(values.calls);
   const warmup = Math.min(50, calls);
   const dir = mkdtempSync(join(tmpdir(), "chaoscore-bench-adapters-"));
-  const db = await openDatabase({ databaseUrl: null, dataDir: dir });
+  const db = await openDatabase({
+    databaseUrl: null,
+    dataDir: dir,
+    migrations: composeMigrations(NODE_MIGRATIONS, GATEWAY_MIGRATIONS),
+  });
   const origin = "chaoscore.bench/log/adapters";
   const engine = await createEngine({
     db,

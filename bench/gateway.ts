@@ -11,13 +11,19 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DEVELOPMENT_DEPLOYMENT, generateNoteKey } from "@chaoscore/core";
 import {
+  composeMigrations,
   createEngine,
   type Db,
   type Engine,
   engineSecp256k1,
+  NODE_MIGRATIONS,
   openDatabase,
 } from "@chaoscore/engine";
-import { ApiKeyStore, buildGateway, gatewayServices } from "@chaoscore/gateway";
+import { ApiKeyStore, buildGateway, GATEWAY_MIGRATIONS, gatewayServices } from "@chaoscore/gateway";
+
+/** A node that serves the gateway: every package's tables. */
+const migrations = composeMigrations(NODE_MIGRATIONS, GATEWAY_MIGRATIONS);
+
 import {
   type BenchAgent,
   makeAgents,
@@ -45,11 +51,11 @@ async function openEngine(
   let drop: () => Promise<void>;
   if (kind === "pglite") {
     const dir = mkdtempSync(join(tmpdir(), "chaoscore-bench-gw-"));
-    db = await openDatabase({ databaseUrl: null, dataDir: dir });
+    db = await openDatabase({ databaseUrl: null, dataDir: dir, migrations });
     drop = async () => rmSync(dir, { recursive: true, force: true });
   } else {
     const schema = `bench_${randomBytes(4).toString("hex")}`;
-    db = await openDatabase({ databaseUrl: process.env.DATABASE_URL, schema });
+    db = await openDatabase({ databaseUrl: process.env.DATABASE_URL, schema, migrations });
     drop = () => db.exec(`DROP SCHEMA ${schema} CASCADE`);
   }
   const origin = "chaoscore.bench/log/default";

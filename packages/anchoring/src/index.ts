@@ -14,6 +14,7 @@ export {
   AnchoringHaltState,
   isChainHistoryBroken,
 } from "./chain-consistency.js";
+export { ANCHORING_MIGRATIONS } from "./migrations.js";
 export {
   REWARD_ACTION_TYPE,
   type RewardPayout,

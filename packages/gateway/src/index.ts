@@ -13,6 +13,7 @@ export {
   type Principal,
   type Scope,
 } from "./auth.js";
+export { GATEWAY_MIGRATIONS } from "./migrations.js";
 export { isRetryable, type Problem, statusOf, toProblem } from "./problem.js";
 export { parseTileIndex, TILE_WIDTH, tileIndexPath } from "./routes/tiles.js";
 export { type GatewayServicesOptions, gatewayServices } from "./services.js";

@@ -9,7 +9,12 @@ export { NODE_ED25519, useNodeEd25519 } from "./node-ed25519.js";
 export * from "./registry/index.js";
 export { fromDbHex, toDbHex } from "./store/bytes.js";
 export type { Db } from "./store/db.js";
-export { MIGRATIONS, migrate } from "./store/migrations.js";
+export {
+  composeMigrations,
+  LOG_MIGRATIONS,
+  type Migration,
+  migrate,
+} from "./store/migrations.js";
 export { type DatabaseOptions, DEFAULT_DATA_DIR, openDatabase } from "./store/open-database.js";
 export { PgliteDb } from "./store/pglite-db.js";
 export { PostgresDb } from "./store/postgres-db.js";

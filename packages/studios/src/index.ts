@@ -39,6 +39,7 @@ export {
   simulationMeasurement,
   type VoteRecord,
 } from "./governance-studio.js";
+export { STUDIOS_MIGRATIONS } from "./migrations.js";
 export {
   GENERIC_KIND,
   parseTaskPayload,

@@ -8,7 +8,7 @@ import {
   signAction,
   signRegistration,
 } from "@chaoscore/core";
-import { createEngine, type Engine, type EngineOptions } from "@chaoscore/engine";
+import { createNode, type Engine, type EngineOptions } from "@chaoscore/engine";
 import { openTestDb } from "./test-db.js";
 
 export const CHAIN_ID = 31337n;
@@ -28,18 +28,37 @@ export function testCard(name: string, capabilities: string[] = ["governance"]):
   };
 }
 
-/** A test engine on a fresh database, with a helper to register agents. */
+/**
+ * A test engine on a fresh database ({@link openTestDb}), assembled by the
+ * composition root (`createNode`) as every entry point is, with a helper to
+ * register agents. `options` override the engine's settings.
+ */
 export async function openTestEngine(options: Partial<EngineOptions> = {}) {
   const { db, drop } = await openTestDb();
   const origin = "chaoscore.test/log/default";
-  const { signerKey, verifierKey } = generateNoteKey(origin);
-  const engine: Engine = await createEngine({
-    db,
-    chainId: CHAIN_ID,
-    verifyingContract: DEVELOPMENT_DEPLOYMENT,
-    log: { origin, signerKey, verifierKey },
-    ...options,
+  const keys = generateNoteKey(origin);
+  const { chain, db: _db, ...engineOptions } = options;
+  const log = { id: "default", origin, ...keys, ...options.log };
+  const node = await createNode(
+    {
+      chainId: (options.chainId ?? CHAIN_ID).toString(),
+      log,
+      verifyingContract: options.verifyingContract ?? DEVELOPMENT_DEPLOYMENT,
+      database: { dataDir: ":memory:" },
+    },
+    {
+      db,
+      // As before the composition root: receipts carry only anchors of the engine's chain.
+      storedAnchors: false,
+      ...(chain === undefined ? {} : { chain }),
+      engine: engineOptions,
+    },
+  ).catch(async (error: unknown) => {
+    await drop();
+    throw error;
   });
+  const engine: Engine = node.engine;
+  const { verifierKey } = log;
   let agents = 0;
   /** Registers a new agent and returns its key and a nonce counter. */
   async function newAgent(capabilities?: string[]) {

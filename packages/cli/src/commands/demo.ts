@@ -35,7 +35,6 @@ import {
 import {
   AGENT_CARD_FORMAT,
   type AgentCard,
-  deploymentAddress,
   type Hex,
   isChaosCoreError,
   privateKeyToAddress,
@@ -43,14 +42,12 @@ import {
   verifyReceipt,
 } from "@chaoscore/core";
 import {
-  createEngine,
   createStudios,
   type Db,
   defaultSandbox,
   type Engine,
   logReputationEpoch,
   MockTeeProvider,
-  openDatabase,
   ReputationComputer,
   RewardService,
 } from "@chaoscore/engine";
@@ -62,6 +59,7 @@ import {
   writeConfig,
   writeLogKey,
 } from "../data-dir.js";
+import { openNode } from "../node-config.js";
 import { formatDuration, info, out, shortHex, UsageError } from "../output.js";
 import type { Globals } from "../program.js";
 import { demoTrustPolicy, startDemoWitnesses, verifyUnderPolicy } from "./demo-witnesses.js";
@@ -199,26 +197,31 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
         : `open Postgres (fresh schema ${schema}); the log trusts the mock TEE root`,
       async () => {
         await mkdir(dir, { recursive: true });
-        open.db =
-          schema === undefined
-            ? await openDatabase({ databaseUrl: null, dataDir: paths.pgdata })
-            : await openDatabase({ databaseUrl: opts.databaseUrl, schema });
-        open.engine = await createEngine({
-          db: open.db,
-          chainId: chain.chainId,
-          // As serve does for a data dir (deploymentOf): config.json below keeps this log key.
-          verifyingContract: deploymentAddress(log.verifierKey),
-          log,
-          attestation: { mode: "optional", trustedRoots: tee.trustedRoots },
-          chain: {
-            client,
-            contracts: { anchor: contracts.anchor, identity: contracts.identity },
-            signer: chain.signer,
-            chainId: chain.chainId,
-            confirmations: 1,
+        // The node the data dir's config.json below describes (as `serve` opens it, it signs
+        // for deploymentAddress(log key)), on PGlite or a fresh Postgres schema.
+        const node = await openNode(
+          {
+            chainId: chain.chainId.toString(),
+            log,
+            database:
+              schema === undefined
+                ? { dataDir: paths.pgdata }
+                : { url: opts.databaseUrl as string, schema },
+            attestation: { trustedRoots: [...tee.trustedRoots] },
           },
-        });
-        return open.engine;
+          {
+            chain: {
+              client,
+              contracts: { anchor: contracts.anchor, identity: contracts.identity },
+              signer: chain.signer,
+              chainId: chain.chainId,
+              confirmations: 1,
+            },
+          },
+        );
+        open.db = node.db;
+        open.engine = node.engine;
+        return node.engine;
       },
     );
     const anchoring = e.anchoring;

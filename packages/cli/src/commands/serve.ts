@@ -23,26 +23,24 @@ import {
   bytesToHex,
   generateNoteKey,
   generatePrivateKey,
+  type Hex,
   hexToBytes,
   privateKeyToAddress,
   signRegistration,
 } from "@chaoscore/core";
-import type { Db, Engine } from "@chaoscore/engine";
+import type { ChaosCoreNode, Engine } from "@chaoscore/engine";
 import {
   CONFIG_FORMAT,
   checkChainId,
   DEFAULT_ORIGIN,
-  dataPaths,
-  deploymentOf,
   isInitialized,
-  readConfig,
-  readLogKey,
   writeConfig,
   writeLogKey,
 } from "../data-dir.js";
+import { loadNodeConfig, openNode } from "../node-config.js";
 import { info, out, UsageError } from "../output.js";
 import type { Globals } from "../program.js";
-import { ensureTeeRoot, trustedTeeRoots } from "../tee-root.js";
+import { ensureTeeRoot } from "../tee-root.js";
 import { chainPaths, openChain } from "./chain.js";
 
 export type ServeOptions = {
@@ -259,16 +257,14 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
   const open: {
     anvil?: AnvilInstance;
     chain?: Chain;
-    db?: Db;
-    engine?: Engine;
+    node?: ChaosCoreNode;
     stopWitnessing?: () => Promise<void> | undefined;
   } = {};
   const cleanup = async () => {
     await open.stopWitnessing?.();
-    await open.engine?.close();
+    await open.node?.close();
     // The sandbox's worker thread (governance simulations) would keep the process alive.
     await (await import("@chaoscore/engine")).defaultSandbox().close();
-    await open.db?.close();
     open.chain?.close();
     await open.anvil?.stop();
   };
@@ -285,8 +281,14 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
       });
       info(`initialized ${dataDir} (config.json, log.key)`);
     }
-    const config = await readConfig(dataDir);
-    const signerKey = await readLogKey(dataDir, config);
+    // The mock TEE's root (made on first start) is trusted by the log.
+    const tee = new (await import("@chaoscore/engine")).MockTeeProvider({
+      rootKey: await ensureTeeRoot(dataDir),
+    });
+    const { file: config, node: nodeConfig } = await loadNodeConfig(dataDir, {
+      databaseUrl: opts.databaseUrl,
+      signatureThreads: opts.signatureThreads,
+    });
     const chainId = BigInt(config.chainId);
 
     // ---- chain ---------------------------------------------------------------------------------
@@ -299,31 +301,16 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
       }
     }
 
-    // ---- database, engine -------------------------------------------------------------------------
+    // ---- the node: database, engine, anchoring ----------------------------------------------------
     // Notes (a checkpoint per batch) and cosignatures are signed and checked by node:crypto.
     (await import("@chaoscore/witness")).useNodeEd25519();
-    const engineModule = await import("@chaoscore/engine");
-    const { createEngine, openDatabase, MockTeeProvider, StoredAnchorDirectory } = engineModule;
-    const tee = new MockTeeProvider({ rootKey: await ensureTeeRoot(dataDir) });
-    const roots = await trustedTeeRoots(dataDir);
-    open.db = await openDatabase({
-      dataDir: dataPaths(dataDir).pgdata,
-      ...(opts.databaseUrl === undefined ? {} : { databaseUrl: opts.databaseUrl }),
-    });
     const chain = open.chain;
-    open.engine = await createEngine({
-      db: open.db,
-      chainId,
-      verifyingContract: deploymentOf(config),
-      log: {
-        id: config.log.id,
-        origin: config.log.origin,
-        signerKey,
-        verifierKey: config.log.verifierKey,
-      },
-      attestation: { mode: "optional", trustedRoots: roots },
-      signatureThreads: opts.signatureThreads,
-      ...(chain === undefined || opts.anchorEvery === 0
+    open.node = await openNode(
+      // Only anchors in this deployment's contract (and chain) reach receipts.
+      chain === undefined
+        ? nodeConfig
+        : { ...nodeConfig, anchorContract: chain.contracts.anchor.address },
+      chain === undefined || opts.anchorEvery === 0
         ? {}
         : {
             chain: {
@@ -333,21 +320,14 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
               chainId,
               ...(opts.confirmations === undefined ? {} : { confirmations: opts.confirmations }),
             },
-          }),
-    });
-    const engine = open.engine;
-    // Only anchors in this deployment's contract (and chain) reach receipts.
-    const anchors = new StoredAnchorDirectory({
-      db: open.db,
-      log: engine.log,
-      chainId: chainId.toString(),
-      ...(chain?.contracts === undefined ? {} : { contract: chain.contracts.anchor.address }),
-    });
-    if (engine.anchoring === undefined) engine.agency.setAnchorDirectory(anchors);
+          },
+    );
+    const { engine, anchors, db } = open.node;
+    const roots = nodeConfig.attestation?.trustedRoots as Hex[];
 
     // ---- the gateway ------------------------------------------------------------------------------
     const { buildGateway, gatewayServices, ApiKeyStore } = await import("@chaoscore/gateway");
-    const keys = new ApiKeyStore(open.db);
+    const keys = new ApiKeyStore(db);
     if ((await keys.list()).length === 0) {
       const admin = await keys.create({ scopes: ["admin"], label: "first admin (serve)" });
       out(`ADMIN_KEY ${admin.key}`);

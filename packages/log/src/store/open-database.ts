@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { Db } from "./db.js";
-import { migrate } from "./migrations.js";
+import { LOG_MIGRATIONS, type Migration, migrate } from "./migrations.js";
 import { PgliteDb } from "./pglite-db.js";
 import { PostgresDb } from "./postgres-db.js";
 
@@ -16,13 +16,19 @@ export type DatabaseOptions = {
   dataDir?: string | undefined;
   /** Postgres schema to use (created if missing); for tests on a shared server. */
   schema?: string | undefined;
+  /**
+   * The schema to bring it to (default the log's own, {@link LOG_MIGRATIONS});
+   * a node passes every package's list, merged (`NODE_MIGRATIONS` of @chaoscore/engine).
+   */
+  migrations?: readonly Migration[] | undefined;
 };
 
 /** The default PGlite data directory, inside the ChaosCore data directory. */
 export const DEFAULT_DATA_DIR = ".chaoscore";
 
 /**
- * Opens the database the options (or `DATABASE_URL`) point to and migrates it.
+ * Opens the database the options (or `DATABASE_URL`) point to and migrates it
+ * (with `options.migrations`, default the log's).
  * @throws ChaosCoreError STORE_UNAVAILABLE / STORE_MIGRATION_FAILED.
  */
 export async function openDatabase(options: DatabaseOptions = {}): Promise<Db> {
@@ -35,7 +41,7 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Db> {
     db = await PgliteDb.open(dir === ":memory:" ? undefined : dir);
   }
   try {
-    await migrate(db);
+    await migrate(db, options.migrations ?? LOG_MIGRATIONS);
   } catch (error) {
     await db.close();
     throw error;

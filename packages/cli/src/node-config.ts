@@ -1,0 +1,75 @@
+/**
+ * The node configuration of a data directory (docs/configuration.md): its
+ * config.json and log.key, the environment (DATABASE_URL, CHAOSCORE_TEE_ROOTS)
+ * and the command's flags, merged into one `NodeConfig` and validated by its
+ * schema. Every command that opens the data directory's node starts here.
+ * The engine is loaded on first use (commands that do not open the database
+ * start without it).
+ * @module
+ */
+import type { ChaosCoreNode, Db, NodeConfig, NodeParts } from "@chaoscore/engine";
+import { type CliConfig, dataPaths, readConfig, readLogKey } from "./data-dir.js";
+import { trustedTeeRoots } from "./tee-root.js";
+
+/** Flags that override or complete the data directory's configuration. */
+export type NodeFlags = {
+  /** `--database-url` (else DATABASE_URL, else PGlite in `<data-dir>/pgdata`). */
+  databaseUrl?: string | undefined;
+  /** `--signature-threads`. */
+  signatureThreads?: number | undefined;
+  /** The CheckpointAnchor whose stored anchors receipts carry. */
+  anchorContract?: string | undefined;
+};
+
+/** The data directory's config.json and the node configuration made from it. */
+export type LoadedConfig = { file: CliConfig; node: NodeConfig };
+
+/**
+ * Reads the data directory's configuration, the environment and the flags
+ * into one validated {@link NodeConfig}.
+ * @throws ChaosCoreError CLI_NOT_INITIALIZED, INVALID_INPUT.
+ */
+export async function loadNodeConfig(
+  dataDir: string,
+  flags: NodeFlags = {},
+): Promise<LoadedConfig> {
+  const file = await readConfig(dataDir);
+  const signerKey = await readLogKey(dataDir, file);
+  const url = flags.databaseUrl ?? process.env.DATABASE_URL ?? "";
+  const { parseNodeConfig } = await import("@chaoscore/engine");
+  const node = parseNodeConfig(
+    {
+      chainId: file.chainId,
+      log: { ...file.log, signerKey },
+      database: url === "" ? { dataDir: dataPaths(dataDir).pgdata } : { url },
+      attestation: { trustedRoots: await trustedTeeRoots(dataDir) },
+      ...(flags.signatureThreads === undefined ? {} : { signatureThreads: flags.signatureThreads }),
+      ...(flags.anchorContract === undefined ? {} : { anchorContract: flags.anchorContract }),
+    },
+    dataDir,
+  );
+  return { file, node };
+}
+
+/** The tables of the parts above the engine a CLI node has: the gateway's (API keys, nonces). */
+async function cliMigrations() {
+  return [(await import("@chaoscore/gateway/migrations")).GATEWAY_MIGRATIONS];
+}
+
+/**
+ * The CLI's composition root: `createNode` of @chaoscore/engine with the
+ * gateway's tables too (the CLI serves the gateway and manages its API keys).
+ */
+export async function openNode(config: NodeConfig, parts: NodeParts = {}): Promise<ChaosCoreNode> {
+  const { createNode } = await import("@chaoscore/engine");
+  return createNode(config, {
+    ...parts,
+    migrations: [...(await cliMigrations()), ...(parts.migrations ?? [])],
+  });
+}
+
+/** Opens and migrates the database of {@link openNode} alone (to assemble a node over a transaction). */
+export async function openNodeDb(config: NodeConfig): Promise<Db> {
+  const { openNodeDatabase } = await import("@chaoscore/engine");
+  return openNodeDatabase(config, await cliMigrations());
+}
