@@ -443,6 +443,47 @@ describe.skipIf(!HAS_CHROMIUM)(
       expect(await stored()).toBeNull();
     });
 
+    it("judges real TEE evidence (receipt v3) under a pinned policy's attestation member", async () => {
+      const logKey = (await readFile(join(VECTORS, "log-key.txt"), "utf8")).trim();
+      const v = JSON.parse(await readFile(join(VECTORS, "valid-v3-tdx.json"), "utf8")) as {
+        receipt: unknown;
+        attestationPolicy: Record<string, unknown>;
+      };
+      const pin = async (attestation: Record<string, unknown>) => {
+        await page.fill(
+          "#policy-input",
+          JSON.stringify({
+            format: "chaoscore.trust-policy/v1",
+            log: { key: logKey },
+            attestation,
+          }),
+        );
+        await page.click("#pin-policy");
+        await page.waitForSelector('[data-testid="pinned-policy"] [data-state="pinned"]');
+      };
+      await page.goto(`${web}/explorer/verify`);
+      await ready("/explorer/verify");
+      await pin(v.attestationPolicy);
+      await page.fill("#receipt-input", JSON.stringify(v.receipt));
+      await page.click("#verify-pasted");
+      const shown = page.locator(
+        '[data-testid="verdict"].ok [data-testid="attestation"][data-platform="intel-tdx"]',
+      );
+      await shown.waitFor();
+      expect(await shown.getAttribute("data-tcb-status")).toBe("NotSupported");
+      expect(await shown.textContent()).toContain("rtmr3");
+      // the default binding: public evidence names no agent of ours
+      await pin({ tdx: { allowedTcbStatuses: ["UpToDate", "NotSupported"] } });
+      await page.fill("#receipt-input", JSON.stringify(v.receipt));
+      await page.click("#verify-pasted");
+      await page.waitForSelector(
+        '[data-testid="verdict"][data-code="RECEIPT_ATTESTATION_INVALID"]',
+      );
+      expect(await page.textContent('[data-testid="cause"]')).toBe("ATTESTATION_AGENT_MISMATCH");
+      await page.click("#unpin-policy");
+      await page.waitForSelector('[data-testid="pinned-policy"] [data-state="none"]');
+    });
+
     it("runs the bundled verifier on every trust-policy receipt vector under its policy", async () => {
       const TRUST = join(VECTORS, "..", "trust-policy");
       const names = (await readdir(TRUST)).filter((n) => n.startsWith("receipt-")).sort();
