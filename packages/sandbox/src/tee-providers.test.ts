@@ -6,6 +6,7 @@ import {
   agentBoundNonce,
   decodeCbor,
   encodeCbor,
+  encodeSnpCertificateTable,
   type Hex,
   isChaosCoreError,
   sha256Hex,
@@ -84,13 +85,55 @@ describe("configfsTsmProvider (stand-in configfs directory replaying the public 
     );
     const inblob = new Uint8Array(await readFile(join(entry, "inblob")));
     expect(`0x${Buffer.from(inblob).toString("hex")}`).toBe(tdxReportData(reportData, nonce));
-    expect(evidence.platform).toBe("intel-tdx");
+    expect(evidence).toMatchObject({ platform: "intel-tdx", nonce }); // the receipt verifier's binding
     const verified = verifyTeeEvidence(
       evidence,
       { tdx: { requireCollateral: false, allowedTcbStatuses: ["Unknown"] } },
       { now: 1688173200 },
     );
     expect(verified.tcbStatus).toBe("Unknown");
+  });
+  it("SEV-SNP: writes REPORT_DATA, returns the report with the auxblob's VCEK, ASK and ARK and the nonce", async () => {
+    const { root, entry } = await standIn("sev_guest");
+    const SNP = join(VECTORS, "snp");
+    const [ask, ark] = [
+      ...readFileSync(join(SNP, "ask_ark_milan.pem"), "utf8").matchAll(
+        /-----BEGIN CERTIFICATE-----([^-]+)-----END/g,
+      ),
+    ].map((m) => new Uint8Array(Buffer.from((m[1] as string).replace(/\s/g, ""), "base64"))) as [
+      Uint8Array,
+      Uint8Array,
+    ];
+    const vcek = new Uint8Array(readFileSync(join(SNP, "vcek.der")));
+    await writeFile(join(entry, "outblob"), readFileSync(join(SNP, "attestation.bin")));
+    await writeFile(join(entry, "auxblob"), encodeSnpCertificateTable({ vcek, ask, ark }));
+    const evidence = await configfsTsmProvider({
+      root,
+      entryName: () => "e1",
+      platform: "amd-sev-snp",
+    }).attest(reportData, nonce);
+    const inblob = new Uint8Array(await readFile(join(entry, "inblob")));
+    expect(`0x${Buffer.from(inblob).toString("hex")}`).toBe(tdxReportData(reportData, nonce));
+    expect(evidence).toMatchObject({ platform: "amd-sev-snp", nonce });
+    const verified = verifyTeeEvidence(
+      evidence,
+      { snp: { allowDebug: true } },
+      { now: 1663981200 },
+    );
+    expect(verified.tcb).toEqual({ bootLoader: 2, tee: 0, snp: 5, microcode: 68 });
+    // a table without the ARK is refused with a coded error
+    await writeFile(
+      join(entry, "auxblob"),
+      encodeSnpCertificateTable({ vcek, ask, ark }).subarray(0, 48),
+    );
+    const error = await configfsTsmProvider({
+      root,
+      entryName: () => "e1",
+      platform: "amd-sev-snp",
+    })
+      .attest(reportData, nonce)
+      .catch((e: unknown) => e);
+    expect(isChaosCoreError(error, "ATTESTATION_EVIDENCE_MALFORMED")).toBe(true);
   });
   it("refuses another TEE's configfs-tsm with EXECUTION_SANDBOX_FAILURE", async () => {
     const { root } = await standIn("sev_guest");

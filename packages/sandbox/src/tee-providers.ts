@@ -1,7 +1,7 @@
 /**
  * Evidence providers for real TEEs, used from inside one: AWS Nitro Enclaves
- * through the Nitro Security Module, Intel TDX (and any TEE the kernel
- * exposes there) through the Linux configfs-tsm report interface
+ * through the Nitro Security Module, Intel TDX and AMD SEV-SNP through the
+ * Linux configfs-tsm report interface
  * (Documentation/ABI/testing/configfs-tsm). Both bind the run as
  * docs/spec/attestation.md §9 says.
  *
@@ -19,7 +19,10 @@ import {
   type Hex,
   hexToBytes,
   parseNitroDocument,
+  parseSnpCertificateTable,
+  parseSnpReport,
   parseTdxQuote,
+  snpEvidence,
   type TeeEvidence,
   tdxReportData,
   toTeeEvidence,
@@ -27,7 +30,7 @@ import {
 
 /** Produces real evidence binding `reportData` and `nonce` (attestation.md §9). */
 export interface TeeEvidenceProvider {
-  readonly platform: "aws-nitro" | "intel-tdx";
+  readonly platform: "aws-nitro" | "intel-tdx" | "amd-sev-snp";
   attest(reportData: Hex, nonce: Hex): Promise<TeeEvidence>;
 }
 
@@ -91,41 +94,55 @@ export function nitroNsmProvider(device: NsmDevice): TeeEvidenceProvider {
 /**
  * configfs-tsm (Linux ≥ 6.7): creates `<root>/<entry>/`, writes REPORTDATA
  * (reportData ‖ SHA-256(nonce), 64 bytes) to `inblob`, reads `outblob` (the
- * quote) and checks that `generation` did not move between the write and the
- * read (another writer would make the quote someone else's), then removes the
- * entry. `root` defaults to /sys/kernel/config/tsm/report. TDX quotes only
- * (`provider` must read `tdx_guest`); the collateral is fetched by the
- * verifier's side, not here.
+ * quote or report) and checks that `generation` did not move between the write
+ * and the read (another writer would make the quote someone else's), then
+ * removes the entry. `root` defaults to /sys/kernel/config/tsm/report.
+ * `platform` "intel-tdx" (default; `provider` must read `tdx_guest`; the
+ * collateral is fetched by the verifier's side) or "amd-sev-snp" (`provider`
+ * must read `sev_guest`; the VCEK, ASK and ARK are read from `auxblob`, the
+ * extended report's certificate table). The evidence carries `nonce`, which
+ * the quote or report holds only as its SHA-256.
  *
  * @throws ChaosCoreError EXECUTION_SANDBOX_FAILURE when the interface fails,
  *   another TEE provides it, or the generation moved; ATTESTATION_* when the
- *   quote is malformed.
+ *   quote, report or certificate table is malformed.
  */
 export function configfsTsmProvider(
-  options: { root?: string; entryName?: () => string } = {},
+  options: { root?: string; entryName?: () => string; platform?: "intel-tdx" | "amd-sev-snp" } = {},
 ): TeeEvidenceProvider {
   const root = options.root ?? "/sys/kernel/config/tsm/report";
   const entryName = options.entryName ?? (() => `chaoscore-${process.pid}-${Date.now()}`);
+  const platform = options.platform ?? "intel-tdx";
+  const expected = platform === "intel-tdx" ? "tdx_guest" : "sev_guest";
   return {
-    platform: "intel-tdx",
+    platform,
     async attest(reportData, nonce) {
       const dir = join(root, entryName());
+      // TDX REPORTDATA and SNP REPORT_DATA bind the run alike (attestation.md §9, §12)
       const inblob = hexToBytes(tdxReportData(reportData, nonce));
       try {
         await mkdir(dir, { recursive: false }).catch((e: NodeJS.ErrnoException) => {
           if (e.code !== "EEXIST") throw e;
         });
         const provider = (await readFile(join(dir, "provider"), "utf8")).trim();
-        if (provider !== "tdx_guest")
-          throw providerFailure(`configfs-tsm is provided by ${provider}, not tdx_guest`);
+        if (provider !== expected)
+          throw providerFailure(`configfs-tsm is provided by ${provider}, not ${expected}`);
         await writeFile(join(dir, "inblob"), inblob);
         const before = (await readFile(join(dir, "generation"), "utf8")).trim();
-        const quote = new Uint8Array(await readFile(join(dir, "outblob")));
+        const blob = new Uint8Array(await readFile(join(dir, "outblob")));
+        const aux =
+          platform === "amd-sev-snp"
+            ? new Uint8Array(await readFile(join(dir, "auxblob")))
+            : undefined;
         const after = (await readFile(join(dir, "generation"), "utf8")).trim();
         if (before !== after)
           throw providerFailure("configfs-tsm: another writer changed the report entry");
-        parseTdxQuote(quote);
-        return toTeeEvidence("intel-tdx", quote);
+        if (aux !== undefined) {
+          parseSnpReport(blob);
+          return snpEvidence(blob, parseSnpCertificateTable(aux), nonce);
+        }
+        parseTdxQuote(blob);
+        return toTeeEvidence("intel-tdx", blob, undefined, nonce);
       } catch (error) {
         if (error instanceof ChaosCoreError) throw error;
         throw providerFailure("the configfs-tsm report interface failed", error);

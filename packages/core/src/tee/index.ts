@@ -15,6 +15,7 @@ export * from "./nitro.js";
 export * from "./rsa-pss.js";
 export * from "./signature-cache.js";
 export * from "./snp.js";
+export * from "./snp-cert-table.js";
 export {
   AMD_ARK_GENOA_SHA256,
   AMD_ARK_MILAN_SHA256,
