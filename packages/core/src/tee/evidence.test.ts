@@ -12,6 +12,7 @@ import {
 import {
   parseAttestationPolicy,
   parseTeeEvidence,
+  snpEvidence,
   toTeeEvidence,
   verifyTeeEvidence,
 } from "./evidence.js";
@@ -157,5 +158,49 @@ describe("verifyTeeEvidence", () => {
       codeOf(() => verifyTeeEvidence({ ...nitro, document: "!!" }, {}, { now: NOW_NITRO })),
     ).toBe("ATTESTATION_EVIDENCE_MALFORMED");
     expect(bytesToHex(new Uint8Array([1]))).toBe("0x01");
+  });
+});
+
+describe("carried AMD SEV-SNP evidence", () => {
+  const pem = file("snp/ask_ark_milan.pem").toString();
+  const [ask, ark] = [...pem.matchAll(/-----BEGIN CERTIFICATE-----([^-]+)-----END/g)].map(
+    (m) => new Uint8Array(Buffer.from((m[1] as string).replace(/\s/g, ""), "base64")),
+  ) as [Uint8Array, Uint8Array];
+  const snp = snpEvidence(new Uint8Array(file("snp/attestation.bin")), [
+    new Uint8Array(file("snp/vcek.der")),
+    ask,
+    ark,
+  ]);
+  const NOW_SNP = 1663981200;
+
+  it("verifies under the policy's snp member and reports measurement, host data and TCB", () => {
+    const v = verifyTeeEvidence(
+      snp,
+      parseAttestationPolicy({ snp: { allowDebug: true, minimumTcb: { microcode: 68 } } }),
+      { now: NOW_SNP, ecdsa: nodeEcdsaVerifier },
+    );
+    expect(v).toMatchObject({
+      platform: "amd-sev-snp",
+      tcbStatus: "n/a",
+      tcb: { bootLoader: 2, tee: 0, snp: 5, microcode: 68 },
+      timestamp: null,
+    });
+    expect(Object.keys(v.measurements)).toEqual(["measurement", "hostData"]);
+  });
+
+  it("refuses what the policy refuses, each with its code", () => {
+    const run = (policy: unknown) => () =>
+      verifyTeeEvidence(snp, parseAttestationPolicy(policy), { now: NOW_SNP });
+    expect(codeOf(run({}))).toBe("ATTESTATION_DEBUG_NOT_ALLOWED");
+    expect(codeOf(run({ platforms: ["intel-tdx"] }))).toBe("ATTESTATION_MEASUREMENT_NOT_ALLOWED");
+    expect(codeOf(run({ snp: { allowDebug: true, minimumTcb: { snp: 6 } } }))).toBe(
+      "ATTESTATION_TCB_STATUS_NOT_ALLOWED",
+    );
+    expect(codeOf(() => parseAttestationPolicy({ snp: { minimumTcb: { fmc: 1 } } }))).toBe(
+      "INVALID_INPUT",
+    );
+    expect(codeOf(() => parseTeeEvidence({ ...snp, certificates: [] }))).toBe(
+      "ATTESTATION_EVIDENCE_MALFORMED",
+    );
   });
 });
