@@ -179,3 +179,19 @@ def test_cli(capsys):
     assert "✓" in capsys.readouterr().out
     assert main(["verify", str(RECEIPTS / "tampered-payload.json"), "--log-key", LOG_KEY]) == 1
     assert "✗ RECEIPT_PAYLOAD_MISMATCH" in capsys.readouterr().out
+
+
+def test_cli_judges_v3_evidence_under_the_policy(tmp_path, capsys):
+    import json
+
+    from chaoscore.__main__ import main
+
+    v = load(RECEIPTS / "valid-v3-snp.json")
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"format": "chaoscore.trust-policy/v1", "log": {"key": LOG_KEY}, "attestation": v["attestationPolicy"]}))
+    assert main(["verify", str(RECEIPTS / "valid-v3-snp.json"), "--policy", str(policy)]) == 0
+    out = capsys.readouterr().out
+    assert "attestation verified: amd-sev-snp" in out and "NOT bound to the acting agent" in out
+    policy.write_text(json.dumps({"format": "chaoscore.trust-policy/v1", "log": {"key": LOG_KEY}, "attestation": {"requireAgentBinding": False}}))
+    assert main(["verify", str(RECEIPTS / "valid-v3-snp.json"), "--policy", str(policy)]) != 0
+    assert "ATTESTATION_DEBUG_NOT_ALLOWED" in capsys.readouterr().out

@@ -85,6 +85,13 @@ def main(argv=None) -> int:
         print(f"  outcome {r.outcome_id}")
     print(f"  leaf {r.leaf_index} in {r.origin} tree of size {r.tree_size}, root {r.root_hash}")
     print(f"  attestation: {r.attestation}; anchor: {'none' if r.anchor is None else r.anchor['txHash']}")
+    if r.attestation_result is not None:  # judged under the policy's attestation member
+        a = r.attestation_result
+        tcb = "" if a["tcbStatus"] == "n/a" else f", TCB {a['tcbStatus']}" + (f" (QE {a['qeStatus']})" if "qeStatus" in a else "")
+        bound = "bound to the acting agent" if a["agentBound"] else "NOT bound to the acting agent (the policy waives it)"
+        print(f"  attestation verified: {a['platform']}{tcb}, root {a['root']}; {bound}")
+        for k, v in a["measurements"].items():
+            print(f"    {'PCR' + k if k.isdigit() else k} {v}")
     if witnesses is not None:
         each = "; ".join(
             f"{'✓' if c['verified'] else '✗'} {c['name']}+{c['keyId']} at {c['timestamp']}"
