@@ -15,6 +15,14 @@ export {
   type Migration,
   migrate,
 } from "./store/migrations.js";
+export {
+  alwaysLeader,
+  type LeaderLease,
+  leaderLockKey,
+  openLeaderLease,
+  PostgresLeaderLease,
+  type PostgresLeaderLeaseOptions,
+} from "./store/leader-lease.js";
 export { type DatabaseOptions, DEFAULT_DATA_DIR, openDatabase } from "./store/open-database.js";
 export { PgliteDb } from "./store/pglite-db.js";
 export { PostgresDb } from "./store/postgres-db.js";
