@@ -14,7 +14,9 @@ import {
   type Secp256k1Recovery,
   setSecp256k1Recovery,
   signDigest,
+  type VerifyReceiptOptions,
   verifyReceipt,
+  verifyTeeEvidence,
 } from "@chaoscore/core";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -162,7 +164,12 @@ describe("every recovery path gives the same signer", () => {
   const logKey = readFileSync(join(VECTORS, "receipts", "log-key.txt"), "utf8").trim();
   it.each(receipts)("vectors/receipts/%s: verifyReceipt judges alike", async (f) => {
     const v = load("receipts", f);
-    const options = v.attestationRoots ? { attestation: { trustedRoots: v.attestationRoots } } : {};
+    // As core's receipt tests read the vectors: real TEE evidence (v3) needs the evidence verifier.
+    const options: VerifyReceiptOptions = {
+      evidenceVerifier: verifyTeeEvidence,
+      ...(v.attestationRoots ? { attestation: { trustedRoots: v.attestationRoots } } : {}),
+      ...(v.attestationPolicy ? { attestationPolicy: v.attestationPolicy } : {}),
+    };
     const judge = (r: Secp256k1Recovery) =>
       withRecovery(r, () => {
         try {
