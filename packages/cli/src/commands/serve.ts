@@ -42,6 +42,7 @@ import { info, out, UsageError } from "../output.js";
 import type { Globals } from "../program.js";
 import { ensureTeeRoot } from "../tee-root.js";
 import { chainPaths, openChain } from "./chain.js";
+import { startLeaderDuties } from "./serve-leader.js";
 
 export type ServeOptions = {
   host: string;
@@ -102,7 +103,7 @@ async function startWitnessing(
         info(`witness ${o.witness} (${o.url}) ${o.status} at size ${o.size}: ${o.detail ?? ""}`);
     },
   });
-  service.start();
+  // Started by the leader's duties (serve-leader.ts): one process submits to the witnesses.
   info(`witnesses: ${witnesses.map((w) => w.url).join(", ")}`);
   return service;
 }
@@ -373,11 +374,40 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
       origins: () => origins,
       ...admissionOptions(opts),
     });
-    if (engine.anchoring !== undefined && opts.anchorEvery > 0) {
-      engine.anchoring.start({ intervalMs: opts.anchorEvery * 1000 });
-    }
+    // Anchoring and witnessing have one writer: the leader among the gateways on this
+    // database (a Postgres advisory lock; PGlite: this process). Every gateway takes writes.
     const witnessing = await startWitnessing(engine, config.witnesses, opts.witness);
-    open.stopWitnessing = () => witnessing?.stop();
+    const anchoring = opts.anchorEvery > 0 ? engine.anchoring : undefined;
+    const { openLeaderLease } = await import("@chaoscore/engine");
+    const duties = startLeaderDuties(
+      openLeaderLease({
+        url: nodeConfig.database.url,
+        name: `${nodeConfig.log.id}:${nodeConfig.database.schema ?? ""}`,
+        onError: (e) => info(`leader lock: ${(e as Error).message}`),
+      }),
+      [
+        ...(anchoring === undefined
+          ? []
+          : [
+              {
+                name: "anchoring",
+                start: () => anchoring.start({ intervalMs: opts.anchorEvery * 1000 }),
+                stop: () => anchoring.stop(),
+              },
+            ]),
+        ...(witnessing === undefined
+          ? []
+          : [
+              {
+                name: "witnessing",
+                start: () => witnessing.start(),
+                stop: () => witnessing.stop(),
+              },
+            ]),
+      ],
+      info,
+    );
+    open.stopWitnessing = () => duties.stop();
     const address = await app.listen({ host: opts.host, port: opts.port });
     origins.push(...publicOrigins(opts.publicUrl, address));
     out(`LISTENING ${address}`);

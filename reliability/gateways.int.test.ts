@@ -1,0 +1,230 @@
+/**
+ * Stateless gateways on one Postgres server (issue 18 item 1), with real
+ * processes: three `chaoscore serve` on one database take signed actions
+ * from several agents — each agent through every gateway in turn, the same
+ * signed action raced to all three, an Idempotency-Key retried through
+ * another gateway, a request replayed to another gateway — and the log is
+ * then audited clean with every acknowledged action in it exactly once.
+ * Then leadership: two gateways with a chain, the leader (the one anchoring)
+ * is SIGKILLed, the other takes over and anchors on; no checkpoint is
+ * anchored twice.
+ *
+ * Needs DATABASE_URL (CI's Postgres run): several processes on one database
+ * is what a server is for; PGlite is one process by construction (its data
+ * directory is locked). Each run makes its own database and drops it.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type GatewayProcess, runCli, startGateway } from "./gateway.js";
+import {
+  actionBody,
+  agentRequestHeaders,
+  codeOf,
+  newAgent,
+  registerAgent,
+  send,
+  sleep,
+  type TestAgent,
+  target,
+} from "./http.js";
+
+const serverUrl = process.env.DATABASE_URL ?? "";
+const SKIP_REASON =
+  "needs DATABASE_URL (a Postgres server: several gateway processes share one database; PGlite is one process)";
+/** The origin every gateway is reached at (behind one load balancer): signed requests name it. */
+const PUBLIC = "http://gateways.test";
+
+/** A fresh database on the server of DATABASE_URL; `drop` removes it. */
+async function freshDatabase(tag: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `scale_${tag}_${process.pid}_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+async function query<T extends Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<T>(sql, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+/** Posts a signed action through `base`, as the agent (a fresh request signature) unless `headers` are given. */
+function postAction(
+  base: string,
+  agent: TestAgent,
+  body: string,
+  extra: Record<string, string> = {},
+  headers?: Record<string, string>,
+) {
+  const h = headers ?? {
+    ...agentRequestHeaders(agent, { method: "POST", path: "/v1/actions", body }),
+    "content-type": "application/json",
+    ...extra,
+  };
+  return { headers: h, answer: send(`${base}/v1/actions`, { method: "POST", headers: h, body }) };
+}
+
+type Ack = { id: string; leafIndex: number; duplicate: boolean };
+const ackOf = (a: Awaited<ReturnType<typeof send>>): Ack | undefined =>
+  a.ok && (a.status === 201 || a.status === 200) ? (a.body as Ack) : undefined;
+
+describe.skipIf(serverUrl === "")(`three gateways on one Postgres server (${SKIP_REASON})`, () => {
+  let db: { url: string; drop: () => Promise<void> };
+  let dataDir: string;
+  const gateways: GatewayProcess[] = [];
+
+  beforeAll(async () => {
+    db = await freshDatabase("gw");
+    dataDir = mkdtempSync(join(tmpdir(), "chaoscore-gateways-"));
+    const serveArgs = ["--no-chain", "--public-url", PUBLIC];
+    // The first start initialises the data dir and the database; the others join it.
+    gateways.push(await startGateway({ dataDir, databaseUrl: db.url, serveArgs }));
+    gateways.push(
+      ...(await Promise.all(
+        [1, 2].map(() => startGateway({ dataDir, databaseUrl: db.url, serveArgs })),
+      )),
+    );
+  }, 240_000);
+
+  afterAll(async () => {
+    await Promise.all(gateways.map((g) => g.stop()));
+    await db?.drop();
+    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("sequences writes through all three: every acknowledged action is in the log once, the audit is clean", async () => {
+    const admin = (gateways[0] as GatewayProcess).adminKey;
+    expect(admin).not.toBe("");
+    const urls = gateways.map((g) => g.url);
+    const agents = ["a", "b", "c", "d"].map((n) => newAgent(`gw-${n}`));
+    for (const [i, agent] of agents.entries()) {
+      await registerAgent(urls[i % 3] as string, admin, agent);
+    }
+    target.origin = PUBLIC;
+    const acked = new Map<string, number>(); // action id → leaf index
+    const note = (ack: Ack | undefined, what: string) => {
+      expect(ack, what).toBeDefined();
+      const a = ack as Ack;
+      const seen = acked.get(a.id);
+      if (seen !== undefined) expect(a.leafIndex, `${what}: the same leaf`).toBe(seen);
+      acked.set(a.id, a.leafIndex);
+      return a;
+    };
+    const PER_AGENT = 24;
+
+    // 1. Each agent writes through the three gateways in turn; the agents write at once.
+    await Promise.all(
+      agents.map(async (agent, i) => {
+        for (let n = 1; n <= PER_AGENT; n++) {
+          const body = actionBody(agent, n, { agent: i, n });
+          const { answer } = postAction(urls[(i + n) % 3] as string, agent, body);
+          const a = await answer;
+          note(ackOf(a), `agent ${i} nonce ${n}: ${a.ok ? `${a.status} ${a.text}` : a.error}`);
+        }
+      }),
+    );
+
+    // 2. One signed action raced to all three gateways: one leaf, the others are duplicates of it.
+    const racer = agents[0] as TestAgent;
+    const raced = actionBody(racer, PER_AGENT + 1, { raced: true });
+    const answers = await Promise.all(urls.map((u) => postAction(u, racer, raced).answer));
+    const acks = answers.map((a, i) => note(ackOf(a), `race at gateway ${i}`));
+    expect(acks.filter((a) => !a.duplicate)).toHaveLength(1);
+    expect(new Set(acks.map((a) => a.leafIndex)).size).toBe(1);
+
+    // 3. An Idempotency-Key: the answer through gateway 0 is replayed by gateway 2.
+    const keyed = agents[1] as TestAgent;
+    const keyedBody = actionBody(keyed, PER_AGENT + 1, { keyed: true });
+    const first = await postAction(urls[0] as string, keyed, keyedBody, {
+      "idempotency-key": "scale-18-key",
+    }).answer;
+    const retried = await postAction(urls[2] as string, keyed, keyedBody, {
+      "idempotency-key": "scale-18-key",
+    }).answer;
+    const firstAck = note(ackOf(first), "idempotent first");
+    const retriedAck = note(ackOf(retried), "idempotent retry");
+    expect(firstAck.duplicate).toBe(false);
+    expect(retried.ok && retried.status).toBe(first.ok && first.status);
+    expect(retriedAck).toEqual(firstAck);
+    // The key with another request, through gateway 1: refused, nothing written.
+    const other = await postAction(
+      urls[1] as string,
+      keyed,
+      actionBody(keyed, PER_AGENT + 2, { keyed: "other" }),
+      { "idempotency-key": "scale-18-key" },
+    ).answer;
+    expect(codeOf(other)).toBe("GATEWAY_IDEMPOTENCY_KEY_REUSED");
+
+    // 4. A request replayed byte for byte (same request nonce) to another gateway: refused.
+    const replayer = agents[2] as TestAgent;
+    const replayBody = actionBody(replayer, PER_AGENT + 1, { replayed: true });
+    const sent = postAction(urls[1] as string, replayer, replayBody);
+    note(ackOf(await sent.answer), "replay's original");
+    const replayed = await postAction(urls[2] as string, replayer, replayBody, {}, sent.headers)
+      .answer;
+    expect(codeOf(replayed)).toBe("GATEWAY_REQUEST_REPLAYED");
+    // A nonce below the agent's last one, through a gateway that did not see the last one: refused.
+    const stale = await postAction(
+      urls[0] as string,
+      replayer,
+      actionBody(replayer, 3, { stale: true }),
+    ).answer;
+    expect(codeOf(stale)).toBe("AGENCY_NONCE_NOT_INCREASING");
+
+    // Every acknowledged action is stored once, at the leaf it was acknowledged with.
+    const rows = await query<{ id: string; leaf_index: number }>(
+      db.url,
+      "SELECT '0x' || encode(id, 'hex') AS id, leaf_index::int AS leaf_index FROM actions",
+    );
+    expect(rows).toHaveLength(acked.size);
+    for (const r of rows) expect(acked.get(r.id), r.id).toBe(r.leaf_index);
+    expect(acked.size).toBe(agents.length * PER_AGENT + 3);
+    const [log] = await query<{ size: number; leaves: number; distinct: number }>(
+      db.url,
+      `SELECT (SELECT size::int FROM logs WHERE id = 'default') AS size,
+              (SELECT count(*)::int FROM log_leaves) AS leaves,
+              (SELECT count(DISTINCT leaf_index)::int FROM actions) AS distinct`,
+    );
+    expect(log).toEqual({ size: acked.size, leaves: acked.size, distinct: acked.size });
+    // Per agent, nonces in leaf order (sequencing across gateways kept the order they were accepted in).
+    const order = await query<{ agent_id: string; ordered: boolean }>(
+      db.url,
+      `SELECT agent_id, bool_and(prev IS NULL OR prev < nonce) AS ordered FROM (
+         SELECT agent_id, nonce, lag(nonce) OVER (PARTITION BY agent_id ORDER BY leaf_index) AS prev
+         FROM actions) t GROUP BY agent_id`,
+    );
+    expect(order.every((o) => o.ordered)).toBe(true);
+
+    const audit = await runCli(["log", "audit"], { dataDir, databaseUrl: db.url });
+    expect(audit.code, `${audit.stdout}\n${audit.stderr}`).toBe(0);
+    expect(audit.stdout).toMatch(/log audit clean/);
+  }, 240_000);
+
+  it("has exactly one leader among the three (no chain: it leads with no duties)", () => {
+    const leaders = gateways.filter((g) => g.tail().some((l) => l.startsWith("LEADER acquired")));
+    expect(leaders).toHaveLength(1);
+  });
+});
