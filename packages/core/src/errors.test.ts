@@ -50,7 +50,13 @@ const RESERVED: Partial<Record<ErrorCode, string>> = {};
  * String literals in the source that look like codes (a component prefix,
  * SCREAMING_SNAKE) but are not error codes, e.g. environment variable names.
  */
-const NOT_CODES = new Set<string>([]);
+const NOT_CODES = new Set<string>([
+  // function names in the contracts' ABIs (packages/chain/src/abis, generated)
+  "AGENT_WALLET_SET_TYPEHASH",
+  "STUDIO_ADMIN_ROLE",
+  // an identifier named in a comment (the gateway's migration list)
+  "GATEWAY_MIGRATIONS",
+]);
 
 // ---- docs/errors.md --------------------------------------------------------------------------
 
