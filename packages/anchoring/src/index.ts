@@ -1,13 +1,10 @@
 export { type AgentToken, findAgentToken } from "./agent-tokens.js";
+export type { AgentAnchorRecord, AnchorRecord, AnchorStatus } from "./anchor-records.js";
 export {
-  type AgentAnchorRecord,
   type AnchoringChain,
   AnchoringService,
   type AnchoringServiceOptions,
-  type AnchorRecord,
-  type AnchorStatus,
   type ReconcileReport,
-  StoredAnchorDirectory,
 } from "./anchoring-service.js";
 export {
   type AnchoringHalt,
@@ -22,3 +19,4 @@ export {
   RewardService,
   type RewardServiceOptions,
 } from "./reward-service.js";
+export { StoredAnchorDirectory } from "./stored-anchor-directory.js";

@@ -1,0 +1,87 @@
+import { logIdOf } from "@chaoscore/chain";
+import type { Hex, ReceiptAnchor } from "@chaoscore/core";
+import type { AnchorDirectory, Db, TransparencyLog } from "@chaoscore/log";
+import {
+  ANCHOR_COLUMNS,
+  type AnchorRecord,
+  type AnchorRow,
+  anchorColumns,
+  toRecord,
+} from "./anchor-records.js";
+
+/**
+ * The {@link AnchorDirectory} of the anchors recorded in the database: needs
+ * no chain connection (receipts of a process that does not anchor itself).
+ */
+export class StoredAnchorDirectory implements AnchorDirectory {
+  readonly #db: Db;
+  readonly #log: TransparencyLog;
+  readonly #chainId: string | undefined;
+  readonly #contract: string | undefined;
+
+  /** Without `chainId` / `contract`, final anchors on any chain and contract count. */
+  constructor(options: { db: Db; log: TransparencyLog; chainId?: string; contract?: string }) {
+    this.#db = options.db;
+    this.#log = options.log;
+    this.#chainId = options.chainId;
+    this.#contract = options.contract?.toLowerCase();
+  }
+
+  /** Every anchor record of the log (any status) on this chain and contract, newest first. */
+  async list(limit = 100): Promise<AnchorRecord[]> {
+    const params: unknown[] = [this.#log.id];
+    const where = this.#filter(params, "");
+    params.push(limit);
+    const rows = await this.#db.query<AnchorRow>(
+      `SELECT ${ANCHOR_COLUMNS} FROM anchors WHERE log_id = $1 ${where}
+       ORDER BY id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toRecord);
+  }
+
+  /** `AND chain_id = … AND contract = …` for the configured filter (pushing to `params`). */
+  #filter(params: unknown[], alias: string): string {
+    const where: string[] = [];
+    if (this.#chainId !== undefined) {
+      params.push(this.#chainId);
+      where.push(`AND ${alias}chain_id = $${params.length}`);
+    }
+    if (this.#contract !== undefined) {
+      params.push(this.#contract);
+      where.push(`AND ${alias}contract = $${params.length}`);
+    }
+    return where.join(" ");
+  }
+
+  /** The latest FINAL anchor of `logId` whose stored checkpoint covers leaf `leafIndex`, or null. */
+  async anchorCovering(
+    logId: string,
+    leafIndex: number,
+  ): Promise<{ size: number; anchor: ReceiptAnchor } | null> {
+    if (logId !== this.#log.id) return null;
+    const params: unknown[] = [logId, leafIndex];
+    const where = [this.#filter(params, "a.")];
+    const [row] = await this.#db.query<AnchorRow>(
+      `SELECT ${anchorColumns("a")} FROM anchors a
+       JOIN log_checkpoints c ON c.log_id = a.log_id AND c.size = a.size
+       WHERE a.log_id = $1 AND a.status = 'final' AND a.size > $2 ${where.join(" ")}
+         AND a.anchor_index IS NOT NULL AND a.tx_hash IS NOT NULL AND a.block_number IS NOT NULL
+       ORDER BY a.size DESC, a.id DESC LIMIT 1`,
+      params,
+    );
+    if (row === undefined) return null;
+    const r = toRecord(row);
+    return {
+      size: r.size,
+      anchor: {
+        chainId: r.chainId,
+        contract: r.contract,
+        logId: logIdOf(this.#log.origin),
+        index: r.index as number,
+        txHash: r.txHash as Hex,
+        blockNumber: r.blockNumber as number,
+      },
+    };
+  }
+}
