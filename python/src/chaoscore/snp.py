@@ -33,6 +33,10 @@ _EXT = {
     "microcode": "1.3.6.1.4.1.3704.1.3.8",
 }
 _HWID = "1.3.6.1.4.1.3704.1.4"
+_RSA_PSS_SHA384 = bytes.fromhex(
+    "304606092a864886f70d01010a3039a00f300d06096086480165030402020500a11c301a06092a864886f70d010108"
+    "300d06096086480165030402020500a203020130a303020101"
+)
 
 
 def _tcb(b: bytes, at: int) -> dict:
@@ -78,13 +82,26 @@ def _load(der: bytes) -> x509.Certificate:
         for ext in cert.extensions:
             _ = ext.value
         params = cert.signature_algorithm_parameters
+        # inside the try: a mangled algorithm OID raises UnsupportedAlgorithm here (found by hypothesis)
+        pss_sha384 = (
+            cert.signature_algorithm_oid == SignatureAlgorithmOID.RSASSA_PSS
+            and isinstance(cert.signature_hash_algorithm, hashes.SHA384)
+            and isinstance(params, padding.PSS)
+        )
+        # the outer AlgorithmIdentifier is not signed: it must be exactly the PSS/SHA-384/salt-48
+        # encoding, as the signed inner one (a changed salt or trailer byte there was accepted)
+        der = bytes(der)
+        header = 2 + (der[1] & 0x7F if der[1] & 0x80 else 0)
+        outer = header + len(cert.tbs_certificate_bytes)
+        pss_sha384 = pss_sha384 and der[outer:outer + len(_RSA_PSS_SHA384)] == _RSA_PSS_SHA384
+        pss_sha384 = pss_sha384 and _RSA_PSS_SHA384 in cert.tbs_certificate_bytes
+        # the signature BIT STRING must have no unused bits (cryptography ignores that byte)
+        bits = outer + len(_RSA_PSS_SHA384)
+        content = bits + 2 + (der[bits + 1] & 0x7F if der[bits + 1] & 0x80 else 0)
+        pss_sha384 = pss_sha384 and der[bits] == 0x03 and der[content] == 0
     except Exception as e:  # noqa: BLE001 - any parse failure is the same coded error
         raise Invalid("ATTESTATION_CHAIN_INVALID", f"an AMD certificate is not valid DER X.509: {e}") from None
-    if (
-        cert.signature_algorithm_oid != SignatureAlgorithmOID.RSASSA_PSS
-        or not isinstance(cert.signature_hash_algorithm, hashes.SHA384)
-        or not isinstance(params, padding.PSS)
-    ):
+    if not pss_sha384:
         raise Invalid("ATTESTATION_CHAIN_INVALID", "an AMD certificate is not signed with RSASSA-PSS SHA-384")
     return cert
 
@@ -121,6 +138,16 @@ def _spl(cert: x509.Certificate, oid: str) -> int | None:
 
 
 def verify_snp_report(data: bytes, certificates: list, policy: dict) -> dict:
+    """Verifies a report; every failure is Invalid with an ATTESTATION_* code (see _verify)."""
+    try:
+        return _verify(data, certificates, policy)
+    except Invalid:
+        raise
+    except Exception as e:  # noqa: BLE001 - defensive: no stray exception escapes a verifier
+        raise Invalid("ATTESTATION_EVIDENCE_MALFORMED", f"unexpected {type(e).__name__}") from None
+
+
+def _verify(data: bytes, certificates: list, policy: dict) -> dict:
     """Verifies a report with [VCEK, ASK, ARK] (DER) under `policy` (now,
     trustedRootFingerprints, allowedMeasurements, minimumTcb, allowDebug,
     expectedReportData); returns {platform, version, measurement, host_data,
