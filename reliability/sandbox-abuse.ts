@@ -12,7 +12,7 @@
  * @module
  */
 import { MockTeeProvider, SecureExecutionEnvironment } from "@chaoscore/engine";
-import { openTestGateway } from "../packages/gateway/src/test-support/gateway.js";
+import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { fmt, type ScenarioResult } from "./report.js";
 
 /** One abusive request and the answer it must get. */

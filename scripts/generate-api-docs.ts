@@ -4,8 +4,8 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { replaceRoutesTable, routesTable } from "../packages/gateway/src/api-docs.js";
-import { openTestGateway } from "../packages/gateway/src/test-support/gateway.js";
 
 const file = join(resolve(import.meta.dirname, ".."), "docs/api.md");
 const g = await openTestGateway({ logger: false });

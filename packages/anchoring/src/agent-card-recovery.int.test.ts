@@ -3,30 +3,16 @@
  * answer to the send was lost; the transaction is in the pool) is not dropped and registered
  * again — which made a second identity on chain — but looked up on chain first.
  */
-import { randomBytes } from "node:crypto";
-import { generateNoteKey } from "@chaoscore/core";
-import { openTestEngine } from "@chaoscore/testkit";
+import { openAnchoringTestEngine } from "@chaoscore/testkit";
+import { useTestChain } from "@chaoscore/testkit/chain";
 import { describe, expect, it } from "vitest";
-import { useTestChain } from "../../chain/src/test-support/chain.js";
-import type { AnchoringService } from "./anchoring-service.js";
 
 const chain = useTestChain();
 
 describe("a pending agent-card anchor without a transaction hash (anvil)", () => {
   it("stays pending while its registration is in the pool, then is recorded: one identity", async () => {
-    const origin = `chaoscore.test/log/cards-${randomBytes(6).toString("hex")}`;
-    const keys = generateNoteKey(origin);
-    const t = await openTestEngine({
-      log: { origin, signerKey: keys.signerKey, verifierKey: keys.verifierKey },
-      chain: {
-        client: chain.client,
-        contracts: chain.contracts,
-        signer: chain.deployer,
-        chainId: chain.anvil.chainId,
-        confirmations: 1,
-      },
-    });
-    const service = t.engine.anchoring as AnchoringService;
+    const t = await openAnchoringTestEngine(chain, { name: "cards" });
+    const { origin, anchoring: service } = t;
     try {
       const agent = await t.newAgent();
       const id = agent.address.toLowerCase();
@@ -78,19 +64,8 @@ describe("a pending agent-card anchor without a transaction hash (anvil)", () =>
   });
 
   it("drops it when the chain has neither the card nor a transaction in the pool", async () => {
-    const origin = `chaoscore.test/log/cards-${randomBytes(6).toString("hex")}`;
-    const keys = generateNoteKey(origin);
-    const t = await openTestEngine({
-      log: { origin, signerKey: keys.signerKey, verifierKey: keys.verifierKey },
-      chain: {
-        client: chain.client,
-        contracts: chain.contracts,
-        signer: chain.deployer,
-        chainId: chain.anvil.chainId,
-        confirmations: 1,
-      },
-    });
-    const service = t.engine.anchoring as AnchoringService;
+    const t = await openAnchoringTestEngine(chain, { name: "cards" });
+    const { origin, anchoring: service } = t;
     try {
       const agent = await t.newAgent();
       const id = agent.address.toLowerCase();

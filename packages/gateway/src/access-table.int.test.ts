@@ -4,8 +4,9 @@
  * role. Before, handlers refused agents ad hoc (members, budget) and
  * `simulate` let any registered agent run the sandbox in any studio.
  */
+
+import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestGateway } from "./test-support/gateway.js";
 
 type G = Awaited<ReturnType<typeof openTestGateway>>;
 let g: G;

@@ -6,9 +6,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { privateKeyToAddress, signRegistration } from "@chaoscore/core";
+import { CHAIN_ID, openTestGateway } from "@chaoscore/testkit/gateway";
 import { describe, expect, it } from "vitest";
 import { solveProofOfWork } from "./admission.js";
-import { CHAIN_ID, openTestGateway } from "./test-support/gateway.js";
 
 const card = (name: string) => ({
   format: "chaoscore.agent-card/v1" as const,

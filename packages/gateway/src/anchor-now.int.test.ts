@@ -5,9 +5,10 @@
  * packages/anchoring); here: access, the answer, the feature switch and
  * the rate limit.
  */
+
+import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ANCHOR_NOW_PER_MINUTE } from "./routes/anchor-now.js";
-import { openTestGateway } from "./test-support/gateway.js";
 
 type G = Awaited<ReturnType<typeof openTestGateway>>;
 let g: G;

@@ -4,32 +4,18 @@
  * The scheduled anchoring stops (no retry loop), /readyz fails with the reason, the metric
  * chaoscore_anchoring_halted is 1 and an error-level line is logged.
  */
-import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
-import { generateNoteKey } from "@chaoscore/core";
-import type { AnchoringService } from "@chaoscore/engine";
-import { openTestEngine } from "@chaoscore/testkit";
+import { openAnchoringTestEngine } from "@chaoscore/testkit";
+import { useTestChain } from "@chaoscore/testkit/chain";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { useTestChain } from "../../chain/src/test-support/chain.js";
 import { buildGateway, gatewayServices } from "./index.js";
 
 const chain = useTestChain();
 
 describe("anchoring halt", () => {
   it("stops anchoring, fails /readyz, sets the metric and logs an error after a rollback", async () => {
-    const origin = `chaoscore.test/log/halt-${randomBytes(6).toString("hex")}`;
-    const keys = generateNoteKey(origin);
-    const h = await openTestEngine({
-      log: { origin, signerKey: keys.signerKey, verifierKey: keys.verifierKey },
-      chain: {
-        client: chain.client,
-        contracts: chain.contracts,
-        signer: chain.deployer,
-        chainId: chain.anvil.chainId,
-        confirmations: 1,
-      },
-    });
+    const h = await openAnchoringTestEngine(chain, { name: "halt" });
     const lines: { level: number; msg: string }[] = [];
     const logger = pino(
       { level: "info" },
@@ -44,7 +30,7 @@ describe("anchoring halt", () => {
       ...gatewayServices({ engine: h.engine, chainId: 31337n }),
       logger,
     });
-    const service = h.engine.anchoring as AnchoringService;
+    const { origin, anchoring: service } = h;
     try {
       const agent = await h.newAgent();
       for (let i = 0; i < 5; i++) await h.engine.agency.recordAction(agent.action());

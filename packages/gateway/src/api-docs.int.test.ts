@@ -1,9 +1,9 @@
 /** docs/api.md's routes table is the OpenAPI document's (`npm run docs:api` regenerates it). */
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_TABLE_BEGIN, API_TABLE_END, replaceRoutesTable, routesTable } from "./api-docs.js";
-import { openTestGateway } from "./test-support/gateway.js";
 
 const FILE = join(resolve(import.meta.dirname, "../../.."), "docs/api.md");
 let g: Awaited<ReturnType<typeof openTestGateway>>;

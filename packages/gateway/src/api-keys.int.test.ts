@@ -3,8 +3,8 @@
  * API tester locked the operator out by revoking it), an unknown key is a 404.
  */
 import { isChaosCoreError } from "@chaoscore/core";
+import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestGateway } from "./test-support/gateway.js";
 
 type G = Awaited<ReturnType<typeof openTestGateway>>;
 let g: G;

@@ -6,8 +6,8 @@ import {
   signAction,
   signRegistration,
 } from "@chaoscore/core";
+import { CHAIN_ID, openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHAIN_ID, openTestGateway } from "./test-support/gateway.js";
 
 type G = Awaited<ReturnType<typeof openTestGateway>>;
 let g: G;

@@ -3,8 +3,9 @@
  * Idempotency-Key, so a retried request funds once (it minted and funded
  * again on every call before).
  */
+
+import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestGateway } from "./test-support/gateway.js";
 
 type G = Awaited<ReturnType<typeof openTestGateway>>;
 let g: G;

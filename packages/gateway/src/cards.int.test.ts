@@ -4,8 +4,8 @@ import {
   fromErc8004Registration,
   privateKeyToAddress,
 } from "@chaoscore/core";
+import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestGateway } from "./test-support/gateway.js";
 
 let g: Awaited<ReturnType<typeof openTestGateway>>;
 beforeAll(async () => {

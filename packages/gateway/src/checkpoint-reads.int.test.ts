@@ -10,8 +10,8 @@ import {
   openCheckpoint,
   verifyCosignatures,
 } from "@chaoscore/core";
+import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestGateway } from "./test-support/gateway.js";
 
 type G = Awaited<ReturnType<typeof openTestGateway>>;
 let g: G;

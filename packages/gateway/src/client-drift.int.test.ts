@@ -8,8 +8,8 @@
  */
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestGateway } from "./test-support/gateway.js";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 type Operation = { parameters?: { in: string; name: string }[] };

@@ -4,8 +4,8 @@
  * 1 GiB before), and a run's answer carries the gas it used.
  */
 import { MockTeeProvider, SecureExecutionEnvironment } from "@chaoscore/engine";
+import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestGateway } from "./test-support/gateway.js";
 
 type G = Awaited<ReturnType<typeof openTestGateway>>;
 let g: G;

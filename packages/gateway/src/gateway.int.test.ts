@@ -5,11 +5,11 @@ import {
   verifyInclusion,
   verifyReceipt,
 } from "@chaoscore/core";
+import { CHAIN_ID, openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildGateway } from "./app.js";
 import { parseTileIndex, tileIndexPath } from "./routes/tiles.js";
 import { gatewayServices } from "./services.js";
-import { CHAIN_ID, openTestGateway } from "./test-support/gateway.js";
 
 type G = Awaited<ReturnType<typeof openTestGateway>>;
 let g: G;

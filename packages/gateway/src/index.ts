@@ -9,6 +9,7 @@ export {
   type Access,
   type ApiKeyInfo,
   ApiKeyStore,
+  DEFAULT_ORIGIN,
   isScope,
   type Principal,
   type Scope,

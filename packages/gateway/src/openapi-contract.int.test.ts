@@ -6,10 +6,10 @@
  * and other framework errors as coded problems).
  */
 import { ERROR_CODES, type ErrorCode } from "@chaoscore/core";
+import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { areaOf } from "./openapi-contract.js";
 import { statusOf } from "./problem.js";
-import { openTestGateway } from "./test-support/gateway.js";
 
 type G = Awaited<ReturnType<typeof openTestGateway>>;
 type Response = {

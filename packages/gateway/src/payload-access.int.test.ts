@@ -6,8 +6,8 @@
  * admin, read (read-only) or studio:<the action's studio>.
  */
 import { verifyReceipt } from "@chaoscore/core";
+import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestGateway } from "./test-support/gateway.js";
 
 type G = Awaited<ReturnType<typeof openTestGateway>>;
 let g: G;

@@ -6,8 +6,8 @@
  * of any table may change.
  */
 import { ERROR_CODES } from "@chaoscore/core";
+import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestGateway } from "./test-support/gateway.js";
 
 type G = Awaited<ReturnType<typeof openTestGateway>>;
 type Schema = {

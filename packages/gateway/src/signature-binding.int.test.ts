@@ -4,8 +4,8 @@
  * neither replays on another deployment or gateway of the same chain.
  */
 import { deploymentAddress, signAction, signRequest } from "@chaoscore/core";
+import { CHAIN_ID, openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHAIN_ID, openTestGateway } from "./test-support/gateway.js";
 
 const GATEWAY_A = "https://a.gateway.example";
 const GATEWAY_B = "https://b.gateway.example";

@@ -1,5 +1,5 @@
+import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestGateway } from "./test-support/gateway.js";
 
 let g: Awaited<ReturnType<typeof openTestGateway>>;
 beforeAll(async () => {

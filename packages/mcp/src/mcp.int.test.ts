@@ -17,11 +17,11 @@ import {
   verifyReceipt,
 } from "@chaoscore/core";
 import { AgentRecorder, ChaosCoreClient } from "@chaoscore/sdk";
+import { CHAIN_ID, openTestGateway } from "@chaoscore/testkit/gateway";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHAIN_ID, openTestGateway } from "../../gateway/src/test-support/gateway.js";
 import { type McpHttpServer, serveMcpOverHttp } from "./http.js";
 import { recordMcpToolCalls } from "./recording-client.js";
 

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TRUST_POLICY_FORMAT } from "@chaoscore/core";
+import { useTestChain } from "@chaoscore/testkit/chain";
 import {
   FAKE_LOG_KEY,
   FAKE_ORIGIN,
@@ -16,7 +17,6 @@ import {
   treeOf,
 } from "@chaoscore/testkit/fake-log";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { useTestChain } from "../../chain/src/test-support/chain.js";
 import { monitorLogWithStateFile } from "./monitor.js";
 
 const chain = useTestChain();

@@ -7,8 +7,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TRUST_POLICY_FORMAT } from "@chaoscore/core";
+import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestGateway } from "../../gateway/src/test-support/gateway.js";
 import { monitorLogWithStateFile } from "./monitor.js";
 
 let g: Awaited<ReturnType<typeof openTestGateway>>;

@@ -3,6 +3,7 @@
  * Postgres server of DATABASE_URL), an engine over it, studio ports.
  * @module
  */
+export { openAnchoringTestEngine } from "./anchoring-engine.js";
 export { CHAIN_ID, openTestEngine, snapshot, testCard } from "./engine.js";
 export {
   type GovernanceAgent,

@@ -4,12 +4,9 @@
  * anchor rows, `logs.size` lowered) and a log whose checkpoints were deleted both audit clean
  * against themselves; against the CheckpointAnchor contract they fail, naming the size.
  */
-import { randomBytes } from "node:crypto";
-import type { AnchoringService } from "@chaoscore/anchoring";
-import { generateNoteKey } from "@chaoscore/core";
-import { openTestEngine, TEST_DB_KIND } from "@chaoscore/testkit";
+import { openAnchoringTestEngine, openTestEngine, TEST_DB_KIND } from "@chaoscore/testkit";
+import { useTestChain } from "@chaoscore/testkit/chain";
 import { describe, expect, it } from "vitest";
-import { useTestChain } from "../../../chain/src/test-support/chain.js";
 import { auditAnchoredCheckpoints, type ChainCheckpoint, inSnapshot } from "./audit.js";
 import { TransparencyLog } from "./transparency-log.js";
 
@@ -17,19 +14,8 @@ const chain = useTestChain();
 
 /** An engine anchoring on the test chain: 10 actions anchored, then 3 more anchored (13). */
 async function anchoredLog() {
-  const origin = `chaoscore.test/log/audit-${randomBytes(6).toString("hex")}`;
-  const keys = generateNoteKey(origin);
-  const t = await openTestEngine({
-    log: { origin, signerKey: keys.signerKey, verifierKey: keys.verifierKey },
-    chain: {
-      client: chain.client,
-      contracts: chain.contracts,
-      signer: chain.deployer,
-      chainId: chain.anvil.chainId,
-      confirmations: 1,
-    },
-  });
-  const service = t.engine.anchoring as AnchoringService;
+  const t = await openAnchoringTestEngine(chain, { name: "audit" });
+  const { origin, anchoring: service } = t;
   const agent = await t.newAgent();
   for (const n of [10, 3]) {
     for (let i = 0; i < n; i++) await t.engine.agency.recordAction(agent.action());

@@ -1,11 +1,20 @@
+/**
+ * A gateway over a test engine, in-process (`@chaoscore/testkit/gateway`).
+ * @module
+ */
 import { Writable } from "node:stream";
 import { type Hex, signRequest } from "@chaoscore/core";
 import { MockTeeProvider } from "@chaoscore/engine";
-import { CHAIN_ID, openTestEngine, snapshot } from "@chaoscore/testkit";
+import {
+  ApiKeyStore,
+  buildGateway,
+  DEFAULT_ORIGIN,
+  type GatewayApp,
+  type GatewayOptions,
+  gatewayServices,
+} from "@chaoscore/gateway";
 import pino from "pino";
-import { buildGateway, type GatewayApp, type GatewayOptions } from "../app.js";
-import { ApiKeyStore, DEFAULT_ORIGIN } from "../auth.js";
-import { gatewayServices } from "../services.js";
+import { CHAIN_ID, openTestEngine, snapshot } from "./engine.js";
 
 export { CHAIN_ID };
 

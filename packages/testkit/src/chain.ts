@@ -1,0 +1,87 @@
+/**
+ * One real anvil per test file (as viem's test/setup.global.ts): started in
+ * beforeAll, stopped in afterAll, with the contracts deployed
+ * (`@chaoscore/testkit/chain`; an engine anchoring on it: `openAnchoringTestEngine`).
+ * @module
+ */
+import {
+  type AnvilInstance,
+  type ChaosCoreContracts,
+  type Deployments,
+  deployContracts,
+  EthereumClient,
+  LocalSigner,
+  openContracts,
+  type StartAnvilOptions,
+  startAnvil,
+} from "@chaoscore/chain";
+import { isChaosCoreError } from "@chaoscore/core";
+import { afterAll, beforeAll, expect } from "vitest";
+
+export type TestChain = {
+  anvil: AnvilInstance;
+  client: EthereumClient;
+  /** Anvil dev account 0: deployer, admin, anchorer, minter. */
+  deployer: LocalSigner;
+  /** Anvil dev accounts 1..9 (funded). */
+  others: LocalSigner[];
+  deployments: Deployments;
+  /** The wrappers, signing as the deployer. */
+  contracts: ChaosCoreContracts;
+  /** The wrappers signing as `signer`. */
+  as(signer: LocalSigner): Promise<ChaosCoreContracts>;
+};
+
+/** Registers beforeAll/afterAll hooks; the returned object is filled in beforeAll. */
+export function useTestChain(options: StartAnvilOptions & { deploy?: boolean } = {}): TestChain {
+  const chain = {} as TestChain;
+  beforeAll(async () => {
+    chain.anvil = await startAnvil(options);
+    chain.client = await EthereumClient.connect({
+      rpcUrl: chain.anvil.rpcUrl,
+      chainId: chain.anvil.chainId,
+      pollIntervalMs: 20,
+      retry: { attempts: 4, baseDelayMs: 50 },
+    });
+    const [first, ...rest] = chain.anvil.accounts.map((a) =>
+      LocalSigner.fromPrivateKey(a.privateKey),
+    );
+    chain.deployer = first as LocalSigner;
+    chain.others = rest;
+    if (options.deploy !== false) {
+      chain.deployments = await deployContracts(chain.client, chain.deployer);
+      chain.contracts = await openContracts(chain.client, chain.deployments, chain.deployer);
+    }
+    chain.as = (signer) => openContracts(chain.client, chain.deployments, signer);
+  });
+  afterAll(async () => {
+    chain.client?.close();
+    await chain.anvil?.stop();
+  });
+  return chain;
+}
+
+/** Awaits `promise`, expects a ChaosCoreError with `code`, and returns it. */
+export async function expectCode(promise: Promise<unknown>, code: string) {
+  try {
+    await promise;
+  } catch (e) {
+    if (!isChaosCoreError(e)) throw e;
+    expect(e.code, e.message).toBe(code);
+    return e;
+  }
+  throw new Error(`expected ${code}, but the call succeeded`);
+}
+
+/** Awaits `promise`, expects CHAIN_REVERTED with the custom error `error`, and returns its args. */
+export async function expectRevert(
+  promise: Promise<unknown>,
+  error: string,
+  args?: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const e = await expectCode(promise, "CHAIN_REVERTED");
+  expect(e.details?.error, e.message).toBe(error);
+  const got = (e.details?.args ?? {}) as Record<string, unknown>;
+  if (args !== undefined) expect(got).toMatchObject(args);
+  return got;
+}
