@@ -25,5 +25,6 @@ export {
 } from "./store/leader-lease.js";
 export { type DatabaseOptions, DEFAULT_DATA_DIR, openDatabase } from "./store/open-database.js";
 export { PgliteDb } from "./store/pglite-db.js";
+export { PgliteWorkerDb, type PgliteWorkerOptions } from "./store/pglite-worker-db.js";
 export { PostgresDb } from "./store/postgres-db.js";
 export { storeError } from "./store/store-error.js";

@@ -6,5 +6,6 @@
  */
 export type { Db } from "./db.js";
 export { PgliteDb } from "./pglite-db.js";
+export { PgliteWorkerDb, type PgliteWorkerOptions } from "./pglite-worker-db.js";
 export { PostgresDb } from "./postgres-db.js";
 export { storeError } from "./store-error.js";

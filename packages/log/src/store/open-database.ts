@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import type { Db } from "./db.js";
 import { LOG_MIGRATIONS, type Migration, migrate } from "./migrations.js";
 import { PgliteDb } from "./pglite-db.js";
+import { PgliteWorkerDb, pgliteWorkerFromEnv } from "./pglite-worker-db.js";
 import { PostgresDb } from "./postgres-db.js";
 
 /** Where the data lives. */
@@ -21,6 +22,12 @@ export type DatabaseOptions = {
    * a node passes every package's list, merged (`NODE_MIGRATIONS` of @chaoscore/engine).
    */
   migrations?: readonly Migration[] | undefined;
+  /**
+   * Runs PGlite in a worker thread ({@link PgliteWorkerDb}) instead of on the
+   * calling thread. `undefined` (the default) takes `CHAOSCORE_PGLITE_WORKER`
+   * ("1" on, "0" off) and otherwise runs PGlite in-process. Ignored for a Postgres server.
+   */
+  pgliteWorker?: boolean | undefined;
 };
 
 /** The default PGlite data directory, inside the ChaosCore data directory. */
@@ -38,7 +45,9 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Db> {
     db = await PostgresDb.open(url, options.schema === undefined ? {} : { schema: options.schema });
   } else {
     const dir = options.dataDir ?? resolve(DEFAULT_DATA_DIR, "pgdata");
-    db = await PgliteDb.open(dir === ":memory:" ? undefined : dir);
+    const inWorker = options.pgliteWorker ?? pgliteWorkerFromEnv() ?? false;
+    const at = dir === ":memory:" ? undefined : dir;
+    db = inWorker ? await PgliteWorkerDb.open(at) : await PgliteDb.open(at);
   }
   try {
     await migrate(db, options.migrations ?? LOG_MIGRATIONS);
