@@ -4,11 +4,17 @@ import {
   assertDimension,
   capabilityOf,
   decayedAt,
+  decayedMass,
   decayFactor,
   dimensionsOf,
+  evidenceMass,
+  FLUSH_BELOW,
+  flushTiny,
   foldEvidence,
+  foldMass,
   isDimension,
   meanAndConfidence,
+  mulFlushed,
   outcomeValue,
   priorState,
 } from "./model.js";
@@ -78,6 +84,29 @@ describe("decayFactor", () => {
     expect(decayFactor(3 * H, H)).toBe(0.125);
     expect(decayFactor(-5, H)).toBe(1);
     expect(decayFactor(1001 * H, H)).toBe(0);
+  });
+});
+
+describe("flushTiny / mulFlushed / evidenceMass", () => {
+  it("take factors below 1e-150 as 0, so no product is a denormal", () => {
+    expect(flushTiny(FLUSH_BELOW)).toBe(FLUSH_BELOW);
+    expect(flushTiny(FLUSH_BELOW * 0.99)).toBe(0);
+    expect(flushTiny(-1e-200)).toBe(0);
+    expect(mulFlushed(3, 0.5)).toBe(1.5);
+    expect(mulFlushed(1e-151, 1e100)).toBe(0);
+    expect(mulFlushed(1e-150, 1e-150)).toBe(1e-300);
+    expect(evidenceMass(0.2, 0.25)).toEqual({ alpha: 0.05, beta: 0.2 * 0.75 });
+    expect(evidenceMass(1e-200, 1)).toEqual({ alpha: 0, beta: 0 });
+  });
+});
+
+describe("foldMass / decayedMass", () => {
+  it("decay the stored mass above the prior's 1, and add late evidence decayed", () => {
+    expect(foldMass(3, 100, 1, 100 + H, H)).toBe(1 + 2 * 0.5 + 1);
+    expect(foldMass(3, 100 + H, 1, 100, H)).toBe(3 + 0.5);
+    expect(decayedMass(3, 100, 100 + 2 * H, H)).toBe(1.5);
+    expect(decayedMass(3, 100, 50, H)).toBe(3);
+    expect(decayedMass(3, 0, 1001 * H, H)).toBe(1);
   });
 });
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ChaosCoreError, type Hex } from "@chaoscore/core";
+import { fail, type Hex } from "@chaoscore/core";
 
 /** A reputation dimension: the overall score, one capability, or one studio. */
 export type Dimension = "overall" | `capability:${string}` | `studio:${string}`;
@@ -65,10 +65,12 @@ export function isDimension(value: unknown): value is Dimension {
  */
 export function assertDimension(value: unknown): asserts value is Dimension {
   if (!isDimension(value)) {
-    throw new ChaosCoreError(
+    fail(
       "REPUTATION_DIMENSION_INVALID",
       "a dimension is overall, capability:<name> or studio:<name>",
-      { details: { dimension: typeof value === "string" ? value.slice(0, 300) : typeof value } },
+      {
+        dimension: typeof value === "string" ? value.slice(0, 300) : typeof value,
+      },
     );
   }
 }
