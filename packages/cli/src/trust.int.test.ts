@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TRUST_POLICY_FORMAT } from "@chaoscore/core";
 import {
-  FAKE_LOG_KEY,
   type FakeLogState,
+  fakeLogPolicy,
   makeEntries,
   startFakeLog,
 } from "@chaoscore/testkit/fake-log";
@@ -112,10 +112,7 @@ describe("chaoscore log monitor", () => {
   beforeAll(async () => {
     log = await startFakeLog(state);
     policy = join(work, "monitor-policy.json");
-    await writeFile(
-      policy,
-      JSON.stringify({ format: TRUST_POLICY_FORMAT, log: { key: FAKE_LOG_KEY.verifierKey } }),
-    );
+    await writeFile(policy, JSON.stringify(fakeLogPolicy()));
   });
   afterAll(async () => {
     await log.close();

@@ -6,12 +6,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TRUST_POLICY_FORMAT } from "@chaoscore/core";
 import { useTestChain } from "@chaoscore/testkit/chain";
 import {
-  FAKE_LOG_KEY,
   FAKE_ORIGIN,
   type FakeLogState,
+  fakeLogPolicy,
   makeEntries,
   startFakeLog,
   treeOf,
@@ -23,11 +22,12 @@ const chain = useTestChain();
 const state: FakeLogState = { entries: makeEntries(10) };
 let log: Awaited<ReturnType<typeof startFakeLog>>;
 let dir: string;
-const policy = () => ({
-  format: TRUST_POLICY_FORMAT,
-  log: { key: FAKE_LOG_KEY.verifierKey },
-  anchors: [{ chainId: chain.anvil.chainId.toString(), contract: chain.contracts.anchor.address }],
-});
+const policy = () =>
+  fakeLogPolicy({
+    anchors: [
+      { chainId: chain.anvil.chainId.toString(), contract: chain.contracts.anchor.address },
+    ],
+  });
 
 beforeAll(async () => {
   log = await startFakeLog(state);

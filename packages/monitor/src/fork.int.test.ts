@@ -8,15 +8,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  addSignatureLines,
-  formatAddCheckpointRequest,
-  TRUST_POLICY_FORMAT,
-} from "@chaoscore/core";
+import { addSignatureLines, formatAddCheckpointRequest } from "@chaoscore/core";
 import {
   FAKE_LOG_KEY,
   type FakeLogState,
   fakeCheckpoint,
+  fakeLogPolicy,
   makeEntries,
   startFakeLog,
   treeOf,
@@ -72,11 +69,7 @@ describe("a forked log, a witness and two monitors", () => {
     expect((await submit(10, right)).status).toBe(409);
     expect((await submit(13, right)).status).toBe(422);
 
-    const policy = {
-      format: TRUST_POLICY_FORMAT,
-      log: { key: FAKE_LOG_KEY.verifierKey },
-      witnesses: { keys: [w.verifierKey], quorum: 1 },
-    };
+    const policy = fakeLogPolicy({ witnesses: { keys: [w.verifierKey], quorum: 1 } });
     const [leftLog, rightLog] = logs as [(typeof logs)[0], (typeof logs)[0]];
     const onLeft = await monitorLogWithStateFile({
       gateway: leftLog.url,

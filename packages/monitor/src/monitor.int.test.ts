@@ -11,11 +11,10 @@ import {
   privateKeyToAddress,
   signAction,
   signNote,
-  TRUST_POLICY_FORMAT,
 } from "@chaoscore/core";
 import {
-  FAKE_LOG_KEY,
   type FakeLogState,
+  fakeLogPolicy,
   makeEntries,
   startFakeLog,
 } from "@chaoscore/testkit/fake-log";
@@ -24,7 +23,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { monitorLog, monitorLogWithStateFile } from "./monitor.js";
 import { readMonitorState } from "./state.js";
 
-const policy = { format: TRUST_POLICY_FORMAT, log: { key: FAKE_LOG_KEY.verifierKey } };
+const policy = fakeLogPolicy();
 let dir: string;
 let log: Awaited<ReturnType<typeof startFakeLog>>;
 const state: FakeLogState = { entries: [] };

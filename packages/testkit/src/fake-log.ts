@@ -16,10 +16,23 @@ import {
   rootFromLeafHashes,
   signAction,
   signCheckpoint,
+  TRUST_POLICY_FORMAT,
 } from "@chaoscore/core";
 
 export const FAKE_ORIGIN = "fake.chaoscore.test/log";
 export const FAKE_LOG_KEY = generateNoteKey(FAKE_ORIGIN, new Uint8Array(32).fill(42));
+
+/**
+ * A trust policy (chaoscore.trust-policy/v1) that trusts the fake log's key,
+ * with `extra` members (witnesses, anchors).
+ */
+export function fakeLogPolicy<T extends object = Record<never, never>>(extra?: T) {
+  return {
+    format: TRUST_POLICY_FORMAT,
+    log: { key: FAKE_LOG_KEY.verifierKey },
+    ...(extra ?? ({} as T)),
+  };
+}
 
 /** A signed action entry of agent key `agentByte` (fixed keys: reproducible). */
 export function makeEntry(i: number, agentByte = 0x11): LogEntry {
