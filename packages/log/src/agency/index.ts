@@ -1,3 +1,12 @@
+export type { ActionQuery, ActionRecord } from "./action-queries.js";
+export {
+  type AgencyLimits,
+  type AgentDirectory,
+  type AnchorDirectory,
+  DEFAULT_LIMITS,
+  type RecordResult,
+} from "./agency-context.js";
+export type { AttestationRecordingPolicy } from "./attestation-check.js";
 export {
   type AnchorAuditFinding,
   auditAnchoredCheckpoints,
@@ -14,17 +23,9 @@ export {
 } from "./native-secp256k1.js";
 export type { OutcomePolicy } from "./outcome-authorization.js";
 export {
-  type ActionQuery,
-  type ActionRecord,
-  type AgencyLimits,
-  type AgentDirectory,
-  type AnchorDirectory,
-  type AttestationRecordingPolicy,
-  DEFAULT_LIMITS,
   ProofOfAgency,
   type ProofOfAgencyInterface,
   type ProofOfAgencyOptions,
-  type RecordResult,
 } from "./proof-of-agency.js";
 export {
   InlineSignatureVerifier,

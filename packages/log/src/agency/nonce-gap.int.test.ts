@@ -6,7 +6,7 @@
 import { isChaosCoreError } from "@chaoscore/core";
 import { openTestEngine, snapshot } from "@chaoscore/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_NONCE_GAP } from "./proof-of-agency.js";
+import { MAX_NONCE_GAP } from "./entry-checks.js";
 
 type H = Awaited<ReturnType<typeof openTestEngine>>;
 let h: H;

@@ -1,0 +1,169 @@
+/**
+ * Intake: the checks an action or outcome passes before it is queued — a
+ * well-formed `chaoscore.entry/v1` of the right kind, signed for this chain
+ * and deployment, within the size limits, its payload or metrics hashing to
+ * what it signs, its attestation valid — and the start of its signature
+ * recovery. Anything refused here throws and writes nothing.
+ * @module
+ */
+import {
+  type ActionEntry,
+  type Address,
+  bytesToHex,
+  ChaosCoreError,
+  canonicalJsonBytes,
+  encodeEntry,
+  entryDigest,
+  fail,
+  isChaosCoreError,
+  type LogEntry,
+  type OutcomeEntry,
+  parseEntry,
+  sha256Hex,
+} from "@chaoscore/core";
+import type { AgencyContext, PendingEntry } from "./agency-context.js";
+import { checkAttestation } from "./attestation-check.js";
+
+/** An action as callers send it: the signed entry, its payload and attestation. */
+export type ActionInput = { entry: unknown; payload?: unknown; attestation?: unknown };
+
+/** An outcome as callers send it: the signed entry and its metrics. */
+export type OutcomeInput = { entry: unknown; metrics: unknown };
+
+/**
+ * The checks of an action before the writer's: its entry, payload and attestation.
+ * @returns the entry, its payload and its attestation as canonical JSON.
+ */
+export function prepareAction(
+  ctx: AgencyContext,
+  input: ActionInput,
+): [ActionEntry, Uint8Array | null, Uint8Array | null] {
+  const entry = parseSignedEntry(ctx, input?.entry, "action") as ActionEntry;
+  const attestation = checkAttestation(entry, input.attestation, ctx.attestation);
+  let extra: Uint8Array | null = null;
+  if (input.payload !== undefined) {
+    extra = canonical(input.payload, "payload");
+    if (extra.length > ctx.limits.maxPayloadBytes) {
+      fail("AGENCY_PAYLOAD_TOO_LARGE", `payload exceeds ${ctx.limits.maxPayloadBytes} bytes`, {
+        size: extra.length,
+        limit: ctx.limits.maxPayloadBytes,
+      });
+    }
+    if (sha256Hex(extra) !== entry.message.payloadHash) {
+      fail("AGENCY_PAYLOAD_MISMATCH", "payload does not hash to the signed payloadHash");
+    }
+  }
+  return [entry, extra, attestation];
+}
+
+/** The checks of an outcome before the writer's: its entry and metrics. */
+export function prepareOutcome(
+  ctx: AgencyContext,
+  input: OutcomeInput,
+): [OutcomeEntry, Uint8Array] {
+  const entry = parseSignedEntry(ctx, input?.entry, "outcome") as OutcomeEntry;
+  const metrics = input.metrics;
+  if (typeof metrics !== "object" || metrics === null || Array.isArray(metrics)) {
+    fail("AGENCY_MALFORMED", "metrics must be a JSON object");
+  }
+  const extra = canonical(metrics, "metrics");
+  if (extra.length > ctx.limits.maxMetricsBytes) {
+    fail("AGENCY_PAYLOAD_TOO_LARGE", `metrics exceed ${ctx.limits.maxMetricsBytes} bytes`);
+  }
+  if (sha256Hex(extra) !== entry.message.metricsHash) {
+    fail("AGENCY_PAYLOAD_MISMATCH", "metrics do not hash to the signed metricsHash");
+  }
+  return [entry, extra];
+}
+
+/**
+ * The entry's canonical bytes, refused above `maxEntryBytes`.
+ * @throws ChaosCoreError AGENCY_ENTRY_TOO_LARGE.
+ */
+export function encodeWithinLimit(ctx: AgencyContext, entry: LogEntry): Uint8Array {
+  const bytes = encodeEntry(entry);
+  if (bytes.length > ctx.limits.maxEntryBytes) {
+    fail("AGENCY_ENTRY_TOO_LARGE", `entry exceeds ${ctx.limits.maxEntryBytes} bytes`, {
+      size: bytes.length,
+      limit: ctx.limits.maxEntryBytes,
+    });
+  }
+  return bytes;
+}
+
+/**
+ * An entry ready for the writer: its digest, and its signer's recovery
+ * started (a malformed signature answers AGENCY_BAD_SIGNATURE there; a
+ * verifier that is unavailable, AGENCY_VERIFIER_UNAVAILABLE).
+ */
+export function pendingEntry(
+  ctx: AgencyContext,
+  kind: "action" | "outcome",
+  entry: LogEntry,
+  bytes: Uint8Array,
+  extra: Uint8Array | null,
+  attestation: Uint8Array | null,
+  answer: Pick<PendingEntry, "resolve" | "reject">,
+): PendingEntry {
+  const digest = entryDigest(entry);
+  const signer: Promise<Address | ChaosCoreError> = ctx.verifier
+    .recover(digest, entry.signature)
+    .catch((error) =>
+      isChaosCoreError(error, "AGENCY_VERIFIER_UNAVAILABLE")
+        ? error
+        : new ChaosCoreError("AGENCY_BAD_SIGNATURE", "signature is malformed or does not recover", {
+            cause: error,
+          }),
+    );
+  return {
+    kind,
+    entry,
+    bytes,
+    digest,
+    id: bytesToHex(digest),
+    agent: entry.message.agent,
+    nonce: BigInt(entry.message.nonce),
+    extra,
+    attestation,
+    signer,
+    ...answer,
+  };
+}
+
+function canonical(value: unknown, what: string): Uint8Array {
+  try {
+    return canonicalJsonBytes(value);
+  } catch {
+    return fail("AGENCY_MALFORMED", `${what} is not JSON`);
+  }
+}
+
+/** Parses a signed entry of `kind` and checks it is signed for this chain and deployment. */
+function parseSignedEntry(
+  ctx: AgencyContext,
+  value: unknown,
+  kind: "action" | "outcome",
+): LogEntry {
+  let entry: LogEntry;
+  try {
+    entry = parseEntry(value);
+  } catch (error) {
+    const e = error as ChaosCoreError;
+    return fail("AGENCY_MALFORMED", e.message, e.details as Record<string, unknown>);
+  }
+  if (entry.kind !== kind) fail("AGENCY_MALFORMED", `expected an ${kind} entry, got ${entry.kind}`);
+  if (BigInt(entry.chainId) !== ctx.chainId) {
+    fail("AGENCY_WRONG_CHAIN", `signed for chain ${entry.chainId}, this log is on ${ctx.chainId}`, {
+      chainId: entry.chainId,
+      expected: ctx.chainId.toString(),
+    });
+  }
+  if (entry.verifyingContract !== ctx.verifyingContract) {
+    fail(
+      "AGENCY_WRONG_DEPLOYMENT",
+      `signed for deployment ${entry.verifyingContract}, this log is ${ctx.verifyingContract}`,
+      { verifyingContract: entry.verifyingContract, expected: ctx.verifyingContract },
+    );
+  }
+  return entry;
+}

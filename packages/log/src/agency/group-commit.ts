@@ -1,0 +1,188 @@
+/**
+ * The group-commit writer of Proof of Agency: accepted intake waits in a
+ * bounded queue ({@link IngestBudget}); one writer at a time takes up to
+ * `maxBatch` entries, and in one transaction locks their agents, answers
+ * duplicates with their first record, checks each entry, appends the
+ * accepted ones to the log and stores their rows. Throughput grows with load
+ * while every accepted entry is durable when its promise resolves.
+ * @module
+ */
+import {
+  type Address,
+  ChaosCoreError,
+  type Hex,
+  isChaosCoreError,
+  type LogEntry,
+} from "@chaoscore/core";
+import { toDbHex } from "../store/bytes.js";
+import type { AgencyContext, PendingEntry, RecordResult } from "./agency-context.js";
+import { checkEntry } from "./entry-checks.js";
+import { encodeWithinLimit, pendingEntry } from "./entry-intake.js";
+import { writeEntryRows } from "./entry-rows.js";
+import { IngestBudget } from "./ingest-budget.js";
+import { readJudgedActions, readStudioJudges } from "./outcome-authorization.js";
+
+/** The queue and its single writer. */
+export class GroupCommitWriter {
+  private queue: PendingEntry[] = [];
+  private writing: Promise<void> | null = null;
+  private readonly budget: IngestBudget;
+
+  constructor(
+    private readonly ctx: AgencyContext,
+    /** Most entries committed in one transaction. */
+    private readonly maxBatch: number,
+  ) {
+    this.budget = new IngestBudget(ctx.limits);
+  }
+
+  /**
+   * Queues an entry that passed intake; resolves once it is durable.
+   * @throws ChaosCoreError AGENCY_ENTRY_TOO_LARGE, AGENCY_QUEUE_FULL (synchronously).
+   */
+  enqueue(
+    kind: "action" | "outcome",
+    entry: LogEntry,
+    extra: Uint8Array | null,
+    attestation: Uint8Array | null = null,
+  ): Promise<RecordResult> {
+    const bytes = encodeWithinLimit(this.ctx, entry);
+    const release = this.budget.admit(
+      bytes.length + (extra?.length ?? 0) + (attestation?.length ?? 0),
+    );
+    const answered = new Promise<RecordResult>((resolve, reject) => {
+      this.queue.push(
+        pendingEntry(this.ctx, kind, entry, bytes, extra, attestation, { resolve, reject }),
+      );
+      this.kick();
+    });
+    // The entry's room in the queue is given back once it is answered.
+    answered.then(release, release);
+    return answered;
+  }
+
+  /** Entries and bytes the queue holds now. */
+  get queued(): { entries: number; bytes: number } {
+    return { entries: this.budget.entries, bytes: this.budget.bytes };
+  }
+
+  /** Resolves when every queued write has committed or failed. */
+  async flush(): Promise<void> {
+    while (this.writing !== null) await this.writing;
+  }
+
+  private kick(): void {
+    if (this.writing !== null || this.queue.length === 0) return;
+    this.writing = (async () => {
+      while (this.queue.length > 0) {
+        // Let the I/O that is ready (requests of a gateway) queue its entries
+        // first: the database may block this thread while a batch commits
+        // (PGlite runs on it), and one-entry batches would cap the throughput.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        const batch = this.queue.splice(0, this.maxBatch);
+        await this.writeBatch(batch);
+      }
+    })().finally(() => {
+      this.writing = null;
+      this.kick();
+    });
+  }
+
+  private async writeBatch(batch: PendingEntry[]): Promise<void> {
+    const { ctx } = this;
+    const signers = await Promise.all(batch.map((p) => p.signer));
+    const accepted: PendingEntry[] = [];
+    const duplicates: { p: PendingEntry; of: PendingEntry | RecordResult }[] = [];
+    let commit: (() => void) | undefined;
+    let firstIndex = 0;
+    try {
+      await ctx.db.transaction(async (tx) => {
+        accepted.length = 0;
+        duplicates.length = 0;
+        // Lock the agents' rows first: a concurrent writer of the same agent has
+        // then committed, so its entries show up in the duplicate check below.
+        const state = await ctx.agents.signingState([...new Set(batch.map((p) => p.agent))], tx);
+        const ids = batch.map((p) => p.digest);
+        const existing = new Map<string, RecordResult>();
+        for (const r of await tx.query<{ id: string; leaf_index: number; kind: string }>(
+          `WITH wanted AS (SELECT decode(w, 'hex') AS id FROM unnest($1::text[]) AS w)
+           SELECT encode(id, 'hex') AS id, leaf_index, 'action' AS kind FROM actions
+             WHERE id IN (SELECT id FROM wanted)
+           UNION ALL SELECT encode(id, 'hex'), leaf_index, 'outcome' FROM outcomes
+             WHERE id IN (SELECT id FROM wanted)`,
+          [ids.map(toDbHex)],
+        )) {
+          const id: Hex = `0x${r.id}`;
+          existing.set(id, {
+            id,
+            kind: r.kind as "action" | "outcome",
+            leafIndex: Number(r.leaf_index),
+            duplicate: true,
+          });
+        }
+        const refs = new Set<string>();
+        for (const p of batch) {
+          if (p.entry.kind === "action")
+            for (const parent of p.entry.message.parents) refs.add(parent);
+          else refs.add(p.entry.message.action);
+        }
+        // The referenced actions, with who judged them; and, when the batch has
+        // outcomes, who may judge the actions of each studio (outcome-authorization.ts).
+        const known = await readJudgedActions(tx, [...refs] as Hex[]);
+        const judges = batch.some((p) => p.entry.kind === "outcome")
+          ? await readStudioJudges(tx, [
+              ...[...known.values()].map((a) => a.studio),
+              ...batch.flatMap((p) => (p.entry.kind === "action" ? [p.entry.message.studio] : [])),
+            ])
+          : new Map<string, Set<string>>();
+        const inBatch = new Map<string, PendingEntry>();
+        batch.forEach((p, i) => {
+          const prior = existing.get(p.id) ?? inBatch.get(p.id);
+          if (prior !== undefined) {
+            duplicates.push({ p, of: prior });
+            return;
+          }
+          const problem = checkEntry(
+            ctx,
+            p,
+            signers[i] as Address | ChaosCoreError,
+            state,
+            known,
+            judges,
+          );
+          if (problem !== null) {
+            p.reject(problem);
+            return;
+          }
+          inBatch.set(p.id, p);
+          accepted.push(p);
+        });
+        if (accepted.length === 0) return;
+        const appended = await ctx.log.appendInTransaction(
+          tx,
+          accepted.map((p) => p.bytes),
+        );
+        commit = appended.commit;
+        firstIndex = appended.firstIndex;
+        await writeEntryRows(tx, ctx.log.id, accepted, firstIndex);
+      });
+    } catch (error) {
+      const failure = isChaosCoreError(error)
+        ? error
+        : new ChaosCoreError("STORE_UNAVAILABLE", "the write failed; retry", { cause: error });
+      // Every entry of the batch not already refused by its own check fails with
+      // the batch (also when the transaction failed before sorting the batch:
+      // a connection refused at BEGIN must not leave callers waiting forever).
+      for (const p of batch) p.reject(failure);
+      return;
+    }
+    commit?.();
+    accepted.forEach((p, i) => {
+      p.resolve({ id: p.id, kind: p.kind, leafIndex: firstIndex + i, duplicate: false });
+    });
+    for (const { p, of } of duplicates) {
+      const index = "leafIndex" in of ? of.leafIndex : firstIndex + accepted.indexOf(of);
+      p.resolve({ id: p.id, kind: p.kind, leafIndex: index, duplicate: true });
+    }
+  }
+}
