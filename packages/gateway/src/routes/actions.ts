@@ -142,7 +142,7 @@ export function actionRoutes(app: GatewayApp, ctx: GatewayContext): void {
       schema: {
         tags: ["actions"],
         summary:
-          "The chaoscore.receipt/v2 receipt of an action or outcome (docs/spec/receipt.md); the payload only for its agent or a key scoped admin, read or studio:<id>",
+          "The receipt of an action or outcome (v2; v3 with TEE evidence; spec/receipt.md); the payload only for its agent or a key scoped admin, read or studio:<id>",
         params: IdParams,
         querystring: Type.Object(
           { payload: Type.Optional(Type.Union([Type.Literal("true"), Type.Literal("false")])) },
