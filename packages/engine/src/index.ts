@@ -13,3 +13,8 @@ export { createEngine, type Engine, type EngineOptions } from "./engine.js";
 export { type ChaosCoreNode, createNode, type NodeParts, openNodeDatabase } from "./node.js";
 export { type NodeConfig, NodeConfigSchema, parseNodeConfig } from "./node-config.js";
 export { NODE_MIGRATIONS, openDatabase } from "./node-database.js";
+export {
+  createNodeServices,
+  type NodeServices,
+  type NodeServicesOptions,
+} from "./node-services.js";

@@ -1,15 +1,14 @@
 /**
- * Wires the optional components the gateway serves over one engine:
- * reputation, studios (with reputation as their port), attested execution
- * with a mock TEE, and the anchors stored in the database.
+ * The components the gateway serves over one engine: reputation and studios
+ * (`createNodeServices` of @chaoscore/engine), attested execution with a mock
+ * TEE, and the anchors stored in the database.
  * @module
  */
 import type { Hex } from "@chaoscore/core";
 import {
-  createStudios,
+  createNodeServices,
   type Engine,
   MockTeeProvider,
-  ReputationComputer,
   type RewardPort,
   StoredAnchorDirectory,
 } from "@chaoscore/engine";
@@ -38,22 +37,10 @@ export type GatewayServicesOptions = {
 export function gatewayServices(options: GatewayServicesOptions): GatewayOptions {
   const { engine } = options;
   const tee = options.tee ?? MockTeeProvider.create();
-  const reputation = new ReputationComputer({
-    db: engine.db,
-    preTrusted: [...(options.preTrusted ?? [])],
-  });
-  const studios = createStudios(engine, {
-    // The pre-trusted raters are stored (shared by every gateway): read before weighting.
-    reputation: {
-      applyOutcome: async (o) => {
-        await reputation.loadPreTrusted();
-        return reputation.applyOutcome({ id: o.outcomeId });
-      },
-      get: async (agent, dimension) => {
-        await reputation.loadPreTrusted();
-        return (await reputation.get(agent, dimension)).value;
-      },
-    },
+  // Reputation and the studios as every node assembles them (the pre-trusted raters are
+  // stored, shared by every gateway, and read before weighting).
+  const { reputation, studios } = createNodeServices(engine, {
+    ...(options.preTrusted === undefined ? {} : { preTrusted: options.preTrusted }),
     ...(options.rewards === undefined ? {} : { rewards: options.rewards }),
   });
   return {

@@ -42,13 +42,12 @@ import {
   verifyReceipt,
 } from "@chaoscore/core";
 import {
-  createStudios,
+  createNodeServices,
   type Db,
   defaultSandbox,
   type Engine,
   logReputationEpoch,
   MockTeeProvider,
-  ReputationComputer,
   RewardService,
 } from "@chaoscore/engine";
 import {
@@ -275,7 +274,6 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
     );
 
     // ---- the governance studio ------------------------------------------------------------------
-    const reputation = new ReputationComputer({ db: e.db, preTrusted: [evaluator] });
     const rewards = new RewardService({
       db: e.db,
       agency: e.agency,
@@ -285,13 +283,8 @@ export async function runDemo(globals: Globals, opts: DemoOptions): Promise<void
       operator: { privateKey: keys.treasurer },
       chainId,
     });
-    const studios = createStudios(e, {
-      reputation: {
-        applyOutcome: (o) => reputation.applyOutcome({ id: o.outcomeId }),
-        get: async (a, d) => (await reputation.get(a, d)).value,
-      },
-      rewards,
-    });
+    // Reputation and the studios as every node assembles them; the evaluator is pre-trusted.
+    const { reputation, studios } = createNodeServices(e, { preTrusted: [evaluator], rewards });
     await step(
       'create the Governance Studio "governance": a mock DAO (treasury 1,000,000), attested simulations required, 10 CHAOS per good recommendation, budget funded in the RewardDistributor',
       async () => {
