@@ -72,33 +72,28 @@ export async function createTasks(
     fresh.map((x) => x.p),
   );
   const results: TransitionResult[] = [];
-  const recorded: { p: Prepared; payload: TaskPayloads["create"]; leafIndex: number }[] = [];
-  for (const x of plan) {
-    const r = await ctx.agency.recordAction({ entry: x.p.entry, payload: x.p.payload });
-    if (x.existing === null) recorded.push({ p: x.p, payload: x.payload, leafIndex: r.leafIndex });
-    else {
-      results.push({
-        task: x.existing,
-        actionId: r.id,
-        leafIndex: r.leafIndex,
-        duplicate: true,
-      });
-    }
-  }
   // Parents before children, so that the dependency rows' foreign keys hold.
   const order = topologicalOrder(inPlan);
-  recorded.sort(
+  fresh.sort(
     (a, b) => order.indexOf(a.p.entry.message.task) - order.indexOf(b.p.entry.message.task),
   );
-  await ctx.db.transaction(async (tx) => {
-    for (const { p, payload } of recorded) {
+  // The actions and the task rows in one transaction: the log's row lock orders it with every
+  // other engine's writes, and a task created concurrently (on this engine or another) is refused.
+  let publish: () => void = () => undefined;
+  const written = await ctx.db.transaction(async (tx) => {
+    const logged = await ctx.agency.recordInTransaction(
+      tx,
+      plan.map((x) => ({ kind: "action" as const, entry: x.p.entry, payload: x.p.payload })),
+    );
+    for (const { p, payload } of fresh) {
       const at = ctx.now();
       const task = p.entry.message.task;
-      await tx.query(
+      const inserted = await tx.query(
         `INSERT INTO studio_tasks (studio_id, id, title, role, capabilities, min_reputation, input,
-                                     state, deadline, max_retries, seq, last_action, created_at,
-                                     updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'open', $8, $9, 1, decode($10, 'hex'), $11, $11)`,
+                                   state, deadline, max_retries, seq, last_action, created_at,
+                                   updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'open', $8, $9, 1, decode($10, 'hex'), $11, $11)
+         ON CONFLICT (studio_id, id) DO NOTHING RETURNING id`,
         [
           studioId,
           task,
@@ -113,6 +108,9 @@ export async function createTasks(
           at,
         ],
       );
+      if (inserted.length === 0) {
+        fail("STUDIO_TASK_EXISTS", `task ${task} exists in ${studioId}`, { task });
+      }
       for (const dep of new Set(payload.dependsOn)) {
         await tx.query(
           "INSERT INTO studio_task_deps (studio_id, task_id, depends_on) VALUES ($1, $2, $3)",
@@ -121,10 +119,21 @@ export async function createTasks(
       }
       await insertTransition(tx, studioId, task, 1, "create", null, "open", p, at);
     }
+    publish = logged.commit;
+    return logged.results;
   });
-  for (const { p, leafIndex } of recorded) {
+  publish();
+  for (const [i, x] of plan.entries()) {
+    const r = written[i];
+    if (r === undefined) continue;
+    if (x.existing !== null) {
+      results.push({ task: x.existing, actionId: r.id, leafIndex: r.leafIndex, duplicate: true });
+    }
+  }
+  for (const { p } of fresh) {
+    const r = written[plan.findIndex((x) => x.p === p)];
     const task = (await findTask(ctx, studioId, p.entry.message.task)) as Task;
-    results.push({ task, actionId: p.id, leafIndex, duplicate: false });
+    results.push({ task, actionId: p.id, leafIndex: r?.leafIndex ?? -1, duplicate: false });
   }
   return results;
 }

@@ -1,6 +1,5 @@
 import { type Address, fail, type Hex, type OutcomeEntry } from "@chaoscore/core";
 import type { RecordResult } from "@chaoscore/log";
-import { KeyedMutex } from "./keyed-mutex.js";
 import {
   type ReputationPort,
   type RewardPort,
@@ -73,8 +72,10 @@ export type TransitionResult = {
  * signature and nonce) before anything is written: a rejected transition
  * changes nothing.
  *
- * One writer per studio (an in-process lock); a transition whose parent is no
- * longer the task's last action is refused.
+ * No lock in the process: each write is one database transaction (a
+ * transition under its task row's lock; a plan of creates with its actions),
+ * so every engine on the database is serialised the same way; a transition
+ * whose parent is no longer the task's last action is refused.
  *
  * @example
  * ```ts
@@ -88,7 +89,6 @@ export type TransitionResult = {
  */
 export class TaskOrchestrator {
   readonly #ctx: TaskContext;
-  readonly #mutex = new KeyedMutex();
 
   constructor(options: TaskOrchestratorOptions) {
     this.#ctx = {
@@ -139,7 +139,7 @@ export class TaskOrchestrator {
    * AGENCY_NONCE_NOT_INCREASING, and the errors of recording an action.
    */
   createTasks(studioId: string, signed: readonly SignedTransition[]): Promise<TransitionResult[]> {
-    return this.#mutex.run(studioId, () => createTasks(this.#ctx, studioId, signed));
+    return createTasks(this.#ctx, studioId, signed);
   }
 
   // ---- transitions --------------------------------------------------------------------------

@@ -191,6 +191,29 @@ describe("two engines on one database", () => {
     expect((await a.tasks.getTask(studio, "t1")).state).toBe("rewarded");
   });
 
+  it("two concurrent creates of one task id, one through each gateway: one task, one action", async () => {
+    const payload = (title: string) =>
+      ({
+        title,
+        role: "agent",
+        capabilities: ["math"],
+        dependsOn: [],
+        maxRetries: 1,
+        input: { n: 1 },
+      }) as TaskPayloads["create"];
+    const before = await counts("t0");
+    const results = await Promise.allSettled([
+      a.tasks.createTask(studio, sign(operator, "t0", "create", payload("via A"), null)),
+      b.tasks.createTask(studio, sign(operator, "t0", "create", payload("via B"), null)),
+    ]);
+    expect(results.map(code).sort()).toEqual(["STUDIO_TASK_EXISTS", "ok"]);
+    // The log holds the created task's action only: no orphan create.
+    const after = await counts("t0");
+    expect([after.actions - before.actions, after.size - before.size]).toEqual([1, 1]);
+    const kept = results.findIndex((r) => r.status === "fulfilled");
+    expect((await a.tasks.getTask(studio, "t0")).title).toBe(kept === 0 ? "via A" : "via B");
+  });
+
   it("a crash after the outcome and action are written, before the task update, leaves no orphan", async () => {
     await submitted("t2");
     const before = await counts("t2");
