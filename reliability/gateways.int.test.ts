@@ -303,6 +303,15 @@ describe.skipIf(serverUrl === "")(`leader failover with a chain (${SKIP_REASON})
     };
     // Writes through the follower are anchored by the leader.
     await write(follower.url, 1, 5);
+    // Anchor-now through the follower: it sends nothing itself, it answers the leader's anchor.
+    const now = await send(`${follower.url}/v1/log/anchors`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    expect(now.ok && now.status, now.ok ? now.text : now.error).toBe(200);
+    const record = (now.ok ? now.body : {}) as { anchor: { size: number; status: string } };
+    expect(record.anchor.size).toBeGreaterThanOrEqual(5);
+    expect(record.anchor.status).toBe("final");
     await until(() => anchoredSize(5));
 
     await write(leader.url, 6, 8);

@@ -6,7 +6,8 @@
  * lock on a server, always this process on PGlite.
  * @module
  */
-import type { LeaderLease } from "@chaoscore/engine";
+import { ChaosCoreError } from "@chaoscore/core";
+import type { AnchoringService, LeaderLease } from "@chaoscore/engine";
 
 /** Something that runs while this process leads. */
 export type LeaderDuty = {
@@ -62,6 +63,47 @@ export function startLeaderDuties(
       off();
       transition(false);
       await chain;
+    },
+  };
+}
+
+/**
+ * `POST /v1/log/anchors` on any gateway: the leader anchors now; a follower
+ * does not send a transaction of its own (one anchoring writer) but waits
+ * until the leader's schedule has anchored the tree as it is now, and answers
+ * that record (final with `wait`, else live).
+ * @throws ChaosCoreError CHAIN_TIMEOUT when the leader has not anchored it in `timeoutMs`.
+ */
+export function anchorNowThroughLeader(
+  lease: LeaderLease,
+  anchoring: Pick<AnchoringService, "anchorNow" | "records">,
+  size: () => Promise<number>,
+  pollMs = 500,
+): Pick<AnchoringService, "anchorNow"> {
+  return {
+    async anchorNow(options = {}) {
+      if (lease.isLeader()) return anchoring.anchorNow(options);
+      const wanted = await size();
+      if (wanted === 0) return null;
+      const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+      for (;;) {
+        const records = await anchoring.records();
+        const covering = records.find(
+          (r) =>
+            r.size >= wanted &&
+            (options.wait === true ? r.status === "final" : r.status !== "dropped"),
+        );
+        if (covering !== undefined) return covering;
+        if (lease.isLeader()) return anchoring.anchorNow(options);
+        if (Date.now() >= deadline) {
+          throw new ChaosCoreError(
+            "CHAIN_TIMEOUT",
+            `the leader has not anchored the tree of size ${wanted} in time (this gateway follows)`,
+            { details: { size: wanted } },
+          );
+        }
+        await new Promise((r) => setTimeout(r, pollMs));
+      }
     },
   };
 }

@@ -42,7 +42,7 @@ import { info, out, UsageError } from "../output.js";
 import type { Globals } from "../program.js";
 import { ensureTeeRoot } from "../tee-root.js";
 import { chainPaths, openChain } from "./chain.js";
-import { startLeaderDuties } from "./serve-leader.js";
+import { anchorNowThroughLeader, startLeaderDuties } from "./serve-leader.js";
 
 export type ServeOptions = {
   host: string;
@@ -82,6 +82,8 @@ async function startWitnessing(
   engine: Engine,
   configured: readonly { url: string; verifierKey: string }[] | undefined,
   flags: readonly string[] | undefined,
+  /** Other gateways write too: the leader re-reads the latest checkpoint every second. */
+  shared = false,
 ) {
   const { parseWitnessEndpoint, WitnessingService } = await import("@chaoscore/engine");
   const witnesses = [...(configured ?? [])].map((w) =>
@@ -98,6 +100,7 @@ async function startWitnessing(
   const service = new WitnessingService({
     log: engine.log,
     witnesses,
+    ...(shared ? { intervalMs: 1000 } : {}),
     onOutcome: (o) => {
       if (o.status !== "cosigned")
         info(`witness ${o.witness} (${o.url}) ${o.status} at size ${o.size}: ${o.detail ?? ""}`);
@@ -341,7 +344,18 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
     const rewards =
       chain === undefined ? undefined : await openRewards(dataDir, engine, chain, chainId);
     const origins: string[] = [];
+    // One leader among the gateways on this database anchors and cosigns (serve-leader.ts).
+    const { openLeaderLease } = await import("@chaoscore/engine");
+    const lease = openLeaderLease({
+      url: nodeConfig.database.url,
+      name: `${nodeConfig.log.id}:${nodeConfig.database.schema ?? ""}`,
+      onError: (e) => info(`leader lock: ${(e as Error).message}`),
+    });
+    const scheduled = opts.anchorEvery > 0 ? engine.anchoring : undefined;
     const app = await buildGateway({
+      ...(scheduled === undefined
+        ? {}
+        : { anchoring: anchorNowThroughLeader(lease, scheduled, () => engine.log.size()) }),
       ...gatewayServices({
         engine,
         chainId,
@@ -376,15 +390,15 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
     });
     // Anchoring and witnessing have one writer: the leader among the gateways on this
     // database (a Postgres advisory lock; PGlite: this process). Every gateway takes writes.
-    const witnessing = await startWitnessing(engine, config.witnesses, opts.witness);
-    const anchoring = opts.anchorEvery > 0 ? engine.anchoring : undefined;
-    const { openLeaderLease } = await import("@chaoscore/engine");
+    const witnessing = await startWitnessing(
+      engine,
+      config.witnesses,
+      opts.witness,
+      lease.kind !== "always",
+    );
+    const anchoring = scheduled;
     const duties = startLeaderDuties(
-      openLeaderLease({
-        url: nodeConfig.database.url,
-        name: `${nodeConfig.log.id}:${nodeConfig.database.schema ?? ""}`,
-        onError: (e) => info(`leader lock: ${(e as Error).message}`),
-      }),
+      lease,
       [
         ...(anchoring === undefined
           ? []
