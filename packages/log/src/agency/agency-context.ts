@@ -57,6 +57,7 @@ export type AgencyLimits = {
   maxMetricsBytes: number;
 } & IngestQueueLimits;
 
+/** The default {@link AgencyLimits}. */
 export const DEFAULT_LIMITS: AgencyLimits = {
   maxEntryBytes: 64 * 1024,
   maxPayloadBytes: 1024 * 1024,

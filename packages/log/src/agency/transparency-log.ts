@@ -1,14 +1,17 @@
+/**
+ * An RFC 9162 transparency log in Postgres: appends (with the checkpoint of
+ * each batch), proofs and the nodes tiles are read from, and checkpoint
+ * publication. Stored checkpoints and cosignatures are in checkpoint-store.ts,
+ * the audit of the tree in tree-audit.ts.
+ * @module
+ */
 import {
-  addSignatureLines,
   ChaosCoreError,
-  type Checkpoint,
   CompactRange,
   consistencyProofPlan,
-  equalBytes,
   inclusionProofPlan,
   leafHash,
   type NodeId,
-  openCheckpoint,
   type ProofPlan,
   resolveProof,
   signCheckpoint,
@@ -16,36 +19,19 @@ import {
 } from "@chaoscore/core";
 import { fromDbHex, toDbHex } from "../store/bytes.js";
 import type { Db } from "../store/db.js";
+import {
+  bestCheckpointSizeCovering,
+  insertCheckpoint,
+  insertCosignatures,
+  readCheckpoint,
+  readCheckpoints,
+  readCosigners,
+  type StoredCheckpoint,
+} from "./checkpoint-store.js";
+import { auditTree, type TreeAuditReport } from "./tree-audit.js";
 
-/**
- * A signed checkpoint as stored: the C2SP signed note and what it says. The
- * note carries the log's signature first, then the witnesses' cosignature
- * lines stored so far (C2SP tlog-cosignature).
- */
-export type StoredCheckpoint = {
-  size: number;
-  rootHash: Uint8Array;
-  note: string;
-  createdAt: string;
-  /** How many witness cosignatures the note carries. */
-  cosignatures?: number;
-};
-
-/** One problem found by {@link TransparencyLog.audit}. */
-export type AuditFinding = {
-  /** The leaf index the problem was found at (or the checkpoint size for checkpoint problems). */
-  index: number;
-  kind:
-    | "missing-leaf"
-    | "unexpected-leaf"
-    | "leaf-hash-mismatch"
-    | "node-mismatch"
-    | "checkpoint-root-mismatch"
-    | "checkpoint-signature-invalid"
-    | "size-mismatch"
-    | "entry-invalid";
-  message: string;
-};
+export type { StoredCheckpoint } from "./checkpoint-store.js";
+export type { AuditFinding } from "./tree-audit.js";
 
 /** Options of a log. */
 export type TransparencyLogOptions = {
@@ -58,8 +44,6 @@ export type TransparencyLogOptions = {
   /** The matching verifier key (`<origin>+<keyid>+<key>`). */
   verifierKey: string;
 };
-
-const AUDIT_CHUNK = 5000;
 
 /**
  * An RFC 9162 transparency log persisted in Postgres. Leaves and every
@@ -306,7 +290,7 @@ export class TransparencyLog {
         [this.id],
       );
       const size = Number(row?.size ?? 0);
-      const existing = await this.checkpointRow(tx, "size = $2", [size]);
+      const existing = await readCheckpoint(tx, this.id, "size = $2", [size]);
       if (existing !== undefined) return existing;
       const rootHash =
         this.frontier?.size === size ? this.frontier.root() : await this.rootAt(size, tx);
@@ -326,18 +310,7 @@ export class TransparencyLog {
       { origin: this.origin, size, rootHash, extensions: [] },
       this.signerKey,
     );
-    const [created] = await tx.query<{ created_at: Date | string }>(
-      `INSERT INTO log_checkpoints (log_id, size, root_hash, note) VALUES ($1, $2, $3, $4)
-       RETURNING created_at`,
-      [this.id, size, rootHash, note],
-    );
-    return {
-      size,
-      rootHash,
-      note,
-      createdAt: new Date(created?.created_at ?? 0).toISOString(),
-      cosignatures: 0,
-    };
+    return insertCheckpoint(tx, this.id, size, rootHash, note);
   }
 
   private notify(cp: StoredCheckpoint): void {
@@ -355,7 +328,7 @@ export class TransparencyLog {
    * read: it never takes the writer's lock and never signs.
    */
   async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
-    return this.checkpointRow(this.db, "true ORDER BY size DESC LIMIT 1", []);
+    return readCheckpoint(this.db, this.id, "true ORDER BY size DESC LIMIT 1", []);
   }
 
   /**
@@ -367,14 +340,8 @@ export class TransparencyLog {
    * published checkpoint covers it yet (retryable).
    */
   async checkpointCovering(index: number): Promise<StoredCheckpoint> {
-    const [best] = await this.db.query<{ size: number }>(
-      `SELECT c.size FROM log_checkpoints c
-       LEFT JOIN log_cosignatures w ON w.log_id = c.log_id AND w.size = c.size
-       WHERE c.log_id = $1 AND c.size > $2
-       GROUP BY c.size ORDER BY count(w.witness) DESC, c.size DESC LIMIT 1`,
-      [this.id, index],
-    );
-    const cp = best === undefined ? undefined : await this.checkpointAt(Number(best.size));
+    const best = await bestCheckpointSizeCovering(this.db, this.id, index);
+    const cp = best === undefined ? undefined : await this.checkpointAt(best);
     if (cp !== undefined) return cp;
     const size = await this.size();
     if (index >= size) {
@@ -396,59 +363,22 @@ export class TransparencyLog {
     size: number,
     cosignatures: readonly { witness: string; line: string }[],
   ): Promise<void> {
-    if (cosignatures.length === 0) return;
-    await this.db.query(
-      `INSERT INTO log_cosignatures (log_id, size, witness, line)
-       SELECT $1, $2, u.witness, u.line FROM unnest($3::text[], $4::text[]) AS u(witness, line)
-       ON CONFLICT (log_id, size, witness) DO NOTHING`,
-      [
-        this.id,
-        size,
-        cosignatures.map((c) => c.witness),
-        cosignatures.map((c) => c.line.trimEnd()),
-      ],
-    );
+    await insertCosignatures(this.db, this.id, size, cosignatures);
   }
 
   /** The witnesses (`name+keyId`) whose cosignature of the checkpoint of `size` is stored. */
   async cosigners(size: number): Promise<string[]> {
-    const rows = await this.db.query<{ witness: string }>(
-      "SELECT witness FROM log_cosignatures WHERE log_id = $1 AND size = $2 ORDER BY witness",
-      [this.id, size],
-    );
-    return rows.map((r) => r.witness);
+    return readCosigners(this.db, this.id, size);
   }
 
   /** The stored checkpoint of the tree of `size` leaves, if one was signed. */
   async checkpointAt(size: number): Promise<StoredCheckpoint | undefined> {
-    return this.checkpointRow(this.db, "size = $2", [size]);
+    return readCheckpoint(this.db, this.id, "size = $2", [size]);
   }
 
   /** Every stored checkpoint, oldest first. */
   async checkpoints(): Promise<StoredCheckpoint[]> {
-    const rows = await this.db.query<CheckpointRow>(
-      `SELECT size, root_hash, note, created_at,
-              (SELECT array_agg(line ORDER BY created_at, witness) FROM log_cosignatures w
-                WHERE w.log_id = c.log_id AND w.size = c.size) AS lines
-       FROM log_checkpoints c WHERE log_id = $1 ORDER BY size`,
-      [this.id],
-    );
-    return rows.map(toCheckpoint);
-  }
-
-  private async checkpointRow(
-    tx: Db,
-    where: string,
-    params: unknown[],
-  ): Promise<StoredCheckpoint | undefined> {
-    const [row] = await tx.query<CheckpointRow>(
-      `SELECT size, root_hash, note, created_at,
-              (SELECT array_agg(line ORDER BY created_at, witness) FROM log_cosignatures w
-                WHERE w.log_id = c.log_id AND w.size = c.size) AS lines
-       FROM log_checkpoints c WHERE log_id = $1 AND ${where}`,
-      [this.id, ...params],
-    );
-    return row === undefined ? undefined : toCheckpoint(row);
+    return readCheckpoints(this.db, this.id);
   }
 
   /**
@@ -460,163 +390,7 @@ export class TransparencyLog {
   async audit(
     checkEntry: (index: number, entry: Uint8Array) => Promise<string | null> | string | null,
     onProgress?: (done: number, total: number) => void,
-  ): Promise<{
-    size: number;
-    rootHash: Uint8Array;
-    checkpoints: number;
-    findings: AuditFinding[];
-  }> {
-    const findings: AuditFinding[] = [];
-    const nodeSpans = new Map<AuditFinding, number>();
-    const size = await this.size();
-    const checkpoints = await this.checkpoints();
-    const bySize = new Map(checkpoints.map((c) => [c.size, c]));
-    const range = new CompactRange();
-    const checkRoot = () => {
-      const cp = bySize.get(range.size);
-      if (cp === undefined) return;
-      try {
-        const opened: Checkpoint = openCheckpoint(cp.note, this.verifierKey);
-        if (
-          opened.size !== cp.size ||
-          !equalBytes(opened.rootHash, cp.rootHash) ||
-          opened.origin !== this.origin
-        ) {
-          throw new ChaosCoreError("LOG_AUDIT_FAILED", "note does not match the stored row");
-        }
-      } catch (error) {
-        findings.push({
-          index: cp.size,
-          kind: "checkpoint-signature-invalid",
-          message: `checkpoint at size ${cp.size}: ${(error as Error).message}`,
-        });
-      }
-      if (!equalBytes(range.root(), cp.rootHash)) {
-        findings.push({
-          index: cp.size,
-          kind: "checkpoint-root-mismatch",
-          message: `the leaves do not produce the root signed in the checkpoint at size ${cp.size}`,
-        });
-      }
-    };
-    checkRoot();
-    let expected = 0;
-    const last = await this.db.query<{ max: number | null }>(
-      "SELECT max(idx) AS max FROM log_leaves WHERE log_id = $1",
-      [this.id],
-    );
-    const maxIdx = Math.max(Number(last[0]?.max ?? -1), size - 1);
-    for (let start = 0; start <= maxIdx; start += AUDIT_CHUNK) {
-      const end = start + AUDIT_CHUNK;
-      const leaves = await this.entries(start, end);
-      const stored = await this.storedNodesIn(start, end);
-      for (const { index, entry } of leaves) {
-        while (expected < index) {
-          findings.push({
-            index: expected,
-            kind: "missing-leaf",
-            message: `leaf ${expected} is missing`,
-          });
-          expected++;
-        }
-        expected = index + 1;
-        if (index >= size) {
-          findings.push({
-            index,
-            kind: "unexpected-leaf",
-            message: `leaf ${index} is beyond the log size ${size}`,
-          });
-          continue;
-        }
-        const problem = await checkEntry(index, entry);
-        if (problem !== null)
-          findings.push({ index, kind: "entry-invalid", message: `leaf ${index}: ${problem}` });
-        // Past a missing leaf, continue with its stored hash so later leaves are still checked.
-        while (range.size < index) {
-          range.append(stored.get(`0/${range.size}`) ?? new Uint8Array(32));
-        }
-        for (const node of range.append(leafHash(entry))) {
-          const want = stored.get(`${node.level}/${node.index}`);
-          if (want === undefined || !equalBytes(want, node.hash)) {
-            const first = node.index * 2 ** node.level;
-            const finding: AuditFinding = {
-              index: node.level === 0 ? index : first,
-              kind: node.level === 0 ? "leaf-hash-mismatch" : "node-mismatch",
-              message:
-                node.level === 0
-                  ? `leaf ${index} does not hash to the stored leaf hash (edited or reordered)`
-                  : `subtree of leaves [${first}, ${first + 2 ** node.level}) differs from the stored node`,
-            };
-            findings.push(finding);
-            nodeSpans.set(finding, 2 ** node.level);
-          }
-        }
-        checkRoot();
-      }
-      onProgress?.(Math.min(end, maxIdx + 1), maxIdx + 1);
-    }
-    while (expected < size) {
-      findings.push({
-        index: expected,
-        kind: "missing-leaf",
-        message: `leaf ${expected} is missing`,
-      });
-      expected++;
-    }
-    for (const cp of checkpoints) {
-      if (cp.size > size) {
-        findings.push({
-          index: cp.size,
-          kind: "size-mismatch",
-          message: `checkpoint at size ${cp.size} is beyond the log size ${size} (leaves removed)`,
-        });
-      }
-    }
-    // A node mismatch that covers a leaf already named adds nothing: keep the leaf.
-    const named = findings.filter((f) => f.kind !== "node-mismatch").map((f) => f.index);
-    const useful = findings.filter(
-      (f) =>
-        f.kind !== "node-mismatch" ||
-        !named.some((i) => i >= f.index && i < f.index + (nodeSpans.get(f) ?? 1)),
-    );
-    return {
-      size,
-      rootHash: range.root(),
-      checkpoints: checkpoints.length,
-      findings: useful,
-    };
+  ): Promise<TreeAuditReport> {
+    return auditTree(this.db, this, checkEntry, onProgress);
   }
-
-  /** Stored nodes whose last leaf is in [start, end): those appending these leaves creates. */
-  private async storedNodesIn(start: number, end: number): Promise<Map<string, Uint8Array>> {
-    const rows = await this.db.query<{ level: number; idx: number; hash: string }>(
-      `SELECT level, idx, encode(hash, 'hex') AS hash FROM log_nodes
-       WHERE log_id = $1
-         AND (idx + 1) * (1::bigint << level) > $2 AND (idx + 1) * (1::bigint << level) <= $3`,
-      [this.id, start, end],
-    );
-    const map = new Map<string, Uint8Array>();
-    for (const r of rows) map.set(`${Number(r.level)}/${Number(r.idx)}`, fromDbHex(r.hash));
-    return map;
-  }
-}
-
-type CheckpointRow = {
-  size: number;
-  root_hash: Uint8Array;
-  note: string;
-  created_at: Date | string;
-  lines: string[] | null;
-};
-
-function toCheckpoint(r: CheckpointRow): StoredCheckpoint {
-  const lines = r.lines ?? [];
-  return {
-    size: Number(r.size),
-    rootHash: r.root_hash,
-    // The log's own signature first, then the cosignatures (verified before they were stored).
-    note: lines.length === 0 ? r.note : addSignatureLines(r.note, lines),
-    createdAt: new Date(r.created_at).toISOString(),
-    cosignatures: lines.length,
-  };
 }
