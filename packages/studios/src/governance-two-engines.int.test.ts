@@ -131,7 +131,7 @@ describe("governance steps on two engines on one database", () => {
     expect(votes[0]?.choice).toBe(kept === 0 ? "for" : "against");
   });
 
-  it("a vote and a tally at once: the tally is of the votes it saw, or it is refused", async () => {
+  it("a tally before the votes are in is refused; two concurrent tallies, one through each gateway: one tally", async () => {
     const p = await opened("g2");
     const tally = sign(
       operator,
