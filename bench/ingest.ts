@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomBytes, sign, verify } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -108,7 +108,7 @@ function nearBaselines(): { verify: number; recover: number | null } {
 }
 
 /** The durability settings a back-end runs with (every figure says which). */
-async function durability(kind: "pglite" | "postgres"): Promise<string> {
+async function durability(kind: Backend): Promise<string> {
   const { db, cleanup } = await openBackend(kind);
   try {
     const rows = await db.query<{ name: string; setting: string }>(
@@ -119,8 +119,8 @@ async function durability(kind: "pglite" | "postgres"): Promise<string> {
       "SELECT current_setting('server_version') AS v",
     );
     const settings = rows.map((r) => `${r.name}=${r.setting}`).join(", ");
-    return kind === "pglite"
-      ? `PGlite (Postgres ${version?.v}, WebAssembly, in-process) on local disk, ${settings}`
+    return kind !== "postgres"
+      ? `PGlite (Postgres ${version?.v}, WebAssembly, ${kind === "pglite" ? "on the main thread" : "in a worker thread"}) on local disk, ${settings}`
       : `Postgres ${version?.v} server, ${settings}`;
   } finally {
     await cleanup();
@@ -147,12 +147,20 @@ async function startProfile(): Promise<{ stop: (file: string) => Promise<void> }
   };
 }
 
-async function openBackend(
-  kind: "pglite" | "postgres",
-): Promise<{ db: Db; cleanup: () => Promise<void> }> {
-  if (kind === "pglite") {
+/**
+ * The back-ends: PGlite on the main thread (`pglite`), PGlite in a worker
+ * thread (`pglite-worker`, PgliteWorkerDb), a Postgres server.
+ */
+type Backend = "pglite" | "pglite-worker" | "postgres";
+
+async function openBackend(kind: Backend): Promise<{ db: Db; cleanup: () => Promise<void> }> {
+  if (kind !== "postgres") {
     const dir = mkdtempSync(join(tmpdir(), "chaoscore-bench-"));
-    const db = await openDatabase({ databaseUrl: null, dataDir: dir });
+    const db = await openDatabase({
+      databaseUrl: null,
+      dataDir: dir,
+      pgliteWorker: kind === "pglite-worker",
+    });
     return {
       db,
       cleanup: async () => {
@@ -176,6 +184,8 @@ type RunResult = {
   n: number;
   seconds: number;
   rate: number;
+  /** The machine's 1-minute load average at the end of the ingest (a shared machine). */
+  load: number;
   appendMsPerAction: number;
   proofHashes?: number;
   proofBytes?: number;
@@ -184,7 +194,7 @@ type RunResult = {
 };
 
 async function runIngest(
-  kind: "pglite" | "postgres",
+  kind: Backend,
   agents: BenchAgent[],
   signed: Signed[],
   n: number,
@@ -215,6 +225,7 @@ async function runIngest(
       },
     );
     const seconds = (performance.now() - start) / 1000;
+    const load = loadavg()[0] ?? 0;
     if (profiler !== undefined && profile !== undefined) {
       await profiler.stop(`${profile}.${kind}.cpuprofile`);
       log(`  CPU profile of the main thread: ${profile}.${kind}.cpuprofile`);
@@ -230,7 +241,7 @@ async function runIngest(
       probes.push((performance.now() - t0) / group);
     }
     const appendMsPerAction = probes.sort((a, b) => a - b)[2]!;
-    const result: RunResult = { n, seconds, rate: n / seconds, appendMsPerAction };
+    const result: RunResult = { n, seconds, rate: n / seconds, load, appendMsPerAction };
     if (measureProofs) {
       const cp = await engine.log.checkpoint();
       const opened = openCheckpoint(cp.note, keys.verifierKey);
@@ -280,11 +291,12 @@ export async function runIngestBench(argv: string[]): Promise<boolean> {
     },
   });
   if (values.help) {
-    console.log(`npm run bench -- ingest [--sizes 10000,100000] [--backends pglite,postgres] [--agents 100] [--threads 2] [--profile FILE]
+    console.log(`npm run bench -- ingest [--sizes 10000,100000] [--backends pglite,pglite-worker,postgres] [--agents 100] [--threads 2] [--profile FILE]
 
 Records signed actions (round-robin over --agents agents, each with a payload)
-into a fresh PGlite data directory and, when DATABASE_URL is set, a fresh
-schema on that Postgres server; prints actions/s and the ratios to the
+into a fresh PGlite data directory (PGlite on the main thread, then in a
+worker thread) and, when DATABASE_URL is set, a fresh schema on that
+Postgres server; prints actions/s and the ratios to the
 machine's one-thread secp256k1 verify rate (node:crypto/OpenSSL) and
 one-thread libsecp256k1 recovery rate (npm secp256k1), both measured in the
 same run on the same number of signatures, and each back-end's durability
@@ -297,9 +309,12 @@ For a Postgres server with default durability: eval "$(bench/start-postgres-dura
   }
   const sizes = values.sizes.split(",").map(Number);
   const max = Math.max(...sizes);
-  const backends = (values.backends ?? (process.env.DATABASE_URL ? "pglite,postgres" : "pglite"))
+  const backends = (
+    values.backends ??
+    (process.env.DATABASE_URL ? "pglite,pglite-worker,postgres" : "pglite,pglite-worker")
+  )
     .split(",")
-    .map((b) => b.trim()) as ("pglite" | "postgres")[];
+    .map((b) => b.trim()) as Backend[];
   const threads = Number(values.threads);
   console.log(`# ingest bench — ${new Date().toISOString()}`);
   console.log(`machine: ${describeMachine()}`);
@@ -341,8 +356,10 @@ For a Postgres server with default durability: eval "$(bench/start-postgres-dura
   );
 
   let ok = true;
+  const rates = new Map<Backend, RunResult[]>();
   for (const kind of backends) {
     const results: RunResult[] = [];
+    rates.set(kind, results);
     log(`${kind}: append probe at 1,000 leaves…`);
     const small = await runIngest(kind, agents, signed, 1000, threads, false);
     // The machine's load changes over a run (a shared machine): the ratios of
@@ -372,7 +389,7 @@ For a Postgres server with default durability: eval "$(bench/start-postgres-dura
       const base = baselines.get(r.n) ?? 1;
       const recover = recoverRates.get(r.n);
       console.log(
-        `${kind.padEnd(8)} ingest ${String(r.n).padStart(6)} actions: ${r.seconds.toFixed(2)} s, ${r.rate.toFixed(0)} actions/s, ratio to verify ${(r.rate / base).toFixed(2)}, to recovery ${recover === undefined ? "-" : (r.rate / recover).toFixed(2)}`,
+        `${kind.padEnd(8)} ingest ${String(r.n).padStart(6)} actions: ${r.seconds.toFixed(2)} s, ${r.rate.toFixed(0)} actions/s (load ${r.load.toFixed(1)}), ratio to verify ${(r.rate / base).toFixed(2)}, to recovery ${recover === undefined ? "-" : (r.rate / recover).toFixed(2)}`,
       );
     }
     const big = results.find((r) => r.n === max)!;
@@ -406,9 +423,18 @@ For a Postgres server with default durability: eval "$(bench/start-postgres-dura
         false,
       ) && ok;
   }
+  // PGlite on the main thread vs in a worker thread, in this run.
+  for (const r of rates.get("pglite-worker") ?? []) {
+    const inline = rates.get("pglite")?.find((x) => x.n === r.n);
+    if (inline !== undefined) {
+      console.log(
+        `pglite-worker vs pglite ingest ${String(r.n).padStart(6)} actions: ${(r.rate / inline.rate).toFixed(2)} × (${r.rate.toFixed(0)} at load ${r.load.toFixed(1)} vs ${inline.rate.toFixed(0)} actions/s at load ${inline.load.toFixed(1)})`,
+      );
+    }
+  }
   const receipts = Number(values.receipts);
   if (receipts > 0) {
-    const kind = backends[0] as "pglite" | "postgres";
+    const kind = backends[0] as Backend;
     log(`${kind}: ${receipts} receipts (action + outcome, one checkpoint each)…`);
     const { db, cleanup } = await openBackend(kind);
     try {

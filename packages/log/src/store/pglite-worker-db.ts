@@ -8,6 +8,8 @@
  * classifies (SQLSTATE `code`, `constraint`, …); a transaction's statements run
  * on the transaction it opened, other callers wait for it (PGlite's own
  * transaction lock, in the worker). The data-dir lock stays in this thread.
+ * Like a Postgres server's pool, an open database keeps the process alive:
+ * close it.
  * @module
  */
 import { mkdirSync } from "node:fs";
@@ -113,7 +115,6 @@ export class PgliteWorkerDb implements Db {
       const waiter = this.pending.get(answer.id);
       if (waiter === undefined) return;
       this.pending.delete(answer.id);
-      if (this.pending.size === 0) worker.unref();
       if (answer.error !== undefined) waiter.reject(driverError(answer.error));
       else waiter.resolve(answer);
     });
@@ -126,8 +127,9 @@ export class PgliteWorkerDb implements Db {
     };
     worker.on("error", (error) => lost(`the PGlite worker failed (${error.message})`));
     worker.on("exit", (code) => lost(`the PGlite worker exited (code ${code})`));
-    // Idle, the worker does not keep the process alive (as in-process PGlite would not).
-    worker.unref();
+    // Like a Postgres pool's connections, the open worker keeps the process
+    // alive until close(): an unref'd worker let the process exit while a write
+    // waited on the (unref'd) signature workers.
   }
 
   /**
@@ -168,7 +170,6 @@ export class PgliteWorkerDb implements Db {
   request(req: Request): Promise<Answer> {
     if (this.gone !== undefined) return Promise.reject(this.gone);
     const id = this.nextId++;
-    if (this.pending.size === 0) this.worker.ref();
     return new Promise<Answer>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...req, id });
