@@ -227,6 +227,19 @@ describe.skipIf(serverUrl === "")(`three gateways on one Postgres server (${SKIP
     const leaders = gateways.filter((g) => g.tail().some((l) => l.startsWith("LEADER acquired")));
     expect(leaders).toHaveLength(1);
   });
+
+  it("says which gateway leads in /readyz and the chaoscore_leader metric", async () => {
+    const roles = await Promise.all(
+      gateways.map(async (g) => {
+        const ready = await send(`${g.url}/readyz`, {});
+        const metrics = await send(`${g.url}/metrics`, {});
+        const gauge = metrics.ok ? /^chaoscore_leader (\d)$/m.exec(metrics.text)?.[1] : undefined;
+        const role = ready.ok ? (ready.body as { checks: { leader: string } }).checks.leader : "";
+        return `${role} ${gauge}`;
+      }),
+    );
+    expect(roles.sort()).toEqual(["follower 0", "follower 0", "leader 1"]);
+  });
 });
 
 /** Polls `check` until it returns a value (the test's timeout bounds the wait). */

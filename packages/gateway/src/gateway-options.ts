@@ -68,6 +68,11 @@ export type GatewayOptions = {
   anchors?: StoredAnchorDirectory;
   /** Anchors the current checkpoint on demand (`POST /v1/log/anchors`); default the engine's anchoring service. */
   anchoring?: Pick<AnchoringService, "anchorNow">;
+  /**
+   * Whether this gateway leads the ones sharing its database (anchors and cosigns; issue 18):
+   * shown in `/readyz` (`checks.leader`) and as `chaoscore_leader`. Absent: not reported.
+   */
+  leader?: { readonly kind: string; isLeader(): boolean };
   /** Funds studio budgets on chain (the RewardDistributor); with `rewards` in {@link gatewayServices}. */
   treasury?: {
     fund(

@@ -84,6 +84,21 @@ export function createMetrics(
 }
 
 /**
+ * `chaoscore_leader`: 1 while this gateway leads the gateways on its database (it anchors
+ * and cosigns; docs/scaling.md), else 0.
+ */
+export function registerLeaderMetric(registry: Registry, leading: () => boolean): void {
+  new Gauge({
+    name: "chaoscore_leader",
+    help: "1 while this gateway is the leader (anchors, submits to witnesses) of those sharing its database",
+    registers: [registry],
+    collect() {
+      this.set(leading() ? 1 : 0);
+    },
+  });
+}
+
+/**
  * `chaoscore_anchoring_halted`: 1 while scheduled anchoring is stopped because the log no
  * longer extends the chain's history (see docs/anchoring.md), else 0.
  */

@@ -353,6 +353,7 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
     });
     const scheduled = opts.anchorEvery > 0 ? engine.anchoring : undefined;
     const app = await buildGateway({
+      leader: lease,
       ...(scheduled === undefined
         ? {}
         : { anchoring: anchorNowThroughLeader(lease, scheduled, () => engine.log.size()) }),

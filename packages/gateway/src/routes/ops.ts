@@ -2,7 +2,7 @@ import { ChaosCoreError } from "@chaoscore/core";
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { DEFAULT_ORIGIN } from "../auth.js";
-import { registerAnchoringHaltMetric } from "../metrics.js";
+import { registerAnchoringHaltMetric, registerLeaderMetric } from "../metrics.js";
 import { PROBLEM_MEDIA_TYPE, toProblem } from "../problem.js";
 
 /** Liveness, readiness, metrics, the OpenAPI document and the gateway's identity. */
@@ -23,6 +23,8 @@ export function opsRoutes(app: GatewayApp, ctx: GatewayContext): void {
       unsubscribe();
     });
   }
+  const leader = ctx.leader;
+  if (leader !== undefined) registerLeaderMetric(ctx.metrics.registry, () => leader.isLeader());
   app.get(
     "/healthz",
     {
@@ -66,6 +68,8 @@ export function opsRoutes(app: GatewayApp, ctx: GatewayContext): void {
       } else {
         checks.chain = "not configured";
       }
+      // Informational: a follower is as ready for requests as the leader.
+      if (leader !== undefined) checks.leader = leader.isLeader() ? "leader" : "follower";
       const halted = halt?.current;
       if (halted !== undefined) {
         ok = false;
