@@ -19,6 +19,8 @@ import {
   parseVerifierKey,
   verifierKeyFromSignerKey,
 } from "@chaoscore/core";
+import { Type } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
 import { UsageError } from "./output.js";
 import { promptHidden } from "./password.js";
 
@@ -61,6 +63,25 @@ export function dataPaths(dir: string) {
 }
 
 const CHAIN_ID_RE = /^[1-9][0-9]{0,19}$/;
+
+/**
+ * The schema of config.json (docs/configuration.md); other members are
+ * ignored. Each member names the message its failure gives.
+ */
+const CONFIG_SCHEMA = Type.Object({
+  format: Type.Literal(CONFIG_FORMAT),
+  chainId: Type.String({ pattern: CHAIN_ID_RE.source }),
+  log: Type.Object({ id: Type.String(), origin: Type.String(), verifierKey: Type.String() }),
+  witnesses: Type.Optional(
+    Type.Array(Type.Object({ url: Type.String(), verifierKey: Type.String() })),
+  ),
+});
+const CONFIG_PROBLEMS: Record<string, string> = {
+  format: `format is not ${CONFIG_FORMAT}`,
+  chainId: "chainId is not a decimal chain id",
+  log: "log must have string id, origin and verifierKey",
+  witnesses: "witnesses must be an array of {url, verifierKey}",
+};
 const KEY_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Checks a chain id given on the command line. */
@@ -116,36 +137,17 @@ export async function readConfig(dir: string): Promise<CliConfig> {
   } catch {
     throw bad("not valid JSON");
   }
-  const c = value as Partial<CliConfig> | null;
-  if (c?.format !== CONFIG_FORMAT) throw bad(`format is not ${CONFIG_FORMAT}`);
-  if (typeof c.chainId !== "string" || !CHAIN_ID_RE.test(c.chainId)) {
-    throw bad("chainId is not a decimal chain id");
+  if (!Value.Check(CONFIG_SCHEMA, value)) {
+    // The first member (in schema order) that does not fit names the problem.
+    const failed = new Set(
+      [...Value.Errors(CONFIG_SCHEMA, value)].map((e) => e.path.split("/")[1] ?? ""),
+    );
+    const member = Object.keys(CONFIG_PROBLEMS).find((k) => failed.has(k)) ?? "format";
+    throw bad(CONFIG_PROBLEMS[member] as string);
   }
-  const log = c.log;
-  if (
-    typeof log !== "object" ||
-    log === null ||
-    typeof log.id !== "string" ||
-    typeof log.origin !== "string" ||
-    typeof log.verifierKey !== "string"
-  ) {
-    throw bad("log must have string id, origin and verifierKey");
-  }
+  const c = value;
+  const { log, witnesses } = c;
   parseVerifierKey(log.verifierKey);
-  const witnesses = c.witnesses;
-  if (
-    witnesses !== undefined &&
-    (!Array.isArray(witnesses) ||
-      witnesses.some(
-        (w) =>
-          typeof w !== "object" ||
-          w === null ||
-          typeof w.url !== "string" ||
-          typeof w.verifierKey !== "string",
-      ))
-  ) {
-    throw bad("witnesses must be an array of {url, verifierKey}");
-  }
   return {
     format: CONFIG_FORMAT,
     chainId: c.chainId,
