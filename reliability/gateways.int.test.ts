@@ -223,22 +223,13 @@ describe.skipIf(serverUrl === "")(`three gateways on one Postgres server (${SKIP
     expect(audit.stdout).toMatch(/log audit clean/);
   }, 240_000);
 
-  it("has exactly one leader among the three (no chain: it leads with no duties)", () => {
-    const leaders = gateways.filter((g) => g.tail().some((l) => l.startsWith("LEADER acquired")));
-    expect(leaders).toHaveLength(1);
-  });
-
-  it("says which gateway leads in /readyz and the chaoscore_leader metric", async () => {
-    const roles = await Promise.all(
-      gateways.map(async (g) => {
-        const ready = await send(`${g.url}/readyz`, {});
-        const metrics = await send(`${g.url}/metrics`, {});
-        const gauge = metrics.ok ? /^chaoscore_leader (\d)$/m.exec(metrics.text)?.[1] : undefined;
-        const role = ready.ok ? (ready.body as { checks: { leader: string } }).checks.leader : "";
-        return `${role} ${gauge}`;
-      }),
-    );
-    expect(roles.sort()).toEqual(["follower 0", "follower 0", "leader 1"]);
+  it("has no leader when there is nothing to lead (no chain, no witnesses), and says so", async () => {
+    expect(gateways.filter((g) => acquiredAt(g) !== undefined)).toHaveLength(0);
+    expect(await Promise.all(gateways.map(roleOf))).toEqual([
+      "follower 0",
+      "follower 0",
+      "follower 0",
+    ]);
   });
 });
 
@@ -249,6 +240,15 @@ async function until<T>(check: () => Promise<T | undefined> | T | undefined): Pr
     if (value !== undefined) return value;
     await sleep(200);
   }
+}
+
+/** `leader|follower <gauge>`: what the gateway's /readyz and `chaoscore_leader` metric say. */
+async function roleOf(g: GatewayProcess): Promise<string> {
+  const ready = await send(`${g.url}/readyz`, {});
+  const metrics = await send(`${g.url}/metrics`, {});
+  const gauge = metrics.ok ? /^chaoscore_leader (\d)$/m.exec(metrics.text)?.[1] : undefined;
+  const role = ready.ok ? (ready.body as { checks: { leader: string } }).checks.leader : "";
+  return `${role} ${gauge}`;
 }
 
 /** The time of the gateway's last `LEADER acquired at <iso>` line, if any. */
@@ -304,6 +304,8 @@ describe.skipIf(serverUrl === "")(`leader failover with a chain (${SKIP_REASON})
     const leader = await until(() => gateways.find((g) => acquiredAt(g) !== undefined));
     const follower = gateways.find((g) => g !== leader) as GatewayProcess;
     expect(acquiredAt(follower)).toBeUndefined();
+    expect(await roleOf(leader)).toBe("leader 1");
+    expect(await roleOf(follower)).toBe("follower 0");
     const admin = gateways.map((g) => g.adminKey).find((k) => k !== "") as string;
     const agent = newAgent("leader-test");
     await registerAgent(follower.url, admin, agent);
@@ -336,6 +338,7 @@ describe.skipIf(serverUrl === "")(`leader failover with a chain (${SKIP_REASON})
     // Never two leaders: the follower led only after the leader died (within the lease's bound).
     expect(takeoverMs).toBeGreaterThanOrEqual(0);
     expect(takeoverMs).toBeLessThan(15_000);
+    expect(await roleOf(follower)).toBe("leader 1");
 
     await write(follower.url, 9, 12);
     await until(() => anchoredSize(12));

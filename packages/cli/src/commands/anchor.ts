@@ -6,10 +6,12 @@
 import type { ChaosCoreContracts } from "@chaoscore/chain";
 import type { AgentAnchorRecord, AnchorRecord } from "@chaoscore/engine";
 import { withEngine } from "../engine-context.js";
+import { loadNodeConfig } from "../node-config.js";
 import { info, out, printFields, printJson } from "../output.js";
 import type { Globals } from "../program.js";
 import { openChain } from "./chain.js";
 import { anchorRemote } from "./remote.js";
+import { startLeaderDuties } from "./serve-leader.js";
 
 type AnchorOptions = {
   wait?: boolean;
@@ -120,24 +122,43 @@ export async function anchorAgentCard(
 /**
  * `chaoscore anchor --every <seconds>`: the schedule. Reconciles pending
  * anchors (confirmations, reorgs) and anchors the current checkpoint every
- * interval, backing off after RPC failures, until Ctrl-C.
+ * interval, backing off after RPC failures, until Ctrl-C. On a Postgres
+ * server it anchors only while it holds the log's leader lease, which it
+ * competes for with the gateways (docs/scaling.md): run several for failover.
  */
 async function runAnchorSchedule(
   dataDir: string,
   seconds: number,
   confirmations: number | undefined,
 ): Promise<void> {
+  const { node } = await loadNodeConfig(dataDir);
+  const { openLeaderLease } = await import("@chaoscore/engine");
   await withAnchoring(dataDir, confirmations, async (service) => {
-    service.start({ intervalMs: seconds * 1000 });
+    const lease = openLeaderLease({
+      url: node.database.url,
+      name: `${node.log.id}:${node.database.schema ?? ""}`,
+      onError: (e) => info(`leader lock: ${(e as Error).message}`),
+    });
+    const duties = startLeaderDuties(
+      lease,
+      [
+        {
+          name: "anchoring",
+          start: () => service.start({ intervalMs: seconds * 1000 }),
+          stop: () => service.stop(),
+        },
+      ],
+      info,
+    );
     info(
-      `anchoring every ${seconds} s (reconcile, then anchor the current checkpoint); Ctrl-C stops`,
+      `anchoring every ${seconds} s while leading (reconcile, then anchor the current checkpoint); Ctrl-C stops`,
     );
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
     });
-    await service.stop();
+    await duties.stop();
     const report = await service.reconcile();
     info(`stopped; last reconcile: ${JSON.stringify(report)}`);
   });

@@ -25,7 +25,8 @@ export type LeaderDuties = {
 /**
  * Starts `duties` whenever `lease` makes this process the leader and stops
  * them when it loses leadership; transitions run one at a time, in order.
- * Prints `LEADER acquired` / `LEADER lost` lines through `say`.
+ * Prints `LEADER acquired` / `LEADER lost` lines through `say`. With no
+ * duties, the lease is not started (the process never leads).
  * @example
  * ```ts
  * const duties = startLeaderDuties(lease, [{ name: "anchoring", start: …, stop: … }], info);
@@ -54,6 +55,9 @@ export function startLeaderDuties(
       }
     });
   };
+  // A process with nothing to lead (a gateway with --anchor-every 0 and no witnesses) does not
+  // compete: the lease goes to one that anchors (another gateway, or a `chaoscore anchor` worker).
+  if (duties.length === 0) return { lease, stop: async () => {} };
   const off = lease.onChange(transition);
   lease.start();
   return {
