@@ -10,6 +10,7 @@ import { describeMachine } from "../bench/machine.js";
 import { anchorFaultScenario } from "./anchor-faults.js";
 import { gatewayKillScenario, postgresRestartScenario } from "./crash-scenarios.js";
 import { fuzzScenario } from "./fuzz.js";
+import { gatewaysKillScenario } from "./gateways-kill.js";
 import { nonceRaceScenario } from "./nonce-race.js";
 import { startPostgres, stopPostgresOnExit } from "./postgres.js";
 import { queueFloodScenario } from "./queue-flood.js";
@@ -26,6 +27,7 @@ const SCENARIOS = [
   "sandbox",
   "flood",
   "workers",
+  "gateways",
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -43,6 +45,7 @@ scenarios (all by default):
   sandbox   POST /v1/executions with over-maxima limits and abusive programs
   flood     waves of large actions at once past a small bounded ingest queue
   workers   terminate signature-recovery worker threads mid-ingest
+  gateways  3 gateways on one database, SIGKILL one of them 10× mid-ingest (not in --quick)
 
 options:
   --quick              a smaller run (CI smoke test)
@@ -71,7 +74,10 @@ if (values.help) {
   console.log(HELP);
   process.exit(0);
 }
-const only = values.only?.split(",").map((s) => s.trim()) ?? [...SCENARIOS];
+// The multi-gateway kill runs in full mode only (CI runs --quick; it starts three gateways).
+const only =
+  values.only?.split(",").map((s) => s.trim()) ??
+  SCENARIOS.filter((s) => !(values.quick && s === "gateways"));
 for (const s of only) {
   if (!SCENARIOS.includes(s as Scenario)) {
     console.error(`unknown scenario ${s}; one of ${SCENARIOS.join(", ")}`);
@@ -124,6 +130,14 @@ const runs: Record<Scenario, () => Promise<ScenarioResult>> = {
       quick
         ? { agents: 60, waves: 2, payloadKiB: 256, queueBytes: 2 * 1024 * 1024 }
         : { agents: 200, waves: 3, payloadKiB: 256, queueBytes: 8 * 1024 * 1024 },
+      progress,
+    ),
+  gateways: () =>
+    gatewaysKillScenario(
+      pg,
+      quick
+        ? { total: 1_000, kills: 2, writers: 8, gateways: 2 }
+        : { total: 6_000, kills: 10, writers: 16, gateways: 3 },
       progress,
     ),
   workers: () =>
