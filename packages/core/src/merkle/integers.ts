@@ -3,7 +3,9 @@
  * @module
  */
 import { ChaosCoreError } from "../errors.js";
-import { HASH_SIZE } from "./tree.js";
+
+/** Size in bytes of every hash in the tree (SHA-256). */
+export const HASH_SIZE = 32;
 export function isHash(value: unknown): value is Uint8Array {
   return value instanceof Uint8Array && value.length === HASH_SIZE;
 }

@@ -6,8 +6,8 @@ import { ChaosCoreError } from "../errors.js";
 import { sha256 } from "../hash.js";
 import { concatBytes } from "../hex.js";
 import { assertHash, largestPowerOfTwoBelow } from "./integers.js";
-/** Size in bytes of every hash in the tree (SHA-256). */
-export const HASH_SIZE = 32;
+
+export { HASH_SIZE } from "./integers.js";
 
 /** A complete subtree of the tree: level 0 = leaves; covers [index·2^level, (index+1)·2^level). */
 export type NodeId = { readonly level: number; readonly index: number };
