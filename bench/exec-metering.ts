@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isChaosCoreError } from "@chaoscore/core";
-import { SecureExecutionEnvironment } from "@chaoscore/engine";
+import { SecureExecutionEnvironment } from "@chaoscore/sandbox";
 import { newQuickJSWASMModule, newVariant, RELEASE_SYNC } from "quickjs-emscripten";
 import { engineWasmPath, GAS_EXPORT, instrumentWasm } from "../packages/sandbox/src/gas-meter.mjs";
 

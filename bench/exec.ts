@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { createContext, Script } from "node:vm";
 import { canonicalJson, type Hex } from "@chaoscore/core";
-import { executeAttested, MockTeeProvider, SecureExecutionEnvironment } from "@chaoscore/engine";
+import { executeAttested, MockTeeProvider, SecureExecutionEnvironment } from "@chaoscore/sandbox";
 import { measureGasSpread, measureMeteringOverhead } from "./exec-metering.js";
 import { describeMachine, goal } from "./machine.js";
 

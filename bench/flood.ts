@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DEVELOPMENT_DEPLOYMENT, generateNoteKey, isChaosCoreError } from "@chaoscore/core";
-import { createEngine, DEFAULT_LIMITS, openDatabase } from "@chaoscore/engine";
+import { createEngine, openDatabase } from "@chaoscore/engine";
+import { DEFAULT_LIMITS } from "@chaoscore/log";
 import { makeAgents, registerAgents, signActions } from "./agents.js";
 import { describeMachine, goal } from "./machine.js";
 

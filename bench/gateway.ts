@@ -10,16 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DEVELOPMENT_DEPLOYMENT, generateNoteKey } from "@chaoscore/core";
-import {
-  composeMigrations,
-  createEngine,
-  type Db,
-  type Engine,
-  engineSecp256k1,
-  NODE_MIGRATIONS,
-  openDatabase,
-} from "@chaoscore/engine";
+import { createEngine, type Engine, NODE_MIGRATIONS, openDatabase } from "@chaoscore/engine";
 import { ApiKeyStore, buildGateway, GATEWAY_MIGRATIONS, gatewayServices } from "@chaoscore/gateway";
+import { composeMigrations, type Db, engineSecp256k1 } from "@chaoscore/log";
 
 /** A node that serves the gateway: every package's tables. */
 const migrations = composeMigrations(NODE_MIGRATIONS, GATEWAY_MIGRATIONS);

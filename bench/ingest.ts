@@ -12,7 +12,8 @@ import {
   openCheckpoint,
   verifyInclusion,
 } from "@chaoscore/core";
-import { createEngine, type Db, engineSecp256k1, openDatabase } from "@chaoscore/engine";
+import { createEngine, openDatabase } from "@chaoscore/engine";
+import { type Db, engineSecp256k1 } from "@chaoscore/log";
 import {
   type BenchAgent,
   makeAgents,

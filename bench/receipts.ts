@@ -15,7 +15,8 @@ import {
   signOutcome,
   verifyReceipt,
 } from "@chaoscore/core";
-import { type Engine, engineSecp256k1 } from "@chaoscore/engine";
+import type { Engine } from "@chaoscore/engine";
+import { engineSecp256k1 } from "@chaoscore/log";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { makeAgents, registerAgents } from "./agents.js";
 

@@ -3,13 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import {
-  type Db,
-  eigenTrust,
-  openDatabase,
-  ReputationComputer,
-  type TrustGraph,
-} from "@chaoscore/engine";
+import { openDatabase } from "@chaoscore/engine";
+import type { Db } from "@chaoscore/log";
+import { eigenTrust, ReputationComputer, type TrustGraph } from "@chaoscore/reputation";
 import { describeMachine, goal } from "./machine.js";
 
 const T0 = 1_750_000_000;

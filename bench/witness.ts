@@ -25,7 +25,8 @@ import {
   signAction,
   signRegistration,
 } from "@chaoscore/core";
-import { createEngine, openDatabase, WitnessingService } from "@chaoscore/engine";
+import { createEngine, openDatabase } from "@chaoscore/engine";
+import { WitnessingService } from "@chaoscore/log";
 import { PostgresDb } from "@chaoscore/log/store";
 import {
   MemoryWitnessStore,

@@ -10,7 +10,7 @@
  * small queue, listening on a real port) so that a modest flood overflows it.
  * @module
  */
-import { MockTeeProvider } from "@chaoscore/engine";
+import { MockTeeProvider } from "@chaoscore/sandbox";
 import { openTestEngine } from "@chaoscore/testkit";
 import pino from "pino";
 import { buildGateway } from "../packages/gateway/src/app.js";

@@ -11,7 +11,7 @@
  * a one-worker `SecureExecutionEnvironment`), through `app.inject`.
  * @module
  */
-import { MockTeeProvider, SecureExecutionEnvironment } from "@chaoscore/engine";
+import { MockTeeProvider, SecureExecutionEnvironment } from "@chaoscore/sandbox";
 import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { fmt, type ScenarioResult } from "./report.js";
 

@@ -13,8 +13,9 @@
  * pool's fault-injection hook `killWorker`.
  * @module
  */
-import { MockTeeProvider } from "@chaoscore/engine";
+
 import type { WorkerSignatureVerifier } from "@chaoscore/log";
+import { MockTeeProvider } from "@chaoscore/sandbox";
 import { openTestEngine } from "@chaoscore/testkit";
 import pino from "pino";
 import { buildGateway } from "../packages/gateway/src/app.js";

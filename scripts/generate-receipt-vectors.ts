@@ -22,13 +22,8 @@ import {
   signTypedMessage,
   verifyReceipt,
 } from "@chaoscore/core";
-import {
-  createEngine,
-  defaultSandbox,
-  executeAttested,
-  MockTeeProvider,
-  openDatabase,
-} from "@chaoscore/engine";
+import { createEngine, openDatabase } from "@chaoscore/engine";
+import { defaultSandbox, executeAttested, MockTeeProvider } from "@chaoscore/sandbox";
 import { writeTeeReceiptVectors } from "./receipt-vectors-tee.js";
 
 const OUT = join(import.meta.dirname, "..", "vectors", "receipts");

@@ -4,6 +4,8 @@
  *
  *   npm run docs:graph            # rewrites the graph in docs/architecture.md
  *   tsx scripts/package-graph.ts --check
+ *                                 # fails when a file imports a workspace package its
+ *                                 # package.json does not declare,
  *                                 # fails when a package declares a workspace package that
  *                                 # package-graph.json does not allow it, or when the
  *                                 # graph in docs/architecture.md is not the one drawn here
@@ -16,7 +18,43 @@ const DOC = join(ROOT, "docs", "architecture.md");
 const START = "<!-- package-graph: drawn by `npm run docs:graph` from the package.json files -->";
 const END = "<!-- /package-graph -->";
 
-type Manifest = { name: string; dependencies?: Record<string, string> };
+type Manifest = {
+  name: string;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+};
+
+const IMPORT = /(?:from|import)\s*\(?\s*["'](@chaoscore\/[a-z0-9-]+)(?:\/[^"']*)?["']/g;
+const isTest = (path: string): boolean => /\.test\.[cm]?ts$|(^|\/)test-support\//.test(path);
+
+/**
+ * Imports of workspace packages that a package does not declare (knip resolves
+ * workspace packages to their sources and does not see these): a source file's in
+ * `dependencies`, a test's in `dependencies` or `devDependencies`.
+ */
+export function undeclaredWorkspaceImports(): string[] {
+  const problems: string[] = [];
+  for (const dir of readdirSync(join(ROOT, "packages")).sort()) {
+    const pkgDir = join(ROOT, "packages", dir);
+    const m = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as Manifest;
+    const runtime = new Set(Object.keys(m.dependencies ?? {}));
+    const dev = new Set([...runtime, ...Object.keys(m.devDependencies ?? {})]);
+    for (const rel of readdirSync(join(pkgDir, "src"), { recursive: true }) as string[]) {
+      if (!/\.(?:ts|mts|mjs|js)$/.test(rel) || rel.includes("node_modules")) continue;
+      const text = readFileSync(join(pkgDir, "src", rel), "utf8");
+      for (const [, name] of text.matchAll(IMPORT)) {
+        if (name === undefined || name === m.name) continue;
+        const declared = isTest(rel) ? dev : runtime;
+        if (!declared.has(name)) {
+          problems.push(
+            `packages/${dir}/src/${rel} imports ${name}, which packages/${dir}/package.json does not declare${isTest(rel) ? " (devDependencies will do for a test)" : ""}`,
+          );
+        }
+      }
+    }
+  }
+  return problems;
+}
 
 /** Each workspace package's folder name → the workspace packages it depends on at run time. */
 export function packageGraph(): Map<string, string[]> {
@@ -53,7 +91,7 @@ function main(): void {
       allowed: Record<string, string[] | null>;
     }
   ).allowed;
-  const problems: string[] = [];
+  const problems: string[] = undeclaredWorkspaceImports();
   for (const [pkg, deps] of graph) {
     const allowed = ALLOWED[pkg];
     if (allowed === undefined) problems.push(`packages/${pkg} is not in package-graph.json`);

@@ -1,4 +1,5 @@
-import type { Db, Engine } from "@chaoscore/engine";
+import type { Engine } from "@chaoscore/engine";
+import type { Db } from "@chaoscore/log";
 import type { CliConfig } from "./data-dir.js";
 import { loadNodeConfig, openNode, openNodeDb } from "./node-config.js";
 import { deployedAnchors } from "./trusted-anchors.js";

@@ -7,7 +7,8 @@
  * start without it).
  * @module
  */
-import type { ChaosCoreNode, Db, NodeConfig, NodeParts } from "@chaoscore/engine";
+import type { ChaosCoreNode, NodeConfig, NodeParts } from "@chaoscore/engine";
+import type { Db } from "@chaoscore/log";
 import { type CliConfig, dataPaths, readConfig, readLogKey } from "./data-dir.js";
 import { trustedTeeRoots } from "./tee-root.js";
 

@@ -15,7 +15,7 @@ import {
   sha256Hex,
   verifyTypedMessage,
 } from "@chaoscore/core";
-import type { AgentRegistry, Db } from "@chaoscore/engine";
+import type { AgentRegistry, Db } from "@chaoscore/log";
 import { fail } from "./problem.js";
 
 /**

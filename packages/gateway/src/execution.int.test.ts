@@ -3,7 +3,7 @@
  * run the sandbox past its server-side maxima (it could ask for 600 s and
  * 1 GiB before), and a run's answer carries the gas it used.
  */
-import { MockTeeProvider, SecureExecutionEnvironment } from "@chaoscore/engine";
+import { MockTeeProvider, SecureExecutionEnvironment } from "@chaoscore/sandbox";
 import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 

@@ -9,7 +9,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signAction } from "@chaoscore/core";
-import { MockTeeProvider } from "@chaoscore/engine";
+import { MockTeeProvider } from "@chaoscore/sandbox";
 import { CHAIN_ID, FakeRewards, openTestEngine, runGovernanceProposal } from "@chaoscore/testkit";
 import { type Browser, chromium, type Page } from "playwright-core";
 import ts from "typescript";

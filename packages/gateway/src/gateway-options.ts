@@ -4,16 +4,13 @@
  * hooks add (module augmentation).
  * @module
  */
+
+import type { AnchoringService, StoredAnchorDirectory } from "@chaoscore/anchoring";
 import type { Hex } from "@chaoscore/core";
-import type {
-  AnchoringService,
-  AttestationProvider,
-  Engine,
-  ReputationComputer,
-  SecureExecutionEnvironment,
-  StoredAnchorDirectory,
-  Studios,
-} from "@chaoscore/engine";
+import type { Engine } from "@chaoscore/engine";
+import type { ReputationComputer } from "@chaoscore/reputation";
+import type { AttestationProvider, SecureExecutionEnvironment } from "@chaoscore/sandbox";
+import type { Studios } from "@chaoscore/studios";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type {
   FastifyBaseLogger,

@@ -15,7 +15,7 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import type { Db } from "@chaoscore/engine";
+import type { Db } from "@chaoscore/log";
 import { fail } from "./problem.js";
 
 /** What to do with a request that carries an idempotency key. */

@@ -1,11 +1,6 @@
 import { createHash } from "node:crypto";
-import {
-  composeMigrations,
-  type Db,
-  migrate,
-  NODE_MIGRATIONS,
-  openDatabase,
-} from "@chaoscore/engine";
+import { NODE_MIGRATIONS, openDatabase } from "@chaoscore/engine";
+import { composeMigrations, type Db, migrate } from "@chaoscore/log";
 import { afterEach, describe, expect, it } from "vitest";
 import { GATEWAY_MIGRATIONS } from "./migrations.js";
 

@@ -1,4 +1,4 @@
-import type { Migration } from "@chaoscore/engine";
+import type { Migration } from "@chaoscore/log";
 
 /**
  * The gateway's schema: operator API keys, request nonces and idempotency keys.

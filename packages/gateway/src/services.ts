@@ -4,14 +4,12 @@
  * TEE, and the anchors stored in the database.
  * @module
  */
+
+import { StoredAnchorDirectory } from "@chaoscore/anchoring";
 import type { Hex } from "@chaoscore/core";
-import {
-  createNodeServices,
-  type Engine,
-  MockTeeProvider,
-  type RewardPort,
-  StoredAnchorDirectory,
-} from "@chaoscore/engine";
+import { createNodeServices, type Engine } from "@chaoscore/engine";
+import { MockTeeProvider } from "@chaoscore/sandbox";
+import type { RewardPort } from "@chaoscore/studios";
 import type { GatewayOptions } from "./app.js";
 
 /** Options of {@link gatewayServices}. */

@@ -4,7 +4,6 @@
  */
 import { Writable } from "node:stream";
 import { type Hex, signRequest } from "@chaoscore/core";
-import { MockTeeProvider } from "@chaoscore/engine";
 import {
   ApiKeyStore,
   buildGateway,
@@ -13,6 +12,7 @@ import {
   type GatewayOptions,
   gatewayServices,
 } from "@chaoscore/gateway";
+import { MockTeeProvider } from "@chaoscore/sandbox";
 import pino from "pino";
 import { CHAIN_ID, openTestEngine, snapshot } from "./engine.js";
 

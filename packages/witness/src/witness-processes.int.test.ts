@@ -12,7 +12,7 @@ import {
   verifyCosignatures,
   verifyReceiptWithPolicy,
 } from "@chaoscore/core";
-import { WitnessingService } from "@chaoscore/engine";
+import { WitnessingService } from "@chaoscore/log";
 import { openTestEngine } from "@chaoscore/testkit";
 import {
   startWitnessProcess,

@@ -6,7 +6,7 @@ import {
   parseRecordedExecution,
   signAction,
 } from "@chaoscore/core";
-import type { ActionRecord } from "@chaoscore/engine";
+import type { ActionRecord } from "@chaoscore/log";
 import { unlockKey } from "../data-dir.js";
 import { withEngine } from "../engine-context.js";
 import {

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
+import { findAgentToken } from "@chaoscore/anchoring";
 import { type AgentCard, toA2AAgentCard, toErc8004Registration } from "@chaoscore/core";
-import { findAgentToken } from "@chaoscore/engine";
 import { keyInfo, unlockKey } from "../data-dir.js";
 import { withEngine } from "../engine-context.js";
 import { info, out, UsageError } from "../output.js";

@@ -10,7 +10,7 @@ import {
   signRegistration,
   signTypedMessage,
 } from "@chaoscore/core";
-import type { AgentRecord, AgentStatus } from "@chaoscore/engine";
+import type { AgentRecord, AgentStatus } from "@chaoscore/log";
 import { keyInfo, unlockKey } from "../data-dir.js";
 import { withEngine } from "../engine-context.js";
 import {

@@ -3,8 +3,9 @@
  * on the configured chain once. See docs/anchoring.md.
  * @module
  */
+
+import type { AgentAnchorRecord, AnchorRecord } from "@chaoscore/anchoring";
 import type { ChaosCoreContracts } from "@chaoscore/chain";
-import type { AgentAnchorRecord, AnchorRecord } from "@chaoscore/engine";
 import { withEngine } from "../engine-context.js";
 import { loadNodeConfig } from "../node-config.js";
 import { info, out, printFields, printJson } from "../output.js";

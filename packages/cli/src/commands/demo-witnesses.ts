@@ -11,7 +11,7 @@ import {
   TRUST_POLICY_FORMAT,
   type TrustPolicy,
 } from "@chaoscore/core";
-import { type TransparencyLog, WitnessingService } from "@chaoscore/engine";
+import { type TransparencyLog, WitnessingService } from "@chaoscore/log";
 
 /** A witness the demo runs. */
 export type DemoWitness = { name: string; url: string; verifierKey: string };

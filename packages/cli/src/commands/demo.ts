@@ -17,6 +17,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { RewardService } from "@chaoscore/anchoring";
 import {
   type AnvilInstance,
   anvilAccounts,
@@ -41,15 +42,10 @@ import {
   signRegistration,
   verifyReceipt,
 } from "@chaoscore/core";
-import {
-  createNodeServices,
-  type Db,
-  defaultSandbox,
-  type Engine,
-  logReputationEpoch,
-  MockTeeProvider,
-  RewardService,
-} from "@chaoscore/engine";
+import { createNodeServices, type Engine } from "@chaoscore/engine";
+import type { Db } from "@chaoscore/log";
+import { logReputationEpoch } from "@chaoscore/reputation";
+import { defaultSandbox, MockTeeProvider } from "@chaoscore/sandbox";
 import {
   CONFIG_FORMAT,
   DEFAULT_ORIGIN,

@@ -7,11 +7,11 @@
  * @module
  */
 import type { Address, AttestationQuote, Hex } from "@chaoscore/core";
+import type { MockTeeProvider } from "@chaoscore/sandbox";
 import {
   applyProposal,
   type DaoState,
   type GovernanceStudio,
-  type MockTeeProvider,
   type Proposal,
   type RecommendationJudgement,
   type StudioActor,
@@ -22,7 +22,7 @@ import {
   type Tally,
   type TaskPayloads,
   type TaskTransition,
-} from "@chaoscore/engine";
+} from "@chaoscore/studios";
 
 /** Inputs of {@link runGovernanceDemo}. */
 export type GovernanceDemoInput = {

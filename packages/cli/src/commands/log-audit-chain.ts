@@ -8,7 +8,7 @@
  */
 import { CHAIN_ENV } from "@chaoscore/chain";
 import type { Address } from "@chaoscore/core";
-import type { ChainCheckpoint } from "@chaoscore/engine";
+import type { ChainCheckpoint } from "@chaoscore/log";
 import { UsageError } from "../output.js";
 import { deployedAnchors } from "../trusted-anchors.js";
 import { readChainFile } from "./chain.js";

@@ -6,8 +6,10 @@
  * lock on a server, always this process on PGlite.
  * @module
  */
+
+import type { AnchoringService } from "@chaoscore/anchoring";
 import { ChaosCoreError } from "@chaoscore/core";
-import type { AnchoringService, LeaderLease } from "@chaoscore/engine";
+import type { LeaderLease } from "@chaoscore/log";
 
 /** Something that runs while this process leads. */
 export type LeaderDuty = {

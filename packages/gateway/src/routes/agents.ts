@@ -1,4 +1,4 @@
-import type { RegisterAgentRequest } from "@chaoscore/engine";
+import type { RegisterAgentRequest } from "@chaoscore/log";
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import type { Principal } from "../auth.js";

@@ -1,5 +1,5 @@
+import { findAgentToken } from "@chaoscore/anchoring";
 import { toA2AAgentCard, toErc8004Registration } from "@chaoscore/core";
-import { findAgentToken } from "@chaoscore/engine";
 import { Type } from "@sinclair/typebox";
 import type { FastifyRequest } from "fastify";
 import type { GatewayApp, GatewayContext } from "../app.js";

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { agentBoundNonce, type Hex } from "@chaoscore/core";
-import { executeAttested, replay } from "@chaoscore/engine";
+import { executeAttested, replay } from "@chaoscore/sandbox";
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { fail } from "../problem.js";

@@ -1,5 +1,5 @@
 import { isHex } from "@chaoscore/core";
-import type { StoredCheckpoint } from "@chaoscore/engine";
+import type { StoredCheckpoint } from "@chaoscore/log";
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { fail } from "../problem.js";

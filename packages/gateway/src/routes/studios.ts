@@ -5,7 +5,7 @@ import {
   type SignedTransition,
   StudioRulesSchema,
   type Studios,
-} from "@chaoscore/engine";
+} from "@chaoscore/studios";
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { assertMayWrite } from "../auth.js";
