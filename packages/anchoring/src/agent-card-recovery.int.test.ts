@@ -65,7 +65,7 @@ describe("a pending agent-card anchor without a transaction hash (anvil)", () =>
 
   it("drops it when the chain has neither the card nor a transaction in the pool", async () => {
     const t = await openAnchoringTestEngine(chain, { name: "cards" });
-    const { origin, anchoring: service } = t;
+    const { anchoring: service } = t;
     try {
       const agent = await t.newAgent();
       const id = agent.address.toLowerCase();

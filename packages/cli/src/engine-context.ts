@@ -41,7 +41,7 @@ export async function withEngine<T>(
   };
   if (options.snapshot !== true) return run();
   // A snapshot: the engine reads through one REPEATABLE READ transaction (the audit).
-  const { inSnapshot } = await import("@chaoscore/engine");
+  const { inSnapshot } = await import("@chaoscore/log");
   const db = await openNodeDb(config);
   try {
     return await inSnapshot(db, (tx) => run(tx));

@@ -32,7 +32,7 @@ export async function readTeeRoot(dataDir: string): Promise<Ed25519KeyPair | und
 export async function ensureTeeRoot(dataDir: string): Promise<Ed25519KeyPair> {
   const existing = await readTeeRoot(dataDir);
   if (existing !== undefined) return existing;
-  const { MockTeeProvider } = await import("@chaoscore/engine");
+  const { MockTeeProvider } = await import("@chaoscore/sandbox");
   const key = MockTeeProvider.generateRootKey();
   const path = join(dataDir, FILE);
   await writeFile(path, `${JSON.stringify({ format: FORMAT, ...key }, null, 2)}\n`, {

@@ -10,12 +10,6 @@ export * from "./registry/index.js";
 export { fromDbHex, toDbHex } from "./store/bytes.js";
 export type { Db } from "./store/db.js";
 export {
-  composeMigrations,
-  LOG_MIGRATIONS,
-  type Migration,
-  migrate,
-} from "./store/migrations.js";
-export {
   alwaysLeader,
   type LeaderLease,
   leaderLockKey,
@@ -23,6 +17,12 @@ export {
   PostgresLeaderLease,
   type PostgresLeaderLeaseOptions,
 } from "./store/leader-lease.js";
+export {
+  composeMigrations,
+  LOG_MIGRATIONS,
+  type Migration,
+  migrate,
+} from "./store/migrations.js";
 export { type DatabaseOptions, DEFAULT_DATA_DIR, openDatabase } from "./store/open-database.js";
 export { PgliteDb } from "./store/pglite-db.js";
 export { PgliteWorkerDb, type PgliteWorkerOptions } from "./store/pglite-worker-db.js";

@@ -26,11 +26,11 @@ type AnchorOptions = {
 async function withAnchoring<T>(
   dataDir: string,
   confirmations: number | undefined,
-  fn: (service: import("@chaoscore/engine").AnchoringService) => Promise<T>,
+  fn: (service: import("@chaoscore/anchoring").AnchoringService) => Promise<T>,
 ): Promise<T> {
   const chain = await openChain(dataDir);
   try {
-    const { AnchoringService } = await import("@chaoscore/engine");
+    const { AnchoringService } = await import("@chaoscore/anchoring");
     return await withEngine(dataDir, async ({ engine, db }) => {
       const service = new AnchoringService({
         db,
@@ -133,7 +133,7 @@ async function runAnchorSchedule(
   confirmations: number | undefined,
 ): Promise<void> {
   const { node } = await loadNodeConfig(dataDir);
-  const { openLeaderLease } = await import("@chaoscore/engine");
+  const { openLeaderLease } = await import("@chaoscore/log");
   await withAnchoring(dataDir, confirmations, async (service) => {
     const lease = openLeaderLease({
       url: node.database.url,

@@ -68,7 +68,7 @@ export async function runExecRun(
   if (clock !== undefined && !Number.isSafeInteger(clock)) {
     throw new UsageError("--clock must be milliseconds since the epoch");
   }
-  const { executeAttested, MockTeeProvider, defaultSandbox } = await import("@chaoscore/engine");
+  const { executeAttested, MockTeeProvider, defaultSandbox } = await import("@chaoscore/sandbox");
   const provider = new MockTeeProvider({ rootKey: await ensureTeeRoot(dataDir) });
   // the nonce binds the agent that will record the run (docs/spec/attestation.md §9); a data
   // dir without that key gets an unbound nonce (the log will refuse to record that quote)
@@ -172,7 +172,7 @@ export async function runExecReplay(
   opts: { json?: boolean },
 ): Promise<void> {
   const recorded = await readRecorded(file);
-  const { replay, defaultSandbox } = await import("@chaoscore/engine");
+  const { replay, defaultSandbox } = await import("@chaoscore/sandbox");
   try {
     const result = await replay(recorded);
     if (opts.json === true) printJson({ valid: true, outputHash: result.outputHash });

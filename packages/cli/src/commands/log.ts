@@ -62,7 +62,7 @@ export async function runLogAudit(
           rpcUrl,
           ...(opts.contract === undefined ? {} : { contract: opts.contract }),
         });
-  const { auditAnchoredCheckpoints } = await import("@chaoscore/engine");
+  const { auditAnchoredCheckpoints } = await import("@chaoscore/log");
   const report = await withEngine(
     dataDir,
     async ({ engine }) => {

@@ -6,13 +6,7 @@
  * keys stay here: entries are signed in this process, only signatures travel.
  * @module
  */
-import {
-  attestationHash,
-  ChaosCoreError,
-  type Hex,
-  signAction,
-  signRegistration,
-} from "@chaoscore/core";
+import { attestationHash, type Hex, signAction, signRegistration } from "@chaoscore/core";
 import type { ChaosCoreClient } from "@chaoscore/sdk";
 import { unlockKey } from "../data-dir.js";
 import { defined, out, printFields, printJson, UsageError } from "../output.js";

@@ -54,7 +54,7 @@ export async function runRewardPay({ dataDir }: Globals, opts: PayOptions): Prom
       await (await contracts.distributor.fund(studioId, total)).wait();
       info(`studio ${opts.studio} funded with ${total}`);
     }
-    const { RewardService } = await import("@chaoscore/engine");
+    const { RewardService } = await import("@chaoscore/anchoring");
     const payout = await withEngine(dataDir, ({ engine, db, chainId }) =>
       new RewardService({
         db,

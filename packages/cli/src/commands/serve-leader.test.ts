@@ -1,5 +1,6 @@
+import type { AnchorRecord } from "@chaoscore/anchoring";
 import { ChaosCoreError } from "@chaoscore/core";
-import type { AnchorRecord, LeaderLease } from "@chaoscore/engine";
+import type { LeaderLease } from "@chaoscore/log";
 import { describe, expect, it } from "vitest";
 import { anchorNowThroughLeader, startLeaderDuties } from "./serve-leader.js";
 

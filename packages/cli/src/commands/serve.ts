@@ -85,7 +85,7 @@ async function startWitnessing(
   /** Other gateways write too: the leader re-reads the latest checkpoint every second. */
   shared = false,
 ) {
-  const { parseWitnessEndpoint, WitnessingService } = await import("@chaoscore/engine");
+  const { parseWitnessEndpoint, WitnessingService } = await import("@chaoscore/log");
   const witnesses = [...(configured ?? [])].map((w) =>
     parseWitnessEndpoint(`${w.url}=${w.verifierKey}`),
   );
@@ -201,7 +201,7 @@ async function startChain(dataDir: string, open: { anvil?: AnvilInstance }): Pro
 
 /** The treasurer's key (`treasurer.key`, mode 0600), made and registered on first use. */
 async function openRewards(dataDir: string, engine: Engine, chain: Chain, chainId: bigint) {
-  const { RewardService } = await import("@chaoscore/engine");
+  const { RewardService } = await import("@chaoscore/anchoring");
   const file = join(dataDir, "treasurer.key");
   let hex: string;
   try {
@@ -268,7 +268,7 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
     await open.stopWitnessing?.();
     await open.node?.close();
     // The sandbox's worker thread (governance simulations) would keep the process alive.
-    await (await import("@chaoscore/engine")).defaultSandbox().close();
+    await (await import("@chaoscore/sandbox")).defaultSandbox().close();
     open.chain?.close();
     await open.anvil?.stop();
   };
@@ -286,7 +286,7 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
       info(`initialized ${dataDir} (config.json, log.key)`);
     }
     // The mock TEE's root (made on first start) is trusted by the log.
-    const tee = new (await import("@chaoscore/engine")).MockTeeProvider({
+    const tee = new (await import("@chaoscore/sandbox")).MockTeeProvider({
       rootKey: await ensureTeeRoot(dataDir),
     });
     const { file: config, node: nodeConfig } = await loadNodeConfig(dataDir, {
@@ -345,7 +345,7 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
       chain === undefined ? undefined : await openRewards(dataDir, engine, chain, chainId);
     const origins: string[] = [];
     // One leader among the gateways on this database anchors and cosigns (serve-leader.ts).
-    const { openLeaderLease } = await import("@chaoscore/engine");
+    const { openLeaderLease } = await import("@chaoscore/log");
     const lease = openLeaderLease({
       url: nodeConfig.database.url,
       name: `${nodeConfig.log.id}:${nodeConfig.database.schema ?? ""}`,

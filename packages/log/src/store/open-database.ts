@@ -24,8 +24,10 @@ export type DatabaseOptions = {
   migrations?: readonly Migration[] | undefined;
   /**
    * Runs PGlite in a worker thread ({@link PgliteWorkerDb}) instead of on the
-   * calling thread. `undefined` (the default) takes `CHAOSCORE_PGLITE_WORKER`
-   * ("1" on, "0" off) and otherwise runs PGlite in-process. Ignored for a Postgres server.
+   * calling thread (1.3–1.8 × the ingest rate: docs/benchmarks.md). `undefined`
+   * (the default) takes `CHAOSCORE_PGLITE_WORKER` ("1" on, "0" off), else a
+   * worker for an on-disk directory and the calling thread for `":memory:"`.
+   * A database in a worker keeps the process alive until closed. Ignored for a Postgres server.
    */
   pgliteWorker?: boolean | undefined;
 };
@@ -45,8 +47,8 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Db> {
     db = await PostgresDb.open(url, options.schema === undefined ? {} : { schema: options.schema });
   } else {
     const dir = options.dataDir ?? resolve(DEFAULT_DATA_DIR, "pgdata");
-    const inWorker = options.pgliteWorker ?? pgliteWorkerFromEnv() ?? false;
     const at = dir === ":memory:" ? undefined : dir;
+    const inWorker = options.pgliteWorker ?? pgliteWorkerFromEnv() ?? at !== undefined;
     db = inWorker ? await PgliteWorkerDb.open(at) : await PgliteDb.open(at);
   }
   try {

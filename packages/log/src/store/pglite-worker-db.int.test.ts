@@ -208,7 +208,7 @@ await import(${JSON.stringify(real.href)});
     await db.close();
   });
 
-  it("openDatabase runs PGlite in a worker on request or with CHAOSCORE_PGLITE_WORKER", async () => {
+  it("openDatabase: a worker on request, with CHAOSCORE_PGLITE_WORKER, and by default on disk", async () => {
     expect(pgliteWorkerFromEnv({ CHAOSCORE_PGLITE_WORKER: "1" })).toBe(true);
     expect(pgliteWorkerFromEnv({ CHAOSCORE_PGLITE_WORKER: "true" })).toBe(true);
     expect(pgliteWorkerFromEnv({ CHAOSCORE_PGLITE_WORKER: "0" })).toBe(false);
@@ -225,11 +225,23 @@ await import(${JSON.stringify(real.href)});
       await off.close();
     }
     const saved = process.env.CHAOSCORE_PGLITE_WORKER;
-    process.env.CHAOSCORE_PGLITE_WORKER = "1";
     try {
+      // The default: a worker for an on-disk directory, the calling thread in memory.
+      delete process.env.CHAOSCORE_PGLITE_WORKER;
+      const disk = await openDatabase({ databaseUrl: null, dataDir: join(root, "default") });
+      const memory = await openDatabase({ databaseUrl: null, dataDir: ":memory:" });
+      expect(disk).toBeInstanceOf(PgliteWorkerDb);
+      expect(memory).toBeInstanceOf(PgliteDb);
+      await disk.close();
+      await memory.close();
+      process.env.CHAOSCORE_PGLITE_WORKER = "1";
       const db = await openDatabase({ databaseUrl: null, dataDir: ":memory:" });
       expect(db).toBeInstanceOf(PgliteWorkerDb);
       await db.close();
+      process.env.CHAOSCORE_PGLITE_WORKER = "0";
+      const inline = await openDatabase({ databaseUrl: null, dataDir: join(root, "default") });
+      expect(inline).toBeInstanceOf(PgliteDb);
+      await inline.close();
     } finally {
       if (saved === undefined) delete process.env.CHAOSCORE_PGLITE_WORKER;
       else process.env.CHAOSCORE_PGLITE_WORKER = saved;
