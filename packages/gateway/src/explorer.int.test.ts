@@ -3,6 +3,9 @@
  * /usr/bin/chromium): a gateway over a seeded engine on a real port; pages
  * navigated by clicking; receipts verified in the browser by the bundled
  * verifier, which must also agree with every committed receipt vector.
+ *
+ * Past ~600 lines on purpose: every test shares one seeded engine, one gateway and
+ * one Chromium (started once, ~3 s under load); split files would each start their own.
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
