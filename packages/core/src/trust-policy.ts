@@ -17,7 +17,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { parseWitnessVerifierKey, type WitnessKey } from "./cosignature.js";
-import { ChaosCoreError, type ErrorCode, isChaosCoreError } from "./errors.js";
+import { fail, isChaosCoreError } from "./errors.js";
 import { type Address, hexOf, utf8Length } from "./hex.js";
 import { parseVerifierKey } from "./note.js";
 import { type AttestationTrustPolicy, parseAttestationPolicy } from "./tee/evidence.js";
@@ -83,18 +83,6 @@ const TrustPolicySchema = Type.Object(
 );
 type TrustPolicyJson = Static<typeof TrustPolicySchema>;
 const checker = TypeCompiler.Compile(TrustPolicySchema);
-
-function fail(
-  code: ErrorCode,
-  message: string,
-  details?: Record<string, unknown>,
-  cause?: unknown,
-): never {
-  throw new ChaosCoreError(code, message, {
-    ...(details === undefined ? {} : { details }),
-    ...(cause === undefined ? {} : { cause }),
-  });
-}
 
 function decodeInput(input: unknown): unknown {
   if (typeof input !== "string" && !(input instanceof Uint8Array)) return input;

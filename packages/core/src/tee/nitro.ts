@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { ChaosCoreError, type ErrorCode } from "../errors.js";
+import { fail } from "../errors.js";
 import { base64ToBytes, bytesToHex, equalBytes, type Hex, hexToBytes } from "../hex.js";
 import { COSE_ALG_ES384, coseSign1SigningInput, decodeCbor, decodeCoseSign1 } from "./cose.js";
 import { type EcdsaVerifier, nobleEcdsaVerifier } from "./ecdsa.js";
@@ -78,9 +78,6 @@ export type VerifiedNitroDocument = {
   signingKey: Hex;
 };
 
-function fail(code: ErrorCode, message: string, details?: Record<string, unknown>): never {
-  throw new ChaosCoreError(code, message, details === undefined ? {} : { details });
-}
 const malformed = (message: string): never => fail("ATTESTATION_EVIDENCE_MALFORMED", message);
 
 const KNOWN_KEYS = new Set([

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { ChaosCoreError, type ErrorCode } from "../errors.js";
+import { ChaosCoreError, fail } from "../errors.js";
 import { sha256 } from "../hash.js";
 import {
   bitStringBytes,
@@ -68,10 +68,6 @@ export type AmdCertificate = {
   isCa: boolean;
   extensions: ReadonlyMap<string, Uint8Array>;
 };
-
-function fail(code: ErrorCode, message: string, details?: Record<string, unknown>): never {
-  throw new ChaosCoreError(code, message, details === undefined ? {} : { details });
-}
 
 const stripSign = (b: Uint8Array): Uint8Array => {
   let i = 0;

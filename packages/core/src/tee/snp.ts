@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ChaosCoreError, type ErrorCode } from "../errors.js";
+import { fail } from "../errors.js";
 import { base64ToBytes, bytesToHex, type Hex, isHex } from "../hex.js";
 import { type EcdsaVerifier, nobleEcdsaVerifier } from "./ecdsa.js";
 import type { SignatureCache } from "./signature-cache.js";
@@ -86,10 +86,6 @@ export type VerifiedSnpReport = {
   /** SHA-256 of the VCEK certificate (lowercase hex): a cache key for the chain check. */
   vcekFingerprint: string;
 };
-
-function fail(code: ErrorCode, message: string, details?: Record<string, unknown>): never {
-  throw new ChaosCoreError(code, message, details === undefined ? {} : { details });
-}
 
 const u32 = (b: Uint8Array, at: number): number =>
   ((b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16)) +

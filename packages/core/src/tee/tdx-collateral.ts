@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ChaosCoreError, type ErrorCode } from "../errors.js";
+import { ChaosCoreError, fail } from "../errors.js";
 import { utf8 } from "../hash.js";
 import { hexToBytes } from "../hex.js";
 import { children, contentOf, DerError, expectTag, hexOf, readRoot, type Tlv } from "./der.js";
@@ -59,10 +59,6 @@ export type PckExtensions = {
 };
 
 const SGX_EXTENSIONS_OID = "2a864886f84d010d01";
-
-function fail(code: ErrorCode, message: string, details?: Record<string, unknown>): never {
-  throw new ChaosCoreError(code, message, details === undefined ? {} : { details });
-}
 
 const smallInt = (bytes: Uint8Array): number => {
   if (bytes.length === 0 || bytes.length > 3 || ((bytes[0] as number) & 0x80) !== 0) {

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { ChaosCoreError, type ErrorCode } from "../errors.js";
+import { fail } from "../errors.js";
 import { base64ToBytes, bytesToHex, type Hex } from "../hex.js";
 
 export const TDX_TEE_TYPE = 0x81;
@@ -83,9 +83,6 @@ export type TdxQuote = {
   pckChainPem: string;
 };
 
-function fail(code: ErrorCode, message: string, details?: Record<string, unknown>): never {
-  throw new ChaosCoreError(code, message, details === undefined ? {} : { details });
-}
 const malformed = (message: string): never => fail("ATTESTATION_EVIDENCE_MALFORMED", message);
 
 /** A bounds-checked little-endian reader. */

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { ChaosCoreError, type ErrorCode } from "../errors.js";
+import { fail } from "../errors.js";
 import { sha256 } from "../hash.js";
 import {
   base64ToBytes,
@@ -75,10 +75,6 @@ export type VerifiedTdxQuote = {
   tcb: TcbEvaluation;
   rootFingerprint: string;
 };
-
-function fail(code: ErrorCode, message: string, details?: Record<string, unknown>): never {
-  throw new ChaosCoreError(code, message, details === undefined ? {} : { details });
-}
 
 const TD_ATTRIBUTES_DEBUG = 0x01; // bit 0 of TDATTRIBUTES (byte 0, little-endian)
 

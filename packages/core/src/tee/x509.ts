@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { ChaosCoreError, type ErrorCode } from "../errors.js";
+import { ChaosCoreError, type ErrorCode, fail } from "../errors.js";
 import { sha256 } from "../hash.js";
 import { base64ToBytes } from "../hex.js";
 import {
@@ -73,10 +73,6 @@ export type ParsedCertificate = {
   /** Serial number, lowercase hex of the INTEGER's content bytes. */
   serialNumber: string;
 };
-
-function fail(code: ErrorCode, message: string, details?: Record<string, unknown>): never {
-  throw new ChaosCoreError(code, message, details === undefined ? {} : { details });
-}
 
 /** The signature algorithm of an AlgorithmIdentifier (no parameters allowed for ECDSA). */
 function signatureAlgorithm(data: Uint8Array, tlv: Tlv): EcdsaCurve | undefined {
