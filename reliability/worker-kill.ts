@@ -33,7 +33,7 @@ export async function workerKillScenario(
 ): Promise<ScenarioResult> {
   const started = performance.now();
   const h = await openTestEngine({ signatureThreads: options.threads });
-  const pool = (h.engine.agency as unknown as { verifier: WorkerSignatureVerifier }).verifier;
+  const pool = h.engine.agency.verifier as WorkerSignatureVerifier;
   if (typeof pool.killWorker !== "function") throw new Error("the engine runs no worker pool");
   const app = await buildGateway({
     ...gatewayServices({ engine: h.engine, chainId: CHAIN_ID, tee: MockTeeProvider.create() }),

@@ -139,3 +139,24 @@ describe("the access table, per route and role", () => {
     });
   }
 });
+
+describe("a studio id that is not one", () => {
+  // Found by the reliability fuzz: the access check asked Postgres about a studio id with a NUL
+  // byte (Postgres refuses NUL in text) and the gateway answered 500 STORE_QUERY_FAILED.
+  it.each(["a%00b", "A%20B", "x".repeat(65)])(
+    "POST /v1/studios/%s/tallies as an agent: 400 from the route's validation, no database error",
+    async (id) => {
+      const url = `/v1/studios/${id}/tallies`;
+      const before = await g.rows();
+      const r = await g.app.inject({
+        method: "POST",
+        url,
+        headers: headersOf("member agent", "POST", url, "{}"),
+        payload: "{}",
+      });
+      expect(r.statusCode, r.body).toBe(400);
+      expect(r.json().code).not.toMatch(/^STORE_/);
+      expect(await g.rows()).toEqual(before);
+    },
+  );
+});

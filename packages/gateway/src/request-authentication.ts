@@ -10,6 +10,9 @@ import type { Engine } from "@chaoscore/engine";
 import { assertMayRegister, type RegistrationPolicy } from "./admission.js";
 import { type ApiKeyStore, authorize, hasAgentSignature, type RequestVerifier } from "./auth.js";
 import type { GatewayApp } from "./gateway-options.js";
+import { StudioId } from "./schemas.js";
+
+const STUDIO_ID = new RegExp(StudioId.pattern as string);
 
 /** What {@link authenticateRequests} checks callers against. */
 export type AuthenticationOptions = {
@@ -30,6 +33,9 @@ export function authenticateRequests(app: GatewayApp, options: AuthenticationOpt
   const { db, keys, verifier, registration } = options;
   /** Membership for the access table: null when there is no such studio. */
   const isStudioMember = async (studio: string, agent: string): Promise<boolean | null> => {
+    // Not a studio id at all (e.g. a NUL byte, which Postgres refuses in text): no such studio,
+    // and the route's parameter validation answers it; never a database error.
+    if (!STUDIO_ID.test(studio)) return null;
     const [row] = await db.query<{ member: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM studio_members WHERE studio_id = $1 AND agent_id = $2) AS member
          FROM studios WHERE id = $1`,

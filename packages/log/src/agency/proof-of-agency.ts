@@ -88,6 +88,11 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
   private readonly ctx: AgencyContext;
   private readonly writer: GroupCommitWriter;
 
+  /** The signature verifier (inline, or the worker pool): for metrics and fault injection. */
+  get verifier(): SignatureVerifier {
+    return this.ctx.verifier;
+  }
+
   constructor(options: ProofOfAgencyOptions) {
     this.chainId = options.chainId;
     this.verifyingContract = options.verifyingContract;
