@@ -16,6 +16,10 @@
 #
 #   bash scripts/consumer-test.sh            # SKIP_PACK=1 reuses .pack/tarballs; KEEP=1 keeps the project
 set -euo pipefail
+# A new user's machine: the embedded defaults (PGlite in each data dir). CI exports DATABASE_URL
+# for its Postgres run; inherited here, the installed `serve` would open the suite's database,
+# whose log has another origin and key, and refuse it (INVALID_INPUT) — rightly.
+unset DATABASE_URL
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 start=$(date +%s)
 step() { printf '\n== consumer: %s (%ss)\n' "$*" "$(($(date +%s) - start))"; }
