@@ -86,6 +86,17 @@ describe(`database errors on ${TEST_DB_KIND}: coded, and no server internals in 
     expect(missing.message).not.toMatch(/no_such_table_here/);
   });
 
+  it("a value the database cannot hold as text (NUL) is INVALID_INPUT, not a server fault; nothing is kept", async () => {
+    expect(classifyStoreError({ code: "22021" })).toBe("input");
+    expect(classifyStoreError({ code: "22P05" })).toBe("input");
+    await db.exec("CREATE TABLE IF NOT EXISTS store_error_text (t text)");
+    const e = await failure(db.query("INSERT INTO store_error_text VALUES ($1)", ["a\u0000b"]));
+    expect(e.code).toBe("INVALID_INPUT");
+    expect(e.message).not.toMatch(internals);
+    const rows = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM store_error_text");
+    expect(rows[0]?.n).toBe(0);
+  });
+
   it("a closed database is STORE_UNAVAILABLE (the one retryable store error)", async () => {
     const other = await openTestDb();
     await other.drop();

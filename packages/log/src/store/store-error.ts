@@ -36,7 +36,16 @@ const CONSTRAINT_CODES: Readonly<Record<string, ErrorCode>> = {
 };
 
 /** What kind of failure a database error is. */
-export type StoreFailure = "unavailable" | "conflict" | "constraint" | "query";
+export type StoreFailure = "unavailable" | "conflict" | "constraint" | "input" | "query";
+
+/**
+ * SQLSTATEs of a value the database cannot hold as given: 22021 (a byte
+ * sequence invalid in the encoding, e.g. a NUL character in text), 22P05 (a
+ * character with no equivalent in the encoding). The request's input is at
+ * fault, not the query: a route that validates its input never lets one through,
+ * and one that slips past is answered as bad input rather than as a server fault.
+ */
+const UNSTORABLE_VALUE = new Set(["22021", "22P05"]);
 
 /** Classifies a driver error by its SQLSTATE (or, without one, its errno / message). */
 export function classifyStoreError(cause: unknown): StoreFailure {
@@ -50,6 +59,7 @@ export function classifyStoreError(cause: unknown): StoreFailure {
     // 40001 serialization failure, 40P01 deadlock: a transient conflict.
     if (cls === "40") return "conflict";
     if (cls === "23") return "constraint";
+    if (UNSTORABLE_VALUE.has(code)) return "input";
     return "query";
   }
   if (NETWORK_ERRNOS.has(code)) return "unavailable";
@@ -86,6 +96,12 @@ export function storeError(cause: unknown): ChaosCoreError {
         { cause },
       );
     }
+    case "input":
+      return new ChaosCoreError(
+        "INVALID_INPUT",
+        "a value cannot be stored as text (a NUL character or a byte sequence invalid in UTF-8)",
+        { cause },
+      );
     default:
       return new ChaosCoreError(
         "STORE_QUERY_FAILED",
