@@ -14,3 +14,4 @@ export {
   type NodeServices,
   type NodeServicesOptions,
 } from "./node-services.js";
+export { createReadEngine, type ReadEngine } from "./read-engine.js";

@@ -36,6 +36,12 @@ export const NodeConfigSchema = Type.Object(
         url: Type.Optional(Type.String({ minLength: 1 })),
         dataDir: Type.Optional(Type.String({ minLength: 1 })),
         schema: Type.Optional(Type.String({ pattern: "^[a-z_][a-z0-9_]{0,62}$" })),
+        /**
+         * A streaming replica of `url` (a Postgres hot standby): reads of proofs, tiles,
+         * entries, checkpoints, actions, agents and search go there, falling back to the
+         * primary (docs/scaling.md "Read replicas"). Only with `url`.
+         */
+        readUrl: Type.Optional(Type.String({ minLength: 1 })),
       },
       { additionalProperties: false },
     ),

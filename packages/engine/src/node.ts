@@ -6,11 +6,12 @@
  * @module
  */
 import { type AnchoringChain, StoredAnchorDirectory } from "@chaoscore/anchoring";
-import { deploymentAddress, type Hex } from "@chaoscore/core";
-import { composeMigrations, type Db, type Migration } from "@chaoscore/log";
+import { ChaosCoreError, deploymentAddress, type Hex } from "@chaoscore/core";
+import { composeMigrations, type Db, type Migration, openReplica } from "@chaoscore/log";
 import { createEngine, type Engine, type EngineOptions } from "./engine.js";
 import { type NodeConfig, parseNodeConfig } from "./node-config.js";
 import { NODE_MIGRATIONS, openDatabase } from "./node-database.js";
+import { createReadEngine, type ReadEngine } from "./read-engine.js";
 
 /** What a node is assembled from besides its configuration: the live parts. */
 export type NodeParts = {
@@ -40,6 +41,11 @@ export type ChaosCoreNode = {
   engine: Engine;
   /** The anchors stored in the database, on this chain (and `anchorContract`). */
   anchors: StoredAnchorDirectory;
+  /**
+   * The read side on the replica (`config.database.readUrl`), falling back to
+   * the primary; undefined without a replica.
+   */
+  reads: ReadEngine | undefined;
   /** Stops the engine and closes the database when the node opened it. */
   close(): Promise<void>;
 };
@@ -73,6 +79,13 @@ export async function createNode(
 ): Promise<ChaosCoreNode> {
   const config = parseNodeConfig(configuration);
   const chainId = BigInt(config.chainId);
+  if (config.database.readUrl !== undefined && config.database.url === undefined) {
+    throw new ChaosCoreError(
+      "INVALID_INPUT",
+      "database.readUrl (a read replica) needs database.url (its Postgres primary)",
+      { details: { field: "/database/readUrl" } },
+    );
+  }
   const db = parts.db ?? (await openNodeDatabase(config, parts.migrations));
   try {
     const engine = await createEngine({
@@ -104,13 +117,31 @@ export async function createNode(
     if (engine.anchoring === undefined && parts.storedAnchors !== false) {
       engine.agency.setAnchorDirectory(anchors);
     }
+    // A read replica: opened lazily (a replica that is down is no reason not to start).
+    const readUrl = config.database.readUrl;
+    const reads =
+      readUrl === undefined
+        ? undefined
+        : createReadEngine(
+            engine,
+            openReplica(
+              readUrl,
+              config.database.schema === undefined ? {} : { schema: config.database.schema },
+            ),
+            { chainId: config.chainId, anchorContract: config.anchorContract },
+          );
+    if (reads !== undefined && engine.anchoring === undefined && parts.storedAnchors === false) {
+      reads.agency.setAnchorDirectory(undefined);
+    }
     return {
       config,
       chainId,
       db,
       engine,
       anchors,
+      reads,
       close: async () => {
+        await reads?.close();
         await engine.close();
         if (parts.db === undefined) await db.close();
       },

@@ -27,4 +27,12 @@ export { type DatabaseOptions, DEFAULT_DATA_DIR, openDatabase } from "./store/op
 export { PgliteDb } from "./store/pglite-db.js";
 export { PgliteWorkerDb, type PgliteWorkerOptions } from "./store/pglite-worker-db.js";
 export { PostgresDb } from "./store/postgres-db.js";
+export {
+  logReadingFrom,
+  openReplica,
+  ReadReplicaDb,
+  type ReadReplicaOptions,
+  type ReplicaLag,
+  replicaLag,
+} from "./store/read-replica.js";
 export { storeError } from "./store/store-error.js";

@@ -70,6 +70,29 @@ export class PostgresDb implements Db {
     return db;
   }
 
+  /**
+   * A read-only pool on `url` (a streaming replica): sessions are read-only
+   * (`default_transaction_read_only`), the schema is only put on the search
+   * path (never created), nothing connects before the first query, and a
+   * connect attempt times out after 2 s (read-replica.ts).
+   */
+  static openReadOnly(url: string, options: { schema?: string; max?: number } = {}): PostgresDb {
+    if (options.schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(options.schema)) {
+      throw new ChaosCoreError("INVALID_INPUT", "schema must be a lowercase identifier");
+    }
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.max ?? 10,
+      types,
+      connectionTimeoutMillis: 2000,
+      options: `-c default_transaction_read_only=on${
+        options.schema === undefined ? "" : ` -c search_path=${options.schema}`
+      }`,
+    });
+    pool.on("error", () => {});
+    return new PostgresDb(pool);
+  }
+
   async query<T extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
     try {
       return (await this.pool.query<T>(sql, params)).rows;
