@@ -1,9 +1,11 @@
 /**
- * The staging stack without Docker: a Postgres server (Debian's packages), anvil with the
- * contracts deployed, the gateway (`chaoscore serve`) and the anchoring worker (`chaoscore
- * anchor --every`), each a detached process whose data, logs and pids live under one
+ * The staging stack without Docker: a Postgres primary and its streaming replica (Debian's
+ * packages), anvil with the contracts deployed, two gateways (`chaoscore serve`, reading from
+ * the replica, rotating the log into shards) and the anchoring worker (`chaoscore anchor
+ * --every`, the leader), each a detached process whose data, logs and pids live under one
  * directory (default `.chaoscore/staging`). docker-compose.yml runs the same services (plus
- * Otterscan, Prometheus and Grafana) where a Docker engine exists. See docs/deploy.md.
+ * the load balancer, Otterscan, Prometheus and Grafana) where a Docker engine exists. See
+ * docs/deploy.md; `npm run demo -- --target staging` exercises the stack.
  *
  *   npm run staging                 # = up: start what is not running, wait for /readyz
  *   npm run staging -- status       # each service, its URL, pid and health (--json)
@@ -14,8 +16,8 @@
  * staging/stack.test.ts); this file runs that description: `up` starts the entries in the order
  * of their needs and waits for their health checks, `status` asks them, `down` stops them in
  * reverse order. Writes `<dir>/stack.json` (mode 0600: it holds the admin key and the database
- * password): `{ gatewayUrl, rpcUrl, chainId, adminKey, databaseUrl, explorerUrl, grafanaUrl,
- * dataDir, pids }`.
+ * password): `{ gatewayUrl, gatewayUrls, rpcUrl, chainId, adminKey, databaseUrl,
+ * replicaDatabaseUrl, explorerUrl, grafanaUrl, dataDir, pids, shardMaxEntries, … }`.
  * @module
  */
 import { existsSync } from "node:fs";
@@ -129,7 +131,8 @@ async function up(s: Settings): Promise<void> {
   const lines = [
     `data:      ${relative(ROOT, s.dir)}/ (stack.json holds the admin key and the database URL; mode 0600)`,
     `admin key: ${stack.adminKey === null ? "none printed (not a first start, and none remembered)" : `${stack.adminKey.slice(0, 12)}… → jq -r .adminKey ${relative(ROOT, s.stackFile)}`}`,
-    `try:       curl ${stack.gatewayUrl}/readyz`,
+    `try:       curl ${stack.gatewayUrls.map((u) => `${u}/readyz`).join(" ")}`,
+    "demo:      npm run demo -- --target staging   (both gateways, a shard rotation, the replica)",
     "stop:      npm run staging -- down     (data stays; `reset` deletes it)",
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
@@ -171,20 +174,23 @@ async function status(s: Settings): Promise<number> {
   }
   const ctx = context(s, stack, stack.databaseUrl, "");
   const states: Record<string, string> = {};
-  let readyz: string | null = null;
+  const readyz: Record<string, string> = {};
   for (const entry of services()) {
     const { state, said } = await probe(entry, ctx);
     states[entry.name] = state;
-    readyz = said ?? readyz;
+    if (said !== null) readyz[entry.name] = said;
   }
   const allUp = SERVICES.every((x) => states[x] === "up");
   if (s.json) {
     process.stdout.write(`${JSON.stringify({ ...stack, states, readyz }, null, 2)}\n`);
   } else {
     process.stdout.write(`${serviceTable(stack, states)}\n`);
-    if (readyz !== null) process.stdout.write(`\n/readyz: ${readyz}\n`);
+    const said = Object.entries(readyz);
+    if (said.length > 0) process.stdout.write("\n");
+    for (const [name, body] of said) process.stdout.write(`${name} /readyz: ${body}\n`);
+    const pg = [stack.logs.postgres, stack.logs["postgres-replica"]].filter((x) => x != null);
     process.stdout.write(
-      `logs: ${relative(ROOT, s.logs)}/, ${relative(ROOT, stack.logs.postgres)}\n`,
+      `logs: ${relative(ROOT, s.logs)}/, ${pg.map((x) => relative(ROOT, x as string)).join(", ")}\n`,
     );
   }
   return allUp ? 0 : 1;
@@ -198,8 +204,8 @@ async function down(s: Settings): Promise<void> {
   const ctx = context(s, stack, stack?.databaseUrl ?? "", "");
   const stopped: string[] = [];
   const failed: string[] = [];
-  // The reverse of the start order: nothing writes once the worker and the gateway are gone;
-  // anvil saves its state on SIGINT; Postgres last. A failure is reported and the next service
+  // The reverse of the start order: nothing writes once the worker and the gateways are gone;
+  // anvil saves its state on SIGINT; the replica, then the primary last. A failure is reported and the next service
   // still stops.
   for (const entry of services().reverse()) {
     const stop = stopping(entry, ctx);

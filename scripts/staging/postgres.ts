@@ -14,7 +14,8 @@ import { join, relative } from "node:path";
 import { assertPortFree, ROOT, redactUrl, type Settings } from "./settings.js";
 import { isAlive, progress, run, StagingError, tail } from "./supervisor.js";
 
-const isRoot = process.getuid?.() === 0;
+/** Whether this process runs as root (the server's binaries then run as `postgres`). */
+export const isRoot = process.getuid?.() === 0;
 
 /** The directory of initdb/pg_ctl: Debian's newest /usr/lib/postgresql/N/bin, else the PATH. */
 export function postgresBinDir(): string | undefined {
@@ -33,7 +34,7 @@ export function postgresBinDir(): string | undefined {
 }
 
 /** Installs PostgreSQL from Debian's packages when it is missing (as .ci/start-postgres does). */
-async function ensurePostgresInstalled(): Promise<string> {
+export async function ensurePostgresInstalled(): Promise<string> {
   const found = postgresBinDir();
   if (found !== undefined) return found;
   if (!existsSync("/usr/bin/apt-get")) {
@@ -63,7 +64,8 @@ async function ensurePostgresInstalled(): Promise<string> {
   return dir;
 }
 
-function readLog(path: string): string {
+/** The whole of a log file ("" when there is none). */
+export function readLog(path: string): string {
   try {
     return readFileSync(path, "utf8");
   } catch {
@@ -72,7 +74,7 @@ function readLog(path: string): string {
 }
 
 /** Runs a server binary as the owner of the data directory (the server refuses root). */
-function asPostgres(bin: string, args: string[]): [string, string[]] {
+export function asPostgres(bin: string, args: string[]): [string, string[]] {
   return isRoot ? ["runuser", ["-u", "postgres", "--", bin, ...args]] : [bin, args];
 }
 

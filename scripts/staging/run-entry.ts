@@ -8,7 +8,14 @@ import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { readChainFile, rpcAnswers } from "./chaoscore-cli.js";
 import { pgIsReady, postgresBinDir } from "./postgres.js";
-import { assertPortFree, CLI, ROOT, type Settings, type StackFile } from "./settings.js";
+import {
+  assertPortFree,
+  CLI,
+  ROOT,
+  replicaUrlOf,
+  type Settings,
+  type StackFile,
+} from "./settings.js";
 import {
   chaoscoreEnv,
   type HealthCheck,
@@ -59,7 +66,8 @@ export async function probe(
   for (const check of entry.health) {
     if (check.kind === "pg_isready") {
       const bindir = postgresBinDir();
-      if (bindir === undefined || !(await pgIsReady(bindir, s.ports.postgres)))
+      const port = entry.port?.of(s) ?? s.ports.postgres;
+      if (bindir === undefined || !(await pgIsReady(bindir, port)))
         return { state: "down", said: null };
     } else if (check.kind === "eth_chainId") {
       const chain = readChainFile(s);
@@ -86,7 +94,8 @@ async function startDaemon(entry: StackEntry, ctx: StackContext): Promise<Starte
   const { run: daemon } = entry;
   if (daemon.kind !== "daemon" || ctx.stack === undefined) throw new Error("not a daemon");
   const s = ctx.settings;
-  const log = ctx.stack.logs[entry.name as "gateway" | "worker"];
+  const log = ctx.stack.logs[entry.name as Service];
+  if (log === null || log === undefined) throw new Error(`no log file for ${entry.name}`);
   const url = baseUrl(entry, s);
   const seeLog = `see ${log}`;
   let pid = ctx.stack.pids[entry.name as Service];
@@ -104,7 +113,7 @@ async function startDaemon(entry: StackEntry, ctx: StackContext): Promise<Starte
       await assertPortFree(entry.port.of(s), entry.name, entry.port.flag);
     const output = followLog(log);
     const started = spawnDetached(process.execPath, [CLI, ...daemon.args(s)], {
-      env: ctx.env,
+      env: { ...ctx.env, ...daemon.env?.(ctx) },
       cwd: ROOT,
       log,
     });
@@ -192,7 +201,14 @@ export function context(
   databaseUrl: string,
   password: string,
 ): StackContext {
-  return { settings, stack, databaseUrl, password, env: chaoscoreEnv(settings, databaseUrl) };
+  return {
+    settings,
+    stack,
+    databaseUrl,
+    replicaUrl: replicaUrlOf(databaseUrl, settings.ports.replica),
+    password,
+    env: chaoscoreEnv(settings, databaseUrl),
+  };
 }
 
 /** How `down` stops `entry`: the step's text and the stop; undefined when nothing runs. */

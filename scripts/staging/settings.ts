@@ -19,19 +19,24 @@ const STACK_FORMAT = "chaoscore.staging/v1";
 /** `npm run staging -- --help`. */
 export const USAGE = `Usage: npm run staging -- [up|status|down|reset] [options]
 
-  up (default)  start every service that is not running, wait until the gateway's /readyz
-                answers, print the services and write <dir>/stack.json
+  up (default)  start every service that is not running, wait until the gateways' /readyz
+                answer, print the services and write <dir>/stack.json
   status        each service's state, URL and pid (exit 1 when one is down)
-  down          stop the worker, the gateway, anvil and Postgres; the data stays
-  reset         down, then delete <dir> (database, chain, keys, logs)
+  down          stop the worker, the gateways, anvil, the replica and Postgres; the data stays
+  reset         down, then delete <dir> (database, replica, chain, keys, logs)
+
+Then \`npm run demo -- --target staging\` writes through both gateways across a shard rotation.
 
 Options (and environment variables):
   --dir <dir>             staging directory      CHAOSCORE_STAGING_DIR     .chaoscore/staging
-  --port <n>              gateway port           CHAOSCORE_STAGING_PORT    8787
+  --port <n>              gateway-1 port         CHAOSCORE_STAGING_PORT    8787
+  --port-2 <n>            gateway-2 port         CHAOSCORE_STAGING_PORT_2  8788
   --rpc-port <n>          anvil port             CHAOSCORE_STAGING_RPC_PORT 8545
-  --pg-port <n>           Postgres port          CHAOSCORE_STAGING_PG_PORT 55433
+  --pg-port <n>           Postgres primary port  CHAOSCORE_STAGING_PG_PORT 55433
+  --replica-port <n>      Postgres replica port  CHAOSCORE_STAGING_REPLICA_PORT 55434
   --anchor-every <s>      worker interval, s     CHAOSCORE_STAGING_ANCHOR_EVERY 10
   --block-time <s>        anvil block time, s    CHAOSCORE_STAGING_BLOCK_TIME 1
+  --shard-max-entries <n> entries per shard      CHAOSCORE_STAGING_SHARD_MAX_ENTRIES 100
   --json                  status/up: print stack.json-like JSON
   CHAOSCORE_PASSWORD      agent keystore password (default: generated into <dir>/secrets)
 Ports given once are remembered in stack.json.`;
@@ -39,21 +44,28 @@ Ports given once are remembered in stack.json.`;
 /** `<dir>/stack.json`. */
 export type StackFile = {
   format: typeof STACK_FORMAT;
+  /** gateway-1's URL (what `demo --target staging` calls first). */
   gatewayUrl: string;
+  /** Every gateway's URL, gateway-1 first. */
+  gatewayUrls: string[];
   rpcUrl: string;
   chainId: string;
   adminKey: string | null;
   databaseUrl: string;
+  /** The streaming replica the gateways read from (`serve --read-database-url`). */
+  replicaDatabaseUrl: string;
   explorerUrl: string | null;
   grafanaUrl: string | null;
   /** The chaoscore data directory (CHAOSCORE_HOME of every service). */
   dataDir: string;
   pids: Record<Service, number | null>;
-  ports: { postgres: number; anvil: number; gateway: number };
+  ports: { postgres: number; replica: number; anvil: number; gateway: number; gateway2: number };
   anchorEverySeconds: number;
   blockTimeSeconds: number;
+  /** The gateways' and the worker's `--shard-max-entries`. */
+  shardMaxEntries: number;
   /** Output of each service (anvil's is discarded by `chain up --detach`). */
-  logs: { postgres: string; anvil: null; gateway: string; worker: string };
+  logs: Record<Service, string | null>;
   startedAt: string | null;
   stoppedAt: string | null;
 };
@@ -66,12 +78,15 @@ export type Settings = {
   dir: string;
   home: string;
   pgdata: string;
+  /** The replica's data directory. */
+  replicaPgdata: string;
   secrets: string;
   logs: string;
   stackFile: string;
   ports: StackFile["ports"];
   anchorEverySeconds: number;
   blockTimeSeconds: number;
+  shardMaxEntries: number;
   json: boolean;
 };
 
@@ -81,11 +96,14 @@ function intSetting(
   env: string,
   remembered: number | undefined,
   fallback: number,
+  min = 1,
 ): number {
   const text = flag ?? process.env[env];
   if (text === undefined || text === "") return remembered ?? fallback;
-  if (!/^[1-9][0-9]{0,4}$/.test(text) || Number(text) > 65535) {
-    throw new UsageError(`${name} must be an integer from 1 to 65535, not ${JSON.stringify(text)}`);
+  if (!/^[0-9]{1,5}$/.test(text) || Number(text) < min || Number(text) > 65535) {
+    throw new UsageError(
+      `${name} must be an integer from ${min} to 65535, not ${JSON.stringify(text)}`,
+    );
   }
   return Number(text);
 }
@@ -99,8 +117,11 @@ export function parseCommandLine(argv: string[]): { command: string; settings: S
       options: {
         dir: { type: "string" },
         port: { type: "string" },
+        "port-2": { type: "string" },
         "rpc-port": { type: "string" },
         "pg-port": { type: "string" },
+        "replica-port": { type: "string" },
+        "shard-max-entries": { type: "string" },
         "anchor-every": { type: "string" },
         "block-time": { type: "string" },
         json: { type: "boolean" },
@@ -130,24 +151,41 @@ export function parseCommandLine(argv: string[]): { command: string; settings: S
   );
   const remembered = readStackSync(join(dir, "stack.json"));
   const int = (
-    flag: "port" | "rpc-port" | "pg-port" | "anchor-every" | "block-time",
+    flag:
+      | "port"
+      | "port-2"
+      | "rpc-port"
+      | "pg-port"
+      | "replica-port"
+      | "anchor-every"
+      | "block-time"
+      | "shard-max-entries",
     env: string,
     previous: number | undefined,
     fallback: number,
-  ) => intSetting(`--${flag}`, values[flag], env, previous, fallback);
+    min = 1,
+  ) => intSetting(`--${flag}`, values[flag], env, previous, fallback, min);
   return {
     command,
     settings: {
       dir,
       home: join(dir, "home"),
       pgdata: join(dir, "postgres"),
+      replicaPgdata: join(dir, "postgres-replica"),
       secrets: join(dir, "secrets"),
       logs: join(dir, "logs"),
       stackFile: join(dir, "stack.json"),
       ports: {
         gateway: int("port", "CHAOSCORE_STAGING_PORT", remembered?.ports.gateway, 8787),
+        gateway2: int("port-2", "CHAOSCORE_STAGING_PORT_2", remembered?.ports.gateway2, 8788),
         anvil: int("rpc-port", "CHAOSCORE_STAGING_RPC_PORT", remembered?.ports.anvil, 8545),
         postgres: int("pg-port", "CHAOSCORE_STAGING_PG_PORT", remembered?.ports.postgres, 55433),
+        replica: int(
+          "replica-port",
+          "CHAOSCORE_STAGING_REPLICA_PORT",
+          remembered?.ports.replica,
+          55434,
+        ),
       },
       anchorEverySeconds: int(
         "anchor-every",
@@ -160,6 +198,14 @@ export function parseCommandLine(argv: string[]): { command: string; settings: S
         "CHAOSCORE_STAGING_BLOCK_TIME",
         remembered?.blockTimeSeconds,
         1,
+      ),
+      // 0: never rotate (one shard)
+      shardMaxEntries: int(
+        "shard-max-entries",
+        "CHAOSCORE_STAGING_SHARD_MAX_ENTRIES",
+        remembered?.shardMaxEntries,
+        100,
+        0,
       ),
       json: values.json === true,
     },
@@ -177,10 +223,30 @@ export function readStackSync(path: string): StackFile | undefined {
   try {
     const value = JSON.parse(text) as Partial<StackFile>;
     if (value.format !== STACK_FORMAT || typeof value.ports !== "object") return undefined;
-    return value as StackFile;
+    return fromOneGateway(value as StackFile);
   } catch {
     throw new StagingError(`${path} is not valid JSON`, "fix it or run `npm run staging -- reset`");
   }
+}
+
+/**
+ * A `stack.json` written before the stack had two gateways and a replica names its gateway
+ * `gateway`: that is gateway-1 now (so `down` still finds its pid).
+ */
+function fromOneGateway(stack: StackFile): StackFile {
+  const old = stack as StackFile & {
+    pids: { gateway?: number | null };
+    logs: { gateway?: string | null };
+  };
+  if ("gateway" in old.pids) {
+    old.pids["gateway-1"] ??= old.pids.gateway ?? null;
+    delete old.pids.gateway;
+  }
+  if ("gateway" in old.logs) {
+    old.logs["gateway-1"] ??= old.logs.gateway ?? null;
+    delete old.logs.gateway;
+  }
+  return stack;
 }
 
 /** Writes `stack.json` atomically, mode 0600 (it holds the admin key and the database password). */
@@ -196,26 +262,43 @@ export function emptyStack(s: Settings, databaseUrl: string): StackFile {
   return {
     format: STACK_FORMAT,
     gatewayUrl: `http://127.0.0.1:${s.ports.gateway}`,
+    gatewayUrls: [`http://127.0.0.1:${s.ports.gateway}`, `http://127.0.0.1:${s.ports.gateway2}`],
     rpcUrl: `http://127.0.0.1:${s.ports.anvil}`,
     chainId: "31337",
     adminKey: null,
     databaseUrl,
+    replicaDatabaseUrl: replicaUrlOf(databaseUrl, s.ports.replica),
     explorerUrl: null,
     grafanaUrl: null,
     dataDir: s.home,
-    pids: { postgres: null, anvil: null, gateway: null, worker: null },
+    pids: {
+      postgres: null,
+      "postgres-replica": null,
+      anvil: null,
+      "gateway-1": null,
+      "gateway-2": null,
+      worker: null,
+    },
     ports: s.ports,
     anchorEverySeconds: s.anchorEverySeconds,
     blockTimeSeconds: s.blockTimeSeconds,
+    shardMaxEntries: s.shardMaxEntries,
     logs: {
       postgres: join(s.pgdata, "server.log"),
+      "postgres-replica": join(s.replicaPgdata, "server.log"),
       anvil: null,
-      gateway: join(s.logs, "gateway.log"),
+      "gateway-1": join(s.logs, "gateway-1.log"),
+      "gateway-2": join(s.logs, "gateway-2.log"),
       worker: join(s.logs, "worker.log"),
     },
     startedAt: null,
     stoppedAt: null,
   };
+}
+
+/** The replica's URL: the primary's `databaseUrl` on the replica's port (same role and database). */
+export function replicaUrlOf(databaseUrl: string, port: number): string {
+  return databaseUrl.replace(/@127\.0\.0\.1:\d+\//, `@127.0.0.1:${port}/`);
 }
 
 /** The database URL with its password replaced, for printing. */

@@ -8,7 +8,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { ROOT, type Settings } from "./settings.js";
-import { chaoscoreEnv, DOCKER_ONLY, SERVICES, STACK, type StackEntry, UNSET_ENV } from "./stack.js";
+import {
+  chaoscoreEnv,
+  DOCKER_ONLY,
+  SERVICES,
+  STACK,
+  type StackContext,
+  type StackEntry,
+  UNSET_ENV,
+} from "./stack.js";
 import { startOrder } from "./supervisor.js";
 
 type ComposeService = {
@@ -28,12 +36,14 @@ const settings: Settings = {
   dir: "/s",
   home: "/s/home",
   pgdata: "/s/postgres",
+  replicaPgdata: "/s/postgres-replica",
   secrets: "/s/secrets",
   logs: "/s/logs",
   stackFile: "/s/stack.json",
-  ports: { gateway: 18787, anvil: 18545, postgres: 15433 },
+  ports: { gateway: 18787, gateway2: 18788, anvil: 18545, postgres: 15433, replica: 15434 },
   anchorEverySeconds: 10,
   blockTimeSeconds: 1,
+  shardMaxEntries: 100,
   json: false,
 };
 
@@ -107,7 +117,10 @@ describe("the staging stack and docker-compose.yml", () => {
         }
       }
     }
-    expect(checked).toContain("gateway→init");
+    expect(checked).toContain("gateway-1→init");
+    expect(checked).toContain("gateway-1→postgres-replica");
+    expect(checked).toContain("gateway-2→gateway-1");
+    expect(checked).toContain("postgres-replica→postgres");
     expect(checked).toContain("worker→init");
     expect(checked).toContain("database→postgres");
   });
@@ -133,7 +146,8 @@ describe("the staging stack and docker-compose.yml", () => {
         }
       }
     }
-    expect(daemons).toBe(2);
+    // two gateways and the worker
+    expect(daemons).toBe(3);
   });
 
   it("checks health the way compose does", () => {
@@ -150,6 +164,48 @@ describe("the staging stack and docker-compose.yml", () => {
         expect(text).toContain(check.kind === "http" ? check.path : check.kind);
       }
     }
+  });
+
+  it("rotates shards at the same size in both, and gives the gateways the same flags", () => {
+    const defaults = new Set<string>();
+    for (const entry of STACK) {
+      if (entry.run.kind !== "daemon") continue;
+      const ours = parseCommand(entry.run.args(settings)).flags;
+      const theirs = parseCommand(
+        compose.services[entry.compose[0] as string]?.command as string[],
+      ).flags;
+      expect(ours.get("--shard-max-entries")).toBe(String(settings.shardMaxEntries));
+      // compose: ${SHARD_MAX_ENTRIES:-<default>}, the staging default (settings.ts) the same
+      const fallback = /^\$\{SHARD_MAX_ENTRIES:-(\d+)\}$/.exec(
+        theirs.get("--shard-max-entries") ?? "",
+      );
+      defaults.add(fallback?.[1] ?? "missing");
+    }
+    expect([...defaults]).toEqual(["100"]);
+    const [one, two] = ["gateway-1", "gateway-2"].map((name) => {
+      const entry = STACK.find((e) => e.name === name) as StackEntry;
+      if (entry.run.kind !== "daemon") throw new Error(`${name} is not a daemon`);
+      return [...parseCommand(entry.run.args(settings)).flags.keys()];
+    });
+    expect(two).toEqual(one);
+  });
+
+  it("gives each daemon the environment of its own beyond x-chaoscore that compose does", () => {
+    const common = new Set(Object.keys(compose["x-chaoscore"].environment ?? {}));
+    const ctx = { replicaUrl: "postgres://u:p@127.0.0.1:2/chaoscore" } as StackContext;
+    let withOwn = 0;
+    for (const entry of STACK) {
+      if (entry.run.kind !== "daemon") continue;
+      const service = compose.services[entry.compose[0] as string] as ComposeService;
+      const own = Object.keys(service.environment ?? {}).filter((k) => !common.has(k));
+      const ours = Object.keys(entry.run.env?.(ctx) ?? {});
+      expect({ entry: entry.name, env: ours.sort() }).toEqual({
+        entry: entry.name,
+        env: own.sort(),
+      });
+      if (ours.length > 0) withOwn++;
+    }
+    expect(withOwn).toBe(2); // the gateways' CHAOSCORE_READ_DATABASE_URL
   });
 
   it("gives the chaoscore commands compose's environment, and no other chain", () => {

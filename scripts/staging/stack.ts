@@ -9,11 +9,19 @@
  */
 import { initOrMigrate, readChainFile, startAnvil, stopAnvil } from "./chaoscore-cli.js";
 import { postmasterPid, startPostgres, stopPostgres } from "./postgres.js";
+import { startReplica, stopReplica } from "./replica.js";
 import { redactUrl, type Settings, type StackFile } from "./settings.js";
 import { isAlive, isOurs } from "./supervisor.js";
 
-/** The long-running services (the keys of `stack.json`'s `pids`), in start order. */
-export const SERVICES = ["postgres", "anvil", "gateway", "worker"] as const;
+/** The long-running services (the keys of `stack.json`'s `pids` and `logs`), in start order. */
+export const SERVICES = [
+  "postgres",
+  "postgres-replica",
+  "anvil",
+  "gateway-1",
+  "gateway-2",
+  "worker",
+] as const;
 /** A long-running service of the stack. */
 export type Service = (typeof SERVICES)[number];
 
@@ -25,6 +33,8 @@ export type StackContext = {
   /** `stack.json` as it is being written (`down`: as read, if any). */
   stack: StackFile | undefined;
   databaseUrl: string;
+  /** The replica's URL (the gateways' CHAOSCORE_READ_DATABASE_URL). */
+  replicaUrl: string;
   /** The `postgres` role's password. */
   password: string;
 };
@@ -45,6 +55,8 @@ export type Daemon = {
   kind: "daemon";
   /** The `chaoscore` arguments. */
   args: (s: Settings) => string[];
+  /** Variables of its own besides {@link chaoscoreEnv} (compose: the service's `environment`). */
+  env?: (ctx: StackContext) => Record<string, string>;
   /** A recorded pid is this service's only while its command line contains this word. */
   marker: string;
   /** A service kept running must also answer GET on this path. */
@@ -112,6 +124,7 @@ export const UNSET_ENV = ["CHAOSCORE_RPC_URL", "CHAOSCORE_KEYSTORE", "CHAOSCORE_
 
 /** docker-compose.yml services that only Docker runs, with the status table's note (if shown). */
 export const DOCKER_ONLY: Record<string, string | null> = {
+  balancer: "docker compose only (nginx, round robin over the gateways)",
   explorer: "docker compose only (Otterscan)",
   prometheus: null,
   grafana: "docker compose only",
@@ -150,6 +163,24 @@ export const STACK: readonly StackEntry[] = [
     run: { kind: "task", run: (c) => initOrMigrate(c.settings, c.env) },
   },
   {
+    name: "postgres-replica",
+    compose: ["postgres-replica"],
+    needs: ["postgres"],
+    title: "the Postgres replica",
+    what: (s) =>
+      `streaming replica on 127.0.0.1:${s.ports.replica} (pg_basebackup -R from the primary on its first start)`,
+    port: { of: (s) => s.ports.replica, flag: "--replica-port" },
+    shows: (stack) => `${redactUrl(stack.replicaDatabaseUrl ?? "")} (hot standby)`,
+    health: [{ kind: "pg_isready" }],
+    run: {
+      kind: "managed",
+      start: async (c) => ({ pid: await startReplica(c.settings, c.replicaUrl, c.password) }),
+      isRunning: (c) => isAlive(postmasterPid(c.settings.replicaPgdata)),
+      stop: (c) => stopReplica(c.settings),
+      stopping: "pg_ctl stop -m fast",
+    },
+  },
+  {
     name: "anvil",
     compose: ["anvil", "init"],
     needs: ["database"],
@@ -171,58 +202,83 @@ export const STACK: readonly StackEntry[] = [
       stopping: "stop (state saved)",
     },
   },
-  {
-    name: "gateway",
-    compose: ["gateway"],
-    needs: ["database", "anvil"],
-    unlikeCompose: { "--explorer-url": "no Otterscan without Docker" },
-    title: "the gateway",
-    what: (s) => `chaoscore serve on http://127.0.0.1:${s.ports.gateway}, wait for /readyz`,
-    port: { of: (s) => s.ports.gateway, flag: "--port" },
-    shows: (stack) => stack.gatewayUrl,
-    health: [
-      {
-        kind: "log",
-        line: /^LISTENING (\S+)/m,
-        what: "LISTENING",
-        says: "listening at",
-        withinSeconds: 120,
-      },
-      { kind: "http", path: "/readyz", withinSeconds: 60 },
-    ],
-    run: {
-      kind: "daemon",
-      // DATABASE_URL comes through the environment: a command line is visible to every local
-      // user (ps), a process's environment only to its owner. The worker anchors; the gateway
-      // only reads the anchors (receipts, lag metrics).
-      args: (s) => [
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(s.ports.gateway),
-        "--anchor-every",
-        "0",
+  ...(["gateway-1", "gateway-2"] as const).map((name, i): StackEntry => {
+    const port = (s: Settings) => (i === 0 ? s.ports.gateway : s.ports.gateway2);
+    return {
+      name,
+      compose: [name],
+      // gateway-2 starts once gateway-1 answers: the first start of a database prints the one
+      // ADMIN_KEY (two first starts at once could each print one).
+      needs: [
+        "database",
+        "anvil",
+        "postgres-replica",
+        ...(i === 0 ? [] : (["gateway-1"] as const)),
       ],
-      marker: "serve",
-      answers: "/healthz",
-      capture: { adminKey: /^ADMIN_KEY (cck_\S+)/m },
-      stopSignal: "SIGTERM",
-    },
-  },
+      unlikeCompose: {
+        "--explorer-url": "no Otterscan without Docker",
+        "--public-url":
+          "no balancer without Docker: each gateway takes requests signed for its own address (the default)",
+      },
+      title: `gateway-${i + 1}`,
+      what: (s) =>
+        `chaoscore serve on http://127.0.0.1:${port(s)} (reads from the replica, shards of ${s.shardMaxEntries} entries), wait for /readyz`,
+      port: { of: port, flag: i === 0 ? "--port" : "--port-2" },
+      shows: (stack) => stack.gatewayUrls?.[i] ?? "",
+      health: [
+        {
+          kind: "log",
+          line: /^LISTENING (\S+)/m,
+          what: "LISTENING",
+          says: "listening at",
+          withinSeconds: 120,
+        },
+        { kind: "http", path: "/readyz", withinSeconds: 60 },
+      ],
+      run: {
+        kind: "daemon",
+        // DATABASE_URL and the replica's URL come through the environment: a command line is
+        // visible to every local user (ps), a process's environment only to its owner. The
+        // worker anchors; the gateways only read the anchors (receipts, lag metrics).
+        args: (s) => [
+          "serve",
+          "--host",
+          "127.0.0.1",
+          "--port",
+          String(port(s)),
+          "--anchor-every",
+          "0",
+          "--shard-max-entries",
+          String(s.shardMaxEntries),
+        ],
+        env: (c) => ({ CHAOSCORE_READ_DATABASE_URL: c.replicaUrl }),
+        marker: "serve",
+        answers: "/healthz",
+        capture: { adminKey: /^ADMIN_KEY (cck_\S+)/m },
+        stopSignal: "SIGTERM",
+      },
+    };
+  }),
   {
     name: "worker",
     compose: ["worker"],
     needs: ["database", "anvil"],
     title: "the anchoring worker",
-    what: (s) => `chaoscore anchor --every ${s.anchorEverySeconds}`,
-    shows: (stack) => `anchors every ${stack.anchorEverySeconds} s`,
+    what: (s) =>
+      `chaoscore anchor --every ${s.anchorEverySeconds} (the leader: holds the leader lease)`,
+    shows: (stack) => `anchors every ${stack.anchorEverySeconds} s (leader)`,
     health: [
       { kind: "log", line: /anchoring every/, what: "`anchoring every`", withinSeconds: 60 },
     ],
     run: {
       kind: "daemon",
-      args: (s) => ["anchor", "--every", String(s.anchorEverySeconds)],
+      args: (s) => [
+        "anchor",
+        "--every",
+        String(s.anchorEverySeconds),
+        "--shard-max-entries",
+        String(s.shardMaxEntries),
+      ],
       marker: "anchor",
       stopSignal: "SIGTERM",
     },
