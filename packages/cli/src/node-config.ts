@@ -16,6 +16,11 @@ import { trustedTeeRoots } from "./tee-root.js";
 export type NodeFlags = {
   /** `--database-url` (else DATABASE_URL, else PGlite in `<data-dir>/pgdata`). */
   databaseUrl?: string | undefined;
+  /**
+   * `--read-database-url`: a streaming replica of the Postgres server that reads go to
+   * (else CHAOSCORE_READ_DATABASE_URL; docs/scaling.md "Read replicas").
+   */
+  readDatabaseUrl?: string | undefined;
   /** `--signature-threads`. */
   signatureThreads?: number | undefined;
   /** The CheckpointAnchor whose stored anchors receipts carry. */
@@ -37,12 +42,16 @@ export async function loadNodeConfig(
   const file = await readConfig(dataDir);
   const signerKey = await readLogKey(dataDir, file);
   const url = flags.databaseUrl ?? process.env.DATABASE_URL ?? "";
+  const readUrl = flags.readDatabaseUrl ?? process.env.CHAOSCORE_READ_DATABASE_URL ?? "";
   const { parseNodeConfig } = await import("@chaoscore/engine");
   const node = parseNodeConfig(
     {
       chainId: file.chainId,
       log: { ...file.log, signerKey },
-      database: url === "" ? { dataDir: dataPaths(dataDir).pgdata } : { url },
+      database:
+        url === ""
+          ? { dataDir: dataPaths(dataDir).pgdata, ...(readUrl === "" ? {} : { readUrl }) }
+          : { url, ...(readUrl === "" ? {} : { readUrl }) },
       attestation: { trustedRoots: await trustedTeeRoots(dataDir) },
       ...(flags.signatureThreads === undefined ? {} : { signatureThreads: flags.signatureThreads }),
       ...(flags.anchorContract === undefined ? {} : { anchorContract: flags.anchorContract }),

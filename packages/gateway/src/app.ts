@@ -24,6 +24,7 @@ import { acceptJsonBodies } from "./json-body.js";
 import { createMetrics } from "./metrics.js";
 import { serveOpenApiDocs } from "./openapi-docs.js";
 import { limitRequestRates } from "./rate-limits.js";
+import { routeReads } from "./read-routing.js";
 import { authenticateRequests } from "./request-authentication.js";
 import { catalogRoutes } from "./route-catalog.js";
 import { actionRoutes } from "./routes/actions.js";
@@ -156,6 +157,8 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
   });
 
   await serveOpenApiDocs(app, contracts);
+  // A read replica, when configured: ?minSize=, its log line and metrics (read-routing.ts).
+  routeReads(app, context);
 
   opsRoutes(app, context);
   keyRoutes(app, context);

@@ -7,7 +7,7 @@
 
 import type { AnchoringService, StoredAnchorDirectory } from "@chaoscore/anchoring";
 import type { Hex } from "@chaoscore/core";
-import type { Engine } from "@chaoscore/engine";
+import type { Engine, ReadEngine } from "@chaoscore/engine";
 import type { ReputationComputer } from "@chaoscore/reputation";
 import type { AttestationProvider, SecureExecutionEnvironment } from "@chaoscore/sandbox";
 import type { Studios } from "@chaoscore/studios";
@@ -63,6 +63,12 @@ export type GatewayOptions = {
   trustedTeeRoots?: readonly Hex[];
   /** Anchors recorded in the database (by this process or a separate worker). */
   anchors?: StoredAnchorDirectory;
+  /**
+   * A read replica (`reads` of the node, `database.readUrl`): the read routes answer from it,
+   * the primary when a client asks for a larger tree, when it misses, or when it is down
+   * (read-routing.ts, docs/scaling.md "Read replicas"). Absent: every read on the primary.
+   */
+  reads?: ReadEngine;
   /** Anchors the current checkpoint on demand (`POST /v1/log/anchors`); default the engine's anchoring service. */
   anchoring?: Pick<AnchoringService, "anchorNow">;
   /**

@@ -48,6 +48,8 @@ export type ServeOptions = {
   host: string;
   port: number;
   databaseUrl?: string;
+  /** A streaming replica reads go to (docs/scaling.md "Read replicas"). */
+  readDatabaseUrl?: string;
   chain: boolean;
   anchorEvery: number;
   confirmations?: number;
@@ -291,6 +293,7 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
     });
     const { file: config, node: nodeConfig } = await loadNodeConfig(dataDir, {
       databaseUrl: opts.databaseUrl,
+      readDatabaseUrl: opts.readDatabaseUrl,
       signatureThreads: opts.signatureThreads,
     });
     const chainId = BigInt(config.chainId);
@@ -366,6 +369,7 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
       }),
       ...(rewards === undefined ? {} : { treasury: rewards.treasury }),
       anchors,
+      ...(open.node.reads === undefined ? {} : { reads: open.node.reads }),
       ...(chain === undefined
         ? {}
         : {

@@ -24,6 +24,10 @@ export function registerGatewayCommands(program: Command): void {
     .option("--host <host>", "interface to bind", "127.0.0.1")
     .option("--port <port>", "TCP port (0: a free one)", nonNegativeInt, 8787)
     .option("--database-url <url>", "a Postgres server (default: DATABASE_URL, else PGlite)")
+    .option(
+      "--read-database-url <url>",
+      "a streaming replica of that server: proofs, tiles, entries, checkpoints, search, actions and agents are read there, the primary when a client needs fresher data or the replica is down (default: CHAOSCORE_READ_DATABASE_URL)",
+    )
     .option("--no-chain", "serve without a chain (no anchoring; /readyz checks the database only)")
     .option(
       "--anchor-every <seconds>",

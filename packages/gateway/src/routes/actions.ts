@@ -3,6 +3,7 @@ import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { assertMayWrite, mayReadPayload, type Principal } from "../auth.js";
 import { fail } from "../problem.js";
+import { fromReplica } from "../read-routing.js";
 import {
   Cursor,
   errors,
@@ -116,10 +117,11 @@ export function actionRoutes(app: GatewayApp, ctx: GatewayContext): void {
         ),
       },
     },
-    async (request) => {
-      const { limit, ...q } = request.query;
-      return agency.query({ ...q, ...limitOf(limit) });
-    },
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async ({ agency }) => {
+        const { limit, ...q } = request.query;
+        return agency.query({ ...q, ...limitOf(limit) });
+      }),
   );
 
   const IdParams = Type.Object({ id: Hash });
@@ -133,7 +135,8 @@ export function actionRoutes(app: GatewayApp, ctx: GatewayContext): void {
         response: errors(404),
       },
     },
-    async (request) => agency.getAction(request.params.id),
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, ({ agency }) => agency.getAction(request.params.id)),
   );
 
   app.get(
@@ -151,30 +154,31 @@ export function actionRoutes(app: GatewayApp, ctx: GatewayContext): void {
         response: errors(401, 403, 404),
       },
     },
-    async (request) => {
-      // The payload only for its agent or a reader (auth.ts mayReadPayload); the rest is public.
-      const wanted = request.query.payload;
-      const receipt = await agency.getReceipt(request.params.id, {
-        includePayload: wanted !== "false",
-      });
-      const message = receipt.action.entry.message;
-      if (
-        receipt.payload !== undefined &&
-        !mayReadPayload(request.principal, { owner: message.agent, studio: message.studio })
-      ) {
-        if (wanted === "true") {
-          fail(
-            request.principal.kind === "anonymous"
-              ? "GATEWAY_UNAUTHENTICATED"
-              : "GATEWAY_FORBIDDEN",
-            "the payload is readable by the action's agent (a signed request) or a key scoped admin, read or studio:<its studio>",
-          );
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async ({ agency }) => {
+        // The payload only for its agent or a reader (auth.ts mayReadPayload); the rest is public.
+        const wanted = request.query.payload;
+        const receipt = await agency.getReceipt(request.params.id, {
+          includePayload: wanted !== "false",
+        });
+        const message = receipt.action.entry.message;
+        if (
+          receipt.payload !== undefined &&
+          !mayReadPayload(request.principal, { owner: message.agent, studio: message.studio })
+        ) {
+          if (wanted === "true") {
+            fail(
+              request.principal.kind === "anonymous"
+                ? "GATEWAY_UNAUTHENTICATED"
+                : "GATEWAY_FORBIDDEN",
+              "the payload is readable by the action's agent (a signed request) or a key scoped admin, read or studio:<its studio>",
+            );
+          }
+          const { payload: _withheld, ...rest } = receipt;
+          return rest;
         }
-        const { payload: _withheld, ...rest } = receipt;
-        return rest;
-      }
-      return receipt;
-    },
+        return receipt;
+      }),
   );
 
   app.post(

@@ -3,6 +3,7 @@ import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import type { Principal } from "../auth.js";
 import { fail } from "../problem.js";
+import { fromReplica } from "../read-routing.js";
 import {
   ADMIN_SECURITY,
   Address,
@@ -83,16 +84,18 @@ export function agentRoutes(app: GatewayApp, ctx: GatewayContext): void {
         ),
       },
     },
-    async (request) => {
-      const { limit, ...q } = request.query;
-      return registry.list({ ...q, ...limitOf(limit) });
-    },
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async ({ registry }) => {
+        const { limit, ...q } = request.query;
+        return registry.list({ ...q, ...limitOf(limit) });
+      }),
   );
 
   app.get(
     "/v1/agents/:id",
     { schema: { tags: ["agents"], summary: "An agent: identity and card", params: IdParams } },
-    async (request) => registry.get(request.params.id),
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, ({ registry }) => registry.get(request.params.id)),
   );
 
   app.get(
@@ -127,15 +130,16 @@ export function agentRoutes(app: GatewayApp, ctx: GatewayContext): void {
         params: IdParams,
       },
     },
-    async (request) => {
-      const id = request.params.id;
-      const [cards, keys, status] = await Promise.all([
-        registry.cardHistory(id),
-        registry.keyHistory(id),
-        registry.statusHistory(id),
-      ]);
-      return { cards, keys, status };
-    },
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async ({ registry }) => {
+        const id = request.params.id;
+        const [cards, keys, status] = await Promise.all([
+          registry.cardHistory(id),
+          registry.keyHistory(id),
+          registry.statusHistory(id),
+        ]);
+        return { cards, keys, status };
+      }),
   );
 
   /** A change of an agent signed by the agent (its card, its key): the path names the same agent. */
@@ -224,13 +228,14 @@ export function agentRoutes(app: GatewayApp, ctx: GatewayContext): void {
         ),
       },
     },
-    async (request) => {
-      const { limit, cursor } = request.query;
-      return ctx.engine.agency.query({
-        agent: request.params.id,
-        ...limitOf(limit),
-        ...(cursor === undefined ? {} : { cursor }),
-      });
-    },
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async ({ agency }) => {
+        const { limit, cursor } = request.query;
+        return agency.query({
+          agent: request.params.id,
+          ...limitOf(limit),
+          ...(cursor === undefined ? {} : { cursor }),
+        });
+      }),
   );
 }

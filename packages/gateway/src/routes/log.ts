@@ -3,6 +3,7 @@ import type { StoredCheckpoint } from "@chaoscore/log";
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { fail } from "../problem.js";
+import { fromReplica } from "../read-routing.js";
 import { Cursor, Decimal, errors, Limit, Positive, toLimit } from "../schemas.js";
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
@@ -26,8 +27,7 @@ export async function latestCheckpoint(log: {
 
 /** The transparency log: checkpoints, proofs, entries, anchors, search. */
 export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
-  const { log, agency } = ctx.engine;
-
+  // Every route here reads: from the replica when one is configured (read-routing.ts).
   app.get(
     "/v1/log/checkpoint",
     {
@@ -37,17 +37,18 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
           "The latest published checkpoint: a C2SP signed note with the witnesses' cosignatures (a read: it never signs)",
       },
     },
-    async () => {
-      const cp = await latestCheckpoint(log);
-      return {
-        origin: log.origin,
-        size: cp.size,
-        rootHash: b64(cp.rootHash),
-        note: cp.note,
-        createdAt: cp.createdAt,
-        verifierKey: log.verifierKey,
-      };
-    },
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async ({ log }) => {
+        const cp = await latestCheckpoint(log);
+        return {
+          origin: log.origin,
+          size: cp.size,
+          rootHash: b64(cp.rootHash),
+          note: cp.note,
+          createdAt: cp.createdAt,
+          verifierKey: log.verifierKey,
+        };
+      }),
   );
 
   app.get(
@@ -59,32 +60,33 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
         querystring: Type.Object({ limit: Type.Optional(Limit) }, { additionalProperties: false }),
       },
     },
-    async (request) => {
-      const limit = toLimit(request.query.limit) ?? 50;
-      const all = await log.checkpoints();
-      const anchors = (await ctx.anchors?.list(1000)) ?? [];
-      return {
-        items: all
-          .slice(-limit)
-          .reverse()
-          .map((cp) => ({
-            size: cp.size,
-            rootHash: b64(cp.rootHash),
-            note: cp.note,
-            createdAt: cp.createdAt,
-            anchors: anchors
-              .filter((a) => a.size === cp.size)
-              .map((a) => ({
-                status: a.status,
-                chainId: a.chainId,
-                contract: a.contract,
-                index: a.index,
-                txHash: a.txHash,
-                blockNumber: a.blockNumber,
-              })),
-          })),
-      };
-    },
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async ({ log, anchors }) => {
+        const limit = toLimit(request.query.limit) ?? 50;
+        const all = await log.checkpoints();
+        const anchored = (await anchors?.list(1000)) ?? [];
+        return {
+          items: all
+            .slice(-limit)
+            .reverse()
+            .map((cp) => ({
+              size: cp.size,
+              rootHash: b64(cp.rootHash),
+              note: cp.note,
+              createdAt: cp.createdAt,
+              anchors: anchored
+                .filter((a) => a.size === cp.size)
+                .map((a) => ({
+                  status: a.status,
+                  chainId: a.chainId,
+                  contract: a.contract,
+                  index: a.index,
+                  txHash: a.txHash,
+                  blockNumber: a.blockNumber,
+                })),
+            })),
+        };
+      }),
   );
 
   app.get(
@@ -100,15 +102,16 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
         response: errors(),
       },
     },
-    async (request) => {
-      const index = Number(request.query.index);
-      const size = Number(request.query.size);
-      if (index >= size) {
-        fail("MERKLE_INDEX_OUT_OF_RANGE", `leaf ${index} is not in a tree of ${size}`);
-      }
-      const proof = await log.inclusionProof(index, size);
-      return { index, size, hashes: proof.map(b64) };
-    },
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async ({ log }) => {
+        const index = Number(request.query.index);
+        const size = Number(request.query.size);
+        if (index >= size) {
+          fail("MERKLE_INDEX_OUT_OF_RANGE", `leaf ${index} is not in a tree of ${size}`);
+        }
+        const proof = await log.inclusionProof(index, size);
+        return { index, size, hashes: proof.map(b64) };
+      }),
   );
 
   app.get(
@@ -124,13 +127,14 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
         response: errors(),
       },
     },
-    async (request) => {
-      const from = Number(request.query.from);
-      const to = Number(request.query.to);
-      if (from > to) fail("MERKLE_INDEX_OUT_OF_RANGE", "from must not exceed to");
-      const proof = await log.consistencyProof(from, to);
-      return { from, to, hashes: proof.map(b64) };
-    },
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async ({ log }) => {
+        const from = Number(request.query.from);
+        const to = Number(request.query.to);
+        if (from > to) fail("MERKLE_INDEX_OUT_OF_RANGE", "from must not exceed to");
+        const proof = await log.consistencyProof(from, to);
+        return { from, to, hashes: proof.map(b64) };
+      }),
   );
 
   app.get(
@@ -146,15 +150,16 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
         response: errors(),
       },
     },
-    async (request) => {
-      const start = Number(request.query.start);
-      const end = Number(request.query.end);
-      if (end < start || end - start > 1000) {
-        fail("GATEWAY_REQUEST_INVALID", "end must be in [start, start + 1000]");
-      }
-      const rows = await log.entries(start, end);
-      return { items: rows.map((r) => ({ index: r.index, entry: b64(r.entry) })) };
-    },
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async ({ log }) => {
+        const start = Number(request.query.start);
+        const end = Number(request.query.end);
+        if (end < start || end - start > 1000) {
+          fail("GATEWAY_REQUEST_INVALID", "end must be in [start, start + 1000]");
+        }
+        const rows = await log.entries(start, end);
+        return { items: rows.map((r) => ({ index: r.index, entry: b64(r.entry) })) };
+      }),
   );
 
   app.get(
@@ -166,10 +171,11 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
         querystring: Type.Object({ limit: Type.Optional(Limit) }, { additionalProperties: false }),
       },
     },
-    async (request) => ({
-      items: (await ctx.anchors?.list(toLimit(request.query.limit) ?? 100)) ?? [],
-      explorerUrl: ctx.chain?.explorerUrl ?? null,
-    }),
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async ({ anchors }) => ({
+        items: (await anchors?.list(toLimit(request.query.limit) ?? 100)) ?? [],
+        explorerUrl: ctx.chain?.explorerUrl ?? null,
+      })),
   );
 
   app.get(
@@ -190,50 +196,55 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
         response: errors(),
       },
     },
-    async (request) => {
-      const { q, cursor } = request.query;
-      const limit = Math.min(toLimit(request.query.limit) ?? 20, 100);
-      let kind: "action" | "agent" | "studio";
-      let page: Awaited<ReturnType<typeof agency.query>>;
-      if (isHex(q, 32)) {
-        kind = "action";
-        page = { items: [await agency.getAction(q)], nextCursor: null };
-      } else if (isHex(q, 20)) {
-        kind = "agent";
-        page = await agency.query({ agent: q, limit, ...(cursor === undefined ? {} : { cursor }) });
-      } else if (/^[a-z0-9][a-z0-9._-]{0,63}$/.test(q)) {
-        kind = "studio";
-        page = await agency.query({
-          studio: q,
-          limit,
-          ...(cursor === undefined ? {} : { cursor }),
-        });
-      } else {
-        fail(
-          "GATEWAY_REQUEST_INVALID",
-          "q is an agent address, an action hash (0x + 64 hex) or a studio id",
-        );
-      }
-      const cp = await latestCheckpoint(log);
-      const items = [];
-      for (const action of page.items) {
-        const hashes = await log.inclusionProof(action.leafIndex, cp.size);
-        items.push({
-          action,
-          proof: {
-            leafIndex: action.leafIndex,
-            treeSize: cp.size,
-            rootHash: b64(cp.rootHash),
-            hashes: hashes.map(b64),
-          },
-        });
-      }
-      return {
-        kind,
-        checkpoint: { size: cp.size, rootHash: b64(cp.rootHash), note: cp.note },
-        items,
-        nextCursor: page.nextCursor,
-      };
-    },
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async ({ log, agency }) => {
+        const { q, cursor } = request.query;
+        const limit = Math.min(toLimit(request.query.limit) ?? 20, 100);
+        let kind: "action" | "agent" | "studio";
+        let page: Awaited<ReturnType<typeof agency.query>>;
+        if (isHex(q, 32)) {
+          kind = "action";
+          page = { items: [await agency.getAction(q)], nextCursor: null };
+        } else if (isHex(q, 20)) {
+          kind = "agent";
+          page = await agency.query({
+            agent: q,
+            limit,
+            ...(cursor === undefined ? {} : { cursor }),
+          });
+        } else if (/^[a-z0-9][a-z0-9._-]{0,63}$/.test(q)) {
+          kind = "studio";
+          page = await agency.query({
+            studio: q,
+            limit,
+            ...(cursor === undefined ? {} : { cursor }),
+          });
+        } else {
+          fail(
+            "GATEWAY_REQUEST_INVALID",
+            "q is an agent address, an action hash (0x + 64 hex) or a studio id",
+          );
+        }
+        const cp = await latestCheckpoint(log);
+        const items = [];
+        for (const action of page.items) {
+          const hashes = await log.inclusionProof(action.leafIndex, cp.size);
+          items.push({
+            action,
+            proof: {
+              leafIndex: action.leafIndex,
+              treeSize: cp.size,
+              rootHash: b64(cp.rootHash),
+              hashes: hashes.map(b64),
+            },
+          });
+        }
+        return {
+          kind,
+          checkpoint: { size: cp.size, rootHash: b64(cp.rootHash), note: cp.note },
+          items,
+          nextCursor: page.nextCursor,
+        };
+      }),
   );
 }

@@ -4,6 +4,7 @@ import type { GatewayApp, GatewayContext } from "../app.js";
 import { DEFAULT_ORIGIN } from "../auth.js";
 import { registerAnchoringHaltMetric, registerLeaderMetric } from "../metrics.js";
 import { PROBLEM_MEDIA_TYPE, toProblem } from "../problem.js";
+import { replicaCheck } from "../read-routing.js";
 
 /** Liveness, readiness, metrics, the OpenAPI document and the gateway's identity. */
 export function opsRoutes(app: GatewayApp, ctx: GatewayContext): void {
@@ -70,6 +71,9 @@ export function opsRoutes(app: GatewayApp, ctx: GatewayContext): void {
       }
       // Informational: a follower is as ready for requests as the leader.
       if (leader !== undefined) checks.leader = leader.isLeader() ? "leader" : "follower";
+      // Informational too: reads go to the primary while the replica is down.
+      const replica = await replicaCheck(ctx);
+      if (replica !== undefined) checks.replica = replica;
       const halted = halt?.current;
       if (halted !== undefined) {
         ok = false;

@@ -8,6 +8,7 @@ import { ChaosCoreError } from "@chaoscore/core";
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { fail } from "../problem.js";
+import { fromReplica } from "../read-routing.js";
 import { latestCheckpoint } from "./log.js";
 
 /** Hashes per tile (tile height 8). */
@@ -42,8 +43,7 @@ const IMMUTABLE = "public, max-age=31536000, immutable";
 
 /** tlog-tiles routes. */
 export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
-  const { log } = ctx.engine;
-
+  // Both routes read: from the replica when one is configured (read-routing.ts).
   app.get(
     "/log/checkpoint",
     {
@@ -52,13 +52,14 @@ export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
         summary: "The latest checkpoint as a C2SP signed note (text/plain)",
       },
     },
-    async (_request, reply) => {
-      const cp = await latestCheckpoint(log);
-      return reply
-        .type("text/plain; charset=utf-8")
-        .header("cache-control", "no-cache")
-        .send(cp.note);
-    },
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async ({ log }) => {
+        const cp = await latestCheckpoint(log);
+        return reply
+          .type("text/plain; charset=utf-8")
+          .header("cache-control", "no-cache")
+          .send(cp.note);
+      }),
   );
 
   app.get(
@@ -79,50 +80,51 @@ export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
         }),
       },
     },
-    async (request, reply) => {
-      const rest = (request.params as { "*": string })["*"];
-      const slash = rest.indexOf("/");
-      const head = slash < 0 ? rest : rest.slice(0, slash);
-      const { index, width } = parseTileIndex(slash < 0 ? "" : rest.slice(slash + 1));
-      const size = await log.size();
-      const start = index * TILE_WIDTH;
-      if (head === "entries") {
-        if (start + width > size) {
-          fail("MERKLE_INDEX_OUT_OF_RANGE", `the log has ${size} entries`, { size });
-        }
-        const rows = await log.entries(start, start + width);
-        const parts: Buffer[] = [];
-        for (const r of rows) {
-          if (r.entry.length > 0xffff) {
-            throw new ChaosCoreError(
-              "GATEWAY_INTERNAL",
-              `entry ${r.index} is too long for an entry bundle`,
-            );
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async ({ log }) => {
+        const rest = (request.params as { "*": string })["*"];
+        const slash = rest.indexOf("/");
+        const head = slash < 0 ? rest : rest.slice(0, slash);
+        const { index, width } = parseTileIndex(slash < 0 ? "" : rest.slice(slash + 1));
+        const size = await log.size();
+        const start = index * TILE_WIDTH;
+        if (head === "entries") {
+          if (start + width > size) {
+            fail("MERKLE_INDEX_OUT_OF_RANGE", `the log has ${size} entries`, { size });
           }
-          const len = Buffer.alloc(2);
-          len.writeUInt16BE(r.entry.length);
-          parts.push(len, Buffer.from(r.entry));
+          const rows = await log.entries(start, start + width);
+          const parts: Buffer[] = [];
+          for (const r of rows) {
+            if (r.entry.length > 0xffff) {
+              throw new ChaosCoreError(
+                "GATEWAY_INTERNAL",
+                `entry ${r.index} is too long for an entry bundle`,
+              );
+            }
+            const len = Buffer.alloc(2);
+            len.writeUInt16BE(r.entry.length);
+            parts.push(len, Buffer.from(r.entry));
+          }
+          return reply
+            .type("application/octet-stream")
+            .header("cache-control", width === TILE_WIDTH ? IMMUTABLE : "no-cache")
+            .send(Buffer.concat(parts));
         }
+        if (!/^[0-9]{1,2}$/.test(head) || Number(head) > 7) {
+          fail("GATEWAY_REQUEST_INVALID", "a tile level is 0 to 7, or `entries`", { level: head });
+        }
+        const level = Number(head);
+        const leavesPerNode = 2 ** (8 * level);
+        if ((start + width) * leavesPerNode > size) {
+          fail("MERKLE_INDEX_OUT_OF_RANGE", `the tree of ${size} leaves has no such tile`, {
+            size,
+          });
+        }
+        const hashes = await log.nodes(8 * level, start, start + width);
         return reply
           .type("application/octet-stream")
           .header("cache-control", width === TILE_WIDTH ? IMMUTABLE : "no-cache")
-          .send(Buffer.concat(parts));
-      }
-      if (!/^[0-9]{1,2}$/.test(head) || Number(head) > 7) {
-        fail("GATEWAY_REQUEST_INVALID", "a tile level is 0 to 7, or `entries`", { level: head });
-      }
-      const level = Number(head);
-      const leavesPerNode = 2 ** (8 * level);
-      if ((start + width) * leavesPerNode > size) {
-        fail("MERKLE_INDEX_OUT_OF_RANGE", `the tree of ${size} leaves has no such tile`, {
-          size,
-        });
-      }
-      const hashes = await log.nodes(8 * level, start, start + width);
-      return reply
-        .type("application/octet-stream")
-        .header("cache-control", width === TILE_WIDTH ? IMMUTABLE : "no-cache")
-        .send(Buffer.concat(hashes.map((h) => Buffer.from(h))));
-    },
+          .send(Buffer.concat(hashes.map((h) => Buffer.from(h))));
+      }),
   );
 }

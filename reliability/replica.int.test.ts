@@ -1,0 +1,212 @@
+/**
+ * Reads off the primary (issue 18 item 4), with real processes: a Postgres
+ * primary and its streaming replica (Debian's binaries, @chaoscore/testkit/replica)
+ * and `chaoscore serve --read-database-url <replica>`. Writes go to the
+ * primary; proofs, tiles, checkpoints and receipts are read from the replica.
+ * With replay paused the replica is stale: a read without ChaosCore-Min-Size
+ * shows the old tree, one with it the new tree (from the primary); a receipt
+ * of an action the replica has not replayed is still answered (by-id
+ * fall-back); the lag metrics are above 0. With the replica stopped, every
+ * read still answers 200, from the primary.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  REPLICA_SKIP_REASON,
+  type ReplicaPair,
+  startReplicaPair,
+} from "@chaoscore/testkit/replica";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type GatewayProcess, startGateway } from "./gateway.js";
+import {
+  type Answer,
+  actionBody,
+  agentRequestHeaders,
+  codeOf,
+  newAgent,
+  registerAgent,
+  send,
+  type TestAgent,
+} from "./http.js";
+
+type Ack = { id: string; leafIndex: number };
+type Checkpoint = { size: number; note: string };
+
+const served = (a: Answer) => (a.ok ? a.headers.get("chaoscore-read") : null);
+const statusOf = (a: Answer) => (a.ok ? a.status : a.error);
+const bodyOf = <T>(a: Answer): T => {
+  if (!a.ok) throw new Error(`no answer: ${a.error}`);
+  return a.body as T;
+};
+
+/** One gauge's value in a Prometheus text exposition. */
+function gauge(text: string, name: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  if (line === undefined) throw new Error(`no ${name} in /metrics`);
+  return Number(line.slice(name.length + 1));
+}
+
+describe.skipIf(REPLICA_SKIP_REASON !== undefined)(
+  `a gateway reading from a streaming replica${REPLICA_SKIP_REASON === undefined ? "" : ` (skipped: ${REPLICA_SKIP_REASON})`}`,
+  () => {
+    let pair: ReplicaPair;
+    let dataDir: string;
+    let gateway: GatewayProcess;
+    let base: string;
+    const agent: TestAgent = newAgent("replica reader");
+    let nonce = 0;
+
+    const post = async (): Promise<Ack> => {
+      nonce++;
+      const body = actionBody(agent, nonce, { n: nonce });
+      const answer = await send(`${base}/v1/actions`, {
+        method: "POST",
+        headers: {
+          ...agentRequestHeaders(agent, { method: "POST", path: "/v1/actions", body }),
+          "content-type": "application/json",
+        },
+        body,
+      });
+      expect(statusOf(answer)).toBe(201);
+      return bodyOf<Ack>(answer);
+    };
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      send(`${base}${path}`, { headers });
+
+    beforeAll(async () => {
+      pair = await startReplicaPair();
+      dataDir = mkdtempSync(join(tmpdir(), "chaoscore-replica-gw-"));
+      gateway = await startGateway({
+        dataDir,
+        databaseUrl: pair.primaryUrl,
+        serveArgs: ["--no-chain", "--read-database-url", pair.replicaUrl],
+      });
+      base = gateway.url;
+      await registerAgent(base, gateway.adminKey, agent);
+    }, 240_000);
+
+    afterAll(async () => {
+      await gateway?.stop();
+      await pair?.stop();
+      if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+    }, 60_000);
+
+    it("writes on the primary; checkpoints, proofs, tiles, entries and receipts come from the replica", async () => {
+      const acks = [await post(), await post(), await post()];
+      await pair.waitForReplay();
+      const cp = await get("/v1/log/checkpoint");
+      expect(statusOf(cp)).toBe(200);
+      expect(served(cp)).toBe("replica");
+      const size = bodyOf<Checkpoint>(cp).size;
+      expect(size).toBe((acks[2] as Ack).leafIndex + 1);
+
+      const proof = await get(`/v1/log/proofs/inclusion?index=0&size=${size}`);
+      expect([statusOf(proof), served(proof)]).toEqual([200, "replica"]);
+      const tile = await get(`/log/tile/0/000.p/${size}`);
+      expect([statusOf(tile), served(tile)]).toEqual([200, "replica"]);
+      expect(tile.ok && tile.headers.get("cache-control")).toBe("no-cache");
+      const bundle = await get(`/log/tile/entries/000.p/${size}`);
+      expect([statusOf(bundle), served(bundle)]).toEqual([200, "replica"]);
+      const receipt = await get(`/v1/actions/${(acks[0] as Ack).id}/receipt`);
+      expect([statusOf(receipt), served(receipt)]).toEqual([200, "replica"]);
+      const agentPage = await get(`/v1/agents/${agent.address}/actions`);
+      expect([statusOf(agentPage), served(agentPage)]).toEqual([200, "replica"]);
+      // The next nonce an agent signs with is never read from a replica.
+      const signing = await get(`/v1/agents/${agent.address}/signing-state`);
+      expect([statusOf(signing), served(signing)]).toEqual([200, null]);
+    });
+
+    it("with replay paused: stale without Min-Size, fresh with it; a just-written receipt falls back to the primary; the lag is a metric", async () => {
+      const before = bodyOf<Checkpoint>(await get("/v1/log/checkpoint")).size;
+      await pair.pauseReplay();
+      try {
+        const fresh = [await post(), await post()];
+        const size = (fresh[1] as Ack).leafIndex + 1;
+        expect(size).toBe(before + 2);
+
+        const stale = await get("/v1/log/checkpoint");
+        expect([served(stale), bodyOf<Checkpoint>(stale).size]).toEqual(["replica", before]);
+        const withHeader = await get("/v1/log/checkpoint", { "ChaosCore-Min-Size": String(size) });
+        expect([served(withHeader), bodyOf<Checkpoint>(withHeader).size]).toEqual([
+          "primary",
+          size,
+        ]);
+        const withQuery = await get(`/log/checkpoint?minSize=${size}`);
+        expect(served(withQuery)).toBe("primary");
+        expect(withQuery.ok && withQuery.text.split("\n")[1]).toBe(String(size));
+        // A size the replica has is served by it even when asked with Min-Size.
+        const old = await get("/v1/log/checkpoint", { "ChaosCore-Min-Size": String(before) });
+        expect(served(old)).toBe("replica");
+        const bad = await get("/v1/log/checkpoint", { "ChaosCore-Min-Size": "-1" });
+        expect([statusOf(bad), codeOf(bad)]).toEqual([400, "GATEWAY_REQUEST_INVALID"]);
+
+        // Read by id / by size: a miss on the replica is answered by the primary.
+        const id = (fresh[1] as Ack).id;
+        const receipt = await get(`/v1/actions/${id}/receipt`);
+        expect([statusOf(receipt), served(receipt)]).toEqual([200, "primary"]);
+        const action = await get(`/v1/actions/${id}`);
+        expect([statusOf(action), served(action)]).toEqual([200, "primary"]);
+        const proof = await get(`/v1/log/proofs/inclusion?index=${size - 1}&size=${size}`);
+        expect([statusOf(proof), served(proof)]).toEqual([200, "primary"]);
+        const tile = await get(`/log/tile/0/000.p/${size}`);
+        expect([statusOf(tile), served(tile)]).toEqual([200, "primary"]);
+
+        const metrics = await get("/metrics");
+        const text = metrics.ok ? metrics.text : "";
+        expect(gauge(text, "chaoscore_replica_up")).toBe(1);
+        expect(gauge(text, "chaoscore_replica_lag_bytes")).toBeGreaterThan(0);
+        expect(gauge(text, "chaoscore_replica_lag_seconds")).toBeGreaterThan(0);
+        expect(text).toMatch(/chaoscore_replica_fallbacks_total\{reason="min_size"\} [1-9]/);
+        expect(text).toMatch(/chaoscore_replica_fallbacks_total\{reason="miss"\} [1-9]/);
+        const ready = await get("/readyz");
+        expect(statusOf(ready)).toBe(200);
+        expect(bodyOf<{ checks: { replica: string } }>(ready).checks.replica).toMatch(/^ok \(lag/);
+      } finally {
+        await pair.resumeReplay();
+      }
+      await pair.waitForReplay();
+      const caughtUp = await get("/v1/log/checkpoint");
+      expect([served(caughtUp), bodyOf<Checkpoint>(caughtUp).size]).toEqual([
+        "replica",
+        before + 2,
+      ]);
+    });
+
+    it("with the replica stopped every read still answers 200, from the primary", async () => {
+      await pair.stopReplica();
+      try {
+        const ack = await post();
+        const size = ack.leafIndex + 1;
+        for (const path of [
+          "/v1/log/checkpoint",
+          "/log/checkpoint",
+          `/v1/log/proofs/inclusion?index=0&size=${size}`,
+          `/log/tile/0/000.p/${size}`,
+          `/v1/log/entries?start=0&end=${size}`,
+          `/v1/actions/${ack.id}/receipt`,
+          `/v1/actions?agent=${agent.address}`,
+          `/v1/search?q=${agent.address}`,
+          `/v1/agents/${agent.address}`,
+        ]) {
+          const answer = await get(path);
+          expect([path, statusOf(answer)]).toEqual([path, 200]);
+        }
+        const cp = await get("/v1/log/checkpoint");
+        expect([served(cp), bodyOf<Checkpoint>(cp).size]).toEqual(["primary", size]);
+        const ready = await get("/readyz");
+        expect(statusOf(ready)).toBe(200);
+        expect(bodyOf<{ checks: { replica: string } }>(ready).checks.replica).toMatch(
+          /^unavailable, reads go to the primary/,
+        );
+        const metrics = await get("/metrics");
+        const text = metrics.ok ? metrics.text : "";
+        expect(gauge(text, "chaoscore_replica_up")).toBe(0);
+        expect(gauge(text, "chaoscore_replica_lag_seconds")).toBe(-1);
+        expect(text).toMatch(/chaoscore_replica_fallbacks_total\{reason="unavailable"\} [1-9]/);
+      } finally {
+        await pair.startReplica();
+      }
+    }, 60_000);
+  },
+);
