@@ -163,6 +163,8 @@ export const ERROR_CODES = {
     "signature recovery failed for reasons other than the signature (a worker died; retryable)",
   // log
   LOG_NOT_FOUND: "no log exists under this id",
+  LOG_SHARD_FROZEN:
+    "the write names a frozen shard of the log; write to the active shard it names instead",
   LOG_AUDIT_FAILED: "the stored log does not match its leaves, signatures or checkpoints",
   LOG_NOT_YET_CHECKPOINTED:
     "the entry is in the log but no published checkpoint covers it yet (retryable)",

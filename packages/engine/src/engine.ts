@@ -5,8 +5,10 @@ import {
   type AgencyLimits,
   AgentRegistry,
   type AttestationRecordingPolicy,
+  LogFamily,
   type OutcomePolicy,
   ProofOfAgency,
+  type ShardRotation,
   TransparencyLog,
   useNodeEd25519,
   WorkerSignatureVerifier,
@@ -22,8 +24,10 @@ export type EngineOptions = {
    * IdentityRegistry's address, or `deploymentAddress(id)` without a chain.
    */
   verifyingContract: Address;
-  /** The log's identity and its C2SP signed-note keys. */
+  /** The log's identity and its C2SP signed-note keys (shard 0 of the family). */
   log: { id?: string; origin: string; signerKey: string; verifierKey: string };
+  /** When the family's active shard is rotated (docs/spec/shards.md); default never. */
+  shards?: ShardRotation;
   /** Worker threads for signature recovery; 0 (default) recovers inline. */
   signatureThreads?: number;
   limits?: Partial<AgencyLimits>;
@@ -48,7 +52,10 @@ export type EngineOptions = {
 export type Engine = {
   db: Db;
   registry: AgentRegistry;
+  /** Shard 0 of the log family: the configured log (anchoring reads it). */
   log: TransparencyLog;
+  /** The log family: its shards, the active one, rotation (docs/spec/shards.md). */
+  logs: LogFamily;
   agency: ProofOfAgency;
   /** The anchoring service, when a chain is configured. */
   anchoring: AnchoringService | undefined;
@@ -68,10 +75,15 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       : { db, chainId, verifyingContract, now },
   );
   const log = await TransparencyLog.open(db, options.log);
+  const logs = new LogFamily(db, log, {
+    signerKey: options.log.signerKey,
+    ...(options.shards === undefined ? {} : { rotation: options.shards }),
+  });
   const threads = options.signatureThreads ?? 0;
   const agency = new ProofOfAgency({
     db,
     log,
+    logs,
     agents: registry,
     chainId,
     verifyingContract,
@@ -101,6 +113,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     db,
     registry,
     log,
+    logs,
     agency,
     anchoring,
     close: async () => {

@@ -40,7 +40,13 @@ describe("actions over HTTP", () => {
     const { id, leafIndex, duplicate } = r.json();
     expect(duplicate).toBe(false);
     const again = await g.app.inject(post("/v1/actions", signed, g.bearer(g.admin)));
-    expect(again.json()).toEqual({ id, kind: "action", leafIndex, duplicate: true });
+    expect(again.json()).toEqual({
+      id,
+      kind: "action",
+      log: "default",
+      leafIndex,
+      duplicate: true,
+    });
 
     const info = (await g.app.inject({ method: "GET", url: "/v1" })).json();
     expect(info.chainId).toBe(CHAIN_ID.toString());

@@ -87,6 +87,8 @@ export const Page = <T extends TSchema>(item: T) =>
 export const RecordResult = Type.Object({
   id: Hash,
   kind: Type.Union([Type.Literal("action"), Type.Literal("outcome")]),
+  /** The shard (log id) whose leaf it is (docs/spec/shards.md). */
+  log: Type.String(),
   leafIndex: Type.Integer(),
   duplicate: Type.Boolean(),
 });

@@ -9,6 +9,8 @@ import type { Db } from "../store/db.js";
 /** A recorded action as stored. */
 export type ActionRecord = {
   id: Hex;
+  /** The shard (log id) whose leaf it is. */
+  log: string;
   leafIndex: number;
   agent: Address;
   studio: string;
@@ -39,7 +41,7 @@ export type ActionQuery = {
 const UNIX_RE = /^[0-9]{1,12}$/;
 
 /**
- * The action `id` of log `logId`.
+ * The action `id` of the log family `logId` (any of its shards).
  * @throws ChaosCoreError AGENCY_ACTION_NOT_FOUND.
  */
 export async function getAction(db: Db, logId: string, id: string): Promise<ActionRecord> {
@@ -51,7 +53,9 @@ export async function getAction(db: Db, logId: string, id: string): Promise<Acti
 }
 
 /**
- * Actions of log `logId` matching every given filter, in log order, a page at a time.
+ * Actions of the log family `logId` matching every given filter, in log order
+ * (shard by shard, leaf by leaf), a page at a time. A cursor is `<leaf>` in
+ * shard 0 and `<shard>:<leaf>` after it.
  * @throws ChaosCoreError INVALID_INPUT on a malformed cursor, time or limit.
  */
 export async function queryActions(
@@ -72,8 +76,10 @@ export async function queryActions(
   if (q.from !== undefined) add("a.ts >= ?", toTime(q.from));
   if (q.to !== undefined) add("a.ts < ?", toTime(q.to));
   if (q.cursor !== undefined) {
-    if (!/^[0-9]{1,15}$/.test(q.cursor)) fail("INVALID_INPUT", "malformed cursor");
-    add("a.leaf_index > ?", Number(q.cursor));
+    const m = /^(?:([0-9]{1,9}):)?([0-9]{1,15})$/.exec(q.cursor);
+    if (m === null) fail("INVALID_INPUT", "malformed cursor");
+    params.push(Number(m[1] ?? 0), Number(m[2]));
+    where.push(`(l.shard, a.leaf_index) > ($${params.length - 1}::int, $${params.length}::bigint)`);
   }
   const limit = q.limit ?? 50;
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
@@ -82,7 +88,15 @@ export async function queryActions(
   const items = await selectActions(db, logId, where.join(" AND ") || "true", params, limit + 1);
   const more = items.length > limit;
   const page = items.slice(0, limit);
-  return { items: page, nextCursor: more ? String(page[page.length - 1]?.leafIndex) : null };
+  const last = page[page.length - 1];
+  return { items: page, nextCursor: more && last !== undefined ? cursorOf(last) : null };
+}
+
+const shardOf = new WeakMap<ActionRecord, number>();
+
+function cursorOf(r: ActionRecord): string {
+  const shard = shardOf.get(r) ?? 0;
+  return shard === 0 ? String(r.leafIndex) : `${shard}:${r.leafIndex}`;
 }
 
 async function selectActions(
@@ -94,6 +108,8 @@ async function selectActions(
 ): Promise<ActionRecord[]> {
   const rows = await db.query<{
     id: string;
+    log_id: string;
+    shard: number;
     leaf_index: number;
     agent_id: string;
     studio: string;
@@ -106,19 +122,20 @@ async function selectActions(
     outcome_id: string | null;
     recorded_at: Date | string;
   }>(
-    `SELECT encode(a.id, 'hex') AS id, a.leaf_index, a.agent_id, a.studio, a.task, a.action_type,
+    `SELECT encode(a.id, 'hex') AS id, a.log_id, l.shard, a.leaf_index, a.agent_id, a.studio, a.task, a.action_type,
             a.nonce::text AS nonce, extract(epoch FROM a.ts)::float8 AS ts,
             encode(a.payload_hash, 'hex') AS payload_hash, a.payload IS NOT NULL AS has_payload,
             (SELECT encode(o.id, 'hex') FROM outcomes o WHERE o.action_id = a.id
               ORDER BY o.leaf_index LIMIT 1) AS outcome_id, a.recorded_at
-     FROM actions a
-     WHERE a.log_id = $${params.length + 1} AND ${where}
-     ORDER BY a.leaf_index LIMIT ${limit}`,
+     FROM actions a JOIN logs l ON l.id = a.log_id
+     WHERE l.family_id = $${params.length + 1} AND ${where}
+     ORDER BY l.shard, a.leaf_index LIMIT ${limit}`,
     [...params, logId],
   );
-  return rows.map(
-    (r): ActionRecord => ({
+  return rows.map((r): ActionRecord => {
+    const record: ActionRecord = {
       id: `0x${r.id}`,
+      log: r.log_id,
       leafIndex: Number(r.leaf_index),
       agent: r.agent_id as Address,
       studio: r.studio,
@@ -130,8 +147,10 @@ async function selectActions(
       hasPayload: r.has_payload,
       outcomeId: r.outcome_id === null ? null : `0x${r.outcome_id}`,
       recordedAt: new Date(r.recorded_at).toISOString(),
-    }),
-  );
+    };
+    shardOf.set(record, Number(r.shard));
+    return record;
+  });
 }
 
 function toTime(value: string): Date {

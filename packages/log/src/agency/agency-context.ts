@@ -15,6 +15,7 @@ import type {
 import type { Db } from "../store/db.js";
 import type { AttestationRecordingPolicy } from "./attestation-check.js";
 import { DEFAULT_QUEUE_LIMITS, type IngestQueueLimits } from "./ingest-budget.js";
+import type { LogFamily } from "./log-family.js";
 import type { OutcomePolicy } from "./outcome-authorization.js";
 import type { SignatureVerifier } from "./signature-verifier.js";
 import type { TransparencyLog } from "./transparency-log.js";
@@ -69,6 +70,8 @@ export const DEFAULT_LIMITS: AgencyLimits = {
 export type RecordResult = {
   id: Hex;
   kind: "action" | "outcome";
+  /** The shard (log id) whose leaf it is (docs/spec/shards.md). */
+  log: string;
   leafIndex: number;
   /** True when this exact signed message was recorded before (its first record is returned). */
   duplicate: boolean;
@@ -77,7 +80,10 @@ export type RecordResult = {
 /** The configuration every part of Proof of Agency reads (built by {@link ProofOfAgency}). */
 export type AgencyContext = {
   readonly db: Db;
+  /** Shard 0 of the family (the configured log). */
   readonly log: TransparencyLog;
+  /** The family: the active shard takes the appends (log-family.ts). */
+  readonly logs: LogFamily;
   readonly agents: AgentDirectory;
   readonly verifier: SignatureVerifier;
   readonly chainId: bigint;
@@ -101,6 +107,8 @@ export type PendingEntry = {
   id: Hex;
   agent: Address;
   nonce: bigint;
+  /** The shard the writer named (`?log=`), if any: refused unless it is the active one. */
+  log?: string;
   /** The payload (actions) or metrics (outcomes), canonical JSON. */
   extra: Uint8Array | null;
   /** The quote or TEE evidence of an attested action, canonical JSON. */

@@ -11,15 +11,124 @@ import {
   entryDigest,
   type Hex,
   type LogEntry,
+  openNote,
   parseEntry,
+  parseShardLink,
+  verifyShardLink,
 } from "@chaoscore/core";
 import type { AgencyContext } from "./agency-context.js";
+import type { LogShardInfo } from "./log-family.js";
+import type { TransparencyLog } from "./transparency-log.js";
+import type { AuditFinding, TreeAuditReport } from "./tree-audit.js";
 
-/** Audits the log of `ctx`; see {@link ProofOfAgency.audit}. */
+/** What the audit of a family reports: its shards' trees, every finding named by its shard. */
+export type FamilyAuditReport = TreeAuditReport & {
+  /** Each shard's own report (size, root, checkpoints verified), oldest first. */
+  shards: { id: string; origin: string; size: number; rootHash: Uint8Array; checkpoints: number }[];
+  findings: (AuditFinding & { log?: string })[];
+};
+
+/**
+ * Audits every shard of the family of `ctx` (docs/spec/shards.md §audit):
+ * each tree and its entries, and the link entry at leaf 0 of each shard n ≥ 1
+ * against its predecessor's final checkpoint. Findings of shard n ≥ 1 carry
+ * `log`; the totals are summed, `rootHash` is the active shard's.
+ */
 export async function auditEntries(
   ctx: AgencyContext,
   onProgress?: (done: number, total: number) => void,
-) {
+): Promise<FamilyAuditReport> {
+  const shards = await ctx.logs.list();
+  const total = shards.reduce((n, s) => n + s.size, 0);
+  let before = 0;
+  const report: FamilyAuditReport = {
+    size: 0,
+    rootHash: new Uint8Array(32),
+    checkpoints: 0,
+    findings: [],
+    shards: [],
+  };
+  for (const [i, info] of shards.entries()) {
+    const log = await ctx.logs.get(info.id);
+    const offset = before;
+    const checkLink =
+      i === 0
+        ? undefined
+        : (bytes: Uint8Array) => checkLinkEntry(ctx, bytes, shards[i - 1] as LogShardInfo, info);
+    const own = await auditShard(
+      ctx,
+      log,
+      checkLink,
+      onProgress === undefined ? undefined : (done) => onProgress(offset + done, total),
+    );
+    before += info.size;
+    report.size += own.size;
+    report.checkpoints += own.checkpoints;
+    report.rootHash = own.rootHash;
+    report.shards.push({
+      id: log.id,
+      origin: log.origin,
+      size: own.size,
+      rootHash: own.rootHash,
+      checkpoints: own.checkpoints,
+    });
+    for (const f of own.findings) report.findings.push(i === 0 ? f : { ...f, log: log.id });
+  }
+  return report;
+}
+
+/** The problem with the link entry `bytes` of shard `info` (leaf 0), or null. */
+async function checkLinkEntry(
+  ctx: AgencyContext,
+  bytes: Uint8Array,
+  previous: LogShardInfo,
+  info: LogShardInfo,
+): Promise<string | null> {
+  try {
+    const link = parseShardLink(bytes);
+    if (
+      link.family !== ctx.logs.origin ||
+      link.shard !== info.shard ||
+      link.origin !== info.origin
+    ) {
+      return `the link entry names ${link.origin}, not this shard`;
+    }
+    if (previous.state !== "frozen" || previous.successor !== info.id) {
+      return `the predecessor ${previous.id} is not frozen with this shard as its successor`;
+    }
+    if (previous.frozenSize !== previous.size) {
+      return `the predecessor ${previous.id} grew after it was frozen (${previous.frozenSize} → ${previous.size})`;
+    }
+    const prev = await ctx.logs.get(previous.id);
+    const final = await prev.checkpointAt(previous.size);
+    if (final === undefined) return `the predecessor has no checkpoint at its final size`;
+    if (final.note !== link.previous.checkpoint) {
+      return "the link entry's checkpoint is not the predecessor's final one";
+    }
+    verifyShardLink(link, previous.verifierKey, {
+      size: previous.size,
+      rootHash: await prev.rootAt(previous.size),
+    });
+    const expected = `chaoscore.log-shard/v1\n${ctx.logs.origin}\n${info.shard}\n${info.origin}\n${info.verifierKey}\n`;
+    if (
+      info.certificate === undefined ||
+      openNote(info.certificate, ctx.logs.verifierKey).text !== expected
+    ) {
+      return "the shard's certificate is missing or not the family key's for this shard";
+    }
+    return null;
+  } catch (error) {
+    return `link entry: ${(error as Error).message}`;
+  }
+}
+
+/** Audits one shard's tree and entries; leaf 0 of shard n ≥ 1 is its link entry. */
+async function auditShard(
+  ctx: AgencyContext,
+  log: TransparencyLog,
+  checkLink: ((bytes: Uint8Array) => Promise<string | null>) | undefined,
+  onProgress?: (done: number, total: number) => void,
+): Promise<TreeAuditReport> {
   const histories = new Map<string, Set<string>>();
   const keysOf = async (agent: string) => {
     let keys = histories.get(agent);
@@ -29,8 +138,11 @@ export async function auditEntries(
     }
     return keys;
   };
-  const rowsByIndex = await rowDigests(ctx);
-  const report = await ctx.log.audit(async (index, bytes) => {
+  const rowsByIndex = await rowDigests(ctx, log.id);
+  const report = await log.audit(async (index, bytes) => {
+    if (checkLink !== undefined && index === 0) {
+      return rowsByIndex.has(0) ? "a table row points at the link entry" : checkLink(bytes);
+    }
     const row = rowsByIndex.get(index);
     rowsByIndex.delete(index);
     let entry: LogEntry;
@@ -69,6 +181,7 @@ export async function auditEntries(
 /** Every row of the log's actions and outcomes as text, by leaf index. */
 async function rowDigests(
   ctx: AgencyContext,
+  logId: string,
 ): Promise<Map<number, { digest: string; extra: string | null }>> {
   const rows = await ctx.db.query<{ leaf_index: number; digest: string; extra: string | null }>(
     `SELECT leaf_index, concat_ws('|', encode(id, 'hex'), agent_id, studio, task, action_type,
@@ -80,7 +193,7 @@ async function rowDigests(
               extract(epoch FROM ts)::bigint::text, encode(result_hash, 'hex')) AS digest,
             encode(sha256(metrics), 'hex') AS extra
      FROM outcomes WHERE log_id = $1`,
-    [ctx.log.id],
+    [logId],
   );
   return new Map(rows.map((r) => [Number(r.leaf_index), { digest: r.digest, extra: r.extra }]));
 }

@@ -24,11 +24,20 @@ import {
 import type { AgencyContext, PendingEntry } from "./agency-context.js";
 import { checkAttestation } from "./attestation-check.js";
 
-/** An action as callers send it: the signed entry, its payload and attestation. */
-export type ActionInput = { entry: unknown; payload?: unknown; attestation?: unknown };
+/**
+ * An action as callers send it: the signed entry, its payload and attestation;
+ * `log` names the shard the caller means to write to (refused with
+ * LOG_SHARD_FROZEN unless it is the active one; absent: the active one).
+ */
+export type ActionInput = {
+  entry: unknown;
+  payload?: unknown;
+  attestation?: unknown;
+  log?: string;
+};
 
-/** An outcome as callers send it: the signed entry and its metrics. */
-export type OutcomeInput = { entry: unknown; metrics: unknown };
+/** An outcome as callers send it: the signed entry and its metrics (and `log`, as for actions). */
+export type OutcomeInput = { entry: unknown; metrics: unknown; log?: string };
 
 /**
  * The checks of an action before the writer's: its entry, payload and attestation.

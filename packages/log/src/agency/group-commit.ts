@@ -15,12 +15,14 @@ import {
   type LogEntry,
 } from "@chaoscore/core";
 import { toDbHex } from "../store/bytes.js";
+import type { Db } from "../store/db.js";
 import type { AgencyContext, PendingEntry, RecordResult } from "./agency-context.js";
 import { checkEntry } from "./entry-checks.js";
 import { encodeWithinLimit, pendingEntry } from "./entry-intake.js";
 import { writeEntryRows } from "./entry-rows.js";
 import { IngestBudget } from "./ingest-budget.js";
 import { readJudgedActions, readStudioJudges } from "./outcome-authorization.js";
+import type { TransparencyLog } from "./transparency-log.js";
 
 /** The queue and its single writer. */
 export class GroupCommitWriter {
@@ -45,15 +47,19 @@ export class GroupCommitWriter {
     entry: LogEntry,
     extra: Uint8Array | null,
     attestation: Uint8Array | null = null,
+    log?: string,
   ): Promise<RecordResult> {
     const bytes = encodeWithinLimit(this.ctx, entry);
     const release = this.budget.admit(
       bytes.length + (extra?.length ?? 0) + (attestation?.length ?? 0),
     );
     const answered = new Promise<RecordResult>((resolve, reject) => {
-      this.queue.push(
-        pendingEntry(this.ctx, kind, entry, bytes, extra, attestation, { resolve, reject }),
-      );
+      const pending = pendingEntry(this.ctx, kind, entry, bytes, extra, attestation, {
+        resolve,
+        reject,
+      });
+      if (log !== undefined) pending.log = log;
+      this.queue.push(pending);
       this.kick();
     });
     // The entry's room in the queue is given back once it is answered.
@@ -95,6 +101,7 @@ export class GroupCommitWriter {
     const duplicates: { p: PendingEntry; of: PendingEntry | RecordResult }[] = [];
     let commit: (() => void) | undefined;
     let firstIndex = 0;
+    let logId = ctx.log.id;
     try {
       await ctx.db.transaction(async (tx) => {
         accepted.length = 0;
@@ -104,11 +111,16 @@ export class GroupCommitWriter {
         const state = await ctx.agents.signingState([...new Set(batch.map((p) => p.agent))], tx);
         const ids = batch.map((p) => p.digest);
         const existing = new Map<string, RecordResult>();
-        for (const r of await tx.query<{ id: string; leaf_index: number; kind: string }>(
+        for (const r of await tx.query<{
+          id: string;
+          log_id: string;
+          leaf_index: number;
+          kind: string;
+        }>(
           `WITH wanted AS (SELECT decode(w, 'hex') AS id FROM unnest($1::text[]) AS w)
-           SELECT encode(id, 'hex') AS id, leaf_index, 'action' AS kind FROM actions
+           SELECT encode(id, 'hex') AS id, log_id, leaf_index, 'action' AS kind FROM actions
              WHERE id IN (SELECT id FROM wanted)
-           UNION ALL SELECT encode(id, 'hex'), leaf_index, 'outcome' FROM outcomes
+           UNION ALL SELECT encode(id, 'hex'), log_id, leaf_index, 'outcome' FROM outcomes
              WHERE id IN (SELECT id FROM wanted)`,
           [ids.map(toDbHex)],
         )) {
@@ -116,6 +128,7 @@ export class GroupCommitWriter {
           existing.set(id, {
             id,
             kind: r.kind as "action" | "outcome",
+            log: r.log_id,
             leafIndex: Number(r.leaf_index),
             duplicate: true,
           });
@@ -158,13 +171,31 @@ export class GroupCommitWriter {
           accepted.push(p);
         });
         if (accepted.length === 0) return;
-        const appended = await ctx.log.appendInTransaction(
+        // The family's lock; a rotation that is due happens here (log-family.ts).
+        const target = await ctx.logs.lockActive(tx);
+        const refused = await refuseOtherShards(ctx, tx, accepted, target.log);
+        if (refused.size > 0) {
+          for (const [p, error] of refused) p.reject(error);
+          // a second copy of a refused entry in this batch gets the same answer
+          for (const d of duplicates.splice(0)) {
+            const error = refused.get(d.of as PendingEntry);
+            if (error === undefined) duplicates.push(d);
+            else d.p.reject(error);
+          }
+          accepted.splice(0, accepted.length, ...accepted.filter((p) => !refused.has(p)));
+        }
+        if (accepted.length === 0) return;
+        const appended = await target.log.appendInTransaction(
           tx,
           accepted.map((p) => p.bytes),
         );
-        commit = appended.commit;
+        commit = () => {
+          target.commit();
+          appended.commit();
+        };
         firstIndex = appended.firstIndex;
-        await writeEntryRows(tx, ctx.log.id, accepted, firstIndex);
+        logId = target.log.id;
+        await writeEntryRows(tx, logId, accepted, firstIndex);
       });
     } catch (error) {
       const failure = isChaosCoreError(error)
@@ -178,11 +209,61 @@ export class GroupCommitWriter {
     }
     commit?.();
     accepted.forEach((p, i) => {
-      p.resolve({ id: p.id, kind: p.kind, leafIndex: firstIndex + i, duplicate: false });
+      p.resolve({
+        id: p.id,
+        kind: p.kind,
+        log: logId,
+        leafIndex: firstIndex + i,
+        duplicate: false,
+      });
     });
     for (const { p, of } of duplicates) {
-      const index = "leafIndex" in of ? of.leafIndex : firstIndex + accepted.indexOf(of);
-      p.resolve({ id: p.id, kind: p.kind, leafIndex: index, duplicate: true });
+      const [log, index] =
+        "leafIndex" in of ? [of.log, of.leafIndex] : [logId, firstIndex + accepted.indexOf(of)];
+      p.resolve({ id: p.id, kind: p.kind, log, leafIndex: index, duplicate: true });
     }
   }
+}
+
+/**
+ * The entries of `accepted` that name a shard other than the active one
+ * (`target`), with their refusal: LOG_SHARD_FROZEN for a frozen shard of the
+ * family, LOG_NOT_FOUND for an id that is none of its shards. Runs under the family's lock.
+ */
+export async function refuseOtherShards(
+  ctx: AgencyContext,
+  tx: Db,
+  accepted: readonly PendingEntry[],
+  target: TransparencyLog,
+): Promise<Map<PendingEntry, ChaosCoreError>> {
+  const refused = new Map<PendingEntry, ChaosCoreError>();
+  for (const p of accepted) {
+    if (p.log !== undefined && p.log !== target.id) {
+      refused.set(p, await shardRefusal(ctx, tx, p.log, target));
+    }
+  }
+  return refused;
+}
+
+/** The error a write naming shard `log` gets when `active` is the active one. */
+export async function shardRefusal(
+  ctx: AgencyContext,
+  tx: Db,
+  log: string,
+  active: TransparencyLog,
+): Promise<ChaosCoreError> {
+  const [row] = await tx.query<{ state: string }>(
+    "SELECT state FROM logs WHERE id = $1 AND family_id = $2",
+    [log, ctx.logs.id],
+  );
+  if (row === undefined) {
+    return new ChaosCoreError("LOG_NOT_FOUND", `no log ${log} in this deployment`, {
+      details: { log },
+    });
+  }
+  return new ChaosCoreError(
+    "LOG_SHARD_FROZEN",
+    `log ${log} is frozen; the active shard is ${active.id}`,
+    { details: { log, activeLog: active.id, activeOrigin: active.origin } },
+  );
 }

@@ -21,6 +21,8 @@ export {
   type Secp256k1Choice,
   wasmSecp256k1,
 } from "./native-secp256k1.js";
+export type { FamilyAuditReport } from "./entry-audit.js";
+export { LogFamily, type LogShardInfo, type ShardRotation } from "./log-family.js";
 export type { OutcomePolicy } from "./outcome-authorization.js";
 export {
   ProofOfAgency,

@@ -28,6 +28,7 @@ import {
   prepareOutcome,
 } from "./entry-intake.js";
 import { GroupCommitWriter } from "./group-commit.js";
+import { LogFamily } from "./log-family.js";
 import type { OutcomePolicy } from "./outcome-authorization.js";
 import { buildReceipt } from "./receipts.js";
 import { recordInTransaction, type TransactionItem } from "./record-in-transaction.js";
@@ -36,7 +37,10 @@ import type { TransparencyLog } from "./transparency-log.js";
 
 export type ProofOfAgencyOptions = {
   db: Db;
+  /** Shard 0 of the family (the configured log). */
   log: TransparencyLog;
+  /** The family of `log` (default: `log` alone, never rotated). */
+  logs?: LogFamily;
   agents: AgentDirectory;
   chainId: bigint;
   /** The deployment entries must be signed for (EIP-712 `verifyingContract`). */
@@ -62,12 +66,8 @@ export type ProofOfAgencyOptions = {
 
 /** Proof of Agency: record, verify, query and prove agents' actions and outcomes. */
 export interface ProofOfAgencyInterface {
-  recordAction(input: {
-    entry: unknown;
-    payload?: unknown;
-    attestation?: unknown;
-  }): Promise<RecordResult>;
-  recordOutcome(input: { entry: unknown; metrics: unknown }): Promise<RecordResult>;
+  recordAction(input: ActionInput): Promise<RecordResult>;
+  recordOutcome(input: OutcomeInput): Promise<RecordResult>;
   getAction(id: string): Promise<ActionRecord>;
   query(q: ActionQuery): Promise<{ items: ActionRecord[]; nextCursor: string | null }>;
   getReceipt(id: string, options?: { includePayload?: boolean }): Promise<Receipt>;
@@ -101,6 +101,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
     this.ctx = {
       db: options.db,
       log: options.log,
+      logs: options.logs ?? new LogFamily(options.db, options.log, {}),
       agents: options.agents,
       verifier: options.verifier ?? new InlineSignatureVerifier(),
       chainId: this.chainId,
@@ -130,7 +131,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
    */
   recordAction(input: ActionInput): Promise<RecordResult> {
     try {
-      return this.writer.enqueue("action", ...prepareAction(this.ctx, input));
+      return this.writer.enqueue("action", ...prepareAction(this.ctx, input), input.log);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -143,7 +144,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
    */
   recordOutcome(input: OutcomeInput): Promise<RecordResult> {
     try {
-      return this.writer.enqueue("outcome", ...prepareOutcome(this.ctx, input));
+      return this.writer.enqueue("outcome", ...prepareOutcome(this.ctx, input), null, input.log);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -182,7 +183,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
    * @throws ChaosCoreError AGENCY_ACTION_NOT_FOUND.
    */
   getAction(id: string): Promise<ActionRecord> {
-    return getAction(this.ctx.db, this.ctx.log.id, id);
+    return getAction(this.ctx.db, this.ctx.logs.id, id);
   }
 
   /**
@@ -190,7 +191,7 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
    * @throws ChaosCoreError INVALID_INPUT on a malformed cursor, time or limit.
    */
   query(q: ActionQuery): Promise<{ items: ActionRecord[]; nextCursor: string | null }> {
-    return queryActions(this.ctx.db, this.ctx.log.id, q);
+    return queryActions(this.ctx.db, this.ctx.logs.id, q);
   }
 
   /**
@@ -206,7 +207,9 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
 
   /** Builds the receipt of `id` and verifies it as an offline verifier would. */
   async verify(id: string): Promise<VerifiedReceipt> {
-    return verifyReceipt(await this.getReceipt(id), this.ctx.log.verifierKey);
+    const receipt = await this.getReceipt(id);
+    const origin = receipt.checkpoint.slice(0, receipt.checkpoint.indexOf("\n"));
+    return verifyReceipt(receipt, (await this.ctx.logs.byOrigin(origin)).verifierKey);
   }
 
   /**

@@ -17,6 +17,7 @@ import {
   RECEIPT_FORMAT_V3,
   type Receipt,
   type ReceiptAttestation,
+  ReceiptSchema,
 } from "@chaoscore/core";
 import { fromDbHex } from "../store/bytes.js";
 import type { AgencyContext } from "./agency-context.js";
@@ -32,26 +33,31 @@ export async function buildReceipt(
   id: string,
   options: { includePayload?: boolean } = {},
 ): Promise<Receipt> {
-  const { db, log } = ctx;
+  const { db } = ctx;
   if (!isHex(id, 32)) fail("AGENCY_ACTION_NOT_FOUND", "ids are 32-byte lowercase 0x-hex");
   const [row] = await db.query<{
+    log_id: string;
     leaf_index: number;
     payload: string | null;
     attestation: string | null;
     outcome_index: number | null;
   }>(
-    // The outcome: the one named by an outcome id, else the action's first (receipt.md §3.1).
-    `SELECT a.leaf_index, encode(a.payload, 'hex') AS payload,
+    // The outcome: the one named by an outcome id, else the action's first (receipt.md §3.1),
+    // among those in the action's own shard (a receipt is built in one shard: shards.md).
+    `SELECT a.log_id, a.leaf_index, encode(a.payload, 'hex') AS payload,
             encode(a.attestation, 'hex') AS attestation,
             COALESCE(
-              (SELECT o.leaf_index FROM outcomes o WHERE o.id = decode($1, 'hex') AND o.action_id = a.id),
-              (SELECT min(o.leaf_index) FROM outcomes o WHERE o.action_id = a.id)) AS outcome_index
+              (SELECT o.leaf_index FROM outcomes o WHERE o.id = decode($1, 'hex') AND o.action_id = a.id
+                 AND o.log_id = a.log_id),
+              (SELECT min(o.leaf_index) FROM outcomes o WHERE o.action_id = a.id
+                 AND o.log_id = a.log_id)) AS outcome_index
      FROM actions a
-     WHERE a.log_id = $2
+     WHERE a.log_id IN (SELECT id FROM logs WHERE family_id = $2)
        AND (a.id = decode($1, 'hex') OR a.id = (SELECT action_id FROM outcomes WHERE id = decode($1, 'hex')))`,
-    [id.slice(2), log.id],
+    [id.slice(2), ctx.logs.id],
   );
   if (row === undefined) fail("AGENCY_ACTION_NOT_FOUND", `no action or outcome ${id}`);
+  const log = await ctx.logs.get(row.log_id);
   const actionIndex = Number(row.leaf_index);
   const outcomeIndex = row.outcome_index === null ? null : Number(row.outcome_index);
   const lastIndex = Math.max(actionIndex, outcomeIndex ?? -1);
@@ -87,6 +93,16 @@ export async function buildReceipt(
     anchor: anchoredCheckpoint === undefined || anchored === null ? null : anchored.anchor,
     attestation,
   };
+  if (log.id !== ctx.logs.id && "shard" in ReceiptSchema.properties) {
+    // A shard n ≥ 1 carries its certificate (signed by the family key: shards.md).
+    const [cert] = await db.query<{ certificate: string | null }>(
+      "SELECT certificate FROM logs WHERE id = $1",
+      [log.id],
+    );
+    if (cert?.certificate != null) {
+      (receipt as Receipt & { shard?: string }).shard = cert.certificate;
+    }
+  }
   if (options.includePayload !== false && row.payload !== null) {
     receipt.payload = JSON.parse(new TextDecoder().decode(fromDbHex(row.payload))) as JsonValue;
   }

@@ -42,8 +42,20 @@ describe(`recording in the caller's transaction on ${TEST_DB_KIND}`, () => {
     second.commit();
     // in the order of the items: the retried action answers its first record
     expect(second.results).toEqual([
-      { id: recorded!.id, kind: "action", leafIndex: recorded!.leafIndex, duplicate: true },
-      { id: expect.any(String), kind: "outcome", leafIndex: expect.any(Number), duplicate: false },
+      {
+        id: recorded!.id,
+        kind: "action",
+        log: "default",
+        leafIndex: recorded!.leafIndex,
+        duplicate: true,
+      },
+      {
+        id: expect.any(String),
+        kind: "outcome",
+        log: "default",
+        leafIndex: expect.any(Number),
+        duplicate: false,
+      },
     ]);
     expect((await h.engine.agency.getAction(recorded!.id)).outcomeId).toBe(second.results[1]!.id);
   });

@@ -50,12 +50,18 @@ export async function recordInTransaction(
   const results: RecordResult[] = [];
   const fresh: PendingEntry[] = [];
   for (const p of pending) {
-    const [row] = await tx.query<{ leaf_index: number }>(
-      `SELECT leaf_index FROM ${p.kind === "action" ? "actions" : "outcomes"} WHERE id = decode($1, 'hex')`,
+    const [row] = await tx.query<{ log_id: string; leaf_index: number }>(
+      `SELECT log_id, leaf_index FROM ${p.kind === "action" ? "actions" : "outcomes"} WHERE id = decode($1, 'hex')`,
       [p.id.slice(2)],
     );
     if (row !== undefined) {
-      results.push({ id: p.id, kind: p.kind, leafIndex: Number(row.leaf_index), duplicate: true });
+      results.push({
+        id: p.id,
+        kind: p.kind,
+        log: row.log_id,
+        leafIndex: Number(row.leaf_index),
+        duplicate: true,
+      });
     } else fresh.push(p);
   }
   const refs = fresh.flatMap((p) =>
@@ -72,13 +78,20 @@ export async function recordInTransaction(
     if (problem !== null) throw problem;
   }
   if (fresh.length === 0) return { results, commit: () => undefined };
-  const appended = await ctx.log.appendInTransaction(
+  // The family's lock; a rotation that is due happens here (log-family.ts).
+  const appended = await ctx.logs.appendInTransaction(
     tx,
     fresh.map((p) => p.bytes),
   );
-  await writeEntryRows(tx, ctx.log.id, fresh, appended.firstIndex);
+  await writeEntryRows(tx, appended.log.id, fresh, appended.firstIndex);
   fresh.forEach((p, i) => {
-    results.push({ id: p.id, kind: p.kind, leafIndex: appended.firstIndex + i, duplicate: false });
+    results.push({
+      id: p.id,
+      kind: p.kind,
+      log: appended.log.id,
+      leafIndex: appended.firstIndex + i,
+      duplicate: false,
+    });
   });
   // in the order of `items`
   results.sort(

@@ -102,6 +102,14 @@ export class TransparencyLog {
   }
 
   /**
+   * A log whose row exists (a shard of a family: log-family.ts creates the
+   * rows of shards n ≥ 1 itself, in the transaction that rotates).
+   */
+  static attach(db: Db, options: TransparencyLogOptions): TransparencyLog {
+    return new TransparencyLog(db, options);
+  }
+
+  /**
    * Calls `listener` with every checkpoint this process's writer publishes
    * (after the append that made it committed). Returns an unsubscribe function.
    */
@@ -128,11 +136,17 @@ export class TransparencyLog {
     entries: readonly Uint8Array[],
   ): Promise<{ firstIndex: number; size: number; commit: () => void }> {
     let published: StoredCheckpoint | undefined;
-    const [row] = await tx.query<{ size: number }>(
-      "SELECT size FROM logs WHERE id = $1 FOR UPDATE",
+    const [row] = await tx.query<{ size: number; state: string; successor: string | null }>(
+      "SELECT size, state, successor FROM logs WHERE id = $1 FOR UPDATE",
       [this.id],
     );
     if (row === undefined) throw new ChaosCoreError("LOG_NOT_FOUND", `no log ${this.id}`);
+    if (row.state === "frozen" && entries.length > 0) {
+      // A frozen shard never grows (docs/spec/shards.md): its final checkpoint stays its last.
+      throw new ChaosCoreError("LOG_SHARD_FROZEN", `log ${this.id} is frozen`, {
+        details: { log: this.id, successor: row.successor },
+      });
+    }
     const size = Number(row.size);
     const range =
       this.frontier !== undefined && this.frontier.size === size
@@ -289,16 +303,27 @@ export class TransparencyLog {
         "SELECT size FROM logs WHERE id = $1 FOR UPDATE",
         [this.id],
       );
-      const size = Number(row?.size ?? 0);
-      const existing = await readCheckpoint(tx, this.id, "size = $2", [size]);
-      if (existing !== undefined) return existing;
-      const rootHash =
-        this.frontier?.size === size ? this.frontier.root() : await this.rootAt(size, tx);
-      published = await this.insertCheckpoint(tx, size, rootHash);
-      return published;
+      const result = await this.checkpointInTransaction(tx, Number(row?.size ?? 0));
+      published = result.published ? result.checkpoint : undefined;
+      return result.checkpoint;
     });
     if (published !== undefined) this.notify(published);
     return cp;
+  }
+
+  /**
+   * The checkpoint of the tree of `size` leaves in `tx` (whose caller holds
+   * the log's lock): the stored one, else signed and stored now.
+   */
+  async checkpointInTransaction(
+    tx: Db,
+    size: number,
+  ): Promise<{ checkpoint: StoredCheckpoint; published: boolean }> {
+    const existing = await readCheckpoint(tx, this.id, "size = $2", [size]);
+    if (existing !== undefined) return { checkpoint: existing, published: false };
+    const rootHash =
+      this.frontier?.size === size ? this.frontier.root() : await this.rootAt(size, tx);
+    return { checkpoint: await this.insertCheckpoint(tx, size, rootHash), published: true };
   }
 
   private async insertCheckpoint(

@@ -177,6 +177,39 @@ ALTER TABLE outcomes DROP CONSTRAINT outcomes_action_id_key;
 CREATE UNIQUE INDEX outcomes_action_evaluator_key ON outcomes (action_id, evaluator);
 `,
   },
+  {
+    version: 13,
+    name: "log: shards of a log family (issue 18 item 2, docs/spec/shards.md)",
+    sql: `
+-- A log family is a chain of shards: shard 0 is the row that existed before
+-- (family_id = id, state active, unchanged); shard n >= 1 has id
+-- '<family>-s<n>' and origin '<family origin>/s<n>'. Exactly one shard of a
+-- family is active; a frozen shard keeps its final size and names its successor.
+ALTER TABLE logs ADD COLUMN family_id text REFERENCES logs (id);
+ALTER TABLE logs ADD COLUMN shard integer NOT NULL DEFAULT 0 CHECK (shard >= 0);
+ALTER TABLE logs ADD COLUMN state text NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'frozen'));
+ALTER TABLE logs ADD COLUMN frozen_size bigint;
+ALTER TABLE logs ADD COLUMN frozen_at timestamptz;
+ALTER TABLE logs ADD COLUMN successor text REFERENCES logs (id);
+-- The shard certificate (a signed note by the family key; NULL for shard 0).
+ALTER TABLE logs ADD COLUMN certificate text;
+UPDATE logs SET family_id = id;
+ALTER TABLE logs ALTER COLUMN family_id SET NOT NULL;
+-- A row inserted without a family (TransparencyLog.open, older tools) is shard 0 of its own.
+CREATE FUNCTION logs_default_family() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.family_id IS NULL THEN NEW.family_id := NEW.id; END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER logs_default_family BEFORE INSERT ON logs
+  FOR EACH ROW EXECUTE FUNCTION logs_default_family();
+CREATE UNIQUE INDEX logs_family_shard_key ON logs (family_id, shard);
+CREATE UNIQUE INDEX logs_family_active_key ON logs (family_id) WHERE state = 'active';
+ALTER TABLE logs ADD CONSTRAINT logs_frozen_check CHECK (
+  (state = 'active' AND frozen_size IS NULL AND frozen_at IS NULL AND successor IS NULL)
+  OR (state = 'frozen' AND frozen_size IS NOT NULL AND frozen_at IS NOT NULL));
+`,
+  },
 ];
 
 /**
