@@ -22,7 +22,7 @@ import type { TransparencyLog } from "./transparency-log.js";
 import type { AuditFinding, TreeAuditReport } from "./tree-audit.js";
 
 /** What the audit of a family reports: its shards' trees, every finding named by its shard. */
-export type FamilyAuditReport = TreeAuditReport & {
+export type FamilyAuditReport = Omit<TreeAuditReport, "findings"> & {
   /** Each shard's own report (size, root, checkpoints verified), oldest first. */
   shards: { id: string; origin: string; size: number; rootHash: Uint8Array; checkpoints: number }[];
   findings: (AuditFinding & { log?: string })[];
