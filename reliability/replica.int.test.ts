@@ -106,6 +106,14 @@ describe.skipIf(REPLICA_SKIP_REASON !== undefined)(
       const tile = await get(`/log/tile/0/000.p/${size}`);
       expect([statusOf(tile), served(tile)]).toEqual([200, "replica"]);
       expect(tile.ok && tile.headers.get("cache-control")).toBe("no-cache");
+      // The same bytes, the same ETag, whichever side serves the tile.
+      const tileOnPrimary = await get(`/log/tile/0/000.p/${size}`, {
+        "ChaosCore-Min-Size": String(size + 1000),
+      });
+      expect(served(tileOnPrimary)).toBe("primary");
+      expect(tileOnPrimary.ok && tileOnPrimary.headers.get("etag")).toBe(
+        tile.ok && tile.headers.get("etag"),
+      );
       const bundle = await get(`/log/tile/entries/000.p/${size}`);
       expect([statusOf(bundle), served(bundle)]).toEqual([200, "replica"]);
       const receipt = await get(`/v1/actions/${(acks[0] as Ack).id}/receipt`);

@@ -4,8 +4,10 @@
  * can read the log. https://c2sp.org/tlog-tiles
  * @module
  */
+import { createHash } from "node:crypto";
 import { ChaosCoreError } from "@chaoscore/core";
 import { Type } from "@sinclair/typebox";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { fail } from "../problem.js";
 import { fromReplica } from "../read-routing.js";
@@ -41,6 +43,26 @@ export function tileIndexPath(index: number): string {
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
+/**
+ * Sends a tile, an entry bundle or the checkpoint with its cache policy and a
+ * strong ETag (a hash of the bytes): a cache revalidates a `no-cache` answer
+ * (a partial tile, the checkpoint) with If-None-Match and gets 304 when it
+ * has not changed. A full tile is immutable: whichever side (primary or
+ * replica) serves it, its bytes are the same.
+ */
+function sendWithEtag(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  type: string,
+  body: string | Buffer,
+  cacheControl: string,
+) {
+  const etag = `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"`;
+  reply.type(type).header("cache-control", cacheControl).header("etag", etag);
+  if (request.headers["if-none-match"] === etag) return reply.code(304).send();
+  return reply.send(body);
+}
+
 /** tlog-tiles routes. */
 export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
   // Both routes read: from the replica when one is configured (read-routing.ts).
@@ -55,10 +77,7 @@ export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
     async (request, reply) =>
       fromReplica(ctx, request, reply, async ({ log }) => {
         const cp = await latestCheckpoint(log);
-        return reply
-          .type("text/plain; charset=utf-8")
-          .header("cache-control", "no-cache")
-          .send(cp.note);
+        return sendWithEtag(request, reply, "text/plain; charset=utf-8", cp.note, "no-cache");
       }),
   );
 
@@ -105,10 +124,13 @@ export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
             len.writeUInt16BE(r.entry.length);
             parts.push(len, Buffer.from(r.entry));
           }
-          return reply
-            .type("application/octet-stream")
-            .header("cache-control", width === TILE_WIDTH ? IMMUTABLE : "no-cache")
-            .send(Buffer.concat(parts));
+          return sendWithEtag(
+            request,
+            reply,
+            "application/octet-stream",
+            Buffer.concat(parts),
+            width === TILE_WIDTH ? IMMUTABLE : "no-cache",
+          );
         }
         if (!/^[0-9]{1,2}$/.test(head) || Number(head) > 7) {
           fail("GATEWAY_REQUEST_INVALID", "a tile level is 0 to 7, or `entries`", { level: head });
@@ -121,10 +143,13 @@ export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
           });
         }
         const hashes = await log.nodes(8 * level, start, start + width);
-        return reply
-          .type("application/octet-stream")
-          .header("cache-control", width === TILE_WIDTH ? IMMUTABLE : "no-cache")
-          .send(Buffer.concat(hashes.map((h) => Buffer.from(h))));
+        return sendWithEtag(
+          request,
+          reply,
+          "application/octet-stream",
+          Buffer.concat(hashes.map((h) => Buffer.from(h))),
+          width === TILE_WIDTH ? IMMUTABLE : "no-cache",
+        );
       }),
   );
 }
