@@ -16,7 +16,7 @@ const KNOWN = new Set<string>(CODES);
 const COMPONENT_PREFIXES: Readonly<Record<string, readonly string[]>> = {
   core: ["INVALID_", "SIGNATURE_"],
   merkle: ["MERKLE_"],
-  checkpoint: ["NOTE_", "CHECKPOINT_", "COSIGNATURE_"],
+  checkpoint: ["NOTE_", "CHECKPOINT_", "COSIGNATURE_", "SHARD_CERTIFICATE_"],
   receipt: ["RECEIPT_"],
   trust: ["TRUST_POLICY_"],
   monitor: ["MONITOR_"],
@@ -44,7 +44,11 @@ const PREFIXES = Object.values(COMPONENT_PREFIXES).flat();
  * must appear in the source of some package. Empty today: the CLI codes are
  * thrown by packages/cli/src/data-dir.ts.
  */
-const RESERVED: Partial<Record<ErrorCode, string>> = {};
+const RESERVED: Partial<Record<ErrorCode, string>> = {
+  RECEIPT_SHARD_UNCERTIFIED: "issue 18: receipts of shards (TRUST18, in progress)",
+  RECEIPT_SHARD_CERTIFICATE_INVALID: "issue 18: receipts of shards (TRUST18, in progress)",
+  RECEIPT_SHARD_MISMATCH: "issue 18: receipts of shards (TRUST18, in progress)",
+};
 
 /**
  * String literals in the source that look like codes (a component prefix,

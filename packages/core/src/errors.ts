@@ -82,6 +82,14 @@ export const ERROR_CODES = {
   CHECKPOINT_ORIGIN_MISMATCH: "a checkpoint's origin is not the expected log's (or its key name's)",
   COSIGNATURE_MALFORMED:
     "a witness key, cosignature line or cosigned note does not follow the C2SP tlog-cosignature format",
+  // shard certificates (a log family's key certifies a shard's origin and key)
+  SHARD_CERTIFICATE_MALFORMED:
+    "a shard certificate is not a signed chaoscore.log-shard/v1 note (or names shard 0)",
+  SHARD_CERTIFICATE_ORIGIN_INVALID:
+    "a shard certificate's shard origin is not <family origin>/s<n>, or its shard key is named otherwise",
+  SHARD_CERTIFICATE_WRONG_FAMILY:
+    "a shard certificate names another log family than the trusted key's",
+  SHARD_CERTIFICATE_SIGNATURE_INVALID: "a shard certificate is not signed by the log family's key",
   // receipts
   RECEIPT_MALFORMED: "a receipt does not match the chaoscore.receipt/v2 schema",
   RECEIPT_UNSUPPORTED_FORMAT: "a receipt's format tag is not one this verifier knows",
@@ -99,6 +107,12 @@ export const ERROR_CODES = {
     "the receipt's checkpoint lacks the cosignatures of the trust policy's quorum of witnesses",
   RECEIPT_ANCHOR_UNTRUSTED:
     "the receipt's anchor is on a chain or contract the trust policy does not name",
+  RECEIPT_SHARD_UNCERTIFIED:
+    "the receipt's checkpoint is of a shard of the trusted log family but the receipt carries no shard certificate",
+  RECEIPT_SHARD_CERTIFICATE_INVALID:
+    "the receipt's shard certificate does not verify under the trusted log family key",
+  RECEIPT_SHARD_MISMATCH:
+    "the receipt's shard certificate is for another origin than its checkpoint's",
   // trust policies
   TRUST_POLICY_MALFORMED:
     "a trust policy is not a chaoscore.trust-policy/v1 document or one of its keys does not parse",

@@ -18,6 +18,7 @@ export * from "./receipt-attestation.js";
 export * from "./receipt-policy.js";
 export * from "./schemas.js";
 export * from "./secp256k1-recover.js";
+export * from "./shard-certificate.js";
 export * from "./shard-link.js";
 export * from "./studio-signing.js";
 export * from "./tee/index.js";
