@@ -451,7 +451,7 @@ For a Postgres server with default durability: eval "$(bench/start-postgres-dura
       const r = await runReceiptBench(engine, CHAIN_ID, keys.verifierKey, receipts, log);
       await engine.close();
       console.log(
-        `verifyReceipt, 1 thread, ${r.receipts} receipts (action + outcome, own checkpoints): ${r.verifyPerSecond.toFixed(0)} /s; limit of its signature checks ${r.limitPerSecond.toFixed(0)} /s (recovery ${r.recoverPerSecond.toFixed(0)} /s with ${r.recovery}, Ed25519 verify ${r.ed25519PerSecond.toFixed(0)} /s with noble)`,
+        `verifyReceipt, 1 thread, ${r.receipts} receipts (action + outcome, own checkpoints): ${r.verifyPerSecond.toFixed(0)} /s; limit of its signature checks ${r.limitPerSecond.toFixed(0)} /s (recovery ${r.recoverPerSecond.toFixed(0)} /s with ${r.recovery}, Ed25519 verify ${r.ed25519PerSecond.toFixed(0)} /s with ${r.ed25519}) (load ${loadavg()[0]?.toFixed(1)})`,
       );
       ok =
         goal(

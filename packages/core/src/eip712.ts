@@ -207,33 +207,81 @@ function fail(kind: MessageKind, field: string, expected: string): never {
   });
 }
 
-function encodeField(kind: MessageKind, field: Field, value: unknown): Uint8Array {
+/**
+ * Writes the 32-byte EIP-712 encoding of one field at `offset` of `out`
+ * (one buffer per struct: no per-field arrays, no concatenation).
+ */
+function encodeFieldInto(
+  kind: MessageKind,
+  field: Field,
+  value: unknown,
+  out: Uint8Array,
+  offset: number,
+): void {
   switch (field.type) {
-    case "address": {
+    case "address":
       if (!isHex(value, 20)) fail(kind, field.name, "a lowercase 0x-hex address");
-      const out = new Uint8Array(32);
-      out.set(hexToBytes(value), 12);
-      return out;
-    }
+      writeHexDigits(out, offset + 12, value);
+      return;
     case "bytes32":
       if (!isHex(value, 32)) fail(kind, field.name, "lowercase 0x-hex of 32 bytes");
-      return hexToBytes(value);
+      writeHexDigits(out, offset, value);
+      return;
     case "bytes32[]": {
       if (!Array.isArray(value) || !value.every((v) => isHex(v, 32))) {
         fail(kind, field.name, "an array of lowercase 0x-hex of 32 bytes");
       }
-      return keccak256(concatBytes(...value.map((v) => hexToBytes(v))));
+      if (value.length === 0) {
+        out.set(EMPTY_KECCAK, offset); // most actions have no parents
+        return;
+      }
+      const items = new Uint8Array(32 * value.length);
+      for (const [i, v] of value.entries()) writeHexDigits(items, 32 * i, v);
+      out.set(keccak256(items), offset);
+      return;
     }
     case "string":
       if (typeof value !== "string") fail(kind, field.name, "a string");
-      return keccak256(utf8(value));
+      out.set(stringHash(value), offset);
+      return;
     case "uint64": {
-      if (typeof value !== "string" || !UINT64_RE.test(value) || BigInt(value) > MAX_UINT64) {
-        fail(kind, field.name, "a decimal string of a uint64");
-      }
-      return uint256(BigInt(value));
+      const n = typeof value === "string" && UINT64_RE.test(value) ? BigInt(value) : -1n;
+      if (n < 0n || n > MAX_UINT64) fail(kind, field.name, "a decimal string of a uint64");
+      new DataView(out.buffer, out.byteOffset + offset + 24, 8).setBigUint64(0, n);
+      return;
     }
   }
+}
+
+// The string fields (studio, task, actionType, status, origin, method, path)
+// take few distinct values: their hashes are memoised (short strings, bounded),
+// which saves a third of an entry digest.
+const stringHashes = new Map<string, Uint8Array>();
+const EMPTY_KECCAK = keccak256(new Uint8Array(0));
+
+function stringHash(value: string): Uint8Array {
+  let hash = stringHashes.get(value);
+  if (hash === undefined) {
+    hash = keccak256(utf8(value));
+    if (value.length <= 256) {
+      if (stringHashes.size >= 4096) stringHashes.clear();
+      stringHashes.set(value, hash);
+    }
+  }
+  return hash;
+}
+
+/** Decodes `0x`-hex already checked by `isHex` into `out` at `offset`. */
+function writeHexDigits(out: Uint8Array, offset: number, hex: string): void {
+  const digits = hex.length - 2;
+  for (let i = 0; i < digits; i += 2) {
+    out[offset + (i >> 1)] = (nibble(hex.charCodeAt(i + 2)) << 4) | nibble(hex.charCodeAt(i + 3));
+  }
+}
+
+// '0'–'9' → 0–9, 'a'–'f' → 10–15 (the caller checked the digits are lowercase hex)
+function nibble(code: number): number {
+  return code <= 57 ? code - 48 : code - 87;
 }
 
 /**
@@ -254,9 +302,11 @@ export function hashStruct<K extends MessageKind>(kind: K, message: TypedMessage
       details: { kind, expected, got: keys.slice(0, 32) },
     });
   }
-  const parts: Uint8Array[] = [TYPE_HASHES[kind]];
-  for (const f of fields) parts.push(encodeField(kind, f, record[f.name]));
-  return keccak256(concatBytes(...parts));
+  const out = new Uint8Array(32 * (fields.length + 1));
+  out.set(TYPE_HASHES[kind], 0);
+  for (const [i, f] of fields.entries())
+    encodeFieldInto(kind, f, record[f.name], out, 32 * (i + 1));
+  return keccak256(out);
 }
 
 const domainSeparators = new Map<string, Uint8Array>();
@@ -307,12 +357,20 @@ export function typedDataDigest<K extends MessageKind>(
   message: TypedMessage<K>,
   domain: SigningDomain,
 ): Uint8Array {
-  return keccak256(
-    concatBytes(Uint8Array.of(0x19, 0x01), domainSeparator(domain), hashStruct(kind, message)),
-  );
+  const out = new Uint8Array(66);
+  out[0] = 0x19;
+  out[1] = 0x01;
+  out.set(domainSeparator(domain), 2);
+  out.set(hashStruct(kind, message), 34);
+  return keccak256(out);
 }
 
 const SECP256K1_N = secp256k1.Point.CURVE().n;
+// r and s as fixed-width lowercase hex compare as numbers do: the signature's
+// hex is checked against these without a BigInt or a hex round trip.
+const N_HEX = SECP256K1_N.toString(16).padStart(64, "0");
+const HALF_N_HEX = (SECP256K1_N / 2n).toString(16).padStart(64, "0");
+const ZERO_HEX = "0".repeat(64);
 
 /**
  * Splits a 65-byte Ethereum signature (r ‖ s ‖ v) and checks it is canonical:
@@ -323,14 +381,21 @@ export function parseSignature(signature: unknown): { compact: Uint8Array; recov
   if (!isHex(signature, 65)) {
     throw new ChaosCoreError("SIGNATURE_MALFORMED", "signature must be 65 bytes of lowercase hex");
   }
-  const bytes = hexToBytes(signature);
-  const v = bytes[64];
-  const r = BigInt(bytesToHex(bytes.subarray(0, 32)));
-  const s = BigInt(bytesToHex(bytes.subarray(32, 64)));
-  if ((v !== 27 && v !== 28) || r === 0n || r >= SECP256K1_N || s === 0n || s > SECP256K1_N / 2n) {
+  const r = signature.slice(2, 66);
+  const s = signature.slice(66, 130);
+  const v = signature.slice(130);
+  if (
+    (v !== "1b" && v !== "1c") ||
+    r === ZERO_HEX ||
+    r >= N_HEX ||
+    s === ZERO_HEX ||
+    s > HALF_N_HEX
+  ) {
     throw new ChaosCoreError("SIGNATURE_MALFORMED", "signature is not canonical (v, r or high s)");
   }
-  return { compact: bytes.subarray(0, 64), recovery: v === 27 ? 0 : 1 };
+  const compact = new Uint8Array(64);
+  writeHexDigits(compact, 0, signature.slice(0, 130));
+  return { compact, recovery: v === "1b" ? 0 : 1 };
 }
 
 /** The Ethereum address of an uncompressed (65-byte) or compressed (33-byte) public key. */

@@ -23,6 +23,13 @@ export function sha256(data: Uint8Array | string): Uint8Array {
   return sha256Hasher.digest("binary");
 }
 
+/** SHA-256 of the concatenation of `parts`, without copying them into one array. */
+export function sha256Concat(parts: readonly Uint8Array[]): Uint8Array {
+  sha256Hasher.init();
+  for (const part of parts) sha256Hasher.update(part);
+  return sha256Hasher.digest("binary");
+}
+
 /** Keccak-256 (Ethereum's hash) of bytes (or of a string's UTF-8 bytes). */
 export function keccak256(data: Uint8Array | string): Uint8Array {
   keccakHasher.init();

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import * as node from "./hex.js";
@@ -39,5 +40,35 @@ describe("hex.ts without Node's Buffer (browsers)", () => {
         expect(web.utf8Length(text)).toBe(node.utf8Length(text));
       }),
     );
+  });
+
+  it("accepts base64 exactly when it is the one encoding of its bytes (stray bits refused)", async () => {
+    const web = await browserHex();
+    const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    // any well-formed padded text, its last data character free (so stray bits occur)
+    const text = fc
+      .tuple(
+        fc.array(fc.constantFrom(...B64), { maxLength: 12 }),
+        fc.constantFrom("", "=", "=="),
+        fc.array(fc.constantFrom(...B64), { minLength: 4, maxLength: 4 }),
+      )
+      .map(([body, pad, last]) => {
+        const whole = body.slice(0, body.length - (body.length % 4)).join("");
+        return whole + last.slice(0, 4 - pad.length).join("") + pad;
+      });
+    let strays = 0;
+    fc.assert(
+      fc.property(text, (b64) => {
+        const canonical = node.bytesToBase64(Uint8Array.from(Buffer.from(b64, "base64"))) === b64;
+        if (!canonical) strays++;
+        for (const impl of [node, web]) {
+          if (canonical)
+            expect(impl.base64ToBytes(b64)).toEqual(Uint8Array.from(Buffer.from(b64, "base64")));
+          else expect(() => impl.base64ToBytes(b64)).toThrow(/canonical/);
+        }
+      }),
+      { numRuns: 500 },
+    );
+    expect(strays).toBeGreaterThan(0);
   });
 });

@@ -37,7 +37,7 @@ export function hexOf(bytes: Uint8Array): string {
 
 /** Bytes of lowercase hex without the 0x prefix (the caller checked the digits). */
 function bytesOfHexDigits(hex: string): Uint8Array {
-  if (NodeBuf !== undefined) return Uint8Array.from(NodeBuf.from(hex, "hex"));
+  if (NodeBuf !== undefined) return new Uint8Array(NodeBuf.from(hex, "hex"));
   const out = new Uint8Array(hex.length >> 1);
   for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return out;
@@ -116,16 +116,27 @@ const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=
  * @throws ChaosCoreError INVALID_INPUT when `value` is not canonical base64.
  */
 export function base64ToBytes(value: unknown): Uint8Array {
-  if (typeof value === "string" && BASE64_RE.test(value)) {
-    const bytes = decodeBase64(value);
-    if (bytesToBase64(bytes) === value) return bytes;
+  if (typeof value === "string" && BASE64_RE.test(value) && noStrayBits(value)) {
+    return decodeBase64(value);
   }
   throw new ChaosCoreError("INVALID_INPUT", "expected canonical padded base64");
 }
 
+/**
+ * True when the last character before the padding carries no bits beyond the
+ * data (4 unused bits before "==", 2 before "="): then the text is the one
+ * encoding of its bytes (for text matched by BASE64_RE).
+ */
+function noStrayBits(text: string): boolean {
+  if (!text.endsWith("=")) return true;
+  const double = text.endsWith("==");
+  const last = B64.indexOf(text.charAt(text.length - (double ? 3 : 2)));
+  return (last & (double ? 0x0f : 0x03)) === 0;
+}
+
 /** Decodes base64 already matched by BASE64_RE. */
 function decodeBase64(text: string): Uint8Array {
-  if (NodeBuf !== undefined) return Uint8Array.from(NodeBuf.from(text, "base64"));
+  if (NodeBuf !== undefined) return new Uint8Array(NodeBuf.from(text, "base64"));
   const clean = text.replace(/=+$/, "");
   const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
   let bits = 0;

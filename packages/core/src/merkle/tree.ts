@@ -3,7 +3,7 @@
  * @module
  */
 import { ChaosCoreError } from "../errors.js";
-import { sha256 } from "../hash.js";
+import { sha256, sha256Concat } from "../hash.js";
 import { concatBytes } from "../hex.js";
 import { assertHash, largestPowerOfTwoBelow } from "./integers.js";
 
@@ -37,7 +37,11 @@ export const NODE_PREFIX = Uint8Array.of(0x01);
 export const EMPTY_ROOT = sha256(new Uint8Array(0));
 
 export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return sha256(concatBytes(NODE_PREFIX, left, right));
+  const data = new Uint8Array(1 + left.length + right.length);
+  data[0] = 0x01;
+  data.set(left, 1);
+  data.set(right, 1 + left.length);
+  return sha256(data);
 }
 
 /**
@@ -49,7 +53,9 @@ export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
  * ```
  */
 export function leafHash(data: Uint8Array): Uint8Array {
-  return sha256(concatBytes(LEAF_PREFIX, data));
+  return data.length > 256
+    ? sha256Concat([LEAF_PREFIX, data])
+    : sha256(concatBytes(LEAF_PREFIX, data));
 }
 
 /**
