@@ -73,8 +73,8 @@ export class PostgresDb implements Db {
   /**
    * A read-only pool on `url` (a streaming replica): sessions are read-only
    * (`default_transaction_read_only`), the schema is only put on the search
-   * path (never created), nothing connects before the first query, and a
-   * connect attempt times out after 2 s (read-replica.ts).
+   * path (never created), nothing connects before the first query, a
+   * connect attempt times out after 2 s and a statement after 10 s (read-replica.ts).
    */
   static openReadOnly(url: string, options: { schema?: string; max?: number } = {}): PostgresDb {
     if (options.schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(options.schema)) {
@@ -85,7 +85,9 @@ export class PostgresDb implements Db {
       max: options.max ?? 10,
       types,
       connectionTimeoutMillis: 2000,
-      options: `-c default_transaction_read_only=on${
+      // A replica that hangs must not hang the read: the caller falls back to the primary.
+      query_timeout: 10_000,
+      options: `-c default_transaction_read_only=on -c statement_timeout=10000${
         options.schema === undefined ? "" : ` -c search_path=${options.schema}`
       }`,
     });

@@ -16,6 +16,8 @@ export type ReadReplicaOptions = {
    * this long before the replica is tried again (ms; default 5,000).
    */
   retryAfterMs?: number;
+  /** The clock (ms; tests). */
+  now?: () => number;
 };
 
 /**
@@ -33,7 +35,7 @@ export function openReplica(url: string, options: { schema?: string; max?: numbe
  * - `query` / `exec` run on the replica; if it cannot be reached, or refuses
  *   the statement (a conflict with recovery, an error of its own), the same
  *   statement runs on the primary, so the replica never causes a failure;
- *   after an unreachable replica, reads go to the primary for `retryAfterMs`;
+ *   after an unreachable (or timed-out) replica, reads go to the primary for `retryAfterMs`;
  * - `transaction` runs on the primary: whatever runs inside a transaction
  *   (a write, a read that must see the writer's lock) never touches the replica.
  */
@@ -42,6 +44,7 @@ export class ReadReplicaDb implements Db {
   readonly #replica: Db;
   readonly #primary: Db;
   readonly #retryAfterMs: number;
+  readonly #now: () => number;
   readonly #listeners = new Set<(up: boolean, error?: unknown) => void>();
   #downUntil = 0;
   #down = false;
@@ -51,6 +54,7 @@ export class ReadReplicaDb implements Db {
     this.#replica = replica;
     this.#primary = primary;
     this.#retryAfterMs = options.retryAfterMs ?? 5000;
+    this.#now = options.now ?? Date.now;
   }
 
   /** The replica itself (for its lag), without the fall-back. */
@@ -78,6 +82,14 @@ export class ReadReplicaDb implements Db {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * False while reads skip the replica (for `retryAfterMs` after it failed to
+   * answer); the first read after that tries it again.
+   */
+  get available(): boolean {
+    return !(this.#down && this.#now() < this.#downUntil);
+  }
+
   /** Statements that ran on the primary because the replica could not answer them. */
   get fallbacks(): number {
     return this.#fallbacks;
@@ -101,15 +113,15 @@ export class ReadReplicaDb implements Db {
   }
 
   async #read<T>(run: (db: Db) => Promise<T>): Promise<T> {
-    if (this.#down && Date.now() < this.#downUntil) return run(this.#primary);
+    if (this.#down && this.#now() < this.#downUntil) return run(this.#primary);
     let result: T;
     try {
       result = await run(this.#replica);
     } catch (error) {
       if (!isChaosCoreError(error) || !error.code.startsWith("STORE_")) throw error;
       this.#fallbacks++;
-      if (error.code === "STORE_UNAVAILABLE") {
-        this.#downUntil = Date.now() + this.#retryAfterMs;
+      if (error.code === "STORE_UNAVAILABLE" || timedOut(error.cause)) {
+        this.#downUntil = this.#now() + this.#retryAfterMs;
         if (!this.#down) {
           this.#down = true;
           this.#notify(false, error);
@@ -133,6 +145,14 @@ export class ReadReplicaDb implements Db {
       }
     }
   }
+}
+
+/** A replica that took too long (the pool's query_timeout, the session's statement_timeout). */
+function timedOut(cause: unknown): boolean {
+  const e = (cause ?? {}) as { code?: unknown; message?: unknown };
+  return (
+    e.code === "57014" || (typeof e.message === "string" && /query read timeout/i.test(e.message))
+  );
 }
 
 /** How far a replica is behind its primary. */
