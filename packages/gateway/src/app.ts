@@ -35,6 +35,7 @@ import { executionRoutes } from "./routes/execution.js";
 import { explorerRoutes } from "./routes/explorer.js";
 import { keyRoutes } from "./routes/keys.js";
 import { logRoutes } from "./routes/log.js";
+import { logsRoutes } from "./routes/logs.js";
 import { opsRoutes } from "./routes/ops.js";
 import { reputationRoutes } from "./routes/reputation.js";
 import { studioRoutes } from "./routes/studios.js";
@@ -166,6 +167,7 @@ export async function buildGateway(options: GatewayOptions): Promise<GatewayApp>
   cardRoutes(app, context);
   actionRoutes(app, context);
   logRoutes(app, context);
+  logsRoutes(app, context);
   anchorNowRoutes(app, context);
   tileRoutes(app, context);
   executionRoutes(app, context);

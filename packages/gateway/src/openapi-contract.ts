@@ -57,6 +57,7 @@ export const ROUTE_AREAS: readonly { path: RegExp; prefixes: readonly string[] }
     path: /^\/v1\/receipts/,
     prefixes: ["RECEIPT", "MERKLE", "CHECKPOINT", "NOTE", "COSIGNATURE", "ATTESTATION", "TRUST"],
   },
+  { path: /^\/v1\/logs/, prefixes: ["LOG", "MERKLE", "CHECKPOINT", "NOTE"] },
   {
     path: /^\/(v1\/)?log\//,
     prefixes: ["LOG", "MERKLE", "CHECKPOINT", "NOTE", "COSIGNATURE", "WITNESS", "ANCHOR", "CHAIN"],

@@ -18,6 +18,33 @@ import {
   TaskId,
   WRITE_SECURITY,
 } from "../schemas.js";
+import { LogId, namedShard } from "./logs.js";
+
+/** `?log=<id>` of a write: the shard the writer means (refused unless active: LOG_SHARD_FROZEN). */
+const ShardQuery = Type.Object(
+  {
+    log: Type.Optional(
+      Type.String({
+        ...LogId,
+        description:
+          "the shard this write is meant for (or header ChaosCore-Log); a frozen one is refused with LOG_SHARD_FROZEN",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The verifier key of the family's shard whose origin the receipt's checkpoint names. */
+async function receiptLogKey(ctx: GatewayContext, raw: unknown): Promise<string> {
+  const checkpoint = (raw as { checkpoint?: unknown } | null)?.checkpoint;
+  if (typeof checkpoint !== "string") return ctx.engine.log.verifierKey;
+  const origin = checkpoint.slice(0, Math.max(0, checkpoint.indexOf("\n")));
+  if (origin === ctx.engine.log.origin) return ctx.engine.log.verifierKey;
+  return ctx.engine.logs.byOrigin(origin).then(
+    (log) => log.verifierKey,
+    () => ctx.engine.log.verifierKey,
+  );
+}
 
 type EntryLike = { message?: { agent?: unknown; studio?: unknown; action?: unknown } };
 
@@ -39,6 +66,7 @@ export function actionRoutes(app: GatewayApp, ctx: GatewayContext): void {
           "Idempotent: the same signed action again answers its first record with duplicate: true.",
         security: WRITE_SECURITY,
         body: SignedAction,
+        querystring: ShardQuery,
         response: { ...errors(401, 403, 404, 409, 413), 201: RecordResult },
       },
       config: { access: "ingest" },
@@ -50,7 +78,10 @@ export function actionRoutes(app: GatewayApp, ctx: GatewayContext): void {
         studio: field(message?.studio),
         route: "ingest",
       });
-      const result = await agency.recordAction(request.body);
+      const log = namedShard(request);
+      const result = await agency.recordAction(
+        log === undefined ? request.body : { ...request.body, log },
+      );
       if (!result.duplicate) ctx.metrics.ingested.inc({ kind: "action" });
       return reply.code(201).send(result);
     },
@@ -64,6 +95,7 @@ export function actionRoutes(app: GatewayApp, ctx: GatewayContext): void {
         summary: "Record a signed outcome of an action (with its metrics)",
         security: WRITE_SECURITY,
         body: SignedOutcome,
+        querystring: ShardQuery,
         response: { ...errors(401, 403, 404, 409, 413), 201: RecordResult },
       },
       config: { access: "ingest" },
@@ -90,7 +122,10 @@ export function actionRoutes(app: GatewayApp, ctx: GatewayContext): void {
         studio,
         route: "ingest",
       });
-      const result = await agency.recordOutcome(request.body);
+      const log = namedShard(request);
+      const result = await agency.recordOutcome(
+        log === undefined ? request.body : { ...request.body, log },
+      );
       if (!result.duplicate) ctx.metrics.ingested.inc({ kind: "outcome" });
       return reply.code(201).send(result);
     },
@@ -193,7 +228,9 @@ export function actionRoutes(app: GatewayApp, ctx: GatewayContext): void {
       },
     },
     async (request) => {
-      const verified = verifyReceipt(request.rawBody, ctx.engine.log.verifierKey, {
+      // The key of the shard the receipt's checkpoint names (shards.md); shard 0's by default.
+      const verifierKey = await receiptLogKey(ctx, request.rawBody);
+      const verified = verifyReceipt(request.rawBody, verifierKey, {
         // real TEE evidence (chaoscore.receipt/v3) is judged with core's verifyTeeEvidence
         evidenceVerifier: verifyTeeEvidence,
         ...(ctx.trustedTeeRoots === undefined || ctx.trustedTeeRoots.length === 0

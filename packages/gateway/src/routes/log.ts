@@ -5,6 +5,7 @@ import type { GatewayApp, GatewayContext } from "../app.js";
 import { fail } from "../problem.js";
 import { fromReplica } from "../read-routing.js";
 import { Cursor, Decimal, errors, Limit, Positive, toLimit } from "../schemas.js";
+import { LogId, shardFor } from "./logs.js";
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 
@@ -35,10 +36,13 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
         tags: ["log"],
         summary:
           "The latest published checkpoint: a C2SP signed note with the witnesses' cosignatures (a read: it never signs)",
+        querystring: Type.Object({ log: Type.Optional(LogId) }, { additionalProperties: false }),
+        response: errors(404),
       },
     },
     async (request, reply) =>
-      fromReplica(ctx, request, reply, async ({ log }) => {
+      fromReplica(ctx, request, reply, async (side) => {
+        const log = await shardFor(ctx, side, request.query.log);
         const cp = await latestCheckpoint(log);
         return {
           origin: log.origin,
@@ -57,11 +61,18 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
       schema: {
         tags: ["log"],
         summary: "Signed checkpoints, newest first, with their on-chain anchors",
-        querystring: Type.Object({ limit: Type.Optional(Limit) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { limit: Type.Optional(Limit), log: Type.Optional(LogId) },
+          { additionalProperties: false },
+        ),
+        response: errors(404),
       },
     },
     async (request, reply) =>
-      fromReplica(ctx, request, reply, async ({ log, anchors }) => {
+      fromReplica(ctx, request, reply, async (side) => {
+        const log = await shardFor(ctx, side, request.query.log);
+        // anchors are recorded for shard 0 (the anchoring service's log)
+        const anchors = log.id === ctx.engine.log.id ? side.anchors : undefined;
         const limit = toLimit(request.query.limit) ?? 50;
         const all = await log.checkpoints();
         const anchored = (await anchors?.list(1000)) ?? [];
@@ -96,14 +107,15 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
         tags: ["log"],
         summary: "The RFC 9162 inclusion proof of a leaf in the tree of a size",
         querystring: Type.Object(
-          { index: Decimal(), size: Positive() },
+          { index: Decimal(), size: Positive(), log: Type.Optional(LogId) },
           { additionalProperties: false },
         ),
         response: errors(),
       },
     },
     async (request, reply) =>
-      fromReplica(ctx, request, reply, async ({ log }) => {
+      fromReplica(ctx, request, reply, async (side) => {
+        const log = await shardFor(ctx, side, request.query.log);
         const index = Number(request.query.index);
         const size = Number(request.query.size);
         if (index >= size) {
@@ -121,14 +133,15 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
         tags: ["log"],
         summary: "The RFC 9162 consistency proof between two tree sizes",
         querystring: Type.Object(
-          { from: Positive(), to: Positive() },
+          { from: Positive(), to: Positive(), log: Type.Optional(LogId) },
           { additionalProperties: false },
         ),
         response: errors(),
       },
     },
     async (request, reply) =>
-      fromReplica(ctx, request, reply, async ({ log }) => {
+      fromReplica(ctx, request, reply, async (side) => {
+        const log = await shardFor(ctx, side, request.query.log);
         const from = Number(request.query.from);
         const to = Number(request.query.to);
         if (from > to) fail("MERKLE_INDEX_OUT_OF_RANGE", "from must not exceed to");
@@ -144,14 +157,15 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
         tags: ["log"],
         summary: "Leaves [start, end) as stored (at most 1,000), base64",
         querystring: Type.Object(
-          { start: Decimal(), end: Decimal() },
+          { start: Decimal(), end: Decimal(), log: Type.Optional(LogId) },
           { additionalProperties: false },
         ),
         response: errors(),
       },
     },
     async (request, reply) =>
-      fromReplica(ctx, request, reply, async ({ log }) => {
+      fromReplica(ctx, request, reply, async (side) => {
+        const log = await shardFor(ctx, side, request.query.log);
         const start = Number(request.query.start);
         const end = Number(request.query.end);
         if (end < start || end - start > 1000) {
@@ -184,7 +198,7 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
       schema: {
         tags: ["log"],
         summary:
-          "Search by agent address, action hash or studio id; each hit carries its inclusion proof in the latest checkpoint",
+          "Search by agent address, action hash or studio id, in every shard; each hit carries its inclusion proof in the latest checkpoint of its shard (of the active shard at the top)",
         querystring: Type.Object(
           {
             q: Type.String({ minLength: 1, maxLength: 100 }),
@@ -197,7 +211,9 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
       },
     },
     async (request, reply) =>
-      fromReplica(ctx, request, reply, async ({ log, agency }) => {
+      fromReplica(ctx, request, reply, async (side) => {
+        const { agency } = side;
+        const log = await shardFor(ctx, side, undefined);
         const { q, cursor } = request.query;
         const limit = Math.min(toLimit(request.query.limit) ?? 20, 100);
         let kind: "action" | "agent" | "studio";
@@ -227,15 +243,25 @@ export function logRoutes(app: GatewayApp, ctx: GatewayContext): void {
         }
         const cp = await latestCheckpoint(log);
         const items = [];
+        // each hit is proved in the latest checkpoint of its own shard (shards.md)
+        const latest = new Map([[log.id, { log, cp }]]);
         for (const action of page.items) {
-          const hashes = await log.inclusionProof(action.leafIndex, cp.size);
+          let own = latest.get(action.log);
+          if (own === undefined) {
+            const shard = await shardFor(ctx, side, action.log);
+            own = { log: shard, cp: await latestCheckpoint(shard) };
+            latest.set(action.log, own);
+          }
+          const hashes = await own.log.inclusionProof(action.leafIndex, own.cp.size);
           items.push({
             action,
             proof: {
+              log: own.log.id,
               leafIndex: action.leafIndex,
-              treeSize: cp.size,
-              rootHash: b64(cp.rootHash),
+              treeSize: own.cp.size,
+              rootHash: b64(own.cp.rootHash),
               hashes: hashes.map(b64),
+              ...(own.log.id === log.id ? {} : { checkpoint: own.cp.note }),
             },
           });
         }
