@@ -54,6 +54,16 @@ const benches: Record<string, { describe: string; run: (args: string[]) => Promi
       "cold start of the installed `chaoscore --version` and `receipt verify` vs `node -e 0`; tarball sizes; browser verifier size (gzip)",
     run: async (args) => (await import("./cli.js")).runCliBench(args),
   },
+  scale: {
+    describe:
+      "ingest over HTTP with 1, 2, 3 `serve` processes on one Postgres (default durability): actions/s, ratio to one, audit; gas of one batch anchor of 1/4/16 logs",
+    run: async (args) => (await import("./scale.js")).runScaleBench(args),
+  },
+  replica: {
+    describe:
+      "a streaming replica under ingest through one serve --read-database-url: time until the replica serves an acknowledged action (p50/p99), chaoscore_replica_lag_seconds/_bytes",
+    run: async (args) => (await import("./replica.js")).runReplicaBench(args),
+  },
 };
 
 const [name, ...rest] = process.argv.slice(2);
