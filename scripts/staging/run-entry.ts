@@ -31,6 +31,7 @@ import {
   isAlive,
   isOurs,
   progress,
+  run,
   StagingError,
   spawnDetached,
   startOrder,
@@ -112,7 +113,8 @@ async function startDaemon(entry: StackEntry, ctx: StackContext): Promise<Starte
     if (entry.port !== undefined)
       await assertPortFree(entry.port.of(s), entry.name, entry.port.flag);
     const output = followLog(log);
-    const started = spawnDetached(process.execPath, [CLI, ...daemon.args(s)], {
+    const args = await withoutMissingFlags(entry.title, daemon.args(s), daemon.optionalFlags);
+    const started = spawnDetached(process.execPath, [CLI, ...args], {
       env: { ...ctx.env, ...daemon.env?.(ctx) },
       cwd: ROOT,
       log,
@@ -172,6 +174,40 @@ async function startDaemon(entry: StackEntry, ctx: StackContext): Promise<Starte
     after.push(`  ${check.path}: ${body.trim()}`);
   }
   return { pid: running, learned, after };
+}
+
+const helpTexts = new Map<string, Promise<string>>();
+
+/**
+ * `args` without those of `optional` that `chaoscore <args[0]> --help` does not list (each
+ * with the value after it), saying so: the stack still starts on a checkout that lacks them.
+ */
+async function withoutMissingFlags(
+  title: string,
+  args: string[],
+  optional: readonly string[] = [],
+): Promise<string[]> {
+  if (optional.length === 0) return args;
+  const sub = args[0] as string;
+  let help = helpTexts.get(sub);
+  if (help === undefined) {
+    help = run(process.execPath, [CLI, sub, "--help"], { cwd: ROOT }).then((r) => r.stdout);
+    helpTexts.set(sub, help);
+  }
+  const text = await help;
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i] as string;
+    if (optional.includes(word) && !new RegExp(`${word}\\b`).test(text)) {
+      progress(
+        `  ⚠ this checkout's \`chaoscore ${sub}\` has no ${word}: ${title} starts without \`${word} ${args[i + 1]}\``,
+      );
+      i++;
+      continue;
+    }
+    kept.push(word);
+  }
+  return kept;
 }
 
 /** The whole of a log file ("" when there is none). */

@@ -38,14 +38,28 @@ export type GatewayDemoOptions = {
 /** The staging stack's state file (written by `npm run staging`). */
 export const STAGING_STACK_FILE = join(".chaoscore", "staging", "stack.json");
 
-type Stack = { gatewayUrl: string; adminKey: string; explorerUrl?: string | null };
+/** The stack file of `--target staging`: in CHAOSCORE_STAGING_DIR (as `npm run staging -- --dir`), if set. */
+const stagingStackFile = () =>
+  process.env.CHAOSCORE_STAGING_DIR
+    ? join(process.env.CHAOSCORE_STAGING_DIR, "stack.json")
+    : STAGING_STACK_FILE;
+
+type Stack = {
+  gatewayUrl: string;
+  adminKey: string;
+  explorerUrl?: string | null;
+  /** Every gateway (two since issue 18): then the scale-out part runs (demo-scale.ts). */
+  gatewayUrls?: string[];
+  shardMaxEntries?: number;
+  logs?: Record<string, string | null>;
+};
 
 async function readStack(): Promise<Stack> {
   try {
-    return JSON.parse(await readFile(STAGING_STACK_FILE, "utf8")) as Stack;
+    return JSON.parse(await readFile(stagingStackFile(), "utf8")) as Stack;
   } catch {
     throw new UsageError(
-      `no staging stack (${STAGING_STACK_FILE} is missing): run \`npm run staging\` first`,
+      `no staging stack (${stagingStackFile()} is missing): run \`npm run staging\` first`,
     );
   }
 }
@@ -70,9 +84,10 @@ export async function runGatewayDemo(opts: GatewayDemoOptions): Promise<void> {
   let baseUrl = opts.gateway;
   let apiKey = opts.apiKey ?? process.env.CHAOSCORE_API_KEY;
   let explorerUrl: string | null = null;
+  let stack: Stack | undefined;
   if (opts.target !== undefined) {
     if (opts.target !== "staging") throw new UsageError("--target takes: staging");
-    const stack = await readStack();
+    stack = await readStack();
     baseUrl = stack.gatewayUrl;
     apiKey ??= stack.adminKey;
     explorerUrl = stack.explorerUrl ?? null;
@@ -443,5 +458,9 @@ export async function runGatewayDemo(opts: GatewayDemoOptions): Promise<void> {
   }
   out(`log key     ${gw.log.verifierKey}`);
   out(`took        ${formatDuration(performance.now() - started)}`);
+  if (stack?.gatewayUrls !== undefined && stack.gatewayUrls.length > 1 && apiKey !== undefined) {
+    const { runScaleTour } = await import("./demo-scale.js");
+    await runScaleTour({ ...stack, gatewayUrls: stack.gatewayUrls, adminKey: apiKey });
+  }
   out(`RECEIPT ${receiptHash(receipt)} ${file}`);
 }
