@@ -82,6 +82,8 @@ export function signActions(
   chainId: bigint,
   onProgress?: (done: number) => void,
   payloadOf: (i: number) => unknown = (i) => ({ step: i, tool: "search", query: `q${i}` }),
+  /** The deployment the actions are signed for (default: core's development deployment). */
+  deployment: { verifyingContract?: `0x${string}` } = {},
 ): SignedAction[] {
   const native = nativeSigner();
   const templates = new Map<BenchAgent, ActionEntry>();
@@ -121,6 +123,7 @@ export function signActions(
           payload,
           timestamp: now,
           ttlSeconds: 86_400,
+          ...deployment,
         }).entry;
         if (JSON.stringify(slow) !== JSON.stringify(entry)) {
           throw new Error("bench signer: libsecp256k1 and core disagree");
@@ -139,6 +142,7 @@ export function signActions(
       nonce: agent.nonce,
       payload,
       ttlSeconds: 86_400,
+      ...deployment,
     });
     templates.set(agent, entry);
     out.push({ entry, payload });
