@@ -24,6 +24,7 @@ import {
 } from "@chaoscore/core";
 import { createEngine, openDatabase } from "@chaoscore/engine";
 import { defaultSandbox, executeAttested, MockTeeProvider } from "@chaoscore/sandbox";
+import { writeShardReceiptVectors } from "./receipt-vectors-shard.js";
 import { writeTeeReceiptVectors } from "./receipt-vectors-tee.js";
 
 const OUT = join(import.meta.dirname, "..", "vectors", "receipts");
@@ -213,6 +214,8 @@ async function main() {
   });
   // chaoscore.receipt/v3: real TEE evidence, built from core's primitives (receipt-vectors-tee.ts)
   writeTeeReceiptVectors({ origin, signerKey, verifierKey, write });
+  // shards (receipt.md §7): the same action in shard 1 of the family, with its certificate
+  writeShardReceiptVectors({ origin, signerKey, verifierKey, receipt: withOutcome, write });
   const { payload: _omit, ...noPayload } = simple;
   valid("no-payload", "an action whose payload is left out (only its hash is proven)", noPayload);
 

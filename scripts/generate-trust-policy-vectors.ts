@@ -15,6 +15,7 @@ import {
   addSignatureLines,
   bytesToBase64,
   cosignCheckpoint,
+  deriveShardKey,
   encodeEntry,
   entryId,
   generateNoteKey,
@@ -31,7 +32,9 @@ import {
   rootFromLeafHashes,
   signAction,
   signCheckpoint,
+  signNote,
   signOutcome,
+  signShardCertificate,
   TRUST_POLICY_FORMAT,
   verifyReceipt,
   verifyReceiptWithPolicy,
@@ -374,6 +377,51 @@ function main() {
     "a quorum of cosignatures does not save a receipt whose proof fails",
     { ...two, action: { ...two.action, leafIndex: two.action.leafIndex + 1 } },
     policy(),
+  );
+  // ---- shards (receipt.md §7): the policy pins the family key; witnesses cosign the shard's checkpoint
+  const shardOrigin = `${ORIGIN}/s1`;
+  const shardKey = deriveShardKey(LOG.signerKey, shardOrigin);
+  const body = base.checkpoint.slice(0, base.checkpoint.indexOf("\n\n") + 1);
+  const ofShard: Receipt = {
+    ...base,
+    checkpoint: signNote(body.replace(/^[^\n]+/, shardOrigin), shardKey.signerKey),
+    shard: signShardCertificate(LOG.signerKey, {
+      familyOrigin: ORIGIN,
+      shard: 1,
+      shardOrigin,
+      shardVerifierKey: shardKey.verifierKey,
+    }),
+  };
+  const shardTwo = cosign(ofShard, [line(ofShard, w1), line(ofShard, w3)]);
+  good(
+    "shard",
+    "a receipt of shard 1 of the family the policy pins: its certificate verifies under the family key, witnesses 1 and 3 cosigned the shard's checkpoint",
+    shardTwo,
+    policy(),
+  );
+  bad(
+    "shard-cosignatures-of-family-checkpoint",
+    "a receipt of shard 1 carrying the cosignatures of the family's own (shard 0) checkpoint: cosignatures are per checkpoint",
+    cosign(ofShard, [line(base, w1), line(base, w3)]),
+    policy(),
+  );
+  const { shard: _omit, ...shardUncertified } = shardTwo;
+  bad(
+    "shard-uncertified",
+    "a cosigned receipt of shard 1 without its shard certificate",
+    shardUncertified,
+    policy(),
+  );
+  bad(
+    "shard-other-family",
+    "a cosigned receipt of shard 1, but the policy pins another log family's key",
+    shardTwo,
+    policy({
+      log: {
+        key: generateNoteKey("vectors.chaoscore.dev/log/other", new Uint8Array(32).fill(8))
+          .verifierKey,
+      },
+    }),
   );
   bad("bad-policy", "a policy that does not parse fails before the receipt is looked at", two, {
     ...policy(),

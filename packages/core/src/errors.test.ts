@@ -44,11 +44,7 @@ const PREFIXES = Object.values(COMPONENT_PREFIXES).flat();
  * must appear in the source of some package. Empty today: the CLI codes are
  * thrown by packages/cli/src/data-dir.ts.
  */
-const RESERVED: Partial<Record<ErrorCode, string>> = {
-  RECEIPT_SHARD_UNCERTIFIED: "issue 18: receipts of shards (TRUST18, in progress)",
-  RECEIPT_SHARD_CERTIFICATE_INVALID: "issue 18: receipts of shards (TRUST18, in progress)",
-  RECEIPT_SHARD_MISMATCH: "issue 18: receipts of shards (TRUST18, in progress)",
-};
+const RESERVED: Partial<Record<ErrorCode, string>> = {};
 
 /**
  * String literals in the source that look like codes (a component prefix,

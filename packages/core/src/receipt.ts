@@ -3,12 +3,14 @@ import { AttestationQuoteSchema } from "./attestation-formats.js";
 import type { AttestationPolicy } from "./attestation-verify.js";
 import { canonicalJsonBytes } from "./canonical-json.js";
 import { openCheckpoint } from "./checkpoint.js";
+import { keyMemo } from "./ed25519-backend.js";
 import { recoverAddress, type SigningDomain, typedDataDigest, ZERO_HASH } from "./eip712.js";
 import { encodeEntry, entryDigest } from "./entry.js";
 import { ChaosCoreError, type ErrorCode, isChaosCoreError } from "./errors.js";
 import { keccak256Hex, sha256Hex } from "./hash.js";
 import { type Address, base64ToBytes, bytesToBase64, bytesToHex, type Hex } from "./hex.js";
 import { leafHash, verifyInclusion } from "./merkle.js";
+import { parseVerifierKey } from "./note.js";
 import {
   type AttestationSummary,
   isTeeEvidence,
@@ -28,6 +30,7 @@ import {
   type LogEntry,
   OutcomeEntrySchema,
 } from "./schemas.js";
+import { shardNumberOfOrigin, verifyShardCertificate } from "./shard-certificate.js";
 import type { EcdsaVerifier } from "./tee/ecdsa.js";
 import { type AttestationTrustPolicy, TeeEvidenceSchema } from "./tee/evidence.js";
 
@@ -83,6 +86,13 @@ export const ReceiptSchema = Type.Object(
     anchor: Type.Union([ReceiptAnchorSchema, Type.Null()]),
     /** v2: a mock quote or null; v3: TEE evidence (the format tags tell them apart). */
     attestation: Type.Union([AttestationQuoteSchema, TeeEvidenceSchema, Type.Null()]),
+    /**
+     * The checkpoint's log is shard n ≥ 1 of a log family: the shard
+     * certificate (a `chaoscore.log-shard/v1` note signed by the family key)
+     * that certifies its origin and key (docs/spec/receipt.md §7). Absent for
+     * a log that is no shard, and for shard 0 (the family's own log).
+     */
+    shard: Type.Optional(Type.String({ minLength: 1, maxLength: 65536 })),
   },
   { additionalProperties: false },
 );
@@ -136,6 +146,12 @@ export type VerifiedReceipt = {
   leafIndex: number;
   /** The checkpoint the proofs lead to. */
   origin: string;
+  /**
+   * When the checkpoint is of shard n ≥ 1 of the trusted log family: which
+   * shard, certified by the receipt's shard certificate under the trusted
+   * (family) key, and the shard key the checkpoint verified under.
+   */
+  shard?: { family: string; number: number; verifierKey: string };
   treeSize: number;
   rootHash: string;
   /** The on-chain anchor claimed by the receipt (checked on chain by `verifyReceiptAnchor` in @chaoscore/chain). */
@@ -282,9 +298,15 @@ function checkEntry(
  * outcome refers to the action; and that the payload, if present, hashes to
  * the signed payload hash. See docs/spec/receipt.md.
  *
- * @returns what the receipt proves.
+ * A checkpoint of shard n ≥ 1 of the trusted key's log family (origin
+ * `<family origin>/s<n>`) verifies under the shard key that the receipt's
+ * `shard` certificate names, when that certificate verifies under the trusted
+ * (family) key (docs/spec/receipt.md §7).
+ *
+ * @returns what the receipt proves (with `shard` for a receipt of a shard).
  * @throws ChaosCoreError RECEIPT_MALFORMED, RECEIPT_UNSUPPORTED_FORMAT,
- * RECEIPT_CHECKPOINT_INVALID, RECEIPT_SIGNATURE_INVALID,
+ * RECEIPT_SHARD_UNCERTIFIED, RECEIPT_SHARD_CERTIFICATE_INVALID,
+ * RECEIPT_SHARD_MISMATCH, RECEIPT_CHECKPOINT_INVALID, RECEIPT_SIGNATURE_INVALID,
  * RECEIPT_SIGNER_PROOF_INVALID, RECEIPT_INCLUSION_INVALID,
  * RECEIPT_OUTCOME_MISMATCH, RECEIPT_PAYLOAD_MISMATCH.
  * @example
@@ -298,9 +320,10 @@ export function verifyReceipt(
   options: VerifyReceiptOptions = {},
 ): VerifiedReceipt {
   const receipt = parseReceipt(input);
+  const shard = certifiedShard(receipt, trustedLogKey);
   let checkpoint: { origin: string; size: number; rootHash: Uint8Array };
   try {
-    checkpoint = openCheckpoint(receipt.checkpoint, trustedLogKey);
+    checkpoint = openCheckpoint(receipt.checkpoint, shard?.verifierKey ?? trustedLogKey);
   } catch (cause) {
     const code = isChaosCoreError(cause) ? cause.code : "unknown";
     fail(
@@ -381,10 +404,70 @@ export function verifyReceipt(
     verifyingContract: receipt.action.entry.verifyingContract,
     leafIndex: receipt.action.leafIndex,
     origin: checkpoint.origin,
+    ...(shard === undefined ? {} : { shard }),
     treeSize: checkpoint.size,
     rootHash: bytesToBase64(checkpoint.rootHash),
     anchor: receipt.anchor,
     attestation,
     ...(attestationResult === undefined ? {} : { attestationResult }),
   };
+}
+
+// A verifier checks many receipts of few logs: parsing a key costs a curve operation.
+const keyName = keyMemo((key) => parseVerifierKey(key).name);
+
+/** The origin a signed checkpoint claims (its first line), before anything is verified. */
+function claimedOrigin(note: string): string {
+  const end = note.indexOf("\n");
+  return end < 0 ? note : note.slice(0, end);
+}
+
+/**
+ * Step 2 of docs/spec/receipt.md §4 for shards (§7): the key the receipt's
+ * checkpoint must verify under — the certified shard key when the receipt
+ * carries a certificate (which must verify under the trusted family key and
+ * certify the checkpoint's origin), else the trusted key itself (undefined),
+ * which refuses a shard origin of its family without a certificate.
+ */
+function certifiedShard(
+  receipt: Receipt,
+  trustedLogKey: string,
+): VerifiedReceipt["shard"] | undefined {
+  let family: string;
+  try {
+    family = keyName(trustedLogKey);
+  } catch (cause) {
+    fail("RECEIPT_CHECKPOINT_INVALID", "the trusted log key is malformed (NOTE_MALFORMED)", cause);
+  }
+  const origin = claimedOrigin(receipt.checkpoint);
+  if (receipt.shard === undefined) {
+    const n = shardNumberOfOrigin(family, origin);
+    if (n !== undefined && n > 0) {
+      throw new ChaosCoreError(
+        "RECEIPT_SHARD_UNCERTIFIED",
+        `the checkpoint is of shard ${n} of ${family} but the receipt carries no shard certificate`,
+        { details: { origin, shard: n } },
+      );
+    }
+    return undefined;
+  }
+  let certified: { shard: number; shardOrigin: string; shardVerifierKey: string };
+  try {
+    certified = verifyShardCertificate(receipt.shard, trustedLogKey);
+  } catch (cause) {
+    const code = isChaosCoreError(cause) ? cause.code : "unknown";
+    throw new ChaosCoreError(
+      "RECEIPT_SHARD_CERTIFICATE_INVALID",
+      `the shard certificate does not verify under the trusted log key (${code})`,
+      { cause, details: { cause: code } },
+    );
+  }
+  if (certified.shardOrigin !== origin) {
+    throw new ChaosCoreError(
+      "RECEIPT_SHARD_MISMATCH",
+      "the shard certificate is for another origin than the checkpoint's",
+      { details: { origin, certified: certified.shardOrigin } },
+    );
+  }
+  return { family, number: certified.shard, verifierKey: certified.shardVerifierKey };
 }
