@@ -7,6 +7,7 @@
  * start without it).
  * @module
  */
+import { ChaosCoreError } from "@chaoscore/core";
 import type { ChaosCoreNode, NodeConfig, NodeParts } from "@chaoscore/engine";
 import type { Db } from "@chaoscore/log";
 import { type CliConfig, dataPaths, readConfig, readLogKey } from "./data-dir.js";
@@ -23,6 +24,10 @@ export type NodeFlags = {
   readDatabaseUrl?: string | undefined;
   /** `--signature-threads`. */
   signatureThreads?: number | undefined;
+  /** `--shard-max-entries` (else CHAOSCORE_SHARD_MAX_ENTRIES; 0 = never rotate). */
+  shardMaxEntries?: number | undefined;
+  /** `--shard-max-age` in seconds (else CHAOSCORE_SHARD_MAX_AGE; 0 = never rotate). */
+  shardMaxAge?: number | undefined;
   /** The CheckpointAnchor whose stored anchors receipts carry. */
   anchorContract?: string | undefined;
 };
@@ -43,6 +48,7 @@ export async function loadNodeConfig(
   const signerKey = await readLogKey(dataDir, file);
   const url = flags.databaseUrl ?? process.env.DATABASE_URL ?? "";
   const readUrl = flags.readDatabaseUrl ?? process.env.CHAOSCORE_READ_DATABASE_URL ?? "";
+  const shards = shardLimits(flags);
   const { parseNodeConfig } = await import("@chaoscore/engine");
   const node = parseNodeConfig(
     {
@@ -54,11 +60,39 @@ export async function loadNodeConfig(
           : { url, ...(readUrl === "" ? {} : { readUrl }) },
       attestation: { trustedRoots: await trustedTeeRoots(dataDir) },
       ...(flags.signatureThreads === undefined ? {} : { signatureThreads: flags.signatureThreads }),
+      ...(shards === undefined ? {} : { shards }),
       ...(flags.anchorContract === undefined ? {} : { anchorContract: flags.anchorContract }),
     },
     dataDir,
   );
   return { file, node };
+}
+
+/**
+ * The shard rotation limits of the flags, else the environment
+ * (CHAOSCORE_SHARD_MAX_ENTRIES, CHAOSCORE_SHARD_MAX_AGE); undefined when none is set.
+ * @throws ChaosCoreError INVALID_INPUT when a variable is not a whole number.
+ */
+function shardLimits(
+  flags: NodeFlags,
+): { maxEntries?: number; maxAgeSeconds?: number } | undefined {
+  const fromEnv = (name: string): number | undefined => {
+    const value = process.env[name];
+    if (value === undefined || value === "") return undefined;
+    if (!/^[0-9]{1,15}$/.test(value)) {
+      throw new ChaosCoreError("INVALID_INPUT", `${name} is a whole number (0 = never)`, {
+        details: { [name]: value },
+      });
+    }
+    return Number(value);
+  };
+  const maxEntries = flags.shardMaxEntries ?? fromEnv("CHAOSCORE_SHARD_MAX_ENTRIES");
+  const maxAgeSeconds = flags.shardMaxAge ?? fromEnv("CHAOSCORE_SHARD_MAX_AGE");
+  if (maxEntries === undefined && maxAgeSeconds === undefined) return undefined;
+  return {
+    ...(maxEntries === undefined ? {} : { maxEntries }),
+    ...(maxAgeSeconds === undefined ? {} : { maxAgeSeconds }),
+  };
 }
 
 /** The tables of the parts above the engine a CLI node has: the gateway's (API keys, nonces). */

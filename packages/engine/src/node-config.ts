@@ -52,6 +52,20 @@ export const NodeConfigSchema = Type.Object(
     /** Worker threads for signature recovery; 0 recovers inline. */
     signatureThreads: Type.Optional(Type.Integer({ minimum: 0 })),
     /**
+     * When the log family's active shard is frozen and the next one started
+     * (docs/spec/shards.md): at `maxEntries` leaves (0 = never; else ≥ 2) or
+     * `maxAgeSeconds` of age (0 = never). Absent: never.
+     */
+    shards: Type.Optional(
+      Type.Object(
+        {
+          maxEntries: Type.Optional(Type.Integer({ minimum: 0 })),
+          maxAgeSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /**
      * The CheckpointAnchor contract whose stored anchors receipts carry (on
      * `chainId`); without it only the chain is filtered.
      */

@@ -104,6 +104,7 @@ export async function createNode(
       ...(config.signatureThreads === undefined
         ? {}
         : { signatureThreads: config.signatureThreads }),
+      ...(config.shards === undefined ? {} : { shards: config.shards }),
       ...parts.engine,
       db,
       ...(parts.chain === undefined ? {} : { chain: parts.chain }),

@@ -126,7 +126,8 @@ export async function runLogAudit(
       : ANCHOR_KINDS.has(f.kind)
         ? `anchored checkpoint (size ${f.index})`
         : `leaf ${f.index}`;
-    out(`✗ ${where}  ${f.kind}  ${f.message}`);
+    const shard = "log" in f && typeof f.log === "string" ? `${f.log} ` : "";
+    out(`✗ ${shard}${where}  ${f.kind}  ${f.message}`);
   }
   info(
     `log audit failed: ${count(report.findings.length, "finding")} in ${count(report.size, "leaf", "leaves")}; ${chainLine} (${seconds} s)`,

@@ -62,6 +62,9 @@ export type ServeOptions = {
   trustProxy?: string;
   registration?: string;
   signatureThreads: number;
+  /** `--shard-max-entries`, `--shard-max-age` (docs/spec/shards.md). */
+  shardMaxEntries?: number;
+  shardMaxAge?: number;
   explorerUrl?: string;
   logLevel: string;
   /** `<url>=<verifier key>` of witnesses (added to config.json's). */
@@ -295,6 +298,8 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
       databaseUrl: opts.databaseUrl,
       readDatabaseUrl: opts.readDatabaseUrl,
       signatureThreads: opts.signatureThreads,
+      shardMaxEntries: opts.shardMaxEntries,
+      shardMaxAge: opts.shardMaxAge,
     });
     const chainId = BigInt(config.chainId);
 

@@ -85,6 +85,16 @@ export function registerGatewayCommands(program: Command): void {
       1,
     )
     .option(
+      "--shard-max-entries <n>",
+      "freeze the log's active shard and start the next one (docs/spec/shards.md) at the first write once it holds N leaves (0: never; default CHAOSCORE_SHARD_MAX_ENTRIES, else 0)",
+      nonNegativeInt,
+    )
+    .option(
+      "--shard-max-age <seconds>",
+      "freeze the active shard at the first write once it is N seconds old (0: never; default CHAOSCORE_SHARD_MAX_AGE, else 0)",
+      nonNegativeInt,
+    )
+    .option(
       "--explorer-url <url>",
       "block explorer base URL for transaction links (e.g. Otterscan)",
     )

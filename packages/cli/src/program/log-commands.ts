@@ -86,4 +86,15 @@ export function registerLogCommands(program: Command): void {
       const { runLogStatus } = await import("../commands/log.js");
       await runLogStatus(globals(cmd), opts);
     });
+  log
+    .command("shards")
+    .description(
+      "list the shards of the log family (docs/spec/shards.md): id, origin, size, state, successor",
+    )
+    .addOption(jsonOption())
+    .addHelpText("after", examples("chaoscore log shards", "chaoscore log shards --json"))
+    .action(async (opts, cmd: Command) => {
+      const { runLogShards } = await import("../commands/log-shards.js");
+      await runLogShards(globals(cmd), opts);
+    });
 }
