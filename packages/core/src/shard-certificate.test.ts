@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type ErrorCode, isChaosCoreError } from "./errors.js";
@@ -216,5 +218,29 @@ describe("shardNumberOfOrigin", () => {
     ]) {
       expect(shardNumberOfOrigin(FAMILY, o)).toBeUndefined();
     }
+  });
+});
+
+describe("vectors/shard-certificates", () => {
+  const dir = join(import.meta.dirname, "..", "..", "..", "vectors", "shard-certificates");
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort();
+  const familyKey = readFileSync(join(dir, "family-key.txt"), "utf8").trim();
+  const load = (f: string) => JSON.parse(readFileSync(join(dir, f), "utf8"));
+
+  it("has valid and invalid vectors", () => {
+    expect(files.filter((f) => f.startsWith("valid-")).length).toBeGreaterThanOrEqual(3);
+    expect(files.filter((f) => f.startsWith("invalid-")).length).toBeGreaterThanOrEqual(10);
+  });
+
+  it.each(files.filter((f) => f.startsWith("valid-")))("%s verifies", (f) => {
+    const v = load(f);
+    expect(verifyShardCertificate(v.certificate, familyKey)).toEqual(v.expected);
+  });
+
+  it.each(files.filter((f) => f.startsWith("invalid-")))("%s fails with its code", (f) => {
+    const v = load(f);
+    expect(codeOf(() => verifyShardCertificate(v.certificate, familyKey))).toBe(v.expectedError);
   });
 });

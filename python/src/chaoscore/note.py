@@ -87,6 +87,14 @@ def parse_checkpoint_body(text: str) -> Checkpoint:
 
 def open_checkpoint(note, key: VerifierKey) -> Checkpoint:
     """Verify a signed note under `key` and parse its checkpoint body (steps 2-8)."""
+    cp = parse_checkpoint_body(open_note(note, key))
+    if cp.origin != key.name:
+        raise Invalid("CHECKPOINT_ORIGIN_MISMATCH", "checkpoint origin is not the key name")
+    return cp
+
+
+def open_note(note, key: VerifierKey) -> str:
+    """Verify a C2SP signed note under `key`; returns its text (before the blank line)."""
     if isinstance(note, str):
         try:
             raw = note.encode("utf-8")
@@ -135,7 +143,4 @@ def open_checkpoint(note, key: VerifierKey) -> Checkpoint:
             verified += 1
     if not verified:
         raise Invalid("NOTE_SIGNATURE_INVALID", "no signature of the trusted key")
-    cp = parse_checkpoint_body(body)
-    if cp.origin != key.name:
-        raise Invalid("CHECKPOINT_ORIGIN_MISMATCH", "checkpoint origin is not the key name")
-    return cp
+    return body

@@ -8,6 +8,7 @@ from .errors import Invalid, ReceiptError
 from .jcs import canonicalize, parse_json
 from .merkle import leaf_hash, verify_inclusion
 from .note import open_checkpoint, parse_verifier_key
+from .shard import shard_number_of_origin, verify_shard_certificate
 from .tee_evidence import TEE_EVIDENCE_FORMAT, evidence_schema_error, judge_receipt_attestation, receipt_attestation_hash
 from .util import (
     b64decode_canonical, b64encode, hex_bytes, is_chain_id, is_hex, is_text,
@@ -37,6 +38,8 @@ class VerifiedReceipt:
     attestation: str  # none | absent | bound | verified
     # when verified: platform, measurements, tcbStatus, qeStatus?, timestamp, root, agentBound
     attestation_result: dict | None = None
+    # a receipt of shard n >= 1 of the trusted key's family (receipt.md §7): {family, number, verifierKey}
+    shard: dict | None = None
 
     def as_expected(self) -> dict:
         """The result in the vectors' `expected` shape."""
@@ -48,6 +51,8 @@ class VerifiedReceipt:
         }
         if self.attestation_result is not None:
             out["attestationResult"] = self.attestation_result
+        if self.shard is not None:
+            out["shard"] = self.shard
         return out
 
 
@@ -167,7 +172,10 @@ def _verify(receipt, trusted_log_key, attestation_roots, attestation_policy) -> 
     if receipt.get("format") not in RECEIPT_FORMATS:
         raise ReceiptError("RECEIPT_UNSUPPORTED_FORMAT", f"unsupported format {str(receipt.get('format'))[:80]!r}")
     try:
-        _check_fields(receipt, RECEIPT_FIELDS_REQUIRED, "the receipt", optional={"payload"})
+        _check_fields(receipt, RECEIPT_FIELDS_REQUIRED, "the receipt", optional={"payload", "shard"})
+        if "shard" in receipt:
+            sh = receipt["shard"]  # 1 to 65,536 UTF-16 code units, as the TypeScript schema counts
+            _need(isinstance(sh, str) and 0 < len(sh.encode("utf-16-le", "surrogatepass")) // 2 <= 65536, "shard")
         action_p = _check_entry_proof(receipt["action"], "action")
         outcome_p = None if receipt["outcome"] is None else _check_entry_proof(receipt["outcome"], "outcome")
         _need(isinstance(receipt["checkpoint"], str), "checkpoint")
@@ -188,10 +196,14 @@ def _verify(receipt, trusted_log_key, attestation_roots, attestation_policy) -> 
     except (ValueError, TypeError, RecursionError):
         raise ReceiptError("RECEIPT_MALFORMED", "not canonicalizable JSON") from None
 
-    # 2. checkpoint
+    # 2. checkpoint, under the certified shard key for a shard of the trusted family (§7.2)
     try:
         key = parse_verifier_key(trusted_log_key)
-        cp = open_checkpoint(receipt["checkpoint"], key)
+    except Invalid as err:
+        raise ReceiptError("RECEIPT_CHECKPOINT_INVALID", f"{err.code}: {err.message}") from None
+    shard = _certified_shard(receipt, key)
+    try:
+        cp = open_checkpoint(receipt["checkpoint"], key if shard is None else parse_verifier_key(shard["verifierKey"]))
     except Invalid as err:
         raise ReceiptError("RECEIPT_CHECKPOINT_INVALID", f"{err.code}: {err.message}") from None
 
@@ -239,8 +251,25 @@ def _verify(receipt, trusted_log_key, attestation_roots, attestation_policy) -> 
         action_id=action_id, outcome_id=outcome_id, agent=action["message"]["agent"],
         chain_id=action["chainId"], verifying_contract=action["verifyingContract"], leaf_index=action_p["index"], origin=cp.origin,
         tree_size=cp.size, root_hash=b64encode(cp.root_hash), anchor=anchor, attestation=status,
-        attestation_result=result,
+        attestation_result=result, shard=shard,
     )
+
+
+def _certified_shard(receipt: dict, family_key) -> dict | None:
+    """receipt.md §7.2 steps 1-4: the certified shard of the checkpoint's origin, or None (judge under the trusted key)."""
+    origin = receipt["checkpoint"].split("\n", 1)[0]
+    if "shard" not in receipt:
+        n = shard_number_of_origin(family_key.name, origin)
+        if n is not None and n > 0:
+            raise ReceiptError("RECEIPT_SHARD_UNCERTIFIED", f"the checkpoint is of shard {n} but the receipt carries no shard certificate")
+        return None
+    try:
+        cert = verify_shard_certificate(receipt["shard"], family_key)
+    except Invalid as err:
+        raise ReceiptError("RECEIPT_SHARD_CERTIFICATE_INVALID", f"{err.code}: {err.message}") from None
+    if cert.shard_origin != origin:
+        raise ReceiptError("RECEIPT_SHARD_MISMATCH", "the shard certificate is for another origin than the checkpoint's")
+    return {"family": family_key.name, "number": cert.shard, "verifierKey": cert.shard_verifier_key}
 
 
 def verify_receipt(
