@@ -83,6 +83,36 @@ describe("chaoscore receipt verify --policy", () => {
     });
   });
 
+  it("verifies a receipt of a shard under the family key, and refuses one without its certificate", async () => {
+    const f = await files("receipt-valid-shard");
+    const r = expectCode(
+      await cli("--data-dir", work, "receipt", "verify", f.receipt, "--policy", f.policy),
+      0,
+    );
+    expect(r.stdout).toContain("✓ receipt verified");
+    expect(r.stdout).toContain(
+      "signed by the key of shard 1 (vectors.chaoscore.dev/log/trust-policy/s1+",
+    );
+    expect(r.stdout).toContain(
+      "1 of the log family vectors.chaoscore.dev/log/trust-policy: its certificate verified",
+    );
+    const json = expectCode(
+      await cli("--data-dir", work, "receipt", "verify", f.receipt, "--policy", f.policy, "--json"),
+      0,
+    );
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      valid: true,
+      origin: "vectors.chaoscore.dev/log/trust-policy/s1",
+      shard: { family: "vectors.chaoscore.dev/log/trust-policy", number: 1 },
+    });
+    const bad = await files("receipt-invalid-shard-uncertified");
+    const refused = expectCode(
+      await cli("--data-dir", work, "receipt", "verify", bad.receipt, "--policy", bad.policy),
+      1,
+    );
+    expect(refused.stderr).toContain("✗ RECEIPT_SHARD_UNCERTIFIED");
+  });
+
   it("refuses a bad policy with its code, and --policy with --log-key", async () => {
     const f = await files("receipt-valid-quorum-2-of-3");
     const bad = join(work, "bad-policy.json");

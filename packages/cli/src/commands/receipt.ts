@@ -154,8 +154,19 @@ function describe(receipt: Receipt, verified: VerifiedReceipt, logKey: string): 
     ],
     [
       "checkpoint",
-      `signed by the trusted log key ${name}+${keyId}${"witnesses" in verified ? " (from the trust policy)" : ""}`,
+      verified.shard === undefined
+        ? `signed by the trusted log key ${name}+${keyId}${"witnesses" in verified ? " (from the trust policy)" : ""}`
+        : `signed by the key of shard ${verified.shard.number} (${shortKey(verified.shard.verifierKey)})`,
     ],
+    ...(verified.shard === undefined
+      ? []
+      : ([
+          [
+            "shard",
+            `${verified.shard.number} of the log family ${verified.shard.family}: its certificate verified ` +
+              `under the trusted log key ${name}+${keyId}${"witnesses" in verified ? " (from the trust policy)" : ""}`,
+          ],
+        ] as [string, string][])),
     ...witnessLine(verified),
     [
       "attestation",
@@ -167,6 +178,12 @@ function describe(receipt: Receipt, verified: VerifiedReceipt, logKey: string): 
       }[verified.attestation],
     ],
   ];
+}
+
+/** `<name>+<key id>` of a verifier key (without the key bytes). */
+function shortKey(verifierKey: string): string {
+  const { name, keyId } = parseVerifierKey(verifierKey);
+  return `${name}+${keyId}`;
 }
 
 /** What a judged attestation established: platform, measurements, TCB status, root, agent. */
