@@ -278,14 +278,8 @@ export const STACK: readonly StackEntry[] = [
     ],
     run: {
       kind: "daemon",
-      args: (s) => [
-        "anchor",
-        "--every",
-        String(s.anchorEverySeconds),
-        "--shard-max-entries",
-        String(s.shardMaxEntries),
-      ],
-      optionalFlags: ["--shard-max-entries"],
+      // no shard flags: the worker appends nothing, the gateways rotate
+      args: (s) => ["anchor", "--every", String(s.anchorEverySeconds)],
       marker: "anchor",
       stopSignal: "SIGTERM",
     },
