@@ -446,6 +446,41 @@ describe.skipIf(!HAS_CHROMIUM)(
       expect(await stored()).toBeNull();
     });
 
+    it("shows the shard of a shard's receipt under a pinned family policy, and refuses one without its certificate", async () => {
+      const TRUST = join(VECTORS, "..", "trust-policy");
+      const vector = async (name: string) =>
+        JSON.parse(await readFile(join(TRUST, `${name}.json`), "utf8")) as {
+          receipt: unknown;
+          policy: Record<string, unknown>;
+        };
+      const good = await vector("receipt-valid-shard");
+      const uncertified = await vector("receipt-invalid-shard-uncertified");
+      await page.goto(`${web}/explorer/verify`);
+      await ready("/explorer/verify");
+      await page.fill("#policy-input", JSON.stringify(good.policy));
+      await page.click("#pin-policy");
+      await page.waitForSelector('[data-testid="pinned-policy"] [data-state="pinned"]');
+
+      await page.fill("#receipt-input", JSON.stringify(good.receipt));
+      await page.click("#verify-pasted");
+      const shard = page.locator('[data-testid="verdict"].ok [data-testid="shard"]');
+      await shard.waitFor();
+      expect(await shard.getAttribute("data-shard")).toBe("1");
+      expect(await shard.textContent()).toContain(
+        "shard 1 of the log family vectors.chaoscore.dev/log/trust-policy: its certificate verified",
+      );
+      expect(await page.locator('[data-testid="verdict"].ok').textContent()).toContain(
+        "vectors.chaoscore.dev/log/trust-policy/s1, size 4",
+      );
+
+      await page.fill("#receipt-input", JSON.stringify(uncertified.receipt));
+      await page.click("#verify-pasted");
+      await page.waitForSelector('[data-testid="verdict"][data-code="RECEIPT_SHARD_UNCERTIFIED"]');
+
+      await page.click("#unpin-policy");
+      await page.waitForSelector('[data-testid="pinned-policy"] [data-state="none"]');
+    });
+
     it("judges real TEE evidence (receipt v3) under a pinned policy's attestation member", async () => {
       const logKey = (await readFile(join(VECTORS, "log-key.txt"), "utf8")).trim();
       const v = JSON.parse(await readFile(join(VECTORS, "valid-v3-tdx.json"), "utf8")) as {

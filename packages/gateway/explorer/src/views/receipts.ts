@@ -194,6 +194,17 @@ export function verdictBox(verdict: Verdict, gw: GatewayInfo): HTMLElement {
       ["Outcome", r.outcomeId ? mono(r.outcomeId) : "none"],
       ["Agent", agentLink(r.agent)],
       ["Checkpoint", `${r.origin}, size ${r.treeSize}`],
+      r.shard === undefined
+        ? null
+        : [
+            "Shard",
+            h(
+              "span",
+              { "data-testid": "shard", "data-shard": r.shard.number },
+              `shard ${r.shard.number} of the log family ${r.shard.family}: its certificate verified ` +
+                "under the trusted log key; the checkpoint is signed by the shard key it certifies",
+            ),
+          ],
       [
         "Trusted",
         verdict.pinned === true
