@@ -11,7 +11,9 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { fail } from "../problem.js";
 import { fromReplica } from "../read-routing.js";
+import { errors } from "../schemas.js";
 import { latestCheckpoint } from "./log.js";
+import { LogId, shardFor } from "./logs.js";
 
 /** Hashes per tile (tile height 8). */
 export const TILE_WIDTH = 256;
@@ -71,85 +73,100 @@ export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
     {
       schema: {
         tags: ["tlog-tiles"],
-        summary: "The latest checkpoint as a C2SP signed note (text/plain)",
+        summary:
+          "The active shard's latest checkpoint as a C2SP signed note (text/plain); a shard's own: /v1/logs/{id}/checkpoint",
       },
     },
     async (request, reply) =>
-      fromReplica(ctx, request, reply, async ({ log }) => {
-        const cp = await latestCheckpoint(log);
+      fromReplica(ctx, request, reply, async (side) => {
+        const cp = await latestCheckpoint(await shardFor(ctx, side, undefined));
         return sendWithEtag(request, reply, "text/plain; charset=utf-8", cp.note, "no-cache");
       }),
   );
 
-  app.get(
-    "/log/tile/*",
-    {
-      schema: {
-        tags: ["tlog-tiles"],
-        summary:
-          "A Merkle tile `<L>/<N>[.p/<W>]` (concatenated 32-byte hashes) or an entry bundle `entries/<N>[.p/<W>]` (uint16-length-prefixed entries)",
-        params: Type.Object({
-          "*": Type.String({
-            // tlog-tiles: level 0–7 or `entries`, N in x-prefixed groups of three digits, W in 1–255.
-            pattern:
-              "^(entries|[0-7])/(x[0-9]{3}/){0,4}[0-9]{3}(\\.p/(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9][0-9]?))?$",
-            description:
-              "`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`, e.g. `0/x001/234` or `entries/000.p/7`",
-          }),
-        }),
+  const TilePath = Type.String({
+    // tlog-tiles: level 0–7 or `entries`, N in x-prefixed groups of three digits, W in 1–255.
+    pattern:
+      "^(entries|[0-7])/(x[0-9]{3}/){0,4}[0-9]{3}(\\.p/(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9][0-9]?))?$",
+    description:
+      "`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`, e.g. `0/x001/234` or `entries/000.p/7`",
+  });
+  const what =
+    "Merkle tile `<L>/<N>[.p/<W>]` (concatenated 32-byte hashes) or entry bundle `entries/<N>[.p/<W>]` (uint16-length-prefixed entries)";
+  // `/log/` follows the active shard; `/v1/logs/{id}/` is one shard's, whose origin never changes.
+  for (const [path, params, summary] of [
+    ["/log/tile/*", Type.Object({ "*": TilePath }), `The active shard's ${what}`],
+    [
+      "/v1/logs/:id/tile/*",
+      Type.Object({ id: LogId, "*": TilePath }),
+      `A shard's ${what} (shards.md)`,
+    ],
+  ] as const) {
+    app.get(
+      path,
+      {
+        schema: {
+          tags: ["tlog-tiles"],
+          summary,
+          params,
+          ...(path === "/log/tile/*" ? {} : { response: errors(404) }),
+        },
       },
-    },
-    async (request, reply) =>
-      fromReplica(ctx, request, reply, async ({ log }) => {
-        const rest = (request.params as { "*": string })["*"];
-        const slash = rest.indexOf("/");
-        const head = slash < 0 ? rest : rest.slice(0, slash);
-        const { index, width } = parseTileIndex(slash < 0 ? "" : rest.slice(slash + 1));
-        const size = await log.size();
-        const start = index * TILE_WIDTH;
-        if (head === "entries") {
-          if (start + width > size) {
-            fail("MERKLE_INDEX_OUT_OF_RANGE", `the log has ${size} entries`, { size });
-          }
-          const rows = await log.entries(start, start + width);
-          const parts: Buffer[] = [];
-          for (const r of rows) {
-            if (r.entry.length > 0xffff) {
-              throw new ChaosCoreError(
-                "GATEWAY_INTERNAL",
-                `entry ${r.index} is too long for an entry bundle`,
-              );
+      async (request, reply) =>
+        fromReplica(ctx, request, reply, async (side) => {
+          const log = await shardFor(ctx, side, (request.params as { id?: string }).id);
+          const rest = (request.params as { "*": string })["*"];
+          const slash = rest.indexOf("/");
+          const head = slash < 0 ? rest : rest.slice(0, slash);
+          const { index, width } = parseTileIndex(slash < 0 ? "" : rest.slice(slash + 1));
+          const size = await log.size();
+          const start = index * TILE_WIDTH;
+          if (head === "entries") {
+            if (start + width > size) {
+              fail("MERKLE_INDEX_OUT_OF_RANGE", `the log has ${size} entries`, { size });
             }
-            const len = Buffer.alloc(2);
-            len.writeUInt16BE(r.entry.length);
-            parts.push(len, Buffer.from(r.entry));
+            const rows = await log.entries(start, start + width);
+            const parts: Buffer[] = [];
+            for (const r of rows) {
+              if (r.entry.length > 0xffff) {
+                throw new ChaosCoreError(
+                  "GATEWAY_INTERNAL",
+                  `entry ${r.index} is too long for an entry bundle`,
+                );
+              }
+              const len = Buffer.alloc(2);
+              len.writeUInt16BE(r.entry.length);
+              parts.push(len, Buffer.from(r.entry));
+            }
+            return sendWithEtag(
+              request,
+              reply,
+              "application/octet-stream",
+              Buffer.concat(parts),
+              width === TILE_WIDTH ? IMMUTABLE : "no-cache",
+            );
           }
+          if (!/^[0-9]{1,2}$/.test(head) || Number(head) > 7) {
+            fail("GATEWAY_REQUEST_INVALID", "a tile level is 0 to 7, or `entries`", {
+              level: head,
+            });
+          }
+          const level = Number(head);
+          const leavesPerNode = 2 ** (8 * level);
+          if ((start + width) * leavesPerNode > size) {
+            fail("MERKLE_INDEX_OUT_OF_RANGE", `the tree of ${size} leaves has no such tile`, {
+              size,
+            });
+          }
+          const hashes = await log.nodes(8 * level, start, start + width);
           return sendWithEtag(
             request,
             reply,
             "application/octet-stream",
-            Buffer.concat(parts),
+            Buffer.concat(hashes.map((h) => Buffer.from(h))),
             width === TILE_WIDTH ? IMMUTABLE : "no-cache",
           );
-        }
-        if (!/^[0-9]{1,2}$/.test(head) || Number(head) > 7) {
-          fail("GATEWAY_REQUEST_INVALID", "a tile level is 0 to 7, or `entries`", { level: head });
-        }
-        const level = Number(head);
-        const leavesPerNode = 2 ** (8 * level);
-        if ((start + width) * leavesPerNode > size) {
-          fail("MERKLE_INDEX_OUT_OF_RANGE", `the tree of ${size} leaves has no such tile`, {
-            size,
-          });
-        }
-        const hashes = await log.nodes(8 * level, start, start + width);
-        return sendWithEtag(
-          request,
-          reply,
-          "application/octet-stream",
-          Buffer.concat(hashes.map((h) => Buffer.from(h))),
-          width === TILE_WIDTH ? IMMUTABLE : "no-cache",
-        );
-      }),
-  );
+        }),
+    );
+  }
 }

@@ -11,9 +11,9 @@ import {
   entryDigest,
   type Hex,
   type LogEntry,
-  openNote,
   parseEntry,
   parseShardLink,
+  verifyShardCertificate,
   verifyShardLink,
 } from "@chaoscore/core";
 import type { AgencyContext } from "./agency-context.js";
@@ -109,12 +109,14 @@ async function checkLinkEntry(
       size: previous.size,
       rootHash: await prev.rootAt(previous.size),
     });
-    const expected = `chaoscore.log-shard/v1\n${ctx.logs.origin}\n${info.shard}\n${info.origin}\n${info.verifierKey}\n`;
+    if (info.certificate === undefined) return "the shard has no certificate";
+    const cert = verifyShardCertificate(info.certificate, ctx.logs.verifierKey);
     if (
-      info.certificate === undefined ||
-      openNote(info.certificate, ctx.logs.verifierKey).text !== expected
+      cert.shard !== info.shard ||
+      cert.shardOrigin !== info.origin ||
+      cert.shardVerifierKey !== info.verifierKey
     ) {
-      return "the shard's certificate is missing or not the family key's for this shard";
+      return "the shard's certificate certifies another shard or key";
     }
     return null;
   } catch (error) {

@@ -17,7 +17,7 @@ import {
   SHARD_LINK_FORMAT,
   shardId,
   shardOrigin,
-  signNote,
+  signShardCertificate,
 } from "@chaoscore/core";
 import type { Db } from "../store/db.js";
 import { TransparencyLog } from "./transparency-log.js";
@@ -63,21 +63,6 @@ type ShardRow = {
 
 const SHARD_COLUMNS =
   "id, origin, verifier_key, family_id, shard, size, state, created_at, frozen_at, frozen_size, successor, certificate";
-
-/**
- * The text of a shard certificate (TRUST18's `chaoscore.log-shard/v1`, see
- * packages/core/src/shard-certificate.ts), signed by the family key.
- */
-function shardCertificate(
-  familyOrigin: string,
-  shard: number,
-  origin: string,
-  verifierKey: string,
-  familySignerKey: string,
-): string {
-  const text = `chaoscore.log-shard/v1\n${familyOrigin}\n${shard}\n${origin}\n${verifierKey}\n`;
-  return signNote(text, familySignerKey);
-}
 
 /**
  * The shards of one log family over one database. Holds one
@@ -273,7 +258,12 @@ export class LogFamily {
     const origin = shardOrigin(this.origin, n);
     const signerKey = this.signerKey as string; // the constructor refuses rotation without it
     const keys = deriveShardKey(signerKey, origin);
-    const certificate = shardCertificate(this.origin, n, origin, keys.verifierKey, signerKey);
+    const certificate = signShardCertificate(signerKey, {
+      familyOrigin: this.origin,
+      shard: n,
+      shardOrigin: origin,
+      shardVerifierKey: keys.verifierKey,
+    });
     await tx.query(
       `UPDATE logs SET state = 'frozen', frozen_size = $2, frozen_at = now() WHERE id = $1`,
       [previous.id, size],
