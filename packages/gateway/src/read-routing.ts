@@ -113,16 +113,28 @@ function parseMinSize(text: string): number {
   return n;
 }
 
+/** The log a read names (`?log=`, `/v1/logs/{id}/…`), else the active shard (on the primary). */
+async function logIdOf(ctx: GatewayContext, request: FastifyRequest): Promise<string> {
+  const named = (request.query as { log?: unknown } | undefined)?.log;
+  if (typeof named === "string") return named;
+  const param = (request.params as { id?: unknown } | undefined)?.id;
+  if (typeof param === "string" && request.routeOptions.url?.startsWith("/v1/logs/")) return param;
+  return (await ctx.engine.logs.active()).id;
+}
+
 /**
  * The side `request` reads from: the replica when one is configured, unless
  * the request names a minimum tree size (`ChaosCore-Min-Size`, `?minSize=`)
- * the replica's copy of `logId` (default the engine's log) has not reached.
+ * the replica's copy of `logId` has not reached. `logId` defaults to the log
+ * the request names (`?log=`, or `/v1/logs/{id}/…`), else the family's
+ * active shard as the primary knows it (the replica may not know it yet: then
+ * the read goes to the primary).
  * @throws ChaosCoreError GATEWAY_REQUEST_INVALID on a malformed minimum size.
  */
 export async function readsFor(
   ctx: GatewayContext,
   request: FastifyRequest,
-  logId: string = ctx.engine.log.id,
+  logId?: string,
 ): Promise<ReadSide> {
   const reads = ctx.reads;
   const minSize = minSizeOf(request);
@@ -132,20 +144,21 @@ export async function readsFor(
     return primaryReads(ctx);
   }
   if (minSize !== undefined && minSize > 0) {
+    const id = logId ?? (await logIdOf(ctx, request));
     let seen = seenSizes.get(reads);
     if (seen === undefined) {
       seen = new Map();
       seenSizes.set(reads, seen);
     }
-    if ((seen.get(logId) ?? 0) < minSize) {
+    if ((seen.get(id) ?? 0) < minSize) {
       // Asked of the replica alone: a fall-back to the primary would say nothing of it.
       const size = await reads.db.replica
-        .query<{ size: number }>("SELECT size FROM logs WHERE id = $1", [logId])
+        .query<{ size: number }>("SELECT size FROM logs WHERE id = $1", [id])
         .then(
           ([row]) => Number(row?.size ?? 0),
           () => 0,
         );
-      seen.set(logId, Math.max(seen.get(logId) ?? 0, size));
+      seen.set(id, Math.max(seen.get(id) ?? 0, size));
       if (size < minSize) {
         fallbackCounters.get(reads)?.inc({ reason: "min_size" });
         return primaryReads(ctx);
