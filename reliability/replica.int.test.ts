@@ -218,3 +218,90 @@ describe.skipIf(REPLICA_SKIP_REASON !== undefined)(
     }, 60_000);
   },
 );
+
+describe.skipIf(REPLICA_SKIP_REASON !== undefined)(
+  `a replica behind a shard rotation${REPLICA_SKIP_REASON === undefined ? "" : ` (skipped: ${REPLICA_SKIP_REASON})`}`,
+  () => {
+    let pair: ReplicaPair;
+    let dataDir: string;
+    let gateway: GatewayProcess;
+    const agent: TestAgent = newAgent("replica shard reader");
+    let nonce = 0;
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      send(`${gateway.url}${path}`, { headers });
+    const post = async (): Promise<Ack & { log: string }> => {
+      nonce++;
+      const body = actionBody(agent, nonce, { n: nonce });
+      const answer = await send(`${gateway.url}/v1/actions`, {
+        method: "POST",
+        headers: {
+          ...agentRequestHeaders(agent, { method: "POST", path: "/v1/actions", body }),
+          "content-type": "application/json",
+        },
+        body,
+      });
+      expect(statusOf(answer)).toBe(201);
+      return bodyOf<Ack & { log: string }>(answer);
+    };
+
+    beforeAll(async () => {
+      pair = await startReplicaPair();
+      dataDir = mkdtempSync(join(tmpdir(), "chaoscore-replica-shards-"));
+      gateway = await startGateway({
+        dataDir,
+        databaseUrl: pair.primaryUrl,
+        serveArgs: [
+          "--no-chain",
+          "--read-database-url",
+          pair.replicaUrl,
+          "--shard-max-entries",
+          "4",
+        ],
+      });
+      await registerAgent(gateway.url, gateway.adminKey, agent);
+    }, 240_000);
+    afterAll(async () => {
+      await gateway?.stop();
+      await pair?.stop();
+      if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+    }, 60_000);
+
+    it("Min-Size names the active shard: a shard the replica has not replayed is read from the primary", async () => {
+      const first = [await post(), await post(), await post(), await post()];
+      const family = (first[0] as Ack & { log: string }).log;
+      expect(first.map((a) => a.log)).toEqual([family, family, family, family]);
+      await pair.waitForReplay();
+      await pair.pauseReplay();
+      try {
+        // The fifth action rotates: the next shard starts with its link entry (leaf 0).
+        const rotated = await post();
+        expect(rotated.log).not.toBe(family);
+        const size = rotated.leafIndex + 1;
+
+        // The active shard is one the replica does not have yet: every read of it is the primary's.
+        const cp = await get("/v1/log/checkpoint", { "ChaosCore-Min-Size": String(size) });
+        expect([statusOf(cp), served(cp)]).toEqual([200, "primary"]);
+        expect(bodyOf<Checkpoint & { origin: string }>(cp).size).toBe(size);
+        const plain = await get("/v1/log/checkpoint");
+        expect([statusOf(plain), served(plain)]).toEqual([200, "primary"]);
+        const receipt = await get(`/v1/actions/${rotated.id}/receipt`);
+        expect([statusOf(receipt), served(receipt)]).toEqual([200, "primary"]);
+
+        // The frozen shard is on the replica in full: reads of it stay there, even with Min-Size.
+        const frozen = await get(`/v1/log/checkpoint?log=${family}`, { "ChaosCore-Min-Size": "4" });
+        expect([statusOf(frozen), served(frozen), bodyOf<Checkpoint>(frozen).size]).toEqual([
+          200,
+          "replica",
+          4,
+        ]);
+        const old = await get(`/v1/actions/${(first[0] as Ack).id}/receipt`);
+        expect([statusOf(old), served(old)]).toEqual([200, "replica"]);
+      } finally {
+        await pair.resumeReplay();
+      }
+      await pair.waitForReplay();
+      const after = await get("/v1/log/checkpoint");
+      expect([served(after), bodyOf<Checkpoint>(after).size]).toEqual(["replica", 2]);
+    });
+  },
+);
