@@ -85,6 +85,32 @@ describe("eigenTrust", () => {
     }
   });
 
+  it("starts warm from the same vector whatever the order of the previous one", () => {
+    const edges: [string, string, number][] = [];
+    for (let i = 0; i < 300; i++) {
+      edges.push([`n${i}`, `n${(i * 7 + 1) % 300}`, 1 + (i % 5)]);
+      edges.push([`n${i}`, `n${(i * 13 + 2) % 300}`, 2]);
+    }
+    const g = trustGraphFromEdges(edges, ["late"]);
+    const first = eigenTrust(g, { preTrusted: ["n0"] });
+    const entries = first.nodes.map((n, i) => [n, first.trust[i] as number] as const);
+    // aligned for 100 nodes, then one missing, one unknown, the rest reversed; and fully reversed
+    const partly = new Map([
+      ...entries.slice(0, 100),
+      ["unknown", 0.5] as const,
+      ...entries.slice(101).reverse(),
+    ]);
+    const reversed = new Map([...entries].reverse().filter(([n]) => n !== entries[100]?.[0]));
+    for (const maxIterations of [1, 1000]) {
+      const a = eigenTrust(g, { preTrusted: ["n0"], warmStart: partly, maxIterations });
+      const b = eigenTrust(g, { preTrusted: ["n0"], warmStart: reversed, maxIterations });
+      expect(a.iterations).toBe(b.iterations);
+      expect([...a.trust]).toEqual([...b.trust]);
+    }
+    const aligned = eigenTrust(g, { preTrusted: ["n0"], warmStart: new Map(entries) });
+    expect(aligned.iterations).toBeLessThan(3);
+  });
+
   it("refuses bad options with REPUTATION_INPUT_INVALID", () => {
     const g = trustGraphFromEdges([["a", "b", 1]]);
     for (const options of [{ damping: 0 }, { damping: 2 }, { epsilon: 0 }, { maxIterations: 0 }]) {
