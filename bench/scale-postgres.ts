@@ -30,6 +30,12 @@ export type BenchPostgres = {
   ): Promise<T[]>;
   /** `name=setting` of the durability settings, e.g. `fsync=on, synchronous_commit=on, …`. */
   durability(): Promise<Record<string, string>>;
+  /**
+   * Mean and median milliseconds of one small committed transaction (an
+   * autocommit INSERT into a logged table, one connection, `n` in a row):
+   * the WAL flush each commit waits for, plus a round trip.
+   */
+  commitLatency(n: number): Promise<{ mean: number; median: number }>;
   /** Stops the server and removes its directory (idempotent). */
   stop(): void;
 };
@@ -104,6 +110,28 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
          ORDER BY name`,
       );
       return Object.fromEntries(rows.map((r) => [r.name, r.setting]));
+    },
+    async commitLatency(n) {
+      const client = new pg.Client({ connectionString: url("postgres") });
+      client.on("error", () => {});
+      await client.connect();
+      try {
+        await client.query("CREATE TABLE IF NOT EXISTS bench_commit (x int)");
+        const times: number[] = [];
+        for (let i = 0; i < n; i++) {
+          const start = performance.now();
+          await client.query("INSERT INTO bench_commit VALUES ($1)", [i]);
+          times.push(performance.now() - start);
+        }
+        await client.query("DROP TABLE bench_commit");
+        times.sort((a, b) => a - b);
+        return {
+          mean: times.reduce((a, b) => a + b, 0) / n,
+          median: times[Math.floor(n / 2)] ?? 0,
+        };
+      } finally {
+        await client.end().catch(() => {});
+      }
     },
     stop,
   };

@@ -20,6 +20,7 @@ import { signRegistration } from "@chaoscore/core";
 import { type GatewayProcess, runCli, startGateway } from "../reliability/gateway.js";
 import { type BenchAgent, makeAgents, signActions } from "./agents.js";
 import { describeMachine, goal } from "./machine.js";
+import { postgresCpuSeconds, processCpuSeconds } from "./scale-cpu.js";
 import { type BenchPostgres, startBenchPostgres } from "./scale-postgres.js";
 
 const CHAIN_ID = 31337n;
@@ -70,9 +71,18 @@ type RunResult = {
   duplicateNonces: number;
   auditClean: boolean;
   audit: string;
+  /** Group-commit batches (one checkpoint each) and the CPU seconds spent during the load. */
+  batches: number;
+  cpu: { gateways: number; postgres: number; loader: number };
 };
 
-function runLoad(urls: string[], bodies: string, key: string, ackedFile: string): Promise<Load> {
+function runLoad(
+  urls: string[],
+  bodies: string,
+  key: string,
+  ackedFile: string,
+  onStart: (pid: number | undefined) => void,
+): Promise<Load> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -87,6 +97,7 @@ function runLoad(urls: string[], bodies: string, key: string, ackedFile: string)
       ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
+    onStart(child.pid);
     let out = "";
     child.stdout.on("data", (d) => {
       out += String(d);
@@ -180,14 +191,38 @@ async function runWith(
     writeFileSync(bodies, `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
 
     log(`  ${count} gateway(s): ${options.actions} actions from ${options.agents} agents…`);
+    const [checkpointsBefore] = await pg.query<{ n: number }>(
+      database,
+      "SELECT count(*)::int AS n FROM log_checkpoints",
+    );
     const loadBefore = load1();
+    const gatewayCpu = () => gateways.reduce((s, g) => s + processCpuSeconds(g.pid), 0);
+    const cpuBefore = { gateways: gatewayCpu(), postgres: postgresCpuSeconds(pg.dir) };
+    let loaderPid: number | undefined;
+    let loaderCpu = 0;
+    const sampler = setInterval(() => {
+      loaderCpu = Math.max(loaderCpu, processCpuSeconds(loaderPid));
+    }, 200);
     const load = await runLoad(
       gateways.map((g) => g.url),
       bodies,
       first.adminKey,
       ackedFile,
-    );
+      (pid) => {
+        loaderPid = pid;
+      },
+    ).finally(() => clearInterval(sampler));
+    const cpu = {
+      gateways: gatewayCpu() - cpuBefore.gateways,
+      postgres: postgresCpuSeconds(pg.dir) - cpuBefore.postgres,
+      // sampled while it ran (its /proc entry is gone after the exit); includes its start-up
+      loader: loaderCpu,
+    };
     const loadAfter = load1();
+    const [checkpointsAfter] = await pg.query<{ n: number }>(
+      database,
+      "SELECT count(*)::int AS n FROM log_checkpoints",
+    );
     const rate = load.acked / load.seconds;
 
     // Audit: every acknowledged action stored once, rows = leaves, nonces unique, log audit clean.
@@ -235,6 +270,8 @@ async function runWith(
       duplicateNonces: doubled?.n ?? 0,
       auditClean,
       audit: summary,
+      batches: (checkpointsAfter?.n ?? 0) - (checkpointsBefore?.n ?? 0),
+      cpu,
     };
   } finally {
     await Promise.all(gateways.map((g) => g.stop()));
@@ -284,12 +321,12 @@ process sends N signed actions (one per request, each once) from the agents,
 one agent per connection, connections round robin over the gateways. Prints
 actions/s per gateway count and the ratio to one gateway, then audits (every
 acknowledged action stored once, rows = leaves, log audit clean), then the gas
-of one batch anchor (bench/scale-gas.ts). Defaults: 24,000 actions and 120
+of one batch anchor (bench/scale-gas.ts). Defaults: 12,000 actions and 120
 agents per run; --quick: 1,200 actions, 24 agents.`);
     return true;
   }
   const quick = values.quick;
-  const actions = Number(values.actions ?? (quick ? 1_200 : 24_000));
+  const actions = Number(values.actions ?? (quick ? 1_200 : 12_000));
   const agents = Number(values.agents ?? (quick ? 24 : 120));
   const threads = Number(values.threads);
   const counts = values.gateways.split(",").map(Number);
@@ -304,6 +341,7 @@ agents per run; --quick: 1,200 actions, 24 agents.`);
   const pg = await startBenchPostgres();
   const results: RunResult[] = [];
   let gas: boolean | null = null;
+  let commit = { mean: 0, median: 0 };
   try {
     const settings = await pg.durability();
     console.log(
@@ -312,6 +350,10 @@ agents per run; --quick: 1,200 actions, 24 agents.`);
     if (settings.fsync !== "on" || settings.synchronous_commit !== "on") {
       throw new Error("the bench's server must run with fsync=on and synchronous_commit=on");
     }
+    commit = await pg.commitLatency(quick ? 50 : 200);
+    console.log(
+      `one small commit (autocommit INSERT, one connection, WAL flushed): mean ${commit.mean.toFixed(2)} ms, median ${commit.median.toFixed(2)} ms (load ${load1().toFixed(1)})`,
+    );
     console.log(
       "note: this machine has 2 cores shared by the gateways, their recovery threads, Postgres and the load generator: 3 gateways cannot be 3 × one.",
     );
@@ -332,6 +374,20 @@ agents per run; --quick: 1,200 actions, 24 agents.`);
       `${String(r.gateways).padStart(8)} ${r.rate.toFixed(0).padStart(10)} ${(r.rate / one.rate).toFixed(3).padStart(14)} ${String(r.load.p50).padStart(7)} ${String(r.load.p99).padStart(7)} ${`${r.load.acked}/${r.actions}`.padStart(11)} ${String(r.load.non2xx + r.load.errors + r.load.timeouts).padStart(8)}  ${r.loadBefore.toFixed(1)} → ${r.loadAfter.toFixed(1)}`,
     );
   }
+  console.log("");
+  console.log(
+    "gateways  batches  actions/batch  ms/batch  CPU µs/action: gateways  Postgres  load generator  CPU used / wall (of 2 cores)",
+  );
+  for (const r of results) {
+    const per = (s: number) => ((s / Math.max(1, r.load.acked)) * 1e6).toFixed(0);
+    const used = (r.cpu.gateways + r.cpu.postgres + r.cpu.loader) / r.load.seconds;
+    console.log(
+      `${String(r.gateways).padStart(8)} ${String(r.batches).padStart(8)} ${(r.load.acked / Math.max(1, r.batches)).toFixed(1).padStart(14)} ${((r.load.seconds * 1000) / Math.max(1, r.batches)).toFixed(1).padStart(9)} ${per(r.cpu.gateways).padStart(24)} ${per(r.cpu.postgres).padStart(9)} ${per(r.cpu.loader).padStart(15)} ${used.toFixed(2).padStart(29)}`,
+    );
+  }
+  console.log(
+    "(a batch is one group-commit transaction holding the log's row lock; ms/batch = wall time / batches: with one log, batches of all gateways take turns)",
+  );
   console.log("");
   for (const r of results) {
     console.log(
