@@ -34,18 +34,6 @@ const ShardQuery = Type.Object(
   { additionalProperties: false },
 );
 
-/** The verifier key of the family's shard whose origin the receipt's checkpoint names. */
-async function receiptLogKey(ctx: GatewayContext, raw: unknown): Promise<string> {
-  const checkpoint = (raw as { checkpoint?: unknown } | null)?.checkpoint;
-  if (typeof checkpoint !== "string") return ctx.engine.log.verifierKey;
-  const origin = checkpoint.slice(0, Math.max(0, checkpoint.indexOf("\n")));
-  if (origin === ctx.engine.log.origin) return ctx.engine.log.verifierKey;
-  return ctx.engine.logs.byOrigin(origin).then(
-    (log) => log.verifierKey,
-    () => ctx.engine.log.verifierKey,
-  );
-}
-
 type EntryLike = { message?: { agent?: unknown; studio?: unknown; action?: unknown } };
 
 const field = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
@@ -228,9 +216,8 @@ export function actionRoutes(app: GatewayApp, ctx: GatewayContext): void {
       },
     },
     async (request) => {
-      // The key of the shard the receipt's checkpoint names (shards.md); shard 0's by default.
-      const verifierKey = await receiptLogKey(ctx, request.rawBody);
-      const verified = verifyReceipt(request.rawBody, verifierKey, {
+      // The family key: a receipt of shard n ≥ 1 carries its certificate (shards.md).
+      const verified = verifyReceipt(request.rawBody, ctx.engine.logs.verifierKey, {
         // real TEE evidence (chaoscore.receipt/v3) is judged with core's verifyTeeEvidence
         evidenceVerifier: verifyTeeEvidence,
         ...(ctx.trustedTeeRoots === undefined || ctx.trustedTeeRoots.length === 0

@@ -95,10 +95,14 @@ describe(`shards by size on ${TEST_DB_KIND}`, () => {
     expect(r1.checkpoint.startsWith("chaoscore.test/log/default/s1\n")).toBe(true);
     await expect(h.engine.agency.verify(first?.id as string)).resolves.toBeDefined();
     await expect(h.engine.agency.verify(last?.id as string)).resolves.toBeDefined();
+    // shard 1's receipt carries its certificate and verifies under the family key
     const shard1 = await h.engine.logs.get("default-s1");
-    expect(() => verifyReceipt(r1, shard1.verifierKey)).not.toThrow();
-    // a receipt of shard 1 does not verify under shard 0's key alone
-    expect(() => verifyReceipt(r1, h.verifierKey)).toThrow();
+    expect((r1 as { shard?: string }).shard).toBe((await h.engine.logs.list())[1]?.certificate);
+    expect((r0 as { shard?: string }).shard).toBeUndefined();
+    expect(verifyReceipt(r1, h.verifierKey).shard?.verifierKey).toBe(shard1.verifierKey);
+    // without its certificate it does not
+    const { shard: _cert, ...bare } = r1 as typeof r1 & { shard?: string };
+    expect(() => verifyReceipt(bare, h.verifierKey)).toThrow();
   });
 
   it("pages through both shards with a cursor", async () => {

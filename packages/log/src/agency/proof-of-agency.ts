@@ -207,9 +207,8 @@ export class ProofOfAgency implements ProofOfAgencyInterface {
 
   /** Builds the receipt of `id` and verifies it as an offline verifier would. */
   async verify(id: string): Promise<VerifiedReceipt> {
-    const receipt = await this.getReceipt(id);
-    const origin = receipt.checkpoint.slice(0, receipt.checkpoint.indexOf("\n"));
-    return verifyReceipt(receipt, (await this.ctx.logs.byOrigin(origin)).verifierKey);
+    // Under the family key: a receipt of shard n ≥ 1 carries its shard certificate (shards.md).
+    return verifyReceipt(await this.getReceipt(id), this.ctx.logs.verifierKey);
   }
 
   /**
