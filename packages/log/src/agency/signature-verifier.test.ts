@@ -1,4 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Hex, isChaosCoreError, privateKeyToAddress, signDigest } from "@chaoscore/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { WorkerSignatureVerifier } from "./signature-verifier.js";
@@ -90,6 +94,37 @@ describe("WorkerSignatureVerifier", () => {
     expect(codeOf(await pool.recover(items[0]!.digest, items[0]!.signature).catch((e) => e))).toBe(
       "AGENCY_VERIFIER_UNAVAILABLE",
     );
+  });
+});
+
+describe("WorkerSignatureVerifier and the process's life", () => {
+  it("keeps a process that awaits only a signature alive until it is answered, then lets it exit", () => {
+    // Top-level await on the pool alone, never closed: with idle workers unref'd
+    // and busy ones not ref'd, Node exits with code 13 before the answer.
+    const core = new URL("../../../core/src/index.ts", import.meta.url).href;
+    const verifier = new URL("./signature-verifier.ts", import.meta.url).href;
+    const dir = mkdtempSync(join(tmpdir(), "chaoscore-sigwait-"));
+    const file = join(dir, "await-one-signature.mjs");
+    writeFileSync(
+      file,
+      `import { privateKeyToAddress, signDigest } from ${JSON.stringify(core)};
+      import { WorkerSignatureVerifier } from ${JSON.stringify(verifier)};
+      const key = new Uint8Array(32).fill(7);
+      const digest = new Uint8Array(32).fill(9);
+      const pool = new WorkerSignatureVerifier(1);
+      const signer = await pool.recover(digest, signDigest(digest, key));
+      process.stdout.write(signer === privateKeyToAddress(key) ? "recovered" : "wrong signer");
+      `,
+    );
+    const child = spawnSync(process.execPath, ["--import", "tsx", file], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    rmSync(dir, { recursive: true, force: true });
+    expect({ status: child.status, stdout: child.stdout }).toEqual({
+      status: 0,
+      stdout: "recovered",
+    });
   });
 });
 

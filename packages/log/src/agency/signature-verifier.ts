@@ -112,6 +112,10 @@ export class WorkerSignatureVerifier implements SignatureVerifier {
     // An uncaught error is followed by 'exit': the exit handler does the work.
     worker.on("error", () => {});
     worker.on("exit", () => this.replace(slot));
+    // Idle, a worker does not keep the process alive; with a chunk in flight
+    // it does (`send` refs it, `settle` unrefs it once it answered them all):
+    // else a process awaiting only a signature would exit (code 13) with the
+    // answer on its way.
     worker.unref();
     return slot;
   }
@@ -221,6 +225,7 @@ export class WorkerSignatureVerifier implements SignatureVerifier {
       for (const p of part) p.reject(this.failure("no signature worker is running"));
       return;
     }
+    if (slot.inflight.size === 0) slot.worker.ref();
     slot.inflight.set(id, c);
     slot.worker.postMessage({ id, digests, sigs }, [digests.buffer, sigs.buffer]);
   }
@@ -230,6 +235,7 @@ export class WorkerSignatureVerifier implements SignatureVerifier {
     if (c === undefined) return;
     this.deathsInARow = 0;
     slot.inflight.delete(m.id);
+    if (slot.inflight.size === 0) slot.worker.unref();
     c.part.forEach((p, i) => {
       if (m.ok[i] === 1) p.resolve(bytesToHex(m.addresses.subarray(20 * i, 20 * i + 20)));
       else p.reject(invalid());
