@@ -9,7 +9,8 @@
  *   proof or tile of a tree the replica has not replayed yet): the route runs
  *   again on the primary;
  * - the replica does not answer (ReadReplicaDb falls back statement by statement).
- * The answer says which side served it: `ChaosCore-Read: replica|primary`.
+ * With a replica configured, the answer says which side served it:
+ * `ChaosCore-Read: replica|primary`.
  * @module
  */
 import type { StoredAnchorDirectory } from "@chaoscore/anchoring";
@@ -172,7 +173,7 @@ export async function readsFor(
  * Runs a read route's work (`read`) on the side {@link readsFor} picks and,
  * when it read the replica and the replica did not have what was asked (an
  * id or a tree size not replayed yet), once more on the primary. Sets
- * `ChaosCore-Read` on the answer.
+ * `ChaosCore-Read` on the answer when a replica is configured.
  */
 export async function fromReplica<T>(
   ctx: GatewayContext,
@@ -181,6 +182,7 @@ export async function fromReplica<T>(
   read: (side: ReadSide) => Promise<T>,
 ): Promise<T> {
   const side = await readsFor(ctx, request);
+  if (ctx.reads === undefined) return read(side);
   reply.header(READ_FROM_HEADER, side.replica ? "replica" : "primary");
   if (!side.replica) return read(side);
   try {

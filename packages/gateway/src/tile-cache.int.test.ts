@@ -39,6 +39,8 @@ describe("tile cache headers", () => {
         200,
         IMMUTABLE,
       ]);
+      // Without a read replica no answer names a side.
+      expect(first.headers["chaoscore-read"]).toBeUndefined();
       const etag = String(first.headers.etag);
       expect(etag).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
       const again = await get(url, { "if-none-match": etag });
