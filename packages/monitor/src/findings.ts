@@ -16,6 +16,12 @@ export const FINDING_KINDS = [
   "tampered_tile",
   /** The log (or the chain) could not be read. */
   "unreachable",
+  /** A frozen shard of a log family grew past its final size. */
+  "frozen_grew",
+  /** A shard's link entry (leaf 0) does not commit to its predecessor's final checkpoint. */
+  "bad_link",
+  /** A shard without a valid certificate by the family key, or listed with another key or origin. */
+  "bad_certificate",
 ] as const;
 
 export type FindingKind = (typeof FINDING_KINDS)[number];

@@ -5,6 +5,7 @@
  * log's anchors on chain, and reports typed findings. See docs/monitor.md.
  * @module
  */
+export * from "./family.js";
 export * from "./findings.js";
 export * from "./log-client.js";
 export * from "./monitor.js";

@@ -56,6 +56,12 @@ export type LogClientOptions = {
   readonly timeoutMs?: number;
   /** Bytes above which an answer is refused (default 16 MiB). */
   readonly maxBytes?: number;
+  /**
+   * One shard of a log family (its id in `GET /v1/logs`): read its checkpoint
+   * and tiles under `/v1/logs/<id>/` and its proofs with `?log=<id>`, instead
+   * of the paths that follow the active shard.
+   */
+  readonly log?: string;
 };
 
 /** Reads a log's public API at `baseUrl` (the gateway's URL). */
@@ -63,11 +69,18 @@ export class LogClient {
   readonly #base: URL;
   readonly #timeoutMs: number;
   readonly #maxBytes: number;
+  /** Where the checkpoint and tiles are: `log/`, or a shard's `v1/logs/<id>/`. */
+  readonly #tiles: string;
+  /** The query that names the shard on `/v1/log/` routes ("" for the active shard). */
+  readonly #logQuery: string;
 
   constructor(baseUrl: string, options: LogClientOptions = {}) {
     this.#base = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
+    const log = options.log === undefined ? undefined : encodeURIComponent(options.log);
+    this.#tiles = log === undefined ? "log/" : `v1/logs/${log}/`;
+    this.#logQuery = log === undefined ? "" : `&log=${log}`;
   }
 
   /** The URL the client reads. */
@@ -107,17 +120,18 @@ export class LogClient {
 
   /** The latest checkpoint as served (a signed note, not yet verified). */
   async checkpoint(): Promise<string> {
-    const bytes = await this.#get("log/checkpoint");
+    const path = `${this.#tiles}checkpoint`;
+    const bytes = await this.#get(path);
     try {
       return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
     } catch {
-      throw new LogReadError("the checkpoint is not UTF-8", "malformed", "log/checkpoint");
+      throw new LogReadError("the checkpoint is not UTF-8", "malformed", path);
     }
   }
 
   /** The hashes of tile (level, index) of `width` hashes. */
   async tile(level: number, index: number, width: number): Promise<Uint8Array[]> {
-    const path = `log/tile/${level}/${tilePath(index, width)}`;
+    const path = `${this.#tiles}tile/${level}/${tilePath(index, width)}`;
     const bytes = await this.#get(path);
     if (bytes.length !== 32 * width) {
       throw new LogReadError(
@@ -133,7 +147,7 @@ export class LogClient {
 
   /** The entries of entry bundle `index` of `width` entries. */
   async entries(index: number, width: number): Promise<Uint8Array[]> {
-    const path = `log/tile/entries/${tilePath(index, width)}`;
+    const path = `${this.#tiles}tile/entries/${tilePath(index, width)}`;
     const entries = parseEntryBundle(await this.#get(path), width);
     if (entries === null) {
       throw new LogReadError(`${path} is not a bundle of ${width} entries`, "malformed", path);
@@ -152,7 +166,7 @@ export class LogClient {
 
   /** The consistency proof from size `from` to size `to` (not yet verified). */
   async consistencyProof(from: number, to: number): Promise<Uint8Array[]> {
-    const path = `v1/log/proofs/consistency?from=${from}&to=${to}`;
+    const path = `v1/log/proofs/consistency?from=${from}&to=${to}${this.#logQuery}`;
     const body = (await this.#json(path)) as { hashes?: unknown };
     if (!Array.isArray(body?.hashes) || body.hashes.length > 128) {
       throw new LogReadError(`${path} has no list of hashes`, "malformed", path);
@@ -162,6 +176,11 @@ export class LogClient {
     } catch {
       throw new LogReadError(`${path} holds a hash that is not base64`, "malformed", path);
     }
+  }
+
+  /** `GET /v1/logs`: the shards of the log family, as served (not yet checked). */
+  async logs(): Promise<unknown> {
+    return this.#json("v1/logs");
   }
 
   /** Every signing key the log's registry knows for an agent (lowercase addresses). */

@@ -18,6 +18,7 @@ import {
   leafHash,
   openCheckpoint,
   parseEntry,
+  parseShardLink,
   parseTrustPolicy,
   type TrustPolicy,
   verifyConsistency,
@@ -49,6 +50,17 @@ export type MonitorOptions = {
   readonly timeoutMs?: number;
   /** Clock of the state's `updatedAt` (tests). */
   readonly now?: () => Date;
+  /**
+   * One shard of a log family ({@link monitorFamily}): read under
+   * `/v1/logs/<id>/` and verified under `verifierKey` (the shard key its
+   * certificate names) instead of the policy's log key; `linkAtZero` for
+   * shards n ≥ 1, whose leaf 0 is the link entry.
+   */
+  readonly log?: {
+    readonly id: string;
+    readonly verifierKey: string;
+    readonly linkAtZero: boolean;
+  };
 };
 
 /** The outcome of one pass. */
@@ -93,25 +105,33 @@ export type MonitorPassResult = {
  */
 export async function monitorLog(options: MonitorOptions): Promise<MonitorPassResult> {
   const policy = parseTrustPolicy(options.policy);
+  const logKey = options.log?.verifierKey ?? policy.log.key;
   const previous = options.state ?? null;
-  if (previous !== null && previous.logKey !== policy.log.key) {
+  if (previous !== null && previous.logKey !== logKey) {
     throw new ChaosCoreError(
       "MONITOR_STATE_INVALID",
       "the monitor state was verified under another log key than the policy's",
-      { details: { stateKey: previous.logKey, policyKey: policy.log.key } },
+      { details: { stateKey: previous.logKey, policyKey: logKey } },
     );
   }
   let client: LogClient;
   try {
     client = new LogClient(options.gateway, {
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.log === undefined ? {} : { log: options.log.id }),
     });
   } catch (cause) {
     throw new ChaosCoreError("INVALID_INPUT", `the gateway URL ${options.gateway} is not a URL`, {
       cause,
     });
   }
-  const pass: Pass = { client, policy, findings: [], agentKeys: new Map() };
+  const pass: Pass = {
+    client,
+    policy,
+    findings: [],
+    agentKeys: new Map(),
+    linkAtZero: options.log?.linkAtZero === true,
+  };
   const previousSize = previous?.checkpoint.size ?? 0;
   const unchanged = (extra: Partial<MonitorPassResult> = {}): MonitorPassResult => ({
     findings: pass.findings,
@@ -135,7 +155,7 @@ export async function monitorLog(options: MonitorOptions): Promise<MonitorPassRe
   }
   let checkpoint: Checkpoint;
   try {
-    checkpoint = openCheckpoint(note, policy.log.key);
+    checkpoint = openCheckpoint(note, logKey);
   } catch (error) {
     pass.findings.push(
       finding(
@@ -213,7 +233,7 @@ export async function monitorLog(options: MonitorOptions): Promise<MonitorPassRe
     if (lying) return unchanged({ checkpoint: served, witnesses, newEntries });
     next = {
       format: MONITOR_STATE_FORMAT,
-      logKey: policy.log.key,
+      logKey,
       checkpoint: { size: checkpoint.size, rootHash: served.rootHash, note },
       frontier: range.nodes().map((n) => ({
         level: n.level,
@@ -350,6 +370,15 @@ async function extend(
 async function checkEntry(pass: Pass, bytes: Uint8Array, index: number): Promise<void> {
   const bad = (message: string) =>
     pass.findings.push(finding("bad_entry", `entry ${index} ${message}`, { index }));
+  if (pass.linkAtZero === true && index === 0) {
+    // a shard's link entry: its shape here; what it commits to is the family monitor's check
+    try {
+      parseShardLink(bytes);
+    } catch (error) {
+      bad(`is not a link entry chaoscore.shard-link/v1 (${codeOf(error)})`);
+    }
+    return;
+  }
   let entry: LogEntry;
   try {
     entry = parseEntry(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)));

@@ -9,6 +9,8 @@ export type Pass = {
   policy: TrustPolicy;
   findings: Finding[];
   agentKeys: Map<string, Promise<string[] | null>>;
+  /** Shard n ≥ 1 of a family: leaf 0 is its link entry (chaoscore.shard-link/v1), not an action. */
+  linkAtZero?: boolean;
 };
 
 /** The code of a coded error, else its message. */
@@ -17,7 +19,12 @@ export function codeOf(error: unknown): string {
 }
 
 /** Records a failed read: `unreachable`, or `tampered_tile` for a malformed answer. */
-export function readFailure(pass: Pass, error: unknown, what: string, index?: number): void {
+export function readFailure(
+  pass: Pick<Pass, "findings">,
+  error: unknown,
+  what: string,
+  index?: number,
+): void {
   if (error instanceof LogReadError) {
     pass.findings.push(
       error.kind === "unreachable"

@@ -19,11 +19,15 @@ import { CHAIN_ID, openTestEngine, snapshot } from "./engine.js";
 export { CHAIN_ID };
 
 /**
- * A gateway over a fresh test engine (PGlite, or DATABASE_URL), with an admin
- * key, a captured log, and helpers for signed requests and row counts.
+ * A gateway over a fresh test engine (PGlite, or DATABASE_URL; `engineOptions`,
+ * e.g. `shards`, go to the engine), with an admin key, a captured log, and
+ * helpers for signed requests and row counts.
  */
-export async function openTestGateway(options: Partial<GatewayOptions> = {}) {
-  const h = await openTestEngine();
+export async function openTestGateway(
+  options: Partial<GatewayOptions> = {},
+  engineOptions: Parameters<typeof openTestEngine>[0] = {},
+) {
+  const h = await openTestEngine(engineOptions);
   const tee = MockTeeProvider.create();
   const logLines: string[] = [];
   const logger = pino(
