@@ -227,7 +227,7 @@ export const STACK: readonly StackEntry[] = [
       },
       title: `gateway-${i + 1}`,
       what: (s) =>
-        `chaoscore serve on http://127.0.0.1:${port(s)} (reads from the replica, shards of ${s.shardMaxEntries} entries), wait for /readyz`,
+        `chaoscore serve on http://127.0.0.1:${port(s)} (reads from the replica, ${s.shardMaxEntries > 0 ? `shards of ${s.shardMaxEntries} entries` : "no shard rotation"}), wait for /readyz`,
       port: { of: port, flag: i === 0 ? "--port" : "--port-2" },
       shows: (stack) => stack.gatewayUrls?.[i] ?? "",
       health: [
