@@ -208,6 +208,24 @@ describe("the staging stack and docker-compose.yml", () => {
     expect(withOwn).toBe(2); // the gateways' CHAOSCORE_READ_DATABASE_URL
   });
 
+  it("balances and scrapes exactly the gateways compose runs", () => {
+    const gateways = Object.entries(compose.services)
+      .filter(([, service]) => Array.isArray(service.command) && service.command[0] === "serve")
+      .map(([name]) => `${name}:8787`)
+      .sort();
+    expect(gateways).toEqual(["gateway-1:8787", "gateway-2:8787"]);
+    const nginx = readFileSync(join(ROOT, "deploy", "balancer", "nginx.conf"), "utf8");
+    const upstream = [...nginx.matchAll(/^\s*server\s+(\S+?:\d+)[\s;]/gm)].map((m) => m[1]).sort();
+    expect(upstream).toEqual(gateways);
+    const prometheus = parse(
+      readFileSync(join(ROOT, "deploy", "prometheus", "prometheus.yml"), "utf8"),
+    ) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
+    const job = prometheus.scrape_configs.find((c) => c.job_name === "chaoscore-gateway");
+    expect(job?.static_configs.flatMap((c) => c.targets).sort()).toEqual(gateways);
+    const balancer = compose.services.balancer as ComposeService;
+    expect(dependsOn(balancer).sort()).toEqual(["gateway-1", "gateway-2"]);
+  });
+
   it("gives the chaoscore commands compose's environment, and no other chain", () => {
     const env = chaoscoreEnv(settings, "postgres://u:p@127.0.0.1:1/chaoscore");
     const set = Object.keys(env).filter((k) => env[k] !== process.env[k]);
