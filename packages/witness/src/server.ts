@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { MAX_REQUEST_SIZE } from "@chaoscore/core";
-import type { Witness } from "./witness.js";
+import { type AddCheckpointContext, SHARD_CERTIFICATE_HEADER, type Witness } from "./witness.js";
 
 /** A running witness server. */
 export type WitnessServer = {
@@ -30,6 +30,20 @@ function readBody(request: IncomingMessage): Promise<Uint8Array | undefined> {
     request.on("end", () => resolve(tooLarge ? undefined : Buffer.concat(chunks)));
     request.on("error", reject);
   });
+}
+
+/** The request's shard certificate header, decoded; undefined when it is malformed. */
+function shardCertificateOf(request: IncomingMessage): AddCheckpointContext | undefined {
+  const value = request.headers[SHARD_CERTIFICATE_HEADER.toLowerCase()];
+  if (value === undefined) return {};
+  if (typeof value !== "string" || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return undefined;
+  const bytes = Buffer.from(value, "base64");
+  if (bytes.toString("base64") !== value) return undefined;
+  try {
+    return { shardCertificate: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -68,7 +82,16 @@ export async function serveWitness(
             );
             return;
           }
-          const answer = await witness.addCheckpoint(body);
+          const context = shardCertificateOf(request);
+          if (context === undefined) {
+            send(
+              400,
+              "text/plain; charset=utf-8",
+              `WITNESS_REQUEST_MALFORMED: ${SHARD_CERTIFICATE_HEADER} is not base64 of a UTF-8 note\n`,
+            );
+            return;
+          }
+          const answer = await witness.addCheckpoint(body, context);
           if (answer.status === 500) options.onError?.(answer.body);
           send(answer.status, answer.contentType, answer.body);
         })

@@ -16,14 +16,33 @@ import {
   parseAddCheckpointRequest,
   parseVerifierKey,
   parseWitnessSignerKey,
+  shardNumberOfOrigin,
   TLOG_SIZE_MEDIA_TYPE,
   verifyConsistency,
+  verifyShardCertificate,
   witnessVerifierKeyFromSignerKey,
 } from "@chaoscore/core";
 import type { WitnessedCheckpoint, WitnessStore } from "./witness-store.js";
 
-/** A log the witness follows: its origin line and its note verifier key. */
+/**
+ * A log the witness follows: its origin line and its note verifier key. The
+ * key is also a log FAMILY key: the witness follows the family's shards
+ * `<key name>/s<n>` too, under the shard key a shard certificate signed by
+ * this key names (docs/spec/witness.md §3.1).
+ */
 export type WitnessedLog = { readonly origin: string; readonly verifierKey: string };
+
+/**
+ * The request header that carries a shard certificate to the witness: the
+ * certificate note's UTF-8 bytes in standard base64 (docs/spec/witness.md §3.1).
+ */
+export const SHARD_CERTIFICATE_HEADER = "ChaosCore-Shard-Certificate";
+
+/** Extra inputs of an `add-checkpoint` request beyond its body. */
+export type AddCheckpointContext = {
+  /** The shard certificate sent with the request (the note text), for a shard's checkpoint. */
+  readonly shardCertificate?: string;
+};
 
 /** Options of a {@link Witness}. */
 export type WitnessOptions = {
@@ -81,6 +100,10 @@ export class Witness {
   readonly verifierKey: string;
   readonly #signerKey: string;
   readonly #logs: Map<string, string>;
+  /** Family keys by family origin (their key names), for shard origins `<family>/s<n>`. */
+  readonly #families: Map<string, string>;
+  /** Shard keys certified so far, by shard origin (a hint: a certificate sent again is re-checked). */
+  readonly #shardKeys = new Map<string, string>();
   readonly #store: WitnessStore;
   readonly #now: () => number;
   /** One request at a time per origin in this process (the store's CAS guards across processes). */
@@ -101,9 +124,11 @@ export class Witness {
     this.verifierKey = witnessVerifierKeyFromSignerKey(options.signerKey);
     this.#signerKey = options.signerKey;
     this.#logs = new Map();
+    this.#families = new Map();
     for (const log of options.logs) {
-      parseVerifierKey(log.verifierKey);
+      const { name } = parseVerifierKey(log.verifierKey);
       this.#logs.set(log.origin, log.verifierKey);
+      this.#families.set(name, log.verifierKey);
     }
     this.#store = options.store;
     this.#now = options.now ?? (() => Math.floor(Date.now() / 1000));
@@ -123,16 +148,14 @@ export class Witness {
    * checkpoint is stored (compare-and-swap) before the cosignature is made;
    * a refused request stores nothing.
    */
-  async addCheckpoint(body: string | Uint8Array): Promise<WitnessAnswer> {
+  async addCheckpoint(
+    body: string | Uint8Array,
+    context: AddCheckpointContext = {},
+  ): Promise<WitnessAnswer> {
     try {
       const request = parseAddCheckpointRequest(body);
       const origin = request.checkpoint.slice(0, Math.max(0, request.checkpoint.indexOf("\n")));
-      const key = this.#logs.get(origin);
-      if (key === undefined) {
-        throw new ChaosCoreError("WITNESS_UNKNOWN_LOG", "the witness does not follow this log", {
-          details: { origin: origin.slice(0, 200) },
-        });
-      }
+      const key = this.#logs.get(origin) ?? this.#shardKey(origin, context.shardCertificate);
       const checkpoint = openLogCheckpoint(request.checkpoint, key, origin);
       if (request.oldSize > checkpoint.size) {
         throw new ChaosCoreError(
@@ -148,6 +171,57 @@ export class Witness {
     } catch (error) {
       return refusal(error);
     }
+  }
+
+  /**
+   * The key of a shard origin `<family>/s<n>` of a followed family: the one
+   * the request's certificate names (verified under the family key, for this
+   * origin), else one certified by an earlier request.
+   * @throws ChaosCoreError WITNESS_UNKNOWN_LOG (no such family, or no
+   * certificate yet); WITNESS_SIGNATURE_INVALID (a certificate that does not
+   * verify under the family key or is for another origin).
+   */
+  #shardKey(origin: string, certificate: string | undefined): string {
+    const slash = origin.lastIndexOf("/s");
+    const familyOrigin = slash < 0 ? undefined : origin.slice(0, slash);
+    const familyKey = familyOrigin === undefined ? undefined : this.#families.get(familyOrigin);
+    if (
+      familyOrigin === undefined ||
+      familyKey === undefined ||
+      (shardNumberOfOrigin(familyOrigin, origin) ?? 0) < 1
+    ) {
+      throw new ChaosCoreError("WITNESS_UNKNOWN_LOG", "the witness does not follow this log", {
+        details: { origin: origin.slice(0, 200) },
+      });
+    }
+    if (certificate === undefined) {
+      const known = this.#shardKeys.get(origin);
+      if (known !== undefined) return known;
+      throw new ChaosCoreError(
+        "WITNESS_UNKNOWN_LOG",
+        `a shard of ${familyOrigin}: send its certificate (header ${SHARD_CERTIFICATE_HEADER})`,
+        { details: { origin: origin.slice(0, 200) } },
+      );
+    }
+    let certified: { shardOrigin: string; shardVerifierKey: string };
+    try {
+      certified = verifyShardCertificate(certificate, familyKey);
+    } catch (cause) {
+      throw new ChaosCoreError(
+        "WITNESS_SIGNATURE_INVALID",
+        `the shard certificate does not verify under the family key (${isChaosCoreError(cause) ? cause.code : "unknown"})`,
+        { cause },
+      );
+    }
+    if (certified.shardOrigin !== origin) {
+      throw new ChaosCoreError(
+        "WITNESS_SIGNATURE_INVALID",
+        "the shard certificate is for another origin than the checkpoint's",
+        { details: { origin: origin.slice(0, 200), certified: certified.shardOrigin } },
+      );
+    }
+    this.#shardKeys.set(origin, certified.shardVerifierKey);
+    return certified.shardVerifierKey;
   }
 
   async #advance(

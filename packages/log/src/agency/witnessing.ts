@@ -10,11 +10,13 @@
  * @module
  */
 import {
+  bytesToBase64,
   ChaosCoreError,
   type ErrorCode,
   formatAddCheckpointRequest,
   parseTlogSize,
   parseWitnessVerifierKey,
+  utf8,
   verifyCosignatures,
 } from "@chaoscore/core";
 import type { StoredCheckpoint, TransparencyLog } from "./transparency-log.js";
@@ -67,6 +69,12 @@ export type WitnessingOptions = {
   intervalMs?: number;
   /** Receives each outcome (for logs and metrics). */
   onOutcome?: (outcome: WitnessOutcome) => void;
+  /**
+   * The log's shard certificate when `log` is shard n ≥ 1 of a family: sent
+   * with every request (header `ChaosCore-Shard-Certificate`, base64), so that
+   * a witness that follows the family key cosigns the shard (docs/spec/witness.md §3.1).
+   */
+  shardCertificate?: string;
   fetch?: typeof fetch;
 };
 
@@ -163,6 +171,7 @@ export class WitnessingService {
   readonly #intervalMs: number;
   readonly #onOutcome: ((o: WitnessOutcome) => void) | undefined;
   readonly #fetch: typeof fetch;
+  readonly #headers: Record<string, string>;
   #unsubscribe: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #inflight = new Set<Promise<unknown>>();
@@ -180,6 +189,14 @@ export class WitnessingService {
     this.#intervalMs = options.intervalMs ?? 10_000;
     this.#onOutcome = options.onOutcome;
     this.#fetch = options.fetch ?? fetch;
+    this.#headers = {
+      "content-type": "text/plain; charset=utf-8",
+      ...(options.shardCertificate === undefined
+        ? {}
+        : {
+            "chaoscore-shard-certificate": bytesToBase64(utf8(options.shardCertificate)),
+          }),
+    };
   }
 
   /** The configured witnesses. */
@@ -260,7 +277,7 @@ export class WitnessingService {
         if (remaining <= 0) break;
         response = await this.#fetch(`${link.endpoint.url}/add-checkpoint`, {
           method: "POST",
-          headers: { "content-type": "text/plain; charset=utf-8" },
+          headers: this.#headers,
           body: formatAddCheckpointRequest(old, proof, cp.note),
           signal: AbortSignal.timeout(Math.min(this.#requestTimeoutMs, remaining)),
         });
