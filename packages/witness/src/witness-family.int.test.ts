@@ -6,7 +6,7 @@
  * family key and this witness (quorum 1).
  */
 import { generateWitnessKey, TRUST_POLICY_FORMAT, verifyReceiptWithPolicy } from "@chaoscore/core";
-import { WitnessingService } from "@chaoscore/log";
+import { FamilyWitnessingService, WitnessingService } from "@chaoscore/log";
 import { openTestEngine } from "@chaoscore/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryWitnessStore } from "./memory-witness-store.js";
@@ -63,5 +63,34 @@ describe("a witness of the family key", () => {
     const verified = verifyReceiptWithPolicy(receipt, policy);
     expect(verified.shard?.number).toBe(1);
     expect(verified.witnesses).toMatchObject({ required: 1, verified: 1 });
+  });
+
+  it("FamilyWitnessingService brings every shard to the witness, then retires the frozen ones", async () => {
+    const agent = await h.newAgent();
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await h.engine.agency.recordAction(agent.action())).id);
+    await (await h.engine.logs.active()).checkpoint();
+    const shards = await h.engine.logs.list();
+    expect(shards.length).toBeGreaterThanOrEqual(3);
+    expect(shards.map((s) => s.state)).toEqual([...shards.slice(1).map(() => "frozen"), "active"]);
+    const family = new FamilyWitnessingService({
+      logs: h.engine.logs,
+      witnesses: [{ url: server.url, verifierKey: keys.verifierKey }],
+    });
+    const first = await family.catchUp();
+    // one offer per shard (shard 1 was cosigned by the first test at an earlier size: its final one now)
+    expect(first.map((o) => o.status)).toEqual(shards.map(() => "cosigned"));
+    const policy = {
+      format: TRUST_POLICY_FORMAT,
+      log: { key: h.verifierKey },
+      witnesses: { keys: [keys.verifierKey], quorum: 1 },
+    };
+    for (const id of ids) {
+      const receipt = await h.engine.agency.getReceipt(id);
+      expect(verifyReceiptWithPolicy(receipt, policy).witnesses.verified).toBe(1);
+    }
+    // nothing new: no request; the frozen shards are retired, the active one has its cosignature
+    expect(await family.catchUp()).toEqual([]);
+    await family.stop();
   });
 });

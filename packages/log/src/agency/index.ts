@@ -13,6 +13,9 @@ export {
   type ChainCheckpoint,
   inSnapshot,
 } from "./audit.js";
+export type { FamilyAuditReport } from "./entry-audit.js";
+export { type FamilyWitnessingOptions, FamilyWitnessingService } from "./family-witnessing.js";
+export { LogFamily, type LogShardInfo, type ShardRotation } from "./log-family.js";
 export {
   chooseSecp256k1,
   engineSecp256k1,
@@ -21,8 +24,6 @@ export {
   type Secp256k1Choice,
   wasmSecp256k1,
 } from "./native-secp256k1.js";
-export type { FamilyAuditReport } from "./entry-audit.js";
-export { LogFamily, type LogShardInfo, type ShardRotation } from "./log-family.js";
 export type { OutcomePolicy } from "./outcome-authorization.js";
 export {
   ProofOfAgency,
