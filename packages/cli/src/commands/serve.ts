@@ -90,7 +90,7 @@ async function startWitnessing(
   /** Other gateways write too: the leader re-reads the latest checkpoint every second. */
   shared = false,
 ) {
-  const { parseWitnessEndpoint, WitnessingService } = await import("@chaoscore/log");
+  const { parseWitnessEndpoint, FamilyWitnessingService } = await import("@chaoscore/log");
   const witnesses = [...(configured ?? [])].map((w) =>
     parseWitnessEndpoint(`${w.url}=${w.verifierKey}`),
   );
@@ -102,8 +102,9 @@ async function startWitnessing(
     }
   }
   if (witnesses.length === 0) return undefined;
-  const service = new WitnessingService({
-    log: engine.log,
+  // every shard of the log family, each with its certificate (docs/spec/witness.md §3.1)
+  const service = new FamilyWitnessingService({
+    logs: engine.logs,
     witnesses,
     ...(shared ? { intervalMs: 1000 } : {}),
     onOutcome: (o) => {
