@@ -73,6 +73,22 @@ describe.skipIf(REPLICA_SKIP_REASON !== undefined)(
     };
     const get = (path: string, headers: Record<string, string> = {}) =>
       send(`${base}${path}`, { headers });
+    const createStudio = (id: string) =>
+      send(`${base}/v1/studios`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${gateway.adminKey}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({
+          id,
+          kind: "generic",
+          name: id,
+          operator: agent.address,
+          rules: { attestationRequired: false },
+          rewardPolicy: { kind: "fixed", budget: "10", amountPerSuccess: "1" },
+        }),
+      });
 
     beforeAll(async () => {
       pair = await startReplicaPair();
@@ -121,6 +137,20 @@ describe.skipIf(REPLICA_SKIP_REASON !== undefined)(
       expect([statusOf(receipt), served(receipt)]).toEqual([200, "replica"]);
       const agentPage = await get(`/v1/agents/${agent.address}/actions`);
       expect([statusOf(agentPage), served(agentPage)]).toEqual([200, "replica"]);
+      // The studios' and reputation's reads (the explorer's views) too.
+      const studio = await createStudio("replica-one");
+      expect(statusOf(studio)).toBe(201);
+      await pair.waitForReplay();
+      for (const path of [
+        "/v1/studios/replica-one",
+        "/v1/studios/replica-one/members",
+        "/v1/studios/replica-one/tasks",
+        "/v1/studios",
+        `/v1/reputation/${agent.address}`,
+      ]) {
+        const answer = await get(path);
+        expect([path, statusOf(answer), served(answer)]).toEqual([path, 200, "replica"]);
+      }
       // The next nonce an agent signs with is never read from a replica.
       const signing = await get(`/v1/agents/${agent.address}/signing-state`);
       expect([statusOf(signing), served(signing)]).toEqual([200, null]);
@@ -160,6 +190,10 @@ describe.skipIf(REPLICA_SKIP_REASON !== undefined)(
         expect([statusOf(proof), served(proof)]).toEqual([200, "primary"]);
         const tile = await get(`/log/tile/0/000.p/${size}`);
         expect([statusOf(tile), served(tile)]).toEqual([200, "primary"]);
+        // A studio created while the replica lags: its read misses there, the primary answers.
+        expect(statusOf(await createStudio("replica-two"))).toBe(201);
+        const studio = await get("/v1/studios/replica-two");
+        expect([statusOf(studio), served(studio)]).toEqual([200, "primary"]);
 
         const metrics = await get("/metrics");
         const text = metrics.ok ? metrics.text : "";

@@ -23,6 +23,8 @@ import {
   replicaLag,
   type TransparencyLog,
 } from "@chaoscore/log";
+import { ReputationComputer } from "@chaoscore/reputation";
+import { createStudios, type Studios } from "@chaoscore/studios";
 import type { FastifyRequest } from "fastify";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { GatewayApp, GatewayContext } from "./gateway-options.js";
@@ -36,6 +38,10 @@ export type ReadSide = {
   readonly agency: ProofOfAgency;
   readonly registry: AgentRegistry;
   readonly anchors: StoredAnchorDirectory | undefined;
+  /** The studios' reads (when the gateway runs studios); never used to write. */
+  readonly studios: Studios | undefined;
+  /** Reputation's reads (when the gateway computes reputation); never used to write. */
+  readonly reputation: ReputationComputer | undefined;
   /** Another log (a shard) read on this side. */
   on(log: TransparencyLog): TransparencyLog;
 };
@@ -52,6 +58,12 @@ export const READ_FROM_HEADER = "chaoscore-read";
 const MISSES = new Set<string>([
   "AGENCY_ACTION_NOT_FOUND",
   "AGENT_NOT_FOUND",
+  "REGISTRY_AGENT_NOT_FOUND",
+  "STUDIO_NOT_FOUND",
+  "STUDIO_TASK_NOT_FOUND",
+  "STUDIO_PROPOSAL_NOT_FOUND",
+  "REPUTATION_AGENT_NOT_FOUND",
+  "REPUTATION_EPOCH_NOT_FOUND",
   "MERKLE_INDEX_OUT_OF_RANGE",
   "LOG_NOT_YET_CHECKPOINTED",
   "LOG_NOT_FOUND",
@@ -64,7 +76,7 @@ const primarySides = new WeakMap<GatewayContext["engine"], ReadSide>();
 const seenSizes = new WeakMap<ReadEngine, Map<string, number>>();
 const fallbackCounters = new WeakMap<ReadEngine, Counter<"reason">>();
 
-function replicaSide(reads: ReadEngine): ReadSide {
+function replicaSide(ctx: GatewayContext, reads: ReadEngine): ReadSide {
   let side = replicaSides.get(reads);
   if (side === undefined) {
     side = {
@@ -73,6 +85,11 @@ function replicaSide(reads: ReadEngine): ReadSide {
       agency: reads.agency,
       registry: reads.registry,
       anchors: reads.anchors,
+      // The same components over the replica, for their reads (no reputation or reward ports:
+      // those are for writes).
+      studios: ctx.studios === undefined ? undefined : createStudios(reads),
+      reputation:
+        ctx.reputation === undefined ? undefined : new ReputationComputer({ db: reads.db }),
       on: (log) => logReadingFrom(log, reads.db),
     };
     replicaSides.set(reads, side);
@@ -90,6 +107,8 @@ export function primaryReads(ctx: GatewayContext): ReadSide {
       agency: ctx.engine.agency,
       registry: ctx.engine.registry,
       anchors: ctx.anchors,
+      studios: ctx.studios,
+      reputation: ctx.reputation,
       on: (log) => log,
     };
     primarySides.set(ctx.engine, side);
@@ -166,7 +185,7 @@ export async function readsFor(
       }
     }
   }
-  return replicaSide(reads);
+  return replicaSide(ctx, reads);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { fail } from "../problem.js";
+import { fromReplica, type ReadSide } from "../read-routing.js";
 import { Address, Cursor, errors, Limit, Positive, toLimit, WRITE_SECURITY } from "../schemas.js";
 
 const Dimension = Type.String({
@@ -10,14 +11,16 @@ const Dimension = Type.String({
 /** Reputation: scores, history, explanations, epochs and score proofs, feedback. */
 export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
   /** The reputation component, with the pre-trusted raters every gateway shares (stored). */
-  const need = async () => {
+  const need = async (side?: ReadSide) => {
     if (ctx.reputation === undefined) {
       fail("GATEWAY_FEATURE_DISABLED", "this gateway computes no reputation", {
         feature: "reputation",
       });
     }
-    await ctx.reputation.loadPreTrusted();
-    return ctx.reputation;
+    // A read passes its side (read-routing.ts: the replica's, or the primary's).
+    const reputation = side?.reputation ?? ctx.reputation;
+    await reputation.loadPreTrusted();
+    return reputation;
   };
   const AgentParams = Type.Object({ agent: Address });
 
@@ -31,7 +34,10 @@ export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
         response: errors(404),
       },
     },
-    async (request) => ({ items: await (await need()).dimensions(request.params.agent) }),
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async (side) => ({
+        items: await (await need(side)).dimensions(request.params.agent),
+      })),
   );
 
   app.get(
@@ -48,19 +54,20 @@ export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
         response: errors(404),
       },
     },
-    async (request) => {
-      const r = await need();
-      const { agent, dimension } = request.params;
-      const limit = toLimit(request.query.limit);
-      const [explained, history] = await Promise.all([
-        r.explain(agent, dimension, {
-          ...(limit === undefined ? {} : { limit }),
-          ...(request.query.cursor === undefined ? {} : { cursor: request.query.cursor }),
-        }),
-        r.history(agent, dimension, { limit: 200 }),
-      ]);
-      return { ...explained, history };
-    },
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async (side) => {
+        const r = await need(side);
+        const { agent, dimension } = request.params;
+        const limit = toLimit(request.query.limit);
+        const [explained, history] = await Promise.all([
+          r.explain(agent, dimension, {
+            ...(limit === undefined ? {} : { limit }),
+            ...(request.query.cursor === undefined ? {} : { cursor: request.query.cursor }),
+          }),
+          r.history(agent, dimension, { limit: 200 }),
+        ]);
+        return { ...explained, history };
+      }),
   );
 
   app.get(
@@ -76,9 +83,13 @@ export function reputationRoutes(app: GatewayApp, ctx: GatewayContext): void {
         response: errors(404),
       },
     },
-    async (request) => ({
-      items: await (await need()).topK(request.query.dimension, toLimit(request.query.k) ?? 10),
-    }),
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async (side) => ({
+        items: await (await need(side)).topK(
+          request.query.dimension,
+          toLimit(request.query.k) ?? 10,
+        ),
+      })),
   );
 
   app.post(

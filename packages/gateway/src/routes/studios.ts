@@ -10,6 +10,7 @@ import { Type } from "@sinclair/typebox";
 import type { GatewayApp, GatewayContext } from "../app.js";
 import { assertMayWrite } from "../auth.js";
 import { fail } from "../problem.js";
+import { fromReplica, type ReadSide } from "../read-routing.js";
 import {
   ADMIN_SECURITY,
   Address,
@@ -45,11 +46,12 @@ const TRANSITIONS = ["create", "assign", "start", "submit", "evaluate", "reward"
 
 /** Studios, members, tasks and the Governance Studio. */
 export function studioRoutes(app: GatewayApp, ctx: GatewayContext): void {
-  const need = (): Studios => {
+  /** The studios; a read passes its side (read-routing.ts: the replica's, or the primary's). */
+  const need = (side?: ReadSide): Studios => {
     if (ctx.studios === undefined) {
       fail("GATEWAY_FEATURE_DISABLED", "this gateway runs no studios", { feature: "studios" });
     }
-    return ctx.studios;
+    return side?.studios ?? ctx.studios;
   };
   const Params = Type.Object({ id: StudioId });
   const TaskParams = Type.Object({ id: StudioId, task: TaskId });
@@ -139,25 +141,30 @@ export function studioRoutes(app: GatewayApp, ctx: GatewayContext): void {
         response: errors(404),
       },
     },
-    async (request) => {
-      const { limit, ...q } = request.query;
-      return need().studios.list({
-        ...q,
-        ...limitOf(limit),
-      });
-    },
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async (side) => {
+        const { limit, ...q } = request.query;
+        return need(side).studios.list({
+          ...q,
+          ...limitOf(limit),
+        });
+      }),
   );
 
   app.get(
     "/v1/studios/:id",
     { schema: { tags, summary: "A studio", params: Params, response: errors(404) } },
-    async (request) => need().studios.get(request.params.id),
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, (side) => need(side).studios.get(request.params.id)),
   );
 
   app.get(
     "/v1/studios/:id/members",
     { schema: { tags, summary: "A studio's members", params: Params, response: errors(404) } },
-    async (request) => ({ items: await need().studios.members(request.params.id) }),
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async (side) => ({
+        items: await need(side).studios.members(request.params.id),
+      })),
   );
 
   app.post(
@@ -259,14 +266,15 @@ export function studioRoutes(app: GatewayApp, ctx: GatewayContext): void {
         response: errors(404),
       },
     },
-    async (request) => {
-      const { limit, state, cursor } = request.query;
-      return need().tasks.listTasks(request.params.id, {
-        ...(state === undefined ? {} : { state: state as never }),
-        ...limitOf(limit),
-        ...(cursor === undefined ? {} : { cursor }),
-      });
-    },
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async (side) => {
+        const { limit, state, cursor } = request.query;
+        return need(side).tasks.listTasks(request.params.id, {
+          ...(state === undefined ? {} : { state: state as never }),
+          ...limitOf(limit),
+          ...(cursor === undefined ? {} : { cursor }),
+        });
+      }),
   );
 
   app.get(
@@ -279,15 +287,16 @@ export function studioRoutes(app: GatewayApp, ctx: GatewayContext): void {
         response: errors(404),
       },
     },
-    async (request) => {
-      const s = need();
-      const { id, task } = request.params;
-      const [t, history] = await Promise.all([
-        s.tasks.getTask(id, task),
-        s.tasks.history(id, task),
-      ]);
-      return { ...t, history };
-    },
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async (side) => {
+        const s = need(side);
+        const { id, task } = request.params;
+        const [t, history] = await Promise.all([
+          s.tasks.getTask(id, task),
+          s.tasks.history(id, task),
+        ]);
+        return { ...t, history };
+      }),
   );
 
   app.get(
@@ -392,7 +401,8 @@ export function studioRoutes(app: GatewayApp, ctx: GatewayContext): void {
         response: errors(404),
       },
     },
-    async (request) => need().governance.dao(request.params.id),
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, (side) => need(side).governance.dao(request.params.id)),
   );
 
   app.get(
@@ -405,28 +415,31 @@ export function studioRoutes(app: GatewayApp, ctx: GatewayContext): void {
         response: errors(404),
       },
     },
-    async (request) => {
-      const g = need().governance;
-      const { id, proposal } = request.params;
-      const [p, votes] = await Promise.all([g.getProposal(id, proposal), g.votes(id, proposal)]);
-      const rewardPlan = (await g.rewardPlan(id, proposal)).map((r) => ({
-        task: r.task.id,
-        agent: r.agent,
-        amount: r.amount.toString(),
-      }));
-      // What the operator signs next: the tally while voting, the DAO before and after once passed.
-      const execution =
-        p.state === "passed"
-          ? await g.dao(id).then((before) => ({ before, after: applyProposal(before, p.proposal) }))
-          : null;
-      return {
-        ...p,
-        votes,
-        rewardPlan,
-        tally: p.tally ?? (await g.computeTally(id, proposal)),
-        execution,
-      };
-    },
+    async (request, reply) =>
+      fromReplica(ctx, request, reply, async (side) => {
+        const g = need(side).governance;
+        const { id, proposal } = request.params;
+        const [p, votes] = await Promise.all([g.getProposal(id, proposal), g.votes(id, proposal)]);
+        const rewardPlan = (await g.rewardPlan(id, proposal)).map((r) => ({
+          task: r.task.id,
+          agent: r.agent,
+          amount: r.amount.toString(),
+        }));
+        // What the operator signs next: the tally while voting, the DAO before and after once passed.
+        const execution =
+          p.state === "passed"
+            ? await g
+                .dao(id)
+                .then((before) => ({ before, after: applyProposal(before, p.proposal) }))
+            : null;
+        return {
+          ...p,
+          votes,
+          rewardPlan,
+          tally: p.tally ?? (await g.computeTally(id, proposal)),
+          execution,
+        };
+      }),
   );
 
   app.get(
