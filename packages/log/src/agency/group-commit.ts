@@ -172,7 +172,11 @@ export class GroupCommitWriter {
         });
         if (accepted.length === 0) return;
         // The family's lock; a rotation that is due happens here (log-family.ts).
-        const target = await ctx.logs.lockActive(tx);
+        // A batch whose every entry names a shard does not rotate (it would
+        // only start a shard with nothing in it but its link entry).
+        const target = await ctx.logs.lockActive(tx, {
+          rotate: accepted.some((p) => p.log === undefined),
+        });
         const refused = await refuseOtherShards(ctx, tx, accepted, target.log);
         if (refused.size > 0) {
           for (const [p, error] of refused) p.reject(error);
