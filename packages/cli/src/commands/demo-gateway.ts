@@ -52,6 +52,7 @@ type Stack = {
   gatewayUrls?: string[];
   shardMaxEntries?: number;
   logs?: Record<string, string | null>;
+  anchorEverySeconds?: number;
 };
 
 async function readStack(): Promise<Stack> {
@@ -460,7 +461,10 @@ export async function runGatewayDemo(opts: GatewayDemoOptions): Promise<void> {
   out(`took        ${formatDuration(performance.now() - started)}`);
   if (stack?.gatewayUrls !== undefined && stack.gatewayUrls.length > 1 && apiKey !== undefined) {
     const { runScaleTour } = await import("./demo-scale.js");
-    await runScaleTour({ ...stack, gatewayUrls: stack.gatewayUrls, adminKey: apiKey });
+    await runScaleTour(
+      { ...stack, gatewayUrls: stack.gatewayUrls, adminKey: apiKey },
+      { anchorTimeoutSeconds: opts.anchorTimeout },
+    );
   }
   out(`RECEIPT ${receiptHash(receipt)} ${file}`);
 }

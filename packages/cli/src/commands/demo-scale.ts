@@ -29,6 +29,8 @@ export type ScaleStack = {
   shardMaxEntries?: number;
   /** Each service's log file (the worker's says when it took the leader lease). */
   logs?: Record<string, string | null>;
+  /** The worker's interval (bounds the wait for the shards' anchors). */
+  anchorEverySeconds?: number;
 };
 
 /** One row of `GET /v1/logs` (docs/api.md). */
@@ -95,7 +97,10 @@ async function workerLeadership(stack: ScaleStack): Promise<string | null> {
  * @throws Error when a gateway is not ready, the writes did not cross a rotation although the
  * stack rotates, or a receipt does not verify.
  */
-export async function runScaleTour(stack: ScaleStack): Promise<void> {
+export async function runScaleTour(
+  stack: ScaleStack,
+  options: { anchorTimeoutSeconds: number } = { anchorTimeoutSeconds: 0 },
+): Promise<void> {
   const started = performance.now();
   const urls = stack.gatewayUrls;
   const name = (i: number) => `gateway-${i + 1}`;
@@ -210,9 +215,11 @@ export async function runScaleTour(stack: ScaleStack): Promise<void> {
 
   // ---- receipts, one per shard written, through the other gateway ----------------------------
   const verified: string[] = [];
+  const firstOf = new Map<string, Written>();
   for (const shard of shardsWritten) {
     const w = written.filter((x) => x.log === shard).sort((a, b) => a.leafIndex - b.leafIndex)[0];
     if (w === undefined) continue;
+    firstOf.set(shard, w);
     const other = (w.gateway + 1) % urls.length;
     const { body, read } = await getJson<Record<string, unknown>>(
       `${urls[other]}/v1/actions/${w.id}/receipt?payload=false`,
@@ -277,6 +284,33 @@ export async function runScaleTour(stack: ScaleStack): Promise<void> {
   const lag = /^chaoscore_replica_lag_seconds(?:\{[^}]*\})? (\S+)$/m.exec(metrics)?.[1];
   if (lag !== undefined) out(`  chaoscore_replica_lag_seconds on ${name(0)}: ${lag}`);
 
+  // ---- anchors: the leader anchors every shard's checkpoint --------------------------------------
+  // At most three of the worker's rounds (and --anchor-timeout): each shard's first receipt
+  // gains an anchor once a final anchor covers it.
+  const waitSeconds = Math.min(
+    options.anchorTimeoutSeconds,
+    3 * (stack.anchorEverySeconds ?? 30) + 10,
+  );
+  const anchors = new Map<string, string>();
+  if (waitSeconds > 0) {
+    const deadline = Date.now() + waitSeconds * 1000;
+    for (;;) {
+      for (const [shard, w] of firstOf) {
+        if (anchors.has(shard)) continue;
+        const { body } = await getJson<{ anchor: { blockNumber: number | string } | null }>(
+          `${urls[0]}/v1/actions/${w.id}/receipt?payload=false`,
+          stack.adminKey,
+        );
+        if (body.anchor !== null) anchors.set(shard, `block ${body.anchor.blockNumber}`);
+      }
+      if (anchors.size === firstOf.size || Date.now() > deadline) break;
+      await new Promise((res) => setTimeout(res, 2000));
+    }
+    out(
+      `  anchors (the leader's): ${[...firstOf.keys()].map((shard) => `${shard} ${anchors.get(shard) ?? `not anchored within ${waitSeconds} s`}`).join(", ")}`,
+    );
+  }
+
   // ---- summary ---------------------------------------------------------------------------------
   out();
   out(`SUMMARY gateways ${urls.length}: ${roles.join(", ")}; leader: ${leader}`);
@@ -292,5 +326,10 @@ export async function runScaleTour(stack: ScaleStack): Promise<void> {
   out(
     `SUMMARY receipts ${verified.length} verified under ${shortHex(gw.log.verifierKey.split("+").slice(0, 2).join("+"), 40)}: ${verified.join(", ")}`,
   );
+  if (waitSeconds > 0) {
+    out(
+      `SUMMARY anchors ${anchors.size} of ${firstOf.size} shards: ${[...firstOf.keys()].map((shard) => `${shard} ${anchors.get(shard) ?? "none yet"}`).join(", ")}`,
+    );
+  }
   out(`SUMMARY took ${formatDuration(performance.now() - started)}`);
 }
