@@ -74,6 +74,10 @@ type RunResult = {
   /** Group-commit batches (one checkpoint each) and the CPU seconds spent during the load. */
   batches: number;
   cpu: { gateways: number; postgres: number; loader: number };
+  /** WAL bytes the server wrote during the load (pg_current_wal_lsn before and after). */
+  walBytes: number;
+  /** Mean bytes of one request body (the signed entry and its payload as JSON). */
+  bodyBytes: number;
 };
 
 function runLoad(
@@ -189,11 +193,13 @@ async function runWith(
     const bodies = join(work, "bodies.ndjson");
     const ackedFile = join(work, "acked.txt");
     writeFileSync(bodies, `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
+    const bodyBytes =
+      signed.reduce((n, a) => n + Buffer.byteLength(JSON.stringify(a)), 0) / signed.length;
 
     log(`  ${count} gateway(s): ${options.actions} actions from ${options.agents} agents…`);
-    const [checkpointsBefore] = await pg.query<{ n: number }>(
+    const [checkpointsBefore] = await pg.query<{ n: number; lsn: string }>(
       database,
-      "SELECT count(*)::int AS n FROM log_checkpoints",
+      "SELECT count(*)::int AS n, pg_current_wal_lsn()::text AS lsn FROM log_checkpoints",
     );
     const loadBefore = load1();
     const gatewayCpu = () => gateways.reduce((s, g) => s + processCpuSeconds(g.pid), 0);
@@ -219,9 +225,10 @@ async function runWith(
       loader: loaderCpu,
     };
     const loadAfter = load1();
-    const [checkpointsAfter] = await pg.query<{ n: number }>(
+    const [checkpointsAfter] = await pg.query<{ n: number; wal: string }>(
       database,
-      "SELECT count(*)::int AS n FROM log_checkpoints",
+      "SELECT count(*)::int AS n, pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::text AS wal FROM log_checkpoints",
+      [checkpointsBefore?.lsn ?? "0/0"],
     );
     const rate = load.acked / load.seconds;
 
@@ -272,6 +279,8 @@ async function runWith(
       audit: summary,
       batches: (checkpointsAfter?.n ?? 0) - (checkpointsBefore?.n ?? 0),
       cpu,
+      walBytes: Number(checkpointsAfter?.wal ?? 0),
+      bodyBytes,
     };
   } finally {
     await Promise.all(gateways.map((g) => g.stop()));
@@ -376,17 +385,29 @@ agents per run; --quick: 1,200 actions, 24 agents.`);
   }
   console.log("");
   console.log(
-    "gateways  batches  actions/batch  ms/batch  CPU µs/action: gateways  Postgres  load generator  CPU used / wall (of 2 cores)",
+    "gateways  batches  actions/batch  ms/batch  CPU µs/action: gateways  Postgres  load generator  CPU used / wall (of 2 cores)  WAL bytes/action",
   );
   for (const r of results) {
     const per = (s: number) => ((s / Math.max(1, r.load.acked)) * 1e6).toFixed(0);
     const used = (r.cpu.gateways + r.cpu.postgres + r.cpu.loader) / r.load.seconds;
     console.log(
-      `${String(r.gateways).padStart(8)} ${String(r.batches).padStart(8)} ${(r.load.acked / Math.max(1, r.batches)).toFixed(1).padStart(14)} ${((r.load.seconds * 1000) / Math.max(1, r.batches)).toFixed(1).padStart(9)} ${per(r.cpu.gateways).padStart(24)} ${per(r.cpu.postgres).padStart(9)} ${per(r.cpu.loader).padStart(15)} ${used.toFixed(2).padStart(29)}`,
+      `${String(r.gateways).padStart(8)} ${String(r.batches).padStart(8)} ${(r.load.acked / Math.max(1, r.batches)).toFixed(1).padStart(14)} ${((r.load.seconds * 1000) / Math.max(1, r.batches)).toFixed(1).padStart(9)} ${per(r.cpu.gateways).padStart(24)} ${per(r.cpu.postgres).padStart(9)} ${per(r.cpu.loader).padStart(15)} ${used.toFixed(2).padStart(29)} ${(r.walBytes / Math.max(1, r.load.acked)).toFixed(0).padStart(17)}`,
     );
   }
   console.log(
     "(a batch is one group-commit transaction holding the log's row lock; ms/batch = wall time / batches: with one log, batches of all gateways take turns)",
+  );
+  console.log(`request body: ${(results[0]?.bodyBytes ?? 0).toFixed(0)} bytes per action (mean)`);
+  // On a shared machine the wall-clock rate also measures the share of the cores the run got
+  // (more processes, more share): actions per CPU-second of the gateways and Postgres does not.
+  const perCpu = (r: RunResult) => r.load.acked / Math.max(1e-9, r.cpu.gateways + r.cpu.postgres);
+  console.log(
+    `actions per CPU-second of the gateways + Postgres: ${results
+      .map(
+        (r) =>
+          `${r.gateways} gateway(s) ${perCpu(r).toFixed(0)} (${(perCpu(r) / perCpu(one)).toFixed(3)} ×)`,
+      )
+      .join(", ")}`,
   );
   console.log("");
   for (const r of results) {
