@@ -31,7 +31,7 @@ export function registerDemoCommand(program: Command): void {
     )
     .option(
       "--target <target>",
-      "run the flow over HTTP against a stack: `staging` (reads .chaoscore/staging/stack.json from `npm run staging`)",
+      "run the flow over HTTP against a stack: `staging` (reads .chaoscore/staging/stack.json from `npm run staging`, or the one in CHAOSCORE_STAGING_DIR); with two gateways it then writes through both across a shard rotation and reads through the replica",
     )
     .option(
       "--gateway <url>",
