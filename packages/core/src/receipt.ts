@@ -415,6 +415,14 @@ export function verifyReceipt(
 
 // A verifier checks many receipts of few logs: parsing a key costs a curve operation.
 const keyName = keyMemo((key) => parseVerifierKey(key).name);
+// ...and of few shards: a certificate verified under a key stays verified (only successes are kept).
+const verifiedCertificate = keyMemo((keyAndCertificate) => {
+  const newline = keyAndCertificate.indexOf("\n");
+  return verifyShardCertificate(
+    keyAndCertificate.slice(newline + 1),
+    keyAndCertificate.slice(0, newline),
+  );
+});
 
 /** The origin a signed checkpoint claims (its first line), before anything is verified. */
 function claimedOrigin(note: string): string {
@@ -453,7 +461,7 @@ function certifiedShard(
   }
   let certified: { shard: number; shardOrigin: string; shardVerifierKey: string };
   try {
-    certified = verifyShardCertificate(receipt.shard, trustedLogKey);
+    certified = verifiedCertificate(`${trustedLogKey}\n${receipt.shard}`);
   } catch (cause) {
     const code = isChaosCoreError(cause) ? cause.code : "unknown";
     throw new ChaosCoreError(
