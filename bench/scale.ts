@@ -76,6 +76,8 @@ type RunResult = {
   cpu: { gateways: number; postgres: number; loader: number };
   /** WAL bytes the server wrote during the load (pg_current_wal_lsn before and after). */
   walBytes: number;
+  /** Growth of the database's size on disk during the load (pg_database_size). */
+  dbBytes: number;
   /** Mean bytes of one request body (the signed entry and its payload as JSON). */
   bodyBytes: number;
 };
@@ -197,9 +199,10 @@ async function runWith(
       signed.reduce((n, a) => n + Buffer.byteLength(JSON.stringify(a)), 0) / signed.length;
 
     log(`  ${count} gateway(s): ${options.actions} actions from ${options.agents} agents…`);
-    const [checkpointsBefore] = await pg.query<{ n: number; lsn: string }>(
+    const [checkpointsBefore] = await pg.query<{ n: number; lsn: string; size: string }>(
       database,
-      "SELECT count(*)::int AS n, pg_current_wal_lsn()::text AS lsn FROM log_checkpoints",
+      `SELECT count(*)::int AS n, pg_current_wal_lsn()::text AS lsn,
+              pg_database_size(current_database())::text AS size FROM log_checkpoints`,
     );
     const loadBefore = load1();
     const gatewayCpu = () => gateways.reduce((s, g) => s + processCpuSeconds(g.pid), 0);
@@ -225,9 +228,10 @@ async function runWith(
       loader: loaderCpu,
     };
     const loadAfter = load1();
-    const [checkpointsAfter] = await pg.query<{ n: number; wal: string }>(
+    const [checkpointsAfter] = await pg.query<{ n: number; wal: string; size: string }>(
       database,
-      "SELECT count(*)::int AS n, pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::text AS wal FROM log_checkpoints",
+      `SELECT count(*)::int AS n, pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::text AS wal,
+              pg_database_size(current_database())::text AS size FROM log_checkpoints`,
       [checkpointsBefore?.lsn ?? "0/0"],
     );
     const rate = load.acked / load.seconds;
@@ -281,6 +285,7 @@ async function runWith(
       cpu,
       walBytes: Number(checkpointsAfter?.wal ?? 0),
       bodyBytes,
+      dbBytes: Number(checkpointsAfter?.size ?? 0) - Number(checkpointsBefore?.size ?? 0),
     };
   } finally {
     await Promise.all(gateways.map((g) => g.stop()));
@@ -397,7 +402,11 @@ agents per run; --quick: 1,200 actions, 24 agents.`);
   console.log(
     "(a batch is one group-commit transaction holding the log's row lock; ms/batch = wall time / batches: with one log, batches of all gateways take turns)",
   );
-  console.log(`request body: ${(results[0]?.bodyBytes ?? 0).toFixed(0)} bytes per action (mean)`);
+  console.log(
+    `request body: ${(results[0]?.bodyBytes ?? 0).toFixed(0)} bytes per action (mean); database growth: ${results
+      .map((r) => `${(r.dbBytes / Math.max(1, r.load.acked)).toFixed(0)}`)
+      .join(" / ")} bytes per action`,
+  );
   // On a shared machine the wall-clock rate also measures the share of the cores the run got
   // (more processes, more share): actions per CPU-second of the gateways and Postgres does not.
   const perCpu = (r: RunResult) => r.load.acked / Math.max(1e-9, r.cpu.gateways + r.cpu.postgres);
