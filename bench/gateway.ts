@@ -24,6 +24,7 @@ import {
   type SignedAction,
   signActions,
 } from "./agents.js";
+import { runProofServing } from "./gateway-proofs.js";
 import { baselineRecoverRate, baselineVerifyRate } from "./ingest.js";
 import { describeMachine, goal } from "./machine.js";
 
@@ -130,6 +131,8 @@ export async function runGatewayBench(argv: string[]): Promise<boolean> {
       connections: { type: "string", default: "128" },
       threads: { type: "string", default: "1" },
       backend: { type: "string", default: process.env.DATABASE_URL ? "postgres" : "pglite" },
+      "proof-leaves": { type: "string", default: "1000000" },
+      "read-seconds": { type: "string", default: "10" },
       help: { type: "boolean", default: false },
     },
   });
@@ -141,7 +144,13 @@ same engine configuration: in-process (recordAction with <connections>
 records in flight) and over HTTP (POST /v1/actions with an API key, one
 action per request, autocannon with <connections> connections in a separate
 process, one agent per connection so that each agent's nonces arrive in
-order). Prints throughput and latency and the ratio HTTP / in-process.`);
+order). Prints throughput and latency and the ratio HTTP / in-process.
+
+Then proof serving: a log of --proof-leaves leaves (default 1,000,000; 0
+skips it) and, over HTTP with autocannon in its own process for
+--read-seconds each, random inclusion proofs/s and random full tiles/s, the
+Cache-Control of a full tile, and the append and inclusion-proof cost at that
+size vs at 1,000 leaves.`);
     return true;
   }
   const n = Number(values.actions);
@@ -220,5 +229,19 @@ order). Prints throughput and latency and the ratio HTTP / in-process.`);
     goal("gateway_http_rejected", load.non2xx + load.errors, 0, false),
     goal("gateway_http_log_complete", size, n, true),
   ];
+  const proofLeaves = Number(values["proof-leaves"]);
+  if (proofLeaves > 0) {
+    log(`proof serving: a log of ${proofLeaves} leaves…`);
+    all.push(
+      await runProofServing(
+        () => openEngine(kind, [], threads),
+        CHAIN_ID,
+        proofLeaves,
+        32,
+        Number(values["read-seconds"]),
+        log,
+      ),
+    );
+  }
   return all.every(Boolean);
 }

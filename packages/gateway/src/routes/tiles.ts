@@ -12,6 +12,7 @@ import type { GatewayApp, GatewayContext } from "../app.js";
 import { fail } from "../problem.js";
 import { fromReplica } from "../read-routing.js";
 import { errors } from "../schemas.js";
+import { ImmutableCache } from "./immutable-cache.js";
 import { latestCheckpoint } from "./log.js";
 import { LogId, shardFor } from "./logs.js";
 
@@ -58,15 +59,37 @@ function sendWithEtag(
   type: string,
   body: string | Buffer,
   cacheControl: string,
+  etag = etagOf(body),
 ) {
-  const etag = `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"`;
   reply.type(type).header("cache-control", cacheControl).header("etag", etag);
   if (request.headers["if-none-match"] === etag) return reply.code(304).send();
   return reply.send(body);
 }
 
+function etagOf(body: string | Buffer): string {
+  return `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"`;
+}
+
+/**
+ * Sends a full tile or entry bundle (immutable) and keeps it in `cache`
+ * under `key`: the next request for it reads no database.
+ */
+function sendImmutable(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  cache: ImmutableCache,
+  key: string,
+  body: Buffer,
+) {
+  const etag = etagOf(body);
+  cache.set(key, { body, etag });
+  return sendWithEtag(request, reply, "application/octet-stream", body, IMMUTABLE, etag);
+}
+
 /** tlog-tiles routes. */
 export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
+  // Full tiles and bundles never change: read once from the database, then from memory.
+  const immutable = new ImmutableCache();
   // Both routes read: from the replica when one is configured (read-routing.ts).
   app.get(
     "/log/checkpoint",
@@ -116,6 +139,18 @@ export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
         fromReplica(ctx, request, reply, async (side) => {
           const log = await shardFor(ctx, side, (request.params as { id?: string }).id);
           const rest = (request.params as { "*": string })["*"];
+          const key = `${log.id}\n${rest}`;
+          const cached = immutable.get(key);
+          if (cached !== undefined) {
+            return sendWithEtag(
+              request,
+              reply,
+              "application/octet-stream",
+              cached.body,
+              IMMUTABLE,
+              cached.etag,
+            );
+          }
           const slash = rest.indexOf("/");
           const head = slash < 0 ? rest : rest.slice(0, slash);
           const { index, width } = parseTileIndex(slash < 0 ? "" : rest.slice(slash + 1));
@@ -138,13 +173,10 @@ export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
               len.writeUInt16BE(r.entry.length);
               parts.push(len, Buffer.from(r.entry));
             }
-            return sendWithEtag(
-              request,
-              reply,
-              "application/octet-stream",
-              Buffer.concat(parts),
-              width === TILE_WIDTH ? IMMUTABLE : "no-cache",
-            );
+            const bundle = Buffer.concat(parts);
+            return width === TILE_WIDTH
+              ? sendImmutable(request, reply, immutable, key, bundle)
+              : sendWithEtag(request, reply, "application/octet-stream", bundle, "no-cache");
           }
           if (!/^[0-9]{1,2}$/.test(head) || Number(head) > 7) {
             fail("GATEWAY_REQUEST_INVALID", "a tile level is 0 to 7, or `entries`", {
@@ -159,13 +191,10 @@ export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
             });
           }
           const hashes = await log.nodes(8 * level, start, start + width);
-          return sendWithEtag(
-            request,
-            reply,
-            "application/octet-stream",
-            Buffer.concat(hashes.map((h) => Buffer.from(h))),
-            width === TILE_WIDTH ? IMMUTABLE : "no-cache",
-          );
+          const tile = Buffer.concat(hashes.map((h) => Buffer.from(h)));
+          return width === TILE_WIDTH
+            ? sendImmutable(request, reply, immutable, key, tile)
+            : sendWithEtag(request, reply, "application/octet-stream", tile, "no-cache");
         }),
     );
   }

@@ -1,0 +1,185 @@
+/**
+ * Proof serving of `npm run bench -- gateway`: a log of `leaves` leaves
+ * (synthetic 64-byte leaves appended through the log's own writer, 10,000 per
+ * transaction), then over HTTP — the gateway on loopback, autocannon in its
+ * own process (gateway-reads.ts) — random inclusion proofs/s and random full
+ * tiles/s, and the `Cache-Control` of a full tile; beside it, the append and
+ * inclusion-proof cost at 1,000,000 vs 1,000 leaves.
+ */
+import { spawn } from "node:child_process";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import type { Engine } from "@chaoscore/engine";
+import { buildGateway, gatewayServices } from "@chaoscore/gateway";
+import type { Db } from "@chaoscore/log";
+import { goal } from "./machine.js";
+
+type Opened = { engine: Engine; db: Db; cleanup: () => Promise<void> };
+
+type Reads = {
+  requests: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+};
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+/** Appends `count` synthetic leaves numbered from `from`, in one transaction; returns ms. */
+async function append(engine: Engine, db: Db, from: number, count: number): Promise<number> {
+  const leaves = Array.from({ length: count }, (_, i) => {
+    const leaf = new Uint8Array(64);
+    new DataView(leaf.buffer).setFloat64(0, from + i);
+    leaf.fill(0x61, 8);
+    return leaf;
+  });
+  const start = performance.now();
+  let commit: (() => void) | undefined;
+  await db.transaction(async (tx) => {
+    commit = (await engine.log.appendInTransaction(tx, leaves)).commit;
+  });
+  commit?.();
+  return performance.now() - start;
+}
+
+/** Median ms per leaf of five appends of 1,000 leaves, from the log's current size. */
+async function appendCost(engine: Engine, db: Db): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    times.push((await append(engine, db, await engine.log.size(), 1000)) / 1000);
+  }
+  return median(times);
+}
+
+/** Median ms of an in-process inclusion proof (fetch of its stored nodes) at the current size. */
+async function proofCost(engine: Engine): Promise<number> {
+  const size = await engine.log.size();
+  const times: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const index = Math.floor(((i * 7919) % 200) * (size / 200));
+    const start = performance.now();
+    await engine.log.inclusionProof(index, size);
+    times.push(performance.now() - start);
+  }
+  return median(times);
+}
+
+function runReads(
+  url: string,
+  mode: "proof" | "tile",
+  size: number,
+  connections: number,
+  seconds: number,
+): Promise<Reads> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        join(import.meta.dirname, "gateway-reads.ts"),
+        url,
+        mode,
+        String(size),
+        String(connections),
+        String(seconds),
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += String(d);
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      if (code !== 0) return reject(new Error(`the read load generator exited with ${code}`));
+      resolve(JSON.parse(out.trim().split("\n").pop() as string) as Reads);
+    });
+  });
+}
+
+/** Runs the proof-serving part; returns whether its goals passed. */
+export async function runProofServing(
+  open: () => Promise<Opened>,
+  chainId: bigint,
+  leaves: number,
+  connections: number,
+  seconds: number,
+  log: (message: string) => void,
+): Promise<boolean> {
+  const { engine, db, cleanup } = await open();
+  try {
+    await append(engine, db, 0, 1000);
+    const append1k = await appendCost(engine, db);
+    const proof1k = await proofCost(engine);
+    const fillStart = performance.now();
+    for (let size = await engine.log.size(); size < leaves - 5000; size = await engine.log.size()) {
+      await append(engine, db, size, Math.min(10_000, leaves - 5000 - size));
+      if (size % 100_000 < 10_000) log(`  proof serving: ${size.toLocaleString("en-US")} leaves…`);
+    }
+    const fillSeconds = (performance.now() - fillStart) / 1000;
+    const appendBig = await appendCost(engine, db);
+    const size = await engine.log.size();
+    const proofBig = await proofCost(engine);
+    console.log(
+      `log of ${size.toLocaleString("en-US")} leaves filled in ${fillSeconds.toFixed(0)} s (${(size / fillSeconds).toFixed(0)} leaves/s, 10,000 per transaction; load ${loadavg()[0]?.toFixed(1)})`,
+    );
+    console.log(
+      `append per leaf (median of five batches of 1,000): ${append1k.toFixed(4)} ms at ~1,000 leaves, ${appendBig.toFixed(4)} ms at ${size.toLocaleString("en-US")}; inclusion proof in process (median of 200): ${proof1k.toFixed(2)} ms at ~6,000 leaves, ${proofBig.toFixed(2)} ms at ${size.toLocaleString("en-US")}`,
+    );
+
+    const app = await buildGateway({
+      ...gatewayServices({ engine, chainId }),
+      logger: false,
+      rateLimit: false,
+    });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    let proofs: Reads;
+    let tiles: Reads;
+    let cacheControl: string;
+    try {
+      const tile = await fetch(`${url}/log/tile/0/001`);
+      await tile.arrayBuffer();
+      cacheControl = tile.headers.get("cache-control") ?? "";
+      log(`  proof serving over HTTP: inclusion proofs for ${seconds} s…`);
+      proofs = await runReads(url, "proof", size, connections, seconds);
+      log(`  proof serving over HTTP: full tiles for ${seconds} s…`);
+      tiles = await runReads(url, "tile", size, connections, seconds);
+    } finally {
+      await app.close();
+    }
+    const proofRate = proofs.ok / proofs.seconds;
+    const tileRate = tiles.ok / tiles.seconds;
+    console.log(
+      `over HTTP from ${size.toLocaleString("en-US")} leaves, ${connections} connections, ${seconds} s each (load ${loadavg()[0]?.toFixed(1)}): inclusion proofs ${proofRate.toFixed(0)}/s (p50 ${proofs.p50} ms, p99 ${proofs.p99} ms, ${proofs.non2xx + proofs.errors} failed); full tiles ${tileRate.toFixed(0)}/s (p50 ${tiles.p50} ms, p99 ${tiles.p99} ms, ${tiles.non2xx + tiles.errors} failed); a full tile's Cache-Control: ${cacheControl}`,
+    );
+    const immutable = /immutable/.test(cacheControl) && /max-age=31536000/.test(cacheControl);
+    return [
+      goal(
+        `gateway_inclusion_proofs_per_s_${size >= 1_000_000 ? "1m" : size}`,
+        proofRate,
+        2000,
+        true,
+      ),
+      goal(`gateway_full_tiles_per_s_${size >= 1_000_000 ? "1m" : size}`, tileRate, 10000, true),
+      goal("gateway_full_tile_immutable", immutable ? 1 : 0, 1, true),
+      goal(
+        "gateway_proof_reads_failed",
+        proofs.non2xx + proofs.errors + tiles.non2xx + tiles.errors,
+        0,
+        false,
+      ),
+      goal("append_1m_vs_1k_ratio", appendBig / append1k, 1.5, false),
+      goal("inclusion_proof_1m_vs_1k_ratio", proofBig / proof1k, 1.5, false),
+    ].every(Boolean);
+  } finally {
+    await cleanup();
+  }
+}

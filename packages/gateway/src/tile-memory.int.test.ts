@@ -1,0 +1,60 @@
+/**
+ * Full tiles and entry bundles are immutable: the gateway reads each from the
+ * database once and serves it from memory after (routes/immutable-cache.ts,
+ * issue 14); a partial tile is read every time (it grows).
+ */
+import { TransparencyLog } from "@chaoscore/log";
+import { openTestGateway } from "@chaoscore/testkit/gateway";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+describe("full tiles from memory", () => {
+  let g: Awaited<ReturnType<typeof openTestGateway>>;
+
+  const append = async (n: number) => {
+    const entries = Array.from({ length: n }, (_, i) => new TextEncoder().encode(`entry ${i}`));
+    let commit = () => {};
+    await g.engine.db.transaction(async (tx) => {
+      ({ commit } = await g.engine.log.appendInTransaction(tx, entries));
+    });
+    commit();
+  };
+  const get = (url: string) => g.app.inject({ method: "GET", url });
+
+  beforeAll(async () => {
+    g = await openTestGateway();
+    await append(300);
+  }, 60_000);
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await g?.close();
+  });
+
+  it("reads a full tile and a full bundle once, and a partial tile every time", async () => {
+    const nodes = vi.spyOn(TransparencyLog.prototype, "nodes");
+    const entries = vi.spyOn(TransparencyLog.prototype, "entries");
+    const tile = await get("/log/tile/0/000");
+    const bundle = await get("/log/tile/entries/000");
+    expect([tile.statusCode, tile.rawPayload.length, bundle.statusCode]).toEqual([200, 8192, 200]);
+    expect([nodes.mock.calls.length, entries.mock.calls.length]).toEqual([1, 1]);
+    for (let i = 0; i < 3; i++) {
+      const again = await get("/log/tile/0/000");
+      expect([again.rawPayload, again.headers.etag]).toEqual([tile.rawPayload, tile.headers.etag]);
+      const bundleAgain = await get("/log/tile/entries/000");
+      expect(bundleAgain.rawPayload).toEqual(bundle.rawPayload);
+    }
+    expect([nodes.mock.calls.length, entries.mock.calls.length]).toEqual([1, 1]);
+
+    const partial = await get("/log/tile/0/001.p/44");
+    expect(partial.rawPayload.length).toBe(44 * 32);
+    await get("/log/tile/0/001.p/44");
+    expect(nodes.mock.calls.length).toBe(3);
+  });
+
+  it("keeps no answer for a tile that is not full yet", async () => {
+    const missing = await get("/log/tile/0/001");
+    expect(missing.json().code).toBe("MERKLE_INDEX_OUT_OF_RANGE");
+    await append(212); // 512 leaves: tile 1 is full now
+    const full = await get("/log/tile/0/001");
+    expect([full.statusCode, full.rawPayload.length]).toEqual([200, 8192]);
+  });
+});
