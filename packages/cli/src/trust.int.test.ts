@@ -9,13 +9,14 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { TRUST_POLICY_FORMAT } from "@chaoscore/core";
+import { generateNoteKey, TRUST_POLICY_FORMAT } from "@chaoscore/core";
 import {
   type FakeLogState,
   fakeLogPolicy,
   makeEntries,
   startFakeLog,
 } from "@chaoscore/testkit/fake-log";
+import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, expectCode } from "./test-support/run-cli.js";
 
@@ -173,6 +174,53 @@ describe("chaoscore log monitor", () => {
       findings: [{ kind: "split_view" }],
     });
     state.entries = makeEntries(12);
+  });
+
+  it("--family: one pass over every shard the gateway lists, exit 0 when clean", async () => {
+    const g = await openTestGateway({}, { shards: { maxEntries: 4 } });
+    try {
+      const url = await g.app.listen({ port: 0, host: "127.0.0.1" });
+      const agent = await g.newAgent();
+      for (let i = 0; i < 6; i++) await g.engine.agency.recordAction(agent.action());
+      await (await g.engine.logs.active()).checkpoint();
+      const familyPolicy = join(work, "family-policy.json");
+      await writeFile(
+        familyPolicy,
+        JSON.stringify({ format: TRUST_POLICY_FORMAT, log: { key: g.engine.log.verifierKey } }),
+      );
+      const args = ["--data-dir", work, "log", "monitor", "--gateway", url];
+      const r = expectCode(await cli(...args, "--policy", familyPolicy, "--family"), 0);
+      expect(r.stdout).toContain("✓ log family clean: 2 shard(s)");
+      expect(r.stdout).toContain("default-s1 (shard 1, active): size 3");
+      const json = expectCode(
+        await cli(...args, "--policy", familyPolicy, "--family", "--json"),
+        0,
+      );
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        clean: true,
+        shards: [
+          { id: "default", state: "frozen", checkpoint: { size: 4 } },
+          { id: "default-s1", state: "active", linkChecked: true },
+        ],
+      });
+      // a policy of another family key: shard 0 is not the policy's, shard 1's certificate fails
+      const other = join(work, "other-family-policy.json");
+      await writeFile(
+        other,
+        JSON.stringify({
+          format: TRUST_POLICY_FORMAT,
+          log: { key: generateNoteKey("chaoscore.test/log/default").verifierKey },
+        }),
+      );
+      const refused = expectCode(
+        await cli(...args, "--policy", other, "--family", "--state", join(work, "other.json")),
+        1,
+      );
+      expect(refused.stdout).toContain("bad_certificate");
+      expect((await cli(...args, "--policy", familyPolicy, "--family", "--watch")).code).toBe(2);
+    } finally {
+      await g.close();
+    }
   });
 
   it("--watch: metrics, findings printed once, POSTed to the webhook; stops on SIGINT", async () => {

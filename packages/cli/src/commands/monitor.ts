@@ -6,9 +6,11 @@ import { mkdir } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { dirname, join, resolve } from "node:path";
 import {
+  type FamilyPassResult,
   FINDING_KINDS,
   type Finding,
   type MonitorPassResult,
+  monitorFamilyWithStateFile,
   monitorLogWithStateFile,
   watchLog,
 } from "@chaoscore/monitor";
@@ -22,6 +24,7 @@ type MonitorOpts = {
   policy: string;
   state?: string;
   rpc?: string;
+  family?: boolean;
   watch?: boolean;
   interval?: number;
   metricsPort?: number;
@@ -64,7 +67,13 @@ export async function runLogMonitor({ dataDir }: Globals, opts: MonitorOpts): Pr
   if (opts.rpc !== undefined && policy.anchors.length === 0) {
     throw new UsageError("--rpc needs a policy that names its anchor contracts (anchors)");
   }
-  const statePath = resolve(opts.state ?? join(dataDir, "monitor-state.json"));
+  if (opts.family === true && opts.watch === true) {
+    throw new UsageError("--family runs one pass: run it from a timer, without --watch");
+  }
+  const statePath = resolve(
+    opts.state ??
+      join(dataDir, opts.family === true ? "monitor-family-state.json" : "monitor-state.json"),
+  );
   await mkdir(dirname(statePath), { recursive: true });
   const base = {
     gateway: opts.gateway,
@@ -72,6 +81,10 @@ export async function runLogMonitor({ dataDir }: Globals, opts: MonitorOpts): Pr
     statePath,
     ...(opts.rpc === undefined ? {} : { rpcUrl: opts.rpc }),
   };
+  if (opts.family === true) {
+    printFamily(await monitorFamilyWithStateFile(base), opts, statePath);
+    return;
+  }
   if (opts.watch !== true) {
     const result = await monitorLogWithStateFile(base);
     if (opts.json === true) {
@@ -96,6 +109,41 @@ export async function runLogMonitor({ dataDir }: Globals, opts: MonitorOpts): Pr
     return;
   }
   await watch(base, opts);
+}
+
+/** Prints a family pass: one line per shard, then the findings; exit code 1 with findings. */
+function printFamily(result: FamilyPassResult, opts: MonitorOpts, statePath: string): void {
+  const clean = result.findings.length === 0;
+  if (opts.json === true) {
+    printJson({
+      clean,
+      shards: result.shards.map((s) => ({
+        id: s.id,
+        shard: s.shard,
+        origin: s.origin,
+        state: s.state,
+        checkpoint: s.result?.checkpoint ?? null,
+        newEntries: s.result?.newEntries ?? 0,
+        linkChecked: result.state.shards[s.id]?.linkChecked ?? false,
+      })),
+      findings: result.findings,
+      state: statePath,
+    });
+  } else {
+    out(
+      clean
+        ? `✓ log family clean: ${result.shards.length} shard(s)`
+        : `✗ ${result.findings.length} finding(s) at ${opts.gateway}`,
+    );
+    for (const s of result.shards) {
+      out(
+        `  ${s.id} (shard ${s.shard}, ${s.state}): ${s.result === null ? "not verified" : summary(s.result)}`,
+      );
+    }
+    for (const f of result.findings) out(`  ${f.kind}: ${f.message}`);
+    if (clean) info(`state ${statePath}`);
+  }
+  if (!clean) process.exitCode = 1;
 }
 
 async function watch(

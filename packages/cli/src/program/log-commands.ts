@@ -57,6 +57,10 @@ export function registerLogCommands(program: Command): void {
     .requiredOption("--policy <file>", "the trust policy (docs/spec/trust-policy.md)")
     .option("--state <file>", "the monitor's state file (default: <data-dir>/monitor-state.json)")
     .option("--rpc <url>", "also check the log against the policy's anchor contracts on this chain")
+    .option(
+      "--family",
+      "follow every shard of the log family (GET /v1/logs): certificates, links, frozen shards (one pass; state default <data-dir>/monitor-family-state.json)",
+    )
     .option("--watch", "keep running: a pass every --interval seconds")
     .option("--interval <seconds>", "seconds between passes with --watch (default 10)", positiveInt)
     .option(
@@ -70,6 +74,7 @@ export function registerLogCommands(program: Command): void {
       "after",
       examples(
         "chaoscore log monitor --gateway http://127.0.0.1:8080 --policy policy.json",
+        "chaoscore log monitor --gateway http://127.0.0.1:8080 --policy policy.json --family",
         "chaoscore log monitor --gateway https://log.example --policy policy.json --rpc https://rpc.example --watch --metrics-port 9464 --webhook https://hooks.example/chaoscore",
       ),
     )
