@@ -477,6 +477,32 @@ describe.skipIf(!HAS_CHROMIUM)(
       await page.click("#verify-pasted");
       await page.waitForSelector('[data-testid="verdict"][data-code="RECEIPT_SHARD_UNCERTIFIED"]');
 
+      // the checkpoints page's check: a shard's checkpoint under the family key and its certificate
+      const checked = await page.evaluate(
+        ({ note, key, certificate }) => {
+          const explorer = (
+            globalThis as unknown as {
+              chaoscoreExplorer: {
+                verifyCheckpointNote(n: string, k: string, c?: readonly string[]): unknown;
+              };
+            }
+          ).chaoscoreExplorer;
+          return [
+            explorer.verifyCheckpointNote(note, key, [certificate]),
+            explorer.verifyCheckpointNote(note, key),
+          ];
+        },
+        {
+          note: (good.receipt as { checkpoint: string }).checkpoint,
+          key: (good.policy as { log: { key: string } }).log.key,
+          certificate: (good.receipt as { shard: string }).shard,
+        },
+      );
+      expect(checked).toEqual([
+        { ok: true, size: 4, shard: 1 },
+        { ok: false, code: "RECEIPT_SHARD_UNCERTIFIED" },
+      ]);
+
       await page.click("#unpin-policy");
       await page.waitForSelector('[data-testid="pinned-policy"] [data-state="none"]');
     });

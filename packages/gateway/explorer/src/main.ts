@@ -15,7 +15,7 @@
  */
 import { verifyReceipt } from "@chaoscore/core";
 import { h, link } from "./dom.js";
-import { verify } from "./verifier.js";
+import { verify, verifyCheckpointNote } from "./verifier.js";
 import {
   actionsView,
   actionView,
@@ -153,6 +153,7 @@ Object.assign(window, {
   chaoscoreExplorer: {
     verifyReceipt,
     verify,
+    verifyCheckpointNote,
     async trustAnchors() {
       const gw = await gatewayInfo();
       return { verifierKey: gw.log.verifierKey, trustedTeeRoots: gw.trustedTeeRoots };

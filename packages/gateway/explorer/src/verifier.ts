@@ -12,11 +12,14 @@ import {
   type Hex,
   isChaosCoreError,
   openCheckpoint,
+  parseVerifierKey,
+  shardNumberOfOrigin,
   type TrustPolicy,
   type VerifiedReceipt,
   type VerifiedReceiptWithPolicy,
   verifyReceipt,
   verifyReceiptWithPolicy,
+  verifyShardCertificate,
   verifyTeeEvidence,
 } from "@chaoscore/core";
 
@@ -73,13 +76,34 @@ export function verify(receipt: unknown, anchors: TrustAnchors): Verdict {
   }
 }
 
-/** Checks a checkpoint's signed note under the log key: its size, or the error code. */
+/**
+ * Checks a checkpoint's signed note under the log key: its size, or the error
+ * code. A checkpoint of a shard `<family>/s<n>` of the key's family verifies
+ * under the shard key that one of `certificates` (as `GET /v1/logs` lists
+ * them; each is checked under the key here) certifies for its origin
+ * (docs/spec/receipt.md §7) — `shard` then names the shard.
+ */
 export function verifyCheckpointNote(
   note: string,
   verifierKey: string,
-): { ok: true; size: number } | { ok: false; code: string } {
+  certificates: readonly string[] = [],
+): { ok: true; size: number; shard?: number } | { ok: false; code: string } {
   try {
-    return { ok: true, size: openCheckpoint(note, verifierKey).size };
+    const origin = note.slice(0, Math.max(0, note.indexOf("\n")));
+    const shard = shardNumberOfOrigin(parseVerifierKey(verifierKey).name, origin) ?? 0;
+    if (shard === 0) return { ok: true, size: openCheckpoint(note, verifierKey).size };
+    for (const certificate of certificates) {
+      let key: string;
+      try {
+        const certified = verifyShardCertificate(certificate, verifierKey);
+        if (certified.shardOrigin !== origin) continue;
+        key = certified.shardVerifierKey;
+      } catch {
+        continue; // not a certificate of this family: the server listed something else
+      }
+      return { ok: true, size: openCheckpoint(note, key).size, shard };
+    }
+    return { ok: false, code: "RECEIPT_SHARD_UNCERTIFIED" };
   } catch (error) {
     return { ok: false, code: isChaosCoreError(error) ? error.code : "UNEXPECTED" };
   }

@@ -11,17 +11,22 @@ import { chainUrl, gatewayInfo, section, type View } from "./shared.js";
 // ---- checkpoints ----------------------------------------------------------------------------------
 
 export async function checkpointsView(): Promise<View> {
-  const [gw, cps] = await Promise.all([
+  const [gw, cps, logs] = await Promise.all([
     gatewayInfo(),
     get<{ items: Checkpoint[] }>("/v1/log/checkpoints?limit=100"),
+    // the shards' certificates (a gateway without shards: none), checked here under the log key
+    get<{ logs: { certificate?: string }[] }>("/v1/logs").catch(() => ({ logs: [] })),
   ]);
+  const certificates = logs.logs.flatMap((l) =>
+    l.certificate === undefined ? [] : [l.certificate],
+  );
   const explorerUrl = gw.chain?.explorerUrl ?? null;
   const tx = chainUrl(explorerUrl, "tx");
   const address = chainUrl(explorerUrl, "address");
   const block = chainUrl(explorerUrl, "block");
   const pinned = pinnedPolicy();
   const rows = cps.items.map((cp) => {
-    const sig = verifyCheckpointNote(cp.note, pinned?.log.key ?? gw.log.verifierKey);
+    const sig = verifyCheckpointNote(cp.note, pinned?.log.key ?? gw.log.verifierKey, certificates);
     return [
       h("span", { class: "num" }, cp.size),
       mono(cp.rootHash, 12),
@@ -30,7 +35,10 @@ export async function checkpointsView(): Promise<View> {
         "span",
         null,
         sig.ok && sig.size === cp.size
-          ? badge("✓ signed", "ok")
+          ? badge(
+              sig.shard === undefined ? "✓ signed" : `✓ signed (shard ${sig.shard}, certified)`,
+              "ok",
+            )
           : badge(`✗ ${sig.ok ? "size differs" : sig.code}`, "fail"),
         pinned === null ? null : witnessBadge(cp.note, pinned),
       ),
