@@ -320,18 +320,7 @@ export function verifyReceipt(
   options: VerifyReceiptOptions = {},
 ): VerifiedReceipt {
   const receipt = parseReceipt(input);
-  const shard = certifiedShard(receipt, trustedLogKey);
-  let checkpoint: { origin: string; size: number; rootHash: Uint8Array };
-  try {
-    checkpoint = openCheckpoint(receipt.checkpoint, shard?.verifierKey ?? trustedLogKey);
-  } catch (cause) {
-    const code = isChaosCoreError(cause) ? cause.code : "unknown";
-    fail(
-      "RECEIPT_CHECKPOINT_INVALID",
-      `the checkpoint does not verify under the trusted key (${code})`,
-      cause,
-    );
-  }
+  const { checkpoint, shard } = openReceiptCheckpoint(receipt, trustedLogKey);
   const actionId = checkEntry("the action", receipt.action, checkpoint);
   let outcomeId: Hex | null = null;
   if (receipt.outcome !== null) {
@@ -411,6 +400,41 @@ export function verifyReceipt(
     attestation,
     ...(attestationResult === undefined ? {} : { attestationResult }),
   };
+}
+
+/**
+ * Step 2 of receipt verification alone (docs/spec/receipt.md §4, §7.2): opens
+ * a parsed receipt's checkpoint under the trusted key, or, for a shard of the
+ * trusted key's family, under the shard key its certificate names. For
+ * checks that need only the checkpoint (an anchor look-up after `verifyReceipt`).
+ * @throws ChaosCoreError RECEIPT_SHARD_UNCERTIFIED, RECEIPT_SHARD_CERTIFICATE_INVALID,
+ * RECEIPT_SHARD_MISMATCH, RECEIPT_CHECKPOINT_INVALID.
+ * @example
+ * ```ts
+ * const { checkpoint } = openReceiptCheckpoint(parseReceipt(text), logKey);
+ * ```
+ */
+export function openReceiptCheckpoint(
+  receipt: Receipt,
+  trustedLogKey: string,
+): {
+  checkpoint: { origin: string; size: number; rootHash: Uint8Array };
+  shard: VerifiedReceipt["shard"] | undefined;
+} {
+  const shard = certifiedShard(receipt, trustedLogKey);
+  try {
+    return {
+      checkpoint: openCheckpoint(receipt.checkpoint, shard?.verifierKey ?? trustedLogKey),
+      shard,
+    };
+  } catch (cause) {
+    const code = isChaosCoreError(cause) ? cause.code : "unknown";
+    throw new ChaosCoreError(
+      "RECEIPT_CHECKPOINT_INVALID",
+      `the checkpoint does not verify under the trusted key (${code})`,
+      { details: { cause: code }, cause },
+    );
+  }
 }
 
 // A verifier checks many receipts of few logs: parsing a key costs a curve operation.
