@@ -89,6 +89,28 @@ describe.skipIf(REPLICA_SKIP_REASON !== undefined)(
       await pair?.stop();
     }, 60_000);
 
+    it("reads a node's own schema on the replica (database.schema)", async () => {
+      const other = await createNode(
+        config({ url: pair.primaryUrl, readUrl: pair.replicaUrl, schema: "tenant_b" }),
+      );
+      try {
+        let done = () => {};
+        await other.db.transaction(async (tx) => {
+          done = (await other.engine.log.appendInTransaction(tx, [new Uint8Array([1])])).commit;
+        });
+        done();
+        await pair.waitForReplay();
+        // tenant_b's log has one leaf; the public schema's log (the other node) is another table.
+        expect(await other.reads?.log.size()).toBe(1);
+        const [row] =
+          (await other.reads?.db.replica.query<{ s: string }>("SELECT current_schema() AS s")) ??
+          [];
+        expect(row?.s).toBe("tenant_b");
+      } finally {
+        await other.close();
+      }
+    });
+
     it("refuses a read replica without a primary", async () => {
       await expect(
         createNode(config({ dataDir: ":memory:", readUrl: "postgres://127.0.0.1:1/x" })),
