@@ -91,3 +91,12 @@ def test_receipt_shard_member_shape():
         with pytest.raises(ReceiptError) as e:
             verify_receipt(r, LOG_KEY)
         assert e.value.code == "RECEIPT_MALFORMED"
+
+
+def test_cli_names_the_shard(capsys):
+    from chaoscore.__main__ import main
+
+    assert main(["verify", str(RECEIPTS / "valid-shard.json"), "--log-key", LOG_KEY]) == 0
+    assert "shard 1 of the log family vectors.chaoscore.dev/log/receipts: certificate verified" in capsys.readouterr().out
+    assert main(["verify", str(RECEIPTS / "tampered-shard-uncertified.json"), "--log-key", LOG_KEY]) == 1
+    assert "✗ RECEIPT_SHARD_UNCERTIFIED" in capsys.readouterr().out

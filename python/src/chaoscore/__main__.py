@@ -84,6 +84,8 @@ def main(argv=None) -> int:
     if r.outcome_id:
         print(f"  outcome {r.outcome_id}")
     print(f"  leaf {r.leaf_index} in {r.origin} tree of size {r.tree_size}, root {r.root_hash}")
+    if r.shard is not None:  # receipt.md §7: certified by the trusted (family) key
+        print(f"  shard {r.shard['number']} of the log family {r.shard['family']}: certificate verified")
     print(f"  attestation: {r.attestation}; anchor: {'none' if r.anchor is None else r.anchor['txHash']}")
     if r.attestation_result is not None:  # judged under the policy's attestation member
         a = r.attestation_result
