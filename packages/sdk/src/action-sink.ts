@@ -7,6 +7,8 @@ import type { ActionEntry, Hex, OutcomeEntry } from "@chaoscore/core";
 /** What a log answers when it records an entry (or finds it already recorded). */
 export type SinkResult = {
   id: Hex;
+  /** The shard (log id) whose leaf it is, when the log says (docs/spec/shards.md). */
+  log?: string;
   leafIndex: number;
   /** True when this exact signed entry was recorded before (its first record is returned). */
   duplicate: boolean;

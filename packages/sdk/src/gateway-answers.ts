@@ -45,6 +45,8 @@ export type SigningState = {
 /** A recorded action (`GET /v1/actions/{id}`). */
 export type ActionRecord = {
   id: Hex;
+  /** The shard (log id) whose leaf it is (docs/spec/shards.md). */
+  log?: string;
   leafIndex: number;
   agent: Address;
   studio: string;
@@ -63,7 +65,15 @@ export type SearchResult = {
   checkpoint: { size: number; rootHash: string; note: string };
   items: {
     action: ActionRecord;
-    proof: { leafIndex: number; treeSize: number; rootHash: string; hashes: string[] };
+    /** In the latest checkpoint of the hit's shard (`log`; `checkpoint` when not the active one). */
+    proof: {
+      log?: string;
+      leafIndex: number;
+      treeSize: number;
+      rootHash: string;
+      hashes: string[];
+      checkpoint?: string;
+    };
   }[];
   nextCursor: string | null;
 };

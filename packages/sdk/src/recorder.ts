@@ -357,7 +357,12 @@ export class AgentRecorder {
 }
 
 function pickResult(result: SinkResult): SinkResult {
-  return { id: result.id, leafIndex: result.leafIndex, duplicate: result.duplicate };
+  return {
+    id: result.id,
+    ...(result.log === undefined ? {} : { log: result.log }),
+    leafIndex: result.leafIndex,
+    duplicate: result.duplicate,
+  };
 }
 
 /** Resolves action refs; a ref whose record failed becomes `code` (nothing is signed). */
