@@ -128,6 +128,8 @@ describe.skipIf(SKIP !== undefined)(
       expect(Number(reads?.[1])).toBeGreaterThan(0);
       const receipts = /^(\d+) verified under /.exec(summary("receipts"));
       expect(Number(receipts?.[1])).toBeGreaterThanOrEqual(2);
+      // a monitor pass over the whole family (certificates, links, entries, tiles) is clean
+      expect(summary("monitor")).toMatch(/^\d+ shards, \d+ entries verified, no findings$/);
       expect(demo.stdout.trimEnd().split("\n").at(-1)).toMatch(/^RECEIPT 0x[0-9a-f]{64} /);
     });
   },

@@ -284,6 +284,33 @@ export async function runScaleTour(
   const lag = /^chaoscore_replica_lag_seconds(?:\{[^}]*\})? (\S+)$/m.exec(metrics)?.[1];
   if (lag !== undefined) out(`  chaoscore_replica_lag_seconds on ${name(0)}: ${lag}`);
 
+  // ---- a monitor follows the family (chaoscore log monitor --family) ------------------------------
+  // One first pass through the other gateway, under a policy that pins the family key only:
+  // each shard's certificate, link entry, checkpoint, every entry and tile.
+  let monitored = "";
+  if (sharded !== null) {
+    const { monitorFamily } = await import("@chaoscore/monitor");
+    const via = 1 % urls.length;
+    const pass = await monitorFamily({
+      gateway: urls[via] as string,
+      policy: { format: "chaoscore.trust-policy/v1", log: { key: gw.log.verifierKey } },
+    });
+    const entries = pass.shards.reduce((n, x) => n + (x.result?.newEntries ?? 0), 0);
+    const kinds = [...new Set(pass.findings.map((f) => f.kind))];
+    monitored = `${pass.shards.length} shards, ${entries} entries verified, ${pass.findings.length === 0 ? "no findings" : `findings: ${kinds.join(", ")}`}`;
+    out(
+      `  a monitor pass over the family through ${name(via)} (log monitor --family): ${monitored}`,
+    );
+    if (pass.findings.length > 0) {
+      throw new Error(
+        `the monitor found: ${pass.findings
+          .slice(0, 5)
+          .map((f) => `${f.kind} ${f.message}`)
+          .join("; ")}`,
+      );
+    }
+  }
+
   // ---- anchors: the leader anchors every shard's checkpoint --------------------------------------
   // At most three of the worker's rounds (and --anchor-timeout): each shard's first receipt
   // gains an anchor once a final anchor covers it.
@@ -326,6 +353,7 @@ export async function runScaleTour(
   out(
     `SUMMARY receipts ${verified.length} verified under ${shortHex(gw.log.verifierKey.split("+").slice(0, 2).join("+"), 40)}: ${verified.join(", ")}`,
   );
+  if (monitored !== "") out(`SUMMARY monitor ${monitored}`);
   if (waitSeconds > 0) {
     out(
       `SUMMARY anchors ${anchors.size} of ${firstOf.size} shards: ${[...firstOf.keys()].map((shard) => `${shard} ${anchors.get(shard) ?? "none yet"}`).join(", ")}`,
