@@ -7,7 +7,7 @@ describe("ImmutableCache", () => {
   it("keeps at most its byte bound, evicting the least recently used", () => {
     const cache = new ImmutableCache(8192);
     const keys = ["a", "b", "c", "d", "e", "f", "g", "h"];
-    keys.forEach((k, i) => cache.set(k, body(1024, i))); // exactly 8 KiB
+    for (const [i, k] of keys.entries()) cache.set(k, body(1024, i)); // exactly 8 KiB
     expect(cache.get("a")?.etag).toBe('"1024-0"'); // a is now the most recent
     cache.set("i", body(1024, 8)); // 9 KiB > 8 KiB: b, the least recently used, goes
     expect(cache.get("b")).toBeUndefined();
