@@ -95,7 +95,7 @@ async function workerLeadership(stack: ScaleStack): Promise<string | null> {
 /**
  * Runs the tour against the gateways of `stack` (gateway-1 first).
  * @throws Error when a gateway is not ready, the writes did not cross a rotation although the
- * stack rotates, or a receipt does not verify.
+ * stack rotates, a receipt does not verify, or the family monitor has a finding.
  */
 export async function runScaleTour(
   stack: ScaleStack,
@@ -160,10 +160,11 @@ export async function runScaleTour(
   const active = before.find((l) => l.state === "active");
   // Fill the active shard, then a few more: the first batch after it is full rotates.
   const total = rotates ? Math.max(0, max - (active?.size ?? 0)) + 2 * AGENTS : 4 * AGENTS;
-  out(
-    `  ${AGENTS} agents registered (through both gateways); the log has ${before.length} shard(s), the active one ${active?.id ?? "?"} at size ${active?.size ?? "?"}` +
-      (rotates ? ` of ${max}: writing ${total} actions` : `; no rotation: writing ${total}`),
-  );
+  const shape =
+    sharded === null
+      ? "one log"
+      : `the log has ${before.length} shard(s), the active one ${active?.id ?? "?"} at size ${active?.size ?? "?"}${rotates ? ` of ${max}` : " (no rotation configured)"}`;
+  out(`  ${AGENTS} agents registered (through both gateways); ${shape}: writing ${total} actions`);
   const perAgent = Math.ceil(total / AGENTS);
   const written: Written[] = [];
   const t = performance.now();
