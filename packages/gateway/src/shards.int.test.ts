@@ -37,11 +37,14 @@ afterAll(async () => {
 });
 
 type Written = { id: string; log: string; leafIndex: number };
+type Agent = Awaited<ReturnType<G["newAgent"]>>;
+let firstAgent: Agent;
 const written: Written[] = [];
 
 describe("a log family over HTTP", () => {
   it("takes writes of three agents through a rotation; nonces run on across it", async () => {
     const agents = await Promise.all([1, 2, 3].map(() => g.newAgent()));
+    firstAgent = agents[0] as Agent;
     for (let round = 0; round < 4; round++) {
       for (const agent of agents) {
         const r = await g.app.inject(post("/v1/actions", agent.action(), g.bearer(g.admin)));
@@ -185,6 +188,24 @@ describe("a log family over HTTP", () => {
     ).toThrow();
     // tiles of an unknown shard
     expect((await get("/v1/logs/nope/tile/0/000.p/1")).statusCode).toBe(404);
+  });
+
+  it("refuses a nonce used in shard 0 when it comes again in shard 1", async () => {
+    const first = (await get(`/v1/actions/${written[0]?.id}`)).json();
+    expect([first.log, first.nonce]).toEqual(["default", "1"]);
+    expect((await get("/v1/log/checkpoint")).json().origin).toMatch(/\/s1$/);
+    // the agent of the first action signs another action under that nonce
+    const before = await g.rows();
+    const replay = await g.app.inject(
+      post(
+        "/v1/actions",
+        firstAgent.action({ nonce: 1, actionType: "test.again" }),
+        g.bearer(g.admin),
+      ),
+    );
+    expect(replay.statusCode).toBe(409);
+    expect(replay.json().code).toBe("AGENCY_NONCE_NOT_INCREASING");
+    expect(await g.rows()).toEqual(before);
   });
 
   it("searches across shards: each hit proved in its own shard", async () => {

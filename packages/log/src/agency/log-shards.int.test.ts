@@ -161,6 +161,26 @@ describe(`shards by size on ${TEST_DB_KIND}`, () => {
     expect(again).toEqual({ ...first, duplicate: true });
   });
 
+  it("records in a caller's transaction (studios) through a rotation, in the new shard", async () => {
+    const agent = await h.newAgent();
+    const other = await h.newAgent();
+    const start = (await h.engine.logs.active()).id;
+    // fill the active shard up to its limit without rotating
+    let size = (await h.engine.logs.list()).at(-1)?.size ?? 0;
+    while (size < 4) {
+      await h.engine.agency.recordAction(other.action());
+      size = (await h.engine.logs.list()).at(-1)?.size ?? 0;
+    }
+    expect((await h.engine.logs.active()).id).toBe(start);
+    const done = await h.db.transaction((tx) =>
+      h.engine.agency.recordInTransaction(tx, [{ kind: "action", ...agent.action() }]),
+    );
+    done.commit();
+    expect(done.results[0]?.log).not.toBe(start);
+    expect(done.results[0]?.leafIndex).toBe(1);
+    expect((await h.engine.logs.active()).id).toBe(done.results[0]?.log);
+  });
+
   it("audits every shard and each link entry; a tampered link entry is found", async () => {
     const clean = await h.engine.agency.audit();
     expect(clean.findings).toEqual([]);
