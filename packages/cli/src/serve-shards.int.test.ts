@@ -186,6 +186,13 @@ describe("serve --shard-max-entries", () => {
       ["default-s1", "frozen", 4],
       ["default-s2", "active", 4],
     ]);
+    const status = await cli(["--data-dir", dir, "log", "status", "--json"]);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      id: "default",
+      size: 4,
+      shards: 3,
+      activeShard: { id: "default-s2", size: 4 },
+    });
     const audit = await cli(["--data-dir", dir, "log", "audit", "--no-chain", "--json"]);
     expect(audit.code, audit.stdout + audit.stderr).toBe(0);
     expect(JSON.parse(audit.stdout)).toMatchObject({ ok: true, size: 12, findings: [] });

@@ -138,6 +138,8 @@ export async function runLogAudit(
 export async function runLogStatus({ dataDir }: Globals, opts: { json?: boolean }): Promise<void> {
   const status = await withEngine(dataDir, async ({ engine, config, db }) => {
     const latest = await engine.log.latestCheckpoint();
+    const shards = await engine.logs.list();
+    const active = shards.find((s) => s.state === "active");
     return {
       id: engine.log.id,
       origin: engine.log.origin,
@@ -153,6 +155,10 @@ export async function runLogStatus({ dataDir }: Globals, opts: { json?: boolean 
               rootHash: bytesToBase64(latest.rootHash),
               createdAt: latest.createdAt,
             },
+      // the log family (docs/spec/shards.md): the above is shard 0, the family's own log
+      shards: shards.length,
+      activeShard:
+        active === undefined ? null : { id: active.id, origin: active.origin, size: active.size },
     };
   });
   if (opts.json === true) return printJson(status);
@@ -171,6 +177,12 @@ export async function runLogStatus({ dataDir }: Globals, opts: { json?: boolean 
           (cp.size < status.size
             ? ` (${count(status.size - cp.size, "leaf", "leaves")} behind)`
             : ""),
+    ],
+    [
+      "shards",
+      status.shards <= 1 || status.activeShard === null
+        ? undefined
+        : `${status.shards}; active ${status.activeShard.id} (${status.activeShard.origin}), ${count(status.activeShard.size, "leaf", "leaves")} (chaoscore log shards)`,
     ],
   ]);
 }
