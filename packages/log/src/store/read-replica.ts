@@ -4,10 +4,20 @@
  * Writes, and everything inside a transaction, stay on the primary.
  * @module
  */
-import { isChaosCoreError } from "@chaoscore/core";
+import { type ErrorCode, isChaosCoreError } from "@chaoscore/core";
 import type { TransparencyLog } from "../agency/transparency-log.js";
 import type { Db } from "./db.js";
 import { PostgresDb } from "./postgres-db.js";
+
+/** The store's failures a read retries on the primary (a hot standby also cancels queries that conflict with replay). */
+const REPLICA_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "STORE_UNAVAILABLE",
+  "STORE_CONFLICT",
+  "STORE_CONSTRAINT_VIOLATION",
+  "STORE_QUERY_FAILED",
+  "STORE_MIGRATION_FAILED",
+  "STORE_DATA_DIR_LOCKED",
+]);
 
 /** Options of {@link ReadReplicaDb}. */
 export type ReadReplicaOptions = {
@@ -118,7 +128,7 @@ export class ReadReplicaDb implements Db {
     try {
       result = await run(this.#replica);
     } catch (error) {
-      if (!isChaosCoreError(error) || !error.code.startsWith("STORE_")) throw error;
+      if (!isChaosCoreError(error) || !REPLICA_FAILURES.has(error.code)) throw error;
       this.#fallbacks++;
       if (error.code === "STORE_UNAVAILABLE" || timedOut(error.cause)) {
         this.#downUntil = this.#now() + this.#retryAfterMs;
