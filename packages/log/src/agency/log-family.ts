@@ -61,6 +61,9 @@ type ShardRow = {
   certificate: string | null;
 };
 
+/** How long {@link LogFamily.active} reuses its last read of the active shard. */
+const ACTIVE_TTL_MS = 1000;
+
 const SHARD_COLUMNS =
   "id, origin, verifier_key, family_id, shard, size, state, created_at, frozen_at, frozen_size, successor, certificate";
 
@@ -81,6 +84,8 @@ export class LogFamily {
   private readonly signerKey: string | undefined;
   private readonly rotation: Required<ShardRotation>;
   private readonly shards = new Map<string, TransparencyLog>();
+  /** The active shard as last read, and when (reads reuse it for {@link ACTIVE_TTL_MS}). */
+  private activeSeen: { log: TransparencyLog; at: number } | undefined;
 
   /**
    * @param options.signerKey the family signer key (shard 0's): shard keys
@@ -171,14 +176,26 @@ export class LogFamily {
     return this.attach(row);
   }
 
-  /** The active shard now (a plain read: another process may rotate right after). */
-  async active(tx: Db = this.db): Promise<TransparencyLog> {
-    const [row] = await tx.query<ShardRow>(
+  /**
+   * The active shard (a plain read: another process may rotate right after).
+   * Without `tx`, a read of the last {@link ACTIVE_TTL_MS} ms is reused: a
+   * rotation by this process shows at once, one by another process within
+   * that time (until then reads name the shard just frozen, which is still
+   * a valid log). Writes never use it: they lock the family.
+   */
+  async active(tx?: Db): Promise<TransparencyLog> {
+    const seen = this.activeSeen;
+    if (tx === undefined && seen !== undefined && Date.now() - seen.at < ACTIVE_TTL_MS) {
+      return seen.log;
+    }
+    const [row] = await (tx ?? this.db).query<ShardRow>(
       `SELECT ${SHARD_COLUMNS} FROM logs WHERE family_id = $1 AND state = 'active'`,
       [this.id],
     );
     if (row === undefined) fail("LOG_NOT_FOUND", `the family ${this.id} has no active shard`);
-    return this.attach(row);
+    const log = this.attach(row);
+    if (tx === undefined) this.activeSeen = { log, at: Date.now() };
+    return log;
   }
 
   /** Every shard of the family, oldest first. */
@@ -297,6 +314,7 @@ export class LogFamily {
       commit: () => {
         // Only once committed: a rolled-back rotation leaves no shard behind.
         this.shards.set(id, next);
+        this.activeSeen = { log: next, at: Date.now() };
         linked.commit();
       },
     };
