@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { keccak256, keccak256Hex, sha256, sha256Hex, utf8 } from "./hash.js";
+import { keccak256, keccak256Hex, sha256, sha256Concat, sha256Hex, utf8 } from "./hash.js";
 import { bytesToHex } from "./hex.js";
 
 describe("keccak256", () => {
@@ -27,6 +27,18 @@ describe("sha256", () => {
       fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
         expect(sha256Hex(bytes)).toBe(`0x${createHash("sha256").update(bytes).digest("hex")}`);
       }),
+    );
+  });
+  it("gives the same digest through OpenSSL (long inputs) and hash-wasm (short), whole or in parts", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1200 }), fc.nat(1200), (bytes, cut) => {
+        const want = `0x${createHash("sha256").update(bytes).digest("hex")}`;
+        const at = Math.min(cut, bytes.length);
+        const parts = [bytes.subarray(0, at), bytes.subarray(at)];
+        expect([bytesToHex(sha256(bytes)), bytesToHex(sha256Concat(parts))]).toEqual([want, want]);
+        expect(Object.getPrototypeOf(sha256(bytes))).toBe(Uint8Array.prototype);
+      }),
+      { numRuns: 300 },
     );
   });
   it("returns a fresh array each call", () => {
