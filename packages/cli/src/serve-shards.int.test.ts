@@ -193,6 +193,11 @@ describe("serve --shard-max-entries", () => {
       shards: 3,
       activeShard: { id: "default-s2", size: 4 },
     });
+    const checkpoint = await cli(["--data-dir", dir, "log", "checkpoint"]);
+    expect(checkpoint.stdout.split("\n").slice(0, 2)).toEqual([
+      "chaoscore.local/log/default/s2",
+      "4",
+    ]);
     const audit = await cli(["--data-dir", dir, "log", "audit", "--no-chain", "--json"]);
     expect(audit.code, audit.stdout + audit.stderr).toBe(0);
     expect(JSON.parse(audit.stdout)).toMatchObject({ ok: true, size: 12, findings: [] });

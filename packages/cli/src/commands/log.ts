@@ -14,12 +14,17 @@ const CHECKPOINT_KINDS = new Set([
   "size-mismatch",
 ]);
 
-/** `chaoscore log checkpoint`: sign (or reuse) the checkpoint of the current tree. */
+/**
+ * `chaoscore log checkpoint`: sign (or reuse) the checkpoint of the current
+ * tree of the active shard (docs/spec/shards.md; shard 0 until a rotation).
+ */
 export async function runLogCheckpoint(
   { dataDir }: Globals,
   opts: { json?: boolean },
 ): Promise<void> {
-  const checkpoint = await withEngine(dataDir, ({ engine }) => engine.log.checkpoint());
+  const checkpoint = await withEngine(dataDir, async ({ engine }) =>
+    (await engine.logs.active()).checkpoint(),
+  );
   if (opts.json === true) {
     printJson({
       size: checkpoint.size,
