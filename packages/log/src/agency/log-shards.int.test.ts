@@ -10,10 +10,11 @@ import {
   isChaosCoreError,
   openNote,
   parseShardLink,
+  signOutcome,
   verifyReceipt,
   verifyShardLink,
 } from "@chaoscore/core";
-import { openTestEngine, snapshot, TEST_DB_KIND } from "@chaoscore/testkit";
+import { CHAIN_ID, openTestEngine, snapshot, TEST_DB_KIND } from "@chaoscore/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentRegistry } from "../registry/index.js";
 import { LOG_MIGRATIONS, migrate } from "../store/migrations.js";
@@ -179,6 +180,38 @@ describe(`shards by size on ${TEST_DB_KIND}`, () => {
     expect(done.results[0]?.log).not.toBe(start);
     expect(done.results[0]?.leafIndex).toBe(1);
     expect((await h.engine.logs.active()).id).toBe(done.results[0]?.log);
+  });
+
+  it("carries no outcome recorded in a later shard than its action (not another outcome either)", async () => {
+    const agent = await h.newAgent();
+    const judge = await h.newAgent();
+    const other = await h.newAgent();
+    const action = await h.engine.agency.recordAction(agent.action());
+    const outcome = (n: number) =>
+      signOutcome({
+        privateKey: (n === 1 ? agent : judge).privateKey,
+        chainId: CHAIN_ID,
+        action: action.id,
+        status: "success",
+        nonce: (n === 1 ? agent : judge).nextNonce(),
+        result: { n },
+        metrics: { n },
+      });
+    const same = await h.engine.agency.recordOutcome(outcome(1));
+    expect(same.log).toBe(action.log);
+    while ((await h.engine.logs.active()).id === action.log) {
+      await h.engine.agency.recordAction(other.action());
+    }
+    const later = await h.engine.agency.recordOutcome(outcome(2));
+    expect(later.log).not.toBe(action.log);
+    // the action's receipt carries its outcome in the same shard
+    const r1 = await h.engine.agency.getReceipt(action.id);
+    expect(r1.outcome?.leafIndex).toBe(same.leafIndex);
+    // the later outcome's receipt is the action's, without an outcome: not the other one
+    const r2 = await h.engine.agency.getReceipt(later.id);
+    expect(r2.action.leafIndex).toBe(action.leafIndex);
+    expect(r2.outcome).toBeNull();
+    expect(verifyReceipt(r2, h.verifierKey).outcomeId).toBeNull();
   });
 
   it("audits every shard and each link entry; a tampered link entry is found", async () => {

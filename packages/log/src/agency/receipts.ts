@@ -46,11 +46,12 @@ export async function buildReceipt(
     // among those in the action's own shard (a receipt is built in one shard: shards.md).
     `SELECT a.log_id, a.leaf_index, encode(a.payload, 'hex') AS payload,
             encode(a.attestation, 'hex') AS attestation,
-            COALESCE(
-              (SELECT o.leaf_index FROM outcomes o WHERE o.id = decode($1, 'hex') AND o.action_id = a.id
-                 AND o.log_id = a.log_id),
-              (SELECT min(o.leaf_index) FROM outcomes o WHERE o.action_id = a.id
-                 AND o.log_id = a.log_id)) AS outcome_index
+            -- an outcome id recorded in a later shard than its action: no outcome
+            CASE WHEN EXISTS (SELECT 1 FROM outcomes WHERE id = decode($1, 'hex'))
+              THEN (SELECT o.leaf_index FROM outcomes o WHERE o.id = decode($1, 'hex')
+                      AND o.action_id = a.id AND o.log_id = a.log_id)
+              ELSE (SELECT min(o.leaf_index) FROM outcomes o WHERE o.action_id = a.id
+                      AND o.log_id = a.log_id) END AS outcome_index
      FROM actions a
      WHERE a.log_id IN (SELECT id FROM logs WHERE family_id = $2)
        AND (a.id = decode($1, 'hex') OR a.id = (SELECT action_id FROM outcomes WHERE id = decode($1, 'hex')))`,
