@@ -1,0 +1,117 @@
+/**
+ * The gas of one `anchorBatch` transaction of 1, 4 and 16 logs against the
+ * same checkpoints anchored one transaction each (`anchor`), on a local anvil
+ * with the contracts deployed. Two rounds per log: its first anchor (no proof)
+ * and a follow-up anchor with a real RFC 9162 consistency proof between two
+ * sizes of a tree of `base` leaves (≈ 17 hashes at 200,000). Called by
+ * `npm run bench -- scale`; runs alone with `npx tsx bench/scale-gas.ts [--quick]`.
+ * @module
+ */
+import { pathToFileURL } from "node:url";
+import {
+  type AnchorInput,
+  deployContracts,
+  EthereumClient,
+  LocalSigner,
+  openContracts,
+  startAnvil,
+} from "@chaoscore/chain";
+import { MemoryTree } from "../packages/chain/src/test-support/tree.js";
+import { goal } from "./machine.js";
+
+/** The goal of issue 18: one batch of 16 logs costs at most this fraction of 16 single anchors. */
+export const BATCH_16_TARGET = 0.25;
+
+type Row = { logs: number; round: string; batch: number; singles: number; proof: number };
+
+/**
+ * Measures and prints the gas of batch anchors of 1, 4 and 16 logs against as
+ * many single anchors, and the goal line. Resolves whether the goal passed.
+ */
+export async function measureBatchAnchorGas(options: { quick?: boolean } = {}): Promise<boolean> {
+  const base = options.quick === true ? 10_000 : 200_000;
+  const next = base + 1_000;
+  const counts = [1, 4, 16];
+  process.stderr.write(`scale-gas: building a tree of ${next.toLocaleString("en-US")} leaves…\n`);
+  const tree = new MemoryTree();
+  tree.append(next);
+  const proof = tree.consistency(base, next);
+  const anvil = await startAnvil();
+  const client = await EthereumClient.connect({
+    rpcUrl: anvil.rpcUrl,
+    chainId: anvil.chainId,
+    pollIntervalMs: 20,
+  });
+  try {
+    const signer = LocalSigner.fromPrivateKey(anvil.accounts[0]!.privateKey);
+    const { anchor } = await openContracts(client, await deployContracts(client, signer), signer);
+    const gasOf = async (sent: Promise<{ wait(): Promise<{ gasUsed: bigint }> }>) =>
+      Number((await (await sent).wait()).gasUsed);
+    const first = (origin: string): AnchorInput => ({ origin, size: base, root: tree.root(base) });
+    const later = (origin: string): AnchorInput => ({
+      origin,
+      index: 1n,
+      size: next,
+      root: tree.root(next),
+      proof,
+    });
+    const rows: Row[] = [];
+    for (const n of counts) {
+      const batched = Array.from({ length: n }, (_, i) => `gas.bench/batch-${n}/${i}`);
+      const single = Array.from({ length: n }, (_, i) => `gas.bench/single-${n}/${i}`);
+      for (const [round, input] of [
+        ["first anchor", first],
+        ["with proof", later],
+      ] as const) {
+        const batch = await gasOf(anchor.anchorBatch(batched.map(input)));
+        let singles = 0;
+        for (const origin of single) singles += await gasOf(anchor.anchor(input(origin)));
+        rows.push({
+          logs: n,
+          round,
+          batch,
+          singles,
+          proof: round === "first anchor" ? 0 : proof.length,
+        });
+      }
+    }
+    console.log(
+      `batch anchor gas (anvil, CheckpointAnchor; tree of ${next.toLocaleString("en-US")} leaves, consistency proof ${base.toLocaleString("en-US")} → ${next.toLocaleString("en-US")}: ${proof.length} hashes)`,
+    );
+    console.log(
+      "| logs | round | one anchorBatch | per log | N single anchors | batch / singles |",
+    );
+    console.log(
+      "|-----:|-------|----------------:|--------:|-----------------:|----------------:|",
+    );
+    for (const r of rows) {
+      console.log(
+        `| ${r.logs} | ${r.round} | ${r.batch} | ${Math.round(r.batch / r.logs)} | ${r.singles} | ${(r.batch / r.singles).toFixed(3)} |`,
+      );
+    }
+    const at16 = rows.find((r) => r.logs === 16 && r.round === "with proof")!;
+    const single1 = rows.find((r) => r.logs === 1 && r.round === "with proof")!;
+    console.log(
+      `what a batch saves: the 21,000 base cost of each transaction but one; what it keeps per log: two new storage slots (2 × 22,100) per checkpoint, the calldata of its proof and the proof's hashing (one anchor with proof: ${single1.singles} gas)`,
+    );
+    return goal(
+      "batch_anchor_16_vs_16_single_ratio",
+      at16.batch / at16.singles,
+      BATCH_16_TARGET,
+      false,
+    );
+  } finally {
+    client.close();
+    await anvil.stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  measureBatchAnchorGas({ quick: process.argv.includes("--quick") }).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
