@@ -22,7 +22,7 @@ import {
   logIdOf,
 } from "@chaoscore/chain";
 import { type Address, fail, type Hex, type ReceiptAnchor } from "@chaoscore/core";
-import type { AnchorDirectory, Db, TransparencyLog } from "@chaoscore/log";
+import type { AnchorDirectory, Db, LogFamily, TransparencyLog } from "@chaoscore/log";
 import { reconcileRecord } from "./anchor-reconcile.js";
 import {
   type AgentAnchorRecord,
@@ -39,7 +39,7 @@ import {
 import type { AnchoringContext } from "./anchoring-context.js";
 import { anchorAgentCards, reconcileAgentRecord } from "./card-anchoring.js";
 import { AnchoringHaltState, isChainHistoryBroken } from "./chain-consistency.js";
-import { anchorCurrent, waitFinal } from "./checkpoint-anchoring.js";
+import { anchorCurrent, anchorCurrentAll, waitFinal } from "./checkpoint-anchoring.js";
 import { StoredAnchorDirectory } from "./stored-anchor-directory.js";
 
 /** The chain side of the service. The contract wrappers sign with `signer`. */
@@ -59,6 +59,11 @@ export type AnchoringChain = {
 export type AnchoringServiceOptions = {
   readonly db: Db;
   readonly log: TransparencyLog;
+  /**
+   * The log's family when it is sharded ({@link LogFamily}; `log` is its shard 0):
+   * every shard is anchored, the new checkpoints of all in one `anchorBatch`.
+   */
+  readonly family?: LogFamily;
   readonly chain: AnchoringChain;
   /** Confirmations (blocks including the anchor's) after which an anchor is final; default 2. */
   readonly confirmations?: number;
@@ -104,6 +109,7 @@ export class AnchoringService implements AnchorDirectory {
   readonly contract: Address;
   /** What the submission, reconcile and card parts read (anchoring-context.ts). */
   readonly #ctx: AnchoringContext;
+  readonly #family: LogFamily | undefined;
   readonly #expectedChainId: bigint | undefined;
   readonly #onError: (error: unknown) => void;
   readonly #maxBackoffMs: number;
@@ -139,11 +145,13 @@ export class AnchoringService implements AnchorDirectory {
       cardUri: options.cardUri ?? ((id) => `chaoscore://${origin}/agents/${id}`),
       now: options.now ?? (() => new Date()),
     };
+    this.#family = options.family;
     this.#onError = options.onError ?? (() => {});
     this.#maxBackoffMs = options.maxBackoffMs ?? 60_000;
     this.#directory = new StoredAnchorDirectory({
       db: options.db,
       log: options.log,
+      ...(options.family === undefined ? {} : { family: options.family }),
       chainId: this.chainId,
       contract: this.contract,
     });
@@ -181,7 +189,7 @@ export class AnchoringService implements AnchorDirectory {
   anchorNow(options: { wait?: boolean; timeoutMs?: number } = {}): Promise<AnchorRecord | null> {
     return this.#exclusive(async () => {
       await this.#assertReady();
-      const record = await anchorCurrent(this.#ctx);
+      const record = await this.#anchorAll();
       if (record === null || options.wait !== true) return record;
       return await waitFinal(this.#ctx, record, options.timeoutMs ?? 120_000);
     });
@@ -201,24 +209,26 @@ export class AnchoringService implements AnchorDirectory {
       await this.#assertReady();
       const ctx = this.#ctx;
       const dropped: AnchorRecord[] = [];
-      for (const record of await recentFinalRecords(ctx, RECHECKED_FINAL)) {
-        if (record.blockNumber === null || record.blockHash === null) continue;
-        const block = await ctx.client.getBlock(BigInt(record.blockNumber));
-        if (block !== undefined && block.hash === record.blockHash) continue;
-        // A reorg deeper than the confirmations took the block of a final anchor away.
-        await updateAnchor(ctx, record.id, {
-          status: "mined",
-          last_error: "its block left the canonical chain after it was final",
-        });
-      }
-      for (const record of await liveAnchorRecords(ctx)) {
-        const after = await reconcileRecord(ctx, record);
-        if (after.status === "dropped") dropped.push(after);
+      for (const shard of await this.#contexts()) {
+        for (const record of await recentFinalRecords(shard, RECHECKED_FINAL)) {
+          if (record.blockNumber === null || record.blockHash === null) continue;
+          const block = await shard.client.getBlock(BigInt(record.blockNumber));
+          if (block !== undefined && block.hash === record.blockHash) continue;
+          // A reorg deeper than the confirmations took the block of a final anchor away.
+          await updateAnchor(shard, record.id, {
+            status: "mined",
+            last_error: "its block left the canonical chain after it was final",
+          });
+        }
+        for (const record of await liveAnchorRecords(shard)) {
+          const after = await reconcileRecord(shard, record);
+          if (after.status === "dropped") dropped.push(after);
+        }
       }
       for (const record of await liveAgentAnchorRecords(ctx)) {
         await reconcileAgentRecord(ctx, record);
       }
-      const reanchored = dropped.length > 0 ? await anchorCurrent(ctx) : null;
+      const reanchored = dropped.length > 0 ? await this.#anchorAll() : null;
       const counts: Record<AnchorStatus, number> = await anchorCounts(ctx);
       return { counts, dropped, reanchored };
     });
@@ -304,6 +314,35 @@ export class AnchoringService implements AnchorDirectory {
   }
 
   // ---- internals -------------------------------------------------------------------------------
+
+  /** The context of each log to anchor: the log alone, or every shard of its family (oldest first). */
+  async #contexts(): Promise<AnchoringContext[]> {
+    const family = this.#family;
+    if (family === undefined) return [this.#ctx];
+    const shards = await family.list();
+    if (shards.length <= 1) return [this.#ctx];
+    const out: AnchoringContext[] = [];
+    for (const shard of shards) {
+      out.push(
+        shard.id === this.#ctx.log.id
+          ? this.#ctx
+          : { ...this.#ctx, log: await family.get(shard.id) },
+      );
+    }
+    return out;
+  }
+
+  /**
+   * Anchors the log (one `anchor`), or every shard of its family with a new
+   * checkpoint (one `anchorBatch`); returns the record of the newest shard
+   * that has one (the active shard's, once it holds entries).
+   */
+  async #anchorAll(): Promise<AnchorRecord | null> {
+    const ctxs = await this.#contexts();
+    if (ctxs.length === 1) return await anchorCurrent(this.#ctx);
+    const records = await anchorCurrentAll(ctxs);
+    return records.findLast((r) => r !== null) ?? null;
+  }
 
   /** Runs `fn` after every earlier call of the service's public writers. */
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {

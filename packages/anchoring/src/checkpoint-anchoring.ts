@@ -7,8 +7,8 @@
  * @module
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { AnchoredCheckpoint } from "@chaoscore/chain";
-import { bytesToHex, fail, isChaosCoreError } from "@chaoscore/core";
+import type { AnchoredCheckpoint, AnchorInput } from "@chaoscore/chain";
+import { bytesToHex, fail, type Hex, isChaosCoreError } from "@chaoscore/core";
 import { findOnChain, logMismatch, reconcileRecord, recordFromChain } from "./anchor-reconcile.js";
 import {
   type AnchorRecord,
@@ -20,17 +20,34 @@ import {
 } from "./anchor-records.js";
 import { type AnchoringContext, describeError } from "./anchoring-context.js";
 
-export async function anchorCurrent(ctx: AnchoringContext): Promise<AnchorRecord | null> {
+/** A checkpoint ready to send: its record is inserted, its contract input computed. */
+type PreparedAnchor = {
+  readonly ctx: AnchoringContext;
+  readonly id: number;
+  readonly size: number;
+  readonly root: Hex;
+  readonly index: bigint;
+  readonly input: AnchorInput;
+};
+
+/**
+ * Decides what anchoring the log of `ctx` needs now: nothing (an empty log),
+ * a record already live or found on chain (`done`), or a checkpoint to send
+ * (`send`, its record inserted as pending).
+ */
+async function prepareAnchor(
+  ctx: AnchoringContext,
+): Promise<{ done: AnchorRecord | null } | { send: PreparedAnchor }> {
   // Anchors still in the pool: follow them first; never race a second transaction past them.
   for (const live of await liveAnchorRecords(ctx)) {
     const after = await reconcileRecord(ctx, live);
-    if (after.status === "pending" && after.txHash !== null) return after;
+    if (after.status === "pending" && after.txHash !== null) return { done: after };
   }
   const cp = await ctx.log.checkpoint();
-  if (cp.size === 0) return null;
+  if (cp.size === 0) return { done: null };
   const root = bytesToHex(cp.rootHash);
   const existing = await liveAnchorRecord(ctx, cp.size);
-  if (existing !== undefined && existing.txHash !== null) return existing;
+  if (existing !== undefined && existing.txHash !== null) return { done: existing };
 
   // The chain is the truth: the checkpoint may be there already (a crash after sending).
   const latest = await ctx.anchor.latest(ctx.log.origin);
@@ -39,7 +56,7 @@ export async function anchorCurrent(ctx: AnchoringContext): Promise<AnchorRecord
   if (existing !== undefined) {
     await updateAnchor(ctx, id, { attempts: existing.attempts + 1, status: "pending" });
   }
-  if (there !== undefined) return await recordFromChain(ctx, id, there);
+  if (there !== undefined) return { done: await recordFromChain(ctx, id, there) };
 
   let proof: Uint8Array[] = [];
   let index = 0n;
@@ -55,35 +72,96 @@ export async function anchorCurrent(ctx: AnchoringContext): Promise<AnchorRecord
     proof = await ctx.log.consistencyProof(Number(latest.size), cp.size);
     index = latest.index + 1n;
   }
+  const input = { origin: ctx.log.origin, index, size: cp.size, root, proof };
+  return { send: { ctx, id, size: cp.size, root, index, input } };
+}
+
+/**
+ * Sends the prepared checkpoints: one `anchor` transaction for one, one
+ * `anchorBatch` (all or nothing, each proof verified on chain) for several.
+ * Returns their records after a first reconcile.
+ */
+async function sendAnchors(prepared: readonly PreparedAnchor[]): Promise<AnchorRecord[]> {
+  const first = prepared[0];
+  if (first === undefined) return [];
+  const { ctx } = first;
   try {
-    const sent = await ctx.anchor.anchor({
-      origin: ctx.log.origin,
-      index,
-      size: cp.size,
-      root,
-      proof,
-    });
-    await updateAnchor(ctx, id, {
-      tx_hash: sent.hash,
-      anchor_index: Number(index),
-      last_error: null,
-    });
+    const sent =
+      prepared.length === 1
+        ? await ctx.anchor.anchor(first.input)
+        : await ctx.anchor.anchorBatch(prepared.map((p) => p.input));
+    for (const p of prepared) {
+      await updateAnchor(p.ctx, p.id, {
+        tx_hash: sent.hash,
+        anchor_index: Number(p.index),
+        last_error: null,
+      });
+    }
   } catch (error) {
-    if (isChaosCoreError(error, "CHAIN_REVERTED") && error.details?.error === "AlreadyAnchored") {
-      const again = await findOnChain(ctx, cp.size, root);
-      if (again !== undefined) return await recordFromChain(ctx, id, again);
+    if (
+      prepared.length === 1 &&
+      isChaosCoreError(error, "CHAIN_REVERTED") &&
+      error.details?.error === "AlreadyAnchored"
+    ) {
+      const again = await findOnChain(ctx, first.size, first.root);
+      if (again !== undefined) return [await recordFromChain(ctx, first.id, again)];
     }
     // Nothing is on chain after a revert, a refusal or missing funds; after an
     // unreachable node the transaction may be out there: reconcile decides.
+    // A batch is all or nothing: the next pass finds on chain whatever made it.
     const unknown = isChaosCoreError(error, "CHAIN_RPC_UNREACHABLE");
     if (!unknown) ctx.client.resetNonce?.(ctx.signer?.address);
-    await updateAnchor(ctx, id, {
-      status: unknown ? "pending" : "dropped",
-      last_error: describeError(error),
-    });
+    for (const p of prepared) {
+      await updateAnchor(p.ctx, p.id, {
+        status: unknown ? "pending" : "dropped",
+        last_error: describeError(error),
+      });
+    }
     throw error;
   }
-  return await reconcileRecord(ctx, await anchorRecord(ctx, id));
+  const records: AnchorRecord[] = [];
+  for (const p of prepared)
+    records.push(await reconcileRecord(p.ctx, await anchorRecord(p.ctx, p.id)));
+  return records;
+}
+
+/**
+ * Signs a checkpoint of the current tree of `ctx`'s log and anchors it with the
+ * consistency proof from the latest checkpoint on chain, unless a live record
+ * or the contract already has it. Null for an empty log.
+ */
+export async function anchorCurrent(ctx: AnchoringContext): Promise<AnchorRecord | null> {
+  const step = await prepareAnchor(ctx);
+  if ("done" in step) return step.done;
+  const [record] = await sendAnchors([step.send]);
+  return record ?? null;
+}
+
+/**
+ * Anchors the newest checkpoint of every log of `ctxs` (the shards of a log
+ * family) that the chain does not hold yet, all in ONE transaction
+ * (`anchorBatch`). A frozen shard is sent once, at its final size; afterwards
+ * its record is live or final and it is skipped. Returns each log's record
+ * (null for an empty log), in the order of `ctxs`.
+ */
+export async function anchorCurrentAll(
+  ctxs: readonly AnchoringContext[],
+): Promise<(AnchorRecord | null)[]> {
+  const out: (AnchorRecord | null)[] = [];
+  const toSend: { at: number; prepared: PreparedAnchor }[] = [];
+  for (const ctx of ctxs) {
+    const step = await prepareAnchor(ctx);
+    if ("done" in step) out.push(step.done);
+    else {
+      toSend.push({ at: out.length, prepared: step.send });
+      out.push(null);
+    }
+  }
+  const records = await sendAnchors(toSend.map((t) => t.prepared));
+  toSend.forEach((t, i) => {
+    out[t.at] = records[i] ?? null;
+  });
+  return out;
 }
 
 /** Checks that the chain's latest checkpoint of this log is a checkpoint of the local log. */

@@ -1,6 +1,6 @@
 import { logIdOf } from "@chaoscore/chain";
 import type { Hex, ReceiptAnchor } from "@chaoscore/core";
-import type { AnchorDirectory, Db, TransparencyLog } from "@chaoscore/log";
+import type { AnchorDirectory, Db, LogFamily, TransparencyLog } from "@chaoscore/log";
 import {
   ANCHOR_COLUMNS,
   type AnchorRecord,
@@ -16,13 +16,25 @@ import {
 export class StoredAnchorDirectory implements AnchorDirectory {
   readonly #db: Db;
   readonly #log: TransparencyLog;
+  readonly #family: LogFamily | undefined;
   readonly #chainId: string | undefined;
   readonly #contract: string | undefined;
 
-  /** Without `chainId` / `contract`, final anchors on any chain and contract count. */
-  constructor(options: { db: Db; log: TransparencyLog; chainId?: string; contract?: string }) {
+  /**
+   * Without `chainId` / `contract`, final anchors on any chain and contract
+   * count. With `family` (whose shard 0 is `log`), the anchors of every shard
+   * of the family are answered too.
+   */
+  constructor(options: {
+    db: Db;
+    log: TransparencyLog;
+    family?: LogFamily;
+    chainId?: string;
+    contract?: string;
+  }) {
     this.#db = options.db;
     this.#log = options.log;
+    this.#family = options.family;
     this.#chainId = options.chainId;
     this.#contract = options.contract?.toLowerCase();
   }
@@ -59,7 +71,13 @@ export class StoredAnchorDirectory implements AnchorDirectory {
     logId: string,
     leafIndex: number,
   ): Promise<{ size: number; anchor: ReceiptAnchor } | null> {
-    if (logId !== this.#log.id) return null;
+    let origin = this.#log.origin;
+    if (logId !== this.#log.id) {
+      if (this.#family === undefined) return null;
+      const shard = (await this.#family.list()).find((s) => s.id === logId);
+      if (shard === undefined) return null;
+      origin = shard.origin;
+    }
     const params: unknown[] = [logId, leafIndex];
     const where = [this.#filter(params, "a.")];
     const [row] = await this.#db.query<AnchorRow>(
@@ -77,7 +95,7 @@ export class StoredAnchorDirectory implements AnchorDirectory {
       anchor: {
         chainId: r.chainId,
         contract: r.contract,
-        logId: logIdOf(this.#log.origin),
+        logId: logIdOf(origin),
         index: r.index as number,
         txHash: r.txHash as Hex,
         blockNumber: r.blockNumber as number,

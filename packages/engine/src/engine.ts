@@ -104,6 +104,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       : new AnchoringService({
           db,
           log,
+          family: logs,
           chain,
           ...(chain.confirmations === undefined ? {} : { confirmations: chain.confirmations }),
           ...(now === undefined ? {} : { now }),

@@ -112,6 +112,7 @@ export async function createNode(
     const anchors = new StoredAnchorDirectory({
       db,
       log: engine.log,
+      family: engine.logs,
       chainId: config.chainId,
       ...(config.anchorContract === undefined ? {} : { contract: config.anchorContract }),
     });

@@ -52,6 +52,7 @@ export function createReadEngine(
   const anchors = new StoredAnchorDirectory({
     db,
     log,
+    family: engine.logs,
     chainId,
     ...(anchorContract === undefined ? {} : { contract: anchorContract }),
   });

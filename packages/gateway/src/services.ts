@@ -51,6 +51,7 @@ export function gatewayServices(options: GatewayServicesOptions): GatewayOptions
     anchors: new StoredAnchorDirectory({
       db: engine.db,
       log: engine.log,
+      family: engine.logs,
       chainId: options.chainId.toString(),
       ...(options.anchorContract === undefined ? {} : { contract: options.anchorContract }),
     }),

@@ -1,0 +1,92 @@
+/**
+ * Issue 18 item 3: a sharded log family is anchored whole — the new
+ * checkpoints of every shard in ONE `anchorBatch` transaction, a frozen shard
+ * once at its final size, and receipts of every shard carry their anchor.
+ */
+import { logIdOf, verifyReceiptAnchor } from "@chaoscore/chain";
+import { verifyReceipt } from "@chaoscore/core";
+import { openAnchoringTestEngine, TEST_DB_KIND } from "@chaoscore/testkit";
+import { useTestChain } from "@chaoscore/testkit/chain";
+import { describe, expect, it } from "vitest";
+
+const chain = useTestChain();
+
+type AnchorRow = { log_id: string; size: number; tx_hash: string | null; status: string };
+
+describe(`anchoring a log family (${TEST_DB_KIND}, anvil)`, () => {
+  it("anchors every shard in one transaction, a frozen shard once; receipts of each shard carry their anchor", async () => {
+    const t = await openAnchoringTestEngine(chain, { name: "shards", shards: { maxEntries: 4 } });
+    try {
+      const shard1 = `${t.origin}/s1`;
+      const sizes = async (origin: string) =>
+        (await chain.contracts.anchor.history(origin)).map((cp) => Number(cp.size));
+      const rows = async () =>
+        (
+          await t.engine.db.query<AnchorRow>(
+            "SELECT log_id, size::int AS size, tx_hash, status FROM anchors ORDER BY log_id, size",
+          )
+        ).map((r) => ({ ...r, size: Number(r.size) }));
+
+      const agent = await t.newAgent();
+      const results = [];
+      for (let i = 0; i < 6; i++) results.push(await t.engine.agency.recordAction(agent.action()));
+      expect(results.map((r) => r.log)).toEqual([
+        "default",
+        "default",
+        "default",
+        "default",
+        "default-s1",
+        "default-s1",
+      ]);
+
+      // One pass: shard 0 at its final size 4 and shard 1 at 3 (link entry + 2), in one transaction.
+      expect(await t.anchoring.anchorNow({ wait: true })).toMatchObject({
+        logId: "default-s1",
+        size: 3,
+        status: "final",
+      });
+      expect(await sizes(t.origin)).toEqual([4]);
+      expect(await sizes(shard1)).toEqual([3]);
+      let anchors = await rows();
+      expect(anchors.map((r) => [r.log_id, r.size])).toEqual([
+        ["default", 4],
+        ["default-s1", 3],
+      ]);
+      expect(anchors[0]?.tx_hash).not.toBeNull();
+      expect(anchors[0]?.tx_hash).toBe(anchors[1]?.tx_hash);
+
+      // Nothing new: nothing sent.
+      const block = await chain.client.getBlockNumber();
+      await t.anchoring.anchorNow({ wait: true });
+      expect(await chain.client.getBlockNumber()).toBe(block);
+      expect(await rows()).toEqual(await rows());
+
+      // The active shard grows; the frozen one is never sent again.
+      await t.engine.agency.recordAction(agent.action());
+      await t.anchoring.anchorNow({ wait: true });
+      expect(await sizes(t.origin)).toEqual([4]);
+      expect(await sizes(shard1)).toEqual([3, 4]);
+      anchors = await rows();
+      expect(anchors.filter((r) => r.log_id === "default")).toHaveLength(1);
+      await t.anchoring.reconcile();
+
+      // A receipt of shard 1 names shard 1's anchor, verifies under the family key and on chain.
+      const receipt = await t.engine.agency.getReceipt(results[5]!.id);
+      expect(receipt.anchor?.logId).toBe(logIdOf(shard1));
+      expect(verifyReceipt(receipt, t.verifierKey).shard?.number).toBe(1);
+      const onChain = await verifyReceiptAnchor(receipt, {
+        client: chain.client,
+        trusted: [
+          { chainId: chain.anvil.chainId.toString(), contract: chain.contracts.anchor.address },
+        ],
+        trustedLogKey: t.verifierKey,
+      });
+      expect(onChain).not.toBeNull();
+      // And one of shard 0 names shard 0's.
+      const first = await t.engine.agency.getReceipt(results[0]!.id);
+      expect(first.anchor?.logId).toBe(logIdOf(t.origin));
+    } finally {
+      await t.close();
+    }
+  });
+});
