@@ -11,6 +11,7 @@ import { anchorFaultScenario } from "./anchor-faults.js";
 import { gatewayKillScenario, postgresRestartScenario } from "./crash-scenarios.js";
 import { fuzzScenario } from "./fuzz.js";
 import { gatewaysKillScenario } from "./gateways-kill.js";
+import { leaderKillScenario } from "./leader-kill.js";
 import { nonceRaceScenario } from "./nonce-race.js";
 import { startPostgres, stopPostgresOnExit } from "./postgres.js";
 import { queueFloodScenario } from "./queue-flood.js";
@@ -28,6 +29,7 @@ const SCENARIOS = [
   "flood",
   "workers",
   "gateways",
+  "leader",
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -46,6 +48,7 @@ scenarios (all by default):
   flood     waves of large actions at once past a small bounded ingest queue
   workers   terminate signature-recovery worker threads mid-ingest
   gateways  3 gateways on one database, SIGKILL one of them 10× mid-ingest (not in --quick)
+  leader    3 gateways anchoring on anvil, SIGKILL the leader 6× mid-anchor (not in --quick)
 
 options:
   --quick              a smaller run (CI smoke test)
@@ -77,7 +80,7 @@ if (values.help) {
 // The multi-gateway kill runs in full mode only (CI runs --quick; it starts three gateways).
 const only =
   values.only?.split(",").map((s) => s.trim()) ??
-  SCENARIOS.filter((s) => !(values.quick && s === "gateways"));
+  SCENARIOS.filter((s) => !(values.quick && (s === "gateways" || s === "leader")));
 for (const s of only) {
   if (!SCENARIOS.includes(s as Scenario)) {
     console.error(`unknown scenario ${s}; one of ${SCENARIOS.join(", ")}`);
@@ -138,6 +141,14 @@ const runs: Record<Scenario, () => Promise<ScenarioResult>> = {
       quick
         ? { total: 1_000, kills: 2, writers: 8, gateways: 2 }
         : { total: 6_000, kills: 10, writers: 16, gateways: 3 },
+      progress,
+    ),
+  leader: () =>
+    leaderKillScenario(
+      pg,
+      quick
+        ? { total: 600, kills: 2, writers: 8, gateways: 2 }
+        : { total: 6_000, kills: 6, writers: 12, gateways: 3 },
       progress,
     ),
   workers: () =>
