@@ -39,6 +39,9 @@ export type GatewayDemoOptions = {
 export const STAGING_STACK_FILE = join(".chaoscore", "staging", "stack.json");
 
 /** The stack file of `--target staging`: in CHAOSCORE_STAGING_DIR (as `npm run staging -- --dir`), if set. */
+/** `ChaosCore-Min-Size` beyond any tree (the largest the gateway parses): a read from the primary. */
+const PRIMARY_READ_MIN_SIZE = "999999999999999";
+
 const stagingStackFile = () =>
   process.env.CHAOSCORE_STAGING_DIR
     ? join(process.env.CHAOSCORE_STAGING_DIR, "stack.json")
@@ -98,7 +101,19 @@ export async function runGatewayDemo(opts: GatewayDemoOptions): Promise<void> {
   if (apiKey === undefined) {
     throw new UsageError("an operator API key is needed: --api-key or CHAOSCORE_API_KEY");
   }
-  const admin = new ChaosCoreClient({ baseUrl, apiKey });
+  // The flow reads what it has just written (a tally, an execution preview, a judgement, the reward
+  // plan). A gateway that reads a replica may answer such a read from a replica that has not replayed
+  // the write yet: a minimum tree size larger than any tree sends every read of this client to the
+  // primary (read-your-writes, docs/scaling.md "Read replicas"); a gateway without a replica ignores it.
+  const admin = new ChaosCoreClient({
+    baseUrl,
+    apiKey,
+    fetch: (input, init) => {
+      const headers = new Headers(init?.headers);
+      headers.set("chaoscore-min-size", PRIMARY_READ_MIN_SIZE);
+      return fetch(input, { ...init, headers });
+    },
+  });
 
   let n = 0;
   const step = async <T>(label: string | ((r: T) => string), fn: () => Promise<T>): Promise<T> => {
