@@ -116,6 +116,14 @@ describe("the OpenAPI document", () => {
     ).toEqual(["204"]);
   });
 
+  it("declares the media of the answers that are not JSON: a shard's checkpoint note and its tiles (schemathesis ST105)", () => {
+    const media = (path: string) =>
+      Object.keys(spec.paths[path]?.get?.responses["200"]?.content ?? {});
+    expect(media("/v1/logs/{id}/checkpoint")).toEqual(["text/plain"]);
+    expect(media("/v1/logs/{id}/tile/{*}")).toEqual(["application/octet-stream"]);
+    expect(media("/log/tile/{*}")).toEqual(["application/octet-stream"]);
+  });
+
   it("links answers to the requests they feed (agent → actions, action → receipt, checkpoint → proofs)", () => {
     const links = (path: string, method: string, status: string) =>
       spec.paths[path]?.[method]?.responses[status]?.links ?? {};

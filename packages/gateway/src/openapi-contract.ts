@@ -277,6 +277,11 @@ const MEDIA: Record<string, { type: string; schema: Json }> = {
     type: "application/octet-stream",
     schema: { type: "string", format: "binary" },
   },
+  "get /v1/logs/{id}/checkpoint": { type: "text/plain", schema: { type: "string" } },
+  "get /v1/logs/{id}/tile/{*}": {
+    type: "application/octet-stream",
+    schema: { type: "string", format: "binary" },
+  },
 };
 
 /**

@@ -153,9 +153,15 @@ async function selectActions(
   });
 }
 
+/** The times a query may name: years 1 to 9999 (Postgres refuses a timestamp it cannot write back). */
+const EARLIEST = Date.parse("0001-01-01T00:00:00Z");
+const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 function toTime(value: string): Date {
-  if (UNIX_RE.test(value)) return new Date(Number(value) * 1000);
-  const t = Date.parse(value);
+  const t = UNIX_RE.test(value) ? Number(value) * 1000 : Date.parse(value);
   if (Number.isNaN(t)) fail("INVALID_INPUT", `not a time: ${value}`);
+  if (t < EARLIEST || t > LATEST) {
+    fail("INVALID_INPUT", `a time in a query is between the years 1 and 9999: ${value}`);
+  }
   return new Date(t);
 }

@@ -89,6 +89,10 @@ describe(`database errors on ${TEST_DB_KIND}: coded, and no server internals in 
   it("a value the database cannot hold as text (NUL) is INVALID_INPUT, not a server fault; nothing is kept", async () => {
     expect(classifyStoreError({ code: "22021" })).toBe("input");
     expect(classifyStoreError({ code: "22P05" })).toBe("input");
+    expect(classifyStoreError({ code: "22008" })).toBe("input");
+    expect(classifyStoreError({ code: "22009" })).toBe("input");
+    const late = await failure(db.query("SELECT $1::timestamptz", ["0000-01-01T00:00:00Z"]));
+    expect(late.code).toBe("INVALID_INPUT");
     await db.exec("CREATE TABLE IF NOT EXISTS store_error_text (t text)");
     const e = await failure(db.query("INSERT INTO store_error_text VALUES ($1)", ["a\u0000b"]));
     expect(e.code).toBe("INVALID_INPUT");

@@ -41,11 +41,13 @@ export type StoreFailure = "unavailable" | "conflict" | "constraint" | "input" |
 /**
  * SQLSTATEs of a value the database cannot hold as given: 22021 (a byte
  * sequence invalid in the encoding, e.g. a NUL character in text), 22P05 (a
- * character with no equivalent in the encoding). The request's input is at
- * fault, not the query: a route that validates its input never lets one through,
- * and one that slips past is answered as bad input rather than as a server fault.
+ * character with no equivalent in the encoding), 22007, 22008 and 22009 (a
+ * date-time out of Postgres's range or with an offset it refuses). The
+ * request's input is at fault, not the query: a route that validates its input
+ * never lets one through, and one that slips past is answered as bad input
+ * rather than as a server fault.
  */
-const UNSTORABLE_VALUE = new Set(["22021", "22P05"]);
+const UNSTORABLE_VALUE = new Set(["22021", "22P05", "22007", "22008", "22009"]);
 
 /** Classifies a driver error by its SQLSTATE (or, without one, its errno / message). */
 export function classifyStoreError(cause: unknown): StoreFailure {
@@ -99,7 +101,7 @@ export function storeError(cause: unknown): ChaosCoreError {
     case "input":
       return new ChaosCoreError(
         "INVALID_INPUT",
-        "a value cannot be stored as text (a NUL character or a byte sequence invalid in UTF-8)",
+        "a value cannot be stored as given (a NUL character, bytes invalid in UTF-8, or a time out of range)",
         { cause },
       );
     default:
