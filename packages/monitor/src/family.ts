@@ -8,7 +8,6 @@
  * grow again.
  * @module
  */
-import { readFile } from "node:fs/promises";
 import {
   base64ToBytes,
   ChaosCoreError,
@@ -24,7 +23,7 @@ import { type Finding, finding } from "./findings.js";
 import { LogClient, TILE_WIDTH } from "./log-client.js";
 import { type MonitorOptions, type MonitorPassResult, monitorLog } from "./monitor.js";
 import { codeOf, readFailure } from "./pass.js";
-import { type MonitorState, parseMonitorState, writeMonitorState } from "./state.js";
+import { type MonitorState, parseMonitorState, readStateJson, writeMonitorState } from "./state.js";
 
 export const FAMILY_MONITOR_STATE_FORMAT = "chaoscore.family-monitor-state/v1";
 
@@ -430,23 +429,8 @@ async function checkLink(
  * @throws ChaosCoreError MONITOR_STATE_INVALID when it is not a valid state.
  */
 export async function readFamilyMonitorState(path: string): Promise<FamilyMonitorState | null> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new ChaosCoreError("MONITOR_STATE_INVALID", `cannot read the monitor state ${path}`, {
-      cause: error,
-    });
-  }
-  let value: FamilyMonitorState;
-  try {
-    value = JSON.parse(text) as FamilyMonitorState;
-  } catch (cause) {
-    throw new ChaosCoreError("MONITOR_STATE_INVALID", `the monitor state ${path} is not JSON`, {
-      cause,
-    });
-  }
+  const value = (await readStateJson(path)) as FamilyMonitorState | null;
+  if (value === null) return null;
   const invalid = (message: string): never => {
     throw new ChaosCoreError(
       "MONITOR_STATE_INVALID",
@@ -483,7 +467,7 @@ export async function monitorFamilyWithStateFile(
   const state = await readFamilyMonitorState(options.statePath);
   const result = await monitorFamily({ ...options, state });
   if (result.advanced) {
-    await writeMonitorState(options.statePath, result.state as unknown as MonitorState);
+    await writeMonitorState(options.statePath, result.state);
   }
   return result;
 }

@@ -93,10 +93,10 @@ export function frontierRange(state: MonitorState | null): CompactRange {
 }
 
 /**
- * Reads the state file; null when it does not exist yet.
- * @throws ChaosCoreError MONITOR_STATE_INVALID when it exists and is not a valid state.
+ * The JSON value of a state file; null when it does not exist yet.
+ * @throws ChaosCoreError MONITOR_STATE_INVALID when it cannot be read or is not JSON.
  */
-export async function readMonitorState(path: string): Promise<MonitorState | null> {
+export async function readStateJson(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -106,22 +106,29 @@ export async function readMonitorState(path: string): Promise<MonitorState | nul
       cause: error,
     });
   }
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch (cause) {
     throw new ChaosCoreError("MONITOR_STATE_INVALID", `the monitor state ${path} is not JSON`, {
       cause,
     });
   }
-  return parseMonitorState(value);
+}
+
+/**
+ * Reads the state file; null when it does not exist yet.
+ * @throws ChaosCoreError MONITOR_STATE_INVALID when it exists and is not a valid state.
+ */
+export async function readMonitorState(path: string): Promise<MonitorState | null> {
+  const value = await readStateJson(path);
+  return value === null ? null : parseMonitorState(value);
 }
 
 /**
  * Writes the state atomically: a temporary file beside it, fsync, rename,
  * fsync of the directory. A crash leaves the old state or the new one.
  */
-export async function writeMonitorState(path: string, state: MonitorState): Promise<void> {
+export async function writeMonitorState(path: string, state: object): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const file = await open(tmp, "w", 0o644);
   try {
