@@ -21,6 +21,22 @@ export const SHARD_LINK_FORMAT = "chaoscore.shard-link/v1";
 export const SHARD_KEY_CONTEXT = "chaoscore.log-shard-key/v1\n";
 
 /** The link entry: leaf 0 of shard `shard` ≥ 1 of a family. */
+/** One shard of a log family as `GET /v1/logs` lists it (docs/api.md, docs/spec/shards.md). */
+export type LogShardInfo = {
+  id: string;
+  origin: string;
+  verifierKey: string;
+  shard: number;
+  size: number;
+  state: "active" | "frozen";
+  createdAt: string;
+  frozenAt?: string;
+  frozenSize?: number;
+  successor?: string;
+  /** The shard certificate (a signed note by the family key); shards n ≥ 1 only. */
+  certificate?: string;
+};
+
 export type ShardLink = {
   format: typeof SHARD_LINK_FORMAT;
   /** The family's origin (= shard 0's origin). */

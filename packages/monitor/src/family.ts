@@ -12,6 +12,7 @@ import {
   base64ToBytes,
   ChaosCoreError,
   isChaosCoreError,
+  type LogShardInfo,
   parseShardLink,
   parseTrustPolicy,
   parseVerifierKey,
@@ -52,17 +53,7 @@ export type FamilyMonitorState = {
 };
 
 /** One shard as `GET /v1/logs` lists it (checked before use). */
-type ListedShard = {
-  id: string;
-  origin: string;
-  verifierKey: string;
-  shard: number;
-  size: number;
-  state: "active" | "frozen";
-  frozenSize?: number;
-  successor?: string;
-  certificate?: string;
-};
+type ListedShard = Omit<LogShardInfo, "createdAt" | "frozenAt">;
 
 /** The outcome of one family pass. */
 export type FamilyPassResult = {

@@ -14,6 +14,7 @@ import {
   type AgentCard,
   type Hex,
   isChaosCoreError,
+  type LogShardInfo,
   signAction,
   signRegistration,
   verifyReceipt,
@@ -31,18 +32,6 @@ export type ScaleStack = {
   logs?: Record<string, string | null>;
   /** The worker's interval (bounds the wait for the shards' anchors). */
   anchorEverySeconds?: number;
-};
-
-/** One row of `GET /v1/logs` (docs/api.md). */
-type LogRow = {
-  id: string;
-  origin: string;
-  verifierKey: string;
-  shard: number;
-  size: number;
-  state: "active" | "frozen";
-  frozenSize?: number;
-  successor?: string;
 };
 
 /** One acknowledged write. */
@@ -143,13 +132,13 @@ export async function runScaleTour(
     );
   }
   /** `GET /v1/logs`, or null from a gateway without shards (404: no such route). */
-  const listLogs = async (i: number): Promise<LogRow[] | null> => {
+  const listLogs = async (i: number): Promise<LogShardInfo[] | null> => {
     const response = await fetch(`${urls[i]}/v1/logs`, {
       headers: { authorization: `Bearer ${stack.adminKey}` },
     });
     if (response.status === 404) return null;
     if (!response.ok) throw new Error(`GET /v1/logs: ${response.status} ${await response.text()}`);
-    return ((await response.json()) as { logs: LogRow[] }).logs;
+    return ((await response.json()) as { logs: LogShardInfo[] }).logs;
   };
   const sharded = await listLogs(0);
   if (sharded === null) {

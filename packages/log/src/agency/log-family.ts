@@ -14,6 +14,7 @@ import {
   deriveShardKey,
   encodeShardLink,
   fail,
+  type LogShardInfo,
   SHARD_LINK_FORMAT,
   shardId,
   shardOrigin,
@@ -30,21 +31,7 @@ export type ShardRotation = {
   maxAgeSeconds?: number;
 };
 
-/** One shard of a family as `GET /v1/logs` lists it. */
-export type LogShardInfo = {
-  id: string;
-  origin: string;
-  verifierKey: string;
-  shard: number;
-  size: number;
-  state: "active" | "frozen";
-  createdAt: string;
-  frozenAt?: string;
-  frozenSize?: number;
-  successor?: string;
-  /** The shard certificate (a signed note by the family key); shards n ≥ 1 only. */
-  certificate?: string;
-};
+export type { LogShardInfo } from "@chaoscore/core";
 
 type ShardRow = {
   id: string;
