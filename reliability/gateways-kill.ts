@@ -15,7 +15,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkIngest } from "./crash-scenarios.js";
 import { type GatewayProcess, startGateway } from "./gateway.js";
-import { newAgent, registerAgent, sleep, type TestAgent } from "./http.js";
+import { gatewayPool, registerWriters } from "./gateway-pool.js";
+import { sleep } from "./http.js";
 import { newIngestStats, randomMoments, runIngest, waitForAcks } from "./ingest.js";
 import type { PostgresServer } from "./postgres.js";
 import { fmt, type ScenarioResult } from "./report.js";
@@ -39,25 +40,12 @@ export async function gatewaysKillScenario(
     gateways.push(await startGateway({ dataDir, databaseUrl }));
   }
   const adminKey = (gateways[0] as GatewayProcess).adminKey;
-  const agents: TestAgent[] = [];
-  for (let i = 0; i < writers; i++) {
-    const agent = newAgent(`gateways-agent-${i}`);
-    await registerAgent((gateways[i % gateways.length] as GatewayProcess).url, adminKey, agent);
-    agents.push(agent);
-  }
+  const agents = await registerWriters(gateways, adminKey, writers, "gateways-agent");
   const stats = newIngestStats();
   let finished = false;
-  let turn = 0;
-  // Out of the rotation from its kill until it listens again (the balancer's health check).
-  const down = new Set<GatewayProcess>();
-  const live = () => gateways.filter((g) => g.isRunning() && !down.has(g));
+  const { down, live, nextUrl } = gatewayPool(gateways);
   const ingest = runIngest({
-    // Round robin over the gateways that run (a load balancer with health checks).
-    baseUrl: () => {
-      const up = live();
-      const g = up[turn++ % Math.max(1, up.length)] ?? (gateways[0] as GatewayProcess);
-      return g.url;
-    },
+    baseUrl: nextUrl,
     adminKey,
     agents,
     total,

@@ -16,7 +16,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkIngest } from "./crash-scenarios.js";
 import { type GatewayProcess, runCli, startGateway } from "./gateway.js";
-import { newAgent, registerAgent, send, sleep, type TestAgent } from "./http.js";
+import { gatewayPool, registerWriters } from "./gateway-pool.js";
+import { send, sleep } from "./http.js";
 import { newIngestStats, randomMoments, runIngest, waitForAcks } from "./ingest.js";
 import type { PostgresServer } from "./postgres.js";
 import { fmt, type ScenarioResult } from "./report.js";
@@ -68,22 +69,12 @@ export async function leaderKillScenario(
       gateways.push(await startGateway({ dataDir, databaseUrl, serveArgs, env }));
     }
     const adminKey = gateways.map((g) => g.adminKey).find((k) => k !== "") ?? "";
-    const agents: TestAgent[] = [];
-    for (let i = 0; i < writers; i++) {
-      const agent = newAgent(`leader-agent-${i}`);
-      await registerAgent((gateways[i % gateways.length] as GatewayProcess).url, adminKey, agent);
-      agents.push(agent);
-    }
+    const agents = await registerWriters(gateways, adminKey, writers, "leader-agent");
     const stats = newIngestStats();
     let finished = false;
-    let turn = 0;
-    const down = new Set<GatewayProcess>();
-    const live = () => gateways.filter((g) => g.isRunning() && !down.has(g));
+    const { down, live, nextUrl } = gatewayPool(gateways);
     const ingest = runIngest({
-      baseUrl: () => {
-        const upNow = live();
-        return (upNow[turn++ % Math.max(1, upNow.length)] ?? (gateways[0] as GatewayProcess)).url;
-      },
+      baseUrl: nextUrl,
       adminKey,
       agents,
       total,
