@@ -11,6 +11,7 @@ import { rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import pg from "pg";
+import { serverClient } from "../reliability/postgres.js";
 
 const SCRIPT = join(import.meta.dirname, "start-postgres-durable");
 
@@ -76,32 +77,12 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
       process.exit(1); // 'exit' stops it
     });
   }
-  const url = (database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`;
-  const query = async <T extends Record<string, unknown>>(
-    database: string,
-    sql: string,
-    params?: unknown[],
-  ): Promise<T[]> => {
-    const client = new pg.Client({ connectionString: url(database) });
-    client.on("error", () => {});
-    await client.connect();
-    try {
-      return (await client.query<T>(sql, params)).rows;
-    } finally {
-      await client.end().catch(() => {});
-    }
-  };
+  const server = serverClient(port);
+  const { url, query } = server;
   return {
     port,
     dir,
-    url,
-    query,
-    async createDatabase(database) {
-      if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new Error(`bad database name ${database}`);
-      await query("postgres", `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-      await query("postgres", `CREATE DATABASE ${database}`);
-      return url(database);
-    },
+    ...server,
     async durability() {
       const rows = await query<{ name: string; setting: string }>(
         "postgres",

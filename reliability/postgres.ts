@@ -93,6 +93,29 @@ export async function startPostgres(options: {
     await ctl(["-l", join(dir, "server.log"), "-w", "-t", "60", "-o", serverOptions, "start"]);
   };
   await start();
+  return {
+    port,
+    dir,
+    ...serverClient(port),
+    async restart(mode) {
+      // stop + start rather than `pg_ctl restart`, which cannot take the log file (-l).
+      await ctl(["-w", "-t", "60", "-m", mode, "stop"]);
+      await start();
+    },
+    async stop(mode = "fast") {
+      await ctl(["-w", "-t", "60", "-m", mode, "stop"]);
+    },
+    start,
+  };
+}
+
+/**
+ * The client side of a local server on `port` (user `postgres`, trust auth):
+ * URLs, one-shot queries, and a fresh database by name.
+ */
+export function serverClient(
+  port: number,
+): Pick<PostgresServer, "url" | "query" | "createDatabase"> {
   const url = (database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`;
   const query = async <T extends Record<string, unknown>>(
     database: string,
@@ -109,25 +132,14 @@ export async function startPostgres(options: {
     }
   };
   return {
-    port,
-    dir,
     url,
+    query,
     async createDatabase(database) {
       if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new Error(`bad database name ${database}`);
       await query("postgres", `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
       await query("postgres", `CREATE DATABASE ${database}`);
       return url(database);
     },
-    async restart(mode) {
-      // stop + start rather than `pg_ctl restart`, which cannot take the log file (-l).
-      await ctl(["-w", "-t", "60", "-m", mode, "stop"]);
-      await start();
-    },
-    async stop(mode = "fast") {
-      await ctl(["-w", "-t", "60", "-m", mode, "stop"]);
-    },
-    start,
-    query,
   };
 }
 
