@@ -5,10 +5,9 @@
  * their certificate (docs/spec/witness.md §3.1), so receipts of all three
  * shards meet a trust policy of the family key and that witness (quorum 1).
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import {
   type Address,
   isChaosCoreError,
@@ -24,53 +23,21 @@ import {
   type WitnessProcess,
 } from "@chaoscore/testkit/witness-process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const ROOT = resolve(import.meta.dirname, "../../..");
-const BIN = join(ROOT, "packages/cli/bin/chaoscore.js");
+import { type ServeProcess, startServe } from "./test-support/serve-process.js";
 
 let dir: string;
-let server: ChildProcess | undefined;
 let witness: WitnessProcess | undefined;
 
-/** Starts `serve` on `dir`; resolves with its URL and admin key (first start only) once listening. */
+let server: ServeProcess | undefined;
+
 async function serve(extra: string[]): Promise<{ url: string; adminKey?: string }> {
-  const env = { ...process.env };
-  delete env.DATABASE_URL;
-  delete env.CHAOSCORE_RPC_URL;
-  const child = spawn(
-    process.execPath,
-    [BIN, "--data-dir", dir, "serve", "--port", "0", "--no-chain", "--log-level", "warn", ...extra],
-    { cwd: ROOT, env },
-  );
-  server = child;
-  let out = "";
-  let err = "";
-  child.stdout?.on("data", (d) => {
-    out += String(d);
-  });
-  child.stderr?.on("data", (d) => {
-    err += String(d);
-  });
-  await new Promise<void>((ready, fail) => {
-    const check = () => {
-      if (/LISTENING (\S+)/.test(out)) return ready();
-      if (child.exitCode !== null) return fail(new Error(`serve exited:\n${out}\n${err}`));
-      setTimeout(check, 100);
-    };
-    check();
-  });
-  const adminKey = /ADMIN_KEY (\S+)/.exec(out)?.[1];
-  return {
-    url: (/LISTENING (\S+)/.exec(out) as RegExpExecArray)[1] as string,
-    ...(adminKey === undefined ? {} : { adminKey }),
-  };
+  server = await startServe(dir, extra);
+  const { url, adminKey } = server;
+  return { url, ...(adminKey === undefined ? {} : { adminKey }) };
 }
 
 async function stopServe(): Promise<void> {
-  if (server === undefined || server.exitCode !== null) return;
-  const s = server;
-  s.kill("SIGTERM");
-  await new Promise((r) => s.once("exit", r));
+  await server?.stop();
 }
 
 beforeAll(async () => {
@@ -78,7 +45,7 @@ beforeAll(async () => {
 }, 10_000);
 
 afterAll(async () => {
-  if (server !== undefined && server.exitCode === null) server.kill("SIGKILL");
+  if (server !== undefined && server.child.exitCode === null) server.child.kill("SIGKILL");
   if (witness !== undefined) await stopWitnessProcess(witness, "SIGKILL").catch(() => {});
   await rm(dir, { recursive: true, force: true });
 });

@@ -4,10 +4,10 @@
  * server stopped, `chaoscore log shards --json` lists three shards and
  * `chaoscore log audit --no-chain` is clean (docs/spec/shards.md).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import {
   type Address,
   privateKeyToAddress,
@@ -16,9 +16,7 @@ import {
   verifyReceipt,
 } from "@chaoscore/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const ROOT = resolve(import.meta.dirname, "../../..");
-const BIN = join(ROOT, "packages/cli/bin/chaoscore.js");
+import { BIN, ROOT, type ServeProcess, startServe } from "./test-support/serve-process.js";
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
@@ -39,54 +37,19 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 let dir: string;
-let server: ChildProcess;
+let serve: ServeProcess;
 let url: string;
 let adminKey: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "chaoscore-shards-"));
-  const env = { ...process.env };
-  delete env.DATABASE_URL;
-  delete env.CHAOSCORE_RPC_URL;
-  server = spawn(
-    process.execPath,
-    [
-      BIN,
-      "--data-dir",
-      dir,
-      "serve",
-      "--port",
-      "0",
-      "--no-chain",
-      "--shard-max-entries",
-      "4",
-      "--log-level",
-      "warn",
-    ],
-    { cwd: ROOT, env },
-  );
-  let out = "";
-  let err = "";
-  server.stdout?.on("data", (d) => {
-    out += String(d);
-  });
-  server.stderr?.on("data", (d) => {
-    err += String(d);
-  });
-  await new Promise<void>((ready, fail) => {
-    const check = () => {
-      if (/LISTENING (\S+)/.test(out) && /ADMIN_KEY (\S+)/.test(out)) return ready();
-      if (server.exitCode !== null) return fail(new Error(`serve exited:\n${out}\n${err}`));
-      setTimeout(check, 100);
-    };
-    check();
-  });
-  url = (/LISTENING (\S+)/.exec(out) as RegExpExecArray)[1] as string;
-  adminKey = (/ADMIN_KEY (\S+)/.exec(out) as RegExpExecArray)[1] as string;
+  serve = await startServe(dir, ["--shard-max-entries", "4"]);
+  url = serve.url;
+  adminKey = serve.adminKey as string;
 }, 120_000);
 
 afterAll(async () => {
-  if (server !== undefined && server.exitCode === null) server.kill("SIGKILL");
+  if (serve !== undefined && serve.child.exitCode === null) serve.child.kill("SIGKILL");
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -174,8 +137,7 @@ describe("serve --shard-max-entries", () => {
   });
 
   it("log shards lists the family and log audit is clean once the server stopped", async () => {
-    server.kill("SIGTERM");
-    await new Promise((r) => server.once("exit", r));
+    await serve.stop();
     const shards = await cli(["--data-dir", dir, "log", "shards", "--json"]);
     expect(shards.code, shards.stderr).toBe(0);
     const listed = JSON.parse(shards.stdout) as {
