@@ -1,5 +1,5 @@
 import { logIdOf } from "@chaoscore/chain";
-import type { Hex, ReceiptAnchor } from "@chaoscore/core";
+import { type Hex, isChaosCoreError, type ReceiptAnchor } from "@chaoscore/core";
 import type { AnchorDirectory, Db, LogFamily, TransparencyLog } from "@chaoscore/log";
 import {
   ANCHOR_COLUMNS,
@@ -74,8 +74,12 @@ export class StoredAnchorDirectory implements AnchorDirectory {
     let origin = this.#log.origin;
     if (logId !== this.#log.id) {
       if (this.#family === undefined) return null;
-      const shard = (await this.#family.list()).find((s) => s.id === logId);
-      if (shard === undefined) return null;
+      // The family keeps the shards it opened: no query per receipt.
+      const shard = await this.#family.get(logId).catch((error: unknown) => {
+        if (isChaosCoreError(error, "LOG_NOT_FOUND")) return null;
+        throw error;
+      });
+      if (shard === null) return null;
       origin = shard.origin;
     }
     const params: unknown[] = [logId, leafIndex];
