@@ -22,7 +22,27 @@ import { goal } from "./machine.js";
 /** The goal of issue 18: one batch of 16 logs costs at most this fraction of 16 single anchors. */
 export const BATCH_16_TARGET = 0.25;
 
-type Row = { logs: number; round: string; batch: number; singles: number; proof: number };
+type Row = {
+  logs: number;
+  round: string;
+  batch: number;
+  singles: number;
+  proof: number;
+  /** The batch transaction's calldata gas (EIP-2028: 4 per zero byte, 16 per other byte). */
+  calldata: number;
+};
+
+/** Gas of one new storage slot (EIP-2929 cold SSTORE from zero: 20,000 + 2,100). */
+const NEW_SLOT_GAS = 22_100;
+/** Base cost of every transaction. */
+const TX_BASE_GAS = 21_000;
+
+/** The calldata gas of a transaction's data (EIP-2028). */
+export function calldataGas(data: string): number {
+  let gas = 0;
+  for (let i = 2; i < data.length; i += 2) gas += data.slice(i, i + 2) === "00" ? 4 : 16;
+  return gas;
+}
 
 /**
  * Measures and prints the gas of batch anchors of 1, 4 and 16 logs against as
@@ -45,8 +65,12 @@ export async function measureBatchAnchorGas(options: { quick?: boolean } = {}): 
   try {
     const signer = LocalSigner.fromPrivateKey(anvil.accounts[0]!.privateKey);
     const { anchor } = await openContracts(client, await deployContracts(client, signer), signer);
-    const gasOf = async (sent: Promise<{ wait(): Promise<{ gasUsed: bigint }> }>) =>
-      Number((await (await sent).wait()).gasUsed);
+    const gasOf = async (
+      sent: Promise<{ request: { data: string }; wait(): Promise<{ gasUsed: bigint }> }>,
+    ) => {
+      const tx = await sent;
+      return { gas: Number((await tx.wait()).gasUsed), calldata: calldataGas(tx.request.data) };
+    };
     const first = (origin: string): AnchorInput => ({ origin, size: base, root: tree.root(base) });
     const later = (origin: string): AnchorInput => ({
       origin,
@@ -65,11 +89,12 @@ export async function measureBatchAnchorGas(options: { quick?: boolean } = {}): 
       ] as const) {
         const batch = await gasOf(anchor.anchorBatch(batched.map(input)));
         let singles = 0;
-        for (const origin of single) singles += await gasOf(anchor.anchor(input(origin)));
+        for (const origin of single) singles += (await gasOf(anchor.anchor(input(origin)))).gas;
         rows.push({
           logs: n,
           round,
-          batch,
+          batch: batch.gas,
+          calldata: batch.calldata,
           singles,
           proof: round === "first anchor" ? 0 : proof.length,
         });
@@ -93,6 +118,14 @@ export async function measureBatchAnchorGas(options: { quick?: boolean } = {}): 
     const single1 = rows.find((r) => r.logs === 1 && r.round === "with proof")!;
     console.log(
       `what a batch saves: the 21,000 base cost of each transaction but one; what it keeps per log: two new storage slots (2 × 22,100) per checkpoint, the calldata of its proof and the proof's hashing (one anchor with proof: ${single1.singles} gas)`,
+    );
+    // Where the 16-log batch's gas goes: what batching cannot remove (each
+    // log's calldata, its proof's hashing) and what this contract adds per
+    // checkpoint (two new storage slots, cold reads of the previous one).
+    const storage = 16 * 2 * NEW_SLOT_GAS;
+    const execution = at16.batch - TX_BASE_GAS - at16.calldata - storage;
+    console.log(
+      `16-log batch with proofs: ${at16.batch} gas = base ${TX_BASE_GAS} + calldata ${at16.calldata} (${Math.round(at16.calldata / 16)} per log) + new storage slots ${storage} (${2 * NEW_SLOT_GAS} per log) + other execution ${execution} (${Math.round(execution / 16)} per log: proof hashing, cold reads of the previous checkpoint, ABI decoding, events)`,
     );
     return goal(
       "batch_anchor_16_vs_16_single_ratio",
