@@ -122,6 +122,36 @@ describe("monitorFamily", () => {
     expect(forged.findings[0]?.message).toContain("SHARD_CERTIFICATE_SIGNATURE_INVALID");
   });
 
+  it("reports a shard it followed that the listing no longer shows (bad_link), on every pass", async () => {
+    const state = makeFamily([5, 3]);
+    const gateway = await serve(state);
+    const first = await monitorFamily({ gateway, policy: familyPolicy() });
+    expect(first.findings).toEqual([]);
+    // the log hides its frozen shard 0: the history a receipt of it verifies against
+    state.listing = (logs) => logs.filter((l) => l.id !== "fam");
+    const hidden = await monitorFamily({ gateway, policy: familyPolicy(), state: first.state });
+    expect(kinds(hidden)).toEqual(["bad_link"]);
+    expect(hidden.findings[0]?.message).toContain("fam");
+    expect(hidden.findings[0]?.details).toMatchObject({ log: "fam" });
+    expect(hidden.state.shards.fam).toEqual(first.state.shards.fam);
+    const again = await monitorFamily({ gateway, policy: familyPolicy(), state: hidden.state });
+    expect(kinds(again)).toEqual(["bad_link"]);
+  });
+
+  it("refuses a listing that names a shard twice (tampered_tile) and verifies nothing of it", async () => {
+    const state = makeFamily([5, 3]);
+    const gateway = await serve(state);
+    state.listing = (logs) => [logs[0] as Record<string, unknown>, ...logs];
+    const twice = await monitorFamily({ gateway, policy: familyPolicy() });
+    expect(kinds(twice)).toEqual(["tampered_tile"]);
+    expect(twice.advanced).toBe(false);
+    // two ids for one shard number
+    state.listing = (logs) => [...logs, { ...(logs[1] as Record<string, unknown>), id: "fam-s01" }];
+    expect(kinds(await monitorFamily({ gateway, policy: familyPolicy() }))).toEqual([
+      "tampered_tile",
+    ]);
+  });
+
   it("keeps its state in a file across passes, and refuses a state of another family key", async () => {
     const state = makeFamily([3, 2]);
     const gateway = await serve(state);

@@ -99,7 +99,10 @@ function checkListing(body: unknown, findings: Finding[]): ListedShard[] | null 
         (l.certificate === undefined || isStr(l.certificate))
       );
     });
-  if (!ok) {
+  // one row per shard: an id or a shard number listed twice is two views of one shard
+  const unique = (key: "id" | "shard") =>
+    new Set((logs as ListedShard[]).map((l) => l[key])).size === (logs as unknown[]).length;
+  if (!ok || !unique("id") || !unique("shard")) {
     findings.push(finding("tampered_tile", "GET /v1/logs is not a list of the family's shards"));
     return null;
   }
@@ -306,6 +309,20 @@ export async function monitorFamily(
     if (await checkLink(client, options, listed, listing, served, findings)) {
       shards[listed.id] = { ...mine, linkChecked: true };
       advanced = true;
+    }
+  }
+  // a shard followed before is still listed: a log that hides one hides the history it froze
+  for (const [id, seen] of Object.entries(previous?.shards ?? {})) {
+    if (!byId.has(id)) {
+      findings.push(
+        finding(
+          "bad_link",
+          `shard ${id} (shard ${seen.shard}), followed before, is no longer listed`,
+          {
+            details: { log: id, shard: seen.shard },
+          },
+        ),
+      );
     }
   }
   // a frozen shard names a listed successor

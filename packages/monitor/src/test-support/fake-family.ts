@@ -39,7 +39,11 @@ export type FakeShard = {
   certificate?: string | null;
 };
 
-export type FakeFamilyState = { shards: FakeShard[] };
+export type FakeFamilyState = {
+  shards: FakeShard[];
+  /** Rewrites the served `GET /v1/logs` rows (a log that hides or repeats shards). */
+  listing?: (logs: Record<string, unknown>[]) => Record<string, unknown>[];
+};
 
 export const shardIdOf = (n: number) => (n === 0 ? FAMILY_ID : `${FAMILY_ID}-s${n}`);
 export const shardOriginOf = (n: number) => (n === 0 ? FAMILY_ORIGIN : `${FAMILY_ORIGIN}/s${n}`);
@@ -144,7 +148,8 @@ export async function startFakeFamily(
           ...(certificate == null ? {} : { certificate }),
         };
       });
-      return send(200, JSON.stringify({ logs }), "application/json");
+      const served = state.listing === undefined ? logs : state.listing(logs);
+      return send(200, JSON.stringify({ logs: served }), "application/json");
     }
     const m = /^\/v1\/logs\/([^/]+)\/(checkpoint|tile\/(.*))$/.exec(path);
     if (m !== null) {
