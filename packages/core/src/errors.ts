@@ -131,6 +131,8 @@ export const ERROR_CODES = {
   STORE_MIGRATION_FAILED: "a schema migration failed",
   STORE_DATA_DIR_LOCKED:
     "another running process holds the embedded data directory (one writer per directory)",
+  STORE_NOT_A_REPLICA:
+    "the read database is not a streaming replica of the primary (not in recovery, or of another cluster)",
   // registry
   AGENT_NOT_FOUND: "no agent is registered under this id",
   AGENT_ALREADY_REGISTERED: "an agent is already registered under this id",

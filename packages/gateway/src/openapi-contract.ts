@@ -100,6 +100,8 @@ const ROUTE_SPECIFIC: Readonly<Record<string, (route: RouteContract) => boolean>
   // Start-up only.
   STORE_MIGRATION_FAILED: () => false,
   STORE_DATA_DIR_LOCKED: () => false,
+  // A read replica that is none: reads go to the primary, never an answer.
+  STORE_NOT_A_REPLICA: () => false,
 };
 
 /**

@@ -22,6 +22,7 @@ import {
   type ProofOfAgency,
   replicaLag,
   type TransparencyLog,
+  verifyReplicaOf,
 } from "@chaoscore/log";
 import { ReputationComputer } from "@chaoscore/reputation";
 import { createStudios, type Studios } from "@chaoscore/studios";
@@ -75,6 +76,37 @@ const primarySides = new WeakMap<GatewayContext["engine"], ReadSide>();
 /** The largest size seen on the replica per log: a replica's tree only grows. */
 const seenSizes = new WeakMap<ReadEngine, Map<string, number>>();
 const fallbackCounters = new WeakMap<ReadEngine, Counter<"reason">>();
+/**
+ * Whether the replica was found to be a replica of the primary
+ * (`verifyReplicaOf`): kept while it holds, until the replica stops or starts
+ * answering; a failed check is retried after {@link RECHECK_MS}.
+ */
+const replicaChecks = new WeakMap<ReadEngine, { at: number; verified: Promise<boolean> }>();
+const RECHECK_MS = 5000;
+
+/** True when reads may go to the replica: it is a streaming replica of the primary. */
+function isVerifiedReplica(reads: ReadEngine, log: FastifyRequest["log"]): Promise<boolean> {
+  const last = replicaChecks.get(reads);
+  if (last !== undefined && Date.now() - last.at < RECHECK_MS) return last.verified;
+  const verified = (async () => {
+    if (last !== undefined && (await last.verified)) return true;
+    try {
+      await verifyReplicaOf(reads.db.primary, reads.db.replica);
+      return true;
+    } catch (error) {
+      // One line when a database that is no replica is found, not one per check.
+      if (isChaosCoreError(error) && error.code === "STORE_NOT_A_REPLICA" && last === undefined) {
+        log.warn(
+          { err: error.message, code: error.code, details: error.details },
+          "the read database is not a replica of the primary: reads go to the primary",
+        );
+      }
+      return false;
+    }
+  })();
+  replicaChecks.set(reads, { at: Date.now(), verified });
+  return verified;
+}
 
 function replicaSide(ctx: GatewayContext, reads: ReadEngine): ReadSide {
   let side = replicaSides.get(reads);
@@ -159,7 +191,7 @@ export async function readsFor(
   const reads = ctx.reads;
   const minSize = minSizeOf(request);
   if (reads === undefined) return primaryReads(ctx);
-  if (!reads.db.available) {
+  if (!reads.db.available || !(await isVerifiedReplica(reads, request.log))) {
     fallbackCounters.get(reads)?.inc({ reason: "unavailable" });
     return primaryReads(ctx);
   }
@@ -235,6 +267,8 @@ export function routeReads(app: GatewayApp, ctx: GatewayContext): void {
   const reads = ctx.reads;
   if (reads === undefined) return;
   const unsubscribe = reads.db.onStatus((up, error) => {
+    // a replica that went away or came back may be another server now: check it again
+    replicaChecks.delete(reads);
     if (up) app.log.info("read replica answers again: reads go to it");
     else
       app.log.warn(

@@ -34,5 +34,6 @@ export {
   type ReadReplicaOptions,
   type ReplicaLag,
   replicaLag,
+  verifyReplicaOf,
 } from "./store/read-replica.js";
 export { storeError } from "./store/store-error.js";

@@ -1,6 +1,6 @@
 import { generateNoteKey } from "@chaoscore/core";
 import { type ChaosCoreNode, createNode, type NodeConfig } from "@chaoscore/engine";
-import { PostgresDb, replicaLag } from "@chaoscore/log";
+import { PostgresDb, replicaLag, verifyReplicaOf } from "@chaoscore/log";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHAIN_ID } from "./engine.js";
 import { REPLICA_SKIP_REASON, type ReplicaPair, startReplicaPair } from "./replica.js";
@@ -33,6 +33,12 @@ describe.skipIf(REPLICA_SKIP_REASON !== undefined)(
       const [row] = await replica.query<{ r: boolean }>("SELECT pg_is_in_recovery() AS r");
       expect(row?.r).toBe(true);
       await expect(replica.exec("INSERT INTO t VALUES (2)")).rejects.toThrow();
+      // the standby is a replica of the primary; the primary is not one of itself
+      await expect(verifyReplicaOf(primary, replica)).resolves.toBeUndefined();
+      await expect(verifyReplicaOf(primary, primary)).rejects.toMatchObject({
+        code: "STORE_NOT_A_REPLICA",
+        details: { standby: false },
+      });
 
       await pair.pauseReplay();
       await primary.exec("INSERT INTO t VALUES (2)");

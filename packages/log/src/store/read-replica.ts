@@ -4,7 +4,7 @@
  * Writes, and everything inside a transaction, stay on the primary.
  * @module
  */
-import { type ErrorCode, isChaosCoreError } from "@chaoscore/core";
+import { ChaosCoreError, type ErrorCode, isChaosCoreError } from "@chaoscore/core";
 import type { TransparencyLog } from "../agency/transparency-log.js";
 import type { Db } from "./db.js";
 import { PostgresDb } from "./postgres-db.js";
@@ -176,19 +176,82 @@ export type ReplicaLag = {
   bytes: number;
 };
 
+/** The cluster a server belongs to: a streaming replica has its primary's. */
+const SYSTEM_ID = "(SELECT system_identifier::text FROM pg_control_system())";
+/** What tells a hot standby of the primary: in recovery, of the same cluster. */
+const STANDBY = `pg_is_in_recovery() AS standby, ${SYSTEM_ID} AS system`;
+
+/** Throws unless `replica` (its {@link STANDBY} row) is a standby of the cluster `primarySystem`. */
+function assertStandby(
+  primarySystem: string | undefined,
+  replica: { standby: boolean; system: string } | undefined,
+): void {
+  const details = {
+    standby: replica?.standby ?? null,
+    system: replica?.system ?? null,
+    primarySystem: primarySystem ?? null,
+  };
+  if (replica?.standby !== true) {
+    throw new ChaosCoreError(
+      "STORE_NOT_A_REPLICA",
+      "the read database is not a streaming replica: it is not in recovery (pg_is_in_recovery() is false), so its data is not the primary's",
+      { details },
+    );
+  }
+  if (replica.system !== primarySystem) {
+    throw new ChaosCoreError(
+      "STORE_NOT_A_REPLICA",
+      "the read database is not a streaming replica of the primary: it belongs to another cluster (system_identifier)",
+      { details },
+    );
+  }
+}
+
+/**
+ * Checks that `replica` is a streaming replica (a hot standby) of `primary`:
+ * in recovery, and of the primary's cluster (same `system_identifier`).
+ * Anything else — a writable server, another database on the primary's
+ * server, a promoted replica, a standby of another cluster — would answer
+ * reads with data that is not the primary's.
+ * @throws ChaosCoreError STORE_NOT_A_REPLICA when it is not one;
+ * STORE_UNAVAILABLE when either does not answer.
+ * @example
+ * ```ts
+ * await verifyReplicaOf(primary, openReplica(readUrl));
+ * ```
+ */
+export async function verifyReplicaOf(primary: Db, replica: Db): Promise<void> {
+  const [[p], [r]] = await Promise.all([
+    primary.query<{ system: string }>(`SELECT ${SYSTEM_ID} AS system`),
+    replica.query<{ standby: boolean; system: string }>(`SELECT ${STANDBY}`),
+  ]);
+  assertStandby(p?.system, r);
+}
+
 /**
  * Measures the lag of `replica` behind `primary` (`pg_current_wal_lsn()` on
  * the primary, `pg_last_wal_replay_lsn()` and `pg_last_xact_replay_timestamp()`
- * on the replica).
- * @throws ChaosCoreError STORE_UNAVAILABLE when either does not answer.
+ * on the replica), after checking in the same statements that it is a
+ * replica of the primary ({@link verifyReplicaOf}).
+ * @throws ChaosCoreError STORE_UNAVAILABLE when either does not answer;
+ * STORE_NOT_A_REPLICA when `replica` is not a replica of `primary`.
  */
 export async function replicaLag(primary: Db, replica: Db): Promise<ReplicaLag> {
-  const [p] = await primary.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn");
-  const [r] = await replica.query<{ bytes: string | null; seconds: number | null }>(
+  const [p] = await primary.query<{ lsn: string; system: string }>(
+    `SELECT pg_current_wal_lsn()::text AS lsn, ${SYSTEM_ID} AS system`,
+  );
+  const [r] = await replica.query<{
+    bytes: string | null;
+    seconds: number | null;
+    standby: boolean;
+    system: string;
+  }>(
     `SELECT pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn())::text AS bytes,
-            extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS seconds`,
+            extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS seconds,
+            ${STANDBY}`,
     [p?.lsn],
   );
+  assertStandby(p?.system, r);
   const bytes = Math.max(0, Number(r?.bytes ?? 0));
   return { bytes, seconds: bytes === 0 ? 0 : Math.max(0, Number(r?.seconds ?? 0)) };
 }
