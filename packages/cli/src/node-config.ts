@@ -69,9 +69,35 @@ export async function loadNodeConfig(
 }
 
 /**
+ * Checks the settings of `flags` (and of their environment variables) that
+ * need no data directory — the shard rotation limits, and that a read
+ * replica has a Postgres primary — so that a command can refuse them before
+ * it writes anything (`serve` initializes the data directory on first start).
+ * @throws ChaosCoreError INVALID_INPUT.
+ * @example
+ * ```ts
+ * checkNodeFlags({ shardMaxEntries: 1 }); // throws: 0 (never) or an integer ≥ 2
+ * ```
+ */
+export function checkNodeFlags(flags: NodeFlags): void {
+  shardLimits(flags);
+  const url = flags.databaseUrl ?? process.env.DATABASE_URL ?? "";
+  const readUrl = flags.readDatabaseUrl ?? process.env.CHAOSCORE_READ_DATABASE_URL ?? "";
+  if (readUrl !== "" && url === "") {
+    const name =
+      flags.readDatabaseUrl === undefined ? "CHAOSCORE_READ_DATABASE_URL" : "--read-database-url";
+    throw new ChaosCoreError(
+      "INVALID_INPUT",
+      `${name} (a streaming replica to read from) needs --database-url or DATABASE_URL (its Postgres primary): the embedded PGlite database has no replica`,
+      { details: { [name]: readUrl } },
+    );
+  }
+}
+
+/**
  * The shard rotation limits of the flags, else the environment
  * (CHAOSCORE_SHARD_MAX_ENTRIES, CHAOSCORE_SHARD_MAX_AGE); undefined when none is set.
- * @throws ChaosCoreError INVALID_INPUT when a variable is not a whole number.
+ * @throws ChaosCoreError INVALID_INPUT when a variable is not a whole number, or max entries is 1.
  */
 function shardLimits(
   flags: NodeFlags,
@@ -88,6 +114,14 @@ function shardLimits(
   };
   const maxEntries = flags.shardMaxEntries ?? fromEnv("CHAOSCORE_SHARD_MAX_ENTRIES");
   const maxAgeSeconds = flags.shardMaxAge ?? fromEnv("CHAOSCORE_SHARD_MAX_AGE");
+  if (maxEntries === 1) {
+    // a shard holds its link entry and at least one entry more (docs/spec/shards.md §5)
+    const name =
+      flags.shardMaxEntries === undefined ? "CHAOSCORE_SHARD_MAX_ENTRIES" : "--shard-max-entries";
+    throw new ChaosCoreError("INVALID_INPUT", `${name} is 0 (never) or an integer ≥ 2`, {
+      details: { [name]: maxEntries },
+    });
+  }
   if (maxEntries === undefined && maxAgeSeconds === undefined) return undefined;
   return {
     ...(maxEntries === undefined ? {} : { maxEntries }),

@@ -37,7 +37,7 @@ import {
   writeConfig,
   writeLogKey,
 } from "../data-dir.js";
-import { loadNodeConfig, openNode } from "../node-config.js";
+import { checkNodeFlags, loadNodeConfig, openNode } from "../node-config.js";
 import { info, out, UsageError } from "../output.js";
 import type { Globals } from "../program.js";
 import { ensureTeeRoot } from "../tee-root.js";
@@ -279,6 +279,13 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
     await open.anvil?.stop();
   };
   try {
+    // Settings it cannot run with are refused before the data dir is made.
+    checkNodeFlags({
+      databaseUrl: opts.databaseUrl,
+      readDatabaseUrl: opts.readDatabaseUrl,
+      shardMaxEntries: opts.shardMaxEntries,
+      shardMaxAge: opts.shardMaxAge,
+    });
     // ---- the data dir: initialised on first start ------------------------------------------
     if (!(await isInitialized(dataDir))) {
       await mkdir(dataDir, { recursive: true, mode: 0o700 });

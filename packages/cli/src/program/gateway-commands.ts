@@ -86,7 +86,7 @@ export function registerGatewayCommands(program: Command): void {
     )
     .option(
       "--shard-max-entries <n>",
-      "freeze the log's active shard and start the next one (docs/spec/shards.md) at the first write once it holds N leaves (0: never; default CHAOSCORE_SHARD_MAX_ENTRIES, else 0)",
+      "freeze the log's active shard and start the next one (docs/spec/shards.md) at the first write once it holds N leaves (0: never, else at least 2; default CHAOSCORE_SHARD_MAX_ENTRIES, else 0)",
       nonNegativeInt,
     )
     .option(
