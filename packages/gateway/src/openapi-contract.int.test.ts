@@ -124,6 +124,27 @@ describe("the OpenAPI document", () => {
     expect(media("/log/tile/{*}")).toEqual(["application/octet-stream"]);
   });
 
+  it("declares read-your-writes on every read (?minSize= and ChaosCore-Min-Size, which every GET accepts)", async () => {
+    const gets = Object.entries(spec.paths).flatMap(([path, methods]) =>
+      methods.get === undefined ? [] : [[path, methods.get] as const],
+    );
+    expect(gets.length).toBeGreaterThan(40);
+    for (const [path, op] of gets) {
+      const names = (op.parameters ?? []).map((p) => `${p.in} ${p.name}`);
+      expect(names, path).toContain("query minSize");
+      expect(names, path).toContain("header ChaosCore-Min-Size");
+    }
+    // as the document says: a tree size is accepted, anything else is a coded 400
+    const ok = await g.app.inject({ method: "GET", url: "/v1/log/checkpoint?minSize=3" });
+    expect(ok.statusCode).toBe(200);
+    const bad = await g.app.inject({
+      method: "GET",
+      url: "/v1/log/checkpoint",
+      headers: { "chaoscore-min-size": "-1" },
+    });
+    expect([bad.statusCode, bad.json().code]).toEqual([400, "GATEWAY_REQUEST_INVALID"]);
+  });
+
   it("links answers to the requests they feed (agent → actions, action → receipt, checkpoint → proofs)", () => {
     const links = (path: string, method: string, status: string) =>
       spec.paths[path]?.[method]?.responses[status]?.links ?? {};

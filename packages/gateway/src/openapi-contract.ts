@@ -286,6 +286,36 @@ const MEDIA: Record<string, { type: string; schema: Json }> = {
   },
 };
 
+/** A tree size, as read-routing.ts parses it. */
+const MIN_SIZE = { type: "string", pattern: "^[0-9]{1,15}$" };
+const MIN_SIZE_MEANING =
+  "read-your-writes (docs/scaling.md): with a read replica, a read whose log the replica holds fewer than this many leaves of goes to the primary; the answer says which side in ChaosCore-Read. Ignored without a replica; not a tree size: 400 GATEWAY_REQUEST_INVALID";
+
+/** `?minSize=` and `ChaosCore-Min-Size`, which every GET accepts (read-routing.ts). */
+function addReadYourWrites(op: Operation): void {
+  op.parameters ??= [];
+  const has = (where: string, name: string) =>
+    op.parameters?.some((p) => p.in === where && p.name === name) ?? false;
+  if (!has("query", "minSize")) {
+    op.parameters.push({
+      in: "query",
+      name: "minSize",
+      required: false,
+      schema: MIN_SIZE,
+      description: MIN_SIZE_MEANING,
+    });
+  }
+  if (!has("header", "ChaosCore-Min-Size")) {
+    op.parameters.push({
+      in: "header",
+      name: "ChaosCore-Min-Size",
+      required: false,
+      schema: MIN_SIZE,
+      description: `the same as ?minSize= (the query parameter wins): ${MIN_SIZE_MEANING}`,
+    });
+  }
+}
+
 /**
  * Completes the generated OpenAPI document (see the module comment). Returns
  * the same object, changed.
@@ -371,6 +401,7 @@ export function completeDocument<T extends Json>(doc: T, routes: readonly RouteC
         };
       }
       op.responses = responses;
+      if (method === "get") addReadYourWrites(op);
     }
   }
 
