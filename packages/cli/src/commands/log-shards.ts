@@ -7,7 +7,11 @@ import { withEngine } from "../engine-context.js";
 import { out, printJson } from "../output.js";
 import type { Globals } from "../program.js";
 
-/** `chaoscore log shards [--json]`: one line per shard, oldest first. */
+/**
+ * `chaoscore log shards [--json]`: one line per shard, oldest first, then the
+ * rotation limits of this command's environment (`rotation` in JSON) — each
+ * `serve` rotates by its own flags, which no database stores.
+ */
 export async function runLogShards({ dataDir }: Globals, opts: { json?: boolean }): Promise<void> {
   const { shards, limits } = await withEngine(dataDir, async ({ engine }) => ({
     shards: await engine.logs.list(),
@@ -25,7 +29,8 @@ export async function runLogShards({ dataDir }: Globals, opts: { json?: boolean 
     out(`${String(s.shard).padStart(3)}  ${s.id}  ${s.origin}  size ${s.size}  ${state}`);
   }
   const never = (n: number, unit: string) => (n === 0 ? "never" : `${n} ${unit}`);
+  // The limits are a setting of each process (not stored): say whose these are.
   out(
-    `rotation: at ${never(limits.maxEntries, "entries")}, at ${never(limits.maxAgeSeconds, "s of age")}`,
+    `rotation in this environment (CHAOSCORE_SHARD_MAX_ENTRIES, CHAOSCORE_SHARD_MAX_AGE; a serve rotates by its own --shard-max-* flags): at ${never(limits.maxEntries, "entries")}, at ${never(limits.maxAgeSeconds, "s of age")}`,
   );
 }

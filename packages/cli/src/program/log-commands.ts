@@ -94,7 +94,7 @@ export function registerLogCommands(program: Command): void {
   log
     .command("shards")
     .description(
-      "list the shards of the log family (docs/spec/shards.md): id, origin, size, state, successor",
+      "list the shards of the log family (docs/spec/shards.md): id, origin, size, state, successor; then the rotation limits of this environment (CHAOSCORE_SHARD_MAX_ENTRIES/_AGE — a running serve rotates by its own --shard-max-* flags, which are stored nowhere)",
     )
     .addOption(jsonOption())
     .addHelpText("after", examples("chaoscore log shards", "chaoscore log shards --json"))
