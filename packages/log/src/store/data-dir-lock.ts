@@ -83,7 +83,8 @@ function locked(dir: string, path: string, holder: DataDirLockInfo): ChaosCoreEr
     "STORE_DATA_DIR_LOCKED",
     `the data directory ${dir} is in use by process ${holder.pid}${where} (since ${holder.startedAt}): ` +
       "two processes on one embedded database lose writes. Stop that process (e.g. the `chaoscore serve` " +
-      "there), or send this command through its API (`--gateway URL --api-key KEY`). " +
+      "there), or send a write through its API (`--gateway URL --api-key KEY`); the commands that read " +
+      "(log shards, log status, log audit) have no --gateway: read its routes (GET /v1/logs, /v1/log/checkpoint). " +
       `If no such process runs, remove ${path}.`,
     {
       details: {
