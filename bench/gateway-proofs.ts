@@ -3,14 +3,17 @@
  * (synthetic 64-byte leaves appended through the log's own writer, 10,000 per
  * transaction), then over HTTP — the gateway on loopback, autocannon in its
  * own process (gateway-reads.ts) — random inclusion proofs/s and random full
- * tiles/s, and the `Cache-Control` of a full tile; beside it, the append and
+ * tiles/s, each cold (right after start) and in the steady state (after every
+ * full level-0 tile was read once), and the `Cache-Control` of a full tile; beside it, the append and
  * inclusion-proof cost at 1,000,000 vs 1,000 leaves.
  */
 import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import type { Engine } from "@chaoscore/engine";
-import { buildGateway, gatewayServices } from "@chaoscore/gateway";
+import { buildGateway, gatewayServices, tileIndexPath } from "@chaoscore/gateway";
 import type { Db } from "@chaoscore/log";
 import { goal } from "./machine.js";
 
@@ -104,6 +107,19 @@ function runReads(
   });
 }
 
+/** Starts the V8 CPU profiler of this process (the gateway's); the returned function stops it. */
+async function startProfile(): Promise<() => Promise<object>> {
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return async () => {
+    const { profile } = await session.post("Profiler.stop");
+    session.disconnect();
+    return profile;
+  };
+}
+
 /** Runs the proof-serving part; returns whether its goals passed. */
 export async function runProofServing(
   open: () => Promise<Opened>,
@@ -112,6 +128,7 @@ export async function runProofServing(
   connections: number,
   seconds: number,
   log: (message: string) => void,
+  profileDir?: string,
 ): Promise<boolean> {
   const { engine, db, cleanup } = await open();
   try {
@@ -141,34 +158,90 @@ export async function runProofServing(
     });
     await app.listen({ host: "127.0.0.1", port: 0 });
     const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-    let proofs: Reads;
-    let tiles: Reads;
+    let cold: { proofs: Reads; tiles: Reads };
+    let steady: { proofs: Reads; tiles: Reads };
     let cacheControl: string;
+    let warmSeconds: number;
+    const loads: string[] = [];
     try {
       const tile = await fetch(`${url}/log/tile/0/001`);
       await tile.arrayBuffer();
       cacheControl = tile.headers.get("cache-control") ?? "";
-      log(`  proof serving over HTTP: inclusion proofs for ${seconds} s…`);
-      proofs = await runReads(url, "proof", size, connections, seconds);
-      log(`  proof serving over HTTP: full tiles for ${seconds} s…`);
-      tiles = await runReads(url, "tile", size, connections, seconds);
+      const pass = async (name: string) => {
+        log(`  proof serving over HTTP (${name}): inclusion proofs for ${seconds} s…`);
+        const proofs = await runReads(url, "proof", size, connections, seconds);
+        log(`  proof serving over HTTP (${name}): full tiles for ${seconds} s…`);
+        const tiles = await runReads(url, "tile", size, connections, seconds);
+        loads.push(`${name} load ${loadavg()[0]?.toFixed(1)}`);
+        return { proofs, tiles };
+      };
+      cold = await pass("cold");
+      // Every full level-0 tile once: what a gateway that has run for a while holds.
+      const warmStart = performance.now();
+      const fullTiles = Math.floor(size / 256);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < fullTiles) {
+            const r = await fetch(`${url}/log/tile/0/${tileIndexPath(next++)}`);
+            await r.arrayBuffer();
+            if (!r.ok) throw new Error(`warming: tile answered ${r.status}`);
+          }
+        }),
+      );
+      warmSeconds = (performance.now() - warmStart) / 1000;
+      const stop = profileDir === undefined ? undefined : await startProfile();
+      steady = await pass("steady");
+      if (stop !== undefined && profileDir !== undefined) {
+        const file = join(profileDir, `gateway-steady-${Date.now()}.cpuprofile`);
+        writeFileSync(file, JSON.stringify(await stop()));
+        log(`  CPU profile of the gateway during the steady passes: ${file}`);
+      }
     } finally {
       await app.close();
     }
-    const proofRate = proofs.ok / proofs.seconds;
-    const tileRate = tiles.ok / tiles.seconds;
+    const rate = (r: Reads) => r.ok / r.seconds;
+    const line = (r: Reads) =>
+      `${rate(r).toFixed(0)}/s (p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.non2xx + r.errors} failed)`;
+    const proofRate = rate(steady.proofs);
+    const tileRate = rate(steady.tiles);
     console.log(
-      `over HTTP from ${size.toLocaleString("en-US")} leaves, ${connections} connections, ${seconds} s each (load ${loadavg()[0]?.toFixed(1)}): inclusion proofs ${proofRate.toFixed(0)}/s (p50 ${proofs.p50} ms, p99 ${proofs.p99} ms, ${proofs.non2xx + proofs.errors} failed); full tiles ${tileRate.toFixed(0)}/s (p50 ${tiles.p50} ms, p99 ${tiles.p99} ms, ${tiles.non2xx + tiles.errors} failed); a full tile's Cache-Control: ${cacheControl}`,
+      `over HTTP from ${size.toLocaleString("en-US")} leaves, ${connections} connections, ${seconds} s each, autocannon in its own process; a full tile's Cache-Control: ${cacheControl}`,
     );
+    console.log(
+      `  cold (right after start):  inclusion proofs ${line(cold.proofs)}; full level-0 tiles ${line(cold.tiles)}`,
+    );
+    console.log(
+      `  warming: every full level-0 tile (${Math.floor(size / 256)}) read once in ${warmSeconds.toFixed(1)} s`,
+    );
+    console.log(
+      `  steady state (warm caches): inclusion proofs ${line(steady.proofs)}; full level-0 tiles ${line(steady.tiles)}`,
+    );
+    console.log(`  (${loads.join(", ")}; the GOAL lines below are on the steady state)`);
+    const proofs = { non2xx: 0, errors: 0 };
+    const tiles = { non2xx: 0, errors: 0 };
+    for (const r of [cold.proofs, steady.proofs]) {
+      proofs.non2xx += r.non2xx;
+      proofs.errors += r.errors;
+    }
+    for (const r of [cold.tiles, steady.tiles]) {
+      tiles.non2xx += r.non2xx;
+      tiles.errors += r.errors;
+    }
     const immutable = /immutable/.test(cacheControl) && /max-age=31536000/.test(cacheControl);
     return [
       goal(
-        `gateway_inclusion_proofs_per_s_${size >= 1_000_000 ? "1m" : size}`,
+        `gateway_inclusion_proofs_per_s_steady_${size >= 1_000_000 ? "1m" : size}`,
         proofRate,
         2000,
         true,
       ),
-      goal(`gateway_full_tiles_per_s_${size >= 1_000_000 ? "1m" : size}`, tileRate, 10000, true),
+      goal(
+        `gateway_full_tiles_per_s_steady_${size >= 1_000_000 ? "1m" : size}`,
+        tileRate,
+        10000,
+        true,
+      ),
       goal("gateway_full_tile_immutable", immutable ? 1 : 0, 1, true),
       goal(
         "gateway_proof_reads_failed",

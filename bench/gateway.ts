@@ -133,11 +133,14 @@ export async function runGatewayBench(argv: string[]): Promise<boolean> {
       backend: { type: "string", default: process.env.DATABASE_URL ? "postgres" : "pglite" },
       "proof-leaves": { type: "string", default: "1000000" },
       "read-seconds": { type: "string", default: "10" },
+      only: { type: "string" },
+      "cpu-prof-dir": { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
   if (values.help) {
     console.log(`npm run bench -- gateway [--actions 20000] [--connections 128] [--threads 1] [--backend pglite|postgres]
+                        [--proof-leaves 1000000] [--read-seconds 10] [--only proofs]
 
 Signs the actions first, then ingests them twice on fresh databases with the
 same engine configuration: in-process (recordAction with <connections>
@@ -150,85 +153,23 @@ Then proof serving: a log of --proof-leaves leaves (default 1,000,000; 0
 skips it) and, over HTTP with autocannon in its own process for
 --read-seconds each, random inclusion proofs/s and random full tiles/s, the
 Cache-Control of a full tile, and the append and inclusion-proof cost at that
-size vs at 1,000 leaves.`);
+size vs at 1,000 leaves. Tiles (and proofs) are read twice: a cold pass
+right after start, then, after every full level-0 tile was read once, a
+steady-state pass (the GOAL lines are on the steady state: full tiles are
+immutable). --only proofs skips the ingest part; --cpu-prof-dir <dir> writes
+a V8 CPU profile of the gateway during the steady-state passes there.`);
     return true;
+  }
+  if (values.only !== undefined && values.only !== "proofs") {
+    throw new Error(`--only takes "proofs", not ${values.only}`);
   }
   const n = Number(values.actions);
   const connections = Number(values.connections);
   const threads = Number(values.threads);
   const kind = values.backend === "postgres" ? "postgres" : "pglite";
   console.log(`machine: ${describeMachine()}`);
-  console.log(
-    `gateway bench: ${n} signed actions, ${connections} agents on ${connections} connections, ${threads} recovery thread(s), ${kind}`,
-  );
-  // One agent per connection: an agent's requests go in order, like a real agent's.
-  const agents = makeAgents(connections);
-  log("signing…");
-  const signed = signActions(agents, n, CHAIN_ID);
-
-  log("baselines: one-thread OpenSSL verify and libsecp256k1 recovery…");
-  const verifyRate = baselineVerifyRate(Math.min(n, 5000));
-  const recoverRate = baselineRecoverRate(Math.min(n, 5000));
-
-  log("in-process ingest…");
-  const a = await openEngine(kind, agents, threads);
-  const inRate = await inProcess(a.engine, signed, connections);
-  await a.cleanup();
-
-  log("HTTP ingest…");
-  const b = await openEngine(kind, agents, threads);
-  const app = await buildGateway({
-    ...gatewayServices({ engine: b.engine, chainId: CHAIN_ID }),
-    logger: false,
-    rateLimit: false,
-  });
-  const key = (await new ApiKeyStore(b.db).create({ scopes: ["ingest"] })).key;
-  await app.listen({ host: "127.0.0.1", port: 0 });
-  const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  const dir = mkdtempSync(join(tmpdir(), "chaoscore-bench-bodies-"));
-  const file = join(dir, "bodies.ndjson");
-  // One line per agent, its actions in nonce order: each connection is one agent.
-  const lines = agents.map((_, a) => signed.filter((_, i) => i % agents.length === a));
-  writeFileSync(file, `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
-  const load = await runLoad(url, file, connections, key);
-  const size = await b.engine.log.size();
-  const settings = (
-    await b.db.query<{ name: string; setting: string }>(
-      `SELECT name, setting FROM pg_settings
-       WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes') ORDER BY name`,
-    )
-  )
-    .map((r) => `${r.name}=${r.setting}`)
-    .join(", ");
-  await app.close();
-  await b.cleanup();
-  rmSync(dir, { recursive: true, force: true });
-
-  const httpRate = load.ok / load.seconds;
-  const ratio = httpRate / inRate;
-  console.log("");
-  console.log("                      actions/s   p50 ms   p99 ms");
-  console.log(`in-process ingest  ${inRate.toFixed(0).padStart(12)}        —        —`);
-  console.log(
-    `HTTP ingest        ${httpRate.toFixed(0).padStart(12)} ${String(load.p50).padStart(8)} ${String(load.p99).padStart(8)}`,
-  );
-  console.log(
-    `HTTP: ${load.ok} accepted, ${load.non2xx} non-2xx, ${load.errors} errors, ${load.timeouts} timeouts in ${load.seconds.toFixed(2)} s; log size ${size}`,
-  );
-  console.log(`ratio HTTP / in-process: ${ratio.toFixed(3)}`);
-  console.log(`${kind} settings: ${settings}`);
-  console.log(
-    `baseline  node:crypto secp256k1 verify, 1 thread: ${verifyRate.toFixed(0)} /s; libsecp256k1 (native) recovery, 1 thread: ${recoverRate === null ? "binding did not load" : `${recoverRate.toFixed(0)} /s`}; ingest recovery: ${engineSecp256k1().recovery.name}`,
-  );
-  console.log(
-    `HTTP ingest / verify ${(httpRate / verifyRate).toFixed(2)}, / recovery ${recoverRate === null ? "-" : (httpRate / recoverRate).toFixed(2)}`,
-  );
-  console.log("");
-  const all = [
-    goal("gateway_http_vs_inprocess_ratio", ratio, 0.8, true),
-    goal("gateway_http_rejected", load.non2xx + load.errors, 0, false),
-    goal("gateway_http_log_complete", size, n, true),
-  ];
+  const all: boolean[] = [];
+  if (values.only !== "proofs") all.push(...(await ingestPart()));
   const proofLeaves = Number(values["proof-leaves"]);
   if (proofLeaves > 0) {
     log(`proof serving: a log of ${proofLeaves} leaves…`);
@@ -240,8 +181,84 @@ size vs at 1,000 leaves.`);
         32,
         Number(values["read-seconds"]),
         log,
+        values["cpu-prof-dir"],
       ),
     );
   }
   return all.every(Boolean);
+
+  /** Signed-action ingest, in process and over HTTP; returns the GOAL results. */
+  async function ingestPart(): Promise<boolean[]> {
+    console.log(
+      `gateway bench: ${n} signed actions, ${connections} agents on ${connections} connections, ${threads} recovery thread(s), ${kind}`,
+    );
+    // One agent per connection: an agent's requests go in order, like a real agent's.
+    const agents = makeAgents(connections);
+    log("signing…");
+    const signed = signActions(agents, n, CHAIN_ID);
+
+    log("baselines: one-thread OpenSSL verify and libsecp256k1 recovery…");
+    const verifyRate = baselineVerifyRate(Math.min(n, 5000));
+    const recoverRate = baselineRecoverRate(Math.min(n, 5000));
+
+    log("in-process ingest…");
+    const a = await openEngine(kind, agents, threads);
+    const inRate = await inProcess(a.engine, signed, connections);
+    await a.cleanup();
+
+    log("HTTP ingest…");
+    const b = await openEngine(kind, agents, threads);
+    const app = await buildGateway({
+      ...gatewayServices({ engine: b.engine, chainId: CHAIN_ID }),
+      logger: false,
+      rateLimit: false,
+    });
+    const key = (await new ApiKeyStore(b.db).create({ scopes: ["ingest"] })).key;
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    const dir = mkdtempSync(join(tmpdir(), "chaoscore-bench-bodies-"));
+    const file = join(dir, "bodies.ndjson");
+    // One line per agent, its actions in nonce order: each connection is one agent.
+    const lines = agents.map((_, a) => signed.filter((_, i) => i % agents.length === a));
+    writeFileSync(file, `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
+    const load = await runLoad(url, file, connections, key);
+    const size = await b.engine.log.size();
+    const settings = (
+      await b.db.query<{ name: string; setting: string }>(
+        `SELECT name, setting FROM pg_settings
+       WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes') ORDER BY name`,
+      )
+    )
+      .map((r) => `${r.name}=${r.setting}`)
+      .join(", ");
+    await app.close();
+    await b.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+
+    const httpRate = load.ok / load.seconds;
+    const ratio = httpRate / inRate;
+    console.log("");
+    console.log("                      actions/s   p50 ms   p99 ms");
+    console.log(`in-process ingest  ${inRate.toFixed(0).padStart(12)}        —        —`);
+    console.log(
+      `HTTP ingest        ${httpRate.toFixed(0).padStart(12)} ${String(load.p50).padStart(8)} ${String(load.p99).padStart(8)}`,
+    );
+    console.log(
+      `HTTP: ${load.ok} accepted, ${load.non2xx} non-2xx, ${load.errors} errors, ${load.timeouts} timeouts in ${load.seconds.toFixed(2)} s; log size ${size}`,
+    );
+    console.log(`ratio HTTP / in-process: ${ratio.toFixed(3)}`);
+    console.log(`${kind} settings: ${settings}`);
+    console.log(
+      `baseline  node:crypto secp256k1 verify, 1 thread: ${verifyRate.toFixed(0)} /s; libsecp256k1 (native) recovery, 1 thread: ${recoverRate === null ? "binding did not load" : `${recoverRate.toFixed(0)} /s`}; ingest recovery: ${engineSecp256k1().recovery.name}`,
+    );
+    console.log(
+      `HTTP ingest / verify ${(httpRate / verifyRate).toFixed(2)}, / recovery ${recoverRate === null ? "-" : (httpRate / recoverRate).toFixed(2)}`,
+    );
+    console.log("");
+    return [
+      goal("gateway_http_vs_inprocess_ratio", ratio, 0.8, true),
+      goal("gateway_http_rejected", load.non2xx + load.errors, 0, false),
+      goal("gateway_http_log_complete", size, n, true),
+    ];
+  }
 }

@@ -11,6 +11,8 @@ import { openTestDb, TEST_DB_KIND } from "@chaoscore/testkit";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../store/db.js";
+import { logReadingFrom } from "../store/read-replica.js";
+import { HighNodeCache } from "./high-node-cache.js";
 import { TransparencyLog } from "./transparency-log.js";
 
 const runs = process.env.CI ? 40 : 10;
@@ -108,6 +110,101 @@ describe(`TransparencyLog on ${TEST_DB_KIND}`, () => {
     await expect(
       TransparencyLog.open(db, { id: log.id, origin: log.origin, ...generateNoteKey(log.origin) }),
     ).rejects.toMatchObject({ code: "INVALID_INPUT" });
+  });
+
+  it("never proves a tree larger than the log: the leaf (0, size − 1) is read with the proof", async () => {
+    const log = await freshLog();
+    await append(log, [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)]);
+    // For the last leaf the plan's nodes cover [0, size − 1) only: all of them exist.
+    await expect(log.inclusionProof(3, 4)).rejects.toMatchObject({
+      code: "MERKLE_INDEX_OUT_OF_RANGE",
+      details: { size: 4, current: 3 },
+    });
+    await expect(log.consistencyProof(3, 4)).rejects.toMatchObject({
+      code: "MERKLE_INDEX_OUT_OF_RANGE",
+      details: { size: 4, current: 3 },
+    });
+    await expect(log.consistencyProof(4, 4)).rejects.toMatchObject({
+      code: "MERKLE_INDEX_OUT_OF_RANGE",
+    });
+    // After the tree of 3 was proved, 4 is still refused; after it grows, 4 is proved.
+    expect(await log.inclusionProof(2, 3)).toHaveLength(1);
+    await expect(log.inclusionProof(3, 4)).rejects.toMatchObject({
+      code: "MERKLE_INDEX_OUT_OF_RANGE",
+    });
+    await append(log, [Uint8Array.of(4)]);
+    const hashes = [1, 2, 3, 4].map((b) => leafHash(Uint8Array.of(b)));
+    const root = rootFromLeafHashes(hashes);
+    verifyInclusion(hashes[3]!, 3, 4, await log.inclusionProof(3, 4), root);
+    verifyConsistency(
+      3,
+      4,
+      await log.consistencyProof(3, 4),
+      rootFromLeafHashes(hashes.slice(0, 3)),
+      root,
+    );
+    for (const bad of [Number.NaN, -1, 2 ** 53]) {
+      await expect(log.consistencyProof(1, bad)).rejects.toMatchObject({
+        code: "MERKLE_INDEX_OUT_OF_RANGE",
+      });
+    }
+  });
+
+  it("a reader on another database (a replica) that has a smaller tree refuses what the primary proved", async () => {
+    n++;
+    const origin = `chaoscore.test/log/${n}`;
+    const options = { id: `log${n}`, origin, ...generateNoteKey(origin) };
+    const log = await TransparencyLog.open(db, options);
+    await append(log, [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)]);
+    expect(await log.inclusionProof(2, 3)).toHaveLength(1);
+    // The "replica": the same log with only its first leaf.
+    const other = await openTestDb();
+    try {
+      const behind = await TransparencyLog.open(other.db, options);
+      const r = await other.db.transaction((tx) =>
+        behind.appendInTransaction(tx, [Uint8Array.of(1)]),
+      );
+      r.commit();
+      const reader = logReadingFrom(log, other.db);
+      await expect(reader.inclusionProof(2, 3)).rejects.toMatchObject({
+        code: "MERKLE_INDEX_OUT_OF_RANGE",
+        details: { size: 3, current: 1 },
+      });
+      await expect(reader.consistencyProof(1, 3)).rejects.toMatchObject({
+        code: "MERKLE_INDEX_OUT_OF_RANGE",
+      });
+      expect(await reader.inclusionProof(0, 1)).toEqual([]);
+    } finally {
+      await other.drop();
+    }
+  });
+
+  it("keeps complete subtrees of 256 leaves and up in memory, bounded, and proves from them", async () => {
+    const log = await freshLog();
+    const entries = Array.from({ length: 700 }, (_, i) => Uint8Array.of(i % 256, i >> 8));
+    await append(log, entries);
+    const hashes = entries.map(leafHash);
+    const root = rootFromLeafHashes(hashes);
+    const cache = (log as unknown as { highNodes: HighNodeCache }).highNodes;
+    expect(cache.size).toBe(0);
+    verifyInclusion(hashes[3]!, 3, 700, await log.inclusionProof(3, 700), root);
+    // leaf 3 in 700: the siblings at levels ≥ 8 are (8, 1) and (9, 1) is not complete; (8, 1) is.
+    expect(cache.size).toBeGreaterThan(0);
+    const held = cache.size;
+    // Proved again, now with the cached nodes; and other leaves on both sides of them.
+    for (const i of [3, 255, 256, 511, 512, 699]) {
+      verifyInclusion(hashes[i]!, i, 700, await log.inclusionProof(i, 700), root);
+    }
+    expect(cache.size).toBeGreaterThanOrEqual(held);
+    const bounded = new HighNodeCache(2);
+    bounded.set(8, 0, hashes[0]!);
+    bounded.set(8, 1, hashes[1]!);
+    bounded.set(9, 0, hashes[2]!);
+    bounded.set(7, 0, hashes[3]!);
+    expect(bounded.size).toBe(2);
+    expect(bounded.get(8, 0)).toBeUndefined();
+    expect(bounded.get(9, 0)).toEqual(hashes[2]);
+    expect(bounded.get(7, 0)).toBeUndefined();
   });
 
   it("a rolled-back append leaves nothing behind and the next append continues correctly", async () => {

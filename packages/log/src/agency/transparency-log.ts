@@ -28,6 +28,7 @@ import {
   readCosigners,
   type StoredCheckpoint,
 } from "./checkpoint-store.js";
+import { HighNodeCache } from "./high-node-cache.js";
 import { auditTree, type TreeAuditReport } from "./tree-audit.js";
 
 export type { StoredCheckpoint } from "./checkpoint-store.js";
@@ -62,6 +63,14 @@ export class TransparencyLog {
   private frontier: CompactRange | undefined;
   /** Called with each checkpoint this process's writer publishes, after it committed. */
   private readonly checkpointListeners = new Set<(cp: StoredCheckpoint) => void>();
+  /**
+   * Complete subtrees of 256 leaves or more read so far (immutable once
+   * stored), bounded: shared by the readers of this log on a replica
+   * (read-replica.ts), whose nodes are the primary's.
+   */
+  private readonly highNodes = new HighNodeCache();
+  /** Per database (primary, replica): the largest tree size seen there (it only grows). */
+  private readonly seenSizes = new WeakMap<Db, number>();
 
   private constructor(
     private readonly db: Db,
@@ -213,17 +222,42 @@ export class TransparencyLog {
     return CompactRange.fromNodes(size, (level, index) => nodes.get(`${level}/${index}`));
   }
 
-  private async fetchNodes(tx: Db, wanted: readonly NodeId[]): Promise<Map<string, Uint8Array>> {
+  /**
+   * The stored nodes of `wanted` that exist. With `cached` (reads outside a
+   * transaction only: nothing they see can roll back), those at high levels
+   * come from and go to {@link highNodes}.
+   */
+  private async fetchNodes(
+    tx: Db,
+    wanted: readonly NodeId[],
+    cached = false,
+  ): Promise<Map<string, Uint8Array>> {
     const map = new Map<string, Uint8Array>();
-    if (wanted.length === 0) return map;
+    const levels: number[] = [];
+    const indices: number[] = [];
+    for (const n of wanted) {
+      const hit = cached ? this.highNodes.get(n.level, n.index) : undefined;
+      if (hit !== undefined) map.set(`${n.level}/${n.index}`, hit);
+      else {
+        levels.push(n.level);
+        indices.push(n.index);
+      }
+    }
+    if (levels.length === 0) return map;
     const rows = await tx.query<{ level: number; idx: number; hash: string }>(
       `SELECT n.level, n.idx, encode(n.hash, 'hex') AS hash FROM log_nodes n
        JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx)
          ON n.level = w.level AND n.idx = w.idx
        WHERE n.log_id = $1`,
-      [this.id, wanted.map((n) => n.level), wanted.map((n) => n.index)],
+      [this.id, levels, indices],
     );
-    for (const r of rows) map.set(`${Number(r.level)}/${Number(r.idx)}`, fromDbHex(r.hash));
+    for (const r of rows) {
+      const level = Number(r.level);
+      const index = Number(r.idx);
+      const hash = fromDbHex(r.hash);
+      map.set(`${level}/${index}`, hash);
+      if (cached) this.highNodes.set(level, index, hash);
+    }
     return map;
   }
 
@@ -239,34 +273,52 @@ export class TransparencyLog {
   }
 
   /**
-   * The inclusion proof of leaf `index` in the tree of `size` leaves.
+   * The inclusion proof of leaf `index` in the tree of `size` leaves: one
+   * query at most (see {@link proofOfSize}).
    * @throws ChaosCoreError MERKLE_INDEX_OUT_OF_RANGE when `index ≥ size` or `size` exceeds the log.
    */
   async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
-    await this.assertSize(size);
-    return this.resolve(inclusionProofPlan(index, size));
+    assertTreeSize(size);
+    return this.proofOfSize(inclusionProofPlan(index, size), size);
   }
 
   /**
-   * The consistency proof between the trees of `size1` and `size2` leaves.
+   * The consistency proof between the trees of `size1` and `size2` leaves:
+   * one query at most (see {@link proofOfSize}).
    * @throws ChaosCoreError MERKLE_INDEX_OUT_OF_RANGE when the sizes are out of order or too large.
    */
   async consistencyProof(size1: number, size2: number): Promise<Uint8Array[]> {
-    await this.assertSize(size2);
-    return this.resolve(consistencyProofPlan(size1, size2));
+    assertTreeSize(size2);
+    return this.proofOfSize(consistencyProofPlan(size1, size2), size2);
   }
 
-  private async assertSize(size: number): Promise<void> {
-    const current = await this.size();
-    if (!Number.isSafeInteger(size) || size < 0 || size > current) {
-      throw new ChaosCoreError(
-        "MERKLE_INDEX_OUT_OF_RANGE",
-        `tree size ${size} is not in [0, ${current}]`,
-        {
-          details: { size, current },
-        },
-      );
+  /**
+   * Resolves `plan`, a proof in the tree of `size` leaves, in one statement
+   * (one snapshot) that also reads the leaf node (0, size − 1): that node is
+   * stored in the transaction that raises the log's size to at least `size`,
+   * so finding it proves the tree of `size` exists here (the plan's own
+   * nodes do not: for the last leaf they cover [0, size − 1) only). The leaf
+   * is not read again once a tree that large was seen on this database (a
+   * log's tree only grows), and complete subtrees of 256 leaves or more come
+   * from {@link highNodes} (they never change).
+   */
+  private async proofOfSize(plan: ProofPlan, size: number): Promise<Uint8Array[]> {
+    const wanted = plan.nodes();
+    const checkLeaf = size > (this.seenSizes.get(this.db) ?? 0);
+    if (checkLeaf) wanted.push({ level: 0, index: size - 1 });
+    const nodes = await this.fetchNodes(this.db, wanted, true);
+    if (checkLeaf) {
+      if (!nodes.has(`0/${size - 1}`)) {
+        const current = await this.size();
+        throw new ChaosCoreError(
+          "MERKLE_INDEX_OUT_OF_RANGE",
+          `tree size ${size} is not in [0, ${current}]`,
+          { details: { size, current } },
+        );
+      }
+      this.seenSizes.set(this.db, size);
     }
+    return resolveProof(plan, (level, index) => nodes.get(`${level}/${index}`));
   }
 
   /** The stored entry bytes of leaves [start, end). */
@@ -417,5 +469,14 @@ export class TransparencyLog {
     onProgress?: (done: number, total: number) => void,
   ): Promise<TreeAuditReport> {
     return auditTree(this.db, this, checkEntry, onProgress);
+  }
+}
+
+/** @throws ChaosCoreError MERKLE_INDEX_OUT_OF_RANGE unless `size` is a tree size. */
+function assertTreeSize(size: number): void {
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new ChaosCoreError("MERKLE_INDEX_OUT_OF_RANGE", `tree size ${size} is not a tree size`, {
+      details: { size },
+    });
   }
 }
