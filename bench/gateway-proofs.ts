@@ -171,7 +171,14 @@ export async function runProofServing(
         log(`  proof serving over HTTP (${name}): inclusion proofs for ${seconds} s…`);
         const proofs = await runReads(url, "proof", size, connections, seconds);
         log(`  proof serving over HTTP (${name}): full tiles for ${seconds} s…`);
+        const stop =
+          name === "steady" && profileDir !== undefined ? await startProfile() : undefined;
         const tiles = await runReads(url, "tile", size, connections, seconds);
+        if (stop !== undefined && profileDir !== undefined) {
+          const file = join(profileDir, `gateway-steady-tiles-${Date.now()}.cpuprofile`);
+          writeFileSync(file, JSON.stringify(await stop()));
+          log(`  CPU profile of the gateway's thread during the steady tile pass: ${file}`);
+        }
         loads.push(`${name} load ${loadavg()[0]?.toFixed(1)}`);
         return { proofs, tiles };
       };
@@ -190,13 +197,7 @@ export async function runProofServing(
         }),
       );
       warmSeconds = (performance.now() - warmStart) / 1000;
-      const stop = profileDir === undefined ? undefined : await startProfile();
       steady = await pass("steady");
-      if (stop !== undefined && profileDir !== undefined) {
-        const file = join(profileDir, `gateway-steady-${Date.now()}.cpuprofile`);
-        writeFileSync(file, JSON.stringify(await stop()));
-        log(`  CPU profile of the gateway during the steady passes: ${file}`);
-      }
     } finally {
       await app.close();
     }

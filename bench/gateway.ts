@@ -157,7 +157,8 @@ size vs at 1,000 leaves. Tiles (and proofs) are read twice: a cold pass
 right after start, then, after every full level-0 tile was read once, a
 steady-state pass (the GOAL lines are on the steady state: full tiles are
 immutable). --only proofs skips the ingest part; --cpu-prof-dir <dir> writes
-a V8 CPU profile of the gateway during the steady-state passes there.`);
+a V8 CPU profile of the gateway's thread during the steady tile pass there
+(a proof's time is mostly in the PGlite worker thread, outside it).`);
     return true;
   }
   if (values.only !== undefined && values.only !== "proofs") {

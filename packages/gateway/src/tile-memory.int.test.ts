@@ -50,6 +50,32 @@ describe("full tiles from memory", () => {
     expect(nodes.mock.calls.length).toBe(3);
   });
 
+  it("reads a tile in one query (no size read) and refuses one wider than the tree", async () => {
+    const size = vi.spyOn(TransparencyLog.prototype, "size");
+    const partial = await get("/log/tile/0/001.p/43");
+    expect([partial.statusCode, partial.rawPayload.length]).toEqual([200, 43 * 32]);
+    const bundle = await get("/log/tile/entries/001.p/44");
+    expect(bundle.statusCode).toBe(200);
+    expect(size).not.toHaveBeenCalled();
+    // 300 leaves: tile 1 has 44 hashes; level 1 has one (of 256 leaves) and no partial of 2.
+    for (const url of [
+      "/log/tile/0/001.p/45",
+      "/log/tile/entries/001.p/45",
+      "/log/tile/1/000.p/2",
+      "/log/tile/0/002.p/1",
+    ]) {
+      const missing = await get(url);
+      expect([url, missing.statusCode, missing.json().code]).toEqual([
+        url,
+        400,
+        "MERKLE_INDEX_OUT_OF_RANGE",
+      ]);
+      expect(missing.json().detail).toMatch(/tree of 300 leaves/);
+    }
+    expect((await get("/log/tile/1/000.p/1")).rawPayload.length).toBe(32);
+    size.mockRestore();
+  });
+
   it("keeps no answer for a tile that is not full yet", async () => {
     const missing = await get("/log/tile/0/001");
     expect(missing.json().code).toBe("MERKLE_INDEX_OUT_OF_RANGE");

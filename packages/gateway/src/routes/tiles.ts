@@ -154,13 +154,20 @@ export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
           const slash = rest.indexOf("/");
           const head = slash < 0 ? rest : rest.slice(0, slash);
           const { index, width } = parseTileIndex(slash < 0 ? "" : rest.slice(slash + 1));
-          const size = await log.size();
           const start = index * TILE_WIDTH;
+          // One read per tile: a stored node (or leaf) exists only in a tree
+          // that has it (it is written with the size that includes it), so W
+          // rows prove the tile — full or partial of width W — exists here.
+          // Fewer: the log (on this side: primary or replica) has no such tile.
+          const missing = async (what: string): Promise<never> => {
+            const size = await log.size();
+            fail("MERKLE_INDEX_OUT_OF_RANGE", `the tree of ${size} leaves has no such ${what}`, {
+              size,
+            });
+          };
           if (head === "entries") {
-            if (start + width > size) {
-              fail("MERKLE_INDEX_OUT_OF_RANGE", `the log has ${size} entries`, { size });
-            }
             const rows = await log.entries(start, start + width);
+            if (rows.length !== width) return missing("entry bundle");
             const parts: Buffer[] = [];
             for (const r of rows) {
               if (r.entry.length > 0xffff) {
@@ -184,13 +191,8 @@ export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
             });
           }
           const level = Number(head);
-          const leavesPerNode = 2 ** (8 * level);
-          if ((start + width) * leavesPerNode > size) {
-            fail("MERKLE_INDEX_OUT_OF_RANGE", `the tree of ${size} leaves has no such tile`, {
-              size,
-            });
-          }
           const hashes = await log.nodes(8 * level, start, start + width);
+          if (hashes.length !== width) return missing("tile");
           const tile = Buffer.concat(hashes.map((h) => Buffer.from(h)));
           return width === TILE_WIDTH
             ? sendImmutable(request, reply, immutable, key, tile)
