@@ -35,6 +35,8 @@ async function withAnchoring<T>(
       const service = new AnchoringService({
         db,
         log: engine.log,
+        // every shard of the family, as serve's anchoring does (one batch per pass)
+        family: engine.logs,
         chain: {
           client: chain.client,
           contracts: chain.contracts as ChaosCoreContracts,

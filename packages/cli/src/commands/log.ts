@@ -2,7 +2,7 @@ import { bytesToBase64 } from "@chaoscore/core";
 import { withEngine } from "../engine-context.js";
 import { count, info, out, printFields, printJson } from "../output.js";
 import type { Globals } from "../program.js";
-import { auditRpcUrl, readChainHistory } from "./log-audit-chain.js";
+import { auditRpcUrl, type ChainHistory, readChainHistory } from "./log-audit-chain.js";
 
 /** Leaves per audit progress report (the engine reads the log in chunks of this size). */
 const PROGRESS_FROM = 5000;
@@ -49,7 +49,8 @@ const ANCHOR_KINDS = new Set([
 /**
  * `chaoscore log audit`: the stored log against itself and, with a chain (--rpc,
  * CHAOSCORE_RPC_URL or chain.json), against every checkpoint the CheckpointAnchor contract
- * holds for it. Reads one snapshot. Exit code 1 when there is any finding.
+ * holds for each shard of its family (each under its own origin). Reads one snapshot.
+ * Exit code 1 when there is any finding.
  */
 export async function runLogAudit(
   { dataDir }: Globals,
@@ -58,15 +59,24 @@ export async function runLogAudit(
   const started = performance.now();
   const { readConfig } = await import("../data-dir.js");
   const config = await readConfig(dataDir);
-  // The chain first (no database transaction held across RPC calls).
+  // The chain first (no database transaction held across RPC calls). Each shard of the
+  // family is anchored under its own origin (docs/spec/shards.md §2): read every one's history.
   const rpcUrl = opts.chain === false ? undefined : await auditRpcUrl(dataDir, opts.rpc);
-  const chain =
+  const shards =
     rpcUrl === undefined
-      ? undefined
-      : await readChainHistory(dataDir, config.log.origin, {
-          rpcUrl,
-          ...(opts.contract === undefined ? {} : { contract: opts.contract }),
-        });
+      ? []
+      : await withEngine(dataDir, async ({ engine }) =>
+          (await engine.logs.list()).map((s) => ({ id: s.id, origin: s.origin })),
+        );
+  const histories: { id: string; origin: string; history: ChainHistory }[] = [];
+  for (const shard of rpcUrl === undefined ? [] : shards) {
+    const history = await readChainHistory(dataDir, shard.origin, {
+      rpcUrl,
+      ...(opts.contract === undefined ? {} : { contract: opts.contract }),
+    });
+    histories.push({ ...shard, history });
+  }
+  const chain = histories.find((h) => h.origin === config.log.origin)?.history;
   const { auditAnchoredCheckpoints } = await import("@chaoscore/log");
   const report = await withEngine(
     dataDir,
@@ -77,8 +87,13 @@ export async function runLogAudit(
         if (process.stderr.isTTY) process.stderr.write(`\r${line}${done === total ? "\n" : ""}`);
         else info(line);
       });
-      const anchored =
-        chain === undefined ? [] : await auditAnchoredCheckpoints(engine.log, chain.checkpoints);
+      const anchored: { index: number; kind: string; message: string }[] = [];
+      for (const { id, history } of histories) {
+        const log = await engine.logs.get(id);
+        for (const f of await auditAnchoredCheckpoints(log, history.checkpoints)) {
+          anchored.push(id === engine.log.id ? f : { ...f, message: `shard ${id}: ${f.message}` });
+        }
+      }
       const findings: { index: number; kind: string; message: string }[] = [
         ...own.findings,
         ...anchored,
@@ -96,8 +111,14 @@ export async function runLogAudit(
           rpcUrl: chain.rpcUrl,
           chainId: chain.chainId,
           contract: chain.contract,
-          anchored: chain.checkpoints.length,
+          anchored: histories.reduce((n, h) => n + h.history.checkpoints.length, 0),
           lastAnchoredSize: chain.checkpoints.at(-1)?.size ?? null,
+          shards: histories.map((h) => ({
+            id: h.id,
+            origin: h.origin,
+            anchored: h.history.checkpoints.length,
+            lastAnchoredSize: h.history.checkpoints.at(-1)?.size ?? null,
+          })),
         };
   if (opts.json === true) {
     printJson({
@@ -115,7 +136,7 @@ export async function runLogAudit(
       ? opts.chain === false
         ? "not checked against the chain (--no-chain)"
         : "not checked against the chain (no chain configured: pass --rpc URL [--contract 0x…])"
-      : `${count(onChain.anchored, "anchored checkpoint")} of contract ${onChain.contract} on chain ${onChain.chainId} checked`;
+      : `${count(onChain.anchored, "anchored checkpoint")}${onChain.shards.length > 1 ? ` of ${onChain.shards.length} shards` : ""} of contract ${onChain.contract} on chain ${onChain.chainId} checked`;
   if (report.findings.length === 0) {
     out(
       `✓ log audit clean: ${count(report.size, "leaf", "leaves")}, root ${bytesToBase64(report.rootHash)}, ` +
