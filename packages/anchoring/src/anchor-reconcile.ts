@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { AnchoredCheckpoint, TransactionReceipt } from "@chaoscore/chain";
+import { type AnchoredCheckpoint, logIdOf, type TransactionReceipt } from "@chaoscore/chain";
 import { ChaosCoreError, type Hex } from "@chaoscore/core";
 import { type AnchorRecord, anchorRecord, updateAnchor } from "./anchor-records.js";
 import type { AnchoringContext } from "./anchoring-context.js";
@@ -55,7 +55,11 @@ export async function reconcileRecord(
   }
   if (state.kind !== "mined") return record;
   const r = state.receipt;
-  const event = ctx.anchor.anchoredEvents(r)[0];
+  // A batch transaction holds one Anchored event per log: this record's is the one of its log and size.
+  const logId = logIdOf(ctx.log.origin).toLowerCase();
+  const event = ctx.anchor
+    .anchoredEvents(r)
+    .find((e) => e.logId.toLowerCase() === logId && e.size === BigInt(record.size));
   const head = await ctx.client.getBlockNumber();
   await updateAnchor(ctx, record.id, {
     ...(event === undefined ? {} : { anchor_index: Number(event.index) }),

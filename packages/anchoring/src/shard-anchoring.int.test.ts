@@ -90,4 +90,50 @@ describe(`anchoring a log family (${TEST_DB_KIND}, anvil)`, () => {
       await t.close();
     }
   });
+
+  it("records each shard's own anchor index from a batch (not the first log's)", async () => {
+    const t = await openAnchoringTestEngine(chain, { name: "indexes", shards: { maxEntries: 4 } });
+    try {
+      const agent = await t.newAgent();
+      const ids: string[] = [];
+      const record = async (n: number) => {
+        for (let i = 0; i < n; i++)
+          ids.push((await t.engine.agency.recordAction(agent.action())).id);
+      };
+      // Shard 0 anchored alone at 2 (its index 0); then it freezes at 4 and shard 1 starts.
+      await record(2);
+      await t.anchoring.anchorNow({ wait: true });
+      await record(3);
+      // One batch: shard 0 at 4 (its index 1) and shard 1 at 2 (its index 0).
+      await t.anchoring.anchorNow({ wait: true });
+      await t.anchoring.reconcile();
+      const rows = await t.engine.db.query<{
+        log_id: string;
+        size: number;
+        idx: number;
+        tx: string;
+      }>(
+        "SELECT log_id, size::int AS size, anchor_index::int AS idx, tx_hash AS tx FROM anchors ORDER BY log_id, size",
+      );
+      expect(rows.map((r) => [r.log_id, Number(r.size), Number(r.idx)])).toEqual([
+        ["default", 2, 0],
+        ["default", 4, 1],
+        ["default-s1", 2, 0],
+      ]);
+      expect(rows[1]?.tx).toBe(rows[2]?.tx);
+      // The shard-1 receipt's anchor names a checkpoint the contract holds.
+      const receipt = await t.engine.agency.getReceipt(ids[4] as string);
+      expect(receipt.anchor?.index).toBe(0);
+      const onChain = await verifyReceiptAnchor(receipt, {
+        client: chain.client,
+        trusted: [
+          { chainId: chain.anvil.chainId.toString(), contract: chain.contracts.anchor.address },
+        ],
+        trustedLogKey: t.verifierKey,
+      });
+      expect(onChain).not.toBeNull();
+    } finally {
+      await t.close();
+    }
+  });
 });
