@@ -234,9 +234,17 @@ export class AnchoringService implements AnchorDirectory {
     });
   }
 
-  /** Every anchor record of this log on this chain and contract, oldest first. */
-  records(): Promise<AnchorRecord[]> {
-    return listAnchorRecords(this.#ctx);
+  /**
+   * Every anchor record of this log on this chain and contract, oldest first;
+   * with `log`, of that shard of the family (the log itself without a family).
+   * @throws ChaosCoreError LOG_NOT_FOUND when the family has no shard `log`.
+   */
+  async records(log?: string): Promise<AnchorRecord[]> {
+    const family = this.#family;
+    if (log === undefined || log === this.#ctx.log.id || family === undefined) {
+      return listAnchorRecords(this.#ctx);
+    }
+    return listAnchorRecords({ ...this.#ctx, log: await family.get(log) });
   }
 
   /** Every agent card record on this chain, oldest first. */

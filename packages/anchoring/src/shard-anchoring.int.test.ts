@@ -54,6 +54,14 @@ describe(`anchoring a log family (${TEST_DB_KIND}, anvil)`, () => {
       ]);
       expect(anchors[0]?.tx_hash).not.toBeNull();
       expect(anchors[0]?.tx_hash).toBe(anchors[1]?.tx_hash);
+      // each shard's records (what a follower gateway waits on after a rotation)
+      expect((await t.anchoring.records()).map((r) => [r.logId, r.size])).toEqual([["default", 4]]);
+      expect((await t.anchoring.records("default-s1")).map((r) => [r.logId, r.size])).toEqual([
+        ["default-s1", 3],
+      ]);
+      await expect(t.anchoring.records("default-s9")).rejects.toMatchObject({
+        code: "LOG_NOT_FOUND",
+      });
 
       // Nothing new: nothing sent.
       const block = await chain.client.getBlockNumber();

@@ -93,7 +93,12 @@ describe("anchorNowThroughLeader", () => {
       },
       records: async () => records,
     };
-    const through = anchorNowThroughLeader(lease, anchoring, async () => 5, 1);
+    const through = anchorNowThroughLeader(
+      lease,
+      anchoring,
+      async () => ({ log: "default", size: 5 }),
+      1,
+    );
     const waiting = through.anchorNow({ wait: true, timeoutMs: 60_000 });
     await flush();
     records = [record(3, "final"), record(6, "mined")];
@@ -106,11 +111,41 @@ describe("anchorNowThroughLeader", () => {
     expect(sent).toBe(1);
   });
 
+  it("after a rotation a follower waits for the active shard's anchor, not the frozen shard's (ATTACK18)", async () => {
+    const lease = manualLease();
+    // shard 0 froze at 5 and was anchored there; the active shard default-s1 holds 3 leaves
+    const byLog: Record<string, AnchorRecord[]> = {
+      default: [record(5, "final")],
+      "default-s1": [],
+    };
+    const anchoring = {
+      anchorNow: async () => record(99, "pending"),
+      records: async (log?: string) => byLog[log ?? "default"] ?? [],
+    };
+    const through = anchorNowThroughLeader(
+      lease,
+      anchoring,
+      async () => ({ log: "default-s1", size: 3 }),
+      1,
+    );
+    const waiting = through.anchorNow({ wait: true, timeoutMs: 60_000 });
+    let answered = false;
+    void waiting.then(() => {
+      answered = true;
+    });
+    await flush();
+    await flush();
+    expect(answered).toBe(false);
+    byLog["default-s1"] = [record(3, "final")];
+    expect(await waiting).toEqual(record(3, "final"));
+  });
+
   it("answers null for an empty log and CHAIN_TIMEOUT when the leader does not anchor in time", async () => {
     const lease = manualLease();
     const anchoring = { anchorNow: async () => null, records: async () => [] };
-    expect(await anchorNowThroughLeader(lease, anchoring, async () => 0).anchorNow()).toBeNull();
-    const error = await anchorNowThroughLeader(lease, anchoring, async () => 4, 1)
+    const tree = (size: number) => async () => ({ log: "default", size });
+    expect(await anchorNowThroughLeader(lease, anchoring, tree(0)).anchorNow()).toBeNull();
+    const error = await anchorNowThroughLeader(lease, anchoring, tree(4), 1)
       .anchorNow({ timeoutMs: 0 })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ChaosCoreError);

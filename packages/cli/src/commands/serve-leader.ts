@@ -76,24 +76,26 @@ export function startLeaderDuties(
 /**
  * `POST /v1/log/anchors` on any gateway: the leader anchors now; a follower
  * does not send a transaction of its own (one anchoring writer) but waits
- * until the leader's schedule has anchored the tree as it is now, and answers
- * that record (final with `wait`, else live).
+ * until the leader's schedule has anchored the tree as it is now — `tree()`:
+ * the active shard and its size — and answers that record of the shard
+ * (final with `wait`, else live).
  * @throws ChaosCoreError CHAIN_TIMEOUT when the leader has not anchored it in `timeoutMs`.
  */
 export function anchorNowThroughLeader(
   lease: LeaderLease,
   anchoring: Pick<AnchoringService, "anchorNow" | "records">,
-  size: () => Promise<number>,
+  tree: () => Promise<{ log: string; size: number }>,
   pollMs = 500,
 ): Pick<AnchoringService, "anchorNow"> {
   return {
     async anchorNow(options = {}) {
       if (lease.isLeader()) return anchoring.anchorNow(options);
-      const wanted = await size();
+      // the active shard as it is now: after a rotation, shard 0's old anchors do not cover it
+      const { log, size: wanted } = await tree();
       if (wanted === 0) return null;
       const deadline = Date.now() + (options.timeoutMs ?? 120_000);
       for (;;) {
-        const records = await anchoring.records();
+        const records = await anchoring.records(log);
         const covering = records.find(
           (r) =>
             r.size >= wanted &&

@@ -372,7 +372,12 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
       leader: lease,
       ...(scheduled === undefined
         ? {}
-        : { anchoring: anchorNowThroughLeader(lease, scheduled, () => engine.log.size()) }),
+        : {
+            anchoring: anchorNowThroughLeader(lease, scheduled, async () => {
+              const active = await engine.logs.active();
+              return { log: active.id, size: await active.size() };
+            }),
+          }),
       ...gatewayServices({
         engine,
         chainId,
