@@ -89,7 +89,11 @@ function sendImmutable(
 /** tlog-tiles routes. */
 export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
   // Full tiles and bundles never change: read once from the database, then from memory.
-  const immutable = new ImmutableCache();
+  // Two bounds, so that entry bundles (≈100 KB each at 400-byte entries) never
+  // push out the Merkle tiles (8 KiB each; 64 MiB holds every level-0 tile of
+  // 8 million leaves): at most 64 + 32 MiB of bodies in all.
+  const merkleTiles = new ImmutableCache(64 * 1024 * 1024);
+  const entryBundles = new ImmutableCache(32 * 1024 * 1024);
   // Both routes read: from the replica when one is configured (read-routing.ts).
   app.get(
     "/log/checkpoint",
@@ -140,6 +144,7 @@ export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
           const log = await shardFor(ctx, side, (request.params as { id?: string }).id);
           const rest = (request.params as { "*": string })["*"];
           const key = `${log.id}\n${rest}`;
+          const immutable = rest.startsWith("entries/") ? entryBundles : merkleTiles;
           const cached = immutable.get(key);
           if (cached !== undefined) {
             return sendWithEtag(

@@ -69,8 +69,6 @@ export class TransparencyLog {
    * (read-replica.ts), whose nodes are the primary's.
    */
   private readonly highNodes = new HighNodeCache();
-  /** Per database (primary, replica): the largest tree size seen there (it only grows). */
-  private readonly seenSizes = new WeakMap<Db, number>();
 
   private constructor(
     private readonly db: Db,
@@ -297,26 +295,23 @@ export class TransparencyLog {
    * (one snapshot) that also reads the leaf node (0, size − 1): that node is
    * stored in the transaction that raises the log's size to at least `size`,
    * so finding it proves the tree of `size` exists here (the plan's own
-   * nodes do not: for the last leaf they cover [0, size − 1) only). The leaf
-   * is not read again once a tree that large was seen on this database (a
-   * log's tree only grows), and complete subtrees of 256 leaves or more come
-   * from {@link highNodes} (they never change).
+   * nodes do not: for the last leaf they cover [0, size − 1) only). It is
+   * read from the database the proof is served from (primary or replica),
+   * every time. Complete subtrees of 256 leaves or more come from
+   * {@link highNodes} (they never change; every proof still reads its nodes
+   * below level 8, so no proof is served without that one read).
    */
   private async proofOfSize(plan: ProofPlan, size: number): Promise<Uint8Array[]> {
     const wanted = plan.nodes();
-    const checkLeaf = size > (this.seenSizes.get(this.db) ?? 0);
-    if (checkLeaf) wanted.push({ level: 0, index: size - 1 });
+    wanted.push({ level: 0, index: size - 1 });
     const nodes = await this.fetchNodes(this.db, wanted, true);
-    if (checkLeaf) {
-      if (!nodes.has(`0/${size - 1}`)) {
-        const current = await this.size();
-        throw new ChaosCoreError(
-          "MERKLE_INDEX_OUT_OF_RANGE",
-          `tree size ${size} is not in [0, ${current}]`,
-          { details: { size, current } },
-        );
-      }
-      this.seenSizes.set(this.db, size);
+    if (!nodes.has(`0/${size - 1}`)) {
+      const current = await this.size();
+      throw new ChaosCoreError(
+        "MERKLE_INDEX_OUT_OF_RANGE",
+        `tree size ${size} is not in [0, ${current}]`,
+        { details: { size, current } },
+      );
     }
     return resolveProof(plan, (level, index) => nodes.get(`${level}/${index}`));
   }
