@@ -62,19 +62,18 @@ export async function runLogAudit(
   // The chain first (no database transaction held across RPC calls). Each shard of the
   // family is anchored under its own origin (docs/spec/shards.md §2): read every one's history.
   const rpcUrl = opts.chain === false ? undefined : await auditRpcUrl(dataDir, opts.rpc);
-  const shards =
-    rpcUrl === undefined
-      ? []
-      : await withEngine(dataDir, async ({ engine }) =>
-          (await engine.logs.list()).map((s) => ({ id: s.id, origin: s.origin })),
-        );
   const histories: { id: string; origin: string; history: ChainHistory }[] = [];
-  for (const shard of rpcUrl === undefined ? [] : shards) {
-    const history = await readChainHistory(dataDir, shard.origin, {
-      rpcUrl,
-      ...(opts.contract === undefined ? {} : { contract: opts.contract }),
-    });
-    histories.push({ ...shard, history });
+  if (rpcUrl !== undefined) {
+    const shards = await withEngine(dataDir, async ({ engine }) =>
+      (await engine.logs.list()).map((s) => ({ id: s.id, origin: s.origin })),
+    );
+    for (const shard of shards) {
+      const history = await readChainHistory(dataDir, shard.origin, {
+        rpcUrl,
+        ...(opts.contract === undefined ? {} : { contract: opts.contract }),
+      });
+      histories.push({ ...shard, history });
+    }
   }
   const chain = histories.find((h) => h.origin === config.log.origin)?.history;
   const { auditAnchoredCheckpoints } = await import("@chaoscore/log");
