@@ -1,5 +1,6 @@
-import { canonicalJsonBytes } from "./canonical-json.js";
+import { canonicalJson, canonicalJsonBytes } from "./canonical-json.js";
 import { recoverAddress, type SigningDomain, typedDataDigest } from "./eip712.js";
+import { sha256 } from "./hash.js";
 import type { Address, Hex } from "./hex.js";
 import { bytesToHex } from "./hex.js";
 import { compileParser, type LogEntry, LogEntrySchema } from "./schemas.js";
@@ -18,6 +19,15 @@ export const parseEntry: (value: unknown) => LogEntry = compileParser(
 /** The leaf data of an entry: its canonical JSON bytes. */
 export function encodeEntry(entry: LogEntry): Uint8Array {
   return canonicalJsonBytes(entry);
+}
+
+/**
+ * The RFC 9162 leaf hash of an entry, SHA-256(0x00 ‖ canonical JSON): the
+ * same bytes as `leafHash(encodeEntry(entry))`, hashed from the text (one
+ * UTF-8 encoding, no copy behind a prefix byte).
+ */
+export function entryLeafHash(entry: LogEntry): Uint8Array {
+  return sha256(`\u0000${canonicalJson(entry)}`);
 }
 
 /** The EIP-712 digest of the entry's message: the action or outcome id. */

@@ -41,6 +41,22 @@ describe("sha256", () => {
       { numRuns: 300 },
     );
   });
+  it("hashes a string's UTF-8, short (hash-wasm) or long (OpenSSL), lone surrogates as U+FFFD", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: "binary", maxLength: 400 }),
+        fc.string({ unit: "grapheme", minLength: 200, maxLength: 400 }),
+        (text, long) => {
+          for (const s of [text, long, `\u0000${long}`, `${long}\ud800`]) {
+            const want = `0x${createHash("sha256").update(new TextEncoder().encode(s)).digest("hex")}`;
+            expect(sha256Hex(s)).toBe(want);
+            expect(Object.getPrototypeOf(sha256(s))).toBe(Uint8Array.prototype);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
   it("returns a fresh array each call", () => {
     const a = sha256("a");
     const b = sha256("b");

@@ -20,7 +20,7 @@ export function utf8(text: string): Uint8Array {
 // OpenSSL (one-shot `crypto.hash`): 2.1 vs 3.7 µs for a 700-byte leaf, the
 // same for a 65-byte node. Looked up through `process.getBuiltinModule`, so no
 // bundler sees node:crypto; browsers keep hash-wasm (or its noble shim).
-type OneShotHash = (algorithm: string, data: Uint8Array, encoding: "buffer") => Uint8Array;
+type OneShotHash = (algorithm: string, data: Uint8Array | string, encoding: "buffer") => Uint8Array;
 const nodeHash = (
   (
     globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
@@ -30,7 +30,8 @@ const NATIVE_FROM = 256;
 
 /** SHA-256 of bytes (or of a string's UTF-8 bytes). */
 export function sha256(data: Uint8Array | string): Uint8Array {
-  if (nodeHash !== undefined && typeof data !== "string" && data.length >= NATIVE_FROM) {
+  // a string of ≥ 256 UTF-16 units has ≥ 256 UTF-8 bytes: OpenSSL encodes and hashes it in one call
+  if (nodeHash !== undefined && data.length >= NATIVE_FROM) {
     return new Uint8Array(nodeHash("sha256", data, "buffer"));
   }
   sha256Hasher.init();

@@ -1,15 +1,15 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { AttestationQuoteSchema } from "./attestation-formats.js";
 import type { AttestationPolicy } from "./attestation-verify.js";
-import { canonicalJsonBytes } from "./canonical-json.js";
+import { canonicalJson } from "./canonical-json.js";
 import { openCheckpoint } from "./checkpoint.js";
 import { keyMemo } from "./ed25519-backend.js";
 import { recoverAddress, type SigningDomain, typedDataDigest, ZERO_HASH } from "./eip712.js";
-import { encodeEntry, entryDigest } from "./entry.js";
+import { entryDigest, entryLeafHash } from "./entry.js";
 import { ChaosCoreError, type ErrorCode, isChaosCoreError } from "./errors.js";
 import { keccak256Hex, sha256Hex } from "./hash.js";
 import { type Address, base64ToBytes, bytesToBase64, bytesToHex, type Hex } from "./hex.js";
-import { leafHash, verifyInclusion } from "./merkle.js";
+import { verifyInclusion } from "./merkle.js";
 import { parseVerifierKey } from "./note.js";
 import {
   type AttestationSummary,
@@ -278,7 +278,7 @@ function checkEntry(
   }
   try {
     verifyInclusion(
-      leafHash(encodeEntry(entry)),
+      entryLeafHash(entry),
       proof.leafIndex,
       checkpoint.size,
       proof.inclusionProof.map((h) => base64ToBytes(h)),
@@ -338,7 +338,7 @@ export function verifyReceipt(
   if (receipt.payload !== undefined) {
     let hash: Hex;
     try {
-      hash = sha256Hex(canonicalJsonBytes(receipt.payload));
+      hash = sha256Hex(canonicalJson(receipt.payload));
     } catch (cause) {
       fail("RECEIPT_MALFORMED", "the payload is not JSON", cause);
     }
