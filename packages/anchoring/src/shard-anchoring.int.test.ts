@@ -8,6 +8,7 @@ import { verifyReceipt } from "@chaoscore/core";
 import { openAnchoringTestEngine, TEST_DB_KIND } from "@chaoscore/testkit";
 import { useTestChain } from "@chaoscore/testkit/chain";
 import { describe, expect, it } from "vitest";
+import { StoredAnchorDirectory } from "./stored-anchor-directory.js";
 
 const chain = useTestChain();
 
@@ -62,6 +63,16 @@ describe(`anchoring a log family (${TEST_DB_KIND}, anvil)`, () => {
       await expect(t.anchoring.records("default-s9")).rejects.toMatchObject({
         code: "LOG_NOT_FOUND",
       });
+      // GET /v1/log/anchors lists the family's anchors, every shard's, newest first
+      const directory = new StoredAnchorDirectory({
+        db: t.engine.db,
+        log: t.engine.log,
+        family: t.engine.logs,
+      });
+      expect((await directory.list()).map((r) => [r.logId, r.size])).toEqual([
+        ["default-s1", 3],
+        ["default", 4],
+      ]);
 
       // Nothing new: nothing sent.
       const block = await chain.client.getBlockNumber();

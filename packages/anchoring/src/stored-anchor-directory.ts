@@ -39,13 +39,21 @@ export class StoredAnchorDirectory implements AnchorDirectory {
     this.#contract = options.contract?.toLowerCase();
   }
 
-  /** Every anchor record of the log (any status) on this chain and contract, newest first. */
+  /**
+   * Every anchor record of the log (any status) on this chain and contract,
+   * newest first; with `family`, of every shard of the family (each record
+   * names its shard in `logId`).
+   */
   async list(limit = 100): Promise<AnchorRecord[]> {
     const params: unknown[] = [this.#log.id];
     const where = this.#filter(params, "");
     params.push(limit);
+    const logs =
+      this.#family === undefined
+        ? "log_id = $1"
+        : "(log_id = $1 OR log_id IN (SELECT id FROM logs WHERE family_id = $1))";
     const rows = await this.#db.query<AnchorRow>(
-      `SELECT ${ANCHOR_COLUMNS} FROM anchors WHERE log_id = $1 ${where}
+      `SELECT ${ANCHOR_COLUMNS} FROM anchors WHERE ${logs} ${where}
        ORDER BY id DESC LIMIT $${params.length}`,
       params,
     );
