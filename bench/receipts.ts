@@ -9,9 +9,15 @@
  * interleaved rounds so that the three see the same load.
  */
 
+import { mkdtempSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
 import {
+  DEVELOPMENT_DEPLOYMENT,
   ed25519Backend,
   entryDigest,
+  generateNoteKey,
   type Hex,
   type Receipt,
   recoverAddress,
@@ -19,10 +25,11 @@ import {
   signOutcome,
   verifyReceipt,
 } from "@chaoscore/core";
-import type { Engine } from "@chaoscore/engine";
+import { createEngine, type Engine, openDatabase } from "@chaoscore/engine";
 import { engineSecp256k1 } from "@chaoscore/log";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { makeAgents, registerAgents } from "./agents.js";
+import { describeMachine, goal } from "./machine.js";
 
 export type ReceiptBenchResult = {
   receipts: number;
@@ -34,6 +41,11 @@ export type ReceiptBenchResult = {
   recovery: string;
   /** The installed Ed25519 implementation (the one `verifyReceipt` uses). */
   ed25519: string;
+  /** verifyPerSecond / limitPerSecond, and the same ratio in each round (min, median, max). */
+  ratio: number;
+  roundRatios: { min: number; median: number; max: number; rounds: number };
+  /** The machine's 1-minute load average before and after the measurement. */
+  load: { before: number; after: number };
 };
 
 type Task = { items: readonly unknown[]; fn: (item: never) => void };
@@ -41,25 +53,41 @@ type Task = { items: readonly unknown[]; fn: (item: never) => void };
 /**
  * Calls per second of each task, measured in interleaved rounds (each task
  * runs `msPerRound` in turn, `rounds` times): on a shared machine whose load
- * moves from one second to the next, every task sees the same load.
+ * moves from one second to the next, every task sees the same load. Returns
+ * the rates over all rounds and each round's rates.
  */
-function interleavedRates(tasks: readonly Task[], rounds = 8, msPerRound = 200): number[] {
+function interleavedRates(
+  tasks: readonly Task[],
+  rounds = 10,
+  msPerRound = 200,
+): { rates: number[]; perRound: number[][] } {
   const calls = tasks.map(() => 0);
   const ms = tasks.map(() => 0);
+  const perRound: number[][] = [];
   for (let round = 0; round < rounds; round++) {
+    const rates: number[] = [];
     for (const [i, task] of tasks.entries()) {
       const fn = task.fn as (item: unknown) => void;
       const start = performance.now();
+      let done = 0;
       let elapsed = 0;
       while (elapsed < msPerRound) {
         for (const item of task.items) fn(item);
-        calls[i] = (calls[i] as number) + task.items.length;
+        done += task.items.length;
         elapsed = performance.now() - start;
       }
+      calls[i] = (calls[i] as number) + done;
       ms[i] = (ms[i] as number) + elapsed;
+      rates.push(done / (elapsed / 1000));
     }
+    perRound.push(rates);
   }
-  return calls.map((c, i) => c / ((ms[i] as number) / 1000));
+  return { rates: calls.map((c, i) => c / ((ms[i] as number) / 1000)), perRound };
+}
+
+/** 1 / (2 recoveries + 1 Ed25519 verification): receipts per second its signature checks allow. */
+function limitOf(recoverPerSecond: number, ed25519PerSecond: number): number {
+  return 1 / (2 / recoverPerSecond + 1 / ed25519PerSecond);
 }
 
 /** Records `n` actions with an outcome each (one checkpoint per write) and measures. */
@@ -69,6 +97,7 @@ export async function runReceiptBench(
   verifierKey: string,
   n: number,
   log: (message: string) => void,
+  rounds = 10,
 ): Promise<ReceiptBenchResult> {
   const agents = makeAgents(10);
   await registerAgents(engine, agents, chainId);
@@ -104,26 +133,37 @@ export async function runReceiptBench(
   const seed = ed25519.utils.randomSecretKey();
   const publicKey = ed25519.getPublicKey(seed);
   const notes = receipts.map((r) => {
-    const message = new TextEncoder().encode(r.checkpoint);
+    // what verifyReceipt verifies: the note's text, up to the blank line before its signatures
+    const message = new TextEncoder().encode(
+      r.checkpoint.slice(0, r.checkpoint.lastIndexOf("\n\n") + 1),
+    );
     return { message, signature: ed25519.sign(message, seed) };
   });
   const installed = ed25519Backend();
-  const [verifyPerSecond = 0, recoverPerSecond = 0, ed25519PerSecond = 0] = interleavedRates([
-    { items: receipts, fn: (r: Receipt) => verifyReceipt(r, verifierKey) },
-    {
-      items: digests,
-      fn: (d: { digest: Uint8Array; signature: Hex }) => recoverAddress(d.digest, d.signature),
-    },
-    {
-      items: notes,
-      fn: (x: { message: Uint8Array; signature: Uint8Array }) => {
-        if (!installed.verify(x.signature, x.message, publicKey)) {
-          throw new Error("ed25519 baseline did not verify");
-        }
+  const loadBefore = loadavg()[0] ?? 0;
+  const { rates, perRound } = interleavedRates(
+    [
+      { items: receipts, fn: (r: Receipt) => verifyReceipt(r, verifierKey) },
+      {
+        items: digests,
+        fn: (d: { digest: Uint8Array; signature: Hex }) => recoverAddress(d.digest, d.signature),
       },
-    },
-  ]);
-  const limitPerSecond = 1 / (2 / recoverPerSecond + 1 / ed25519PerSecond);
+      {
+        items: notes,
+        fn: (x: { message: Uint8Array; signature: Uint8Array }) => {
+          if (!installed.verify(x.signature, x.message, publicKey)) {
+            throw new Error("ed25519 baseline did not verify");
+          }
+        },
+      },
+    ],
+    rounds,
+  );
+  const [verifyPerSecond = 0, recoverPerSecond = 0, ed25519PerSecond = 0] = rates;
+  const limitPerSecond = limitOf(recoverPerSecond, ed25519PerSecond);
+  const roundRatios = perRound
+    .map(([v = 0, r = 1, e = 1]) => v / limitOf(r, e))
+    .sort((a, b) => a - b);
   return {
     receipts: receipts.length,
     verifyPerSecond,
@@ -132,5 +172,87 @@ export async function runReceiptBench(
     limitPerSecond,
     recovery: engineSecp256k1().recovery.name,
     ed25519: installed.name,
+    ratio: verifyPerSecond / limitPerSecond,
+    roundRatios: {
+      min: roundRatios[0] ?? 0,
+      median: roundRatios[Math.floor(roundRatios.length / 2)] ?? 0,
+      max: roundRatios[roundRatios.length - 1] ?? 0,
+      rounds: roundRatios.length,
+    },
+    load: { before: loadBefore, after: loadavg()[0] ?? 0 },
   };
+}
+
+/**
+ * Prints the three rates, the limit and the ratio (with the load average),
+ * then the `verify_receipt_vs_signature_limit` goal line; true when it passes.
+ */
+export function reportReceiptBench(r: ReceiptBenchResult): boolean {
+  console.log(
+    `verifyReceipt, 1 thread, ${r.receipts} receipts (action + outcome, own checkpoints): ${r.verifyPerSecond.toFixed(0)} /s`,
+  );
+  console.log(
+    `  signature checks: recovery ${r.recoverPerSecond.toFixed(0)} /s (${r.recovery}), Ed25519 verify ${r.ed25519PerSecond.toFixed(0)} /s (${r.ed25519}); limit (2 recoveries + 1 Ed25519) ${r.limitPerSecond.toFixed(0)} /s`,
+  );
+  console.log(
+    `  ratio ${r.ratio.toFixed(3)} (per round: min ${r.roundRatios.min.toFixed(3)}, median ${r.roundRatios.median.toFixed(3)}, max ${r.roundRatios.max.toFixed(3)} over ${r.roundRatios.rounds} interleaved rounds) (load ${r.load.before.toFixed(1)} → ${r.load.after.toFixed(1)})`,
+  );
+  return goal("verify_receipt_vs_signature_limit", r.ratio, 0.7, true);
+}
+
+/**
+ * `npm run bench -- receipts`: the verifyReceipt part of the ingest bench
+ * alone (a fresh PGlite data directory, the engine's native recovery and
+ * Ed25519 installed as `createEngine` does).
+ */
+export async function runReceiptsBench(argv: string[]): Promise<boolean> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      receipts: { type: "string", default: "300" },
+      rounds: { type: "string", default: "10" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(`npm run bench -- receipts [--receipts 300] [--rounds 10]
+
+Records --receipts actions with an outcome each (one checkpoint per write) into
+a fresh PGlite data directory, then measures on one thread, in --rounds
+interleaved rounds of 200 ms each: verifyReceipt per second, and the rates of
+its signature checks with the same implementations (secp256k1 recovery,
+Ed25519 verification); prints the limit 1 / (2 recoveries + 1 Ed25519), the
+ratio, each round's ratio, and the load average.`);
+    return true;
+  }
+  const chainId = 31337n;
+  console.log(`# receipts bench — ${new Date().toISOString()}`);
+  console.log(`machine: ${describeMachine()}`);
+  const dir = mkdtempSync(join(tmpdir(), "chaoscore-bench-receipts-"));
+  const db = await openDatabase({ databaseUrl: null, dataDir: dir });
+  try {
+    const origin = "chaoscore.bench/log/receipts";
+    const keys = generateNoteKey(origin);
+    const engine = await createEngine({
+      db,
+      chainId,
+      verifyingContract: DEVELOPMENT_DEPLOYMENT,
+      log: { origin, ...keys },
+      clockSkewSeconds: 86_400,
+    });
+    const log = (message: string) => process.stderr.write(`${message}\n`);
+    const r = await runReceiptBench(
+      engine,
+      chainId,
+      keys.verifierKey,
+      Number(values.receipts),
+      log,
+      Number(values.rounds),
+    );
+    await engine.close();
+    return reportReceiptBench(r);
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

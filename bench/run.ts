@@ -14,6 +14,11 @@ const benches: Record<string, { describe: string; run: (args: string[]) => Promi
       "signed actions/s into PGlite and Postgres vs the one-thread secp256k1 verify rate; proof size; append time vs log size",
     run: async (args) => (await import("./ingest.js")).runIngestBench(args),
   },
+  receipts: {
+    describe:
+      "verifyReceipt/s on one thread (receipts with an outcome, own checkpoints) vs the limit of its signature checks (2 secp256k1 recoveries + 1 Ed25519), same run",
+    run: async (args) => (await import("./receipts.js")).runReceiptsBench(args),
+  },
   gateway: {
     describe:
       "signed-action ingest over HTTP on loopback (autocannon) vs in-process ingest of the same engine: throughput, p50/p99, ratio",
