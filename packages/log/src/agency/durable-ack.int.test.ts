@@ -71,14 +71,16 @@ describe(`acknowledged actions survive SIGKILL (${TEST_DB_KIND})`, () => {
         ? await openDatabase({ databaseUrl: process.env.DATABASE_URL, schema })
         : await openDatabase({ databaseUrl: null, dataDir });
     try {
+      // each acknowledged action: its row, and the log's leaf at the row's index
       const rows = await db.query<{ id: string }>(
-        `SELECT '0x' || encode(id, 'hex') AS id FROM actions
-         WHERE id IN (SELECT decode(substr(w, 3), 'hex') FROM unnest($1::text[]) AS w)`,
+        `SELECT '0x' || encode(a.id, 'hex') AS id FROM actions a
+         JOIN log_leaves l ON l.log_id = a.log_id AND l.idx = a.leaf_index
+         WHERE a.id IN (SELECT decode(substr(w, 3), 'hex') FROM unnest($1::text[]) AS w)`,
         [acked],
       );
       const found = new Set(rows.map((r) => r.id));
       expect(acked.filter((id) => !found.has(id))).toEqual([]);
-      // and the log holds a leaf for each row
+      // and the log holds a leaf for each row, no more
       const [sizes] = await db.query<{ leaves: number; actions: number }>(
         "SELECT (SELECT count(*) FROM log_leaves)::int AS leaves, (SELECT count(*) FROM actions)::int AS actions",
       );
