@@ -9,10 +9,11 @@ import {
 } from "@chaoscore/core";
 import { openTestDb, TEST_DB_KIND } from "@chaoscore/testkit";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Db } from "../store/db.js";
 import { logReadingFrom } from "../store/read-replica.js";
 import { HighNodeCache } from "./high-node-cache.js";
+import { TileNodeCache } from "./tile-node-cache.js";
 import { TransparencyLog } from "./transparency-log.js";
 
 const runs = process.env.CI ? 40 : 10;
@@ -196,6 +197,52 @@ describe(`TransparencyLog on ${TEST_DB_KIND}`, () => {
       verifyInclusion(hashes[i]!, i, 700, await log.inclusionProof(i, 700), root);
     }
     expect(cache.size).toBeGreaterThanOrEqual(held);
+    // Tiles 0 and 1 are full: their nodes are held; a repeated proof reads nothing.
+    const tiles = (log as unknown as { tileNodes: TileNodeCache }).tileNodes;
+    expect(tiles.size).toBe(2);
+    // In the tree of 512 (seen: 700 was), every node is in a full tile or at level 8.
+    const root512 = rootFromLeafHashes(hashes.slice(0, 512));
+    const query = vi.spyOn(db, "query");
+    try {
+      verifyInclusion(hashes[300]!, 300, 512, await log.inclusionProof(300, 512), root512);
+      verifyConsistency(
+        300,
+        512,
+        await log.consistencyProof(300, 512),
+        rootFromLeafHashes(hashes.slice(0, 300)),
+        root512,
+      );
+      expect(query).not.toHaveBeenCalled();
+      // Nodes of the partial tile 2 are read: one query.
+      verifyInclusion(hashes[300]!, 300, 700, await log.inclusionProof(300, 700), root);
+      expect(query).toHaveBeenCalledTimes(1);
+      // A larger tree than seen is checked again, and refused.
+      await expect(log.inclusionProof(3, 701)).rejects.toMatchObject({
+        code: "MERKLE_INDEX_OUT_OF_RANGE",
+      });
+      expect(query).toHaveBeenCalled();
+    } finally {
+      query.mockRestore();
+    }
+    // With both caches warm, every leaf and size still proves against the roots.
+    for (let i = 0; i < 700; i += 7) {
+      verifyInclusion(hashes[i]!, i, 700, await log.inclusionProof(i, 700), root);
+      verifyConsistency(
+        i + 1,
+        700,
+        await log.consistencyProof(i + 1, 700),
+        rootFromLeafHashes(hashes.slice(0, i + 1)),
+        root,
+      );
+    }
+    const small = new TileNodeCache(1);
+    small.set(0, hashes.slice(0, 256));
+    small.set(1, hashes.slice(256, 512));
+    small.set(2, hashes.slice(512, 700));
+    expect(small.size).toBe(1);
+    expect(small.get(0, 0)).toBeUndefined();
+    expect(small.get(0, 300)).toEqual(hashes[300]);
+    expect(small.get(7, 2)).toEqual(rootFromLeafHashes(hashes.slice(256, 384)));
     const bounded = new HighNodeCache(2);
     bounded.set(8, 0, hashes[0]!);
     bounded.set(8, 1, hashes[1]!);

@@ -29,6 +29,7 @@ import {
   type StoredCheckpoint,
 } from "./checkpoint-store.js";
 import { HighNodeCache } from "./high-node-cache.js";
+import { TileNodeCache } from "./tile-node-cache.js";
 import { auditTree, type TreeAuditReport } from "./tree-audit.js";
 
 export type { StoredCheckpoint } from "./checkpoint-store.js";
@@ -69,6 +70,10 @@ export class TransparencyLog {
    * (read-replica.ts), whose nodes are the primary's.
    */
   private readonly highNodes = new HighNodeCache();
+  /** The nodes inside full level-0 tiles read so far, bounded (64 MiB), shared likewise. */
+  private readonly tileNodes = new TileNodeCache();
+  /** Per database (primary, replica): the largest tree size seen there (it only grows). */
+  private readonly seenSizes = new WeakMap<Db, number>();
 
   private constructor(
     private readonly db: Db,
@@ -291,21 +296,77 @@ export class TransparencyLog {
   }
 
   /**
-   * Resolves `plan`, a proof in the tree of `size` leaves, in one statement
-   * (one snapshot) that also reads the leaf node (0, size − 1): that node is
-   * stored in the transaction that raises the log's size to at least `size`,
-   * so finding it proves the tree of `size` exists here (the plan's own
-   * nodes do not: for the last leaf they cover [0, size − 1) only). It is
-   * read from the database the proof is served from (primary or replica),
-   * every time. Complete subtrees of 256 leaves or more come from
-   * {@link highNodes} (they never change; every proof still reads its nodes
-   * below level 8, so no proof is served without that one read).
+   * Resolves `plan`, a proof in the tree of `size` leaves, with one statement
+   * at most (one snapshot). Unless a tree of `size` leaves or more was seen on
+   * this database before (a log's tree only grows), it reads the leaf node
+   * (0, size − 1) too: that node is stored in the transaction that raises the
+   * log's size to include it, so finding it proves the tree of `size` exists
+   * here (the plan's own nodes do not: for the last leaf they cover
+   * [0, size − 1) only). Nodes come from memory when held: complete subtrees
+   * of ≥ 256 leaves ({@link highNodes}) and the nodes inside full level-0
+   * tiles ({@link tileNodes}: a proof whose leaf lies in a full tile not held
+   * yet reads the tile's 256 leaves instead of its nodes there, and keeps it).
    */
   private async proofOfSize(plan: ProofPlan, size: number): Promise<Uint8Array[]> {
-    const wanted = plan.nodes();
-    wanted.push({ level: 0, index: size - 1 });
-    const nodes = await this.fetchNodes(this.db, wanted, true);
-    if (!nodes.has(`0/${size - 1}`)) {
+    const held = (level: number, index: number) =>
+      this.highNodes.get(level, index) ?? this.tileNodes.get(level, index);
+    const known = size <= (this.seenSizes.get(this.db) ?? 0);
+    const nodes = new Map<string, Uint8Array>();
+    const levels: number[] = [];
+    const indices: number[] = [];
+    const tiles = new Set<number>();
+    for (const n of plan.nodes()) {
+      const hit = held(n.level, n.index);
+      if (hit !== undefined) nodes.set(`${n.level}/${n.index}`, hit);
+      else if (n.level < 8 && (TileNodeCache.tileOf(n.level, n.index) + 1) * 256 <= size) {
+        tiles.add(TileNodeCache.tileOf(n.level, n.index));
+      } else {
+        levels.push(n.level);
+        indices.push(n.index);
+      }
+    }
+    if (!known) {
+      levels.push(0);
+      indices.push(size - 1);
+    }
+    if (levels.length > 0 || tiles.size > 0) {
+      const rows = await this.db.query<{ level: number; idx: number; hash: string }>(
+        `SELECT n.level, n.idx, encode(n.hash, 'hex') AS hash FROM log_nodes n
+         JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx)
+           ON n.level = w.level AND n.idx = w.idx
+         WHERE n.log_id = $1
+         UNION ALL
+         SELECT n.level, n.idx, encode(n.hash, 'hex') FROM log_nodes n
+         JOIN unnest($4::bigint[]) AS t(tile)
+           ON n.level = 0 AND n.idx >= t.tile * 256 AND n.idx < t.tile * 256 + 256
+         WHERE n.log_id = $1`,
+        [this.id, levels, indices, [...tiles]],
+      );
+      for (const r of rows) {
+        const level = Number(r.level);
+        const index = Number(r.idx);
+        const hash = fromDbHex(r.hash);
+        nodes.set(`${level}/${index}`, hash);
+        this.highNodes.set(level, index, hash);
+      }
+      for (const tile of tiles) {
+        const leaves: Uint8Array[] = [];
+        for (let i = tile * 256; i < tile * 256 + 256; i++) {
+          const leaf = nodes.get(`0/${i}`);
+          if (leaf === undefined) break;
+          leaves.push(leaf);
+        }
+        this.tileNodes.set(tile, leaves);
+      }
+    }
+    const lookup = (level: number, index: number) =>
+      nodes.get(`${level}/${index}`) ?? held(level, index);
+    // Not here (or, for a size seen before, a node missing: a replica-routing
+    // handle may have seen it on the primary): this side has no such tree.
+    const here = known
+      ? plan.nodes().every((n) => lookup(n.level, n.index) !== undefined)
+      : nodes.has(`0/${size - 1}`);
+    if (!here) {
       const current = await this.size();
       throw new ChaosCoreError(
         "MERKLE_INDEX_OUT_OF_RANGE",
@@ -313,7 +374,8 @@ export class TransparencyLog {
         { details: { size, current } },
       );
     }
-    return resolveProof(plan, (level, index) => nodes.get(`${level}/${index}`));
+    if (!known) this.seenSizes.set(this.db, Math.max(size, this.seenSizes.get(this.db) ?? 0));
+    return resolveProof(plan, lookup);
   }
 
   /** The stored entry bytes of leaves [start, end). */
