@@ -183,16 +183,21 @@ export async function runProofServing(
         return { proofs, tiles };
       };
       cold = await pass("cold");
-      // Every full level-0 tile once: what a gateway that has run for a while holds.
+      // Every full level-0 tile once, and one proof in each: what a gateway that has run for a while holds.
       const warmStart = performance.now();
       const fullTiles = Math.floor(size / 256);
       let next = 0;
       await Promise.all(
         Array.from({ length: 16 }, async () => {
           while (next < fullTiles) {
-            const r = await fetch(`${url}/log/tile/0/${tileIndexPath(next++)}`);
+            const t = next++;
+            const r = await fetch(`${url}/log/tile/0/${tileIndexPath(t)}`);
             await r.arrayBuffer();
             if (!r.ok) throw new Error(`warming: tile answered ${r.status}`);
+            // and one proof in it: the log keeps the nodes of a full tile a proof read
+            const p = await fetch(`${url}/v1/log/proofs/inclusion?index=${t * 256}&size=${size}`);
+            await p.arrayBuffer();
+            if (!p.ok) throw new Error(`warming: a proof answered ${p.status}`);
           }
         }),
       );
@@ -213,7 +218,7 @@ export async function runProofServing(
       `  cold (right after start):  inclusion proofs ${line(cold.proofs)}; full level-0 tiles ${line(cold.tiles)}`,
     );
     console.log(
-      `  warming: every full level-0 tile (${Math.floor(size / 256)}) read once in ${warmSeconds.toFixed(1)} s`,
+      `  warming: every full level-0 tile (${Math.floor(size / 256)}) and one proof in each read once in ${warmSeconds.toFixed(1)} s`,
     );
     console.log(
       `  steady state (warm caches): inclusion proofs ${line(steady.proofs)}; full level-0 tiles ${line(steady.tiles)}`,

@@ -154,7 +154,7 @@ skips it) and, over HTTP with autocannon in its own process for
 --read-seconds each, random inclusion proofs/s and random full tiles/s, the
 Cache-Control of a full tile, and the append and inclusion-proof cost at that
 size vs at 1,000 leaves. Tiles (and proofs) are read twice: a cold pass
-right after start, then, after every full level-0 tile was read once, a
+right after start, then, after every full level-0 tile and one proof in it were read once, a
 steady-state pass (the GOAL lines are on the steady state: full tiles are
 immutable). --only proofs skips the ingest part; --cpu-prof-dir <dir> writes
 a V8 CPU profile of the gateway's thread during the steady tile pass there
