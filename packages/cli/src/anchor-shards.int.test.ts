@@ -106,6 +106,12 @@ describe("anchor and log audit on a rotated log family", () => {
     // the newest shard's record: the batch anchored shard 1 (its link entry and 2 actions) too
     expect(anchored.checkpoint).toMatchObject({ logId: "default-s1", size: 3, status: "final" });
 
+    // a later pass: only the active shard has something new, and the text names the shard
+    expectCode(await run("action", "record", "--type", "t", "--payload", '{"i":5}'), 0);
+    const again = expectCode(await run("anchor", "--wait"), 0).stdout;
+    expect(again).toMatch(/^ {2}log +default-s1$/m);
+    expect(again).toMatch(/^ {2}size +4$/m);
+
     const receiptPath = join(work, "receipt-s1.json");
     expectCode(await run("receipt", "get", (ids[4] as { id: string }).id, "--out", receiptPath), 0);
     const chain = JSON.parse(expectCode(await run("chain", "status", "--json"), 0).stdout) as {
@@ -124,10 +130,10 @@ describe("anchor and log audit on a rotated log family", () => {
       chain: { anchored: number; shards?: { id: string; anchored: number }[] };
     };
     expect(audit.ok).toBe(true);
-    expect(audit.chain.anchored).toBe(2);
+    expect(audit.chain.anchored).toBe(3);
     expect(audit.chain.shards).toEqual([
       expect.objectContaining({ id: "default", anchored: 1 }),
-      expect.objectContaining({ id: "default-s1", anchored: 1 }),
+      expect.objectContaining({ id: "default-s1", anchored: 2 }),
     ]);
 
     // shard 1's signed checkpoint at its anchored size deleted: only the chain knows it existed

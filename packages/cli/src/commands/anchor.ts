@@ -53,6 +53,8 @@ async function withAnchoring<T>(
 
 function anchorFields(r: AnchorRecord): [string, unknown][] {
   return [
+    // the shard (a family anchors every shard; the record is the newest one's)
+    ["log", r.logId],
     ["status", r.status],
     ["size", r.size],
     ["root", r.root],
