@@ -1,4 +1,5 @@
 export { type AgentToken, findAgentToken } from "./agent-tokens.js";
+export { type AnchorRecordFinding, auditStoredAnchors } from "./anchor-audit.js";
 export type { AgentAnchorRecord, AnchorRecord, AnchorStatus } from "./anchor-records.js";
 export {
   type AnchoringChain,

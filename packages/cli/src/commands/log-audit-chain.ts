@@ -66,6 +66,7 @@ export async function readChainHistory(
         index: Number(cp.index),
         size: Number(cp.size),
         root: cp.root.toLowerCase() as `0x${string}`,
+        blockNumber: Number(cp.blockNumber),
       })),
     };
   } finally {

@@ -44,6 +44,8 @@ const ANCHOR_KINDS = new Set([
   "anchor-root-mismatch",
   "anchor-checkpoint-missing",
   "anchor-inconsistent",
+  "anchor-record-not-on-chain",
+  "anchor-record-mismatch",
 ]);
 
 /**
@@ -77,9 +79,12 @@ export async function runLogAudit(
   }
   const chain = histories.find((h) => h.origin === config.log.origin)?.history;
   const { auditAnchoredCheckpoints } = await import("@chaoscore/log");
+  const { auditStoredAnchors } = await import("@chaoscore/anchoring");
+  // Final anchor records checked against the chain, per shard id.
+  const recordsChecked = new Map<string, number>();
   const report = await withEngine(
     dataDir,
-    async ({ engine }) => {
+    async ({ engine, db }) => {
       const own = await engine.agency.audit((done, total) => {
         if (total < PROGRESS_FROM) return;
         const line = `auditing: ${done}/${total} leaves (${Math.round((100 * done) / total)}%)`;
@@ -87,9 +92,15 @@ export async function runLogAudit(
         else info(line);
       });
       const anchored: { index: number; kind: string; message: string }[] = [];
-      for (const { id, history } of histories) {
+      for (const { id, origin, history } of histories) {
         const log = await engine.logs.get(id);
-        for (const f of await auditAnchoredCheckpoints(log, history.checkpoints)) {
+        // The stored anchor records (served at /v1/log/anchors and in receipts) name what the chain holds.
+        const records = await auditStoredAnchors(db, { id, origin }, history);
+        recordsChecked.set(id, records.checked);
+        for (const f of [
+          ...(await auditAnchoredCheckpoints(log, history.checkpoints)),
+          ...records.findings,
+        ]) {
           anchored.push(id === engine.log.id ? f : { ...f, message: `shard ${id}: ${f.message}` });
         }
       }
@@ -112,11 +123,13 @@ export async function runLogAudit(
           contract: chain.contract,
           anchored: histories.reduce((n, h) => n + h.history.checkpoints.length, 0),
           lastAnchoredSize: chain.checkpoints.at(-1)?.size ?? null,
+          records: [...recordsChecked.values()].reduce((n, c) => n + c, 0),
           shards: histories.map((h) => ({
             id: h.id,
             origin: h.origin,
             anchored: h.history.checkpoints.length,
             lastAnchoredSize: h.history.checkpoints.at(-1)?.size ?? null,
+            records: recordsChecked.get(h.id) ?? 0,
           })),
         };
   if (opts.json === true) {
@@ -135,7 +148,7 @@ export async function runLogAudit(
       ? opts.chain === false
         ? "not checked against the chain (--no-chain)"
         : "not checked against the chain (no chain configured: pass --rpc URL [--contract 0x…])"
-      : `${count(onChain.anchored, "anchored checkpoint")}${onChain.shards.length > 1 ? ` of ${onChain.shards.length} shards` : ""} of contract ${onChain.contract} on chain ${onChain.chainId} checked`;
+      : `${count(onChain.anchored, "anchored checkpoint")}${onChain.shards.length > 1 ? ` of ${onChain.shards.length} shards` : ""} of contract ${onChain.contract} on chain ${onChain.chainId} and ${count(onChain.records, "stored anchor record")} checked`;
   if (report.findings.length === 0) {
     out(
       `✓ log audit clean: ${count(report.size, "leaf", "leaves")}, root ${bytesToBase64(report.rootHash)}, ` +

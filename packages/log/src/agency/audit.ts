@@ -19,6 +19,8 @@ export type ChainCheckpoint = {
   readonly index: number;
   readonly size: number;
   readonly root: Hex;
+  /** The block that anchored it, when read (the stored anchor records are checked against it). */
+  readonly blockNumber?: number;
 };
 
 /** What {@link auditAnchoredCheckpoints} found; `index` is the anchored tree size. */
