@@ -116,7 +116,15 @@ describe("anchor and log audit on a rotated log family", () => {
     expectCode(await run("receipt", "get", (ids[4] as { id: string }).id, "--out", receiptPath), 0);
     const chain = JSON.parse(expectCode(await run("chain", "status", "--json"), 0).stdout) as {
       rpcUrl: string;
+      log: unknown;
     };
+    // the status names the shard that grows, and its anchors (not the frozen shard 0's)
+    expect(chain.log).toMatchObject({
+      id: "default-s1",
+      origin: "chaoscore.local/log/default/s1",
+      size: 4,
+      anchored: { count: 2, size: 4 },
+    });
     const verified = expectCode(
       await run("receipt", "verify", receiptPath, "--rpc", chain.rpcUrl),
       0,

@@ -295,25 +295,30 @@ export async function runChainStatus(
   { dataDir }: Globals,
   opts: { json?: boolean },
 ): Promise<void> {
-  const config = await readConfig(dataDir);
+  await readConfig(dataDir); // CLI_NOT_INITIALIZED before any chain connection
   const chain = await openChain(dataDir);
   try {
     const { client, signer } = chain;
     const contracts = chain.contracts as ChaosCoreContracts;
-    const [block, balance, tokenBalance, anchored] = await Promise.all([
-      client.getBlockNumber(),
-      client.getBalance(signer.address),
-      contracts.token.balanceOf(signer.address),
-      contracts.anchor.latest(config.log.origin),
-    ]);
-    const { size, records } = await withEngine(dataDir, async ({ engine, db }) => ({
-      size: await engine.log.size(),
+    // The active shard: the one that grows (shard 0 until a rotation; docs/spec/shards.md).
+    const { id, origin, size, records } = await withEngine(dataDir, async ({ engine, db }) => ({
+      ...(await engine.logs.active().then(async (a) => ({
+        id: a.id,
+        origin: a.origin,
+        size: await a.size(),
+      }))),
       records: await db.query<{ status: string; n: number }>(
         `SELECT status, count(*)::int AS n FROM anchors WHERE chain_id = $1 AND contract = $2
          GROUP BY status ORDER BY status`,
         [client.chainId.toString(), contracts.anchor.address.toLowerCase()],
       ),
     }));
+    const [block, balance, tokenBalance, anchored] = await Promise.all([
+      client.getBlockNumber(),
+      client.getBalance(signer.address),
+      contracts.token.balanceOf(signer.address),
+      contracts.anchor.latest(origin),
+    ]);
     const status = {
       rpcUrl: chain.rpcUrl,
       chainId: client.chainId.toString(),
@@ -325,8 +330,9 @@ export async function runChainStatus(
         Object.entries(chain.deployments?.contracts ?? {}).map(([k, v]) => [k, v.address]),
       ),
       log: {
-        origin: config.log.origin,
-        logId: logIdOf(config.log.origin),
+        id,
+        origin,
+        logId: logIdOf(origin),
         size,
         anchored:
           anchored === undefined
