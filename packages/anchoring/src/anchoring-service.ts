@@ -191,7 +191,10 @@ export class AnchoringService implements AnchorDirectory {
       await this.#assertReady();
       const record = await this.#anchorAll();
       if (record === null || options.wait !== true) return record;
-      return await waitFinal(this.#ctx, record, options.timeoutMs ?? 120_000);
+      // Followed in the context of ITS shard: reconciled under shard 0's origin, a shard-1 record
+      // of the same size took shard 0's Anchored event index (AUDIT18).
+      const ctx = (await this.#contexts()).find((c) => c.log.id === record.logId) ?? this.#ctx;
+      return await waitFinal(ctx, record, options.timeoutMs ?? 120_000);
     });
   }
 
