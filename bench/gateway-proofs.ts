@@ -169,7 +169,14 @@ export async function runProofServing(
       cacheControl = tile.headers.get("cache-control") ?? "";
       const pass = async (name: string) => {
         log(`  proof serving over HTTP (${name}): inclusion proofs for ${seconds} s…`);
+        const stopProofs =
+          name === "steady" && profileDir !== undefined ? await startProfile() : undefined;
         const proofs = await runReads(url, "proof", size, connections, seconds);
+        if (stopProofs !== undefined && profileDir !== undefined) {
+          const file = join(profileDir, `gateway-steady-proofs-${Date.now()}.cpuprofile`);
+          writeFileSync(file, JSON.stringify(await stopProofs()));
+          log(`  CPU profile of the gateway's thread during the steady proof pass: ${file}`);
+        }
         log(`  proof serving over HTTP (${name}): full tiles for ${seconds} s…`);
         const stop =
           name === "steady" && profileDir !== undefined ? await startProfile() : undefined;

@@ -157,8 +157,8 @@ size vs at 1,000 leaves. Tiles (and proofs) are read twice: a cold pass
 right after start, then, after every full level-0 tile and one proof in it were read once, a
 steady-state pass (the GOAL lines are on the steady state: full tiles are
 immutable). --only proofs skips the ingest part; --cpu-prof-dir <dir> writes
-a V8 CPU profile of the gateway's thread during the steady tile pass there
-(a proof's time is mostly in the PGlite worker thread, outside it).`);
+V8 CPU profiles of the gateway's thread during the steady proof and tile
+passes there (a query's time is in the PGlite worker thread, outside them).`);
     return true;
   }
   if (values.only !== undefined && values.only !== "proofs") {

@@ -1,12 +1,10 @@
 /**
- * The complete subtree hashes of a transparency log at high levels (issue 14):
- * they never change once stored, and every proof needs some of them, so the
- * log keeps those it has read in memory.
+ * The complete subtree hashes of a transparency log that proofs read outside
+ * full level-0 tiles (issue 14): those at level 8 and up, and those at the
+ * right edge of the tree (in its last, partial tile). They never change once
+ * stored, and every proof needs some of them, so the log keeps them in memory.
  * @module
  */
-
-/** The lowest level kept: subtrees of 256 leaves (a full level-0 tile) and up. */
-export const HIGH_NODE_MIN_LEVEL = 8;
 
 /**
  * Most nodes held: 65,536 (≈ 10 MiB with keys and map entries; a log of 16
@@ -15,7 +13,7 @@ export const HIGH_NODE_MIN_LEVEL = 8;
  */
 export const HIGH_NODE_MAX = 65_536;
 
-/** A bounded map (level, index) → hash of complete subtrees at levels ≥ {@link HIGH_NODE_MIN_LEVEL}. */
+/** A bounded map (level, index) → hash of stored complete subtrees. */
 export class HighNodeCache {
   private readonly nodes = new Map<number, Uint8Array>();
 
@@ -23,12 +21,11 @@ export class HighNodeCache {
 
   /** The hash of node (level, index), if held. */
   get(level: number, index: number): Uint8Array | undefined {
-    return level < HIGH_NODE_MIN_LEVEL ? undefined : this.nodes.get(key(level, index));
+    return this.nodes.get(key(level, index));
   }
 
-  /** Holds the stored hash of a complete subtree (ignored below {@link HIGH_NODE_MIN_LEVEL}). */
+  /** Holds the stored hash of a complete subtree. */
   set(level: number, index: number, hash: Uint8Array): void {
-    if (level < HIGH_NODE_MIN_LEVEL) return;
     const k = key(level, index);
     if (this.nodes.has(k)) return;
     if (this.nodes.size >= this.max) {
@@ -44,7 +41,7 @@ export class HighNodeCache {
   }
 }
 
-/** One number per node: index < 2^47 at levels ≥ 8 of any log of safe-integer size. */
+/** One number per node (exact while index < 2^47: any log of up to 140 trillion leaves). */
 function key(level: number, index: number): number {
   return index * 64 + level;
 }

@@ -65,8 +65,9 @@ export class TransparencyLog {
   /** Called with each checkpoint this process's writer publishes, after it committed. */
   private readonly checkpointListeners = new Set<(cp: StoredCheckpoint) => void>();
   /**
-   * Complete subtrees of 256 leaves or more read so far (immutable once
-   * stored), bounded: shared by the readers of this log on a replica
+   * The nodes proofs read outside full level-0 tiles (complete subtrees of
+   * 256 leaves or more, and those at the tree's right edge), immutable once
+   * stored, bounded: shared by the readers of this log on a replica
    * (read-replica.ts), whose nodes are the primary's.
    */
   private readonly highNodes = new HighNodeCache();
@@ -225,42 +226,17 @@ export class TransparencyLog {
     return CompactRange.fromNodes(size, (level, index) => nodes.get(`${level}/${index}`));
   }
 
-  /**
-   * The stored nodes of `wanted` that exist. With `cached` (reads outside a
-   * transaction only: nothing they see can roll back), those at high levels
-   * come from and go to {@link highNodes}.
-   */
-  private async fetchNodes(
-    tx: Db,
-    wanted: readonly NodeId[],
-    cached = false,
-  ): Promise<Map<string, Uint8Array>> {
+  private async fetchNodes(tx: Db, wanted: readonly NodeId[]): Promise<Map<string, Uint8Array>> {
     const map = new Map<string, Uint8Array>();
-    const levels: number[] = [];
-    const indices: number[] = [];
-    for (const n of wanted) {
-      const hit = cached ? this.highNodes.get(n.level, n.index) : undefined;
-      if (hit !== undefined) map.set(`${n.level}/${n.index}`, hit);
-      else {
-        levels.push(n.level);
-        indices.push(n.index);
-      }
-    }
-    if (levels.length === 0) return map;
+    if (wanted.length === 0) return map;
     const rows = await tx.query<{ level: number; idx: number; hash: string }>(
       `SELECT n.level, n.idx, encode(n.hash, 'hex') AS hash FROM log_nodes n
        JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx)
          ON n.level = w.level AND n.idx = w.idx
        WHERE n.log_id = $1`,
-      [this.id, levels, indices],
+      [this.id, wanted.map((n) => n.level), wanted.map((n) => n.index)],
     );
-    for (const r of rows) {
-      const level = Number(r.level);
-      const index = Number(r.idx);
-      const hash = fromDbHex(r.hash);
-      map.set(`${level}/${index}`, hash);
-      if (cached) this.highNodes.set(level, index, hash);
-    }
+    for (const r of rows) map.set(`${Number(r.level)}/${Number(r.idx)}`, fromDbHex(r.hash));
     return map;
   }
 
@@ -302,10 +278,10 @@ export class TransparencyLog {
    * (0, size − 1) too: that node is stored in the transaction that raises the
    * log's size to include it, so finding it proves the tree of `size` exists
    * here (the plan's own nodes do not: for the last leaf they cover
-   * [0, size − 1) only). Nodes come from memory when held: complete subtrees
-   * of ≥ 256 leaves ({@link highNodes}) and the nodes inside full level-0
-   * tiles ({@link tileNodes}: a proof whose leaf lies in a full tile not held
-   * yet reads the tile's 256 leaves instead of its nodes there, and keeps it).
+   * [0, size − 1) only). Nodes come from memory when held: the nodes inside
+   * full level-0 tiles ({@link tileNodes}: a proof whose leaf lies in a full
+   * tile not held yet reads the tile's 256 leaves instead of its nodes there,
+   * and keeps it) and every other node a proof read ({@link highNodes}).
    */
   private async proofOfSize(plan: ProofPlan, size: number): Promise<Uint8Array[]> {
     const held = (level: number, index: number) =>
@@ -329,14 +305,16 @@ export class TransparencyLog {
       levels.push(0);
       indices.push(size - 1);
     }
+    // Found by this statement on this database: never from memory.
+    let leafFound = false;
     if (levels.length > 0 || tiles.size > 0) {
-      const rows = await this.db.query<{ level: number; idx: number; hash: string }>(
-        `SELECT n.level, n.idx, encode(n.hash, 'hex') AS hash FROM log_nodes n
+      const rows = await this.db.query<{ part: number; level: number; idx: number; hash: string }>(
+        `SELECT 0 AS part, n.level, n.idx, encode(n.hash, 'hex') AS hash FROM log_nodes n
          JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx)
            ON n.level = w.level AND n.idx = w.idx
          WHERE n.log_id = $1
          UNION ALL
-         SELECT n.level, n.idx, encode(n.hash, 'hex') FROM log_nodes n
+         SELECT 1, n.level, n.idx, encode(n.hash, 'hex') FROM log_nodes n
          JOIN unnest($4::bigint[]) AS t(tile)
            ON n.level = 0 AND n.idx >= t.tile * 256 AND n.idx < t.tile * 256 + 256
          WHERE n.log_id = $1`,
@@ -347,7 +325,10 @@ export class TransparencyLog {
         const index = Number(r.idx);
         const hash = fromDbHex(r.hash);
         nodes.set(`${level}/${index}`, hash);
-        this.highNodes.set(level, index, hash);
+        if (level === 0 && index === size - 1) leafFound = true;
+        // the proof's own nodes (not a tile's leaves): at level 8 and up, or
+        // at the right edge of the tree, outside any full tile
+        if (Number(r.part) === 0) this.highNodes.set(level, index, hash);
       }
       for (const tile of tiles) {
         const leaves: Uint8Array[] = [];
@@ -365,7 +346,7 @@ export class TransparencyLog {
     // handle may have seen it on the primary): this side has no such tree.
     const here = known
       ? plan.nodes().every((n) => lookup(n.level, n.index) !== undefined)
-      : nodes.has(`0/${size - 1}`);
+      : leafFound;
     if (!here) {
       const current = await this.size();
       throw new ChaosCoreError(
