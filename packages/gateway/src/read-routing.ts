@@ -210,7 +210,9 @@ export async function readsFor(
           ([row]) => Number(row?.size ?? 0),
           () => 0,
         );
-      seen.set(id, Math.max(seen.get(id) ?? 0, size));
+      // Only logs the replica holds are remembered: an id that names no log
+      // (any string a client sends) must not grow this map.
+      if (size > 0) seen.set(id, Math.max(seen.get(id) ?? 0, size));
       if (size < minSize) {
         fallbackCounters.get(reads)?.inc({ reason: "min_size" });
         return primaryReads(ctx);
