@@ -107,3 +107,41 @@ function checkRecord(
       : `${what} names on-chain checkpoint ${record.index}, which is size ${cp.size} root ${cp.root}, not the record's root ${root}; ${where}`,
   };
 }
+
+/** A record {@link repairStoredAnchors} changed. */
+export type RepairedAnchor = { anchorId: number; from: number | null; to: number };
+
+/**
+ * Repairs the final anchor records of `findings` whose size and root the contract holds at
+ * another index (`chainIndex` known): the record takes that index and goes back to `mined`,
+ * so the next reconcile of any anchoring process (`serve --anchor-every`, `chaoscore anchor`)
+ * re-reads its transaction and block and makes it final again; receipts carry no anchor of it
+ * meanwhile rather than a wrong one. Records the contract does not hold at all are left for
+ * the operator. Only rows still `final` with the index the finding names are changed.
+ * @throws ChaosCoreError STORE_* from the database.
+ */
+export async function repairStoredAnchors(
+  db: Db,
+  findings: readonly AnchorRecordFinding[],
+  now: Date = new Date(),
+): Promise<RepairedAnchor[]> {
+  const repaired: RepairedAnchor[] = [];
+  for (const f of findings) {
+    if (f.chainIndex === null) continue;
+    const rows = await db.query<{ id: number }>(
+      `UPDATE anchors SET anchor_index = $2, status = 'mined', updated_at = $3,
+         last_error = $4
+       WHERE id = $1 AND status = 'final' AND anchor_index IS NOT DISTINCT FROM $5 RETURNING id`,
+      [
+        f.anchorId,
+        f.chainIndex,
+        now.toISOString(),
+        `log audit --repair-anchors: index ${f.recordIndex ?? "none"} → ${f.chainIndex}, which the contract holds`,
+        f.recordIndex,
+      ],
+    );
+    if (rows.length > 0)
+      repaired.push({ anchorId: f.anchorId, from: f.recordIndex, to: f.chainIndex });
+  }
+  return repaired;
+}

@@ -1,5 +1,10 @@
 export { type AgentToken, findAgentToken } from "./agent-tokens.js";
-export { type AnchorRecordFinding, auditStoredAnchors } from "./anchor-audit.js";
+export {
+  type AnchorRecordFinding,
+  auditStoredAnchors,
+  type RepairedAnchor,
+  repairStoredAnchors,
+} from "./anchor-audit.js";
 export type { AgentAnchorRecord, AnchorRecord, AnchorStatus } from "./anchor-records.js";
 export {
   type AnchoringChain,

@@ -38,7 +38,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Runs SQL on the data dir's PGlite database (no CLI command holds it meanwhile). */
-async function sql<T>(text: string): Promise<T[]> {
+async function sql<T extends Record<string, unknown>>(text: string): Promise<T[]> {
   const db = await openDatabase({ databaseUrl: null, dataDir: join(dir, "pgdata") });
   try {
     return await db.query<T>(text);
@@ -96,7 +96,7 @@ afterAll(async () => {
 });
 
 describe("log audit: stored anchor records against the chain", () => {
-  it("is clean on a rotated family anchored in batches; a record naming another shard's index is found", async () => {
+  it("is clean on a rotated family anchored in batches; a record naming another shard's index is found and repaired", async () => {
     const run = (...args: string[]) => cli("--data-dir", dir, ...args);
     const audit = async (code: number) =>
       JSON.parse(expectCode(await run("log", "audit", "--json"), code).stdout) as Audit;
@@ -166,7 +166,22 @@ describe("log audit: stored anchor records against the chain", () => {
     expect(text.stdout).toMatch(
       /✗ anchored checkpoint \(size 3\) +anchor-record-not-on-chain +shard default-s1: /,
     );
-    await sql(`UPDATE anchors SET anchor_index = 0 WHERE id = ${Number(s1.id)}`);
+    // --repair-anchors: the record takes the index the contract holds it at and is mined again ...
+    const repair = JSON.parse(
+      expectCode(await run("log", "audit", "--repair-anchors", "--json"), 1).stdout,
+    ) as Audit & { repaired: { anchorId: number; from: number | null; to: number }[] };
+    expect(repair.repaired).toEqual([{ anchorId: Number(s1.id), from: 1, to: 0 }]);
+    const s1Row = async () =>
+      (
+        await sql<{ anchor_index: number; status: string }>(
+          `SELECT anchor_index, status FROM anchors WHERE id = ${Number(s1.id)}`,
+        )
+      ).map((r) => [Number(r.anchor_index), r.status]);
+    expect(await s1Row()).toEqual([[0, "mined"]]);
+    // ... and the next reconcile (here of `chaoscore anchor`) re-reads its transaction: final again
+    expectCode(await run("anchor", "--wait", "--json"), 0);
+    expect(await s1Row()).toEqual([[0, "final"]]);
+    expect((await audit(0)).findings).toEqual([]);
 
     // Shard 0's size-3 record names checkpoint 0, which the contract holds for size 2.
     const s0 = rows.find((r) => r.log_id === "default" && Number(r.size) === 3) as { id: number };

@@ -1,3 +1,4 @@
+import type { AnchorRecordFinding } from "@chaoscore/anchoring";
 import { bytesToBase64 } from "@chaoscore/core";
 import { withEngine } from "../engine-context.js";
 import { count, info, out, printFields, printJson } from "../output.js";
@@ -56,7 +57,13 @@ const ANCHOR_KINDS = new Set([
  */
 export async function runLogAudit(
   { dataDir }: Globals,
-  opts: { json?: boolean; rpc?: string; contract?: string; chain?: boolean },
+  opts: {
+    json?: boolean;
+    rpc?: string;
+    contract?: string;
+    chain?: boolean;
+    repairAnchors?: boolean;
+  },
 ): Promise<void> {
   const started = performance.now();
   const { readConfig } = await import("../data-dir.js");
@@ -82,6 +89,7 @@ export async function runLogAudit(
   const { auditStoredAnchors } = await import("@chaoscore/anchoring");
   // Final anchor records checked against the chain, per shard id.
   const recordsChecked = new Map<string, number>();
+  const recordFindings: AnchorRecordFinding[] = [];
   const report = await withEngine(
     dataDir,
     async ({ engine, db }) => {
@@ -97,6 +105,7 @@ export async function runLogAudit(
         // The stored anchor records (served at /v1/log/anchors and in receipts) name what the chain holds.
         const records = await auditStoredAnchors(db, { id, origin }, history);
         recordsChecked.set(id, records.checked);
+        recordFindings.push(...records.findings);
         for (const f of [
           ...(await auditAnchoredCheckpoints(log, history.checkpoints)),
           ...records.findings,
@@ -112,6 +121,14 @@ export async function runLogAudit(
     },
     { snapshot: true },
   );
+  // --repair-anchors: records whose size and root the contract holds at another index take it.
+  const repaired =
+    opts.repairAnchors === true && recordFindings.length > 0
+      ? await withEngine(dataDir, async ({ db }) => {
+          const { repairStoredAnchors } = await import("@chaoscore/anchoring");
+          return await repairStoredAnchors(db, recordFindings);
+        })
+      : [];
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   if (report.findings.length > 0) process.exitCode = 1;
   const onChain =
@@ -140,6 +157,7 @@ export async function runLogAudit(
       checkpoints: report.checkpoints,
       chain: onChain,
       findings: report.findings,
+      ...(opts.repairAnchors === true ? { repaired } : {}),
     });
     return;
   }
@@ -166,6 +184,11 @@ export async function runLogAudit(
         : `leaf ${f.index}`;
     const shard = "log" in f && typeof f.log === "string" ? `${f.log} ` : "";
     out(`✗ ${shard}${where}  ${f.kind}  ${f.message}`);
+  }
+  for (const r of repaired) {
+    out(
+      `↻ anchor record ${r.anchorId}: index ${r.from ?? "none"} → ${r.to} (mined again: the next reconcile of \`chaoscore anchor\` or an anchoring gateway makes it final)`,
+    );
   }
   info(
     `log audit failed: ${count(report.findings.length, "finding")} in ${count(report.size, "leaf", "leaves")}; ${chainLine} (${seconds} s)`,

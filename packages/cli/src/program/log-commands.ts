@@ -23,7 +23,7 @@ export function registerLogCommands(program: Command): void {
     .command("audit")
     .summary("check the whole log; exit 1 on any finding")
     .description(
-      "check the whole log in one database snapshot: rebuild the tree from the stored leaves, compare it with the stored nodes and signed checkpoints, check every entry's signature and table row; with a chain (--rpc, CHAOSCORE_RPC_URL or chain.json), require every checkpoint the CheckpointAnchor contract holds for each shard of the log (each under its own origin): same size and root, a stored signed checkpoint, consistency proven. Prints each finding with its leaf index or anchored size; exits 1 if there is any",
+      "check the whole log in one database snapshot: rebuild the tree from the stored leaves, compare it with the stored nodes and signed checkpoints, check every entry's signature and table row; with a chain (--rpc, CHAOSCORE_RPC_URL or chain.json), require every checkpoint the CheckpointAnchor contract holds for each shard of the log (each under its own origin): same size and root, a stored signed checkpoint, consistency proven; and every stored final anchor record (what receipts carry) must name a checkpoint the contract holds for its shard, with its size, root and block. Prints each finding with its leaf index or anchored size; exits 1 if there is any",
     )
     .option(
       "--rpc <url>",
@@ -34,6 +34,10 @@ export function registerLogCommands(program: Command): void {
       "the CheckpointAnchor contract (default: the data dir's deployments/<chainId>.json)",
     )
     .option("--no-chain", "do not check against the chain even when one is configured")
+    .option(
+      "--repair-anchors",
+      "stored final anchor records whose size and root the contract holds at another index take that index and are mined again (the next reconcile makes them final)",
+    )
     .addOption(jsonOption())
     .addHelpText(
       "after",
