@@ -16,6 +16,11 @@ export async function reconcileRecord(
   record: AnchorRecord,
 ): Promise<AnchorRecord> {
   if (record.status === "final" || record.status === "dropped") return record;
+  // The Anchored event is picked by the context's origin: another shard's context would give
+  // this record that shard's on-chain index (AUDIT18). A caller bug, never data.
+  if (record.logId !== ctx.log.id) {
+    throw new Error(`anchor record ${record.id} of ${record.logId} reconciled as ${ctx.log.id}`);
+  }
   if (record.txHash === null) {
     // Sent or not before a crash: the chain says.
     const there = await findOnChain(ctx, record.size, record.root);
