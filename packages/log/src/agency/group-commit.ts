@@ -100,12 +100,15 @@ export class GroupCommitWriter {
     const accepted: PendingEntry[] = [];
     const duplicates: { p: PendingEntry; of: PendingEntry | RecordResult }[] = [];
     let commit: (() => void) | undefined;
+    const shardRefusals: [PendingEntry, ChaosCoreError][] = [];
     let firstIndex = 0;
     let logId = ctx.log.id;
     try {
       await ctx.db.transaction(async (tx) => {
         accepted.length = 0;
         duplicates.length = 0;
+        commit = undefined;
+        shardRefusals.length = 0;
         // Lock the agents' rows first: a concurrent writer of the same agent has
         // then committed, so its entries show up in the duplicate check below.
         const state = await ctx.agents.signingState([...new Set(batch.map((p) => p.agent))], tx);
@@ -170,21 +173,26 @@ export class GroupCommitWriter {
           inBatch.set(p.id, p);
           accepted.push(p);
         });
+        // A resent entry is answered with its first record, but only when the
+        // shard it names (if any) is one of the family's: LOG_NOT_FOUND otherwise.
+        await refuseUnknownPins(ctx, tx, duplicates);
         if (accepted.length === 0) return;
-        // The family's lock; a rotation that is due happens here (log-family.ts).
-        // A batch whose every entry names a shard does not rotate (it would
-        // only start a shard with nothing in it but its link entry).
-        const target = await ctx.logs.lockActive(tx, {
-          rotate: accepted.some((p) => p.log === undefined),
-        });
+        // The family's lock; a rotation that is due happens here (log-family.ts),
+        // also for a batch whose entries name a shard: the limits bound every
+        // shard (docs/spec/shards.md §5), and a write that names the shard just
+        // frozen is refused below with LOG_SHARD_FROZEN naming its successor.
+        const target = await ctx.logs.lockActive(tx);
+        commit = target.commit;
         const refused = await refuseOtherShards(ctx, tx, accepted, target.log);
         if (refused.size > 0) {
-          for (const [p, error] of refused) p.reject(error);
+          // Answered once the transaction commits: the refusal names the active
+          // shard, which this transaction may have just created (a rotation).
+          for (const [p, error] of refused) shardRefusals.push([p, error]);
           // a second copy of a refused entry in this batch gets the same answer
           for (const d of duplicates.splice(0)) {
             const error = refused.get(d.of as PendingEntry);
             if (error === undefined) duplicates.push(d);
-            else d.p.reject(error);
+            else shardRefusals.push([d.p, error]);
           }
           accepted.splice(0, accepted.length, ...accepted.filter((p) => !refused.has(p)));
         }
@@ -214,6 +222,7 @@ export class GroupCommitWriter {
       return;
     }
     commit?.();
+    for (const [p, error] of shardRefusals) p.reject(error);
     accepted.forEach((p, i) => {
       p.resolve({
         id: p.id,
@@ -247,6 +256,37 @@ export class GroupCommitWriter {
 async function skipKnownForeignKeys(tx: Db, skip: boolean): Promise<void> {
   if (tx.kind !== "pglite") return;
   await tx.query(`SET LOCAL session_replication_role = ${skip ? "replica" : "origin"}`);
+}
+
+/**
+ * Rejects (LOG_NOT_FOUND) and removes from `duplicates` every resent entry
+ * that names a log id which is none of the family's shards.
+ */
+async function refuseUnknownPins(
+  ctx: AgencyContext,
+  tx: Db,
+  duplicates: { p: PendingEntry }[],
+): Promise<void> {
+  const named = [...new Set(duplicates.flatMap((d) => (d.p.log === undefined ? [] : [d.p.log])))];
+  if (named.length === 0) return;
+  const found = new Set(
+    (
+      await tx.query<{ id: string }>(
+        "SELECT id FROM logs WHERE family_id = $1 AND id = ANY($2::text[])",
+        [ctx.logs.id, named],
+      )
+    ).map((r) => r.id),
+  );
+  const kept = duplicates.filter((d) => {
+    if (d.p.log === undefined || found.has(d.p.log)) return true;
+    d.p.reject(
+      new ChaosCoreError("LOG_NOT_FOUND", `no log ${d.p.log} in this deployment`, {
+        details: { log: d.p.log },
+      }),
+    );
+    return false;
+  });
+  duplicates.splice(0, duplicates.length, ...kept);
 }
 
 /**

@@ -162,6 +162,43 @@ describe(`shards by size on ${TEST_DB_KIND}`, () => {
     expect(again).toEqual({ ...first, duplicate: true });
   });
 
+  it("rotates a due shard for writes that name it too (no shard grows past the limit); a resent entry naming an unknown log is LOG_NOT_FOUND", async () => {
+    const agent = await h.newAgent();
+    const start = (await h.engine.logs.active()).id;
+    let refusal: unknown;
+    let action = agent.action();
+    for (let i = 0; i < 6 && refusal === undefined; i++) {
+      try {
+        await h.engine.agency.recordAction({ ...action, log: start });
+        action = agent.action();
+      } catch (error) {
+        refusal = error;
+      }
+    }
+    // the write naming the shard that became due froze it and was refused
+    const next = await h.engine.logs.active();
+    expect(next.id).not.toBe(start);
+    expect(refusal).toMatchObject({
+      code: "LOG_SHARD_FROZEN",
+      details: { log: start, activeLog: next.id },
+    });
+    const frozen = (await h.engine.logs.list()).find((s) => s.id === start);
+    expect(frozen).toMatchObject({ state: "frozen", frozenSize: 4 });
+    // nothing of the refused write was stored: sent again unpinned, it is new
+    const sent = await h.engine.agency.recordAction(action);
+    expect(sent).toMatchObject({ log: next.id, leafIndex: 1, duplicate: false });
+    // resent naming a log that is none of the family's: refused, nothing changes
+    await refused(h, "LOG_NOT_FOUND", () =>
+      h.engine.agency.recordAction({ ...action, log: "nope" }),
+    );
+    // resent naming the frozen shard: answered with its first record
+    expect(await h.engine.agency.recordAction({ ...action, log: start })).toMatchObject({
+      log: next.id,
+      leafIndex: 1,
+      duplicate: true,
+    });
+  });
+
   it("records in a caller's transaction (studios) through a rotation, in the new shard", async () => {
     const agent = await h.newAgent();
     const other = await h.newAgent();
