@@ -182,6 +182,8 @@ export const ERROR_CODES = {
   LOG_SHARD_FROZEN:
     "the write names a frozen shard of the log; write to the active shard it names instead",
   LOG_AUDIT_FAILED: "the stored log does not match its leaves, signatures or checkpoints",
+  LOG_TILE_NOT_FOUND:
+    "the tree (on the side that answered) has no such tile or entry bundle yet (tlog-tiles: 404)",
   LOG_NOT_YET_CHECKPOINTED:
     "the entry is in the log but no published checkpoint covers it yet (retryable)",
   // witness (C2SP tlog-witness)

@@ -160,8 +160,8 @@ describe("tlog-tiles", () => {
     })(leaves);
     expect(Buffer.from(root).equals(Buffer.from(cp.rootHash))).toBe(true);
     const missing = await g.app.inject({ method: "GET", url: "/log/tile/0/000" });
-    expect(missing.statusCode).toBe(400);
-    expect(missing.json().code).toBe("MERKLE_INDEX_OUT_OF_RANGE");
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().code).toBe("LOG_TILE_NOT_FOUND");
   });
 });
 

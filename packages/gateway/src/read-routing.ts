@@ -68,6 +68,7 @@ const MISSES = new Set<string>([
   "MERKLE_INDEX_OUT_OF_RANGE",
   "LOG_NOT_YET_CHECKPOINTED",
   "LOG_NOT_FOUND",
+  "LOG_TILE_NOT_FOUND",
 ]);
 
 const minSizes = new WeakMap<FastifyRequest, number>();

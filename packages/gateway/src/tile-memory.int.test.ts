@@ -67,8 +67,8 @@ describe("full tiles from memory", () => {
       const missing = await get(url);
       expect([url, missing.statusCode, missing.json().code]).toEqual([
         url,
-        400,
-        "MERKLE_INDEX_OUT_OF_RANGE",
+        404,
+        "LOG_TILE_NOT_FOUND",
       ]);
       expect(missing.json().detail).toMatch(/tree of 300 leaves/);
     }
@@ -78,7 +78,7 @@ describe("full tiles from memory", () => {
 
   it("keeps no answer for a tile that is not full yet", async () => {
     const missing = await get("/log/tile/0/001");
-    expect(missing.json().code).toBe("MERKLE_INDEX_OUT_OF_RANGE");
+    expect(missing.json().code).toBe("LOG_TILE_NOT_FOUND");
     await append(212); // 512 leaves: tile 1 is full now
     const full = await get("/log/tile/0/001");
     expect([full.statusCode, full.rawPayload.length]).toEqual([200, 8192]);

@@ -136,7 +136,7 @@ export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
           tags: ["tlog-tiles"],
           summary,
           params,
-          ...(path === "/log/tile/*" ? {} : { response: errors(404) }),
+          response: errors(404),
         },
       },
       async (request, reply) =>
@@ -166,7 +166,7 @@ export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
           // Fewer: the log (on this side: primary or replica) has no such tile.
           const missing = async (what: string): Promise<never> => {
             const size = await log.size();
-            fail("MERKLE_INDEX_OUT_OF_RANGE", `the tree of ${size} leaves has no such ${what}`, {
+            fail("LOG_TILE_NOT_FOUND", `the tree of ${size} leaves has no such ${what}`, {
               size,
             });
           };
