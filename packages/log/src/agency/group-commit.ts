@@ -177,11 +177,14 @@ export class GroupCommitWriter {
         // shard it names (if any) is one of the family's: LOG_NOT_FOUND otherwise.
         await refuseUnknownPins(ctx, tx, duplicates);
         if (accepted.length === 0) return;
-        // The family's lock; a rotation that is due happens here (log-family.ts),
-        // also for a batch whose entries name a shard: the limits bound every
-        // shard (docs/spec/shards.md §5), and a write that names the shard just
-        // frozen is refused below with LOG_SHARD_FROZEN naming its successor.
-        const target = await ctx.logs.lockActive(tx);
+        // The family's lock; a rotation that is due happens here (log-family.ts)
+        // for a batch with an entry for the active shard — naming it or not: the
+        // limits bound every shard (docs/spec/shards.md §5), and a write naming
+        // the shard just frozen is refused below with LOG_SHARD_FROZEN naming its
+        // successor. Entries that name only other shards change nothing.
+        const target = await ctx.logs.lockActive(tx, {
+          rotate: (active) => accepted.some((p) => p.log === undefined || p.log === active),
+        });
         commit = target.commit;
         const refused = await refuseOtherShards(ctx, tx, accepted, target.log);
         if (refused.size > 0) {

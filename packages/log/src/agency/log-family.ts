@@ -208,13 +208,14 @@ export class LogFamily {
 
   /**
    * Locks the family (the row of shard 0) in `tx`, rotates when the active
-   * shard is full or old (unless `rotate` is false: a batch whose every entry
-   * names the active shard appends to it), and returns the shard the caller
-   * appends to. `commit` is to be called once `tx` has committed.
+   * shard is full or old (unless `rotate` is false, or a function of the
+   * active shard's id that answers false: the group-commit writer rotates only
+   * for a batch with an entry for the active shard), and returns the shard the
+   * caller appends to. `commit` is to be called once `tx` has committed.
    */
   async lockActive(
     tx: Db,
-    options: { rotate?: boolean } = {},
+    options: { rotate?: boolean | ((activeId: string) => boolean) } = {},
   ): Promise<{ log: TransparencyLog; commit: () => void }> {
     await tx.query("SELECT id FROM logs WHERE id = $1 FOR UPDATE", [this.id]);
     const [row] = await tx.query<ShardRow & { due: boolean }>(
@@ -227,7 +228,9 @@ export class LogFamily {
     );
     if (row === undefined) fail("LOG_NOT_FOUND", `the family ${this.id} has no active shard`);
     const log = this.attach(row);
-    if (!row.due || options.rotate === false) return { log, commit: () => undefined };
+    const rotate =
+      typeof options.rotate === "function" ? options.rotate(log.id) : options.rotate !== false;
+    if (!row.due || !rotate) return { log, commit: () => undefined };
     return this.rotate(tx, log, row);
   }
 
