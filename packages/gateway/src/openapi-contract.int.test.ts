@@ -143,6 +143,19 @@ describe("the OpenAPI document", () => {
       headers: { "chaoscore-min-size": "-1" },
     });
     expect([bad.statusCode, bad.json().code]).toEqual([400, "GATEWAY_REQUEST_INVALID"]);
+    // on every GET, the routes that never read the log included; an empty header too
+    for (const url of ["/healthz", "/log/checkpoint?minSize=0"]) {
+      const empty = await g.app.inject({
+        method: "GET",
+        url,
+        headers: { "chaoscore-min-size": "" },
+      });
+      expect([url, empty.statusCode, empty.json().code]).toEqual([
+        url,
+        400,
+        "GATEWAY_REQUEST_INVALID",
+      ]);
+    }
   });
 
   it("links answers to the requests they feed (agent → actions, action → receipt, checkpoint → proofs)", () => {

@@ -150,10 +150,7 @@ export function primaryReads(ctx: GatewayContext): ReadSide {
 }
 
 function minSizeOf(request: FastifyRequest): number | undefined {
-  const fromQuery = minSizes.get(request);
-  if (fromQuery !== undefined) return fromQuery;
-  const header = request.headers[MIN_SIZE_HEADER];
-  return header === undefined ? undefined : parseMinSize(String(header));
+  return minSizes.get(request);
 }
 
 function parseMinSize(text: string): number {
@@ -253,7 +250,9 @@ export async function fromReplica<T>(
 
 /**
  * Installs the replica's plumbing on the gateway: `?minSize=` taken off the
- * query of GET requests (so that every read route accepts it), one log line
+ * query of GET requests (so that every read route accepts it) and, with the
+ * header `ChaosCore-Min-Size`, checked on every read (400 when it is not a
+ * tree size, an empty header included), one log line
  * when the replica stops or starts answering, and the metrics
  * `chaoscore_replica_up`, `chaoscore_replica_lag_seconds`,
  * `chaoscore_replica_lag_bytes` and `chaoscore_replica_fallbacks_total`.
@@ -261,11 +260,18 @@ export async function fromReplica<T>(
 export function routeReads(app: GatewayApp, ctx: GatewayContext): void {
   app.addHook("preValidation", async (request) => {
     if (request.method !== "GET" && request.method !== "HEAD") return;
+    // Both are checked on every read, as the OpenAPI document declares them;
+    // the query parameter wins when both are sent.
+    const header = request.headers[MIN_SIZE_HEADER];
+    const fromHeader = header === undefined ? undefined : parseMinSize(String(header));
     const query = request.query as Record<string, unknown> | undefined;
-    if (query === undefined || query === null || !("minSize" in query)) return;
-    const value = query.minSize;
-    delete query.minSize;
-    minSizes.set(request, parseMinSize(String(value)));
+    let fromQuery: number | undefined;
+    if (query !== undefined && query !== null && "minSize" in query) {
+      fromQuery = parseMinSize(String(query.minSize));
+      delete query.minSize;
+    }
+    const minSize = fromQuery ?? fromHeader;
+    if (minSize !== undefined) minSizes.set(request, minSize);
   });
   const reads = ctx.reads;
   if (reads === undefined) return;
