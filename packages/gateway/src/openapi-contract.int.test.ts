@@ -144,7 +144,14 @@ describe("the OpenAPI document", () => {
     });
     expect([bad.statusCode, bad.json().code]).toEqual([400, "GATEWAY_REQUEST_INVALID"]);
     // on every GET, the routes that never read the log included; an empty header too
-    for (const url of ["/healthz", "/log/checkpoint?minSize=0"]) {
+    for (const url of [
+      "/healthz",
+      "/readyz",
+      "/metrics",
+      "/openapi.json",
+      "/v1",
+      "/log/checkpoint?minSize=0",
+    ]) {
       const empty = await g.app.inject({
         method: "GET",
         url,
