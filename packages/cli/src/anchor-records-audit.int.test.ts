@@ -6,40 +6,17 @@
  * shard's index — what the batch-anchor bug fixed in c3ba2b4 stored — is a finding naming the
  * shard. Always PGlite, a real anvil.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "@chaoscore/log";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { chainDataDir } from "./test-support/chain-data-dir.js";
 import { cli, expectCode } from "./test-support/run-cli.js";
 
-const saved = {
-  DATABASE_URL: process.env.DATABASE_URL,
-  CHAOSCORE_PASSWORD: process.env.CHAOSCORE_PASSWORD,
-  CHAOSCORE_RPC_URL: process.env.CHAOSCORE_RPC_URL,
-  CHAOSCORE_KEYSTORE: process.env.CHAOSCORE_KEYSTORE,
-  CHAOSCORE_SHARD_MAX_ENTRIES: process.env.CHAOSCORE_SHARD_MAX_ENTRIES,
-};
-let work: string;
-let dir: string;
-let anvil: number | undefined;
+const data = chainDataDir("anchor-records");
 
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Runs SQL on the data dir's PGlite database (no CLI command holds it meanwhile). */
+/** Runs SQL on the data data.dir's PGlite database (no CLI command holds it meanwhile). */
 async function sql<T extends Record<string, unknown>>(text: string): Promise<T[]> {
-  const db = await openDatabase({ databaseUrl: null, dataDir: join(dir, "pgdata") });
+  const db = await openDatabase({ databaseUrl: null, dataDir: join(data.dir, "pgdata") });
   try {
     return await db.query<T>(text);
   } finally {
@@ -57,47 +34,9 @@ type Audit = {
   findings: { index: number; kind: string; message: string; anchorId?: number }[];
 };
 
-beforeAll(async () => {
-  for (const k of Object.keys(saved)) delete process.env[k];
-  process.env.CHAOSCORE_PASSWORD = "anchor records audit test";
-  work = await mkdtemp(join(tmpdir(), "chaoscore-anchor-records-"));
-  dir = join(work, "data");
-  expectCode(await cli("--data-dir", dir, "init"), 0);
-  const up = expectCode(
-    await cli(
-      "--data-dir",
-      dir,
-      "chain",
-      "up",
-      "--detach",
-      "--port",
-      String(await freePort()),
-      "--block-time",
-      "1",
-      "--json",
-    ),
-    0,
-  );
-  anvil = (JSON.parse(up.stdout) as { pid: number }).pid;
-}, 120_000);
-afterAll(async () => {
-  if (anvil !== undefined) {
-    try {
-      process.kill(anvil, "SIGKILL");
-    } catch {
-      // already stopped
-    }
-  }
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  await rm(work, { recursive: true, force: true });
-});
-
 describe("log audit: stored anchor records against the chain", () => {
   it("is clean on a rotated family anchored in batches; a record naming another shard's index is found and repaired", async () => {
-    const run = (...args: string[]) => cli("--data-dir", dir, ...args);
+    const run = (...args: string[]) => cli("--data-dir", data.dir, ...args);
     const audit = async (code: number) =>
       JSON.parse(expectCode(await run("log", "audit", "--json"), code).stdout) as Audit;
     expectCode(await run("agent", "register", "--name", "records"), 0);

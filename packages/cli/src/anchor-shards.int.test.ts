@@ -5,78 +5,17 @@
  * (one batch), and every shard's anchors are audited. Always PGlite, a real
  * anvil.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "@chaoscore/log";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { chainDataDir } from "./test-support/chain-data-dir.js";
 import { cli, expectCode } from "./test-support/run-cli.js";
 
-const saved = {
-  DATABASE_URL: process.env.DATABASE_URL,
-  CHAOSCORE_PASSWORD: process.env.CHAOSCORE_PASSWORD,
-  CHAOSCORE_RPC_URL: process.env.CHAOSCORE_RPC_URL,
-  CHAOSCORE_KEYSTORE: process.env.CHAOSCORE_KEYSTORE,
-  CHAOSCORE_SHARD_MAX_ENTRIES: process.env.CHAOSCORE_SHARD_MAX_ENTRIES,
-};
-let work: string;
-let dir: string;
-let anvil: number | undefined;
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-beforeAll(async () => {
-  for (const k of Object.keys(saved)) delete process.env[k];
-  process.env.CHAOSCORE_PASSWORD = "anchor shards test";
-  work = await mkdtemp(join(tmpdir(), "chaoscore-anchor-shards-"));
-  dir = join(work, "data");
-  expectCode(await cli("--data-dir", dir, "init"), 0);
-  const up = expectCode(
-    await cli(
-      "--data-dir",
-      dir,
-      "chain",
-      "up",
-      "--detach",
-      "--port",
-      String(await freePort()),
-      "--block-time",
-      "1",
-      "--json",
-    ),
-    0,
-  );
-  anvil = (JSON.parse(up.stdout) as { pid: number }).pid;
-}, 120_000);
-afterAll(async () => {
-  if (anvil !== undefined) {
-    try {
-      process.kill(anvil, "SIGKILL");
-    } catch {
-      // already stopped
-    }
-  }
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  await rm(work, { recursive: true, force: true });
-});
+const data = chainDataDir("anchor-shards");
 
 describe("anchor and log audit on a rotated log family", () => {
   it("anchors every shard, the receipt of shard 1 carries its anchor, and the audit checks both shards on chain", async () => {
-    const run = (...args: string[]) => cli("--data-dir", dir, ...args);
+    const run = (...args: string[]) => cli("--data-dir", data.dir, ...args);
     expectCode(await run("agent", "register", "--name", "sharded"), 0);
     // the commands that open the database rotate by the environment's limit: 3 leaves
     process.env.CHAOSCORE_SHARD_MAX_ENTRIES = "3";
@@ -112,7 +51,7 @@ describe("anchor and log audit on a rotated log family", () => {
     expect(again).toMatch(/^ {2}log +default-s1$/m);
     expect(again).toMatch(/^ {2}size +4$/m);
 
-    const receiptPath = join(work, "receipt-s1.json");
+    const receiptPath = join(data.work, "receipt-s1.json");
     expectCode(await run("receipt", "get", (ids[4] as { id: string }).id, "--out", receiptPath), 0);
     const chain = JSON.parse(expectCode(await run("chain", "status", "--json"), 0).stdout) as {
       rpcUrl: string;
@@ -145,7 +84,7 @@ describe("anchor and log audit on a rotated log family", () => {
     ]);
 
     // shard 1's signed checkpoint at its anchored size deleted: only the chain knows it existed
-    const db = await openDatabase({ databaseUrl: null, dataDir: join(dir, "pgdata") });
+    const db = await openDatabase({ databaseUrl: null, dataDir: join(data.dir, "pgdata") });
     try {
       await db.exec("DELETE FROM log_checkpoints WHERE log_id = 'default-s1' AND size = 3");
     } finally {

@@ -6,11 +6,11 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "./test-support/chain-data-dir.js";
 
 const BIN = fileURLToPath(new URL("../bin/chaoscore.js", import.meta.url));
 const PASSWORD = "correct horse battery staple";
@@ -47,18 +47,6 @@ function ok(run: Run, code = 0): Run {
     );
   }
   return run;
-}
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 let home = "";
