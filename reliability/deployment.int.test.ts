@@ -25,12 +25,12 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { verifyReceiptAnchor } from "@chaoscore/chain";
 import { verifyReceiptWithPolicy } from "@chaoscore/core";
 import {
+  freePort,
   REPLICA_SKIP_REASON,
   type ReplicaPair,
   startReplicaPair,
@@ -75,17 +75,6 @@ async function until<T>(
     if (Date.now() > deadline) throw new Error(`${what}: not within ${ms / 1000} s`);
     await sleep(100);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((ok, ko) => {
-    const server = createServer();
-    server.once("error", ko);
-    server.listen(0, "127.0.0.1", () => {
-      const a = server.address();
-      server.close(() => ok(typeof a === "object" && a !== null ? a.port : 0));
-    });
-  });
 }
 
 /** `chaoscore anchor --every 1` as a child process: the deployment's worker. */

@@ -12,6 +12,17 @@ import { StoredAnchorDirectory } from "./stored-anchor-directory.js";
 
 const chain = useTestChain();
 
+/** The receipt's anchor checked against the test chain's contract. */
+function anchorOnChain(receipt: Parameters<typeof verifyReceiptAnchor>[0], trustedLogKey: string) {
+  return verifyReceiptAnchor(receipt, {
+    client: chain.client,
+    trusted: [
+      { chainId: chain.anvil.chainId.toString(), contract: chain.contracts.anchor.address },
+    ],
+    trustedLogKey,
+  });
+}
+
 type AnchorRow = { log_id: string; size: number; tx_hash: string | null; status: string };
 
 describe(`anchoring a log family (${TEST_DB_KIND}, anvil)`, () => {
@@ -94,13 +105,7 @@ describe(`anchoring a log family (${TEST_DB_KIND}, anvil)`, () => {
       const receipt = await t.engine.agency.getReceipt(results[5]!.id);
       expect(receipt.anchor?.logId).toBe(logIdOf(shard1));
       expect(verifyReceipt(receipt, t.verifierKey).shard?.number).toBe(1);
-      const onChain = await verifyReceiptAnchor(receipt, {
-        client: chain.client,
-        trusted: [
-          { chainId: chain.anvil.chainId.toString(), contract: chain.contracts.anchor.address },
-        ],
-        trustedLogKey: t.verifierKey,
-      });
+      const onChain = await anchorOnChain(receipt, t.verifierKey);
       expect(onChain).not.toBeNull();
       // And one of shard 0 names shard 0's.
       const first = await t.engine.agency.getReceipt(results[0]!.id);
@@ -143,13 +148,7 @@ describe(`anchoring a log family (${TEST_DB_KIND}, anvil)`, () => {
       // The shard-1 receipt's anchor names a checkpoint the contract holds.
       const receipt = await t.engine.agency.getReceipt(ids[4] as string);
       expect(receipt.anchor?.index).toBe(0);
-      const onChain = await verifyReceiptAnchor(receipt, {
-        client: chain.client,
-        trusted: [
-          { chainId: chain.anvil.chainId.toString(), contract: chain.contracts.anchor.address },
-        ],
-        trustedLogKey: t.verifierKey,
-      });
+      const onChain = await anchorOnChain(receipt, t.verifierKey);
       expect(onChain).not.toBeNull();
     } finally {
       await t.close();

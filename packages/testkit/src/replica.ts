@@ -72,7 +72,8 @@ export type ReplicaPair = {
   stop(): Promise<void>;
 };
 
-async function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 right now (for servers a test starts). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
