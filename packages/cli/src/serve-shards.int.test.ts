@@ -162,6 +162,20 @@ describe("serve --shard-max-entries", () => {
     ]);
     const audit = await cli(["--data-dir", dir, "log", "audit", "--no-chain", "--json"]);
     expect(audit.code, audit.stdout + audit.stderr).toBe(0);
-    expect(JSON.parse(audit.stdout)).toMatchObject({ ok: true, size: 12, findings: [] });
+    const report = JSON.parse(audit.stdout) as {
+      size: number;
+      rootHash: string;
+      shards: { id: string; size: number; rootHash: string }[];
+    };
+    expect(report).toMatchObject({ ok: true, size: 12, findings: [] });
+    // `size` sums the shards, `rootHash` is the active shard's: each shard's own tree is listed.
+    expect(report.shards.map((s) => s.id)).toEqual(["default", "default-s1", "default-s2"]);
+    expect(report.shards.reduce((n, s) => n + s.size, 0)).toBe(12);
+    expect(report.shards.at(-1)).toMatchObject({ size: 4, rootHash: report.rootHash });
+    expect(new Set(report.shards.map((s) => s.rootHash)).size).toBe(3);
+    const text = await cli(["--data-dir", dir, "log", "audit", "--no-chain"]);
+    expect(text.stdout).toContain(
+      `12 leaves in 3 shards, active shard default-s2: 4 leaves, root ${report.rootHash}`,
+    );
   }, 120_000);
 });

@@ -155,6 +155,14 @@ export async function runLogAudit(
       size: report.size,
       rootHash: bytesToBase64(report.rootHash),
       checkpoints: report.checkpoints,
+      // `size` sums the shards; `rootHash` is the active (last) shard's: each shard's own here.
+      shards: report.shards.map((s) => ({
+        id: s.id,
+        origin: s.origin,
+        size: s.size,
+        rootHash: bytesToBase64(s.rootHash),
+        checkpoints: s.checkpoints,
+      })),
       chain: onChain,
       findings: report.findings,
       ...(opts.repairAnchors === true ? { repaired } : {}),
@@ -169,7 +177,7 @@ export async function runLogAudit(
       : `${count(onChain.anchored, "anchored checkpoint")}${onChain.shards.length > 1 ? ` of ${onChain.shards.length} shards` : ""} of contract ${onChain.contract} on chain ${onChain.chainId} and ${count(onChain.records, "stored anchor record")} checked`;
   if (report.findings.length === 0) {
     out(
-      `✓ log audit clean: ${count(report.size, "leaf", "leaves")}, root ${bytesToBase64(report.rootHash)}, ` +
+      `✓ log audit clean: ${treeLine(report)}, ` +
         `${count(report.checkpoints, "checkpoint")} verified, ${chainLine}`,
     );
     info(`audited in ${seconds} s`);
@@ -192,6 +200,25 @@ export async function runLogAudit(
   }
   info(
     `log audit failed: ${count(report.findings.length, "finding")} in ${count(report.size, "leaf", "leaves")}; ${chainLine} (${seconds} s)`,
+  );
+}
+
+/**
+ * The audited tree(s) in one phrase: one shard's size and root, or the family's total and the
+ * active shard's own size and root (a root is a shard's, never the family's).
+ */
+function treeLine(report: {
+  size: number;
+  rootHash: Uint8Array;
+  shards: readonly { id: string; size: number }[];
+}): string {
+  const active = report.shards.at(-1);
+  if (report.shards.length <= 1 || active === undefined) {
+    return `${count(report.size, "leaf", "leaves")}, root ${bytesToBase64(report.rootHash)}`;
+  }
+  return (
+    `${count(report.size, "leaf", "leaves")} in ${report.shards.length} shards, ` +
+    `active shard ${active.id}: ${count(active.size, "leaf", "leaves")}, root ${bytesToBase64(report.rootHash)}`
   );
 }
 
