@@ -10,7 +10,8 @@
  *   again on the primary;
  * - the replica does not answer (ReadReplicaDb falls back statement by statement).
  * With a replica configured, the answer says which side served it:
- * `ChaosCore-Read: replica|primary`.
+ * `ChaosCore-Read: replica|primary`, or `mixed` when the replica answered
+ * some of its statements and the primary the rest (a fall-back mid-request).
  * @module
  */
 import type { StoredAnchorDirectory } from "@chaoscore/anchoring";
@@ -20,8 +21,10 @@ import {
   type AgentRegistry,
   logReadingFrom,
   type ProofOfAgency,
+  type ReadSides,
   replicaLag,
   type TransparencyLog,
+  traceReadSides,
   verifyReplicaOf,
 } from "@chaoscore/log";
 import { ReputationComputer } from "@chaoscore/reputation";
@@ -224,7 +227,8 @@ export async function readsFor(
  * Runs a read route's work (`read`) on the side {@link readsFor} picks and,
  * when it read the replica and the replica did not have what was asked (an
  * id or a tree size not replayed yet), once more on the primary. Sets
- * `ChaosCore-Read` on the answer when a replica is configured.
+ * `ChaosCore-Read` on the answer when a replica is configured: `replica`,
+ * `primary`, or `mixed` when statements of a replica read fell back.
  */
 export async function fromReplica<T>(
   ctx: GatewayContext,
@@ -236,15 +240,20 @@ export async function fromReplica<T>(
   if (ctx.reads === undefined) return read(side);
   reply.header(READ_FROM_HEADER, side.replica ? "replica" : "primary");
   if (!side.replica) return read(side);
+  // The replica's handle falls back statement by statement: count who answered.
+  const sides: ReadSides = { replica: 0, primary: 0 };
   try {
-    return await read(side);
+    return await traceReadSides(sides, () => read(side));
   } catch (error) {
     if (!isChaosCoreError(error) || !MISSES.has(error.code) || ctx.reads === undefined) {
       throw error;
     }
     fallbackCounters.get(ctx.reads)?.inc({ reason: "miss" });
-    reply.header(READ_FROM_HEADER, "primary");
+    sides.replica = 0;
+    sides.primary = 1;
     return read(primaryReads(ctx));
+  } finally {
+    if (sides.primary > 0) reply.header(READ_FROM_HEADER, sides.replica > 0 ? "mixed" : "primary");
   }
 }
 

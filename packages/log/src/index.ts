@@ -32,8 +32,10 @@ export {
   openReplica,
   ReadReplicaDb,
   type ReadReplicaOptions,
+  type ReadSides,
   type ReplicaLag,
   replicaLag,
+  traceReadSides,
   verifyReplicaOf,
 } from "./store/read-replica.js";
 export { storeError } from "./store/store-error.js";

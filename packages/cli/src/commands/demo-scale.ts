@@ -236,10 +236,11 @@ export async function runScaleTour(
   }
 
   // ---- reads off the replica -------------------------------------------------------------------
-  const sides = { replica: 0, primary: 0, unsaid: 0 };
+  const sides = { replica: 0, primary: 0, mixed: 0, unsaid: 0 };
   const count = (read: string | null) => {
     if (read === "replica") sides.replica++;
     else if (read === "primary") sides.primary++;
+    else if (read === "mixed") sides.mixed++;
     else sides.unsaid++;
   };
   // Give the replica a moment to replay the writes above, then read them back.
@@ -268,7 +269,7 @@ export async function runScaleTour(
     { "ChaosCore-Min-Size": String(fresh.leafIndex + 1) },
   );
   out(
-    `  reads: ${sides.replica} answered by the replica, ${sides.primary} by the primary${sides.unsaid > 0 ? `, ${sides.unsaid} without ChaosCore-Read` : ""}; a fresh write read at once through ${name(1 % urls.length)} with ChaosCore-Min-Size ${fresh.leafIndex + 1}: from the ${own.read ?? "?"}`,
+    `  reads: ${sides.replica} answered by the replica, ${sides.primary} by the primary${sides.mixed > 0 ? `, ${sides.mixed} by both` : ""}${sides.unsaid > 0 ? `, ${sides.unsaid} without ChaosCore-Read` : ""}; a fresh write read at once through ${name(1 % urls.length)} with ChaosCore-Min-Size ${fresh.leafIndex + 1}: from the ${own.read ?? "?"}`,
   );
   const metrics = await fetch(`${urls[0]}/metrics`).then((r) => r.text());
   const lag = /^chaoscore_replica_lag_seconds(?:\{[^}]*\})? (\S+)$/m.exec(metrics)?.[1];

@@ -1,7 +1,7 @@
 import { ChaosCoreError } from "@chaoscore/core";
 import { describe, expect, it } from "vitest";
 import type { Db } from "./db.js";
-import { ReadReplicaDb } from "./read-replica.js";
+import { ReadReplicaDb, type ReadSides, traceReadSides } from "./read-replica.js";
 
 /** A Db that records the statements it ran and fails while `failing` is set. */
 function fakeDb(name: string) {
@@ -93,5 +93,30 @@ describe("ReadReplicaDb", () => {
     );
     expect(await db.query("SELECT 1")).toEqual([{ from: "primary" }]);
     expect(db.up).toBe(false);
+  });
+  it("counts, per traced read, the statements each side answered (concurrent reads apart)", async () => {
+    const replica = fakeDb("replica");
+    const primary = fakeDb("primary");
+    const db = new ReadReplicaDb(replica.db, primary.db);
+    const refused = new ChaosCoreError("STORE_QUERY_FAILED", "conflict with recovery");
+    const mixed: ReadSides = { replica: 0, primary: 0 };
+    const clean: ReadSides = { replica: 0, primary: 0 };
+    await Promise.all([
+      traceReadSides(mixed, async () => {
+        await db.query("SELECT 1");
+        replica.fail(refused);
+        await db.query("SELECT 2");
+        replica.fail(undefined);
+      }),
+      traceReadSides(clean, async () => {
+        await db.query("SELECT 3");
+      }),
+    ]);
+    // SELECT 3 ran on the replica while the other read's SELECT 2 fell back: counted apart.
+    expect(mixed).toEqual({ replica: 1, primary: 1 });
+    expect(clean).toEqual({ replica: 1, primary: 0 });
+    // Outside a trace nothing is counted and nothing fails.
+    expect(await db.query("SELECT 4")).toEqual([{ from: "replica" }]);
+    expect(mixed).toEqual({ replica: 1, primary: 1 });
   });
 });

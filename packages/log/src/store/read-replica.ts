@@ -4,6 +4,7 @@
  * Writes, and everything inside a transaction, stay on the primary.
  * @module
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { ChaosCoreError, type ErrorCode, isChaosCoreError } from "@chaoscore/core";
 import type { TransparencyLog } from "../agency/transparency-log.js";
 import type { Db } from "./db.js";
@@ -29,6 +30,21 @@ export type ReadReplicaOptions = {
   /** The clock (ms; tests). */
   now?: () => number;
 };
+
+/** How many statements of a traced read each side answered ({@link traceReadSides}). */
+export type ReadSides = { replica: number; primary: number };
+
+const traces = new AsyncLocalStorage<ReadSides>();
+
+/**
+ * Runs `read` and counts, in `sides`, the statements that every
+ * {@link ReadReplicaDb} answered from the replica and from the primary while
+ * it ran (its async continuations included): a read served "from the
+ * replica" whose statement fell back to the primary says so.
+ */
+export function traceReadSides<T>(sides: ReadSides, read: () => Promise<T>): Promise<T> {
+  return traces.run(sides, read);
+}
 
 /**
  * Opens a read-only handle on a replica: a pool whose sessions are read-only
@@ -123,7 +139,11 @@ export class ReadReplicaDb implements Db {
   }
 
   async #read<T>(run: (db: Db) => Promise<T>): Promise<T> {
-    if (this.#down && this.#now() < this.#downUntil) return run(this.#primary);
+    const trace = traces.getStore();
+    if (this.#down && this.#now() < this.#downUntil) {
+      if (trace !== undefined) trace.primary++;
+      return run(this.#primary);
+    }
     let result: T;
     try {
       result = await run(this.#replica);
@@ -137,8 +157,10 @@ export class ReadReplicaDb implements Db {
           this.#notify(false, error);
         }
       }
+      if (trace !== undefined) trace.primary++;
       return run(this.#primary);
     }
+    if (trace !== undefined) trace.replica++;
     if (this.#down) {
       this.#down = false;
       this.#notify(true);
