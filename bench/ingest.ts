@@ -22,6 +22,7 @@ import {
   signActions,
 } from "./agents.js";
 import { describeMachine, goal } from "./machine.js";
+import { machineCpuMicros } from "./machine-cpu.js";
 import { reportReceiptBench, runReceiptBench } from "./receipts.js";
 
 const CHAIN_ID = 31337n;
@@ -189,6 +190,8 @@ type RunResult = {
   load: number;
   /** CPU of the whole process (every thread, user + system) per action, µs. */
   cpuUsPerAction: number;
+  /** CPU of every other process of the machine per action, µs (a Postgres server's, plus other load). */
+  otherCpuUsPerAction: number | null;
   /** Busy time of the main thread's event loop per action, µs (wall time, so inflated under load). */
   mainBusyUsPerAction: number;
   appendMsPerAction: number;
@@ -222,6 +225,7 @@ async function runIngest(
     await registerAgents(engine, agents, CHAIN_ID);
     const profiler = profile !== undefined && measureProofs ? await startProfile() : undefined;
     const cpu0 = process.cpuUsage();
+    const machine0 = machineCpuMicros();
     const elu0 = performance.eventLoopUtilization();
     const start = performance.now();
     await recordWindowed(
@@ -233,9 +237,14 @@ async function runIngest(
     );
     const seconds = (performance.now() - start) / 1000;
     const cpu = process.cpuUsage(cpu0);
+    const machine1 = machineCpuMicros();
     const elu = performance.eventLoopUtilization(elu0);
     const cpuUsPerAction = (cpu.user + cpu.system) / n;
     const mainBusyUsPerAction = (elu.active * 1000) / n;
+    const otherCpuUsPerAction =
+      machine0 === null || machine1 === null
+        ? null
+        : Math.max(0, machine1 - machine0 - cpu.user - cpu.system) / n;
     const load = loadavg()[0] ?? 0;
     if (profiler !== undefined && profile !== undefined) {
       await profiler.stop(`${profile}.${kind}.cpuprofile`);
@@ -258,6 +267,7 @@ async function runIngest(
       rate: n / seconds,
       load,
       cpuUsPerAction,
+      otherCpuUsPerAction,
       mainBusyUsPerAction,
       appendMsPerAction,
     };
@@ -408,7 +418,7 @@ For a Postgres server with default durability: eval "$(bench/start-postgres-dura
       const base = baselines.get(r.n) ?? 1;
       const recover = recoverRates.get(r.n);
       console.log(
-        `${kind.padEnd(8)} ingest ${String(r.n).padStart(6)} actions: ${r.seconds.toFixed(2)} s, ${r.rate.toFixed(0)} actions/s (load ${r.load.toFixed(1)}), ratio to verify ${(r.rate / base).toFixed(2)}, to recovery ${recover === undefined ? "-" : (r.rate / recover).toFixed(2)}; CPU per action ${r.cpuUsPerAction.toFixed(0)} µs (all threads), main thread busy ${r.mainBusyUsPerAction.toFixed(0)} µs`,
+        `${kind.padEnd(8)} ingest ${String(r.n).padStart(6)} actions: ${r.seconds.toFixed(2)} s, ${r.rate.toFixed(0)} actions/s (load ${r.load.toFixed(1)}), ratio to verify ${(r.rate / base).toFixed(2)}, to recovery ${recover === undefined ? "-" : (r.rate / recover).toFixed(2)}; CPU per action ${r.cpuUsPerAction.toFixed(0)} µs (all threads), main thread busy ${r.mainBusyUsPerAction.toFixed(0)} µs, rest of the machine ${r.otherCpuUsPerAction?.toFixed(0) ?? "-"} µs`,
       );
     }
     const big = results.find((r) => r.n === max)!;

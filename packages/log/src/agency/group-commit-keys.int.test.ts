@@ -5,6 +5,7 @@
  */
 import { openTestEngine, TEST_DB_KIND } from "@chaoscore/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { maySkipForeignKeys } from "./foreign-key-skip.js";
 
 describe(`group commit and foreign keys (${TEST_DB_KIND})`, () => {
   let h: Awaited<ReturnType<typeof openTestEngine>>;
@@ -45,4 +46,31 @@ describe(`group commit and foreign keys (${TEST_DB_KIND})`, () => {
       h.db.query("INSERT INTO log_leaves (log_id, idx, entry) VALUES ('no-such-log', 0, '\\x00')"),
     ).rejects.toMatchObject({ code: "STORE_CONSTRAINT_VIOLATION" });
   });
+
+  it.skipIf(TEST_DB_KIND !== "postgres")(
+    "skips them on a Postgres server only for a role that may set session_replication_role",
+    async () => {
+      expect(await maySkipForeignKeys(h.db)).toBe(true); // the test server's superuser
+      const role = `plain_${process.pid}`;
+      await h.db.exec(`DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role} NOLOGIN`);
+      try {
+        const [version] = await h.db.query<{ v: string }>(
+          "SELECT current_setting('server_version_num') AS v",
+        );
+        const asRole = () =>
+          h.db.transaction(async (tx) => {
+            await tx.query(`SET LOCAL ROLE ${role}`);
+            return maySkipForeignKeys(tx);
+          });
+        expect(await asRole()).toBe(false);
+        if (Number(version?.v) >= 150000) {
+          await h.db.exec(`GRANT SET ON PARAMETER session_replication_role TO ${role}`);
+          expect(await asRole()).toBe(true);
+          await h.db.exec(`REVOKE SET ON PARAMETER session_replication_role FROM ${role}`);
+        }
+      } finally {
+        await h.db.exec(`DROP ROLE ${role}`);
+      }
+    },
+  );
 });

@@ -20,6 +20,7 @@ import type { AgencyContext, PendingEntry, RecordResult } from "./agency-context
 import { checkEntry } from "./entry-checks.js";
 import { encodeWithinLimit, pendingEntry } from "./entry-intake.js";
 import { writeEntryRows } from "./entry-rows.js";
+import { maySkipForeignKeys, skipKnownForeignKeys } from "./foreign-key-skip.js";
 import { IngestBudget } from "./ingest-budget.js";
 import { readJudgedActions, readStudioJudges } from "./outcome-authorization.js";
 import type { TransparencyLog } from "./transparency-log.js";
@@ -29,6 +30,8 @@ export class GroupCommitWriter {
   private queue: PendingEntry[] = [];
   private writing: Promise<void> | null = null;
   private readonly budget: IngestBudget;
+  /** Whether the database lets the writer skip its known foreign keys (asked once). */
+  private skipKeys: Promise<boolean> | undefined;
 
   constructor(
     private readonly ctx: AgencyContext,
@@ -200,7 +203,14 @@ export class GroupCommitWriter {
           accepted.splice(0, accepted.length, ...accepted.filter((p) => !refused.has(p)));
         }
         if (accepted.length === 0) return;
-        await skipKnownForeignKeys(tx, true);
+        // Asked once per writer, inside the first transaction that writes
+        // (again after a failed ask: the connection may have dropped).
+        this.skipKeys ??= maySkipForeignKeys(tx).catch((error: unknown) => {
+          this.skipKeys = undefined;
+          throw error;
+        });
+        const skipKeys = await this.skipKeys;
+        if (skipKeys) await skipKnownForeignKeys(tx, true);
         const appended = await target.log.appendInTransaction(
           tx,
           accepted.map((p) => p.bytes),
@@ -212,7 +222,7 @@ export class GroupCommitWriter {
         firstIndex = appended.firstIndex;
         logId = target.log.id;
         await writeEntryRows(tx, logId, accepted, firstIndex);
-        await skipKnownForeignKeys(tx, false);
+        if (skipKeys) await skipKnownForeignKeys(tx, false);
       });
     } catch (error) {
       const failure = isChaosCoreError(error)
@@ -241,24 +251,6 @@ export class GroupCommitWriter {
       p.resolve({ id: p.id, kind: p.kind, log, leafIndex: index, duplicate: true });
     }
   }
-}
-
-/**
- * On PGlite, turns the row triggers of this transaction off (`true`) or back
- * on (`false`) around the batch's inserts: Postgres checks every foreign key
- * of every inserted row with a query of its own, five per action (leaf, two
- * nodes, action row: `log_id`, `agent_id`), ≈ 40% of a batch's insert time
- * in WebAssembly, while the writer has already made each of them true in
- * this transaction — the log's row is locked (`FOR UPDATE`, appendInTransaction),
- * every entry's agent is locked and found (`signingState`, checkEntry), and
- * an outcome's action is recorded or earlier in the batch (checkEntry). No
- * table written here has a trigger of its own; `SET LOCAL` ends with the
- * transaction in any case. PGlite runs as a superuser; a Postgres server
- * keeps its checks (they run natively there, and its role may not be one).
- */
-async function skipKnownForeignKeys(tx: Db, skip: boolean): Promise<void> {
-  if (tx.kind !== "pglite") return;
-  await tx.query(`SET LOCAL session_replication_role = ${skip ? "replica" : "origin"}`);
 }
 
 /**
