@@ -4,7 +4,7 @@
  * @module
  */
 
-import { toDbHex } from "../store/bytes.js";
+import { dbBlob, toDbHex } from "../store/bytes.js";
 import type { Db } from "../store/db.js";
 import type { PendingEntry } from "./agency-context.js";
 
@@ -25,19 +25,41 @@ export async function writeEntryRows(
     p.entry.kind === "outcome" ? [{ p, m: p.entry.message, i }] : [],
   );
   if (actions.length > 0) {
+    // The byte columns travel as two byte strings (dbBlob) sliced by the
+    // server: id and payload hash, 32 bytes each, per action; then payload
+    // and attestation where present (offset and length; a NULL length is NULL).
+    const fixed: Uint8Array[] = [];
+    const varying: Uint8Array[] = [];
+    // offsets and lengths of payload (0) and attestation (1), 1-based
+    const at: [(number | null)[], (number | null)[]] = [[], []];
+    const len: [(number | null)[], (number | null)[]] = [[], []];
+    let offset = 1;
+    for (const { p, m } of actions) {
+      fixed.push(Buffer.from(p.id.slice(2), "hex"), Buffer.from(m.payloadHash.slice(2), "hex"));
+      [p.extra, p.attestation].forEach((bytes, k) => {
+        at[k as 0 | 1].push(bytes === null ? null : offset);
+        len[k as 0 | 1].push(bytes === null ? null : bytes.length);
+        if (bytes === null) return;
+        varying.push(bytes);
+        offset += bytes.length;
+      });
+    }
+    const fixedBlob = dbBlob(tx, fixed, 9);
+    const varyingBlob = dbBlob(tx, varying, 10);
     await tx.query(
-      `INSERT INTO actions (id, log_id, leaf_index, agent_id, studio, task, action_type, nonce, ts,
+      `WITH f AS MATERIALIZED (SELECT ${fixedBlob.sql} AS b),
+            v AS MATERIALIZED (SELECT ${varyingBlob.sql} AS b)
+       INSERT INTO actions (id, log_id, leaf_index, agent_id, studio, task, action_type, nonce, ts,
                             payload, payload_hash, attestation)
-       SELECT decode(u.id, 'hex'), $1, u.leaf_index, u.agent_id, u.studio, u.task, u.action_type,
-              u.nonce::numeric, to_timestamp(u.ts), decode(u.payload, 'hex'),
-              decode(u.payload_hash, 'hex'), decode(u.attestation, 'hex')
-       FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-                   $8::text[], $9::float8[], $10::text[], $11::text[], $12::text[])
-         AS u(id, leaf_index, agent_id, studio, task, action_type, nonce, ts, payload, payload_hash,
-              attestation)`,
+       SELECT substring(f.b FROM u.n::int * 64 - 63 FOR 32), $1, u.leaf_index, u.agent_id, u.studio,
+              u.task, u.action_type, u.nonce::numeric, to_timestamp(u.ts),
+              substring(v.b FROM u.p_at FOR u.p_len), substring(f.b FROM u.n::int * 64 - 31 FOR 32),
+              substring(v.b FROM u.a_at FOR u.a_len)
+       FROM f, v, unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                         $8::float8[], $11::int[], $12::int[], $13::int[], $14::int[]) WITH ORDINALITY
+         AS u(leaf_index, agent_id, studio, task, action_type, nonce, ts, p_at, p_len, a_at, a_len, n)`,
       [
         logId,
-        actions.map((a) => a.p.id.slice(2)),
         actions.map((a) => firstIndex + a.i),
         actions.map((a) => a.m.agent),
         actions.map((a) => a.m.studio),
@@ -45,9 +67,12 @@ export async function writeEntryRows(
         actions.map((a) => a.m.actionType),
         actions.map((a) => a.m.nonce),
         actions.map((a) => Number(a.m.timestamp)),
-        actions.map((a) => (a.p.extra === null ? null : toDbHex(a.p.extra))),
-        actions.map((a) => a.m.payloadHash.slice(2)),
-        actions.map((a) => (a.p.attestation === null ? null : toDbHex(a.p.attestation))),
+        fixedBlob.param,
+        varyingBlob.param,
+        at[0],
+        len[0],
+        at[1],
+        len[1],
       ],
     );
   }
