@@ -13,6 +13,7 @@ import { fail } from "../problem.js";
 import { fromReplica } from "../read-routing.js";
 import { errors } from "../schemas.js";
 import { ImmutableCache } from "./immutable-cache.js";
+import { IMMUTABLE, serveCachedTilesFirst } from "./lean-tiles.js";
 import { latestCheckpoint } from "./log.js";
 import { LogId, shardFor } from "./logs.js";
 
@@ -43,8 +44,6 @@ export function tileIndexPath(index: number): string {
   const groups = padded.match(/.{3}/g) as string[];
   return groups.map((g, i) => (i < groups.length - 1 ? `x${g}` : g)).join("/");
 }
-
-const IMMUTABLE = "public, max-age=31536000, immutable";
 
 /**
  * Sends a tile, an entry bundle or the checkpoint with its cache policy and a
@@ -94,6 +93,9 @@ export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
   // 8 million leaves): at most 64 + 32 MiB of bodies in all.
   const merkleTiles = new ImmutableCache(64 * 1024 * 1024);
   const entryBundles = new ImmutableCache(32 * 1024 * 1024);
+  // Cache hits of plain GETs are answered before routing (lean-tiles.ts); the
+  // routes' onSend hook gives it their headers.
+  const lean = serveCachedTilesFirst(app, ctx, { merkleTiles, entryBundles });
   // Both routes read: from the replica when one is configured (read-routing.ts).
   app.get(
     "/log/checkpoint",
@@ -138,6 +140,7 @@ export function tileRoutes(app: GatewayApp, ctx: GatewayContext): void {
           params,
           response: errors(404),
         },
+        ...lean,
       },
       async (request, reply) =>
         fromReplica(ctx, request, reply, async (side) => {
