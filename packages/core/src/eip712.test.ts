@@ -119,6 +119,10 @@ describe("hashStruct", () => {
     ["leading zero", { ...base, nonce: "01" }],
     ["uint64 overflow", { ...base, nonce: (1n << 64n).toString() }],
     ["not an object", null],
+    ["0X prefix", { ...base, agent: agent.replace("0x", "0X") }],
+    ["a non-hex digit", { ...base, agent: `${agent.slice(0, -1)}g` }],
+    ["a short address", { ...base, agent: agent.slice(0, -2) }],
+    ["uint64 with a sign", { ...base, nonce: "+1" }],
   ])("rejects %s with INVALID_INPUT", (_, message) => {
     try {
       hashStruct("RevokeAgent", message as never);
@@ -126,6 +130,47 @@ describe("hashStruct", () => {
     } catch (e) {
       expect(isChaosCoreError(e, "INVALID_INPUT")).toBe(true);
     }
+  });
+
+  const action: ActionMessage = {
+    agent,
+    studio: "",
+    task: "",
+    actionType: "t",
+    payloadHash: ZERO_HASH,
+    parents: [],
+    attestationHash: ZERO_HASH,
+    timestamp: "1",
+    nonce: "1",
+    expiry: "2",
+  };
+  it.each([
+    ["a sparse parents array", new Array(2)],
+    ["an uppercase parent", [`0x${"AB".repeat(32)}`]],
+    ["a short parent", [`0x${"ab".repeat(31)}`]],
+    ["a parent that is no string", [1]],
+    ["parents that are no array", "0x"],
+  ])("rejects %s with INVALID_INPUT naming the field", (_, parents) => {
+    expect(() => hashStruct("Action", { ...action, parents } as never)).toThrow(
+      expect.objectContaining({
+        code: "INVALID_INPUT",
+        details: { kind: "Action", field: "parents" },
+      }),
+    );
+  });
+
+  it("encodes uint64 values of every width as ethers does (both sides of 2^32, 2^53, 15 digits)", () => {
+    const edges = [0n, 1n, 2n ** 32n - 1n, 2n ** 32n, 10n ** 15n - 1n, 10n ** 15n, 2n ** 53n - 1n];
+    const values = [...edges, 2n ** 53n, 2n ** 53n + 1n, 10n ** 19n, 2n ** 64n - 1n].map(String);
+    const small = fc.bigInt({ min: 0n, max: 10n ** 16n }).map(String);
+    const check = (nonce: string, expiry: string) => {
+      const m = { ...action, nonce, expiry, timestamp: nonce };
+      expect(bytesToHex(typedDataDigest("Action", m, dom(1n)))).toBe(
+        TypedDataEncoder.hash(ethersDomain(1n), { Action: [...EIP712_TYPES.Action] }, m),
+      );
+    };
+    for (const v of values) check(v, v);
+    fc.assert(fc.property(small, small, check), { numRuns: runs });
   });
 });
 

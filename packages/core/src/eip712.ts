@@ -209,7 +209,8 @@ function fail(kind: MessageKind, field: string, expected: string): never {
 
 /**
  * Writes the 32-byte EIP-712 encoding of one field at `offset` of `out`
- * (one buffer per struct: no per-field arrays, no concatenation).
+ * (one buffer per struct: no per-field arrays, no concatenation). Hex is
+ * checked while it is decoded (one pass, no regular expression).
  */
 function encodeFieldInto(
   kind: MessageKind,
@@ -220,37 +221,78 @@ function encodeFieldInto(
 ): void {
   switch (field.type) {
     case "address":
-      if (!isHex(value, 20)) fail(kind, field.name, "a lowercase 0x-hex address");
-      writeHexDigits(out, offset + 12, value);
+      if (!writeHex(out, offset + 12, value, 20)) {
+        fail(kind, field.name, "a lowercase 0x-hex address");
+      }
       return;
     case "bytes32":
-      if (!isHex(value, 32)) fail(kind, field.name, "lowercase 0x-hex of 32 bytes");
-      writeHexDigits(out, offset, value);
+      if (!writeHex(out, offset, value, 32)) fail(kind, field.name, "lowercase 0x-hex of 32 bytes");
       return;
     case "bytes32[]": {
-      if (!Array.isArray(value) || !value.every((v) => isHex(v, 32))) {
-        fail(kind, field.name, "an array of lowercase 0x-hex of 32 bytes");
-      }
-      if (value.length === 0) {
-        out.set(EMPTY_KECCAK, offset); // most actions have no parents
-        return;
-      }
+      if (!Array.isArray(value)) fail(kind, field.name, "an array of lowercase 0x-hex of 32 bytes");
       const items = new Uint8Array(32 * value.length);
-      for (const [i, v] of value.entries()) writeHexDigits(items, 32 * i, v);
-      out.set(keccak256(items), offset);
+      for (let i = 0; i < value.length; i++) {
+        if (!writeHex(items, 32 * i, value[i], 32)) {
+          fail(kind, field.name, "an array of lowercase 0x-hex of 32 bytes");
+        }
+      }
+      // most actions have no parents
+      out.set(items.length === 0 ? EMPTY_KECCAK : keccak256(items), offset);
       return;
     }
     case "string":
       if (typeof value !== "string") fail(kind, field.name, "a string");
       out.set(stringHash(value), offset);
       return;
-    case "uint64": {
-      const n = typeof value === "string" && UINT64_RE.test(value) ? BigInt(value) : -1n;
-      if (n < 0n || n > MAX_UINT64) fail(kind, field.name, "a decimal string of a uint64");
-      new DataView(out.buffer, out.byteOffset + offset + 24, 8).setBigUint64(0, n);
+    case "uint64":
+      if (!(typeof value === "string" && UINT64_RE.test(value))) {
+        fail(kind, field.name, "a decimal string of a uint64");
+      }
+      if (value.length <= 15) {
+        // below 2^53: exact as a number, written as two 32-bit halves
+        const n = Number(value);
+        writeUint32(out, offset + 24, Math.floor(n / 0x100000000));
+        writeUint32(out, offset + 28, n >>> 0);
+        return;
+      }
+      if (BigInt(value) > MAX_UINT64) fail(kind, field.name, "a decimal string of a uint64");
+      new DataView(out.buffer, out.byteOffset + offset + 24, 8).setBigUint64(0, BigInt(value));
       return;
-    }
   }
+}
+
+function writeUint32(out: Uint8Array, offset: number, n: number): void {
+  out[offset] = n >>> 24;
+  out[offset + 1] = (n >>> 16) & 0xff;
+  out[offset + 2] = (n >>> 8) & 0xff;
+  out[offset + 3] = n & 0xff;
+}
+
+/**
+ * Decodes `value` into `out` at `offset` when it is lowercase 0x-hex of
+ * exactly `bytes` bytes; false otherwise (`out` may then hold part of it).
+ */
+function writeHex(out: Uint8Array, offset: number, value: unknown, bytes: number): boolean {
+  if (
+    typeof value !== "string" ||
+    value.length !== 2 + 2 * bytes ||
+    value.charCodeAt(0) !== 48 ||
+    value.charCodeAt(1) !== 120
+  ) {
+    return false;
+  }
+  for (let i = 0; i < bytes; i++) {
+    const hi = hexDigit(value.charCodeAt(2 + 2 * i));
+    const lo = hexDigit(value.charCodeAt(3 + 2 * i));
+    if ((hi | lo) < 0) return false;
+    out[offset + i] = (hi << 4) | lo;
+  }
+  return true;
+}
+
+// '0'–'9' → 0–9, 'a'–'f' → 10–15, anything else → -1
+function hexDigit(code: number): number {
+  return code >= 48 && code <= 57 ? code - 48 : code >= 97 && code <= 102 ? code - 87 : -1;
 }
 
 // The string fields (studio, task, actionType, status, origin, method, path)
@@ -269,19 +311,6 @@ function stringHash(value: string): Uint8Array {
     }
   }
   return hash;
-}
-
-/** Decodes `0x`-hex already checked by `isHex` into `out` at `offset`. */
-function writeHexDigits(out: Uint8Array, offset: number, hex: string): void {
-  const digits = hex.length - 2;
-  for (let i = 0; i < digits; i += 2) {
-    out[offset + (i >> 1)] = (nibble(hex.charCodeAt(i + 2)) << 4) | nibble(hex.charCodeAt(i + 3));
-  }
-}
-
-// '0'–'9' → 0–9, 'a'–'f' → 10–15 (the caller checked the digits are lowercase hex)
-function nibble(code: number): number {
-  return code <= 57 ? code - 48 : code - 87;
 }
 
 /**
@@ -304,8 +333,10 @@ export function hashStruct<K extends MessageKind>(kind: K, message: TypedMessage
   }
   const out = new Uint8Array(32 * (fields.length + 1));
   out.set(TYPE_HASHES[kind], 0);
-  for (const [i, f] of fields.entries())
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as Field;
     encodeFieldInto(kind, f, record[f.name], out, 32 * (i + 1));
+  }
   return keccak256(out);
 }
 
@@ -394,7 +425,7 @@ export function parseSignature(signature: unknown): { compact: Uint8Array; recov
     throw new ChaosCoreError("SIGNATURE_MALFORMED", "signature is not canonical (v, r or high s)");
   }
   const compact = new Uint8Array(64);
-  writeHexDigits(compact, 0, signature.slice(0, 130));
+  writeHex(compact, 0, signature.slice(0, 130), 64); // checked above: always true
   return { compact, recovery: v === "1b" ? 0 : 1 };
 }
 
