@@ -6,7 +6,13 @@
  * @module
  */
 import { ChaosCoreError } from "@chaoscore/core";
-import { keccak256, toUtf8Bytes } from "ethers";
+import {
+  type GroupAnchorInput,
+  type GroupLogState,
+  groupIdOf,
+  logIdOf,
+  planGroupAnchor,
+} from "./checkpoint-group.js";
 import { assertAddress, toHash, toUint, UINT64_MAX } from "./contract-args.js";
 import { ContractClient, type ContractOptions, type FunctionResult } from "./contract-client.js";
 import type { Address, BlockTag, Hex, Log, SentTransaction, TransactionReceipt } from "./types.js";
@@ -48,13 +54,7 @@ export type AnchoredEvent = {
   readonly log: Log;
 };
 
-/** The log id of a checkpoint origin: keccak256 of its UTF-8 bytes (as the contract's `logIdOf`). */
-export function logIdOf(origin: string): Hex {
-  if (typeof origin !== "string" || origin === "") {
-    throw new ChaosCoreError("INVALID_INPUT", "a log origin must be a non-empty string");
-  }
-  return keccak256(toUtf8Bytes(origin)) as Hex;
-}
+export { logIdOf };
 
 /** The checkpoint struct as the contract returns it. */
 type CheckpointStruct = FunctionResult<"CheckpointAnchor", "checkpointAt">[0];
@@ -99,6 +99,41 @@ export class CheckpointAnchorContract extends ContractClient<"CheckpointAnchor">
       }),
     );
     return await this.write("anchorBatch", [batch]);
+  }
+
+  /**
+   * Anchors one checkpoint of each of several logs of a group (the family whose first origin is
+   * `familyOrigin`) in one transaction with one storage write; all or nothing. `current` is the
+   * group's live state (see {@link groupStateHash}); logs not in it join the group.
+   * @returns the transaction and the group's state after it.
+   * @throws ChaosCoreError INVALID_INPUT (before sending); CHAIN_REVERTED with `details.error` one
+   * of GroupStateMismatch, GroupOrder, GroupPosition, GroupProofs, LogInGroup, LogHasHistory, EmptyGroupAnchor,
+   * SizeNotIncreasing, AlreadyAnchored, UnexpectedProof, ConsistencyProofInvalid, ZeroRoot,
+   * AccessControlUnauthorizedAccount.
+   */
+  async anchorGroup(
+    familyOrigin: string,
+    current: readonly GroupLogState[],
+    inputs: readonly GroupAnchorInput[],
+  ): Promise<{ sent: SentTransaction; next: GroupLogState[] }> {
+    const plan = planGroupAnchor(current, inputs);
+    const sent = await this.write("anchorGroup", [
+      groupIdOf(familyOrigin),
+      plan.current,
+      plan.inputs,
+      plan.proofs,
+    ]);
+    return { sent, next: plan.next };
+  }
+
+  /** The stored state hash of a group (zero when it has no live log). */
+  async groupState(familyOrigin: string, tag?: BlockTag): Promise<Hex> {
+    return (await this.read("groupState", [groupIdOf(familyOrigin)], tag))[0];
+  }
+
+  /** The group a log has joined (zero when none: a legacy or never-anchored log). */
+  async groupOf(origin: string, tag?: BlockTag): Promise<Hex> {
+    return (await this.read("groupOf", [logIdOf(origin)], tag))[0];
   }
 
   async #args(input: AnchorInput): Promise<[Hex, bigint, bigint, Hex, Hex[]]> {

@@ -11,6 +11,7 @@ export { ABIS } from "./abis.js";
 export * from "./anvil.js";
 export { type Artifact, CONTRACT_NAMES, type ContractName, loadArtifact } from "./artifacts.js";
 export * from "./checkpoint-anchor.js";
+export * from "./checkpoint-group.js";
 export {
   ContractClient,
   type ContractOptions,

@@ -105,6 +105,101 @@ export const checkpointAnchorAbi = [
     inputs: [
       {
         internalType: "bytes32",
+        name: "group",
+        type: "bytes32",
+      },
+      {
+        internalType: "uint256",
+        name: "inputs",
+        type: "uint256",
+      },
+    ],
+    name: "EmptyGroupAnchor",
+    type: "error",
+  },
+  {
+    inputs: [
+      {
+        internalType: "bytes32",
+        name: "group",
+        type: "bytes32",
+      },
+      {
+        internalType: "uint256",
+        name: "input",
+        type: "uint256",
+      },
+    ],
+    name: "GroupOrder",
+    type: "error",
+  },
+  {
+    inputs: [
+      {
+        internalType: "bytes32",
+        name: "group",
+        type: "bytes32",
+      },
+      {
+        internalType: "uint256",
+        name: "input",
+        type: "uint256",
+      },
+      {
+        internalType: "uint64",
+        name: "position",
+        type: "uint64",
+      },
+    ],
+    name: "GroupPosition",
+    type: "error",
+  },
+  {
+    inputs: [
+      {
+        internalType: "bytes32",
+        name: "group",
+        type: "bytes32",
+      },
+      {
+        internalType: "uint256",
+        name: "used",
+        type: "uint256",
+      },
+      {
+        internalType: "uint256",
+        name: "given",
+        type: "uint256",
+      },
+    ],
+    name: "GroupProofs",
+    type: "error",
+  },
+  {
+    inputs: [
+      {
+        internalType: "bytes32",
+        name: "group",
+        type: "bytes32",
+      },
+      {
+        internalType: "bytes32",
+        name: "stored",
+        type: "bytes32",
+      },
+      {
+        internalType: "bytes32",
+        name: "given",
+        type: "bytes32",
+      },
+    ],
+    name: "GroupStateMismatch",
+    type: "error",
+  },
+  {
+    inputs: [
+      {
+        internalType: "bytes32",
         name: "logId",
         type: "bytes32",
       },
@@ -141,6 +236,33 @@ export const checkpointAnchorAbi = [
       },
     ],
     name: "InvalidRange",
+    type: "error",
+  },
+  {
+    inputs: [
+      {
+        internalType: "bytes32",
+        name: "logId",
+        type: "bytes32",
+      },
+    ],
+    name: "LogHasHistory",
+    type: "error",
+  },
+  {
+    inputs: [
+      {
+        internalType: "bytes32",
+        name: "logId",
+        type: "bytes32",
+      },
+      {
+        internalType: "bytes32",
+        name: "group",
+        type: "bytes32",
+      },
+    ],
+    name: "LogInGroup",
     type: "error",
   },
   {
@@ -209,6 +331,63 @@ export const checkpointAnchorAbi = [
       },
     ],
     name: "Anchored",
+    type: "event",
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: "bytes32",
+        name: "group",
+        type: "bytes32",
+      },
+      {
+        indexed: false,
+        internalType: "bytes32",
+        name: "state",
+        type: "bytes32",
+      },
+    ],
+    name: "GroupAnchored",
+    type: "event",
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: "bytes32",
+        name: "group",
+        type: "bytes32",
+      },
+      {
+        indexed: true,
+        internalType: "bytes32",
+        name: "logId",
+        type: "bytes32",
+      },
+    ],
+    name: "GroupJoined",
+    type: "event",
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: "bytes32",
+        name: "group",
+        type: "bytes32",
+      },
+      {
+        indexed: true,
+        internalType: "bytes32",
+        name: "logId",
+        type: "bytes32",
+      },
+    ],
+    name: "GroupRetired",
     type: "event",
   },
   {
@@ -389,6 +568,83 @@ export const checkpointAnchorAbi = [
     inputs: [
       {
         internalType: "bytes32",
+        name: "group",
+        type: "bytes32",
+      },
+      {
+        components: [
+          {
+            internalType: "bytes32",
+            name: "logId",
+            type: "bytes32",
+          },
+          {
+            internalType: "uint64",
+            name: "count",
+            type: "uint64",
+          },
+          {
+            internalType: "uint64",
+            name: "size",
+            type: "uint64",
+          },
+          {
+            internalType: "bytes32",
+            name: "root",
+            type: "bytes32",
+          },
+        ],
+        internalType: "struct CheckpointAnchor.LogState[]",
+        name: "current",
+        type: "tuple[]",
+      },
+      {
+        components: [
+          {
+            internalType: "bytes32",
+            name: "log",
+            type: "bytes32",
+          },
+          {
+            internalType: "uint64",
+            name: "size",
+            type: "uint64",
+          },
+          {
+            internalType: "bytes32",
+            name: "root",
+            type: "bytes32",
+          },
+          {
+            internalType: "uint64",
+            name: "proofLength",
+            type: "uint64",
+          },
+          {
+            internalType: "bool",
+            name: "retire",
+            type: "bool",
+          },
+        ],
+        internalType: "struct CheckpointAnchor.GroupInput[]",
+        name: "inputs",
+        type: "tuple[]",
+      },
+      {
+        internalType: "bytes32[]",
+        name: "proofs",
+        type: "bytes32[]",
+      },
+    ],
+    name: "anchorGroup",
+    outputs: [],
+    stateMutability: "nonpayable",
+    type: "function",
+  },
+  {
+    inputs: [
+      {
+        internalType: "bytes32",
         name: "logId",
         type: "bytes32",
       },
@@ -536,6 +792,44 @@ export const checkpointAnchorAbi = [
     name: "grantRole",
     outputs: [],
     stateMutability: "nonpayable",
+    type: "function",
+  },
+  {
+    inputs: [
+      {
+        internalType: "bytes32",
+        name: "logId",
+        type: "bytes32",
+      },
+    ],
+    name: "groupOf",
+    outputs: [
+      {
+        internalType: "bytes32",
+        name: "group",
+        type: "bytes32",
+      },
+    ],
+    stateMutability: "view",
+    type: "function",
+  },
+  {
+    inputs: [
+      {
+        internalType: "bytes32",
+        name: "group",
+        type: "bytes32",
+      },
+    ],
+    name: "groupState",
+    outputs: [
+      {
+        internalType: "bytes32",
+        name: "state",
+        type: "bytes32",
+      },
+    ],
+    stateMutability: "view",
     type: "function",
   },
   {
