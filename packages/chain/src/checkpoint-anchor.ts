@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { ChaosCoreError } from "@chaoscore/core";
+import { ChaosCoreError, isChaosCoreError } from "@chaoscore/core";
 import {
+  byLogId,
   type GroupAnchorInput,
   type GroupLogState,
   groupIdOf,
@@ -155,13 +156,16 @@ export class CheckpointAnchorContract extends ContractClient<"CheckpointAnchor">
   async latest(origin: string, tag?: BlockTag): Promise<AnchoredCheckpoint | undefined> {
     const logId = logIdOf(origin);
     const [cp, count] = await this.read("latest", [logId], tag);
-    if (count === 0n) return undefined;
+    if (count === 0n) return (await this.#groupHistory(logId, tag))?.at(-1);
     return toCheckpoint(logId, count - 1n, cp);
   }
 
   /** The number of anchored checkpoints of a log. */
   async count(origin: string, tag?: BlockTag): Promise<bigint> {
-    return (await this.read("count", [logIdOf(origin)], tag))[0];
+    const logId = logIdOf(origin);
+    const [count] = await this.read("count", [logId], tag);
+    if (count !== 0n) return count;
+    return BigInt((await this.#groupHistory(logId, tag))?.length ?? 0);
   }
 
   /**
@@ -174,8 +178,15 @@ export class CheckpointAnchorContract extends ContractClient<"CheckpointAnchor">
     tag?: BlockTag,
   ): Promise<AnchoredCheckpoint> {
     const logId = logIdOf(origin);
-    const [cp] = await this.read("checkpointAt", [logId, BigInt(index)], tag);
-    return toCheckpoint(logId, BigInt(index), cp);
+    try {
+      const [cp] = await this.read("checkpointAt", [logId, BigInt(index)], tag);
+      return toCheckpoint(logId, BigInt(index), cp);
+    } catch (e) {
+      if (!isChaosCoreError(e) || e.details?.error !== "CheckpointNotFound") throw e;
+      const found = (await this.#groupHistory(logId, tag))?.[Number(index)];
+      if (found === undefined) throw e;
+      return found;
+    }
   }
 
   /** Every anchored checkpoint of a log with index in [from, to) (default: all), oldest first. */
@@ -184,7 +195,14 @@ export class CheckpointAnchorContract extends ContractClient<"CheckpointAnchor">
     range: { from?: bigint; to?: bigint; tag?: BlockTag } = {},
   ): Promise<AnchoredCheckpoint[]> {
     const logId = logIdOf(origin);
-    const to = range.to ?? (await this.count(origin, range.tag));
+    const [stored] = await this.read("count", [logId], range.tag);
+    if (stored === 0n) {
+      const group = await this.#groupHistory(logId, range.tag);
+      if (group !== undefined) {
+        return group.slice(Number(range.from ?? 0n), Number(range.to ?? BigInt(group.length)));
+      }
+    }
+    const to = range.to ?? stored;
     const out: AnchoredCheckpoint[] = [];
     for (let start = range.from ?? 0n; start < to; start += 500n) {
       const end = start + 500n < to ? start + 500n : to;
@@ -194,6 +212,64 @@ export class CheckpointAnchorContract extends ContractClient<"CheckpointAnchor">
       });
     }
     return out;
+  }
+
+  /**
+   * The live state of a group rebuilt from its events (no storage): members are its `GroupJoined`
+   * logs minus its `GroupRetired` ones, each at its latest `Anchored` checkpoint; ascending logId.
+   * Its {@link groupStateHash} equals {@link groupState} at the same block.
+   */
+  async rebuildGroupState(familyOrigin: string, tag?: BlockTag): Promise<GroupLogState[]> {
+    const group = groupIdOf(familyOrigin);
+    const toBlock = tag ?? "latest";
+    const joined = await this.queryEvents("GroupJoined", { args: { group }, toBlock });
+    const retired = new Set(
+      (await this.queryEvents("GroupRetired", { args: { group }, toBlock })).map((e) =>
+        String(e.args.logId).toLowerCase(),
+      ),
+    );
+    const out: GroupLogState[] = [];
+    for (const j of joined) {
+      const logId = String(j.args.logId).toLowerCase() as Hex;
+      if (retired.has(logId)) continue;
+      const last = (await this.#groupHistory(logId, tag))?.at(-1);
+      if (last === undefined) continue;
+      out.push({ logId, count: last.index + 1n, size: last.size, root: last.root });
+    }
+    return out.sort(byLogId);
+  }
+
+  /**
+   * A group log's history from its `Anchored` events (its checkpoints are not in storage);
+   * `undefined` when the log is in no group.
+   */
+  async #groupHistory(logId: Hex, tag?: BlockTag): Promise<AnchoredCheckpoint[] | undefined> {
+    const [group] = await this.read("groupOf", [logId], tag);
+    if (BigInt(group) === 0n) return undefined;
+    const events = await this.queryEvents("Anchored", {
+      args: { logId },
+      toBlock: tag ?? "latest",
+    });
+    const times = new Map<bigint, bigint>();
+    const out: AnchoredCheckpoint[] = [];
+    for (const e of events) {
+      const blockNumber = BigInt(e.log.blockNumber);
+      let timestamp = times.get(blockNumber);
+      if (timestamp === undefined) {
+        timestamp = BigInt((await this.client.getBlock(blockNumber))?.timestamp ?? 0);
+        times.set(blockNumber, timestamp);
+      }
+      out.push({
+        logId,
+        index: e.args.index as bigint,
+        size: e.args.size as bigint,
+        root: e.args.root as Hex,
+        timestamp,
+        blockNumber,
+      });
+    }
+    out.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
+    return out.filter((cp, i) => cp.index === BigInt(i)); // a gap would be a reorg in flight
   }
 
   /** Whether `account` holds ANCHORER_ROLE. */

@@ -86,8 +86,31 @@ describe("CheckpointAnchor groups", () => {
     expect(events.find((e) => e.logId === logIdOf(a))?.index).toBe(1n);
     expect(anchor.decodeEvents(receipt).filter((e) => e.name === "GroupRetired")).toHaveLength(1);
     state = next;
-    // the legacy reads know nothing of group logs: their history is in events only
-    expect(await anchor.count(a)).toBe(0n);
+    // the contract's views know nothing of group logs: their history is in events only
+    expect((await anchor.read("count", [logIdOf(a)]))[0]).toBe(0n);
+  });
+
+  it("answers latest, count, checkpointAt and history of group logs from the Anchored events", async () => {
+    const { anchor } = chain.contracts;
+    const history = await anchor.history(a);
+    expect(history.map((cp) => [cp.index, cp.size, cp.root])).toEqual([
+      [0n, 5n, bytesToHex(tree.root(5))],
+      [1n, 13n, bytesToHex(tree.root(13))],
+    ]);
+    const block = await chain.client.getBlock(history[1]!.blockNumber);
+    expect(history[1]!.timestamp).toBe(block?.timestamp);
+    expect(await anchor.latest(a)).toEqual(history[1]);
+    expect(await anchor.count(a)).toBe(2n);
+    expect(await anchor.checkpointAt(a, 0)).toEqual(history[0]);
+    expect(await anchor.history(a, { from: 1n })).toEqual(history.slice(1));
+    await expectRevert(anchor.checkpointAt(a, 2), "CheckpointNotFound");
+    expect(await anchor.count(c)).toBe(2n); // retired, still readable
+    expect(await anchor.latest("never/anchored")).toBeUndefined();
+    expect(await anchor.count("never/anchored")).toBe(0n);
+    // the live state rebuilt from events hashes to the stored one
+    const rebuilt = await anchor.rebuildGroupState(family);
+    expect(rebuilt).toEqual(state.map((s) => ({ ...s, logId: s.logId.toLowerCase() })));
+    expect(groupStateHash(rebuilt)).toBe(await anchor.groupState(family));
   });
 
   it("refuses a current state that does not hash to the stored one, and a replay", async () => {
