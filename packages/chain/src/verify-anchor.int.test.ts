@@ -232,3 +232,76 @@ describe("verifyReceiptAnchor", () => {
     );
   });
 });
+
+describe("verifyReceiptAnchor of a group anchor (anchorGroup: no storage, events only)", () => {
+  it("confirms the Anchored event of the trusted contract, and names a changed index or root", async () => {
+    const origin = "chaoscore.test/log/verify-anchor-group";
+    const groupKeys = generateNoteKey(origin);
+    const { entry } = signAction({
+      privateKey: Uint8Array.from({ length: 32 }, (_, i) => i + 7),
+      chainId: chain.anvil.chainId,
+      actionType: "test.act",
+      nonce: 1,
+    });
+    const root = leafHash(encodeEntry(entry));
+    const checkpoint = signCheckpoint(
+      { origin, size: 1, rootHash: root, extensions: [] },
+      groupKeys.signerKey,
+    );
+    const { sent } = await chain.contracts.anchor.anchorGroup(
+      origin,
+      [],
+      [
+        { origin, size: 1, root },
+        { origin: `${origin}/other`, size: 3, root: `0x${"22".repeat(32)}` },
+      ],
+    );
+    const mined = await sent.wait();
+    const grouped: Receipt = {
+      ...receipt,
+      checkpoint,
+      anchor: {
+        chainId: chain.anvil.chainId.toString(),
+        contract: chain.contracts.anchor.address.toLowerCase() as `0x${string}`,
+        logId: keccak256Hex(origin),
+        index: 0,
+        txHash: sent.hash,
+        blockNumber: Number(mined.blockNumber),
+      },
+    };
+    const options = { client: chain.client, ...trusted(), trustedLogKey: groupKeys.verifierKey };
+    expect(await verifyReceiptAnchor(grouped, options)).toMatchObject({ index: 0, size: 1 });
+    const anchor = grouped.anchor as NonNullable<Receipt["anchor"]>;
+    const e = await expectCode(
+      verifyReceiptAnchor({ ...grouped, anchor: { ...anchor, index: 1 } }, options),
+      "RECEIPT_ANCHOR_MISMATCH",
+    );
+    expect(e.details?.reason).toBe("not-anchored");
+    // a forked checkpoint signed by the operator's key, at the same index: another root
+    const forked = signCheckpoint(
+      { origin, size: 1, rootHash: leafHash(new TextEncoder().encode("fork")), extensions: [] },
+      groupKeys.signerKey,
+    );
+    const f = await expectCode(
+      verifyReceiptAnchor({ ...grouped, checkpoint: forked }, options),
+      "RECEIPT_ANCHOR_MISMATCH",
+    );
+    expect(f.details?.reason).toBe("checkpoint");
+    // the legacy receipt's transaction holds no Anchored event of this log
+    const g = await expectCode(
+      verifyReceiptAnchor(
+        {
+          ...grouped,
+          anchor: {
+            ...anchor,
+            txHash: receipt.anchor?.txHash ?? anchor.txHash,
+            blockNumber: receipt.anchor?.blockNumber ?? 0,
+          },
+        },
+        options,
+      ),
+      "RECEIPT_ANCHOR_MISMATCH",
+    );
+    expect(g.details?.reason).toBe("event");
+  });
+});
