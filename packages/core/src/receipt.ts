@@ -8,7 +8,7 @@ import { recoverAddress, type SigningDomain, typedDataDigest, ZERO_HASH } from "
 import { entryDigest, entryLeafHash } from "./entry.js";
 import { ChaosCoreError, type ErrorCode, isChaosCoreError } from "./errors.js";
 import { keccak256Hex, sha256Hex } from "./hash.js";
-import { type Address, base64ToBytes, bytesToBase64, bytesToHex, type Hex } from "./hex.js";
+import { type Address, bytesToBase64, bytesToHex, type Hex } from "./hex.js";
 import { verifyInclusion } from "./merkle.js";
 import { parseVerifierKey } from "./note.js";
 import {
@@ -18,6 +18,7 @@ import {
   receiptAttestationHash,
   type TeeEvidenceVerifier,
 } from "./receipt-attestation.js";
+import { ReceiptProofMemo } from "./receipt-proofs.js";
 import {
   ActionEntrySchema,
   AddressHex,
@@ -255,6 +256,7 @@ function checkEntry(
     keyRotations: KeyRotation[];
   },
   checkpoint: { size: number; rootHash: Uint8Array },
+  proofs: ReceiptProofMemo,
 ): Hex {
   const { entry } = proof;
   const digest = entryDigest(entry);
@@ -281,8 +283,9 @@ function checkEntry(
       entryLeafHash(entry),
       proof.leafIndex,
       checkpoint.size,
-      proof.inclusionProof.map((h) => base64ToBytes(h)),
+      proof.inclusionProof.map((h) => proofs.decode(h)),
       checkpoint.rootHash,
+      proofs.node,
     );
   } catch (cause) {
     fail("RECEIPT_INCLUSION_INVALID", `${what} is not included in the checkpoint's tree`, cause);
@@ -321,7 +324,8 @@ export function verifyReceipt(
 ): VerifiedReceipt {
   const receipt = parseReceipt(input);
   const { checkpoint, shard } = openReceiptCheckpoint(receipt, trustedLogKey);
-  const actionId = checkEntry("the action", receipt.action, checkpoint);
+  const proofs = new ReceiptProofMemo(); // the two paths share their upper nodes
+  const actionId = checkEntry("the action", receipt.action, checkpoint, proofs);
   let outcomeId: Hex | null = null;
   if (receipt.outcome !== null) {
     if (receipt.outcome.entry.message.action !== actionId) {
@@ -333,7 +337,7 @@ export function verifyReceipt(
     ) {
       fail("RECEIPT_OUTCOME_MISMATCH", "the outcome was signed for another chain or deployment");
     }
-    outcomeId = checkEntry("the outcome", receipt.outcome, checkpoint);
+    outcomeId = checkEntry("the outcome", receipt.outcome, checkpoint, proofs);
   }
   if (receipt.payload !== undefined) {
     let hash: Hex;

@@ -23,6 +23,8 @@ import { hashChildren } from "./tree.js";
  * invalid or `leafIndex >= treeSize`.
  * @throws ChaosCoreError MERKLE_PROOF_MALFORMED when the leaf hash or a proof
  * hash is not 32 bytes, or the proof has the wrong number of hashes.
+ * @param node - the interior node hash, `hashChildren` by default (a caller
+ * may pass a memo of it: it must return what `hashChildren` returns).
  * @example
  * ```ts
  * const root = rootFromInclusionProof(leafHash(entry), 5, 8, proof);
@@ -33,6 +35,7 @@ export function rootFromInclusionProof(
   leafIndex: bigint | number,
   treeSize: bigint | number,
   proof: readonly Uint8Array[],
+  node: (left: Uint8Array, right: Uint8Array) => Uint8Array = hashChildren,
 ): Uint8Array {
   const index = toIndex(leafIndex, "leafIndex");
   const size = toIndex(treeSize, "treeSize");
@@ -58,7 +61,7 @@ export function rootFromInclusionProof(
   for (const p of proof) {
     if (sn === 0) throw inclusionInvalid("proof is longer than the path to the root");
     if (fn % 2 === 1 || fn === sn) {
-      r = hashChildren(p, r);
+      r = node(p, r);
       if (fn % 2 === 0) {
         while (fn % 2 === 0 && fn !== 0) {
           fn = Math.floor(fn / 2);
@@ -66,7 +69,7 @@ export function rootFromInclusionProof(
         }
       }
     } else {
-      r = hashChildren(r, p);
+      r = node(r, p);
     }
     fn = Math.floor(fn / 2);
     sn = Math.floor(sn / 2);
@@ -84,6 +87,7 @@ export function rootFromInclusionProof(
  * or the proof has the wrong number of hashes.
  * @throws ChaosCoreError MERKLE_INCLUSION_PROOF_INVALID when the proof does
  * not lead to `root`.
+ * @param node - as for {@link rootFromInclusionProof}.
  * @example
  * ```ts
  * verifyInclusion(leafHash(entry), 5, checkpoint.size, proof, checkpoint.rootHash);
@@ -95,8 +99,9 @@ export function verifyInclusion(
   treeSize: bigint | number,
   proof: readonly Uint8Array[],
   root: Uint8Array,
+  node: (left: Uint8Array, right: Uint8Array) => Uint8Array = hashChildren,
 ): void {
-  const computed = rootFromInclusionProof(leafHash, leafIndex, treeSize, proof);
+  const computed = rootFromInclusionProof(leafHash, leafIndex, treeSize, proof, node);
   assertHash(root, "MERKLE_PROOF_MALFORMED", "root");
   if (!equalBytes(computed, root)) {
     throw inclusionInvalid("the proof leads to another root");
