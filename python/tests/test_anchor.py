@@ -5,7 +5,6 @@
 import pytest
 
 from chaoscore.anchor import (
-    SELECTOR_CHECKPOINT_AT,
     TOPIC_ANCHORED,
     AnchorMismatch,
     AnchorUntrusted,
@@ -42,7 +41,6 @@ class FakeNode(JsonRpc):
         self.answers = {
             "eth_chainId": hex(31337),
             "eth_getCode": "0x6080",
-            "eth_call": "0x" + ROOT.hex() + word(SIZE) + word(1_800_000_000) + word(14),
             "eth_getTransactionReceipt": {
                 "status": "0x1", "blockNumber": hex(14), "blockHash": BLOCK_HASH,
                 "logs": [{"address": CONTRACT, "topics": [TOPIC_ANCHORED, LOG_ID],
@@ -66,28 +64,39 @@ def test_a_matching_anchor():
     a = verify_anchor(ANCHOR, SIZE, ROOT, node)
     assert (a.index, a.size, a.root, a.block_number, a.confirmations, a.timestamp) == (
         2, SIZE, "0x" + ROOT.hex(), 14, 3, 1_800_000_000)
-    method, params = node.calls[2]
-    assert method == "eth_call" and params[0]["to"] == CONTRACT
-    assert params[0]["data"] == "0x" + SELECTOR_CHECKPOINT_AT.hex() + LOG_ID[2:] + word(2)
-    assert SELECTOR_CHECKPOINT_AT.hex() == keccak256(b"checkpointAt(bytes32,uint256)")[:4].hex()
+    # event only: no storage read (a group-anchored log has none), so no eth_call
+    assert [m for m, _ in node.calls] == [
+        "eth_chainId", "eth_getCode", "eth_getTransactionReceipt", "eth_getBlockByNumber", "eth_blockNumber"]
+
+
+def receipt_with(*logs, block=14, status="0x1"):
+    return {"eth_getTransactionReceipt": {"status": status, "blockNumber": hex(block), "blockHash": BLOCK_HASH,
+                                          "logs": list(logs)}}
+
+
+def anchored(index=2, size=SIZE, root=ROOT, address=CONTRACT, log_id=LOG_ID):
+    return {"address": address, "topics": [TOPIC_ANCHORED, log_id], "data": "0x" + word(index) + word(size) + root.hex()}
+
+
+def test_a_group_anchor_transaction_with_other_logs_events():
+    other = "0x" + keccak256(b"another shard").hex()
+    node = FakeNode(**receipt_with(anchored(0, 5, bytes(32), log_id=other), anchored()))
+    assert verify_anchor(ANCHOR, SIZE, ROOT, node).index == 2
 
 
 @pytest.mark.parametrize(
     "overrides,reason",
     [
         ({"eth_getCode": "0x"}, "no-contract"),
-        ({"eth_call": _RpcFault("eth_call", {"message": "execution reverted", "data": "0x12345678"})}, "not-anchored"),
-        ({"eth_call": "0x" + ROOT.hex() + word(SIZE + 1) + word(0) + word(14)}, "checkpoint"),
-        ({"eth_call": "0x" + bytes(32).hex() + word(SIZE) + word(0) + word(14)}, "checkpoint"),
-        ({"eth_call": "0x" + ROOT.hex() + word(SIZE) + word(0) + word(15)}, "block"),
+        (receipt_with(anchored(3)), "not-anchored"),
+        (receipt_with(anchored(size=SIZE + 1)), "checkpoint"),
+        (receipt_with(anchored(root=bytes(32))), "checkpoint"),
+        (receipt_with(anchored(), block=15), "block"),
+        (receipt_with(anchored(log_id="0x" + "11" * 32), block=15), "tx"),
         ({"eth_getTransactionReceipt": None}, "tx"),
         ({"eth_getTransactionReceipt": {"status": "0x0", "blockNumber": hex(14), "logs": []}}, "tx"),
-        ({"eth_getTransactionReceipt": {"status": "0x1", "blockNumber": hex(14), "blockHash": BLOCK_HASH, "logs": [
-            {"address": CONTRACT, "topics": [TOPIC_ANCHORED, LOG_ID], "data": "0x" + word(3) + word(SIZE) + ROOT.hex()}]}},
-         "event"),
-        ({"eth_getTransactionReceipt": {"status": "0x1", "blockNumber": hex(14), "blockHash": BLOCK_HASH, "logs": [
-            {"address": "0x" + "00" * 20, "topics": [TOPIC_ANCHORED, LOG_ID], "data": "0x" + word(2) + word(SIZE) + ROOT.hex()}]}},
-         "event"),
+        (receipt_with(anchored(address="0x" + "00" * 20)), "event"),
+        (receipt_with(), "event"),
         ({"eth_getBlockByNumber": {"hash": "0x" + "cc" * 32, "timestamp": "0x1"}}, "reorg"),
     ],
 )
@@ -105,7 +114,7 @@ def test_chain_errors():
         verify_anchor(ANCHOR, SIZE, ROOT, FakeNode(eth_blockNumber=hex(14)), confirmations=2)
     assert e.value.code == "CHAIN_TIMEOUT"
     with pytest.raises(ChainError) as e:
-        verify_anchor(ANCHOR, SIZE, ROOT, FakeNode(eth_call=_RpcFault("eth_call", {"message": "rate limited"})))
+        verify_anchor(ANCHOR, SIZE, ROOT, FakeNode(eth_getTransactionReceipt=_RpcFault("eth_getTransactionReceipt", {"message": "rate limited"})))
     assert e.value.code == "CHAIN_RPC_ERROR"
     with pytest.raises(ChainError) as e:
         verify_anchor(ANCHOR, SIZE, ROOT, FakeNode(eth_chainId=None))

@@ -9,14 +9,18 @@ holding the log key could anchor a forked history in a contract of its own.
 0. `(anchor.chainId, anchor.contract)` is one of `trusted`
    (ReceiptError("RECEIPT_ANCHOR_UNTRUSTED"), before any RPC call);
 1. the RPC serves `anchor.chainId` (`CHAIN_WRONG_CHAIN`);
-2. `checkpointAt(logId, index)` on `anchor.contract` exists and holds the
-   checkpoint's size and root, anchored in block `anchor.blockNumber`;
-3. transaction `txHash` succeeded in that block and emitted
-   `Anchored(logId, index, size, root)` from the contract;
+2. `anchor.contract` holds code;
+3. transaction `txHash` succeeded in block `anchor.blockNumber` and emitted,
+   from the contract's address, `Anchored(logId, index, size, root)` with the
+   checkpoint's size and root. No storage is read (a log anchored through
+   `anchorGroup` has its history in events only): only the trusted contract's
+   code emits logs from its address, and only after its on-chain checks;
 4. that block is canonical, with at least `confirmations` blocks on it.
 
 Mismatches raise ReceiptError("RECEIPT_ANCHOR_MISMATCH") with `reason`
-(log-id, no-contract, not-anchored, checkpoint, block, tx, event, reorg);
+(log-id, no-contract, tx: absent, failed, or in another block without this
+event; block: in another block; event: no Anchored event of this log;
+not-anchored: none at this index; checkpoint: another size or root; reorg);
 RPC problems raise ChainError with a `CHAIN_*` code.
 """
 
@@ -31,7 +35,6 @@ from typing import Any
 from .errors import ReceiptError
 from .util import keccak256
 
-SELECTOR_CHECKPOINT_AT = keccak256(b"checkpointAt(bytes32,uint256)")[:4]
 TOPIC_ANCHORED = "0x" + keccak256(b"Anchored(bytes32,uint256,uint256,bytes32)").hex()
 
 
@@ -131,12 +134,6 @@ def _quantity(v: Any, what: str) -> int:
         raise ChainError("CHAIN_RPC_ERROR", f"{what} is not a hex quantity") from None
 
 
-def _is_revert(fault: _RpcFault) -> bool:
-    data = fault.error.get("data")
-    msg = str(fault.error.get("message", "")).lower()
-    return "revert" in msg or (isinstance(data, str) and data.startswith("0x") and len(data) >= 10)
-
-
 def verify_anchor(
     anchor: dict,
     tree_size: int,
@@ -169,37 +166,30 @@ def verify_anchor(
     code = client.call("eth_getCode", [contract, "latest"])  # 2
     if not isinstance(code, str) or code in ("0x", "0x0", ""):
         raise AnchorMismatch("no-contract", f"no contract at {contract}")
-    data = "0x" + SELECTOR_CHECKPOINT_AT.hex() + log_id[2:] + index.to_bytes(32, "big").hex()
-    try:
-        out = client.call("eth_call", [{"to": contract, "data": data}, "latest"])
-    except _RpcFault as fault:
-        if _is_revert(fault):
-            raise AnchorMismatch("not-anchored", f"checkpoint {index} of log {log_id} is not anchored") from None
-        raise
-    if not isinstance(out, str) or len(out) != 2 + 4 * 64:
-        raise AnchorMismatch("not-anchored", "checkpointAt gave no checkpoint")
-    words = [out[2 + 64 * i : 2 + 64 * (i + 1)] for i in range(4)]
-    on_root, on_size, on_block = "0x" + words[0], int(words[1], 16), int(words[3], 16)
-    if on_size != tree_size or on_root != root_hex:
-        raise AnchorMismatch("checkpoint", f"the chain holds size {on_size}, root {on_root} for this anchor")
-    if on_block != block_number:
-        raise AnchorMismatch("block", f"anchored in block {on_block}, the receipt says {block_number}")
-
     tx = client.call("eth_getTransactionReceipt", [anchor["txHash"]])  # 3
     if not isinstance(tx, dict):
         raise AnchorMismatch("tx", f"transaction {anchor['txHash']} is not on chain")
-    if _quantity(tx.get("status"), "status") != 1 or _quantity(tx.get("blockNumber"), "blockNumber") != block_number:
-        raise AnchorMismatch("tx", "the anchoring transaction failed or is in another block")
-    want_data = "0x" + index.to_bytes(32, "big").hex() + tree_size.to_bytes(32, "big").hex() + root_hex[2:]
-    found = any(
-        isinstance(lg, dict)
-        and str(lg.get("address", "")).lower() == contract
-        and [str(t).lower() for t in lg.get("topics", [])] == [TOPIC_ANCHORED, log_id]
-        and str(lg.get("data", "")).lower() == want_data
-        for lg in tx.get("logs") or []
-    )
-    if not found:
-        raise AnchorMismatch("event", "the transaction did not emit Anchored(logId, index, size, root)")
+    if _quantity(tx.get("status"), "status") != 1:
+        raise AnchorMismatch("tx", "the anchoring transaction failed")
+    of_log = []  # (index, size, root) of the contract's Anchored events of this log
+    for lg in tx.get("logs") or []:
+        if (
+            isinstance(lg, dict)
+            and str(lg.get("address", "")).lower() == contract
+            and [str(t).lower() for t in lg.get("topics", [])] == [TOPIC_ANCHORED, log_id]
+        ):
+            data = str(lg.get("data", "")).lower()
+            if len(data) == 2 + 3 * 64:
+                of_log.append((int(data[2:66], 16), int(data[66:130], 16), "0x" + data[130:]))
+    at_index = next((e for e in of_log if e[0] == index), None)
+    if _quantity(tx.get("blockNumber"), "blockNumber") != block_number:
+        raise AnchorMismatch("tx" if at_index is None else "block", f"the anchoring transaction is not in block {block_number}")
+    if not of_log:
+        raise AnchorMismatch("event", "the transaction did not emit Anchored of this log from the contract")
+    if at_index is None:
+        raise AnchorMismatch("not-anchored", f"the transaction anchored no checkpoint {index} of log {log_id}")
+    if at_index[1] != tree_size or at_index[2] != root_hex:
+        raise AnchorMismatch("checkpoint", f"the chain anchored size {at_index[1]}, root {at_index[2]} for this anchor")
 
     block = client.call("eth_getBlockByNumber", [hex(block_number), False])  # 4
     head = _quantity(client.call("eth_blockNumber", []), "eth_blockNumber")
