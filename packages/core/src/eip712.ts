@@ -388,10 +388,23 @@ export function typedDataDigest<K extends MessageKind>(
   message: TypedMessage<K>,
   domain: SigningDomain,
 ): Uint8Array {
+  return typedDataDigestUnder(kind, message, domainSeparator(domain));
+}
+
+/**
+ * {@link typedDataDigest} under a domain separator already computed (by
+ * {@link domainSeparator}).
+ * @throws ChaosCoreError INVALID_INPUT when the message is malformed.
+ */
+export function typedDataDigestUnder<K extends MessageKind>(
+  kind: K,
+  message: TypedMessage<K>,
+  separator: Uint8Array,
+): Uint8Array {
   const out = new Uint8Array(66);
   out[0] = 0x19;
   out[1] = 0x01;
-  out.set(domainSeparator(domain), 2);
+  out.set(separator, 2);
   out.set(hashStruct(kind, message), 34);
   return keccak256(out);
 }

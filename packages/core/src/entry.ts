@@ -1,5 +1,10 @@
 import { canonicalJson, canonicalJsonBytes } from "./canonical-json.js";
-import { recoverAddress, type SigningDomain, typedDataDigest } from "./eip712.js";
+import {
+  domainSeparator,
+  recoverAddress,
+  type SigningDomain,
+  typedDataDigestUnder,
+} from "./eip712.js";
 import { sha256 } from "./hash.js";
 import type { Address, Hex } from "./hex.js";
 import { bytesToHex } from "./hex.js";
@@ -32,10 +37,26 @@ export function entryLeafHash(entry: LogEntry): Uint8Array {
 
 /** The EIP-712 digest of the entry's message: the action or outcome id. */
 export function entryDigest(entry: LogEntry): Uint8Array {
-  const domain = entryDomain(entry);
+  const separator = entrySeparator(entry);
   return entry.kind === "action"
-    ? typedDataDigest("Action", entry.message, domain)
-    : typedDataDigest("Outcome", entry.message, domain);
+    ? typedDataDigestUnder("Action", entry.message, separator)
+    : typedDataDigestUnder("Outcome", entry.message, separator);
+}
+
+// Entries name few deployments: their separators by the entry's own chainId
+// and verifyingContract text (no BigInt per entry). Only separators computed
+// without error are kept, so a malformed domain fails as domainSeparator does.
+const separators = new Map<string, Uint8Array>();
+
+function entrySeparator(entry: LogEntry): Uint8Array {
+  const key = `${entry.chainId} ${entry.verifyingContract}`;
+  let separator = separators.get(key);
+  if (separator === undefined) {
+    separator = domainSeparator(entryDomain(entry));
+    if (separators.size >= 256) separators.clear();
+    separators.set(key, separator);
+  }
+  return separator;
 }
 
 /** The chain and deployment an entry was signed for. */

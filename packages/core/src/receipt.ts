@@ -266,10 +266,13 @@ function checkEntry(
   } catch (cause) {
     fail("RECEIPT_SIGNATURE_INVALID", `${what} signature is malformed`, cause);
   }
-  const expected = rotatedSigner(entry.message.agent, proof.keyRotations, {
-    chainId: BigInt(entry.chainId),
-    verifyingContract: entry.verifyingContract,
-  });
+  const expected =
+    proof.keyRotations.length === 0
+      ? entry.message.agent
+      : rotatedSigner(entry.message.agent, proof.keyRotations, {
+          chainId: BigInt(entry.chainId),
+          verifyingContract: entry.verifyingContract,
+        });
   if (signer !== expected) {
     fail(
       proof.keyRotations.length === 0
