@@ -7,7 +7,13 @@
  * @module
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { AnchoredCheckpoint, AnchorInput } from "@chaoscore/chain";
+import {
+  type AnchoredCheckpoint,
+  type AnchorInput,
+  type GroupLogState,
+  groupStateHash,
+  logIdOf,
+} from "@chaoscore/chain";
 import { bytesToHex, fail, type Hex, isChaosCoreError } from "@chaoscore/core";
 import { findOnChain, logMismatch, reconcileRecord, recordFromChain } from "./anchor-reconcile.js";
 import {
@@ -81,15 +87,31 @@ async function prepareAnchor(
  * `anchorBatch` (all or nothing, each proof verified on chain) for several.
  * Returns their records after a first reconcile.
  */
-async function sendAnchors(prepared: readonly PreparedAnchor[]): Promise<AnchorRecord[]> {
+async function sendAnchors(
+  prepared: readonly PreparedAnchor[],
+  group?: GroupMode,
+): Promise<AnchorRecord[]> {
   const first = prepared[0];
   if (first === undefined) return [];
   const { ctx } = first;
   try {
     const sent =
-      prepared.length === 1
-        ? await ctx.anchor.anchor(first.input)
-        : await ctx.anchor.anchorBatch(prepared.map((p) => p.input));
+      group !== undefined
+        ? (
+            await ctx.anchor.anchorGroup(
+              group.family,
+              group.state,
+              prepared.map((p) => ({
+                origin: p.input.origin,
+                size: p.input.size,
+                root: p.input.root,
+                proof: p.input.proof ?? [],
+              })),
+            )
+          ).sent
+        : prepared.length === 1
+          ? await ctx.anchor.anchor(first.input)
+          : await ctx.anchor.anchorBatch(prepared.map((p) => p.input));
     for (const p of prepared) {
       await updateAnchor(p.ctx, p.id, {
         tx_hash: sent.hash,
@@ -133,7 +155,7 @@ async function sendAnchors(prepared: readonly PreparedAnchor[]): Promise<AnchorR
 export async function anchorCurrent(ctx: AnchoringContext): Promise<AnchorRecord | null> {
   const step = await prepareAnchor(ctx);
   if ("done" in step) return step.done;
-  const [record] = await sendAnchors([step.send]);
+  const [record] = await sendAnchors([step.send], await groupMode([ctx]));
   return record ?? null;
 }
 
@@ -157,11 +179,52 @@ export async function anchorCurrentAll(
       out.push(null);
     }
   }
-  const records = await sendAnchors(toSend.map((t) => t.prepared));
+  const records =
+    toSend.length === 0
+      ? []
+      : await sendAnchors(
+          toSend.map((t) => t.prepared),
+          await groupMode(ctxs),
+        );
   toSend.forEach((t, i) => {
     out[t.at] = records[i] ?? null;
   });
   return out;
+}
+
+/** How a family is anchored through `anchorGroup`: its family origin and current live state. */
+type GroupMode = { readonly family: string; readonly state: GroupLogState[] };
+
+/**
+ * Whether the logs of `ctxs` (a family, shard 0 first) go through `anchorGroup` (one storage
+ * write per transaction, docs/spec/contracts.md "Groups"): yes unless a log has a legacy
+ * (storage) history on chain, so existing deployments keep the legacy path. The group is named
+ * by shard 0's origin; its live state is rebuilt from the contract's events and checked against
+ * the stored `groupState`.
+ * @throws ChaosCoreError CHAIN_TIMEOUT when the rebuilt state does not
+ * hash to the stored one (events not yet visible): the next pass tries again.
+ */
+async function groupMode(ctxs: readonly AnchoringContext[]): Promise<GroupMode | undefined> {
+  const first = ctxs[0];
+  if (first === undefined) return undefined;
+  for (const ctx of ctxs) {
+    const [stored] = await ctx.anchor.read("count", [logIdOf(ctx.log.origin)]);
+    if (stored !== 0n) return undefined;
+  }
+  const family = first.log.origin;
+  const state = await first.anchor.rebuildGroupState(family);
+  const onChain = (await first.anchor.groupState(family)).toLowerCase();
+  if (groupStateHash(state).toLowerCase() !== onChain) {
+    fail(
+      "CHAIN_TIMEOUT",
+      `the anchor group of ${family} could not be rebuilt from its events yet`,
+      {
+        family,
+        groupState: onChain,
+      },
+    );
+  }
+  return { family, state };
 }
 
 /** Checks that the chain's latest checkpoint of this log is a checkpoint of the local log. */
