@@ -23,7 +23,9 @@ function verifyBoth(
   const run = ({ index, proof }: { index: number; proof: string[] }) => {
     try {
       const decoded = proof.map((p) => memo.decode(p));
-      verifyInclusion(leaves[index] as Uint8Array, index, leaves.length, decoded, root, memo.node);
+      verifyInclusion(leaves[index] as Uint8Array, index, leaves.length, decoded, root, (l, r) =>
+        memo.node(l, r),
+      );
       return "ok";
     } catch (e) {
       return codeOf(() => {

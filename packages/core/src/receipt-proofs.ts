@@ -27,7 +27,7 @@ export class ReceiptProofMemo {
   }
 
   /** `hashChildren(left, right)`, hashed once per receipt. */
-  readonly node = (left: Uint8Array, right: Uint8Array): Uint8Array => {
+  node(left: Uint8Array, right: Uint8Array): Uint8Array {
     const nodes = this.#nodes;
     for (let i = 0; i < nodes.length; i += 3) {
       if (same(nodes[i] as Uint8Array, left) && same(nodes[i + 1] as Uint8Array, right)) {
@@ -37,7 +37,7 @@ export class ReceiptProofMemo {
     const hash = hashChildren(left, right);
     nodes.push(left, right, hash);
     return hash;
-  };
+  }
 }
 
 function same(a: Uint8Array, b: Uint8Array): boolean {

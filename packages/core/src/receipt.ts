@@ -288,7 +288,7 @@ function checkEntry(
       checkpoint.size,
       proof.inclusionProof.map((h) => proofs.decode(h)),
       checkpoint.rootHash,
-      proofs.node,
+      (left, right) => proofs.node(left, right),
     );
   } catch (cause) {
     fail("RECEIPT_INCLUSION_INVALID", `${what} is not included in the checkpoint's tree`, cause);
