@@ -4,7 +4,8 @@
  * in chaoscore_tile_lean_answers_total) with the same bytes and headers as the tile route (read here with
  * `inject`, which never takes the lean path), and everything else falls
  * through to the route: misses, partial tiles, bad paths with their codes,
- * HEAD, conditional requests, queries, credentials, and a gateway with rate limits.
+ * HEAD, conditional requests, queries, credentials, a caller over the rate
+ * limit (whose lean answers count in the limit's store), and a gateway behind a proxy.
  */
 import { openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -133,20 +134,67 @@ describe("lean path for cached tiles (no rate limits, no replica)", () => {
   });
 });
 
-describe("lean path off when a request is rate limited", () => {
+describe("lean path with the per-caller rate limit", () => {
   let t: Awaited<ReturnType<typeof open>>;
   beforeAll(async () => {
-    t = await open({});
+    t = await open({ rateLimit: 10 });
   }, 60_000);
   afterAll(async () => {
     await t?.g.close();
   });
 
-  it("answers every tile through the route, with its rate-limit headers", async () => {
+  it("counts lean answers in the route's store, sends its headers, and lets the route refuse a caller over the limit", async () => {
+    // Every request over the port here is the same caller (127.0.0.1): 10 a minute.
+    const tile = "/log/tile/0/000";
+    const first = await t.get(tile); // the route: 9 left
+    const leanBefore = await t.lean();
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await t.get(tile)); // lean: 8, 7, 6, 5 left
+    expect((await t.lean()) - leanBefore).toBe(4);
+    for (let i = 0; i < 5; i++) answers.push(await t.get(tile)); // lean: 4 … 0 left
+    const { "x-ratelimit-remaining": _r, "x-ratelimit-reset": _s, ...same } = first.headers;
+    expect(first.headers["x-ratelimit-remaining"]).toBe("9");
+    expect(answers.map((a) => a.headers["x-ratelimit-remaining"])).toEqual([
+      "8",
+      "7",
+      "6",
+      "5",
+      "4",
+      "3",
+      "2",
+      "1",
+      "0",
+    ]);
+    for (const a of answers) {
+      expect(a.body.equals(first.body)).toBe(true);
+      const { "x-ratelimit-remaining": _a, "x-ratelimit-reset": reset, ...rest } = a.headers;
+      expect(rest).toEqual(same);
+      expect(rest["x-ratelimit-limit"]).toBe("10");
+      expect(Number(reset)).toBeGreaterThan(0);
+    }
+    const leanAnswers = await t.lean();
+    const refused = await t.get(tile); // over the limit: the route refuses
+    expect([refused.status, JSON.parse(refused.body.toString()).code]).toEqual([
+      429,
+      "GATEWAY_RATE_LIMITED",
+    ]);
+    expect(await t.lean()).toBe(leanAnswers);
+  });
+});
+
+describe("lean path off behind a trusted proxy", () => {
+  let t: Awaited<ReturnType<typeof open>>;
+  beforeAll(async () => {
+    t = await open({ rateLimit: false, trustProxy: true });
+  }, 60_000);
+  afterAll(async () => {
+    await t?.g.close();
+  });
+
+  it("answers every tile through the route (the caller's address is the proxy's to say)", async () => {
     const first = await t.get("/log/tile/0/000");
     const again = await t.get("/log/tile/0/000");
     expect(again.body.equals(first.body)).toBe(true);
-    expect(again.headers["x-ratelimit-limit"]).toBe("60000");
     // Not installed at all: no counter of lean answers.
     expect((await t.inject("/metrics")).body.toString()).not.toContain(
       "chaoscore_tile_lean_answers_total",

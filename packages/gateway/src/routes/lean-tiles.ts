@@ -6,9 +6,14 @@
  * through to Fastify untouched: a miss, a partial tile, a malformed path,
  * HEAD, a conditional request (If-None-Match), a request with a query, an
  * Origin, credentials (Authorization or an agent signature) or
- * `ChaosCore-Min-Size`, a gateway with a read replica or rate limits (their
- * answers carry per-request headers and counts), and every request once the
- * gateway is closing.
+ * `ChaosCore-Min-Size`, and every request once the gateway is closing. A
+ * gateway with a read replica (its answers name the side read), a limit per
+ * address or per gateway, or a proxy it trusts (the client's address comes
+ * from `X-Forwarded-For`) does not install it. The per-caller rate limit
+ * (`@fastify/rate-limit`, on by default) is taken in the plugin's own store,
+ * under the key the route would use (an anonymous caller's address), and its
+ * `X-RateLimit-*` headers are sent; a caller over the limit falls through to
+ * the route, which refuses it.
  *
  * What the answer keeps: the status, the bytes and the strong ETag of the
  * tile route, and every other header as the tile route sent it — the header
@@ -26,7 +31,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { Counter } from "prom-client";
 import { hasAgentSignature } from "../auth.js";
 import type { GatewayApp, GatewayContext } from "../gateway-options.js";
-import type { ImmutableCache } from "./immutable-cache.js";
+import type { CachedBody, ImmutableCache } from "./immutable-cache.js";
 
 /** The caches of full tiles and entry bundles that the lean path reads. */
 export type TileCaches = {
@@ -94,9 +99,11 @@ export function serveCachedTilesFirst(
     done: (error: null, payload: unknown) => void,
   ) => void;
 } {
-  const limited =
-    ctx.rateLimit !== false || ctx.ipRateLimit !== undefined || ctx.globalRateLimit !== undefined;
-  if (ctx.reads !== undefined || limited) return {};
+  const otherLimits = ctx.ipRateLimit !== undefined || ctx.globalRateLimit !== undefined;
+  const proxied = ctx.trustProxy !== undefined && ctx.trustProxy !== false;
+  if (ctx.reads !== undefined || otherLimits || proxied) return {};
+  // The per-caller limit of rate-limits.ts, in the plugin's own store (undefined: no limit).
+  const limit = ctx.rateLimit === false ? undefined : app.createRateLimit();
   /** The header list of the route's 200 answer to an eligible request, once it has sent one. */
   let template: string[] | undefined;
   let closing = false;
@@ -126,12 +133,14 @@ export function serveCachedTilesFirst(
     headers: readonly string[],
     cached: { body: Buffer; etag: string },
     route: "active" | "shard",
+    limits: readonly string[] = [],
   ): void => {
     const logging = LOGGED_LEVELS.has(log.level);
     const reqId = logging ? `req-${crypto.randomUUID()}` : "";
     if (logging) log.info({ reqId, req: requestSummary(req) }, "incoming request");
     res.writeHead(200, [
       ...headers,
+      ...limits,
       "etag",
       cached.etag,
       "content-length",
@@ -162,20 +171,37 @@ export function serveCachedTilesFirst(
     const started = performance.now();
     const url = req.url ?? "";
     const shard = SHARD_PATH.exec(url);
-    if (shard !== null) {
-      const cached = hit(shard[2] as string, shard[1] as string);
+    const serve = (cached: CachedBody | undefined, route: "active" | "shard") => {
       if (cached === undefined) return fastifyHandler(req, res);
-      return answer(req, res, started, headers, cached, "shard");
-    }
+      if (limit === undefined) return answer(req, res, started, headers, cached, route);
+      // As the route's preHandler would: one count for this caller, in the same store.
+      const caller = {
+        principal: { kind: "anonymous" },
+        ip: req.socket.remoteAddress ?? "",
+        routeOptions: { config: {} },
+      } as unknown as FastifyRequest;
+      limit(caller).then(
+        (taken) => {
+          // Over the limit (or not counted): the route answers, and refuses.
+          if (taken.isAllowed || taken.isExceeded || closing) return fastifyHandler(req, res);
+          answer(req, res, started, headers, cached, route, [
+            "x-ratelimit-limit",
+            String(taken.max),
+            "x-ratelimit-remaining",
+            String(taken.remaining),
+            "x-ratelimit-reset",
+            String(taken.ttlInSeconds),
+          ]);
+        },
+        () => fastifyHandler(req, res),
+      );
+    };
+    if (shard !== null) return serve(hit(shard[2] as string, shard[1] as string), "shard");
     const active = ACTIVE_PATH.exec(url);
     if (active === null) return fastifyHandler(req, res);
     // The active shard as the tile route reads it (a read of the last second is reused).
     ctx.engine.logs.active().then(
-      (logNow) => {
-        const cached = closing ? undefined : hit(active[1] as string, logNow.id);
-        if (cached === undefined) fastifyHandler(req, res);
-        else answer(req, res, started, headers, cached, "active");
-      },
+      (logNow) => serve(closing ? undefined : hit(active[1] as string, logNow.id), "active"),
       () => fastifyHandler(req, res),
     );
   });
