@@ -74,7 +74,7 @@ const PER_REQUEST = new Set([
  * Whether a request may take the lean path at all: a plain GET of a full tile
  * with no header or query that the normal route would act on.
  */
-export function isLeanCandidate(req: IncomingMessage): boolean {
+function isLeanCandidate(req: IncomingMessage): boolean {
   if (req.method !== "GET") return false;
   const headers = req.headers;
   for (const h of FALL_THROUGH_HEADERS) if (headers[h] !== undefined) return false;
