@@ -30,6 +30,11 @@ export type AnchoringContext = {
   readonly confirmations: number;
   readonly cardUri: (agentId: string) => string;
   readonly now: () => Date;
+  /**
+   * The final size of a frozen shard (absent for an active log): anchored at that size through
+   * `anchorGroup`, it retires from the group's live state.
+   */
+  readonly frozenSize?: number;
 };
 
 /** An error as stored in `last_error`: its code and message, at most 1,000 characters. */

@@ -336,8 +336,19 @@ export class AnchoringService implements AnchorDirectory {
     for (const shard of shards) {
       out.push(
         shard.id === this.#ctx.log.id
-          ? this.#ctx
-          : { ...this.#ctx, log: await family.get(shard.id) },
+          ? {
+              ...this.#ctx,
+              ...(shard.state === "frozen" && shard.frozenSize !== undefined
+                ? { frozenSize: shard.frozenSize }
+                : {}),
+            }
+          : {
+              ...this.#ctx,
+              log: await family.get(shard.id),
+              ...(shard.state === "frozen" && shard.frozenSize !== undefined
+                ? { frozenSize: shard.frozenSize }
+                : {}),
+            },
       );
     }
     return out;

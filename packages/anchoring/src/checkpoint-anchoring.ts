@@ -106,6 +106,7 @@ async function sendAnchors(
                 size: p.input.size,
                 root: p.input.root,
                 proof: p.input.proof ?? [],
+                retire: p.ctx.frozenSize === p.size,
               })),
             )
           ).sent
