@@ -99,7 +99,8 @@ export function serveCachedTilesFirst(
     done: (error: null, payload: unknown) => void,
   ) => void;
 } {
-  const otherLimits = ctx.ipRateLimit !== undefined || ctx.globalRateLimit !== undefined;
+  // As rate-limits.ts reads them: a limit of 0 (or none) is no limit.
+  const otherLimits = Boolean(ctx.ipRateLimit || ctx.globalRateLimit);
   const proxied = ctx.trustProxy !== undefined && ctx.trustProxy !== false;
   if (ctx.reads !== undefined || otherLimits || proxied) return {};
   // The per-caller limit of rate-limits.ts, in the plugin's own store (undefined: no limit).
@@ -110,10 +111,14 @@ export function serveCachedTilesFirst(
   app.addHook("preClose", async () => {
     closing = true;
   });
-  const observers = {
-    active: ctx.metrics.requestDuration.labels("GET", ACTIVE_ROUTE, "200"),
-    shard: ctx.metrics.requestDuration.labels("GET", SHARD_ROUTE, "200"),
-  };
+  // Each route's series, made on its first answer (as Fastify's onResponse hook would).
+  const observers: Partial<Record<"active" | "shard", { observe(seconds: number): void }>> = {};
+  const observer = (route: "active" | "shard") =>
+    (observers[route] ??= ctx.metrics.requestDuration.labels(
+      "GET",
+      route === "active" ? ACTIVE_ROUTE : SHARD_ROUTE,
+      "200",
+    ));
   const log = app.log;
   const leanAnswers = new Counter({
     name: "chaoscore_tile_lean_answers_total",
@@ -148,7 +153,7 @@ export function serveCachedTilesFirst(
     ]);
     res.end(cached.body);
     const seconds = (performance.now() - started) / 1000;
-    observers[route].observe(seconds);
+    observer(route).observe(seconds);
     leanAnswers.inc();
     if (logging) {
       log.info(
