@@ -57,6 +57,12 @@ export type AnchoredEvent = {
 
 export { logIdOf };
 
+/**
+ * Blocks under the head after which an `Anchored` event of a group log is taken as settled: the
+ * history read from events keeps the settled part and asks the chain only for the blocks after it.
+ */
+export const SETTLED_DEPTH = 64n;
+
 /** The checkpoint struct as the contract returns it. */
 type CheckpointStruct = FunctionResult<"CheckpointAnchor", "checkpointAt">[0];
 
@@ -73,6 +79,15 @@ type CheckpointStruct = FunctionResult<"CheckpointAnchor", "checkpointAt">[0];
  * ```
  */
 export class CheckpointAnchorContract extends ContractClient<"CheckpointAnchor"> {
+  /**
+   * Each group log's settled history (events at least {@link SETTLED_DEPTH} blocks under the head
+   * when read) and the first block not read into it: later reads of the latest state scan only
+   * the blocks after it, so an anchoring pass does not rescan the chain from the deployment.
+   */
+  readonly #settled = new Map<Hex, { next: bigint; checkpoints: AnchoredCheckpoint[] }>();
+  /** Each group's settled `GroupJoined` / `GroupRetired` logs (as {@link #settled}). */
+  readonly #members = new Map<Hex, { next: bigint; joined: Hex[]; retired: Hex[] }>();
+
   constructor(options: ContractOptions) {
     super("CheckpointAnchor", options);
   }
@@ -221,16 +236,32 @@ export class CheckpointAnchorContract extends ContractClient<"CheckpointAnchor">
    */
   async rebuildGroupState(familyOrigin: string, tag?: BlockTag): Promise<GroupLogState[]> {
     const group = groupIdOf(familyOrigin);
-    const toBlock = tag ?? "latest";
-    const joined = await this.queryEvents("GroupJoined", { args: { group }, toBlock });
-    const retired = new Set(
-      (await this.queryEvents("GroupRetired", { args: { group }, toBlock })).map((e) =>
-        String(e.args.logId).toLowerCase(),
-      ),
-    );
+    const head = tag === undefined || tag === "latest" ? await this.client.getBlockNumber() : null;
+    const settled = head === null ? undefined : this.#members.get(group);
+    const range = {
+      ...(settled === undefined ? {} : { fromBlock: settled.next }),
+      toBlock: head ?? tag ?? "latest",
+    };
+    const logIds = async (event: "GroupJoined" | "GroupRetired") =>
+      (await this.queryEvents(event, { args: { group }, ...range })).map((e) => ({
+        logId: String(e.args.logId).toLowerCase() as Hex,
+        block: BigInt(e.log.blockNumber),
+      }));
+    const [joinedNow, retiredNow] = [await logIds("GroupJoined"), await logIds("GroupRetired")];
+    const joined = [...(settled?.joined ?? []), ...joinedNow.map((e) => e.logId)];
+    const retired = new Set([...(settled?.retired ?? []), ...retiredNow.map((e) => e.logId)]);
+    if (head !== null && head - SETTLED_DEPTH >= (settled?.next ?? this.deploymentBlock)) {
+      const upTo = head - SETTLED_DEPTH;
+      const keep = (list: { logId: Hex; block: bigint }[]) =>
+        list.filter((e) => e.block <= upTo).map((e) => e.logId);
+      this.#members.set(group, {
+        next: upTo + 1n,
+        joined: [...(settled?.joined ?? []), ...keep(joinedNow)],
+        retired: [...(settled?.retired ?? []), ...keep(retiredNow)],
+      });
+    }
     const out: GroupLogState[] = [];
-    for (const j of joined) {
-      const logId = String(j.args.logId).toLowerCase() as Hex;
+    for (const logId of joined) {
       if (retired.has(logId)) continue;
       const last = (await this.#groupHistory(logId, tag))?.at(-1);
       if (last === undefined) continue;
@@ -246,12 +277,16 @@ export class CheckpointAnchorContract extends ContractClient<"CheckpointAnchor">
   async #groupHistory(logId: Hex, tag?: BlockTag): Promise<AnchoredCheckpoint[] | undefined> {
     const [group] = await this.read("groupOf", [logId], tag);
     if (BigInt(group) === 0n) return undefined;
+    // The latest state reuses the settled history; a read at another block scans it all.
+    const head = tag === undefined || tag === "latest" ? await this.client.getBlockNumber() : null;
+    const settled = head === null ? undefined : this.#settled.get(logId);
     const events = await this.queryEvents("Anchored", {
       args: { logId },
-      toBlock: tag ?? "latest",
+      ...(settled === undefined ? {} : { fromBlock: settled.next }),
+      toBlock: head ?? tag ?? "latest",
     });
     const times = new Map<bigint, bigint>();
-    const out: AnchoredCheckpoint[] = [];
+    const out: AnchoredCheckpoint[] = [...(settled?.checkpoints ?? [])];
     for (const e of events) {
       const blockNumber = BigInt(e.log.blockNumber);
       let timestamp = times.get(blockNumber);
@@ -269,7 +304,15 @@ export class CheckpointAnchorContract extends ContractClient<"CheckpointAnchor">
       });
     }
     out.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
-    return out.filter((cp, i) => cp.index === BigInt(i)); // a gap would be a reorg in flight
+    const history = out.filter((cp, i) => cp.index === BigInt(i)); // a gap would be a reorg in flight
+    if (head !== null && head - SETTLED_DEPTH >= (settled?.next ?? this.deploymentBlock)) {
+      const upTo = head - SETTLED_DEPTH;
+      this.#settled.set(logId, {
+        next: upTo + 1n,
+        checkpoints: history.filter((cp) => cp.blockNumber <= upTo),
+      });
+    }
+    return history;
   }
 
   /** Whether `account` holds ANCHORER_ROLE. */

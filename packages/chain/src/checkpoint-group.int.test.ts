@@ -1,7 +1,7 @@
 /** The CheckpointAnchor's group path (`anchorGroup`) on a real anvil: anchors, and every refusal. */
 import { bytesToHex, sha256Hex } from "@chaoscore/core";
 import { describe, expect, it } from "vitest";
-import { logIdOf } from "./checkpoint-anchor.js";
+import { logIdOf, SETTLED_DEPTH } from "./checkpoint-anchor.js";
 import {
   type GroupLogState,
   groupIdOf,
@@ -111,6 +111,51 @@ describe("CheckpointAnchor groups", () => {
     const rebuilt = await anchor.rebuildGroupState(family);
     expect(rebuilt).toEqual(state.map((s) => ({ ...s, logId: s.logId.toLowerCase() })));
     expect(groupStateHash(rebuilt)).toBe(await anchor.groupState(family));
+  });
+
+  it("reads a group log's settled history once; later reads ask only for the blocks after it", async () => {
+    const other = "cache.example/0";
+    const first = await chain.contracts.anchor.anchorGroup(
+      other,
+      [],
+      [{ origin: other, size: 5, root: tree.root(5) }],
+    );
+    await first.sent.wait();
+    // A wrapper of its own: nothing settled yet.
+    const { anchor } = await chain.as(chain.deployer);
+    await chain.client.request("anvil_mine", [`0x${(SETTLED_DEPTH + 6n).toString(16)}`]);
+    const froms: bigint[] = [];
+    const getLogs = chain.client.getLogs.bind(chain.client);
+    chain.client.getLogs = async (filter) => {
+      froms.push(BigInt(filter.fromBlock ?? 0));
+      return getLogs(filter);
+    };
+    try {
+      expect((await anchor.latest(other))?.size).toBe(5n);
+      expect(await anchor.rebuildGroupState(other)).toEqual(first.next);
+      expect(Math.min(...froms.map(Number))).toBe(Number(anchor.deploymentBlock));
+      // Settled: the next reads start past the settled blocks.
+      froms.length = 0;
+      const settledTo = (await chain.client.getBlockNumber()) - SETTLED_DEPTH;
+      const second = await anchor.anchorGroup(other, first.next, [
+        { origin: other, size: 9, root: tree.root(9), proof: tree.consistency(5, 9) },
+      ]);
+      await second.sent.wait();
+      const history = await anchor.history(other);
+      expect(history.map((cp) => [cp.index, cp.size])).toEqual([
+        [0n, 5n],
+        [1n, 9n],
+      ]);
+      expect(await anchor.rebuildGroupState(other)).toEqual(second.next);
+      expect(groupStateHash(second.next)).toBe(await anchor.groupState(other));
+      expect(froms.length).toBeGreaterThan(0);
+      expect(froms.every((from) => from > settledTo)).toBe(true);
+      // The same answers as a full scan (a read at a block tag reads everything).
+      const head = await chain.client.getBlockNumber();
+      expect(await anchor.history(other, { tag: head })).toEqual(history);
+    } finally {
+      chain.client.getLogs = getLogs;
+    }
   });
 
   it("refuses a current state that does not hash to the stored one, and a replay", async () => {
