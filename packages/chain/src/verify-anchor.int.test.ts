@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { deployContracts, openContracts } from "./deploy.js";
 import { LocalSigner } from "./signer.js";
 import { expectCode, useTestChain } from "./test-support/chain.js";
+import type { SentTransaction } from "./types.js";
 import { verifyReceiptAnchor } from "./verify-anchor.js";
 
 const chain = useTestChain();
@@ -25,21 +26,27 @@ const trusted = () => ({
   trustedLogKey: keys.verifierKey,
 });
 
-beforeAll(async () => {
+/**
+ * The receipt of a one-leaf log whose checkpoint `signerKey` signs, anchored by `send(root)`
+ * (the action is signed by a key made from `seed`).
+ */
+async function anchoredOneLeaf(
+  origin: string,
+  signerKey: string,
+  seed: number,
+  send: (root: Uint8Array) => Promise<SentTransaction>,
+): Promise<Receipt> {
   const { entry } = signAction({
-    privateKey: Uint8Array.from({ length: 32 }, (_, i) => i + 1),
+    privateKey: Uint8Array.from({ length: 32 }, (_, i) => i + seed),
     chainId: chain.anvil.chainId,
     actionType: "test.act",
     nonce: 1,
   });
   const root = leafHash(encodeEntry(entry));
-  const checkpoint = signCheckpoint(
-    { origin: ORIGIN, size: 1, rootHash: root, extensions: [] },
-    keys.signerKey,
-  );
-  const sent = await chain.contracts.anchor.anchor({ origin: ORIGIN, size: 1, root });
+  const checkpoint = signCheckpoint({ origin, size: 1, rootHash: root, extensions: [] }, signerKey);
+  const sent = await send(root);
   const mined = await sent.wait();
-  receipt = {
+  return {
     format: RECEIPT_FORMAT,
     action: { entry, leafIndex: 0, inclusionProof: [], keyRotations: [] },
     outcome: null,
@@ -47,13 +54,19 @@ beforeAll(async () => {
     anchor: {
       chainId: chain.anvil.chainId.toString(),
       contract: chain.contracts.anchor.address.toLowerCase() as `0x${string}`,
-      logId: keccak256Hex(ORIGIN),
+      logId: keccak256Hex(origin),
       index: 0,
       txHash: sent.hash,
       blockNumber: Number(mined.blockNumber),
     },
     attestation: null,
   };
+}
+
+beforeAll(async () => {
+  receipt = await anchoredOneLeaf(ORIGIN, keys.signerKey, 1, (root) =>
+    chain.contracts.anchor.anchor({ origin: ORIGIN, size: 1, root }),
+  );
   verifyReceipt(receipt, keys.verifierKey);
 });
 
@@ -237,38 +250,17 @@ describe("verifyReceiptAnchor of a group anchor (anchorGroup: no storage, events
   it("confirms the Anchored event of the trusted contract, and names a changed index or root", async () => {
     const origin = "chaoscore.test/log/verify-anchor-group";
     const groupKeys = generateNoteKey(origin);
-    const { entry } = signAction({
-      privateKey: Uint8Array.from({ length: 32 }, (_, i) => i + 7),
-      chainId: chain.anvil.chainId,
-      actionType: "test.act",
-      nonce: 1,
+    const grouped = await anchoredOneLeaf(origin, groupKeys.signerKey, 7, async (root) => {
+      const { sent } = await chain.contracts.anchor.anchorGroup(
+        origin,
+        [],
+        [
+          { origin, size: 1, root },
+          { origin: `${origin}/other`, size: 3, root: `0x${"22".repeat(32)}` },
+        ],
+      );
+      return sent;
     });
-    const root = leafHash(encodeEntry(entry));
-    const checkpoint = signCheckpoint(
-      { origin, size: 1, rootHash: root, extensions: [] },
-      groupKeys.signerKey,
-    );
-    const { sent } = await chain.contracts.anchor.anchorGroup(
-      origin,
-      [],
-      [
-        { origin, size: 1, root },
-        { origin: `${origin}/other`, size: 3, root: `0x${"22".repeat(32)}` },
-      ],
-    );
-    const mined = await sent.wait();
-    const grouped: Receipt = {
-      ...receipt,
-      checkpoint,
-      anchor: {
-        chainId: chain.anvil.chainId.toString(),
-        contract: chain.contracts.anchor.address.toLowerCase() as `0x${string}`,
-        logId: keccak256Hex(origin),
-        index: 0,
-        txHash: sent.hash,
-        blockNumber: Number(mined.blockNumber),
-      },
-    };
     const options = { client: chain.client, ...trusted(), trustedLogKey: groupKeys.verifierKey };
     expect(await verifyReceiptAnchor(grouped, options)).toMatchObject({ index: 0, size: 1 });
     const anchor = grouped.anchor as NonNullable<Receipt["anchor"]>;

@@ -23,6 +23,19 @@ const runs = process.env.CI ? 200 : 30;
 const KEY = hexToBytes(`0x${"42".repeat(32)}`);
 const wallet = new Wallet(bytesToHex(KEY));
 const agent = privateKeyToAddress(KEY);
+/** An Action with every field at its smallest valid value. */
+const MINIMAL_ACTION: ActionMessage = {
+  agent,
+  studio: "",
+  task: "",
+  actionType: "t",
+  payloadHash: ZERO_HASH,
+  parents: [],
+  attestationHash: ZERO_HASH,
+  timestamp: "1",
+  nonce: "1",
+  expiry: "2",
+};
 
 const hex32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map(bytesToHex);
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map(String);
@@ -71,18 +84,7 @@ describe("typedDataDigest", () => {
   });
 
   it("changes with the chain id", () => {
-    const m: ActionMessage = {
-      agent,
-      studio: "",
-      task: "",
-      actionType: "t",
-      payloadHash: ZERO_HASH,
-      parents: [],
-      attestationHash: ZERO_HASH,
-      timestamp: "1",
-      nonce: "1",
-      expiry: "2",
-    };
+    const m = MINIMAL_ACTION;
     expect(bytesToHex(typedDataDigest("Action", m, dom(1n)))).not.toBe(
       bytesToHex(typedDataDigest("Action", m, dom(2n))),
     );
@@ -132,18 +134,7 @@ describe("hashStruct", () => {
     }
   });
 
-  const action: ActionMessage = {
-    agent,
-    studio: "",
-    task: "",
-    actionType: "t",
-    payloadHash: ZERO_HASH,
-    parents: [],
-    attestationHash: ZERO_HASH,
-    timestamp: "1",
-    nonce: "1",
-    expiry: "2",
-  };
+  const action = MINIMAL_ACTION;
   it.each([
     ["a sparse parents array", new Array(2)],
     ["an uppercase parent", [`0x${"AB".repeat(32)}`]],

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { isChaosCoreError } from "./errors.js";
 import { base64ToBytes, bytesToBase64, bytesToHex } from "./hex.js";
 import {
   codeOf,
@@ -12,51 +13,42 @@ import { rootFromLeafHashes } from "./merkle/tree.js";
 import { verifyInclusion } from "./merkle.js";
 import { ReceiptProofMemo } from "./receipt-proofs.js";
 
-/** Verifies two inclusion proofs in one tree as verifyReceipt does: one memo for both. */
+/**
+ * Verifies two inclusion proofs in one tree: with one memo for both, as verifyReceipt does, or
+ * (`memo: false`) each plainly. Each result is "ok" or the refusal's code.
+ */
 function verifyBoth(
   leaves: Uint8Array[],
   first: { index: number; proof: string[] },
   second: { index: number; proof: string[] },
+  { memo = true }: { memo?: boolean } = {},
 ): { first: string; second: string } {
   const root = rootFromLeafHashes(leaves);
-  const memo = new ReceiptProofMemo();
-  const run = ({ index, proof }: { index: number; proof: string[] }) => {
+  const shared = memo ? new ReceiptProofMemo() : undefined;
+  const run = ({ index, proof }: { index: number; proof: string[] }): string => {
+    const check = () =>
+      shared === undefined
+        ? verifyInclusion(
+            leaves[index] as Uint8Array,
+            index,
+            leaves.length,
+            proof.map((p) => base64ToBytes(p)),
+            root,
+          )
+        : verifyInclusion(
+            leaves[index] as Uint8Array,
+            index,
+            leaves.length,
+            proof.map((p) => shared.decode(p)),
+            root,
+            (l, r) => shared.node(l, r),
+          );
     try {
-      const decoded = proof.map((p) => memo.decode(p));
-      verifyInclusion(leaves[index] as Uint8Array, index, leaves.length, decoded, root, (l, r) =>
-        memo.node(l, r),
-      );
+      check();
       return "ok";
     } catch (e) {
-      return codeOf(() => {
-        throw e;
-      });
-    }
-  };
-  return { first: run(first), second: run(second) };
-}
-
-/** The same two checks without a memo. */
-function verifyBothPlain(
-  leaves: Uint8Array[],
-  first: { index: number; proof: string[] },
-  second: { index: number; proof: string[] },
-): { first: string; second: string } {
-  const root = rootFromLeafHashes(leaves);
-  const run = ({ index, proof }: { index: number; proof: string[] }) => {
-    try {
-      verifyInclusion(
-        leaves[index] as Uint8Array,
-        index,
-        leaves.length,
-        proof.map((p) => base64ToBytes(p)),
-        root,
-      );
-      return "ok";
-    } catch (e) {
-      return codeOf(() => {
-        throw e;
-      });
+      if (isChaosCoreError(e)) return e.code;
+      throw e;
     }
   };
   return { first: run(first), second: run(second) };
@@ -104,7 +96,7 @@ describe("ReceiptProofMemo", () => {
             const i = where % target.proof.length;
             const bytes = base64ToBytes(target.proof[i]);
             target.proof[i] = bytesToBase64(flipBit(bytes, bit % 256));
-            const plain = verifyBothPlain(leaves, first, second);
+            const plain = verifyBoth(leaves, first, second, { memo: false });
             expect(plain[tamperFirst ? "first" : "second"]).toBe("MERKLE_INCLUSION_PROOF_INVALID");
             expect(verifyBoth(leaves, first, second)).toEqual(plain);
           }
