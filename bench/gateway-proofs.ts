@@ -1,11 +1,13 @@
 /**
  * Proof serving of `npm run bench -- gateway`: a log of `leaves` leaves
  * (synthetic 64-byte leaves appended through the log's own writer, 10,000 per
- * transaction), then over HTTP — the gateway on loopback, autocannon in its
- * own process (gateway-reads.ts) — random inclusion proofs/s and random full
- * tiles/s, each cold (right after start) and in the steady state (after every
- * full level-0 tile was read once), and the `Cache-Control` of a full tile; beside it, the append and
- * inclusion-proof cost at 1,000,000 vs 1,000 leaves.
+ * transaction), then over HTTP — the gateway on loopback, the load generator
+ * in its own process (wrk, see wrk.ts; or autocannon, gateway-reads.ts) —
+ * random inclusion proofs/s and random full tiles/s, each cold (right after
+ * start) and in the steady state (after every full level-0 tile was read
+ * once), with autocannon's steady figures beside wrk's; the `Cache-Control`
+ * of a full tile; and the append and inclusion-proof cost at 1,000,000 vs
+ * 1,000 leaves.
  */
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -16,18 +18,12 @@ import type { Engine } from "@chaoscore/engine";
 import { buildGateway, gatewayServices, tileIndexPath } from "@chaoscore/gateway";
 import { type Db, TransparencyLog } from "@chaoscore/log";
 import { goal } from "./machine.js";
+import { type Reads, runWrk } from "./wrk.js";
+
+/** The read-load generator: wrk (its path) or autocannon (gateway-reads.ts). */
+export type ReadGenerator = { kind: "wrk"; path: string } | { kind: "autocannon" };
 
 type Opened = { engine: Engine; db: Db; cleanup: () => Promise<void> };
-
-type Reads = {
-  requests: number;
-  ok: number;
-  non2xx: number;
-  errors: number;
-  seconds: number;
-  p50: number;
-  p99: number;
-};
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -79,13 +75,27 @@ async function proofCost(engine: Engine, db: Db): Promise<number> {
   return median(times);
 }
 
+/** One pass of random reads: inclusion proofs at `size`, or full level-0 tiles of a log of `size`. */
 function runReads(
+  generator: ReadGenerator,
   url: string,
   mode: "proof" | "tile",
   size: number,
   connections: number,
   seconds: number,
 ): Promise<Reads> {
+  if (generator.kind === "wrk") {
+    const request =
+      mode === "proof"
+        ? { format: `/v1/log/proofs/inclusion?index=%d&size=${size}`, range: size }
+        : {
+            paths: Array.from(
+              { length: Math.floor(size / 256) },
+              (_, i) => `/log/tile/0/${tileIndexPath(i)}`,
+            ),
+          };
+    return runWrk(generator.path, url, request, connections, seconds);
+  }
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -134,6 +144,7 @@ export async function runProofServing(
   connections: number,
   seconds: number,
   log: (message: string) => void,
+  generator: ReadGenerator,
   profileDir?: string,
 ): Promise<boolean> {
   const { engine, db, cleanup } = await open();
@@ -166,6 +177,7 @@ export async function runProofServing(
     const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     let cold: { proofs: Reads; tiles: Reads };
     let steady: { proofs: Reads; tiles: Reads };
+    let byAutocannon: { proofs: Reads; tiles: Reads } | undefined;
     let cacheControl: string;
     let warmSeconds: number;
     const loads: string[] = [];
@@ -177,7 +189,7 @@ export async function runProofServing(
         log(`  proof serving over HTTP (${name}): inclusion proofs for ${seconds} s…`);
         const stopProofs =
           name === "steady" && profileDir !== undefined ? await startProfile() : undefined;
-        const proofs = await runReads(url, "proof", size, connections, seconds);
+        const proofs = await runReads(generator, url, "proof", size, connections, seconds);
         if (stopProofs !== undefined && profileDir !== undefined) {
           const file = join(profileDir, `gateway-steady-proofs-${Date.now()}.cpuprofile`);
           writeFileSync(file, JSON.stringify(await stopProofs()));
@@ -186,7 +198,7 @@ export async function runProofServing(
         log(`  proof serving over HTTP (${name}): full tiles for ${seconds} s…`);
         const stop =
           name === "steady" && profileDir !== undefined ? await startProfile() : undefined;
-        const tiles = await runReads(url, "tile", size, connections, seconds);
+        const tiles = await runReads(generator, url, "tile", size, connections, seconds);
         if (stop !== undefined && profileDir !== undefined) {
           const file = join(profileDir, `gateway-steady-tiles-${Date.now()}.cpuprofile`);
           writeFileSync(file, JSON.stringify(await stop()));
@@ -216,16 +228,32 @@ export async function runProofServing(
       );
       warmSeconds = (performance.now() - warmStart) / 1000;
       steady = await pass("steady");
+      if (generator.kind === "wrk") {
+        // The same steady reads with autocannon, for comparison with earlier figures:
+        // what it measures is mostly its own cost on the shared cores.
+        log(
+          `  proof serving over HTTP (steady, autocannon): proofs and tiles for ${seconds} s each…`,
+        );
+        const autocannon = { kind: "autocannon" } as const;
+        byAutocannon = {
+          proofs: await runReads(autocannon, url, "proof", size, connections, seconds),
+          tiles: await runReads(autocannon, url, "tile", size, connections, seconds),
+        };
+      }
     } finally {
       await app.close();
     }
     const rate = (r: Reads) => r.ok / r.seconds;
+    // wrk counts the bytes it read: every answer of a full tile carried at least its 8 KiB.
+    const perAnswer = (r: Reads) =>
+      r.bytes === undefined ? "" : `, ${(r.bytes / r.requests).toFixed(0)} B read per answer`;
+    const short = (r: Reads) => (r.bytes !== undefined && r.bytes < r.ok * 8192 ? r.ok : 0);
     const line = (r: Reads) =>
-      `${rate(r).toFixed(0)}/s (p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.non2xx + r.errors} failed)`;
+      `${rate(r).toFixed(0)}/s (p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.non2xx + r.errors} failed${perAnswer(r)})`;
     const proofRate = rate(steady.proofs);
     const tileRate = rate(steady.tiles);
     console.log(
-      `over HTTP from ${size.toLocaleString("en-US")} leaves, ${connections} connections, ${seconds} s each, autocannon in its own process; a full tile's Cache-Control: ${cacheControl}`,
+      `over HTTP from ${size.toLocaleString("en-US")} leaves, ${connections} connections, ${seconds} s each, ${generator.kind === "wrk" ? "wrk (one thread)" : "autocannon"} in its own process; a full tile's Cache-Control: ${cacheControl}`,
     );
     console.log(
       `  cold (right after start):  inclusion proofs ${line(cold.proofs)}; full level-0 tiles ${line(cold.tiles)}`,
@@ -236,16 +264,21 @@ export async function runProofServing(
     console.log(
       `  steady state (warm caches): inclusion proofs ${line(steady.proofs)}; full level-0 tiles ${line(steady.tiles)}`,
     );
+    if (byAutocannon !== undefined) {
+      console.log(
+        `  steady state, autocannon (same run, for comparison): inclusion proofs ${line(byAutocannon.proofs)}; full level-0 tiles ${line(byAutocannon.tiles)}`,
+      );
+    }
     console.log(`  (${loads.join(", ")}; the GOAL lines below are on the steady state)`);
     const proofs = { non2xx: 0, errors: 0 };
     const tiles = { non2xx: 0, errors: 0 };
-    for (const r of [cold.proofs, steady.proofs]) {
+    for (const r of [cold.proofs, steady.proofs, ...(byAutocannon ? [byAutocannon.proofs] : [])]) {
       proofs.non2xx += r.non2xx;
       proofs.errors += r.errors;
     }
-    for (const r of [cold.tiles, steady.tiles]) {
+    for (const r of [cold.tiles, steady.tiles, ...(byAutocannon ? [byAutocannon.tiles] : [])]) {
       tiles.non2xx += r.non2xx;
-      tiles.errors += r.errors;
+      tiles.errors += r.errors + short(r);
     }
     const immutable = /immutable/.test(cacheControl) && /max-age=31536000/.test(cacheControl);
     return [

@@ -27,6 +27,7 @@ import {
 import { runProofServing } from "./gateway-proofs.js";
 import { baselineRecoverRate, baselineVerifyRate } from "./ingest.js";
 import { describeMachine, goal } from "./machine.js";
+import { findWrk } from "./wrk.js";
 
 const CHAIN_ID = 31337n;
 
@@ -133,6 +134,7 @@ export async function runGatewayBench(argv: string[]): Promise<boolean> {
       backend: { type: "string", default: process.env.DATABASE_URL ? "postgres" : "pglite" },
       "proof-leaves": { type: "string", default: "1000000" },
       "read-seconds": { type: "string", default: "10" },
+      "read-generator": { type: "string", default: "wrk" },
       only: { type: "string" },
       "cpu-prof-dir": { type: "string" },
       help: { type: "boolean", default: false },
@@ -140,7 +142,8 @@ export async function runGatewayBench(argv: string[]): Promise<boolean> {
   });
   if (values.help) {
     console.log(`npm run bench -- gateway [--actions 20000] [--connections 128] [--threads 1] [--backend pglite|postgres]
-                        [--proof-leaves 1000000] [--read-seconds 10] [--only proofs]
+                        [--proof-leaves 1000000] [--read-seconds 10] [--read-generator wrk|autocannon]
+                        [--only proofs]
 
 Signs the actions first, then ingests them twice on fresh databases with the
 same engine configuration: in-process (recordAction with <connections>
@@ -150,7 +153,7 @@ process, one agent per connection so that each agent's nonces arrive in
 order). Prints throughput and latency and the ratio HTTP / in-process.
 
 Then proof serving: a log of --proof-leaves leaves (default 1,000,000; 0
-skips it) and, over HTTP with autocannon in its own process for
+skips it) and, over HTTP with the read generator in its own process for
 --read-seconds each, random inclusion proofs/s and random full tiles/s, the
 Cache-Control of a full tile, and the append and inclusion-proof cost at that
 size vs at 1,000 leaves. Tiles (and proofs) are read twice: a cold pass
@@ -158,11 +161,22 @@ right after start, then, after every full level-0 tile and one proof in it were 
 steady-state pass (the GOAL lines are on the steady state: full tiles are
 immutable). --only proofs skips the ingest part; --cpu-prof-dir <dir> writes
 V8 CPU profiles of the gateway's thread during the steady proof and tile
-passes there (a query's time is in the PGlite worker thread, outside them).`);
+passes there (a query's time is in the PGlite worker thread, outside them).
+
+--read-generator: wrk (default; Debian's package, installed with apt-get
+when missing unless CHAOSCORE_BENCH_NO_INSTALL is set; one thread, in C) or
+autocannon (JavaScript). The generator shares the two cores with the
+gateway: autocannon spends more CPU per cached tile than the gateway does,
+so its figure is mostly its own cost. With wrk, the steady pass is also run
+with autocannon and printed beside it; without wrk the bench says so and
+uses autocannon.`);
     return true;
   }
   if (values.only !== undefined && values.only !== "proofs") {
     throw new Error(`--only takes "proofs", not ${values.only}`);
+  }
+  if (values["read-generator"] !== "wrk" && values["read-generator"] !== "autocannon") {
+    throw new Error(`--read-generator takes wrk or autocannon, not ${values["read-generator"]}`);
   }
   const n = Number(values.actions);
   const connections = Number(values.connections);
@@ -174,6 +188,12 @@ passes there (a query's time is in the PGlite worker thread, outside them).`);
   const proofLeaves = Number(values["proof-leaves"]);
   if (proofLeaves > 0) {
     log(`proof serving: a log of ${proofLeaves} leaves…`);
+    const wrk = values["read-generator"] === "wrk" ? findWrk(log) : undefined;
+    if (values["read-generator"] === "wrk" && wrk === undefined) {
+      console.log(
+        "wrk is not installed and could not be installed: reads measured with autocannon (its own cost on these cores is most of what it measures)",
+      );
+    }
     all.push(
       await runProofServing(
         () => openEngine(kind, [], threads),
@@ -182,6 +202,7 @@ passes there (a query's time is in the PGlite worker thread, outside them).`);
         32,
         Number(values["read-seconds"]),
         log,
+        wrk === undefined ? { kind: "autocannon" } : { kind: "wrk", path: wrk },
         values["cpu-prof-dir"],
       ),
     );
