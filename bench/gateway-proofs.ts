@@ -9,7 +9,6 @@
  * of a full tile; and the append and inclusion-proof cost at 1,000,000 vs
  * 1,000 leaves.
  */
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { loadavg } from "node:os";
@@ -17,6 +16,7 @@ import { join } from "node:path";
 import type { Engine } from "@chaoscore/engine";
 import { buildGateway, gatewayServices, tileIndexPath } from "@chaoscore/gateway";
 import { type Db, TransparencyLog } from "@chaoscore/log";
+import { lastJsonLine, outputOf } from "./child-output.js";
 import { goal } from "./machine.js";
 import { type Reads, runWrk } from "./wrk.js";
 
@@ -96,31 +96,16 @@ function runReads(
           };
     return runWrk(generator.path, url, request, connections, seconds);
   }
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        join(import.meta.dirname, "gateway-reads.ts"),
-        url,
-        mode,
-        String(size),
-        String(connections),
-        String(seconds),
-      ],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += String(d);
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      if (code !== 0) return reject(new Error(`the read load generator exited with ${code}`));
-      resolve(JSON.parse(out.trim().split("\n").pop() as string) as Reads);
-    });
-  });
+  return outputOf("the read load generator", process.execPath, [
+    "--import",
+    "tsx",
+    join(import.meta.dirname, "gateway-reads.ts"),
+    url,
+    mode,
+    String(size),
+    String(connections),
+    String(seconds),
+  ]).then((out) => lastJsonLine<Reads>(out));
 }
 
 /** Starts the V8 CPU profiler of this process (the gateway's); the returned function stops it. */

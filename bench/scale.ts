@@ -11,7 +11,6 @@
  * connections round robin over the gateways, one agent per connection.
  * @module
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +18,7 @@ import { parseArgs } from "node:util";
 import { signRegistration } from "@chaoscore/core";
 import { type GatewayProcess, runCli, startGateway } from "../reliability/gateway.js";
 import { type BenchAgent, makeAgents, signActions } from "./agents.js";
+import { lastJsonLine, outputOf } from "./child-output.js";
 import { describeMachine, goal } from "./machine.js";
 import { postgresCpuSeconds, processCpuSeconds } from "./scale-cpu.js";
 import { type BenchPostgres, startBenchPostgres } from "./scale-postgres.js";
@@ -89,31 +89,20 @@ function runLoad(
   ackedFile: string,
   onStart: (pid: number | undefined) => void,
 ): Promise<Load> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        join(import.meta.dirname, "scale-load.ts"),
-        urls.join(","),
-        bodies,
-        key,
-        ackedFile,
-      ],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    onStart(child.pid);
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += String(d);
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      if (code !== 0) return reject(new Error(`the load generator exited with ${code}`));
-      resolve(JSON.parse(out.trim().split("\n").pop() as string) as Load);
-    });
-  });
+  return outputOf(
+    "the load generator",
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(import.meta.dirname, "scale-load.ts"),
+      urls.join(","),
+      bodies,
+      key,
+      ackedFile,
+    ],
+    (child) => onStart(child.pid),
+  ).then((out) => lastJsonLine<Load>(out));
 }
 
 const isHex = (v: unknown): v is `0x${string}` =>

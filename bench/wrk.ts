@@ -9,10 +9,11 @@
  * it from Debian's packages the way bench/start-postgres-durable installs
  * Postgres; without it the bench falls back to autocannon and says so.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { outputOf } from "./child-output.js";
 
 /** One pass of reads, as both generators report it. */
 export type Reads = {
@@ -84,27 +85,17 @@ request = function() return wrk.format("GET", paths[math.random(#paths)]) end`
       : `local range = ${request.range}
 request = function() return wrk.format("GET", string.format(${lua(request.format)}, math.random(0, range - 1))) end`;
   writeFileSync(script, `math.randomseed(os.time() + os.clock() * 1e6)\n${pick}\n`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      wrk,
-      ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script, url],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += String(d);
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      rmSync(dir, { recursive: true, force: true });
-      if (code !== 0) return reject(new Error(`wrk exited with ${code}: ${out}`));
-      try {
-        resolve(parseWrk(out));
-      } catch (error) {
-        reject(error);
-      }
-    });
-  });
+  return outputOf("wrk", wrk, [
+    "-t1",
+    `-c${connections}`,
+    `-d${seconds}s`,
+    "--latency",
+    "-s",
+    script,
+    url,
+  ])
+    .then(parseWrk)
+    .finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
 /** A wrk latency such as `812.00us`, `1.25ms` or `2.01s`, in ms. */
