@@ -63,6 +63,12 @@ export { logIdOf };
  */
 export const SETTLED_DEPTH = 64n;
 
+/**
+ * A settled part of a history read from events: it covers the blocks before `next`, and the last
+ * of them had the hash `hash` when it was read.
+ */
+type Settled = { next: bigint; hash: Hex };
+
 /** The checkpoint struct as the contract returns it. */
 type CheckpointStruct = FunctionResult<"CheckpointAnchor", "checkpointAt">[0];
 
@@ -84,9 +90,14 @@ export class CheckpointAnchorContract extends ContractClient<"CheckpointAnchor">
    * when read) and the first block not read into it: later reads of the latest state scan only
    * the blocks after it, so an anchoring pass does not rescan the chain from the deployment.
    */
-  readonly #settled = new Map<Hex, { next: bigint; checkpoints: AnchoredCheckpoint[] }>();
+  readonly #settled = new Map<Hex, Settled & { checkpoints: AnchoredCheckpoint[] }>();
   /** Each group's settled `GroupJoined` / `GroupRetired` logs (as {@link #settled}). */
-  readonly #members = new Map<Hex, { next: bigint; joined: Hex[]; retired: Hex[] }>();
+  readonly #members = new Map<Hex, Settled & { joined: Hex[]; retired: Hex[] }>();
+  /** Block hashes read at one head, so that the shards of one pass check a boundary once. */
+  #hashes: { head: bigint; byBlock: Map<bigint, Promise<Hex | undefined>> } = {
+    head: -1n,
+    byBlock: new Map(),
+  };
 
   constructor(options: ContractOptions) {
     super("CheckpointAnchor", options);
@@ -237,7 +248,8 @@ export class CheckpointAnchorContract extends ContractClient<"CheckpointAnchor">
   async rebuildGroupState(familyOrigin: string, tag?: BlockTag): Promise<GroupLogState[]> {
     const group = groupIdOf(familyOrigin);
     const head = tag === undefined || tag === "latest" ? await this.client.getBlockNumber() : null;
-    const settled = head === null ? undefined : this.#members.get(group);
+    const settled =
+      head === null ? undefined : await this.#stillSettled(this.#members, group, head);
     const range = {
       ...(settled === undefined ? {} : { fromBlock: settled.next }),
       toBlock: head ?? tag ?? "latest",
@@ -255,7 +267,7 @@ export class CheckpointAnchorContract extends ContractClient<"CheckpointAnchor">
       const keep = (list: { logId: Hex; block: bigint }[]) =>
         list.filter((e) => e.block <= upTo).map((e) => e.logId);
       this.#members.set(group, {
-        next: upTo + 1n,
+        ...(await this.#boundary(upTo, head)),
         joined: [...(settled?.joined ?? []), ...keep(joinedNow)],
         retired: [...(settled?.retired ?? []), ...keep(retiredNow)],
       });
@@ -279,7 +291,8 @@ export class CheckpointAnchorContract extends ContractClient<"CheckpointAnchor">
     if (BigInt(group) === 0n) return undefined;
     // The latest state reuses the settled history; a read at another block scans it all.
     const head = tag === undefined || tag === "latest" ? await this.client.getBlockNumber() : null;
-    const settled = head === null ? undefined : this.#settled.get(logId);
+    const settled =
+      head === null ? undefined : await this.#stillSettled(this.#settled, logId, head);
     const events = await this.queryEvents("Anchored", {
       args: { logId },
       ...(settled === undefined ? {} : { fromBlock: settled.next }),
@@ -308,11 +321,46 @@ export class CheckpointAnchorContract extends ContractClient<"CheckpointAnchor">
     if (head !== null && head - SETTLED_DEPTH >= (settled?.next ?? this.deploymentBlock)) {
       const upTo = head - SETTLED_DEPTH;
       this.#settled.set(logId, {
-        next: upTo + 1n,
+        ...(await this.#boundary(upTo, head)),
         checkpoints: history.filter((cp) => cp.blockNumber <= upTo),
       });
     }
     return history;
+  }
+
+  /** The hash of block `n` as the node has it at `head` (read once per block and head). */
+  #hashAt(n: bigint, head: bigint): Promise<Hex | undefined> {
+    if (this.#hashes.head !== head) this.#hashes = { head, byBlock: new Map() };
+    let hash = this.#hashes.byBlock.get(n);
+    if (hash === undefined) {
+      hash = this.client.getBlock(n).then((block) => block?.hash);
+      this.#hashes.byBlock.set(n, hash);
+      hash.catch(() => this.#hashes.byBlock.delete(n));
+    }
+    return hash;
+  }
+
+  /** A settled part that ends at block `upTo` (inclusive), named by that block's hash. */
+  async #boundary(upTo: bigint, head: bigint): Promise<Settled> {
+    return { next: upTo + 1n, hash: (await this.#hashAt(upTo, head)) ?? "0x" };
+  }
+
+  /**
+   * `map`'s settled part for `key` if the chain still has the block it ended at. A reorg deeper
+   * than {@link SETTLED_DEPTH} (the node's block there has another hash, or none) drops every
+   * settled part this wrapper keeps: the next reads scan from the deployment block again.
+   */
+  async #stillSettled<T extends Settled>(
+    map: Map<Hex, T>,
+    key: Hex,
+    head: bigint,
+  ): Promise<T | undefined> {
+    const settled = map.get(key);
+    if (settled === undefined) return undefined;
+    if ((await this.#hashAt(settled.next - 1n, head)) === settled.hash) return settled;
+    this.#settled.clear();
+    this.#members.clear();
+    return undefined;
   }
 
   /** Whether `account` holds ANCHORER_ROLE. */

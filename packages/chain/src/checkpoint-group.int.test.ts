@@ -8,6 +8,9 @@ import {
   groupStateHash,
   planGroupAnchor,
 } from "./checkpoint-group.js";
+import { openContracts } from "./deploy.js";
+import { EthereumClient } from "./ethereum-client.js";
+import type { LocalSigner } from "./signer.js";
 import { expectRevert, useTestChain } from "./test-support/chain.js";
 import { MemoryTree } from "./test-support/tree.js";
 import type { Hex } from "./types.js";
@@ -156,6 +159,52 @@ describe("CheckpointAnchor groups", () => {
     } finally {
       chain.client.getLogs = getLogs;
     }
+  });
+
+  it("drops the settled history after a reorg deeper than the settled depth", async () => {
+    const origin = "deep-reorg.example/0";
+    const mine = (n: bigint) => chain.client.request("anvil_mine", [`0x${n.toString(16)}`]);
+    // The writes go from an account of their own, each time through a client of its own (a
+    // client counts its accounts' nonces; the reorg takes one back); the reader is kept across it.
+    const writer = chain.others[6] as LocalSigner;
+    await (await chain.contracts.anchor.grantAnchorer(writer.address)).wait();
+    const anchorAs = async () => {
+      const client = await EthereumClient.connect({
+        rpcUrl: chain.anvil.rpcUrl,
+        chainId: chain.anvil.chainId,
+        pollIntervalMs: 20,
+      });
+      return { client, anchor: (await openContracts(client, chain.deployments, writer)).anchor };
+    };
+    const { anchor: reader } = await chain.as(chain.deployer);
+    const fork = await chain.client.request("evm_snapshot", []);
+    const first = await anchorAs();
+    const before = await first.anchor.anchorGroup(
+      origin,
+      [],
+      [{ origin, size: 5, root: tree.root(5) }],
+    );
+    await before.sent.wait();
+    first.client.close();
+    await mine(SETTLED_DEPTH + 6n);
+    expect((await reader.latest(origin))?.size).toBe(5n); // now settled in the reader
+    expect(await reader.rebuildGroupState(origin)).toEqual(before.next);
+    // The chain goes back under the settled blocks and grows past them another way.
+    expect(await chain.client.request("evm_revert", [fork])).toBe(true);
+    const second = await anchorAs();
+    const after = await second.anchor.anchorGroup(
+      origin,
+      [],
+      [{ origin, size: 7, root: tree.root(7) }],
+    );
+    await after.sent.wait();
+    second.client.close();
+    await mine(SETTLED_DEPTH + 16n);
+    const history = await reader.history(origin);
+    expect(history.map((cp) => [cp.index, cp.size])).toEqual([[0n, 7n]]);
+    expect(await reader.latest(origin)).toEqual(history[0]);
+    expect(await reader.rebuildGroupState(origin)).toEqual(after.next);
+    expect(groupStateHash(after.next)).toBe(await reader.groupState(origin));
   });
 
   it("refuses a current state that does not hash to the stored one, and a replay", async () => {
