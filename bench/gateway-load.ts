@@ -22,6 +22,7 @@ const perAgent = readFileSync(file, "utf8")
 const total = perAgent.reduce((n, q) => n + q.length, 0);
 let nextAgent = 0;
 let shown = 0;
+const cpu = process.cpuUsage();
 const result = await autocannon({
   url,
   connections: Number(connections ?? perAgent.length),
@@ -44,6 +45,7 @@ const result = await autocannon({
     },
   })),
 });
+const used = process.cpuUsage(cpu);
 console.log(
   JSON.stringify({
     requests: result.requests.total,
@@ -54,5 +56,6 @@ console.log(
     seconds: result.duration,
     p50: result.latency.p50,
     p99: result.latency.p99,
+    cpuMicros: used.user + used.system,
   }),
 );

@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DEVELOPMENT_DEPLOYMENT, generateNoteKey } from "@chaoscore/core";
@@ -24,9 +24,11 @@ import {
   type SignedAction,
   signActions,
 } from "./agents.js";
+import { profileTo } from "./cpu-profile.js";
 import { runProofServing } from "./gateway-proofs.js";
 import { baselineRecoverRate, baselineVerifyRate } from "./ingest.js";
 import { describeMachine, goal } from "./machine.js";
+import { describeThreadCpu, threadCpuMicros } from "./thread-cpu.js";
 import { findWrk } from "./wrk.js";
 
 const CHAIN_ID = 31337n;
@@ -41,7 +43,13 @@ async function openEngine(
   kind: "pglite" | "postgres",
   agents: BenchAgent[],
   threads: number,
-): Promise<{ engine: Engine; db: Db; cleanup: () => Promise<void> }> {
+): Promise<{
+  engine: Engine;
+  db: Db;
+  /** Transactions begun on `db` so far (the group-commit writer's batches among them). */
+  transactions: () => number;
+  cleanup: () => Promise<void>;
+}> {
   let db: Db;
   let drop: () => Promise<void>;
   if (kind === "pglite") {
@@ -53,6 +61,12 @@ async function openEngine(
     db = await openDatabase({ databaseUrl: process.env.DATABASE_URL, schema, migrations });
     drop = () => db.exec(`DROP SCHEMA ${schema} CASCADE`);
   }
+  let transactions = 0;
+  const transaction = db.transaction.bind(db);
+  db.transaction = (fn) => {
+    transactions++;
+    return transaction(fn);
+  };
   const origin = "chaoscore.bench/log/default";
   const engine = await createEngine({
     db,
@@ -66,6 +80,7 @@ async function openEngine(
   return {
     engine,
     db,
+    transactions: () => transactions,
     cleanup: async () => {
       await engine.close();
       await drop();
@@ -75,15 +90,26 @@ async function openEngine(
 }
 
 /** In-process: the same number of records in flight as HTTP connections. */
-async function inProcess(engine: Engine, signed: Signed[], window: number): Promise<number> {
+async function inProcess(
+  engine: Engine,
+  signed: Signed[],
+  window: number,
+): Promise<{ rate: number; cpuMicros: number; threads: string }> {
   let next = 0;
   const start = performance.now();
+  const cpu = process.cpuUsage();
+  const threads = threadCpuMicros();
   await Promise.all(
     Array.from({ length: window }, async () => {
       while (next < signed.length) await engine.agency.recordAction(signed[next++] as Signed);
     }),
   );
-  return signed.length / ((performance.now() - start) / 1000);
+  const used = process.cpuUsage(cpu);
+  return {
+    rate: signed.length / ((performance.now() - start) / 1000),
+    cpuMicros: used.user + used.system,
+    threads: describeThreadCpu(threads, signed.length),
+  };
 }
 
 type Load = {
@@ -95,6 +121,8 @@ type Load = {
   seconds: number;
   p50: number;
   p99: number;
+  /** The load generator's own CPU time (user + system, µs) over its run. */
+  cpuMicros: number;
 };
 
 function runLoad(url: string, file: string, connections: number, key: string): Promise<Load> {
@@ -160,8 +188,8 @@ size vs at 1,000 leaves. Tiles (and proofs) are read twice: a cold pass
 right after start, then, after every full level-0 tile and one proof in it were read once, a
 steady-state pass (the GOAL lines are on the steady state: full tiles are
 immutable). --only proofs skips the ingest part; --cpu-prof-dir <dir> writes
-V8 CPU profiles of the gateway's thread during the steady proof and tile
-passes there (a query's time is in the PGlite worker thread, outside them).
+V8 CPU profiles of the gateway's thread during the HTTP ingest pass and the
+steady proof and tile passes there (a query's time is in the PGlite worker thread, outside them).
 
 --read-generator: wrk (default; Debian's package, installed with apt-get
 when missing unless CHAOSCORE_BENCH_NO_INSTALL is set; one thread, in C) or
@@ -225,7 +253,13 @@ uses autocannon.`);
 
     log("in-process ingest…");
     const a = await openEngine(kind, agents, threads);
-    const inRate = await inProcess(a.engine, signed, connections);
+    const inTxBefore = a.transactions();
+    const {
+      rate: inRate,
+      cpuMicros: inCpu,
+      threads: inThreads,
+    } = await inProcess(a.engine, signed, connections);
+    const inTx = a.transactions() - inTxBefore;
     await a.cleanup();
 
     log("HTTP ingest…");
@@ -243,7 +277,19 @@ uses autocannon.`);
     // One line per agent, its actions in nonce order: each connection is one agent.
     const lines = agents.map((_, a) => signed.filter((_, i) => i % agents.length === a));
     writeFileSync(file, `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
+    const profileDir = values["cpu-prof-dir"];
+    const stopProfile =
+      profileDir === undefined
+        ? undefined
+        : await profileTo(join(profileDir, `gateway-http-ingest-${Date.now()}.cpuprofile`));
+    const cpu = process.cpuUsage();
+    const threadsBefore = threadCpuMicros();
+    const httpTxBefore = b.transactions();
     const load = await runLoad(url, file, connections, key);
+    const httpUsed = process.cpuUsage(cpu);
+    const httpThreads = describeThreadCpu(threadsBefore, n);
+    const httpTx = b.transactions() - httpTxBefore;
+    await stopProfile?.();
     const size = await b.engine.log.size();
     const settings = (
       await b.db.query<{ name: string; setting: string }>(
@@ -269,6 +315,15 @@ uses autocannon.`);
       `HTTP: ${load.ok} accepted, ${load.non2xx} non-2xx, ${load.errors} errors, ${load.timeouts} timeouts in ${load.seconds.toFixed(2)} s; log size ${size}`,
     );
     console.log(`ratio HTTP / in-process: ${ratio.toFixed(3)}`);
+    // CPU per action, every thread of this process (user + system); the load generator's own.
+    const perAction = (micros: number) => (micros / n).toFixed(0);
+    console.log(
+      `CPU per action, µs: in-process ${perAction(inCpu)}; over HTTP ${perAction(httpUsed.user + httpUsed.system)} (gateway process) + ${perAction(load.cpuMicros)} (load generator); load ${loadavg()[0]?.toFixed(2)}`,
+    );
+    console.log(`  by thread, µs per action: in-process ${inThreads}; over HTTP ${httpThreads}`);
+    console.log(
+      `  database transactions: in-process ${inTx} (${(n / inTx).toFixed(1)} actions each); over HTTP ${httpTx} (${(n / httpTx).toFixed(1)} each)`,
+    );
     console.log(`${kind} settings: ${settings}`);
     console.log(
       `baseline  node:crypto secp256k1 verify, 1 thread: ${verifyRate.toFixed(0)} /s; libsecp256k1 (native) recovery, 1 thread: ${recoverRate === null ? "binding did not load" : `${recoverRate.toFixed(0)} /s`}; ingest recovery: ${engineSecp256k1().recovery.name}`,

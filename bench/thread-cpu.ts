@@ -1,0 +1,41 @@
+/**
+ * CPU time of each thread of this process (Linux, /proc/self/task), to say
+ * which thread a bench's CPU went to: the main thread, the PGlite worker, the
+ * signature-recovery threads, libuv's pool. Empty where /proc is missing.
+ * @module
+ */
+import { readdirSync, readFileSync } from "node:fs";
+
+/** Clock ticks per second of /proc (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/** µs of CPU (user + system) each thread id has used so far. */
+export function threadCpuMicros(): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const tid of readdirSync("/proc/self/task")) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const ticks = Number(rest[11]) + Number(rest[12]);
+      out.set(Number(tid), (ticks * 1_000_000) / TICKS_PER_SECOND);
+    }
+  } catch {
+    // not Linux: no per-thread figures
+  }
+  return out;
+}
+
+/**
+ * The CPU each thread used since `before`, busiest first, as "main 120, 250,
+ * 45" in µs per `per` (the main thread named, the others by rank).
+ */
+export function describeThreadCpu(before: Map<number, number>, per: number): string {
+  const used = [...threadCpuMicros()]
+    .map(([tid, micros]) => ({ tid, micros: micros - (before.get(tid) ?? 0) }))
+    .filter((t) => t.micros > 0)
+    .sort((a, b) => b.micros - a.micros);
+  return used
+    .map((t) => `${t.tid === process.pid ? "main " : ""}${(t.micros / per).toFixed(0)}`)
+    .join(", ");
+}
