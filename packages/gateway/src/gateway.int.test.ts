@@ -9,6 +9,7 @@ import { CHAIN_ID, openTestGateway } from "@chaoscore/testkit/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildGateway } from "./app.js";
 import { parseTileIndex, tileIndexPath } from "./routes/tiles.js";
+import { HELMET_OPTIONS, helmetHeaders } from "./security-headers.js";
 import { gatewayServices } from "./services.js";
 
 type G = Awaited<ReturnType<typeof openTestGateway>>;
@@ -208,6 +209,15 @@ describe("edges: limits, headers, CORS, metrics, docs", () => {
     expect(r.headers["x-content-type-options"]).toBe("nosniff");
     expect(r.headers["content-security-policy"]).toContain("default-src 'self'");
     expect(r.headers["access-control-allow-origin"]).toBeUndefined();
+    // Helmet's whole list, on a recorded action, a refused one and a 404 alike.
+    const helmet = helmetHeaders(HELMET_OPTIONS);
+    const recorded = await g.app.inject(post("/v1/actions", alice.action(), g.bearer(g.admin)));
+    const refused = await g.app.inject(post("/v1/actions", alice.action(), g.bearer("cc_nope")));
+    const missing = await g.app.inject({ method: "GET", url: "/v1/nowhere" });
+    expect([recorded.statusCode, refused.statusCode, missing.statusCode]).toEqual([201, 401, 404]);
+    for (const answer of [r, recorded, refused, missing]) {
+      for (const [name, value] of Object.entries(helmet)) expect(answer.headers[name]).toBe(value);
+    }
   });
 
   it("a body over the limit is 413 and writes nothing", async () => {

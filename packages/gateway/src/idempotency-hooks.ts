@@ -45,26 +45,26 @@ export function honourIdempotencyKeys(app: GatewayApp, idempotency: IdempotencyS
     renewal.unref();
     request.idempotency = { principal, key, holder, renewal };
   });
-  app.addHook("onResponse", async (request) => {
+  // Callback hooks: a request without a key (most) costs no promise here.
+  app.addHook("onResponse", (request, _reply, done) => {
     if (request.idempotency !== undefined) clearInterval(request.idempotency.renewal);
+    done();
   });
-  app.addHook("onSend", async (request, reply, payload) => {
+  app.addHook("onSend", (request, reply, payload, done) => {
     const pending = request.idempotency;
-    if (pending !== undefined) {
-      clearInterval(pending.renewal);
-      if (reply.statusCode < 300 && typeof payload === "string") {
-        await idempotency.complete(
-          pending.principal,
-          pending.key,
-          pending.holder,
-          reply.statusCode,
-          payload,
-        );
-      } else {
-        await idempotency.release(pending.principal, pending.key, pending.holder);
-      }
-    }
-    return payload;
+    if (pending === undefined) return done(null, payload);
+    clearInterval(pending.renewal);
+    const settled =
+      reply.statusCode < 300 && typeof payload === "string"
+        ? idempotency.complete(
+            pending.principal,
+            pending.key,
+            pending.holder,
+            reply.statusCode,
+            payload,
+          )
+        : idempotency.release(pending.principal, pending.key, pending.holder);
+    settled.then(() => done(null, payload), done);
   });
   // Answers past their retention and abandoned reservations are purged every 10 minutes.
   const purge = setInterval(

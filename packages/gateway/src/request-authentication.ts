@@ -87,11 +87,13 @@ export function authenticateRequests(app: GatewayApp, options: AuthenticationOpt
       );
     }
   });
-  app.addHook("onSend", async (request, reply, payload) => {
-    if (reply.statusCode >= 400 && request.agentNonce !== undefined) {
-      const p = request.principal;
-      if (p.kind === "agent") await verifier.release(p.agent, request.agentNonce);
+  app.addHook("onSend", (request, reply, payload, done) => {
+    const p = request.principal;
+    if (reply.statusCode >= 400 && request.agentNonce !== undefined && p.kind === "agent") {
+      verifier.release(p.agent, request.agentNonce).then(() => done(null, payload), done);
+    } else {
+      // Nothing to wait for (a callback hook: no promise per request).
+      done(null, payload);
     }
-    return payload;
   });
 }
