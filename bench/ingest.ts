@@ -22,7 +22,7 @@ import {
   signActions,
 } from "./agents.js";
 import { describeMachine, goal } from "./machine.js";
-import { machineCpuMicros } from "./machine-cpu.js";
+import { machineCpuMicros, mainThreadCpuMicros } from "./machine-cpu.js";
 import { reportReceiptBench, runReceiptBench } from "./receipts.js";
 
 const CHAIN_ID = 31337n;
@@ -194,6 +194,8 @@ type RunResult = {
   otherCpuUsPerAction: number | null;
   /** Busy time of the main thread's event loop per action, µs (wall time, so inflated under load). */
   mainBusyUsPerAction: number;
+  /** CPU of the main thread per action, µs (/proc; not inflated by load), or null. */
+  mainCpuUsPerAction: number | null;
   appendMsPerAction: number;
   proofHashes?: number;
   proofBytes?: number;
@@ -226,6 +228,7 @@ async function runIngest(
     const profiler = profile !== undefined && measureProofs ? await startProfile() : undefined;
     const cpu0 = process.cpuUsage();
     const machine0 = machineCpuMicros();
+    const main0 = mainThreadCpuMicros();
     const elu0 = performance.eventLoopUtilization();
     const start = performance.now();
     await recordWindowed(
@@ -238,6 +241,7 @@ async function runIngest(
     const seconds = (performance.now() - start) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const machine1 = machineCpuMicros();
+    const main1 = mainThreadCpuMicros();
     const elu = performance.eventLoopUtilization(elu0);
     const cpuUsPerAction = (cpu.user + cpu.system) / n;
     const mainBusyUsPerAction = (elu.active * 1000) / n;
@@ -269,6 +273,7 @@ async function runIngest(
       cpuUsPerAction,
       otherCpuUsPerAction,
       mainBusyUsPerAction,
+      mainCpuUsPerAction: main0 === null || main1 === null ? null : (main1 - main0) / n,
       appendMsPerAction,
     };
     if (measureProofs) {
@@ -418,7 +423,7 @@ For a Postgres server with default durability: eval "$(bench/start-postgres-dura
       const base = baselines.get(r.n) ?? 1;
       const recover = recoverRates.get(r.n);
       console.log(
-        `${kind.padEnd(8)} ingest ${String(r.n).padStart(6)} actions: ${r.seconds.toFixed(2)} s, ${r.rate.toFixed(0)} actions/s (load ${r.load.toFixed(1)}), ratio to verify ${(r.rate / base).toFixed(2)}, to recovery ${recover === undefined ? "-" : (r.rate / recover).toFixed(2)}; CPU per action ${r.cpuUsPerAction.toFixed(0)} µs (all threads), main thread busy ${r.mainBusyUsPerAction.toFixed(0)} µs, rest of the machine ${r.otherCpuUsPerAction?.toFixed(0) ?? "-"} µs`,
+        `${kind.padEnd(8)} ingest ${String(r.n).padStart(6)} actions: ${r.seconds.toFixed(2)} s, ${r.rate.toFixed(0)} actions/s (load ${r.load.toFixed(1)}), ratio to verify ${(r.rate / base).toFixed(2)}, to recovery ${recover === undefined ? "-" : (r.rate / recover).toFixed(2)}; CPU per action ${r.cpuUsPerAction.toFixed(0)} µs (all threads), main thread busy ${r.mainBusyUsPerAction.toFixed(0)} µs (CPU ${r.mainCpuUsPerAction?.toFixed(0) ?? "-"} µs), rest of the machine ${r.otherCpuUsPerAction?.toFixed(0) ?? "-"} µs`,
       );
     }
     const big = results.find((r) => r.n === max)!;

@@ -91,13 +91,35 @@ export function prepareOutcome(
  */
 export function encodeWithinLimit(ctx: AgencyContext, entry: LogEntry): Uint8Array {
   const bytes = encodeEntry(entry);
-  if (bytes.length > ctx.limits.maxEntryBytes) {
+  checkEntrySize(ctx, bytes.length);
+  return bytes;
+}
+
+/** @throws ChaosCoreError AGENCY_ENTRY_TOO_LARGE when `size` bytes exceed `maxEntryBytes`. */
+function checkEntrySize(ctx: AgencyContext, size: number): void {
+  if (size > ctx.limits.maxEntryBytes) {
     fail("AGENCY_ENTRY_TOO_LARGE", `entry exceeds ${ctx.limits.maxEntryBytes} bytes`, {
-      size: bytes.length,
+      size,
       limit: ctx.limits.maxEntryBytes,
     });
   }
-  return bytes;
+}
+
+/**
+ * An entry's JSON text for {@link deferredPendingEntry} and its canonical
+ * size: `JSON.stringify` of a parsed entry (strings only) differs from its
+ * canonical JSON in the order of keys alone, so its UTF-8 length is the
+ * canonical bytes' (the worker's bytes are checked against it).
+ * @throws ChaosCoreError AGENCY_ENTRY_TOO_LARGE.
+ */
+export function entryTextWithinLimit(
+  ctx: AgencyContext,
+  entry: LogEntry,
+): { text: string; size: number } {
+  const text = JSON.stringify(entry);
+  const size = Buffer.byteLength(text);
+  checkEntrySize(ctx, size);
+  return { text, size };
 }
 
 /**
@@ -115,15 +137,7 @@ export function pendingEntry(
   answer: Pick<PendingEntry, "resolve" | "reject">,
 ): PendingEntry {
   const digest = entryDigest(entry);
-  const signer: Promise<Address | ChaosCoreError> = ctx.verifier
-    .recover(digest, entry.signature)
-    .catch((error) =>
-      isChaosCoreError(error, "AGENCY_VERIFIER_UNAVAILABLE")
-        ? error
-        : new ChaosCoreError("AGENCY_BAD_SIGNATURE", "signature is malformed or does not recover", {
-            cause: error,
-          }),
-    );
+  const signer = recoverSigner(ctx, digest, entry);
   return {
     kind,
     entry,
@@ -138,6 +152,75 @@ export function pendingEntry(
     ...answer,
   };
 }
+
+/** The signer of `entry`, or the refusal its signature gets. */
+function recoverSigner(
+  ctx: AgencyContext,
+  digest: Uint8Array,
+  entry: LogEntry,
+): Promise<Address | ChaosCoreError> {
+  return ctx.verifier.recover(digest, entry.signature).catch((error) =>
+    isChaosCoreError(error, "AGENCY_VERIFIER_UNAVAILABLE")
+      ? error
+      : new ChaosCoreError("AGENCY_BAD_SIGNATURE", "signature is malformed or does not recover", {
+          cause: error,
+        }),
+  );
+}
+
+/**
+ * As {@link pendingEntry}, for a verifier that prepares entries on its own
+ * threads (`SignatureVerifier.prepareEntry`): the canonical bytes, digest
+ * and id are filled in when `signer` settles, from the worker — or, where it
+ * did not prepare the entry, on this thread as {@link pendingEntry} does; an
+ * entry whose digest or bytes cannot be computed there settles `signer` with
+ * that error and keeps an empty `digest` (the writer refuses it before its
+ * transaction).
+ */
+export function deferredPendingEntry(
+  ctx: AgencyContext,
+  kind: "action" | "outcome",
+  entry: LogEntry,
+  text: { text: string; size: number },
+  extra: Uint8Array | null,
+  attestation: Uint8Array | null,
+  answer: Pick<PendingEntry, "resolve" | "reject">,
+): PendingEntry {
+  const p: PendingEntry = {
+    kind,
+    entry,
+    bytes: NOT_YET,
+    digest: NOT_YET,
+    id: "0x",
+    agent: entry.message.agent,
+    nonce: BigInt(entry.message.nonce),
+    extra,
+    attestation,
+    signer: (ctx.verifier.prepareEntry?.(text.text) ?? Promise.resolve(null)).then(
+      (prepared) => {
+        if (prepared !== null && prepared.bytes.length === text.size) {
+          p.bytes = prepared.bytes;
+          p.digest = prepared.digest;
+          p.id = bytesToHex(prepared.digest);
+          return prepared.signer;
+        }
+        try {
+          const bytes = encodeEntry(entry);
+          const digest = entryDigest(entry);
+          [p.bytes, p.digest, p.id] = [bytes, digest, bytesToHex(digest)];
+          return recoverSigner(ctx, digest, entry);
+        } catch (error) {
+          return error as ChaosCoreError;
+        }
+      },
+      (error: unknown) => error as ChaosCoreError,
+    ),
+    ...answer,
+  };
+  return p;
+}
+
+const NOT_YET = new Uint8Array(0);
 
 function canonical(value: unknown, what: string): Uint8Array {
   try {

@@ -18,7 +18,12 @@ import { toDbHex } from "../store/bytes.js";
 import type { Db } from "../store/db.js";
 import type { AgencyContext, PendingEntry, RecordResult } from "./agency-context.js";
 import { checkEntry } from "./entry-checks.js";
-import { encodeWithinLimit, pendingEntry } from "./entry-intake.js";
+import {
+  deferredPendingEntry,
+  encodeWithinLimit,
+  entryTextWithinLimit,
+  pendingEntry,
+} from "./entry-intake.js";
 import { writeEntryRows } from "./entry-rows.js";
 import { maySkipForeignKeys, skipKnownForeignKeys } from "./foreign-key-skip.js";
 import { IngestBudget } from "./ingest-budget.js";
@@ -52,15 +57,25 @@ export class GroupCommitWriter {
     attestation: Uint8Array | null = null,
     log?: string,
   ): Promise<RecordResult> {
-    const bytes = encodeWithinLimit(this.ctx, entry);
+    // A verifier with threads of its own computes the entry's canonical bytes
+    // and digest there, beside its signer (entry-prep.ts); else they are computed here.
+    const deferred = this.ctx.verifier.prepareEntry !== undefined;
+    const text = deferred ? entryTextWithinLimit(this.ctx, entry) : null;
+    const bytes = text === null ? encodeWithinLimit(this.ctx, entry) : null;
     const release = this.budget.admit(
-      bytes.length + (extra?.length ?? 0) + (attestation?.length ?? 0),
+      (text?.size ?? bytes?.length ?? 0) + (extra?.length ?? 0) + (attestation?.length ?? 0),
     );
     const answered = new Promise<RecordResult>((resolve, reject) => {
-      const pending = pendingEntry(this.ctx, kind, entry, bytes, extra, attestation, {
-        resolve,
-        reject,
-      });
+      const pending =
+        text === null
+          ? pendingEntry(this.ctx, kind, entry, bytes as Uint8Array, extra, attestation, {
+              resolve,
+              reject,
+            })
+          : deferredPendingEntry(this.ctx, kind, entry, text, extra, attestation, {
+              resolve,
+              reject,
+            });
       if (log !== undefined) pending.log = log;
       this.queue.push(pending);
       this.kick();
@@ -97,9 +112,20 @@ export class GroupCommitWriter {
     });
   }
 
-  private async writeBatch(batch: PendingEntry[]): Promise<void> {
+  private async writeBatch(all: PendingEntry[]): Promise<void> {
     const { ctx } = this;
-    const signers = await Promise.all(batch.map((p) => p.signer));
+    const allSigners = await Promise.all(all.map((p) => p.signer));
+    // An entry whose digest could not be computed (deferredPendingEntry) is
+    // refused with that error before the transaction.
+    const batch: PendingEntry[] = [];
+    const signers: (Address | ChaosCoreError)[] = [];
+    all.forEach((p, i) => {
+      if (p.digest.length === 32) {
+        batch.push(p);
+        signers.push(allSigners[i] as Address | ChaosCoreError);
+      } else p.reject(allSigners[i]);
+    });
+    if (batch.length === 0) return;
     const accepted: PendingEntry[] = [];
     const duplicates: { p: PendingEntry; of: PendingEntry | RecordResult }[] = [];
     let commit: (() => void) | undefined;

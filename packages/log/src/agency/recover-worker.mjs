@@ -5,7 +5,12 @@
 // without a TypeScript loader. Protocol: receives
 // { id, digests: Uint8Array(32n), sigs: Uint8Array(65n) } (signatures already
 // checked canonical by the caller) and answers
-// { id, addresses: Uint8Array(20n), ok: Uint8Array(n) }.
+// { id, addresses: Uint8Array(20n), ok: Uint8Array(n) }; or receives
+// { id, entries: string[] } (entries as JSON text) and answers, with
+// entry-prep.ts (loaded through tsx on the first such message), each entry's
+// digest and canonical bytes beside its signer:
+// { id, addresses, ok, digests: Uint8Array(32n), bytes, ends: Uint32Array(n) }
+// (ok[i] is 0 where anything failed, also when entry-prep.ts cannot load).
 import { createRequire } from "node:module";
 import { parentPort, workerData } from "node:worker_threads";
 import { createKeccak } from "hash-wasm";
@@ -39,22 +44,71 @@ function loadRecover() {
 const recover = loadRecover();
 const keccak = await createKeccak(256);
 
-parentPort.on("message", ({ id, digests, sigs }) => {
+/** entry-prep.ts's prepareEntryTexts, or null when it cannot load here. */
+let prepare;
+async function loadPrepare() {
+  try {
+    const { register } = await import("tsx/esm/api");
+    register();
+    return (await import("./entry-prep.ts")).prepareEntryTexts;
+  } catch {
+    return null;
+  }
+}
+
+/** Signer addresses of n digests and signatures; ok[i] is 1 where a key recovered. */
+function recoverAll(digests, sigs, ok) {
   const n = digests.length / 32;
   const addresses = new Uint8Array(20 * n);
-  const ok = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
+    if (ok[i] !== 1) continue;
     const pub = recover(
       digests.subarray(32 * i, 32 * i + 32),
       sigs.subarray(65 * i, 65 * i + 64),
       sigs[65 * i + 64] - 27,
     );
-    if (pub !== null) {
-      keccak.init();
-      keccak.update(pub.subarray(1));
-      addresses.set(keccak.digest("binary").subarray(12), 20 * i);
-      ok[i] = 1;
+    if (pub === null) {
+      ok[i] = 0;
+      continue;
     }
+    keccak.init();
+    keccak.update(pub.subarray(1));
+    addresses.set(keccak.digest("binary").subarray(12), 20 * i);
   }
-  parentPort.postMessage({ id, addresses, ok }, [addresses.buffer, ok.buffer]);
+  return addresses;
+}
+
+async function prepareEntries(id, entries) {
+  prepare ??= await loadPrepare();
+  if (prepare === null) {
+    const ok = new Uint8Array(entries.length);
+    parentPort.postMessage({ id, ok }, [ok.buffer]);
+    return;
+  }
+  const { digests, sigs, bytes, ends, ok } = prepare(entries);
+  const addresses = recoverAll(digests, sigs, ok);
+  parentPort.postMessage({ id, addresses, ok, digests, bytes, ends }, [
+    addresses.buffer,
+    ok.buffer,
+    digests.buffer,
+    bytes.buffer,
+    ends.buffer,
+  ]);
+}
+
+// Messages are handled in order: an entries message waits for entry-prep.ts
+// to load, and the messages behind it wait for it.
+let turn = Promise.resolve();
+parentPort.on("message", (m) => {
+  if (m.entries !== undefined) {
+    turn = turn.then(() => prepareEntries(m.id, m.entries));
+    return;
+  }
+  turn = turn.then(() => recoverDigests(m));
 });
+
+function recoverDigests({ id, digests, sigs }) {
+  const ok = new Uint8Array(digests.length / 32).fill(1);
+  const addresses = recoverAll(digests, sigs, ok);
+  parentPort.postMessage({ id, addresses, ok }, [addresses.buffer, ok.buffer]);
+}

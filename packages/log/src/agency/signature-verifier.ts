@@ -21,8 +21,19 @@ export interface SignatureVerifier {
    * SIGNATURE_INVALID when no key recovers.
    */
   recover(digest: Uint8Array, signature: Hex): Promise<Address>;
+  /**
+   * Where the verifier has threads of its own: an entry's canonical bytes,
+   * digest and signer computed there, from the entry's JSON text (an entry
+   * that passed `parseEntry`, through `JSON.stringify`). Null when it was not
+   * prepared there for any reason (a bad signature included): the caller then
+   * computes it itself, which gives the error.
+   */
+  prepareEntry?(text: string): Promise<PreparedEntry | null>;
   close(): Promise<void>;
 }
+
+/** An entry prepared by {@link SignatureVerifier.prepareEntry}: what `encodeEntry`, `entryDigest` and the recovery give. */
+export type PreparedEntry = { bytes: Uint8Array; digest: Uint8Array; signer: Address };
 
 const invalid = () =>
   new ChaosCoreError("SIGNATURE_INVALID", "signature does not recover a public key");
@@ -51,7 +62,25 @@ type Pending = {
   reject: (e: unknown) => void;
 };
 
-type Chunk = { part: Pending[]; attempts: number };
+type EntryPending = {
+  text: string;
+  resolve: (p: PreparedEntry | null) => void;
+  reject: (e: unknown) => void;
+};
+
+type Chunk =
+  | { entries?: undefined; part: Pending[]; attempts: number }
+  | { entries: true; part: EntryPending[]; attempts: number };
+
+/** A worker's answer: signers, and for an entries message the entries' digests and bytes. */
+type Answer = {
+  id: number;
+  addresses?: Uint8Array;
+  ok: Uint8Array;
+  digests?: Uint8Array;
+  bytes?: Uint8Array;
+  ends?: Uint32Array;
+};
 
 type Slot = { worker: Worker; inflight: Map<number, Chunk> };
 
@@ -65,6 +94,11 @@ export type WorkerSignatureVerifierOptions = {
   retries?: number;
   /** The worker script (fault-injection tests wrap the real one); default `recover-worker.mjs`. */
   workerUrl?: URL;
+  /**
+   * Whether {@link WorkerSignatureVerifier.prepareEntry} hands entries to the
+   * workers (default true); false: it answers null, the caller prepares them.
+   */
+  prepareEntries?: boolean;
 };
 
 /**
@@ -77,6 +111,8 @@ export type WorkerSignatureVerifierOptions = {
 export class WorkerSignatureVerifier implements SignatureVerifier {
   private readonly slots: Slot[];
   private queue: Pending[] = [];
+  private entryQueue: EntryPending[] = [];
+  private readonly prepareEntries: boolean;
   private scheduled = false;
   private nextId = 0;
   private nextWorker = 0;
@@ -100,15 +136,14 @@ export class WorkerSignatureVerifier implements SignatureVerifier {
     this.backend = o.backend ?? (engineSecp256k1().native ? "native" : "wasm");
     this.retries = o.retries ?? 1;
     this.workerUrl = o.workerUrl ?? new URL("./recover-worker.mjs", import.meta.url);
+    this.prepareEntries = o.prepareEntries ?? true;
     this.slots = Array.from({ length: Math.max(1, threads) }, () => this.spawn());
   }
 
   private spawn(): Slot {
     const worker = new Worker(this.workerUrl, { workerData: { backend: this.backend } });
     const slot: Slot = { worker, inflight: new Map() };
-    worker.on("message", (m: { id: number; addresses: Uint8Array; ok: Uint8Array }) =>
-      this.settle(slot, m),
-    );
+    worker.on("message", (m: Answer) => this.settle(slot, m));
     // An uncaught error is followed by 'exit': the exit handler does the work.
     worker.on("error", () => {});
     worker.on("exit", () => this.replace(slot));
@@ -141,9 +176,10 @@ export class WorkerSignatureVerifier implements SignatureVerifier {
       const inline = this.inline;
       this.slots.splice(index, 1);
       for (const c of orphans) {
-        for (const p of c.part) {
-          inline.recover(p.digest, bytesToHex(p.sig)).then(p.resolve, p.reject);
-        }
+        if (c.entries) for (const p of c.part) p.resolve(null);
+        else
+          for (const p of c.part)
+            inline.recover(p.digest, bytesToHex(p.sig)).then(p.resolve, p.reject);
       }
       return;
     }
@@ -185,60 +221,100 @@ export class WorkerSignatureVerifier implements SignatureVerifier {
     if (digest.length !== 32) return Promise.reject(invalid());
     return new Promise((resolve, reject) => {
       this.queue.push({ digest, sig, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.schedule();
     });
+  }
+
+  prepareEntry(text: string): Promise<PreparedEntry | null> {
+    if (this.closed) return Promise.reject(this.failure("closed"));
+    if (this.inline !== null || !this.prepareEntries) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      this.entryQueue.push({ text, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   private flush(): void {
     this.scheduled = false;
     const queue = this.queue;
+    const entries = this.entryQueue;
     this.queue = [];
+    this.entryQueue = [];
     if (this.closed) {
       for (const p of queue) p.reject(this.failure("closed"));
+      for (const p of entries) p.reject(this.failure("closed"));
       return;
     }
     if (this.inline !== null) {
       const inline = this.inline;
       for (const p of queue) inline.recover(p.digest, bytesToHex(p.sig)).then(p.resolve, p.reject);
+      for (const p of entries) p.resolve(null);
       return;
     }
     for (let start = 0; start < queue.length; start += this.chunk) {
       this.send({ part: queue.slice(start, start + this.chunk), attempts: 0 });
     }
+    for (let start = 0; start < entries.length; start += this.chunk) {
+      this.send({ entries: true, part: entries.slice(start, start + this.chunk), attempts: 0 });
+    }
   }
 
   private send(c: Chunk): void {
-    const { part } = c;
     c.attempts++;
+    const id = this.nextId++;
+    const slot = this.slots[this.nextWorker++ % this.slots.length];
+    if (slot === undefined) {
+      for (const p of c.part) p.reject(this.failure("no signature worker is running"));
+      return;
+    }
+    if (slot.inflight.size === 0) slot.worker.ref();
+    slot.inflight.set(id, c);
+    if (c.entries) {
+      slot.worker.postMessage({ id, entries: c.part.map((p) => p.text) });
+      return;
+    }
+    const { part } = c;
     const digests = new Uint8Array(32 * part.length);
     const sigs = new Uint8Array(65 * part.length);
     part.forEach((p, i) => {
       digests.set(p.digest, 32 * i);
       sigs.set(p.sig, 65 * i);
     });
-    const id = this.nextId++;
-    const slot = this.slots[this.nextWorker++ % this.slots.length];
-    if (slot === undefined) {
-      for (const p of part) p.reject(this.failure("no signature worker is running"));
-      return;
-    }
-    if (slot.inflight.size === 0) slot.worker.ref();
-    slot.inflight.set(id, c);
     slot.worker.postMessage({ id, digests, sigs }, [digests.buffer, sigs.buffer]);
   }
 
-  private settle(slot: Slot, m: { id: number; addresses: Uint8Array; ok: Uint8Array }) {
+  private settle(slot: Slot, m: Answer) {
     const c = slot.inflight.get(m.id);
     if (c === undefined) return;
     this.deathsInARow = 0;
     slot.inflight.delete(m.id);
     if (slot.inflight.size === 0) slot.worker.unref();
+    const { addresses, digests, bytes, ends, ok } = m;
+    if (c.entries) {
+      c.part.forEach((p, i) => {
+        if (ok[i] !== 1 || addresses === undefined || digests === undefined || !bytes || !ends) {
+          p.resolve(null);
+          return;
+        }
+        p.resolve({
+          bytes: bytes.subarray(i === 0 ? 0 : ends[i - 1], ends[i]),
+          digest: digests.subarray(32 * i, 32 * i + 32),
+          signer: bytesToHex(addresses.subarray(20 * i, 20 * i + 20)),
+        });
+      });
+      return;
+    }
     c.part.forEach((p, i) => {
-      if (m.ok[i] === 1) p.resolve(bytesToHex(m.addresses.subarray(20 * i, 20 * i + 20)));
-      else p.reject(invalid());
+      if (ok[i] === 1 && addresses !== undefined) {
+        p.resolve(bytesToHex(addresses.subarray(20 * i, 20 * i + 20)));
+      } else p.reject(invalid());
     });
   }
 

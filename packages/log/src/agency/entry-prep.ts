@@ -1,0 +1,62 @@
+/**
+ * The part of an entry's intake that the signature workers do beside the
+ * recovery (recover-worker.mjs loads this module): from the entry's JSON
+ * text, its canonical bytes (the leaf data), its EIP-712 digest (the id) and
+ * its signature's 65 bytes — with core's own `encodeEntry`, `entryDigest`
+ * and `parseSignature`, so the results are those of the main thread's path
+ * bit for bit (entry-prep.test.ts compares both).
+ * @module
+ */
+import { encodeEntry, entryDigest, type LogEntry, parseSignature } from "@chaoscore/core";
+
+/** What {@link prepareEntryTexts} gives for n entries, packed for a transfer between threads. */
+export type PreparedTexts = {
+  /** 32 bytes per entry: its EIP-712 digest. */
+  digests: Uint8Array;
+  /** 65 bytes per entry: compact signature and v (27 or 28). */
+  sigs: Uint8Array;
+  /** The entries' canonical bytes, one after the other. */
+  bytes: Uint8Array;
+  /** Where entry i's canonical bytes end in `bytes` (they start at `ends[i - 1]`, or 0). */
+  ends: Uint32Array;
+  /** 1 where entry i was prepared; 0 where anything failed (the caller then takes the main thread's path, which gives the error). */
+  ok: Uint8Array;
+};
+
+/**
+ * Prepares entries sent as JSON text (`JSON.stringify` of an entry that
+ * passed `parseEntry`: plain strings, so the text round-trips exactly).
+ */
+export function prepareEntryTexts(texts: readonly string[]): PreparedTexts {
+  const n = texts.length;
+  const digests = new Uint8Array(32 * n);
+  const sigs = new Uint8Array(65 * n);
+  const ends = new Uint32Array(n);
+  const ok = new Uint8Array(n);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    try {
+      const entry = JSON.parse(texts[i] as string) as LogEntry;
+      const { compact, recovery } = parseSignature(entry.signature);
+      const digest = entryDigest(entry);
+      const bytes = encodeEntry(entry);
+      digests.set(digest, 32 * i);
+      sigs.set(compact, 65 * i);
+      sigs[65 * i + 64] = 27 + recovery;
+      parts.push(bytes);
+      total += bytes.length;
+      ok[i] = 1;
+    } catch {
+      // ok[i] stays 0: the main thread computes this entry itself and gets the error.
+    }
+    ends[i] = total;
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  return { digests, sigs, bytes, ends, ok };
+}
