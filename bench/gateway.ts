@@ -291,6 +291,13 @@ uses autocannon.`);
     const httpTx = b.transactions() - httpTxBefore;
     await stopProfile?.();
     const size = await b.engine.log.size();
+    if (load.non2xx > 0) {
+      // The refusals' codes, from the gateway's metrics (the load generator only counts them).
+      const metrics = (await app.inject({ method: "GET", url: "/metrics" })).body;
+      for (const line of metrics.split("\n")) {
+        if (line.startsWith("chaoscore_requests_rejected_total{")) console.log(`refused: ${line}`);
+      }
+    }
     const settings = (
       await b.db.query<{ name: string; setting: string }>(
         `SELECT name, setting FROM pg_settings

@@ -4,7 +4,7 @@
  * what they need; {@link assertMayWrite} checks an entry against the caller.
  * @module
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, hash, randomBytes, timingSafeEqual } from "node:crypto";
 import {
   type Address,
   ChaosCoreError,
@@ -71,7 +71,8 @@ export type ApiKeyInfo = {
 const KEY_RE = /^cck_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 const CACHE_MS = 5_000;
 
-const hashSecret = (secret: string) => createHash("sha256").update(secret, "utf8").digest();
+/** SHA-256 of a key's secret (one-shot `hash`: no Hash object per request). */
+const hashSecret = (secret: string) => hash("sha256", secret, "buffer");
 
 /**
  * Operator API keys: `cck_<id>_<secret>`, stored as SHA-256 of the secret,
