@@ -47,6 +47,8 @@ export function authenticateRequests(app: GatewayApp, options: AuthenticationOpt
   app.addHook("preValidation", async (request) => {
     request.rawBody ??= Buffer.alloc(0);
     request.principal = { kind: "anonymous" };
+    // (read once: Fastify builds request.routeOptions anew on every read)
+    const access = request.routeOptions.config.access;
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
       const m = /^Bearer (.+)$/.exec(authorization);
@@ -58,7 +60,7 @@ export function authenticateRequests(app: GatewayApp, options: AuthenticationOpt
     } else if (hasAgentSignature(request.headers)) {
       const agent = await verifier.verify({
         // A new agent signs its own registration: its key is the agent's id.
-        allowUnregistered: request.routeOptions.config.access === "register",
+        allowUnregistered: access === "register",
         headers: request.headers,
         method: request.method,
         target: request.url,
@@ -70,16 +72,12 @@ export function authenticateRequests(app: GatewayApp, options: AuthenticationOpt
     // The access table decides (auth.ts authorize), one place for every route.
     await authorize(
       request.principal,
-      request.routeOptions.config.access ?? "public",
+      access ?? "public",
       (request.params as { id?: string } | undefined)?.id ?? "",
       isStudioMember,
     );
     // An agent registering itself passes the registration policy (admission.ts).
-    if (
-      request.routeOptions.config.access === "register" &&
-      request.principal.kind === "agent" &&
-      registration !== undefined
-    ) {
+    if (access === "register" && request.principal.kind === "agent" && registration !== undefined) {
       assertMayRegister(
         registration,
         request.principal.agent,
