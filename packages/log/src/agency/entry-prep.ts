@@ -24,6 +24,25 @@ export type PreparedTexts = {
 };
 
 /**
+ * A copy of a parsed JSON value with every object's keys in RFC 8785 order
+ * (UTF-16 code units), so that `canonicalJson` takes its fast path (native
+ * `JSON.stringify`, about half the time here); where an object's own key
+ * order cannot follow (integer-like keys come first in JavaScript),
+ * `canonicalJson` sees it and takes its generic serializer: the same bytes
+ * either way.
+ */
+function sortedKeys(value: unknown): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  // no prototype: a "__proto__" key stays an own property, as JSON.parse made it
+  const out: Record<string, unknown> = Object.create(null);
+  for (const key of Object.keys(value).sort()) {
+    out[key] = sortedKeys((value as Record<string, unknown>)[key]);
+  }
+  return out;
+}
+
+/**
  * Prepares entries sent as JSON text (`JSON.stringify` of an entry that
  * passed `parseEntry`: plain strings, so the text round-trips exactly).
  */
@@ -37,7 +56,7 @@ export function prepareEntryTexts(texts: readonly string[]): PreparedTexts {
   let total = 0;
   for (let i = 0; i < n; i++) {
     try {
-      const entry = JSON.parse(texts[i] as string) as LogEntry;
+      const entry = sortedKeys(JSON.parse(texts[i] as string)) as LogEntry;
       const { compact, recovery } = parseSignature(entry.signature);
       const digest = entryDigest(entry);
       const bytes = encodeEntry(entry);
