@@ -7,7 +7,8 @@
 // checked canonical by the caller) and answers
 // { id, addresses: Uint8Array(20n), ok: Uint8Array(n) }; or receives
 // { id, entries: string[] } (entries as JSON text) and answers, with
-// entry-prep.ts (loaded through tsx on the first such message), each entry's
+// entry-prep (compiled beside this file in a packed release, else the
+// TypeScript source through tsx; loaded on the first such message), each entry's
 // digest and canonical bytes beside its signer:
 // { id, addresses, ok, digests: Uint8Array(32n), bytes, ends: Uint32Array(n) }
 // (ok[i] is 0 where anything failed, also when entry-prep.ts cannot load).
@@ -47,6 +48,12 @@ const keccak = await createKeccak(256);
 /** entry-prep.ts's prepareEntryTexts, or null when it cannot load here. */
 let prepare;
 async function loadPrepare() {
+  try {
+    // a packed release: compiled beside this file (docs/release.md)
+    return (await import("./entry-prep.js")).prepareEntryTexts;
+  } catch {
+    // the sources: TypeScript, through tsx
+  }
   try {
     const { register } = await import("tsx/esm/api");
     register();
