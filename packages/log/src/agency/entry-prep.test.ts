@@ -1,4 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import {
   bytesToHex,
   encodeEntry,
@@ -11,7 +15,7 @@ import {
   signOutcome,
 } from "@chaoscore/core";
 import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { prepareEntryTexts } from "./entry-prep.js";
 import { InlineSignatureVerifier, WorkerSignatureVerifier } from "./signature-verifier.js";
 
@@ -155,6 +159,39 @@ describe("WorkerSignatureVerifier.prepareEntry", () => {
     expect(other?.signer).not.toBe(entry.message.agent);
     // and a good one in the same chunk still answers
     expect((await verifier.prepareEntry(JSON.stringify(entry)))?.signer).toBe(entry.message.agent);
+  });
+
+  it("stops asking workers that cannot load entry-prep, and says so once", async () => {
+    // The worker alone in a directory of its own (no entry-prep beside it), its packages linked.
+    const dir = mkdtempSync(join(tmpdir(), "chaoscore-worker-"));
+    copyFileSync(join(import.meta.dirname, "recover-worker.mjs"), join(dir, "recover-worker.mjs"));
+    symlinkSync(join(import.meta.dirname, "../../../../node_modules"), join(dir, "node_modules"));
+    const said: string[] = [];
+    const write = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+      said.push(String(chunk));
+      return true;
+    });
+    const alone = new WorkerSignatureVerifier(1, {
+      workerUrl: pathToFileURL(join(dir, "recover-worker.mjs")),
+    });
+    try {
+      const key = Uint8Array.from(randomBytes(32));
+      const signed = [1, 2, 3].map(
+        (nonce) => signAction({ privateKey: key, chainId: 1, actionType: "t", nonce }).entry,
+      );
+      expect(await alone.prepareEntry(JSON.stringify(signed[0]))).toBeNull();
+      expect(await alone.prepareEntry(JSON.stringify(signed[1]))).toBeNull();
+      expect(said.filter((m) => m.includes("cannot load entry-prep"))).toHaveLength(1);
+      // The caller's path still recovers on the same workers.
+      const { digest } = await inline(parseEntry(signed[2]));
+      expect(await alone.recover(digest, signed[2]?.signature as Hex)).toBe(
+        privateKeyToAddress(key),
+      );
+    } finally {
+      write.mockRestore();
+      await alone.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("answers null without sending when entry preparation is off", async () => {

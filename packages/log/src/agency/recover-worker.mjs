@@ -11,7 +11,8 @@
 // TypeScript source through tsx; loaded on the first such message), each entry's
 // digest and canonical bytes beside its signer:
 // { id, addresses, ok, digests: Uint8Array(32n), bytes, ends: Uint32Array(n) }
-// (ok[i] is 0 where anything failed, also when entry-prep.ts cannot load).
+// (ok[i] is 0 where anything failed; when entry-prep cannot load, every ok[i]
+// is 0 and the answer says `unprepared: true`).
 import { createRequire } from "node:module";
 import { parentPort, workerData } from "node:worker_threads";
 import { createKeccak } from "hash-wasm";
@@ -88,8 +89,9 @@ function recoverAll(digests, sigs, ok) {
 async function prepareEntries(id, entries) {
   prepare ??= await loadPrepare();
   if (prepare === null) {
+    // The pool stops sending entries: the main thread prepares them from now on.
     const ok = new Uint8Array(entries.length);
-    parentPort.postMessage({ id, ok }, [ok.buffer]);
+    parentPort.postMessage({ id, ok, unprepared: true }, [ok.buffer]);
     return;
   }
   const { digests, sigs, bytes, ends, ok } = prepare(entries);

@@ -80,6 +80,8 @@ type Answer = {
   digests?: Uint8Array;
   bytes?: Uint8Array;
   ends?: Uint32Array;
+  /** The worker cannot load entry-prep: it prepares no entry (every ok is 0). */
+  unprepared?: boolean;
 };
 
 type Slot = { worker: Worker; inflight: Map<number, Chunk> };
@@ -112,7 +114,8 @@ export class WorkerSignatureVerifier implements SignatureVerifier {
   private readonly slots: Slot[];
   private queue: Pending[] = [];
   private entryQueue: EntryPending[] = [];
-  private readonly prepareEntries: boolean;
+  /** Cleared when a worker cannot load entry-prep (then said once on stderr). */
+  private prepareEntries: boolean;
   private scheduled = false;
   private nextId = 0;
   private nextWorker = 0;
@@ -297,6 +300,12 @@ export class WorkerSignatureVerifier implements SignatureVerifier {
     slot.inflight.delete(m.id);
     if (slot.inflight.size === 0) slot.worker.unref();
     const { addresses, digests, bytes, ends, ok } = m;
+    if (m.unprepared === true && this.prepareEntries) {
+      this.prepareEntries = false;
+      process.stderr.write(
+        "chaoscore: the signature workers cannot load entry-prep; the main thread prepares each entry (canonical bytes, EIP-712 digest) from now on\n",
+      );
+    }
     if (c.entries) {
       c.part.forEach((p, i) => {
         if (ok[i] !== 1 || addresses === undefined || digests === undefined || !bytes || !ends) {
