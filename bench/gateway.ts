@@ -178,7 +178,10 @@ same engine configuration: in-process (recordAction with <connections>
 records in flight) and over HTTP (POST /v1/actions with an API key, one
 action per request, autocannon with <connections> connections in a separate
 process, one agent per connection so that each agent's nonces arrive in
-order). Prints throughput and latency and the ratio HTTP / in-process.
+order). Prints throughput and latency and the ratio HTTP / in-process, the
+CPU per action of each pass (this process by thread — main, PGlite worker,
+recovery, V8's helper threads — and the load generator's own) and the
+database transactions each pass began (the group-commit batches).
 
 Then proof serving: a log of --proof-leaves leaves (default 1,000,000; 0
 skips it) and, over HTTP with the read generator in its own process for
