@@ -37,6 +37,9 @@ const result = await autocannon({
   connections: perAgent.length,
   amount: total,
   timeout: 60,
+  // As gateway-load.ts: autocannon notices the last answer only at its next
+  // sample tick and counts the wait in `duration` (up to 1 s by default).
+  sampleInt: 20,
   // autocannon keeps a connection's context for one pass over `requests` and
   // resets it after: a pass as long as an agent's queue keeps one agent per
   // connection for the whole queue (its nonces in order).
