@@ -9,14 +9,13 @@
  * of a full tile; and the append and inclusion-proof cost at 1,000,000 vs
  * 1,000 leaves.
  */
-import { writeFileSync } from "node:fs";
-import { Session } from "node:inspector/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import type { Engine } from "@chaoscore/engine";
 import { buildGateway, gatewayServices, tileIndexPath } from "@chaoscore/gateway";
 import { type Db, TransparencyLog } from "@chaoscore/log";
 import { lastJsonLine, outputOf } from "./child-output.js";
+import { profileTo } from "./cpu-profile.js";
 import { goal } from "./machine.js";
 import { type Reads, runWrk } from "./wrk.js";
 
@@ -108,19 +107,6 @@ function runReads(
   ]).then((out) => lastJsonLine<Reads>(out));
 }
 
-/** Starts the V8 CPU profiler of this process (the gateway's); the returned function stops it. */
-async function startProfile(): Promise<() => Promise<object>> {
-  const session = new Session();
-  session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.start");
-  return async () => {
-    const { profile } = await session.post("Profiler.stop");
-    session.disconnect();
-    return profile;
-  };
-}
-
 /** Runs the proof-serving part; returns whether its goals passed. */
 export async function runProofServing(
   open: () => Promise<Opened>,
@@ -171,24 +157,24 @@ export async function runProofServing(
       await tile.arrayBuffer();
       cacheControl = tile.headers.get("cache-control") ?? "";
       const pass = async (name: string) => {
+        // With --cpu-prof-dir: a profile of the gateway's thread during each steady pass.
+        const profiled = async <T>(what: string, read: () => Promise<T>): Promise<T> => {
+          if (name !== "steady" || profileDir === undefined) return await read();
+          const file = join(profileDir, `gateway-steady-${what}-${Date.now()}.cpuprofile`);
+          const stop = await profileTo(file);
+          const result = await read();
+          await stop();
+          log(`  CPU profile of the gateway's thread during the steady ${what} pass: ${file}`);
+          return result;
+        };
         log(`  proof serving over HTTP (${name}): inclusion proofs for ${seconds} s…`);
-        const stopProofs =
-          name === "steady" && profileDir !== undefined ? await startProfile() : undefined;
-        const proofs = await runReads(generator, url, "proof", size, connections, seconds);
-        if (stopProofs !== undefined && profileDir !== undefined) {
-          const file = join(profileDir, `gateway-steady-proofs-${Date.now()}.cpuprofile`);
-          writeFileSync(file, JSON.stringify(await stopProofs()));
-          log(`  CPU profile of the gateway's thread during the steady proof pass: ${file}`);
-        }
+        const proofs = await profiled("proofs", () =>
+          runReads(generator, url, "proof", size, connections, seconds),
+        );
         log(`  proof serving over HTTP (${name}): full tiles for ${seconds} s…`);
-        const stop =
-          name === "steady" && profileDir !== undefined ? await startProfile() : undefined;
-        const tiles = await runReads(generator, url, "tile", size, connections, seconds);
-        if (stop !== undefined && profileDir !== undefined) {
-          const file = join(profileDir, `gateway-steady-tiles-${Date.now()}.cpuprofile`);
-          writeFileSync(file, JSON.stringify(await stop()));
-          log(`  CPU profile of the gateway's thread during the steady tile pass: ${file}`);
-        }
+        const tiles = await profiled("tiles", () =>
+          runReads(generator, url, "tile", size, connections, seconds),
+        );
         loads.push(`${name} load ${loadavg()[0]?.toFixed(1)}`);
         return { proofs, tiles };
       };
