@@ -168,43 +168,41 @@ describe("CheckpointAnchor groups", () => {
     // client counts its accounts' nonces; the reorg takes one back); the reader is kept across it.
     const writer = chain.others[6] as LocalSigner;
     await (await chain.contracts.anchor.grantAnchorer(writer.address)).wait();
-    const anchorAs = async () => {
+    /** Anchors `origin` at `size` as a new log of its group; returns the group's state after. */
+    const anchorNew = async (size: number) => {
       const client = await EthereumClient.connect({
         rpcUrl: chain.anvil.rpcUrl,
         chainId: chain.anvil.chainId,
         pollIntervalMs: 20,
       });
-      return { client, anchor: (await openContracts(client, chain.deployments, writer)).anchor };
+      try {
+        const { anchor } = await openContracts(client, chain.deployments, writer);
+        const { sent, next } = await anchor.anchorGroup(
+          origin,
+          [],
+          [{ origin, size, root: tree.root(size) }],
+        );
+        await sent.wait();
+        return next;
+      } finally {
+        client.close();
+      }
     };
     const { anchor: reader } = await chain.as(chain.deployer);
     const fork = await chain.client.request("evm_snapshot", []);
-    const first = await anchorAs();
-    const before = await first.anchor.anchorGroup(
-      origin,
-      [],
-      [{ origin, size: 5, root: tree.root(5) }],
-    );
-    await before.sent.wait();
-    first.client.close();
+    const before = await anchorNew(5);
     await mine(SETTLED_DEPTH + 6n);
     expect((await reader.latest(origin))?.size).toBe(5n); // now settled in the reader
-    expect(await reader.rebuildGroupState(origin)).toEqual(before.next);
+    expect(await reader.rebuildGroupState(origin)).toEqual(before);
     // The chain goes back under the settled blocks and grows past them another way.
     expect(await chain.client.request("evm_revert", [fork])).toBe(true);
-    const second = await anchorAs();
-    const after = await second.anchor.anchorGroup(
-      origin,
-      [],
-      [{ origin, size: 7, root: tree.root(7) }],
-    );
-    await after.sent.wait();
-    second.client.close();
+    const after = await anchorNew(7);
     await mine(SETTLED_DEPTH + 16n);
     const history = await reader.history(origin);
     expect(history.map((cp) => [cp.index, cp.size])).toEqual([[0n, 7n]]);
     expect(await reader.latest(origin)).toEqual(history[0]);
-    expect(await reader.rebuildGroupState(origin)).toEqual(after.next);
-    expect(groupStateHash(after.next)).toBe(await reader.groupState(origin));
+    expect(await reader.rebuildGroupState(origin)).toEqual(after);
+    expect(groupStateHash(after)).toBe(await reader.groupState(origin));
   });
 
   it("refuses a current state that does not hash to the stored one, and a replay", async () => {
