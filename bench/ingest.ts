@@ -22,8 +22,9 @@ import {
   signActions,
 } from "./agents.js";
 import { describeMachine, goal } from "./machine.js";
-import { machineCpuMicros, mainThreadCpuMicros } from "./machine-cpu.js";
+import { machineCpuMicros } from "./machine-cpu.js";
 import { reportReceiptBench, runReceiptBench } from "./receipts.js";
+import { threadCpuMicrosOf } from "./thread-cpu.js";
 
 const CHAIN_ID = 31337n;
 const APPEND_PROBE = 1000;
@@ -228,7 +229,7 @@ async function runIngest(
     const profiler = profile !== undefined && measureProofs ? await startProfile() : undefined;
     const cpu0 = process.cpuUsage();
     const machine0 = machineCpuMicros();
-    const main0 = mainThreadCpuMicros();
+    const main0 = threadCpuMicrosOf(process.pid);
     const elu0 = performance.eventLoopUtilization();
     const start = performance.now();
     await recordWindowed(
@@ -241,7 +242,7 @@ async function runIngest(
     const seconds = (performance.now() - start) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const machine1 = machineCpuMicros();
-    const main1 = mainThreadCpuMicros();
+    const main1 = threadCpuMicrosOf(process.pid);
     const elu = performance.eventLoopUtilization(elu0);
     const cpuUsPerAction = (cpu.user + cpu.system) / n;
     const mainBusyUsPerAction = (elu.active * 1000) / n;

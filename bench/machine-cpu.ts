@@ -23,21 +23,3 @@ export function machineCpuMicros(): number | null {
     return null;
   }
 }
-
-/**
- * CPU time this process's main thread has used so far (user + system), in
- * µs, from /proc/self/task/<pid>/stat; null where there is none. Unlike the
- * event loop's busy time it is CPU, not wall time, so a crowded machine does
- * not inflate it.
- */
-export function mainThreadCpuMicros(): number | null {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
-    // the fields after the command name (in parentheses, which may hold spaces)
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return Number.isFinite(ticks) ? (ticks * 1_000_000) / TICKS_PER_SECOND : null;
-  } catch {
-    return null;
-  }
-}

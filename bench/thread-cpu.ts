@@ -9,19 +9,35 @@ import { readdirSync, readFileSync } from "node:fs";
 /** Clock ticks per second of /proc (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
 
+/**
+ * µs of CPU (user + system) thread `tid` of this process has used so far;
+ * null where /proc is missing. Unlike the event loop's busy time it is CPU,
+ * not wall time, so a crowded machine does not inflate it.
+ */
+export function threadCpuMicrosOf(tid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(rest[11]) + Number(rest[12]);
+    return Number.isFinite(ticks) ? (ticks * 1_000_000) / TICKS_PER_SECOND : null;
+  } catch {
+    return null; // not Linux, or the thread ended
+  }
+}
+
 /** µs of CPU (user + system) each thread id has used so far. */
 export function threadCpuMicros(): Map<number, number> {
   const out = new Map<number, number>();
+  let tids: string[] = [];
   try {
-    for (const tid of readdirSync("/proc/self/task")) {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-      // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const ticks = Number(rest[11]) + Number(rest[12]);
-      out.set(Number(tid), (ticks * 1_000_000) / TICKS_PER_SECOND);
-    }
+    tids = readdirSync("/proc/self/task");
   } catch {
     // not Linux: no per-thread figures
+  }
+  for (const tid of tids) {
+    const micros = threadCpuMicrosOf(Number(tid));
+    if (micros !== null) out.set(Number(tid), micros);
   }
   return out;
 }
