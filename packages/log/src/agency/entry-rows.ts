@@ -4,6 +4,7 @@
  * @module
  */
 
+import { pgArray } from "../store/binary-params.js";
 import { dbBlob, toDbHex } from "../store/bytes.js";
 import type { Db } from "../store/db.js";
 import type { PendingEntry } from "./agency-context.js";
@@ -44,8 +45,8 @@ export async function writeEntryRows(
         offset += bytes.length;
       });
     }
-    const fixedBlob = dbBlob(tx, fixed, 9);
-    const varyingBlob = dbBlob(tx, varying, 10);
+    const fixedBlob = dbBlob(fixed, 9);
+    const varyingBlob = dbBlob(varying, 10);
     await tx.query(
       `WITH f AS MATERIALIZED (SELECT ${fixedBlob.sql} AS b),
             v AS MATERIALIZED (SELECT ${varyingBlob.sql} AS b)
@@ -60,19 +61,40 @@ export async function writeEntryRows(
          AS u(leaf_index, agent_id, studio, task, action_type, nonce, ts, p_at, p_len, a_at, a_len, n)`,
       [
         logId,
-        actions.map((a) => firstIndex + a.i),
-        actions.map((a) => a.m.agent),
-        actions.map((a) => a.m.studio),
-        actions.map((a) => a.m.task),
-        actions.map((a) => a.m.actionType),
-        actions.map((a) => a.m.nonce),
-        actions.map((a) => Number(a.m.timestamp)),
+        pgArray(
+          "int8",
+          actions.map((a) => firstIndex + a.i),
+        ),
+        pgArray(
+          "text",
+          actions.map((a) => a.m.agent),
+        ),
+        pgArray(
+          "text",
+          actions.map((a) => a.m.studio),
+        ),
+        pgArray(
+          "text",
+          actions.map((a) => a.m.task),
+        ),
+        pgArray(
+          "text",
+          actions.map((a) => a.m.actionType),
+        ),
+        pgArray(
+          "text",
+          actions.map((a) => a.m.nonce),
+        ),
+        pgArray(
+          "float8",
+          actions.map((a) => Number(a.m.timestamp)),
+        ),
         fixedBlob.param,
         varyingBlob.param,
-        at[0],
-        len[0],
-        at[1],
-        len[1],
+        pgArray("int4", at[0]),
+        pgArray("int4", len[0]),
+        pgArray("int4", at[1]),
+        pgArray("int4", len[1]),
       ],
     );
   }
@@ -102,6 +124,6 @@ export async function writeEntryRows(
   await tx.query(
     `UPDATE agents SET action_nonce = u.nonce::numeric
      FROM unnest($1::text[], $2::text[]) AS u(id, nonce) WHERE agents.id = u.id`,
-    [[...last.keys()], [...last.values()].map(String)],
+    [pgArray("text", [...last.keys()]), pgArray("text", [...last.values()].map(String))],
   );
 }

@@ -14,7 +14,7 @@ import {
   isChaosCoreError,
   type LogEntry,
 } from "@chaoscore/core";
-import { toDbHex } from "../store/bytes.js";
+import { pgArray } from "../store/binary-params.js";
 import type { Db } from "../store/db.js";
 import type { AgencyContext, PendingEntry, RecordResult } from "./agency-context.js";
 import { checkEntry } from "./entry-checks.js";
@@ -149,12 +149,12 @@ export class GroupCommitWriter {
           leaf_index: number;
           kind: string;
         }>(
-          `WITH wanted AS (SELECT decode(w, 'hex') AS id FROM unnest($1::text[]) AS w)
+          `WITH wanted AS (SELECT unnest($1::bytea[]) AS id)
            SELECT encode(id, 'hex') AS id, log_id, leaf_index, 'action' AS kind FROM actions
              WHERE id IN (SELECT id FROM wanted)
            UNION ALL SELECT encode(id, 'hex'), log_id, leaf_index, 'outcome' FROM outcomes
              WHERE id IN (SELECT id FROM wanted)`,
-          [ids.map(toDbHex)],
+          [pgArray("bytea", ids)],
         )) {
           const id: Hex = `0x${r.id}`;
           existing.set(id, {

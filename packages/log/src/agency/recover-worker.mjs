@@ -1,7 +1,8 @@
 // Worker thread of the signature pool: recovers Ethereum signer addresses with
 // libsecp256k1: the native binding of the npm package `secp256k1` when
 // workerData.backend is "native" and it loads, else libsecp256k1 compiled to
-// WebAssembly (tiny-secp256k1). Plain JavaScript on purpose, so that it runs
+// WebAssembly (tiny-secp256k1); below the writer's priority by workerData.nice
+// (see signature-verifier.ts). Plain JavaScript on purpose, so that it runs
 // without a TypeScript loader. Protocol: receives
 // { id, digests: Uint8Array(32n), sigs: Uint8Array(65n) } (signatures already
 // checked canonical by the caller) and answers
@@ -13,7 +14,9 @@
 // { id, addresses, ok, digests: Uint8Array(32n), bytes, ends: Uint32Array(n) }
 // (ok[i] is 0 where anything failed; when entry-prep cannot load, every ok[i]
 // is 0 and the answer says `unprepared: true`).
+import { readlinkSync } from "node:fs";
 import { createRequire } from "node:module";
+import { getPriority, setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { createKeccak } from "hash-wasm";
 import { recover as wasmRecover } from "tiny-secp256k1";
@@ -41,6 +44,18 @@ function loadRecover() {
       return null;
     }
   };
+}
+
+// workerData.nice: how far below the thread that started it this thread runs.
+// On Linux a thread has a nice value of its own (setpriority on its thread
+// id); elsewhere, or when refused, the thread keeps the process's priority.
+if (workerData?.nice > 0) {
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+    setPriority(tid, Math.min(19, getPriority(tid) + workerData.nice));
+  } catch {
+    // not Linux: same priority as the writer
+  }
 }
 
 const recover = loadRecover();

@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Hex, isChaosCoreError, privateKeyToAddress, signDigest } from "@chaoscore/core";
@@ -94,6 +94,43 @@ describe("WorkerSignatureVerifier", () => {
     expect(codeOf(await pool.recover(items[0]!.digest, items[0]!.signature).catch((e) => e))).toBe(
       "AGENCY_VERIFIER_UNAVAILABLE",
     );
+  });
+});
+
+/** The nice value of each thread of this process (Linux: /proc/self/task/<tid>/stat, field 19). */
+function threadNices(): number[] {
+  return readdirSync("/proc/self/task").flatMap((tid) => {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "latin1");
+      return [Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16])];
+    } catch {
+      return []; // the thread ended while we read
+    }
+  });
+}
+
+describe.skipIf(process.platform !== "linux")("WorkerSignatureVerifier's priority", () => {
+  const own = () => {
+    const stat = readFileSync("/proc/thread-self/stat", "latin1");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+  };
+
+  it("runs its workers below the thread that created it, by 10 unless told", async () => {
+    const below = Math.min(19, own() + 10);
+    const before = threadNices().filter((n) => n === below).length;
+    pool = new WorkerSignatureVerifier(2, { chunk: 8 });
+    const items = signed(64);
+    await Promise.all(items.map((s) => pool!.recover(s.digest, s.signature)));
+    expect(threadNices().filter((n) => n === below).length).toBe(before + 2);
+    expect(own()).toBe(below - 10);
+  });
+
+  it("leaves them at the same priority with nice 0", async () => {
+    const before = threadNices().filter((n) => n !== own()).length;
+    pool = new WorkerSignatureVerifier(2, { chunk: 8, nice: 0 });
+    const items = signed(64);
+    await Promise.all(items.map((s) => pool!.recover(s.digest, s.signature)));
+    expect(threadNices().filter((n) => n !== own()).length).toBe(before);
   });
 });
 

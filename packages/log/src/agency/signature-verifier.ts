@@ -101,6 +101,14 @@ export type WorkerSignatureVerifierOptions = {
    * workers (default true); false: it answers null, the caller prepares them.
    */
   prepareEntries?: boolean;
+  /**
+   * How many nice levels below the thread that creates the pool its workers
+   * run (Linux, where a thread has its own priority; ignored elsewhere); default
+   * 10, 0 for equal. The writer on that thread is the serial part of ingest:
+   * when a worker took its core, every batch waited (on two cores, +14% actions/s
+   * at 10; docs/benchmarks.md). Workers still get every idle cycle.
+   */
+  nice?: number;
 };
 
 /**
@@ -124,6 +132,7 @@ export class WorkerSignatureVerifier implements SignatureVerifier {
   private readonly backend: Secp256k1Choice;
   private readonly retries: number;
   private readonly workerUrl: URL;
+  private readonly nice: number;
   /** Chunks sent again because their worker died. */
   resent = 0;
   /** Workers replaced after they died (for metrics and tests). */
@@ -140,11 +149,14 @@ export class WorkerSignatureVerifier implements SignatureVerifier {
     this.retries = o.retries ?? 1;
     this.workerUrl = o.workerUrl ?? new URL("./recover-worker.mjs", import.meta.url);
     this.prepareEntries = o.prepareEntries ?? true;
+    this.nice = o.nice ?? 10;
     this.slots = Array.from({ length: Math.max(1, threads) }, () => this.spawn());
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.workerUrl, { workerData: { backend: this.backend } });
+    const worker = new Worker(this.workerUrl, {
+      workerData: { backend: this.backend, nice: this.nice },
+    });
     const slot: Slot = { worker, inflight: new Map() };
     worker.on("message", (m: Answer) => this.settle(slot, m));
     // An uncaught error is followed by 'exit': the exit handler does the work.

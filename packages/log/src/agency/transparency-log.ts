@@ -17,6 +17,7 @@ import {
   signCheckpoint,
   subtreeRootPlan,
 } from "@chaoscore/core";
+import { pgArray } from "../store/binary-params.js";
 import { dbBlob, fromDbHex } from "../store/bytes.js";
 import type { Db } from "../store/db.js";
 import {
@@ -186,22 +187,31 @@ export class TransparencyLog {
       }
       // All entries travel as one byte string (dbBlob), sliced by the server:
       // a third cheaper than a text[] of hex (array parsing dominates).
-      const leaves = dbBlob(tx, entries, 3);
+      const leaves = dbBlob(entries, 3);
       await tx.query(
         `WITH blob AS MATERIALIZED (SELECT ${leaves.sql} AS b)
          INSERT INTO log_leaves (log_id, idx, entry)
          SELECT $1, u.idx, substring(blob.b FROM u.off FOR u.len)
          FROM blob, unnest($2::bigint[], $4::int[], $5::int[]) AS u(idx, off, len)`,
-        [this.id, leafIndices, leaves.param, offsets, entries.map((e) => e.length)],
+        [
+          this.id,
+          pgArray("int8", leafIndices),
+          leaves.param,
+          pgArray("int4", offsets),
+          pgArray(
+            "int4",
+            entries.map((e) => e.length),
+          ),
+        ],
       );
       // The node hashes likewise, 32 bytes each.
-      const nodes = dbBlob(tx, hashes, 4);
+      const nodes = dbBlob(hashes, 4);
       await tx.query(
         `WITH blob AS MATERIALIZED (SELECT ${nodes.sql} AS b)
          INSERT INTO log_nodes (log_id, level, idx, hash)
          SELECT $1, u.level, u.idx, substring(blob.b FROM u.n::int * 32 - 31 FOR 32)
          FROM blob, unnest($2::smallint[], $3::bigint[]) WITH ORDINALITY AS u(level, idx, n)`,
-        [this.id, levels, indices, nodes.param],
+        [this.id, pgArray("int2", levels), pgArray("int8", indices), nodes.param],
       );
       await tx.query("UPDATE logs SET size = $2 WHERE id = $1", [this.id, range.size]);
       // The writer publishes the checkpoint of every batch in the batch's own

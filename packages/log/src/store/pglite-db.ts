@@ -1,15 +1,24 @@
 import { mkdirSync } from "node:fs";
 import { ChaosCoreError } from "@chaoscore/core";
-import { PGlite, type Transaction } from "@electric-sql/pglite";
+import { PGlite, type QueryOptions, type Transaction } from "@electric-sql/pglite";
+import { binaryFirstSerializers, hasBinaryParam } from "./binary-params.js";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.js";
 import type { Db } from "./db.js";
 import { storeError } from "./store-error.js";
 
+// PGlite types a serializer as returning text; its protocol binds a returned
+// byte view in binary (what binaryFirstSerializers relies on).
+type Serializers = NonNullable<QueryOptions["serializers"]>;
+
 class PgliteTx implements Db {
   readonly kind = "pglite" as const;
-  constructor(private readonly tx: Transaction) {}
+  constructor(
+    private readonly tx: Transaction,
+    private readonly binary: Serializers,
+  ) {}
   async query<T extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
-    return (await this.tx.query<T>(sql, params)).rows;
+    const options = hasBinaryParam(params) ? { serializers: this.binary } : undefined;
+    return (await this.tx.query<T>(sql, params, options)).rows;
   }
   async exec(sql: string): Promise<void> {
     await this.tx.exec(sql);
@@ -23,10 +32,14 @@ class PgliteTx implements Db {
 /** A PGlite database, on disk at `dataDir` or in memory when it is undefined. */
 export class PgliteDb implements Db {
   readonly kind = "pglite" as const;
+  /** Byte parameters bind in binary, as on a Postgres server (binary-params.ts). */
+  private readonly binary: Serializers;
   private constructor(
     private readonly pg: PGlite,
     private readonly lock: DataDirLock | undefined,
-  ) {}
+  ) {
+    this.binary = binaryFirstSerializers(pg) as unknown as Serializers;
+  }
 
   /**
    * Opens (creating if needed) a PGlite database in `dataDir`, or in memory. An on-disk
@@ -48,7 +61,8 @@ export class PgliteDb implements Db {
 
   async query<T extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
     try {
-      return (await this.pg.query<T>(sql, params)).rows;
+      const options = hasBinaryParam(params) ? { serializers: this.binary } : undefined;
+      return (await this.pg.query<T>(sql, params, options)).rows;
     } catch (cause) {
       throw storeError(cause);
     }
@@ -65,7 +79,7 @@ export class PgliteDb implements Db {
     try {
       return await this.pg.transaction(async (tx) => {
         try {
-          return await fn(new PgliteTx(tx));
+          return await fn(new PgliteTx(tx, this.binary));
         } catch (error) {
           failure = { error };
           throw error;

@@ -48,6 +48,23 @@ try {
   parentPort.postMessage({ ready: false, error: errorData(error) });
 }
 
+// PGlite's serializers, except that a byte view passes through and binds in
+// binary — the same rule as binaryFirstSerializers in binary-params.ts, which
+// this plain-JavaScript worker cannot import.
+const binaryFirst = new Proxy(
+  {},
+  {
+    get(_, oid) {
+      if (typeof oid !== "string") return undefined;
+      return (value) => {
+        if (ArrayBuffer.isView(value)) return value;
+        const own = pg.serializers[oid];
+        return own === undefined ? String(value) : own(value);
+      };
+    },
+  },
+);
+
 function handleOf(tx) {
   if (tx === undefined) return pg;
   const open = transactions.get(tx);
@@ -92,7 +109,15 @@ async function end(tx, commit) {
 async function handle(message) {
   switch (message.op) {
     case "query":
-      return (await handleOf(message.tx).query(message.sql, message.params)).rows;
+      return (
+        await handleOf(message.tx).query(
+          message.sql,
+          message.params,
+          message.params?.some((p) => ArrayBuffer.isView(p))
+            ? { serializers: binaryFirst }
+            : undefined,
+        )
+      ).rows;
     case "exec":
       await handleOf(message.tx).exec(message.sql);
       return undefined;
