@@ -24,7 +24,7 @@ import {
 import { describeMachine, goal } from "./machine.js";
 import { machineCpuMicros } from "./machine-cpu.js";
 import { reportReceiptBench, runReceiptBench } from "./receipts.js";
-import { threadCpuMicrosOf } from "./thread-cpu.js";
+import { describeThreadCpu, threadCpuMicros, threadCpuMicrosOf } from "./thread-cpu.js";
 
 const CHAIN_ID = 31337n;
 const APPEND_PROBE = 1000;
@@ -197,6 +197,8 @@ type RunResult = {
   mainBusyUsPerAction: number;
   /** CPU of the main thread per action, µs (/proc; not inflated by load), or null. */
   mainCpuUsPerAction: number | null;
+  /** CPU per action of each thread of the process, busiest first ("main 80, 45, 44, …"). */
+  byThread: string;
   appendMsPerAction: number;
   proofHashes?: number;
   proofBytes?: number;
@@ -230,6 +232,7 @@ async function runIngest(
     const cpu0 = process.cpuUsage();
     const machine0 = machineCpuMicros();
     const main0 = threadCpuMicrosOf(process.pid);
+    const threads0 = threadCpuMicros();
     const elu0 = performance.eventLoopUtilization();
     const start = performance.now();
     await recordWindowed(
@@ -243,6 +246,7 @@ async function runIngest(
     const cpu = process.cpuUsage(cpu0);
     const machine1 = machineCpuMicros();
     const main1 = threadCpuMicrosOf(process.pid);
+    const byThread = describeThreadCpu(threads0, n);
     const elu = performance.eventLoopUtilization(elu0);
     const cpuUsPerAction = (cpu.user + cpu.system) / n;
     const mainBusyUsPerAction = (elu.active * 1000) / n;
@@ -275,6 +279,7 @@ async function runIngest(
       otherCpuUsPerAction,
       mainBusyUsPerAction,
       mainCpuUsPerAction: main0 === null || main1 === null ? null : (main1 - main0) / n,
+      byThread,
       appendMsPerAction,
     };
     if (measureProofs) {
@@ -424,7 +429,7 @@ For a Postgres server with default durability: eval "$(bench/start-postgres-dura
       const base = baselines.get(r.n) ?? 1;
       const recover = recoverRates.get(r.n);
       console.log(
-        `${kind.padEnd(8)} ingest ${String(r.n).padStart(6)} actions: ${r.seconds.toFixed(2)} s, ${r.rate.toFixed(0)} actions/s (load ${r.load.toFixed(1)}), ratio to verify ${(r.rate / base).toFixed(2)}, to recovery ${recover === undefined ? "-" : (r.rate / recover).toFixed(2)}; CPU per action ${r.cpuUsPerAction.toFixed(0)} µs (all threads), main thread busy ${r.mainBusyUsPerAction.toFixed(0)} µs (CPU ${r.mainCpuUsPerAction?.toFixed(0) ?? "-"} µs), rest of the machine ${r.otherCpuUsPerAction?.toFixed(0) ?? "-"} µs`,
+        `${kind.padEnd(8)} ingest ${String(r.n).padStart(6)} actions: ${r.seconds.toFixed(2)} s, ${r.rate.toFixed(0)} actions/s (load ${r.load.toFixed(1)}), ratio to verify ${(r.rate / base).toFixed(2)}, to recovery ${recover === undefined ? "-" : (r.rate / recover).toFixed(2)}; CPU per action ${r.cpuUsPerAction.toFixed(0)} µs (all threads), main thread busy ${r.mainBusyUsPerAction.toFixed(0)} µs (CPU ${r.mainCpuUsPerAction?.toFixed(0) ?? "-"} µs), rest of the machine ${r.otherCpuUsPerAction?.toFixed(0) ?? "-"} µs; by thread, µs CPU per action: ${r.byThread || "-"}`,
       );
     }
     const big = results.find((r) => r.n === max)!;
