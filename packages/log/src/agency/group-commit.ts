@@ -141,7 +141,14 @@ export class GroupCommitWriter {
         // Lock the agents' rows first: a concurrent writer of the same agent has
         // then committed, so its entries show up in the duplicate check below.
         const state = await ctx.agents.signingState([...new Set(batch.map((p) => p.agent))], tx);
-        const ids = batch.map((p) => p.digest);
+        // An action's id is looked up among actions, an outcome's among
+        // outcomes: ids are EIP-712 digests of different types, so an action's
+        // cannot be an outcome's (one index probe per entry instead of two).
+        const idsOf = (kind: "action" | "outcome") =>
+          pgArray(
+            "bytea",
+            batch.flatMap((p) => (p.kind === kind ? [p.digest] : [])),
+          );
         const existing = new Map<string, RecordResult>();
         for (const r of await tx.query<{
           id: string;
@@ -149,12 +156,11 @@ export class GroupCommitWriter {
           leaf_index: number;
           kind: string;
         }>(
-          `WITH wanted AS (SELECT unnest($1::bytea[]) AS id)
-           SELECT encode(id, 'hex') AS id, log_id, leaf_index, 'action' AS kind FROM actions
-             WHERE id IN (SELECT id FROM wanted)
+          `SELECT encode(id, 'hex') AS id, log_id, leaf_index, 'action' AS kind FROM actions
+             WHERE id = ANY($1::bytea[])
            UNION ALL SELECT encode(id, 'hex'), log_id, leaf_index, 'outcome' FROM outcomes
-             WHERE id IN (SELECT id FROM wanted)`,
-          [pgArray("bytea", ids)],
+             WHERE id = ANY($2::bytea[])`,
+          [idsOf("action"), idsOf("outcome")],
         )) {
           const id: Hex = `0x${r.id}`;
           existing.set(id, {
@@ -240,6 +246,7 @@ export class GroupCommitWriter {
         const appended = await target.log.appendInTransaction(
           tx,
           accepted.map((p) => p.bytes),
+          target.locked,
         );
         commit = () => {
           target.commit();
@@ -247,8 +254,8 @@ export class GroupCommitWriter {
         };
         firstIndex = appended.firstIndex;
         logId = target.log.id;
+        // (the triggers come back with the transaction's end: SET LOCAL)
         await writeEntryRows(tx, logId, accepted, firstIndex);
-        if (skipKeys) await skipKnownForeignKeys(tx, false);
       });
     } catch (error) {
       const failure = isChaosCoreError(error)

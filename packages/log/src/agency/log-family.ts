@@ -21,7 +21,7 @@ import {
   signShardCertificate,
 } from "@chaoscore/core";
 import type { Db } from "../store/db.js";
-import { TransparencyLog } from "./transparency-log.js";
+import { type LockedLogRow, TransparencyLog } from "./transparency-log.js";
 
 /** When the active shard is frozen and a successor started (0 or absent: never). */
 export type ShardRotation = {
@@ -212,11 +212,14 @@ export class LogFamily {
    * active shard's id that answers false: the group-commit writer rotates only
    * for a batch with an entry for the active shard), and returns the shard the
    * caller appends to. `commit` is to be called once `tx` has committed.
+   * `locked` is that shard's row as locked here (absent after a rotation):
+   * pass it to {@link TransparencyLog.appendInTransaction}, which then need
+   * not lock and read it again.
    */
   async lockActive(
     tx: Db,
     options: { rotate?: boolean | ((activeId: string) => boolean) } = {},
-  ): Promise<{ log: TransparencyLog; commit: () => void }> {
+  ): Promise<{ log: TransparencyLog; commit: () => void; locked?: LockedLogRow }> {
     await tx.query("SELECT id FROM logs WHERE id = $1 FOR UPDATE", [this.id]);
     const [row] = await tx.query<ShardRow & { due: boolean }>(
       `SELECT ${SHARD_COLUMNS},
@@ -230,7 +233,10 @@ export class LogFamily {
     const log = this.attach(row);
     const rotate =
       typeof options.rotate === "function" ? options.rotate(log.id) : options.rotate !== false;
-    if (!row.due || !rotate) return { log, commit: () => undefined };
+    if (!row.due || !rotate) {
+      const locked = { size: Number(row.size), state: row.state, successor: row.successor };
+      return { log, commit: () => undefined, locked };
+    }
     return this.rotate(tx, log, row);
   }
 
@@ -243,7 +249,7 @@ export class LogFamily {
     entries: readonly Uint8Array[],
   ): Promise<{ log: TransparencyLog; firstIndex: number; size: number; commit: () => void }> {
     const target = await this.lockActive(tx);
-    const appended = await target.log.appendInTransaction(tx, entries);
+    const appended = await target.log.appendInTransaction(tx, entries, target.locked);
     return {
       log: target.log,
       firstIndex: appended.firstIndex,

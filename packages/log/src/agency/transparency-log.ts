@@ -48,6 +48,9 @@ export type TransparencyLogOptions = {
   verifierKey: string;
 };
 
+/** A log's row as read under its lock (`FOR UPDATE`) in the current transaction. */
+export type LockedLogRow = { size: number; state: string; successor: string | null };
+
 /**
  * An RFC 9162 transparency log persisted in Postgres. Leaves and every
  * complete subtree hash are stored, so appends touch O(1) amortized rows and
@@ -141,19 +144,24 @@ export class TransparencyLog {
   }
 
   /**
-   * Appends leaves inside the caller's transaction, after locking the log.
+   * Appends leaves inside the caller's transaction, after locking the log
+   * (unless the caller did, in `tx`, and passes the row it read as `locked`).
    * Returns the index of the first new leaf and a `commit` to call once the
    * transaction has committed (it lets later appends reuse the frontier).
    */
   async appendInTransaction(
     tx: Db,
     entries: readonly Uint8Array[],
+    locked?: LockedLogRow,
   ): Promise<{ firstIndex: number; size: number; commit: () => void }> {
     let published: StoredCheckpoint | undefined;
-    const [row] = await tx.query<{ size: number; state: string; successor: string | null }>(
-      "SELECT size, state, successor FROM logs WHERE id = $1 FOR UPDATE",
-      [this.id],
-    );
+    const [row] =
+      locked !== undefined
+        ? [locked]
+        : await tx.query<LockedLogRow>(
+            "SELECT size, state, successor FROM logs WHERE id = $1 FOR UPDATE",
+            [this.id],
+          );
     if (row === undefined) throw new ChaosCoreError("LOG_NOT_FOUND", `no log ${this.id}`);
     if (row.state === "frozen" && entries.length > 0) {
       // A frozen shard never grows (docs/spec/shards.md): its final checkpoint stays its last.
@@ -185,14 +193,24 @@ export class TransparencyLog {
         offsets.push(offset);
         offset += e.length;
       }
-      // All entries travel as one byte string (dbBlob), sliced by the server:
-      // a third cheaper than a text[] of hex (array parsing dominates).
+      // One statement writes the leaves, the nodes and the log's new size
+      // (one round trip: on PGlite each statement costs ≈ 0.25 ms of its own).
+      // The entries travel as one byte string (dbBlob), sliced by the server —
+      // a third cheaper than a text[] of hex —, the node hashes likewise, 32
+      // bytes each.
       const leaves = dbBlob(entries, 3);
+      const nodes = dbBlob(hashes, 8);
       await tx.query(
-        `WITH blob AS MATERIALIZED (SELECT ${leaves.sql} AS b)
-         INSERT INTO log_leaves (log_id, idx, entry)
-         SELECT $1, u.idx, substring(blob.b FROM u.off FOR u.len)
-         FROM blob, unnest($2::bigint[], $4::int[], $5::int[]) AS u(idx, off, len)`,
+        `WITH leaf_blob AS MATERIALIZED (SELECT ${leaves.sql} AS b),
+              node_blob AS MATERIALIZED (SELECT ${nodes.sql} AS b),
+              leaves AS (
+                INSERT INTO log_leaves (log_id, idx, entry)
+                SELECT $1, u.idx, substring(leaf_blob.b FROM u.off FOR u.len)
+                FROM leaf_blob, unnest($2::bigint[], $4::int[], $5::int[]) AS u(idx, off, len)),
+              grown AS (UPDATE logs SET size = $9 WHERE id = $1)
+         INSERT INTO log_nodes (log_id, level, idx, hash)
+         SELECT $1, u.level, u.idx, substring(node_blob.b FROM u.n::int * 32 - 31 FOR 32)
+         FROM node_blob, unnest($6::smallint[], $7::bigint[]) WITH ORDINALITY AS u(level, idx, n)`,
         [
           this.id,
           pgArray("int8", leafIndices),
@@ -202,18 +220,12 @@ export class TransparencyLog {
             "int4",
             entries.map((e) => e.length),
           ),
+          pgArray("int2", levels),
+          pgArray("int8", indices),
+          nodes.param,
+          range.size,
         ],
       );
-      // The node hashes likewise, 32 bytes each.
-      const nodes = dbBlob(hashes, 4);
-      await tx.query(
-        `WITH blob AS MATERIALIZED (SELECT ${nodes.sql} AS b)
-         INSERT INTO log_nodes (log_id, level, idx, hash)
-         SELECT $1, u.level, u.idx, substring(blob.b FROM u.n::int * 32 - 31 FOR 32)
-         FROM blob, unnest($2::smallint[], $3::bigint[]) WITH ORDINALITY AS u(level, idx, n)`,
-        [this.id, pgArray("int2", levels), pgArray("int8", indices), nodes.param],
-      );
-      await tx.query("UPDATE logs SET size = $2 WHERE id = $1", [this.id, range.size]);
       // The writer publishes the checkpoint of every batch in the batch's own
       // transaction: every acknowledged entry is covered, and readers never
       // sign or write (issue 19, item 11).
