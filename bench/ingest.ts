@@ -340,7 +340,9 @@ Postgres server; prints actions/s and the ratios to the
 machine's one-thread secp256k1 verify rate (node:crypto/OpenSSL) and
 one-thread libsecp256k1 recovery rate (npm secp256k1), both measured in the
 same run on the same number of signatures, and each back-end's durability
-settings. Also prints the inclusion-proof size and verify time at the
+settings, and the CPU per action of each thread of the process (main,
+signature workers, PGlite's thread, V8's helpers). Also prints the
+inclusion-proof size and verify time at the
 largest size, and the append time per action at 1,000 vs the largest size.
 --profile FILE writes a CPU profile of the main thread during the largest
 ingest to FILE.<backend>.cpuprofile (open in Chrome DevTools or speedscope).
