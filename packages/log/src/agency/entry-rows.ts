@@ -65,25 +65,11 @@ export async function writeEntryRows(
           "int8",
           actions.map((a) => firstIndex + a.i),
         ),
-        pgArray(
-          "text",
-          actions.map((a) => a.m.agent),
-        ),
-        pgArray(
-          "text",
-          actions.map((a) => a.m.studio),
-        ),
-        pgArray(
-          "text",
-          actions.map((a) => a.m.task),
-        ),
-        pgArray(
-          "text",
-          actions.map((a) => a.m.actionType),
-        ),
-        pgArray(
-          "text",
-          actions.map((a) => a.m.nonce),
+        ...(["agent", "studio", "task", "actionType", "nonce"] as const).map((field) =>
+          pgArray(
+            "text",
+            actions.map((a) => a.m[field]),
+          ),
         ),
         pgArray(
           "float8",
