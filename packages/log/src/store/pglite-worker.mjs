@@ -11,7 +11,8 @@
 // Answers out: { id, rows? } or { id, error: { message, name, stack, fields } },
 // `fields` the driver error's own primitive properties (code, constraint, …:
 // what storeError classifies). Values cross as structured clones: Uint8Array,
-// bigint, Date, JSON objects survive.
+// bigint, Date, JSON objects survive. A Uint8Array parameter binds in binary
+// (Postgres's send format of its type), as on a Postgres server.
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
 
