@@ -24,6 +24,7 @@ import {
 } from "@chaoscore/core";
 import { CHAIN_ID, openTestEngine, TEST_DB_KIND, testCard } from "@chaoscore/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AnchorRecord } from "./anchor-records.js";
 import { AnchoringService } from "./anchoring-service.js";
 
 let anvil: AnvilInstance;
@@ -81,6 +82,24 @@ async function openAnchoredEngine(
   return { ...t, verifierKey: keys.verifierKey, service, origin };
 }
 
+/**
+ * `sent` (what anchorNow answered) once its transaction has a receipt: anvil
+ * mines an automined transaction just after it answers the send, so on a
+ * loaded machine (CI) the first reconcile may still find it in the pool.
+ */
+async function minedAnchor(
+  t: Awaited<ReturnType<typeof openAnchoredEngine>>,
+  sent: AnchorRecord | null,
+): Promise<AnchorRecord | null | undefined> {
+  let current: AnchorRecord | null | undefined = sent;
+  for (let i = 0; i < 250 && current?.status === "pending"; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await t.service.reconcile();
+    current = (await t.service.records()).find((r) => r.id === sent?.id);
+  }
+  return current;
+}
+
 /** Appends `n` actions of a fresh agent; returns their ids. */
 async function record(t: Awaited<ReturnType<typeof openAnchoredEngine>>, n: number) {
   const agent = await t.newAgent();
@@ -98,7 +117,7 @@ describe(`AnchoringService on anvil (${TEST_DB_KIND})`, () => {
       const [first] = await record(t, 3);
       // No final anchor yet: the receipt has none.
       expect((await t.engine.agency.getReceipt(first as string)).anchor).toBeNull();
-      const sent = await t.service.anchorNow();
+      const sent = await minedAnchor(t, await t.service.anchorNow());
       expect(sent).toMatchObject({ size: 3, status: "mined", index: 0, attempts: 1 });
       expect((await t.engine.agency.getReceipt(first as string)).anchor).toBeNull();
       await mine(1);
@@ -242,7 +261,7 @@ describe(`AnchoringService on anvil (${TEST_DB_KIND})`, () => {
       // Persist the chain so far (graceful restart dumps the state file).
       await anvil.restart();
       await record(t, 3);
-      const sent = await t.service.anchorNow();
+      const sent = await minedAnchor(t, await t.service.anchorNow());
       expect(sent).toMatchObject({ size: 6, status: "mined" });
       // SIGKILL: no state dump; the restarted chain has lost the anchor's block.
       await anvil.kill();
