@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import {
+  CompactRange,
   generateNoteKey,
   leafHash,
   openCheckpoint,
@@ -11,6 +12,7 @@ import { openTestDb, TEST_DB_KIND } from "@chaoscore/testkit";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Db } from "../store/db.js";
+import { LOG_MIGRATIONS } from "../store/migrations.js";
 import { logReadingFrom } from "../store/read-replica.js";
 import { HighNodeCache } from "./high-node-cache.js";
 import { TileNodeCache } from "./tile-node-cache.js";
@@ -266,6 +268,108 @@ describe(`TransparencyLog on ${TEST_DB_KIND}`, () => {
     expect(bounded.size).toBe(2);
     expect(bounded.get(8, 0)).toBeUndefined();
     expect(bounded.get(9, 0)).toEqual(hashes[2]);
+  });
+
+  it("stores the nodes of the tile levels 0 and 8 only, and proves and reads the others from them", async () => {
+    const log = await freshLog();
+    const leaves: Uint8Array[] = [];
+    // Batches that cross tile boundaries, the frontier rebuilt from storage between some.
+    for (const [i, size] of [200, 56, 1, 300, 211, 532].entries()) {
+      const entries = Array.from({ length: size }, (_, k) =>
+        Uint8Array.of(leaves.length % 256, leaves.length >> 8, k),
+      );
+      await append(log, entries);
+      leaves.push(...entries);
+      if (i % 2 === 1) (log as unknown as { frontier: undefined }).frontier = undefined;
+    }
+    expect(leaves.length).toBe(1300);
+    const levels = await db.query<{ level: number; n: number }>(
+      "SELECT level, count(*)::int AS n FROM log_nodes WHERE log_id = $1 GROUP BY level ORDER BY level",
+      [log.id],
+    );
+    expect(levels.map((r) => [Number(r.level), r.n])).toEqual([
+      [0, 1300],
+      [8, 5],
+    ]);
+    const hashes = leaves.map(leafHash);
+    const root = rootFromLeafHashes(hashes);
+    // A fresh object on the same rows holds nothing in memory: everything is read.
+    const cold = TransparencyLog.attach(db, {
+      id: log.id,
+      origin: log.origin,
+      verifierKey: log.verifierKey,
+      signerKey: "unused",
+    });
+    for (const m of [1, 2, 255, 256, 257, 511, 512, 513, 1023, 1024, 1025, 1299, 1300]) {
+      const rootM = rootFromLeafHashes(hashes.slice(0, m));
+      expect(await cold.rootAt(m)).toEqual(rootM);
+      for (const i of [0, 7, 128, 255, 256, 600, 1024, 1299].filter((x) => x < m)) {
+        verifyInclusion(hashes[i]!, i, m, await cold.inclusionProof(i, m), rootM);
+      }
+      verifyConsistency(m, 1300, await cold.consistencyProof(m, 1300), rootM, root);
+    }
+    // Any level is read: the stored ones as they are, the others computed up to the first incomplete.
+    expect(await cold.nodes(0, 1290, 1310)).toEqual(hashes.slice(1290, 1300));
+    expect(await cold.nodes(3, 0, 200)).toEqual(
+      Array.from({ length: 162 }, (_, k) => rootFromLeafHashes(hashes.slice(k * 8, k * 8 + 8))),
+    );
+    expect(await cold.nodes(9, 1, 3)).toEqual([rootFromLeafHashes(hashes.slice(512, 1024))]);
+    expect(await cold.nodes(8, 0, 9)).toHaveLength(5);
+    // A stored leaf hash missing (a damaged database): the subtrees over it are not complete, and
+    // a proof that needs it names it.
+    await db.query("DELETE FROM log_nodes WHERE log_id = $1 AND level = 0 AND idx = 1100", [
+      log.id,
+    ]);
+    expect(await cold.nodes(4, 68, 70)).toEqual([]);
+    const damaged = TransparencyLog.attach(db, {
+      id: log.id,
+      origin: log.origin,
+      verifierKey: log.verifierKey,
+      signerKey: "unused",
+    });
+    await expect(damaged.inclusionProof(1101, 1300)).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+      message: expect.stringContaining("node (0, 1100) is missing"),
+    });
+  });
+
+  it("migration 14 drops the nodes between the tile levels of a log written before it", async () => {
+    const log = await freshLog();
+    const entries = Array.from({ length: 600 }, (_, i) => Uint8Array.of(i % 256, i >> 8));
+    await append(log, entries);
+    const hashes = entries.map(leafHash);
+    // What appends stored before version 14: every complete subtree.
+    const range = new CompactRange();
+    const levels: number[] = [];
+    const indices: number[] = [];
+    const stored: string[] = [];
+    for (const h of hashes) {
+      for (const node of range.append(h)) {
+        if (node.level % 8 === 0) continue;
+        levels.push(node.level);
+        indices.push(node.index);
+        stored.push(Buffer.from(node.hash).toString("hex"));
+      }
+    }
+    await db.query(
+      `INSERT INTO log_nodes (log_id, level, idx, hash)
+       SELECT $1, u.level, u.idx, decode(u.hash, 'hex') FROM unnest($2::smallint[], $3::bigint[], $4::text[]) AS u(level, idx, hash)`,
+      [log.id, levels, indices, stored],
+    );
+    const count = async () =>
+      (
+        await db.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM log_nodes WHERE log_id = $1",
+          [log.id],
+        )
+      )[0]?.n;
+    expect(await count()).toBe(600 + 2 + levels.length);
+    await db.exec(LOG_MIGRATIONS.find((m) => m.version === 14)?.sql ?? "missing");
+    expect(await count()).toBe(602);
+    const root = rootFromLeafHashes(hashes);
+    (log as unknown as { frontier: undefined }).frontier = undefined;
+    expect(await log.rootAt(600)).toEqual(root);
+    verifyInclusion(hashes[599]!, 599, 600, await log.inclusionProof(599, 600), root);
   });
 
   it("a rolled-back append leaves nothing behind and the next append continues correctly", async () => {

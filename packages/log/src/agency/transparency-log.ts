@@ -30,6 +30,16 @@ import {
   type StoredCheckpoint,
 } from "./checkpoint-store.js";
 import { HighNodeCache } from "./high-node-cache.js";
+import {
+  computeNode,
+  hashUp,
+  isStoredLevel,
+  nodeKeyOf,
+  readNodes,
+  readStoredRanges,
+  type StoredRange,
+  storedRangeOf,
+} from "./stored-nodes.js";
 import { TileNodeCache } from "./tile-node-cache.js";
 import { auditTree, type TreeAuditReport } from "./tree-audit.js";
 
@@ -52,9 +62,11 @@ export type TransparencyLogOptions = {
 export type LockedLogRow = { size: number; state: string; successor: string | null };
 
 /**
- * An RFC 9162 transparency log persisted in Postgres. Leaves and every
- * complete subtree hash are stored, so appends touch O(1) amortized rows and
- * proofs read O(log n) nodes: neither slows down as the log grows.
+ * An RFC 9162 transparency log persisted in Postgres. Leaves and the
+ * complete subtree hashes at the tile levels 0, 8, 16, … are stored
+ * (stored-nodes.ts), so appends touch O(1) amortized rows and proofs read
+ * at most a tile of stored nodes per 8 levels: neither slows down as the
+ * log grows.
  *
  * One writer per log at a time: appends lock the log's row (`FOR UPDATE`),
  * which serializes writers across processes (D13).
@@ -181,6 +193,8 @@ export class TransparencyLog {
     for (const entry of entries) {
       leafIndices.push(range.size);
       for (const node of range.append(leafHash(entry))) {
+        // Only the tile levels are stored (stored-nodes.ts).
+        if (!isStoredLevel(node.level)) continue;
         levels.push(node.level);
         indices.push(node.index);
         hashes.push(node.hash);
@@ -246,18 +260,8 @@ export class TransparencyLog {
     return CompactRange.fromNodes(size, (level, index) => nodes.get(`${level}/${index}`));
   }
 
-  private async fetchNodes(tx: Db, wanted: readonly NodeId[]): Promise<Map<string, Uint8Array>> {
-    const map = new Map<string, Uint8Array>();
-    if (wanted.length === 0) return map;
-    const rows = await tx.query<{ level: number; idx: number; hash: string }>(
-      `SELECT n.level, n.idx, encode(n.hash, 'hex') AS hash FROM log_nodes n
-       JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx)
-         ON n.level = w.level AND n.idx = w.idx
-       WHERE n.log_id = $1`,
-      [this.id, wanted.map((n) => n.level), wanted.map((n) => n.index)],
-    );
-    for (const r of rows) map.set(`${Number(r.level)}/${Number(r.idx)}`, fromDbHex(r.hash));
-    return map;
+  private fetchNodes(tx: Db, wanted: readonly NodeId[]): Promise<Map<string, Uint8Array>> {
+    return readNodes(tx, this.id, wanted);
   }
 
   private async resolve(plan: ProofPlan, tx: Db = this.db): Promise<Uint8Array[]> {
@@ -308,52 +312,37 @@ export class TransparencyLog {
       this.highNodes.get(level, index) ?? this.tileNodes.get(level, index);
     const known = size <= (this.seenSizes.get(this.db) ?? 0);
     const nodes = new Map<string, Uint8Array>();
-    const levels: number[] = [];
-    const indices: number[] = [];
+    const wanted: NodeId[] = [];
     const tiles = new Set<number>();
     for (const n of plan.nodes()) {
       const hit = held(n.level, n.index);
-      if (hit !== undefined) nodes.set(`${n.level}/${n.index}`, hit);
+      if (hit !== undefined) nodes.set(nodeKeyOf(n.level, n.index), hit);
       else if (n.level < 8 && (TileNodeCache.tileOf(n.level, n.index) + 1) * 256 <= size) {
         tiles.add(TileNodeCache.tileOf(n.level, n.index));
       } else {
-        levels.push(n.level);
-        indices.push(n.index);
+        wanted.push(n);
       }
     }
-    if (!known) {
-      levels.push(0);
-      indices.push(size - 1);
-    }
+    if (!known) wanted.push({ level: 0, index: size - 1 });
     // Found by this statement on this database: never from memory.
     let leafFound = false;
-    if (levels.length > 0 || tiles.size > 0) {
-      const rows = await this.db.query<{ part: number; level: number; idx: number; hash: string }>(
-        `SELECT 0 AS part, n.level, n.idx, encode(n.hash, 'hex') AS hash FROM log_nodes n
-         JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx)
-           ON n.level = w.level AND n.idx = w.idx
-         WHERE n.log_id = $1
-         UNION ALL
-         SELECT 1, n.level, n.idx, encode(n.hash, 'hex') FROM log_nodes n
-         JOIN unnest($4::bigint[]) AS t(tile)
-           ON n.level = 0 AND n.idx >= t.tile * 256 AND n.idx < t.tile * 256 + 256
-         WHERE n.log_id = $1`,
-        [this.id, levels, indices, [...tiles]],
-      );
-      for (const r of rows) {
-        const level = Number(r.level);
-        const index = Number(r.idx);
-        const hash = fromDbHex(r.hash);
-        nodes.set(`${level}/${index}`, hash);
-        if (level === 0 && index === size - 1) leafFound = true;
-        // the proof's own nodes (not a tile's leaves): at level 8 and up, or
-        // at the right edge of the tree, outside any full tile
-        if (Number(r.part) === 0) this.highNodes.set(level, index, hash);
+    if (wanted.length > 0 || tiles.size > 0) {
+      const ranges: StoredRange[] = wanted.map((n) => storedRangeOf(n.level, n.index));
+      for (const tile of tiles) ranges.push({ level: 0, start: tile * 256, end: tile * 256 + 256 });
+      const stored = await readStoredRanges(this.db, this.id, ranges);
+      leafFound = stored.has(nodeKeyOf(0, size - 1));
+      for (const n of wanted) {
+        const hash = computeNode(stored, n.level, n.index);
+        if (hash === undefined) continue;
+        nodes.set(nodeKeyOf(n.level, n.index), hash);
+        // the proof's own nodes (not a tile's): at level 8 and up, or at the
+        // right edge of the tree, outside any full tile
+        this.highNodes.set(n.level, n.index, hash);
       }
       for (const tile of tiles) {
         const leaves: Uint8Array[] = [];
         for (let i = tile * 256; i < tile * 256 + 256; i++) {
-          const leaf = nodes.get(`0/${i}`);
+          const leaf = stored.get(nodeKeyOf(0, i));
           if (leaf === undefined) break;
           leaves.push(leaf);
         }
@@ -361,7 +350,7 @@ export class TransparencyLog {
       }
     }
     const lookup = (level: number, index: number) =>
-      nodes.get(`${level}/${index}`) ?? held(level, index);
+      nodes.get(nodeKeyOf(level, index)) ?? held(level, index);
     // Not here (or, for a size seen before, a node missing: a replica-routing
     // handle may have seen it on the primary): this side has no such tree.
     const here = known
@@ -390,16 +379,25 @@ export class TransparencyLog {
   }
 
   /**
-   * The stored hashes of the complete subtrees at `level` with indices in
-   * [start, end), in order (the tiles of C2SP tlog-tiles are read from these).
+   * The hashes of the complete subtrees at `level` with indices in
+   * [start, end), in order, up to the first one not complete (the tiles of
+   * C2SP tlog-tiles are read from these, at the stored levels 0, 8, 16, …;
+   * another level is computed from the stored one below it).
    */
   async nodes(level: number, start: number, end: number): Promise<Uint8Array[]> {
-    const rows = await this.db.query<{ hash: string }>(
-      `SELECT encode(hash, 'hex') AS hash FROM log_nodes
+    const base = storedRangeOf(level, start);
+    const depth = level - base.level;
+    const rows = await this.db.query<{ idx: number; hash: string }>(
+      `SELECT idx, encode(hash, 'hex') AS hash FROM log_nodes
        WHERE log_id = $1 AND level = $2 AND idx >= $3 AND idx < $4 ORDER BY idx`,
-      [this.id, level, start, end],
+      [this.id, base.level, base.start, storedRangeOf(level, end).start],
     );
-    return rows.map((r) => fromDbHex(r.hash));
+    const under: Uint8Array[] = [];
+    for (const r of rows) {
+      if (Number(r.idx) !== base.start + under.length) break;
+      under.push(fromDbHex(r.hash));
+    }
+    return hashUp(under, depth);
   }
 
   /**

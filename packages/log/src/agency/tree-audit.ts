@@ -16,6 +16,7 @@ import {
 } from "@chaoscore/core";
 import { fromDbHex } from "../store/bytes.js";
 import type { Db } from "../store/db.js";
+import { isStoredLevel } from "./stored-nodes.js";
 import type { TransparencyLog } from "./transparency-log.js";
 
 /** One problem found by {@link TransparencyLog.audit}. */
@@ -123,6 +124,8 @@ export async function auditTree(
         range.append(stored.get(`0/${range.size}`) ?? new Uint8Array(32));
       }
       for (const node of range.append(leafHash(entry))) {
+        // Only the tile levels are stored; the others are computed from them.
+        if (!isStoredLevel(node.level)) continue;
         const want = stored.get(`${node.level}/${node.index}`);
         if (want === undefined || !equalBytes(want, node.hash)) {
           const first = node.index * 2 ** node.level;

@@ -210,6 +210,17 @@ ALTER TABLE logs ADD CONSTRAINT logs_frozen_check CHECK (
   OR (state = 'frozen' AND frozen_size IS NOT NULL AND frozen_at IS NOT NULL));
 `,
   },
+  {
+    version: 14,
+    name: "log: tree nodes stored at the tile levels only (issue 14, agency/stored-nodes.ts)",
+    sql: `
+-- log_nodes keeps the complete subtrees at levels 0, 8, 16, … (the hashes
+-- tlog-tiles serves); the others are computed from them when read.
+DELETE FROM log_nodes WHERE level % 8 <> 0;
+COMMENT ON TABLE log_nodes IS
+  'Complete subtrees of the RFC 9162 tree at levels 0, 8, 16, ...: node (level, idx) covers leaves [idx * 2^level, (idx + 1) * 2^level); level 0 holds the leaf hashes';
+`,
+  },
 ];
 
 /**

@@ -1,0 +1,117 @@
+/**
+ * Which tree nodes a transparency log stores, and how the others are read.
+ * `log_nodes` holds the complete subtrees at the levels C2SP tlog-tiles
+ * serves — 0 (the leaf hashes), 8, 16, … — and no other: a node in between,
+ * at level l, is computed from the 2^(l mod 8) stored nodes under it at level
+ * l − (l mod 8), at most 128 hashes of one tile (issue 14: half the rows an
+ * append writes, docs/benchmarks.md "Ingest, seventh pass").
+ * @module
+ */
+import { type NodeId, nodeHash } from "@chaoscore/core";
+import { fromDbHex } from "../store/bytes.js";
+import type { Db } from "../store/db.js";
+
+/** Levels per tile (tlog-tiles height): the stored levels are its multiples. */
+export const TILE_HEIGHT = 8;
+
+/** Whether `log_nodes` holds the nodes of `level`. */
+export function isStoredLevel(level: number): boolean {
+  return level % TILE_HEIGHT === 0;
+}
+
+/** The stored nodes a node is computed from: `level`, indices [start, end). */
+export type StoredRange = { level: number; start: number; end: number };
+
+/** The stored nodes under node (level, index): itself when its level is stored. */
+export function storedRangeOf(level: number, index: number): StoredRange {
+  const depth = level % TILE_HEIGHT;
+  const width = 2 ** depth;
+  return { level: level - depth, start: index * width, end: (index + 1) * width };
+}
+
+/** The key of node (level, index) in the maps below. */
+export function nodeKeyOf(level: number, index: number): string {
+  return `${level}/${index}`;
+}
+
+/**
+ * The hashes `depth` levels above `hashes` (consecutive complete subtrees of
+ * one level, the first at an index divisible by 2^depth): one per 2^depth of
+ * them; a trailing group of fewer gives none.
+ */
+export function hashUp(hashes: readonly Uint8Array[], depth: number): Uint8Array[] {
+  let level: readonly Uint8Array[] = hashes;
+  for (let d = 0; d < depth; d++) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; i + 1 < level.length; i += 2) {
+      next.push(nodeHash(level[i] as Uint8Array, level[i + 1] as Uint8Array));
+    }
+    level = next;
+  }
+  return level as Uint8Array[];
+}
+
+/**
+ * Reads the stored nodes of log `logId` in `ranges` with one statement:
+ * level/index key → hash. Overlapping ranges are read once each.
+ */
+export async function readStoredRanges(
+  db: Db,
+  logId: string,
+  ranges: readonly StoredRange[],
+): Promise<Map<string, Uint8Array>> {
+  const map = new Map<string, Uint8Array>();
+  if (ranges.length === 0) return map;
+  const rows = await db.query<{ level: number; idx: number; hash: string }>(
+    `SELECT n.level, n.idx, encode(n.hash, 'hex') AS hash FROM log_nodes n
+     JOIN unnest($2::smallint[], $3::bigint[], $4::bigint[]) AS r(level, lo, hi)
+       ON n.level = r.level AND n.idx >= r.lo AND n.idx < r.hi
+     WHERE n.log_id = $1`,
+    [logId, ranges.map((r) => r.level), ranges.map((r) => r.start), ranges.map((r) => r.end)],
+  );
+  for (const r of rows) map.set(nodeKeyOf(Number(r.level), Number(r.idx)), fromDbHex(r.hash));
+  return map;
+}
+
+/**
+ * The hash of node (level, index) from the stored nodes under it in
+ * `stored` (read for {@link storedRangeOf}), or undefined when one of them
+ * is missing (the subtree is not complete there).
+ */
+export function computeNode(
+  stored: ReadonlyMap<string, Uint8Array>,
+  level: number,
+  index: number,
+): Uint8Array | undefined {
+  const range = storedRangeOf(level, index);
+  const under: Uint8Array[] = [];
+  for (let i = range.start; i < range.end; i++) {
+    const hash = stored.get(nodeKeyOf(range.level, i));
+    if (hash === undefined) return undefined;
+    under.push(hash);
+  }
+  return hashUp(under, level - range.level)[0];
+}
+
+/**
+ * The hashes of the `wanted` complete subtrees of log `logId`, computed from
+ * the stored nodes under them (one statement): level/index key → hash; a
+ * node whose stored nodes are not all there is left out.
+ */
+export async function readNodes(
+  db: Db,
+  logId: string,
+  wanted: readonly NodeId[],
+): Promise<Map<string, Uint8Array>> {
+  const stored = await readStoredRanges(
+    db,
+    logId,
+    wanted.map((n) => storedRangeOf(n.level, n.index)),
+  );
+  const map = new Map<string, Uint8Array>();
+  for (const n of wanted) {
+    const hash = computeNode(stored, n.level, n.index);
+    if (hash !== undefined) map.set(nodeKeyOf(n.level, n.index), hash);
+  }
+  return map;
+}
