@@ -4,6 +4,7 @@ import { PGlite, type QueryOptions, type Transaction } from "@electric-sql/pglit
 import { binaryFirstSerializers, hasBinaryParam } from "./binary-params.js";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.js";
 import type { Db } from "./db.js";
+import { PreparedStatements } from "./pglite-prepared.mjs";
 import { storeError } from "./store-error.js";
 
 // PGlite types a serializer as returning text; its protocol binds a returned
@@ -15,10 +16,12 @@ class PgliteTx implements Db {
   constructor(
     private readonly tx: Transaction,
     private readonly binary: Serializers,
+    private readonly prepared: PreparedStatements,
   ) {}
+  /** Through a named prepared statement (pglite-prepared.mjs). */
   async query<T extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
-    const options = hasBinaryParam(params) ? { serializers: this.binary } : undefined;
-    return (await this.tx.query<T>(sql, params, options)).rows;
+    if (this.tx.closed) throw new Error("Transaction is closed");
+    return this.prepared.query<T>(sql, params, hasBinaryParam(params) ? this.binary : undefined);
   }
   async exec(sql: string): Promise<void> {
     await this.tx.exec(sql);
@@ -34,11 +37,14 @@ export class PgliteDb implements Db {
   readonly kind = "pglite" as const;
   /** Byte parameters bind in binary, as on a Postgres server (binary-params.ts). */
   private readonly binary: Serializers;
+  /** The statements of its transactions, parsed once each. */
+  private readonly prepared: PreparedStatements;
   private constructor(
     private readonly pg: PGlite,
     private readonly lock: DataDirLock | undefined,
   ) {
     this.binary = binaryFirstSerializers(pg) as unknown as Serializers;
+    this.prepared = new PreparedStatements(pg);
   }
 
   /**
@@ -79,7 +85,7 @@ export class PgliteDb implements Db {
     try {
       return await this.pg.transaction(async (tx) => {
         try {
-          return await fn(new PgliteTx(tx, this.binary));
+          return await fn(new PgliteTx(tx, this.binary, this.prepared));
         } catch (error) {
           failure = { error };
           throw error;

@@ -15,6 +15,7 @@
 // (Postgres's send format of its type), as on a Postgres server.
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
+import { PreparedStatements } from "./pglite-prepared.mjs";
 
 /** A driver error as plain data (structured clone keeps only name and message of an Error). */
 function errorData(error) {
@@ -41,9 +42,11 @@ const ROLLBACK = Symbol("rollback");
 const transactions = new Map();
 
 let pg;
+let prepared;
 try {
   pg = workerData?.dataDir === undefined ? new PGlite() : new PGlite(workerData.dataDir);
   await pg.waitReady;
+  prepared = new PreparedStatements(pg);
   parentPort.postMessage({ ready: true });
 } catch (error) {
   parentPort.postMessage({ ready: false, error: errorData(error) });
@@ -109,16 +112,23 @@ async function end(tx, commit) {
 
 async function handle(message) {
   switch (message.op) {
-    case "query":
+    case "query": {
+      const serializers = message.params?.some((p) => ArrayBuffer.isView(p))
+        ? binaryFirst
+        : undefined;
+      // In a transaction, through a named prepared statement (pglite-prepared.mjs).
+      if (message.tx !== undefined) {
+        handleOf(message.tx);
+        return prepared.query(message.sql, message.params, serializers);
+      }
       return (
-        await handleOf(message.tx).query(
+        await pg.query(
           message.sql,
           message.params,
-          message.params?.some((p) => ArrayBuffer.isView(p))
-            ? { serializers: binaryFirst }
-            : undefined,
+          serializers === undefined ? undefined : { serializers },
         )
       ).rows;
+    }
     case "exec":
       await handleOf(message.tx).exec(message.sql);
       return undefined;
