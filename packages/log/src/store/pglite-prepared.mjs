@@ -73,14 +73,14 @@ export class PreparedStatements {
       });
       let messages;
       try {
-        ({ messages } = await this.#pg.execProtocol(
+        messages = await this.#pg.execProtocolStream(
           concat([
             serialize.bind({ statement: statement.name, values }),
             serialize.execute({}),
             serialize.sync(),
           ]),
           { syncToFs: false },
-        ));
+        );
       } catch (error) {
         if (isStaleResultType(error)) await this.#forget(sql).catch(() => undefined);
         throw error;
@@ -104,7 +104,7 @@ export class PreparedStatements {
       await this.#forget(this.#statements.keys().next().value);
     }
     const name = `chaoscore_${nextName++}`;
-    const { messages } = await this.#pg.execProtocol(
+    const messages = await this.#pg.execProtocolStream(
       concat([
         serialize.parse({ name, text: sql, types: [] }),
         serialize.describe({ type: "S", name }),
@@ -125,7 +125,7 @@ export class PreparedStatements {
     const statement = this.#statements.get(sql);
     if (statement === undefined) return;
     this.#statements.delete(sql);
-    await this.#pg.execProtocol(
+    await this.#pg.execProtocolStream(
       concat([serialize.close({ type: "S", name: statement.name }), serialize.sync()]),
       { syncToFs: false },
     );
