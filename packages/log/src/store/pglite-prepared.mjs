@@ -20,18 +20,6 @@ export const PREPARED_MAX = 128;
 /** Statement names are unique in this thread: two sets on one PGlite never clash. */
 let nextName = 0;
 
-function concat(parts) {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /**
  * A statement cached with a result type that changed since (a `SELECT *`
  * over a table altered by a migration): Postgres refuses to run it again.
@@ -74,7 +62,7 @@ export class PreparedStatements {
       let messages;
       try {
         messages = await this.#pg.execProtocolStream(
-          concat([
+          Buffer.concat([
             serialize.bind({ statement: statement.name, values }),
             serialize.execute({}),
             serialize.sync(),
@@ -105,7 +93,7 @@ export class PreparedStatements {
     }
     const name = `chaoscore_${nextName++}`;
     const messages = await this.#pg.execProtocolStream(
-      concat([
+      Buffer.concat([
         serialize.parse({ name, text: sql, types: [] }),
         serialize.describe({ type: "S", name }),
         serialize.sync(),
@@ -126,7 +114,7 @@ export class PreparedStatements {
     if (statement === undefined) return;
     this.#statements.delete(sql);
     await this.#pg.execProtocolStream(
-      concat([serialize.close({ type: "S", name: statement.name }), serialize.sync()]),
+      Buffer.concat([serialize.close({ type: "S", name: statement.name }), serialize.sync()]),
       { syncToFs: false },
     );
   }
