@@ -256,16 +256,12 @@ export class TransparencyLog {
   }
 
   private async loadFrontier(tx: Db, size: number): Promise<CompactRange> {
-    const nodes = await this.fetchNodes(tx, subtreeRootPlan(size).nodes());
+    const nodes = await readNodes(tx, this.id, subtreeRootPlan(size).nodes());
     return CompactRange.fromNodes(size, (level, index) => nodes.get(`${level}/${index}`));
   }
 
-  private fetchNodes(tx: Db, wanted: readonly NodeId[]): Promise<Map<string, Uint8Array>> {
-    return readNodes(tx, this.id, wanted);
-  }
-
   private async resolve(plan: ProofPlan, tx: Db = this.db): Promise<Uint8Array[]> {
-    const nodes = await this.fetchNodes(tx, plan.nodes());
+    const nodes = await readNodes(tx, this.id, plan.nodes());
     return resolveProof(plan, (level, index) => nodes.get(`${level}/${index}`));
   }
 
@@ -386,17 +382,17 @@ export class TransparencyLog {
    */
   async nodes(level: number, start: number, end: number): Promise<Uint8Array[]> {
     const base = storedRangeOf(level, start);
-    const depth = level - base.level;
-    const rows = await this.db.query<{ idx: number; hash: string }>(
-      `SELECT idx, encode(hash, 'hex') AS hash FROM log_nodes
-       WHERE log_id = $1 AND level = $2 AND idx >= $3 AND idx < $4 ORDER BY idx`,
-      [this.id, base.level, base.start, storedRangeOf(level, end).start],
-    );
+    const last = storedRangeOf(level, end).start;
+    const stored = await readStoredRanges(this.db, this.id, [
+      { level: base.level, start: base.start, end: last },
+    ]);
     const under: Uint8Array[] = [];
-    for (const r of rows) {
-      if (Number(r.idx) !== base.start + under.length) break;
-      under.push(fromDbHex(r.hash));
+    for (let i = base.start; i < last; i++) {
+      const hash = stored.get(nodeKeyOf(base.level, i));
+      if (hash === undefined) break;
+      under.push(hash);
     }
+    const depth = level - base.level;
     return hashUp(under, depth);
   }
 

@@ -118,7 +118,7 @@ async function handle(message) {
         : undefined;
       // In a transaction, through a named prepared statement (pglite-prepared.mjs).
       if (message.tx !== undefined) {
-        handleOf(message.tx);
+        handleOf(message.tx); // throws when the transaction has ended
         return prepared.query(message.sql, message.params, serializers);
       }
       return (
