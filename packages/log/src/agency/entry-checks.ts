@@ -41,6 +41,21 @@ export function checkTime(ctx: AgencyContext, entry: LogEntry): ChaosCoreError |
 }
 
 /**
+ * Whether `p` may already be recorded, judged by its agent's locked state
+ * alone: every stored entry's nonce is at most its agent's last accepted
+ * nonce (`agents.action_nonce`, moved in the transaction that stores the
+ * entries, entry-rows.ts, and never down), and an entry's id — its EIP-712
+ * digest — fixes its agent and nonce. So an entry above that nonce, or of
+ * an agent without one, is new, and the writer looks up only the others
+ * (resends, replays, unknown agents) in its duplicate check.
+ */
+export function mayBeRecorded(p: PendingEntry, state: Map<string, SigningState>): boolean {
+  const agent = state.get(p.agent);
+  if (agent === undefined) return true;
+  return agent.actionNonce !== null && p.nonce <= agent.actionNonce;
+}
+
+/**
  * Checks one entry against the agent's state, updating `state` and `known`
  * on success (so later entries of the same batch see it).
  * @returns the refusal, or null when the entry is accepted.

@@ -17,7 +17,7 @@ import {
 import { pgArray } from "../store/binary-params.js";
 import type { Db } from "../store/db.js";
 import type { AgencyContext, PendingEntry, RecordResult } from "./agency-context.js";
-import { checkEntry } from "./entry-checks.js";
+import { checkEntry, mayBeRecorded } from "./entry-checks.js";
 import {
   deferredPendingEntry,
   encodeWithinLimit,
@@ -141,27 +141,30 @@ export class GroupCommitWriter {
         // Lock the agents' rows first: a concurrent writer of the same agent has
         // then committed, so its entries show up in the duplicate check below.
         const state = await ctx.agents.signingState([...new Set(batch.map((p) => p.agent))], tx);
-        // An action's id is looked up among actions, an outcome's among
-        // outcomes: ids are EIP-712 digests of different types, so an action's
-        // cannot be an outcome's (one index probe per entry instead of two).
+        // Only an entry at or below its agent's last accepted nonce can be
+        // stored already (mayBeRecorded): in a steady stream, none is, and the
+        // lookup is skipped. An action's id is looked up among actions, an
+        // outcome's among outcomes: ids are EIP-712 digests of different
+        // types, so an action's cannot be an outcome's (one index probe per
+        // entry instead of two).
+        const resent = batch.filter((p) => mayBeRecorded(p, state));
         const idsOf = (kind: "action" | "outcome") =>
           pgArray(
             "bytea",
-            batch.flatMap((p) => (p.kind === kind ? [p.digest] : [])),
+            resent.flatMap((p) => (p.kind === kind ? [p.digest] : [])),
           );
         const existing = new Map<string, RecordResult>();
-        for (const r of await tx.query<{
-          id: string;
-          log_id: string;
-          leaf_index: number;
-          kind: string;
-        }>(
-          `SELECT encode(id, 'hex') AS id, log_id, leaf_index, 'action' AS kind FROM actions
-             WHERE id = ANY($1::bytea[])
-           UNION ALL SELECT encode(id, 'hex'), log_id, leaf_index, 'outcome' FROM outcomes
-             WHERE id = ANY($2::bytea[])`,
-          [idsOf("action"), idsOf("outcome")],
-        )) {
+        const stored =
+          resent.length === 0
+            ? []
+            : await tx.query<{ id: string; log_id: string; leaf_index: number; kind: string }>(
+                `SELECT encode(id, 'hex') AS id, log_id, leaf_index, 'action' AS kind FROM actions
+                   WHERE id = ANY($1::bytea[])
+                 UNION ALL SELECT encode(id, 'hex'), log_id, leaf_index, 'outcome' FROM outcomes
+                   WHERE id = ANY($2::bytea[])`,
+                [idsOf("action"), idsOf("outcome")],
+              );
+        for (const r of stored) {
           const id: Hex = `0x${r.id}`;
           existing.set(id, {
             id,

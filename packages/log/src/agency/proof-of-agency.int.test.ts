@@ -105,6 +105,53 @@ describe(`Proof of Agency on ${TEST_DB_KIND}`, () => {
     expect(await snapshot(h.engine)).toEqual(before);
   });
 
+  it("looks up only resends in the duplicate check: entries above the agent's last nonce are new", async () => {
+    const agent = await h.newAgent();
+    const signed = agent.action({ nonce: 1 });
+    const first = await h.engine.agency.recordAction(signed);
+    const db = h.engine.db;
+    const transaction = db.transaction.bind(db);
+    const lookups: unknown[][] = [];
+    db.transaction = (fn) =>
+      transaction((tx) => {
+        const query = tx.query.bind(tx);
+        tx.query = (sql, params) => {
+          if (sql.includes("FROM actions") && sql.includes("ANY($1::bytea[])")) {
+            lookups.push(params ?? []);
+          }
+          return query(sql, params);
+        };
+        return fn(tx);
+      });
+    try {
+      // a fresh batch: no lookup at all
+      const fresh = await Promise.all(
+        [2, 3].map((nonce) => h.engine.agency.recordAction(agent.action({ nonce }))),
+      );
+      expect(fresh.map((r) => r.duplicate)).toEqual([false, false]);
+      expect(lookups).toEqual([]);
+      // a resend beside a new entry: the resend is looked up and answered with its first record
+      const before = await snapshot(h.engine);
+      const [again, next] = await Promise.all([
+        h.engine.agency.recordAction(signed),
+        h.engine.agency.recordAction(agent.action({ nonce: 4 })),
+      ]);
+      expect(again).toEqual({ ...first, duplicate: true });
+      expect(next?.duplicate).toBe(false);
+      expect(lookups).toHaveLength(1);
+      // an entry at an old nonce that was never recorded is refused, and nothing is written for it
+      const after = await snapshot(h.engine);
+      await expectCode(
+        h.engine.agency.recordAction(agent.action({ nonce: 2, payload: { other: true } })),
+        "AGENCY_NONCE_NOT_INCREASING",
+      );
+      expect(await snapshot(h.engine)).toEqual(after);
+      expect(after).not.toEqual(before);
+    } finally {
+      db.transaction = transaction;
+    }
+  });
+
   it("returns the first record for a retry even after the signature expired", async () => {
     let clock = Date.now();
     const t = await openTestEngine({ now: () => new Date(clock) });

@@ -7,7 +7,7 @@
 import type { Address, ChaosCoreError } from "@chaoscore/core";
 import type { Db } from "../store/db.js";
 import type { AgencyContext, PendingEntry, RecordResult } from "./agency-context.js";
-import { checkEntry } from "./entry-checks.js";
+import { checkEntry, mayBeRecorded } from "./entry-checks.js";
 import {
   type ActionInput,
   encodeWithinLimit,
@@ -50,6 +50,10 @@ export async function recordInTransaction(
   const results: RecordResult[] = [];
   const fresh: PendingEntry[] = [];
   for (const p of pending) {
+    if (!mayBeRecorded(p, state)) {
+      fresh.push(p);
+      continue;
+    }
     const [row] = await tx.query<{ log_id: string; leaf_index: number }>(
       `SELECT log_id, leaf_index FROM ${p.kind === "action" ? "actions" : "outcomes"} WHERE id = decode($1, 'hex')`,
       [p.id.slice(2)],
