@@ -136,5 +136,5 @@ export function binaryFirstSerializers(pg: { serializers: SerializerTable }): Se
 
 /** Whether `params` holds a byte view (then {@link binaryFirstSerializers} applies). */
 export function hasBinaryParam(params: readonly unknown[] | undefined): boolean {
-  return params !== undefined && params.some((p) => ArrayBuffer.isView(p));
+  return params?.some((p) => ArrayBuffer.isView(p)) ?? false;
 }
