@@ -80,6 +80,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     ...(options.shards === undefined ? {} : { rotation: options.shards }),
   });
   const threads = options.signatureThreads ?? 0;
+  const verifier = threads > 0 ? new WorkerSignatureVerifier(threads) : undefined;
+  // Ready means ready at full speed: the workers have loaded what they
+  // prepare entries with, so the first requests do not wait for it.
+  await verifier?.ready();
   const agency = new ProofOfAgency({
     db,
     log,
@@ -87,7 +91,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     agents: registry,
     chainId,
     verifyingContract,
-    ...(threads > 0 ? { verifier: new WorkerSignatureVerifier(threads) } : {}),
+    ...(verifier === undefined ? {} : { verifier }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.clockSkewSeconds === undefined
       ? {}

@@ -179,6 +179,9 @@ describe("WorkerSignatureVerifier.prepareEntry", () => {
       const signed = [1, 2, 3].map(
         (nonce) => signAction({ privateKey: key, chainId: 1, actionType: "t", nonce }).entry,
       );
+      // ready() settles once the worker has tried to load it, and by then the pool knows
+      await alone.ready();
+      expect(said.filter((m) => m.includes("cannot load entry-prep"))).toHaveLength(1);
       expect(await alone.prepareEntry(JSON.stringify(signed[0]))).toBeNull();
       expect(await alone.prepareEntry(JSON.stringify(signed[1]))).toBeNull();
       expect(said.filter((m) => m.includes("cannot load entry-prep"))).toHaveLength(1);

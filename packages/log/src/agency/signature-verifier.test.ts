@@ -135,33 +135,45 @@ describe.skipIf(process.platform !== "linux")("WorkerSignatureVerifier's priorit
 });
 
 describe("WorkerSignatureVerifier and the process's life", () => {
-  it("keeps a process that awaits only a signature alive until it is answered, then lets it exit", () => {
-    // Top-level await on the pool alone, never closed: with idle workers unref'd
-    // and busy ones not ref'd, Node exits with code 13 before the answer.
+  /** Runs `body` as a module of its own (core and the pool imported), never closing the pool. */
+  function runAlone(body: string): { status: number | null; stdout: string } {
     const core = new URL("../../../core/src/index.ts", import.meta.url).href;
     const verifier = new URL("./signature-verifier.ts", import.meta.url).href;
     const dir = mkdtempSync(join(tmpdir(), "chaoscore-sigwait-"));
-    const file = join(dir, "await-one-signature.mjs");
+    const file = join(dir, "alone.mjs");
     writeFileSync(
       file,
       `import { privateKeyToAddress, signDigest } from ${JSON.stringify(core)};
       import { WorkerSignatureVerifier } from ${JSON.stringify(verifier)};
-      const key = new Uint8Array(32).fill(7);
-      const digest = new Uint8Array(32).fill(9);
-      const pool = new WorkerSignatureVerifier(1);
-      const signer = await pool.recover(digest, signDigest(digest, key));
-      process.stdout.write(signer === privateKeyToAddress(key) ? "recovered" : "wrong signer");
-      `,
+      ${body}`,
     );
     const child = spawnSync(process.execPath, ["--import", "tsx", file], {
       encoding: "utf8",
       timeout: 60_000,
     });
     rmSync(dir, { recursive: true, force: true });
-    expect({ status: child.status, stdout: child.stdout }).toEqual({
-      status: 0,
-      stdout: "recovered",
-    });
+    return { status: child.status, stdout: child.stdout };
+  }
+
+  it("keeps a process that awaits only a signature alive until it is answered, then lets it exit", () => {
+    // Top-level await on the pool alone, never closed: with idle workers unref'd
+    // and busy ones not ref'd, Node exits with code 13 before the answer.
+    const child = runAlone(`
+      const key = new Uint8Array(32).fill(7);
+      const digest = new Uint8Array(32).fill(9);
+      const pool = new WorkerSignatureVerifier(1);
+      const signer = await pool.recover(digest, signDigest(digest, key));
+      process.stdout.write(signer === privateKeyToAddress(key) ? "recovered" : "wrong signer");`);
+    expect(child).toEqual({ status: 0, stdout: "recovered" });
+  });
+
+  it("keeps a process that awaits only ready() alive until the workers have loaded, then lets it exit", () => {
+    // Loading workers are ref'd: unref'd from the start, Node exits with code 13 while they load.
+    const child = runAlone(`
+      const pool = new WorkerSignatureVerifier(2);
+      await pool.ready();
+      process.stdout.write("ready");`);
+    expect(child).toEqual({ status: 0, stdout: "ready" });
   });
 });
 

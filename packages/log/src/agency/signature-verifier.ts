@@ -72,8 +72,12 @@ type Chunk =
   | { entries?: undefined; part: Pending[]; attempts: number }
   | { entries: true; part: EntryPending[]; attempts: number };
 
+/** What a worker says once it has loaded entry-prep (or failed to): whether it prepares entries. */
+type Ready = { ready: true; prepares: boolean };
+
 /** A worker's answer: signers, and for an entries message the entries' digests and bytes. */
 type Answer = {
+  ready?: undefined;
   id: number;
   addresses?: Uint8Array;
   ok: Uint8Array;
@@ -84,7 +88,14 @@ type Answer = {
   unprepared?: boolean;
 };
 
-type Slot = { worker: Worker; inflight: Map<number, Chunk> };
+type Slot = {
+  worker: Worker;
+  inflight: Map<number, Chunk>;
+  /** Settles when the worker has loaded entry-prep, or has died. */
+  ready: Promise<void>;
+  /** Until then the worker keeps the process alive, so that `ready()` cannot strand the caller. */
+  loading: boolean;
+};
 
 /** Options of {@link WorkerSignatureVerifier}. */
 export type WorkerSignatureVerifierOptions = {
@@ -157,17 +168,58 @@ export class WorkerSignatureVerifier implements SignatureVerifier {
     const worker = new Worker(this.workerUrl, {
       workerData: { backend: this.backend, nice: this.nice },
     });
-    const slot: Slot = { worker, inflight: new Map() };
-    worker.on("message", (m: Answer) => this.settle(slot, m));
+    let loaded = () => {};
+    const slot: Slot = {
+      worker,
+      inflight: new Map(),
+      ready: new Promise((resolve) => {
+        loaded = resolve;
+      }),
+      loading: true,
+    };
+    const done = () => {
+      slot.loading = false;
+      if (slot.inflight.size === 0) worker.unref();
+      loaded();
+    };
+    worker.on("message", (m: Answer | Ready) => {
+      if (m.ready === true) {
+        if (!m.prepares) this.stopPreparing();
+        done();
+      } else this.settle(slot, m);
+    });
     // An uncaught error is followed by 'exit': the exit handler does the work.
     worker.on("error", () => {});
-    worker.on("exit", () => this.replace(slot));
-    // Idle, a worker does not keep the process alive; with a chunk in flight
-    // it does (`send` refs it, `settle` unrefs it once it answered them all):
-    // else a process awaiting only a signature would exit (code 13) with the
-    // answer on its way.
-    worker.unref();
+    worker.on("exit", () => {
+      loaded();
+      this.replace(slot);
+    });
+    // Idle and loaded, a worker does not keep the process alive; loading, or
+    // with a chunk in flight, it does (`send` refs it, `settle` unrefs it once
+    // it answered them all): else a process awaiting only a signature would
+    // exit (code 13) with the answer on its way.
     return slot;
+  }
+
+  /**
+   * Settles once every worker has loaded what it prepares entries with
+   * (`recover-worker.mjs` starts on it as the thread starts: ≈ 0.3 s of CPU
+   * from the TypeScript sources), or has died; never rejects. Entries sent
+   * before that wait for it in the worker, so awaiting this is optional: a
+   * server does before it takes traffic, so that its first requests do not
+   * pay for the loading (`createEngine` does).
+   */
+  async ready(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.ready));
+  }
+
+  /** A worker cannot load entry-prep: the main thread prepares every entry from now on (said once). */
+  private stopPreparing(): void {
+    if (!this.prepareEntries) return;
+    this.prepareEntries = false;
+    process.stderr.write(
+      "chaoscore: the signature workers cannot load entry-prep; the main thread prepares each entry (canonical bytes, EIP-712 digest) from now on\n",
+    );
   }
 
   /** The worker of `slot` is gone: start another, and resend or fail its chunks. */
@@ -310,14 +362,9 @@ export class WorkerSignatureVerifier implements SignatureVerifier {
     if (c === undefined) return;
     this.deathsInARow = 0;
     slot.inflight.delete(m.id);
-    if (slot.inflight.size === 0) slot.worker.unref();
+    if (slot.inflight.size === 0 && !slot.loading) slot.worker.unref();
     const { addresses, digests, bytes, ends, ok } = m;
-    if (m.unprepared === true && this.prepareEntries) {
-      this.prepareEntries = false;
-      process.stderr.write(
-        "chaoscore: the signature workers cannot load entry-prep; the main thread prepares each entry (canonical bytes, EIP-712 digest) from now on\n",
-      );
-    }
+    if (m.unprepared === true) this.stopPreparing();
     if (c.entries) {
       c.part.forEach((p, i) => {
         if (ok[i] !== 1 || addresses === undefined || digests === undefined || !bytes || !ends) {
