@@ -27,6 +27,28 @@ export function encodeEntry(entry: LogEntry): Uint8Array {
 }
 
 /**
+ * The canonical JSON text of an entry that passed {@link parseEntry} — what
+ * `canonicalJson(entry)` gives — written field by field in RFC 8785 order:
+ * for an entry of that fixed shape this is ≈ 3 × faster than sorting its keys
+ * and serializing (entry.test.ts compares both on random entries). The free
+ * texts (studio, task, actionType) go through `JSON.stringify`, RFC 8785's
+ * string serialization; every other field is, by the schema, hex, decimal
+ * or a literal, which JSON writes as is. Not for unchecked values: a field
+ * the schema does not know is left out.
+ */
+export function canonicalEntryText(entry: LogEntry): string {
+  const head = `{"chainId":"${entry.chainId}","format":"${entry.format}","kind":"${entry.kind}","message":`;
+  const tail = `,"signature":"${entry.signature}","verifyingContract":"${entry.verifyingContract}"}`;
+  if (entry.kind === "outcome") {
+    const m = entry.message;
+    return `${head}{"action":"${m.action}","agent":"${m.agent}","expiry":"${m.expiry}","metricsHash":"${m.metricsHash}","nonce":"${m.nonce}","resultHash":"${m.resultHash}","status":"${m.status}","timestamp":"${m.timestamp}"}${tail}`;
+  }
+  const m = entry.message;
+  const parents = m.parents.length === 0 ? "[]" : `["${m.parents.join('","')}"]`;
+  return `${head}{"actionType":${JSON.stringify(m.actionType)},"agent":"${m.agent}","attestationHash":"${m.attestationHash}","expiry":"${m.expiry}","nonce":"${m.nonce}","parents":${parents},"payloadHash":"${m.payloadHash}","studio":${JSON.stringify(m.studio)},"task":${JSON.stringify(m.task)},"timestamp":"${m.timestamp}"}${tail}`;
+}
+
+/**
  * The RFC 9162 leaf hash of an entry, SHA-256(0x00 ‖ canonical JSON): the
  * same bytes as `leafHash(encodeEntry(entry))`, hashed from the text (one
  * UTF-8 encoding, no copy behind a prefix byte).

@@ -11,6 +11,7 @@ import {
   type Address,
   bytesToHex,
   ChaosCoreError,
+  canonicalEntryText,
   canonicalJsonBytes,
   encodeEntry,
   entryDigest,
@@ -20,6 +21,7 @@ import {
   type OutcomeEntry,
   parseEntry,
   sha256Hex,
+  utf8,
 } from "@chaoscore/core";
 import type { AgencyContext, PendingEntry } from "./agency-context.js";
 import { checkAttestation } from "./attestation-check.js";
@@ -86,11 +88,11 @@ export function prepareOutcome(
 }
 
 /**
- * The entry's canonical bytes, refused above `maxEntryBytes`.
+ * The canonical bytes of an entry that passed intake, refused above `maxEntryBytes`.
  * @throws ChaosCoreError AGENCY_ENTRY_TOO_LARGE.
  */
 export function encodeWithinLimit(ctx: AgencyContext, entry: LogEntry): Uint8Array {
-  const bytes = encodeEntry(entry);
+  const bytes = utf8(canonicalEntryText(entry));
   checkEntrySize(ctx, bytes.length);
   return bytes;
 }
@@ -106,17 +108,16 @@ function checkEntrySize(ctx: AgencyContext, size: number): void {
 }
 
 /**
- * An entry's JSON text for {@link deferredPendingEntry} and its canonical
- * size: `JSON.stringify` of a parsed entry (strings only) differs from its
- * canonical JSON in the order of keys alone, so its UTF-8 length is the
- * canonical bytes' (the worker's bytes are checked against it).
+ * An entry's canonical JSON text for {@link deferredPendingEntry} (the
+ * workers take its UTF-8 bytes as the leaf data) and its size in bytes (the
+ * worker's bytes are checked against it).
  * @throws ChaosCoreError AGENCY_ENTRY_TOO_LARGE.
  */
 export function entryTextWithinLimit(
   ctx: AgencyContext,
   entry: LogEntry,
 ): { text: string; size: number } {
-  const text = JSON.stringify(entry);
+  const text = canonicalEntryText(entry);
   const size = Buffer.byteLength(text);
   checkEntrySize(ctx, size);
   return { text, size };

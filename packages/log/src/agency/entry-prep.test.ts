@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   bytesToHex,
+  canonicalEntryText,
   encodeEntry,
   entryDigest,
   type Hex,
@@ -84,14 +85,12 @@ describe("prepareEntryTexts (the workers' part of intake)", () => {
     fc.assert(
       fc.property(fc.array(entries, { minLength: 1, maxLength: 4 }), (list) => {
         const parsed = list.map((e) => parseEntry(e));
-        const out = prepareEntryTexts(parsed.map((e) => JSON.stringify(e)));
+        const out = prepareEntryTexts(parsed.map((e) => canonicalEntryText(e)));
         let start = 0;
         parsed.forEach((e, i) => {
           expect(out.ok[i]).toBe(1);
           expect(out.bytes.subarray(start, out.ends[i])).toEqual(encodeEntry(e));
           expect(out.digests.subarray(32 * i, 32 * i + 32)).toEqual(entryDigest(e));
-          // the text's UTF-8 length is the canonical size (the intake's size check)
-          expect(Buffer.byteLength(JSON.stringify(e))).toBe(encodeEntry(e).length);
           start = out.ends[i] as number;
         });
       }),
@@ -106,7 +105,7 @@ describe("prepareEntryTexts (the workers' part of intake)", () => {
       actionType: "a",
       nonce: 1,
     }).entry;
-    const out = prepareEntryTexts(["{not json", JSON.stringify(good), "{}"]);
+    const out = prepareEntryTexts(["{not json", canonicalEntryText(good), "{}"]);
     expect([...out.ok]).toEqual([0, 1, 0]);
     expect(out.bytes.subarray(out.ends[0], out.ends[1])).toEqual(encodeEntry(good));
   });
@@ -118,7 +117,9 @@ describe("WorkerSignatureVerifier.prepareEntry", () => {
 
   it("agrees with the main thread's path bit for bit, on random keys and messages", async () => {
     const list = fc.sample(entries, 40).map((e) => parseEntry(e));
-    const prepared = await Promise.all(list.map((e) => verifier.prepareEntry(JSON.stringify(e))));
+    const prepared = await Promise.all(
+      list.map((e) => verifier.prepareEntry(canonicalEntryText(e))),
+    );
     for (const [i, e] of list.entries()) {
       const ours = await inline(e);
       expect(prepared[i]).not.toBeNull();
@@ -131,7 +132,7 @@ describe("WorkerSignatureVerifier.prepareEntry", () => {
   it("recovers the signing key's address", async () => {
     const key = Uint8Array.from(randomBytes(32));
     const { entry } = signAction({ privateKey: key, chainId: 31337, actionType: "t", nonce: 7 });
-    expect((await verifier.prepareEntry(JSON.stringify(entry)))?.signer).toBe(
+    expect((await verifier.prepareEntry(canonicalEntryText(entry)))?.signer).toBe(
       privateKeyToAddress(key),
     );
   });
@@ -143,22 +144,24 @@ describe("WorkerSignatureVerifier.prepareEntry", () => {
       actionType: "t",
       nonce: 1,
     });
-    const zeroR = `0x${"00".repeat(32)}${entry.signature.slice(66)}`;
+    const zeroR: Hex = `0x${"00".repeat(32)}${entry.signature.slice(66)}`;
     // r = 7: on no point of the curve with a y for v, or a point with no key: either way nothing recovers
-    const noKey = `0x${"00".repeat(31)}07${entry.signature.slice(66)}`;
+    const noKey: Hex = `0x${"00".repeat(31)}07${entry.signature.slice(66)}`;
     const bad = [
       { ...entry, signature: highS(entry.signature) },
-      { ...entry, signature: `${entry.signature.slice(0, 130)}1d` },
+      { ...entry, signature: `${entry.signature.slice(0, 130)}1d` as Hex },
       { ...entry, signature: zeroR },
-      { ...entry, signature: entry.signature.slice(0, 20) },
+      { ...entry, signature: entry.signature.slice(0, 20) as Hex },
     ];
-    for (const b of bad) expect(await verifier.prepareEntry(JSON.stringify(b))).toBeNull();
+    for (const b of bad) expect(await verifier.prepareEntry(canonicalEntryText(b))).toBeNull();
     expect(await verifier.prepareEntry("{")).toBeNull();
     // an unrecoverable one is null too, or (if a key happens to recover) not the signer's
-    const other = await verifier.prepareEntry(JSON.stringify({ ...entry, signature: noKey }));
+    const other = await verifier.prepareEntry(canonicalEntryText({ ...entry, signature: noKey }));
     expect(other?.signer).not.toBe(entry.message.agent);
     // and a good one in the same chunk still answers
-    expect((await verifier.prepareEntry(JSON.stringify(entry)))?.signer).toBe(entry.message.agent);
+    expect((await verifier.prepareEntry(canonicalEntryText(entry)))?.signer).toBe(
+      entry.message.agent,
+    );
   });
 
   it("stops asking workers that cannot load entry-prep, and says so once", async () => {
@@ -182,8 +185,8 @@ describe("WorkerSignatureVerifier.prepareEntry", () => {
       // ready() settles once the worker has tried to load it, and by then the pool knows
       await alone.ready();
       expect(said.filter((m) => m.includes("cannot load entry-prep"))).toHaveLength(1);
-      expect(await alone.prepareEntry(JSON.stringify(signed[0]))).toBeNull();
-      expect(await alone.prepareEntry(JSON.stringify(signed[1]))).toBeNull();
+      expect(await alone.prepareEntry(canonicalEntryText(signed[0] as LogEntry))).toBeNull();
+      expect(await alone.prepareEntry(canonicalEntryText(signed[1] as LogEntry))).toBeNull();
       expect(said.filter((m) => m.includes("cannot load entry-prep"))).toHaveLength(1);
       // The caller's path still recovers on the same workers.
       const { digest } = await inline(parseEntry(signed[2]));
@@ -206,7 +209,7 @@ describe("WorkerSignatureVerifier.prepareEntry", () => {
         actionType: "t",
         nonce: 1,
       });
-      expect(await off.prepareEntry(JSON.stringify(entry))).toBeNull();
+      expect(await off.prepareEntry(canonicalEntryText(entry))).toBeNull();
     } finally {
       await off.close();
     }

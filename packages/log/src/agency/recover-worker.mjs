@@ -7,7 +7,7 @@
 // { id, digests: Uint8Array(32n), sigs: Uint8Array(65n) } (signatures already
 // checked canonical by the caller) and answers
 // { id, addresses: Uint8Array(20n), ok: Uint8Array(n) }; or receives
-// { id, entries: string[] } (entries as JSON text) and answers, with
+// { id, entries: string[] } (entries as canonical JSON text) and answers, with
 // entry-prep (compiled beside this file in a packed release, else the
 // TypeScript source through tsx; loaded on the first such message), each entry's
 // digest and canonical bytes beside its signer:

@@ -23,8 +23,8 @@ export interface SignatureVerifier {
   recover(digest: Uint8Array, signature: Hex): Promise<Address>;
   /**
    * Where the verifier has threads of its own: an entry's canonical bytes,
-   * digest and signer computed there, from the entry's JSON text (an entry
-   * that passed `parseEntry`, through `JSON.stringify`). Null when it was not
+   * digest and signer computed there, from the entry's canonical JSON text
+   * (`canonicalEntryText` of an entry that passed `parseEntry`). Null when it was not
    * prepared there for any reason (a bad signature included): the caller then
    * computes it itself, which gives the error.
    */
