@@ -103,6 +103,8 @@ export type PendingEntry = {
   kind: "action" | "outcome";
   entry: LogEntry;
   bytes: Uint8Array;
+  /** RFC 9162 leaf hash of `bytes`, where a signature worker computed it beside them; else the log computes it. */
+  leafHash?: Uint8Array;
   digest: Uint8Array;
   id: Hex;
   agent: Address;

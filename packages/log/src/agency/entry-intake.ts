@@ -201,6 +201,7 @@ export function deferredPendingEntry(
       (prepared) => {
         if (prepared !== null && prepared.bytes.length === text.size) {
           p.bytes = prepared.bytes;
+          p.leafHash = prepared.leafHash;
           p.digest = prepared.digest;
           p.id = bytesToHex(prepared.digest);
           return prepared.signer;

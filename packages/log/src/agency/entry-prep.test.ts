@@ -10,6 +10,7 @@ import {
   entryDigest,
   type Hex,
   type LogEntry,
+  leafHash,
   parseEntry,
   privateKeyToAddress,
   signAction,
@@ -91,6 +92,7 @@ describe("prepareEntryTexts (the workers' part of intake)", () => {
           expect(out.ok[i]).toBe(1);
           expect(out.bytes.subarray(start, out.ends[i])).toEqual(encodeEntry(e));
           expect(out.digests.subarray(32 * i, 32 * i + 32)).toEqual(entryDigest(e));
+          expect(out.leaves.subarray(32 * i, 32 * i + 32)).toEqual(leafHash(encodeEntry(e)));
           start = out.ends[i] as number;
         });
       }),
@@ -124,6 +126,7 @@ describe("WorkerSignatureVerifier.prepareEntry", () => {
       const ours = await inline(e);
       expect(prepared[i]).not.toBeNull();
       expect(prepared[i]?.bytes).toEqual(ours.bytes);
+      expect(prepared[i]?.leafHash).toEqual(leafHash(ours.bytes));
       expect(prepared[i]?.digest).toEqual(ours.digest);
       expect(prepared[i]?.signer).toBe(ours.signer);
     }

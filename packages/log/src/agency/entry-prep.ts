@@ -1,13 +1,14 @@
 /**
  * The part of an entry's intake that the signature workers do beside the
  * recovery (recover-worker.mjs loads this module): from the entry's
- * canonical JSON text, its canonical bytes (the leaf data), its EIP-712
- * digest (the id) and its signature's 65 bytes — with core's own
- * `entryDigest` and `parseSignature`, so the results are those of the main
- * thread's path bit for bit (entry-prep.test.ts compares both).
+ * canonical JSON text, its canonical bytes (the leaf data) and their RFC 9162
+ * leaf hash, its EIP-712 digest (the id) and its signature's 65 bytes — with
+ * core's own `leafHash`, `entryDigest` and `parseSignature`, so the results
+ * are those of the main thread's path bit for bit (entry-prep.test.ts
+ * compares both).
  * @module
  */
-import { entryDigest, type LogEntry, parseSignature } from "@chaoscore/core";
+import { entryDigest, type LogEntry, leafHash, parseSignature } from "@chaoscore/core";
 
 /** What {@link prepareEntryTexts} gives for n entries, packed for a transfer between threads. */
 export type PreparedTexts = {
@@ -17,6 +18,8 @@ export type PreparedTexts = {
   sigs: Uint8Array;
   /** The entries' canonical bytes, one after the other. */
   bytes: Uint8Array;
+  /** 32 bytes per entry: the RFC 9162 leaf hash of its canonical bytes. */
+  leaves: Uint8Array;
   /** Where entry i's canonical bytes end in `bytes` (they start at `ends[i - 1]`, or 0). */
   ends: Uint32Array;
   /** 1 where entry i was prepared; 0 where anything failed (the caller then takes the main thread's path, which gives the error). */
@@ -34,6 +37,7 @@ const encoder = new TextEncoder();
 export function prepareEntryTexts(texts: readonly string[]): PreparedTexts {
   const n = texts.length;
   const digests = new Uint8Array(32 * n);
+  const leaves = new Uint8Array(32 * n);
   const sigs = new Uint8Array(65 * n);
   const ends = new Uint32Array(n);
   const ok = new Uint8Array(n);
@@ -49,12 +53,14 @@ export function prepareEntryTexts(texts: readonly string[]): PreparedTexts {
       digests.set(entryDigest(entry), 32 * i);
       sigs.set(compact, 65 * i);
       sigs[65 * i + 64] = 27 + recovery;
+      const start = total;
       total += encoder.encodeInto(text, bytes.subarray(total)).written;
+      leaves.set(leafHash(bytes.subarray(start, total)), 32 * i);
       ok[i] = 1;
     } catch {
       // ok[i] stays 0: the main thread computes this entry itself and gets the error.
     }
     ends[i] = total;
   }
-  return { digests, sigs, bytes, ends, ok };
+  return { digests, sigs, bytes, leaves, ends, ok };
 }

@@ -36,7 +36,7 @@ export async function writeEntryRows(
     const len: [(number | null)[], (number | null)[]] = [[], []];
     let offset = 1;
     for (const { p, m } of actions) {
-      fixed.push(Buffer.from(p.id.slice(2), "hex"), Buffer.from(m.payloadHash.slice(2), "hex"));
+      fixed.push(p.digest, Buffer.from(m.payloadHash.slice(2), "hex"));
       [p.extra, p.attestation].forEach((bytes, k) => {
         at[k as 0 | 1].push(bytes === null ? null : offset);
         len[k as 0 | 1].push(bytes === null ? null : bytes.length);

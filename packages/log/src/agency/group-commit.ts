@@ -250,6 +250,7 @@ export class GroupCommitWriter {
           tx,
           accepted.map((p) => p.bytes),
           target.locked,
+          accepted.map((p) => p.leafHash),
         );
         commit = () => {
           target.commit();

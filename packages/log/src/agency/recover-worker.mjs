@@ -10,8 +10,8 @@
 // { id, entries: string[] } (entries as canonical JSON text) and answers, with
 // entry-prep (compiled beside this file in a packed release, else the
 // TypeScript source through tsx; loaded on the first such message), each entry's
-// digest and canonical bytes beside its signer:
-// { id, addresses, ok, digests: Uint8Array(32n), bytes, ends: Uint32Array(n) }
+// digest, canonical bytes and their leaf hash beside its signer:
+// { id, addresses, ok, digests: Uint8Array(32n), bytes, leaves: Uint8Array(32n), ends: Uint32Array(n) }
 // (ok[i] is 0 where anything failed; when entry-prep cannot load, every ok[i]
 // is 0 and the answer says `unprepared: true`). entry-prep starts loading when
 // the thread starts (from the sources, through tsx, that takes ≈ 0.3 s of CPU),
@@ -116,13 +116,14 @@ async function prepareEntries(id, entries) {
     parentPort.postMessage({ id, ok, unprepared: true }, [ok.buffer]);
     return;
   }
-  const { digests, sigs, bytes, ends, ok } = prepare(entries);
+  const { digests, sigs, bytes, leaves, ends, ok } = prepare(entries);
   const addresses = recoverAll(digests, sigs, ok);
-  parentPort.postMessage({ id, addresses, ok, digests, bytes, ends }, [
+  parentPort.postMessage({ id, addresses, ok, digests, bytes, leaves, ends }, [
     addresses.buffer,
     ok.buffer,
     digests.buffer,
     bytes.buffer,
+    leaves.buffer,
     ends.buffer,
   ]);
 }

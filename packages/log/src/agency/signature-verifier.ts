@@ -32,8 +32,13 @@ export interface SignatureVerifier {
   close(): Promise<void>;
 }
 
-/** An entry prepared by {@link SignatureVerifier.prepareEntry}: what `encodeEntry`, `entryDigest` and the recovery give. */
-export type PreparedEntry = { bytes: Uint8Array; digest: Uint8Array; signer: Address };
+/** An entry prepared by {@link SignatureVerifier.prepareEntry}: what `encodeEntry`, `leafHash` of that, `entryDigest` and the recovery give. */
+export type PreparedEntry = {
+  bytes: Uint8Array;
+  leafHash: Uint8Array;
+  digest: Uint8Array;
+  signer: Address;
+};
 
 const invalid = () =>
   new ChaosCoreError("SIGNATURE_INVALID", "signature does not recover a public key");
@@ -83,6 +88,7 @@ type Answer = {
   ok: Uint8Array;
   digests?: Uint8Array;
   bytes?: Uint8Array;
+  leaves?: Uint8Array;
   ends?: Uint32Array;
   /** The worker cannot load entry-prep: it prepares no entry (every ok is 0). */
   unprepared?: boolean;
@@ -363,16 +369,17 @@ export class WorkerSignatureVerifier implements SignatureVerifier {
     this.deathsInARow = 0;
     slot.inflight.delete(m.id);
     if (slot.inflight.size === 0 && !slot.loading) slot.worker.unref();
-    const { addresses, digests, bytes, ends, ok } = m;
+    const { addresses, digests, bytes, leaves, ends, ok } = m;
     if (m.unprepared === true) this.stopPreparing();
     if (c.entries) {
       c.part.forEach((p, i) => {
-        if (ok[i] !== 1 || addresses === undefined || digests === undefined || !bytes || !ends) {
+        if (ok[i] !== 1 || !addresses || !digests || !bytes || !leaves || !ends) {
           p.resolve(null);
           return;
         }
         p.resolve({
           bytes: bytes.subarray(i === 0 ? 0 : ends[i - 1], ends[i]),
+          leafHash: leaves.subarray(32 * i, 32 * i + 32),
           digest: digests.subarray(32 * i, 32 * i + 32),
           signer: bytesToHex(addresses.subarray(20 * i, 20 * i + 20)),
         });

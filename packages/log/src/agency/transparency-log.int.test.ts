@@ -35,8 +35,14 @@ describe(`TransparencyLog on ${TEST_DB_KIND}`, () => {
     return TransparencyLog.open(db, { id: `log${n}`, origin, ...generateNoteKey(origin) });
   }
 
-  async function append(log: TransparencyLog, entries: Uint8Array[]) {
-    const r = await db.transaction((tx) => log.appendInTransaction(tx, entries));
+  async function append(
+    log: TransparencyLog,
+    entries: Uint8Array[],
+    leafHashes?: (Uint8Array | undefined)[],
+  ) {
+    const r = await db.transaction((tx) =>
+      log.appendInTransaction(tx, entries, undefined, leafHashes),
+    );
     r.commit();
     return r;
   }
@@ -46,14 +52,19 @@ describe(`TransparencyLog on ${TEST_DB_KIND}`, () => {
       fc.asyncProperty(
         fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 6 }),
         fc.boolean(),
-        async (batches, forgetFrontier) => {
+        fc.boolean(),
+        async (batches, forgetFrontier, someHashesGiven) => {
           const log = await freshLog();
           const leaves: Uint8Array[] = [];
           for (const size of batches) {
             const entries = Array.from({ length: size }, () =>
               Uint8Array.from(randomBytes(1 + (size % 50))),
             );
-            const { firstIndex } = await append(log, entries);
+            // as the signature workers give them: for some entries, computed from the same bytes
+            const given = someHashesGiven
+              ? entries.map((e, i) => (i % 2 === 0 ? leafHash(e) : undefined))
+              : undefined;
+            const { firstIndex } = await append(log, entries, given);
             expect(firstIndex).toBe(leaves.length);
             leaves.push(...entries);
             // A writer that restarts rebuilds its frontier from the stored nodes.
@@ -417,6 +428,15 @@ describe(`TransparencyLog on ${TEST_DB_KIND}`, () => {
     (log as unknown as { frontier: undefined }).frontier = undefined;
     expect(await log.rootAt(600)).toEqual(root);
     verifyInclusion(hashes[599]!, 599, 600, await log.inclusionProof(599, 600), root);
+  });
+
+  it("takes the leaf hashes it is given as they are (they are computed from the same bytes)", async () => {
+    const log = await freshLog();
+    const entries = [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)];
+    const given = [leafHash(Uint8Array.of(9)), undefined, leafHash(Uint8Array.of(8))];
+    await append(log, entries, given);
+    const hashes = [given[0], leafHash(Uint8Array.of(2)), given[2]] as Uint8Array[];
+    expect(await log.rootAt(3)).toEqual(rootFromLeafHashes(hashes));
   });
 
   it("a rolled-back append leaves nothing behind and the next append continues correctly", async () => {

@@ -158,6 +158,8 @@ export class TransparencyLog {
   /**
    * Appends leaves inside the caller's transaction, after locking the log
    * (unless the caller did, in `tx`, and passes the row it read as `locked`).
+   * `leafHashes[i]`, where given, is entry i's RFC 9162 leaf hash as already
+   * computed from the same bytes (by a signature worker, entry-prep.ts).
    * Returns the index of the first new leaf and a `commit` to call once the
    * transaction has committed (it lets later appends reuse the frontier).
    */
@@ -165,6 +167,7 @@ export class TransparencyLog {
     tx: Db,
     entries: readonly Uint8Array[],
     locked?: LockedLogRow,
+    leafHashes?: readonly (Uint8Array | undefined)[],
   ): Promise<{ firstIndex: number; size: number; commit: () => void }> {
     let published: StoredCheckpoint | undefined;
     const [row] =
@@ -190,9 +193,9 @@ export class TransparencyLog {
     const indices: number[] = [];
     const hashes: Uint8Array[] = [];
     const leafIndices: number[] = [];
-    for (const entry of entries) {
+    for (const [i, entry] of entries.entries()) {
       leafIndices.push(range.size);
-      for (const node of range.append(leafHash(entry))) {
+      for (const node of range.append(leafHashes?.[i] ?? leafHash(entry))) {
         // Only the tile levels are stored (stored-nodes.ts).
         if (!isStoredLevel(node.level)) continue;
         levels.push(node.level);
