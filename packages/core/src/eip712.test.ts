@@ -222,4 +222,52 @@ describe("parseSignature", () => {
       expect.objectContaining({ code: "SIGNATURE_MALFORMED" }),
     );
   });
+
+  it("accepts exactly v ∈ {27, 28}, 0 < r < n, 0 < s ≤ n/2, at the bounds and between", () => {
+    const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+    const word = fc.oneof(
+      {
+        arbitrary: fc.constantFrom(0n, 1n, n / 2n, n / 2n + 1n, n - 1n, n, n + 1n, 2n ** 256n - 1n),
+        weight: 3,
+      },
+      { arbitrary: fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }), weight: 1 },
+    );
+    const vs = fc.oneof(
+      { arbitrary: fc.constantFrom(27, 28), weight: 3 },
+      { arbitrary: fc.integer({ min: 0, max: 255 }), weight: 1 },
+    );
+    const hex64 = (x: bigint) => x.toString(16).padStart(64, "0");
+    fc.assert(
+      fc.property(word, word, vs, (r, s, v) => {
+        const text = `0x${hex64(r)}${hex64(s)}${v.toString(16).padStart(2, "0")}`;
+        const valid = (v === 27 || v === 28) && r > 0n && r < n && s > 0n && s <= n / 2n;
+        if (!valid) {
+          expect(() => parseSignature(text)).toThrow(
+            expect.objectContaining({ code: "SIGNATURE_MALFORMED" }),
+          );
+          return;
+        }
+        const { compact, recovery } = parseSignature(text);
+        expect(bytesToHex(compact)).toBe(`0x${hex64(r)}${hex64(s)}`);
+        expect(recovery).toBe(v - 27);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("rejects a character that is not lowercase hex anywhere in it, v included", () => {
+    for (const at of [0, 1, 2, 40, 65, 66, 129, 130, 131]) {
+      for (const c of ["g", "B", " ", "é"]) {
+        const bad = `${sig.slice(0, at)}${c}${sig.slice(at + 1)}`;
+        expect(() => parseSignature(bad)).toThrow(
+          expect.objectContaining({ code: "SIGNATURE_MALFORMED" }),
+        );
+      }
+    }
+    for (const bad of [undefined, null, 42, sig.slice(2), `${sig}00`, `0X${sig.slice(2)}`]) {
+      expect(() => parseSignature(bad)).toThrow(
+        expect.objectContaining({ code: "SIGNATURE_MALFORMED" }),
+      );
+    }
+  });
 });

@@ -281,9 +281,24 @@ function writeHex(out: Uint8Array, offset: number, value: unknown, bytes: number
   ) {
     return false;
   }
+  return decodeHexDigits(out, offset, value, 2, bytes);
+}
+
+/**
+ * Decodes `bytes` bytes of lowercase hex digits of `text` from index `start`
+ * into `out` at `offset`; false at the first character that is not one
+ * (`out` may then hold part of it).
+ */
+function decodeHexDigits(
+  out: Uint8Array,
+  offset: number,
+  text: string,
+  start: number,
+  bytes: number,
+): boolean {
   for (let i = 0; i < bytes; i++) {
-    const hi = hexDigit(value.charCodeAt(2 + 2 * i));
-    const lo = hexDigit(value.charCodeAt(3 + 2 * i));
+    const hi = hexDigit(text.charCodeAt(start + 2 * i));
+    const lo = hexDigit(text.charCodeAt(start + 1 + 2 * i));
     if ((hi | lo) < 0) return false;
     out[offset + i] = (hi << 4) | lo;
   }
@@ -410,11 +425,9 @@ export function typedDataDigestUnder<K extends MessageKind>(
 }
 
 const SECP256K1_N = secp256k1.Point.CURVE().n;
-// r and s as fixed-width lowercase hex compare as numbers do: the signature's
-// hex is checked against these without a BigInt or a hex round trip.
-const N_HEX = SECP256K1_N.toString(16).padStart(64, "0");
-const HALF_N_HEX = (SECP256K1_N / 2n).toString(16).padStart(64, "0");
-const ZERO_HEX = "0".repeat(64);
+// r and s are compared with these byte by byte (big-endian: as numbers compare).
+const N_BYTES = uint256(SECP256K1_N);
+const HALF_N_BYTES = uint256(SECP256K1_N / 2n);
 
 /**
  * Splits a 65-byte Ethereum signature (r ‖ s ‖ v) and checks it is canonical:
@@ -422,24 +435,45 @@ const ZERO_HEX = "0".repeat(64);
  * @throws ChaosCoreError SIGNATURE_MALFORMED otherwise.
  */
 export function parseSignature(signature: unknown): { compact: Uint8Array; recovery: 0 | 1 } {
-  if (!isHex(signature, 65)) {
+  // r ‖ s decoded in place (no slices), then compared byte by byte, big-endian
+  const compact = new Uint8Array(64);
+  if (
+    typeof signature !== "string" ||
+    signature.length !== 132 ||
+    signature.charCodeAt(0) !== 48 ||
+    signature.charCodeAt(1) !== 120 ||
+    !decodeHexDigits(compact, 0, signature, 2, 64) ||
+    (hexDigit(signature.charCodeAt(130)) | hexDigit(signature.charCodeAt(131))) < 0
+  ) {
     throw new ChaosCoreError("SIGNATURE_MALFORMED", "signature must be 65 bytes of lowercase hex");
   }
-  const r = signature.slice(2, 66);
-  const s = signature.slice(66, 130);
-  const v = signature.slice(130);
+  const v = signature.charCodeAt(131); // "1b" or "1c": v = 27 or 28
   if (
-    (v !== "1b" && v !== "1c") ||
-    r === ZERO_HEX ||
-    r >= N_HEX ||
-    s === ZERO_HEX ||
-    s > HALF_N_HEX
+    signature.charCodeAt(130) !== 49 ||
+    (v !== 98 && v !== 99) ||
+    isZero(compact, 0) ||
+    compareAt(compact, 0, N_BYTES) >= 0 ||
+    isZero(compact, 32) ||
+    compareAt(compact, 32, HALF_N_BYTES) > 0
   ) {
     throw new ChaosCoreError("SIGNATURE_MALFORMED", "signature is not canonical (v, r or high s)");
   }
-  const compact = new Uint8Array(64);
-  writeHex(compact, 0, signature.slice(0, 130), 64); // checked above: always true
-  return { compact, recovery: v === "1b" ? 0 : 1 };
+  return { compact, recovery: v === 98 ? 0 : 1 };
+}
+
+/** True when the 32 bytes of `bytes` at `offset` are all zero. */
+function isZero(bytes: Uint8Array, offset: number): boolean {
+  for (let i = 0; i < 32; i++) if (bytes[offset + i] !== 0) return false;
+  return true;
+}
+
+/** The sign of (the 32 bytes of `bytes` at `offset`) − `than`, both big-endian. */
+function compareAt(bytes: Uint8Array, offset: number, than: Uint8Array): number {
+  for (let i = 0; i < 32; i++) {
+    const d = (bytes[offset + i] as number) - (than[i] as number);
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 /** The Ethereum address of an uncompressed (65-byte) or compressed (33-byte) public key. */
