@@ -30,6 +30,45 @@ describe("canonicalJson", () => {
     );
   });
 
+  it("writes the serializer's text for unsorted objects of awkward keys too (property)", () => {
+    // keys JavaScript does not keep in insertion order, "__proto__" as an own key (JSON.parse
+    // makes one), astral and non-ASCII keys: the sorted copy must leave or sort them right
+    const key = fc.constantFrom(
+      "__proto__",
+      "0",
+      "1",
+      "10",
+      "9",
+      "-1",
+      "a",
+      "B",
+      "é",
+      "\u{1F600}",
+      "",
+    );
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: "small" },
+        fc.jsonValue({ maxDepth: 0 }),
+        fc.array(tie("node")),
+        fc.dictionary(key, tie("node"), { maxKeys: 5 }),
+      ),
+    })).node;
+    fc.assert(
+      fc.property(value, (v) => {
+        const viaText = JSON.parse(JSON.stringify(v));
+        expect(canonicalJson(v)).toBe(canonicalize(v));
+        expect(canonicalJson(viaText)).toBe(canonicalize(viaText));
+      }),
+      { numRuns: 500 },
+    );
+    expect(canonicalJson(JSON.parse('{"b":1,"__proto__":{"y":1,"x":2},"a":2}'))).toBe(
+      '{"__proto__":{"x":2,"y":1},"a":2,"b":1}',
+    );
+    const bare = Object.assign(Object.create(null), { b: 1, a: -0 });
+    expect(canonicalJson(bare)).toBe('{"a":0,"b":1}');
+  });
+
   it("sorts by UTF-16 code units, integer-like keys included", () => {
     // Object.keys lists integer-like keys first: "10" before "9" is sorted, "9" before "10" is not
     expect(canonicalJson({ 9: 1, 10: 2, a: { "\u{1F600}": 1, "\uFFFF": 2 } })).toBe(

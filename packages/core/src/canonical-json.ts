@@ -26,6 +26,10 @@ export function canonicalJson(value: unknown): string {
   // canonical JSON): then the native JSON.stringify writes the same text, twice
   // as fast as the generic serializer (canonical-json.test.ts compares both).
   if (isSortedPlainJson(value, 0)) return JSON.stringify(value);
+  // Plain JSON with its keys in another order (payloads, metrics): a copy
+  // with sorted keys, then the native serializer (≈ 2 × the generic one here).
+  const sorted = sortedPlainCopy(value, 0);
+  if (sorted !== NOT_PLAIN) return JSON.stringify(sorted);
   let text: string | undefined;
   try {
     text = canonicalize(value);
@@ -64,6 +68,43 @@ function isSortedPlainJson(value: unknown, depth: number): boolean {
     previous = key;
   }
   return true;
+}
+
+const NOT_PLAIN: unique symbol = Symbol("not plain JSON");
+
+/**
+ * A copy of `value` whose objects have their keys inserted in RFC 8785 order,
+ * so that `JSON.stringify` writes its canonical JSON; NOT_PLAIN for anything
+ * {@link isSortedPlainJson} would refuse other than key order, for a key that
+ * JavaScript would not keep in insertion order (integer-like: those start
+ * with a digit) and for "__proto__" (an accessor on a plain object): the
+ * generic serializer takes those.
+ */
+function sortedPlainCopy(value: unknown, depth: number): unknown {
+  if (typeof value === "string" || typeof value === "boolean" || value === null) return value;
+  if (typeof value === "number") return Number.isFinite(value) ? value : NOT_PLAIN;
+  if (typeof value !== "object" || depth > 32 || "toJSON" in value) return NOT_PLAIN;
+  if (Array.isArray(value)) {
+    const out: unknown[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) return NOT_PLAIN;
+      const item = sortedPlainCopy(value[i], depth + 1);
+      if (item === NOT_PLAIN) return NOT_PLAIN;
+      out[i] = item;
+    }
+    return out;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return NOT_PLAIN;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
+    const first = key.charCodeAt(0);
+    if ((first >= 48 && first <= 57) || key === "__proto__") return NOT_PLAIN;
+    const item = sortedPlainCopy((value as Record<string, unknown>)[key], depth + 1);
+    if (item === NOT_PLAIN) return NOT_PLAIN;
+    out[key] = item;
+  }
+  return out;
 }
 
 /** The UTF-8 bytes of `canonicalJson(value)`. */
