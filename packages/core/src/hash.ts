@@ -18,9 +18,12 @@ export function utf8(text: string): Uint8Array {
 
 // In Node (≥ 20.12), SHA-256 of more than a few hundred bytes is faster in
 // OpenSSL (one-shot `crypto.hash`): 2.1 vs 3.7 µs for a 700-byte leaf, the
-// same for a 65-byte node. Looked up through `process.getBuiltinModule`, so no
+// same for a 65-byte node; as hex, at any size (no Buffer to encode). Looked up through `process.getBuiltinModule`, so no
 // bundler sees node:crypto; browsers keep hash-wasm (or its noble shim).
-type OneShotHash = (algorithm: string, data: Uint8Array | string, encoding: "buffer") => Uint8Array;
+type OneShotHash = {
+  (algorithm: string, data: Uint8Array | string, encoding: "buffer"): Uint8Array;
+  (algorithm: string, data: Uint8Array | string, encoding: "hex"): string;
+};
 const nodeHash = (
   (
     globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
@@ -68,6 +71,8 @@ export function keccak256(data: Uint8Array | string): Uint8Array {
 
 /** SHA-256 as 0x-hex. */
 export function sha256Hex(data: Uint8Array | string): Hex {
+  // OpenSSL's one-shot hex, at any size: 0.30 vs 1.18 µs for a 50-byte payload
+  if (nodeHash !== undefined) return `0x${nodeHash("sha256", data, "hex")}`;
   return bytesToHex(sha256(data));
 }
 
