@@ -3,10 +3,11 @@
  * (no `--cpu-prof` restart needed): the benches profile one pass with it.
  * @module
  */
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { Session } from "node:inspector/promises";
 
-/** Starts the profiler; the returned function stops it and writes the profile to `file`. */
+/** Starts the profiler; the returned function stops it and writes the profile to `file` (its directory made if missing). */
 export async function profileTo(file: string): Promise<() => Promise<void>> {
   const session = new Session();
   session.connect();
@@ -15,6 +16,7 @@ export async function profileTo(file: string): Promise<() => Promise<void>> {
   return async () => {
     const { profile } = await session.post("Profiler.stop");
     session.disconnect();
+    mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify(profile));
   };
 }

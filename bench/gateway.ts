@@ -212,7 +212,15 @@ uses autocannon.`);
   const n = Number(values.actions);
   const connections = Number(values.connections);
   const threads = Number(values.threads);
-  const kind = values.backend === "postgres" ? "postgres" : "pglite";
+  if (values.backend !== "postgres" && values.backend !== "pglite") {
+    throw new Error(`--backend takes pglite or postgres, not ${values.backend}`);
+  }
+  if (values.backend === "postgres" && !process.env.DATABASE_URL) {
+    throw new Error(
+      '--backend postgres needs DATABASE_URL (a server with default durability: eval "$(bench/start-postgres-durable)")',
+    );
+  }
+  const kind = values.backend;
   console.log(`machine: ${describeMachine()}`);
   const all: boolean[] = [];
   if (values.only !== "proofs") all.push(...(await ingestPart()));
