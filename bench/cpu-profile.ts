@@ -4,8 +4,8 @@
  * @module
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import { Session } from "node:inspector/promises";
+import { dirname } from "node:path";
 
 /** Starts the profiler; the returned function stops it and writes the profile to `file` (its directory made if missing). */
 export async function profileTo(file: string): Promise<() => Promise<void>> {
