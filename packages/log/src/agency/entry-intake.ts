@@ -13,7 +13,6 @@ import {
   ChaosCoreError,
   canonicalEntryText,
   canonicalJsonBytes,
-  encodeEntry,
   entryDigest,
   fail,
   isChaosCoreError,
@@ -207,7 +206,7 @@ export function deferredPendingEntry(
           return prepared.signer;
         }
         try {
-          const bytes = encodeEntry(entry);
+          const bytes = utf8(text.text); // already the canonical text
           const digest = entryDigest(entry);
           [p.bytes, p.digest, p.id] = [bytes, digest, bytesToHex(digest)];
           return recoverSigner(ctx, digest, entry);

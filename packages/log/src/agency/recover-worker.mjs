@@ -9,7 +9,7 @@
 // { id, addresses: Uint8Array(20n), ok: Uint8Array(n) }; or receives
 // { id, entries: string[] } (entries as canonical JSON text) and answers, with
 // entry-prep (compiled beside this file in a packed release, else the
-// TypeScript source through tsx; loaded on the first such message), each entry's
+// TypeScript source through tsx; loaded as the thread starts), each entry's
 // digest, canonical bytes and their leaf hash beside its signer:
 // { id, addresses, ok, digests: Uint8Array(32n), bytes, leaves: Uint8Array(32n), ends: Uint32Array(n) }
 // (ok[i] is 0 where anything failed; when entry-prep cannot load, every ok[i]
