@@ -48,6 +48,8 @@ async function openEngine(
   db: Db;
   /** Transactions begun on `db` so far (the group-commit writer's batches among them). */
   transactions: () => number;
+  /** Milliseconds spent inside those transactions (BEGIN to COMMIT's answer), summed. */
+  transactionMs: () => number;
   cleanup: () => Promise<void>;
 }> {
   let db: Db;
@@ -61,11 +63,18 @@ async function openEngine(
     db = await openDatabase({ databaseUrl: process.env.DATABASE_URL, schema, migrations });
     drop = () => db.exec(`DROP SCHEMA ${schema} CASCADE`);
   }
+  db = (globalThis as any).__wrap ? (globalThis as any).__wrap(db) : db;
   let transactions = 0;
+  let transactionMs = 0;
   const transaction = db.transaction.bind(db);
-  db.transaction = (fn) => {
+  db.transaction = async (fn) => {
     transactions++;
-    return transaction(fn);
+    const start = performance.now();
+    try {
+      return await transaction(fn);
+    } finally {
+      transactionMs += performance.now() - start;
+    }
   };
   const origin = "chaoscore.bench/log/default";
   const engine = await createEngine({
@@ -81,6 +90,7 @@ async function openEngine(
     engine,
     db,
     transactions: () => transactions,
+    transactionMs: () => transactionMs,
     cleanup: async () => {
       await engine.close();
       await drop();
@@ -265,14 +275,17 @@ uses autocannon.`);
     log("in-process ingest…");
     const a = await openEngine(kind, agents, threads);
     const inTxBefore = a.transactions();
+    const inTxMsBefore = a.transactionMs();
     const {
       rate: inRate,
       cpuMicros: inCpu,
       threads: inThreads,
     } = await inProcess(a.engine, signed, connections);
     const inTx = a.transactions() - inTxBefore;
+    const inTxMs = a.transactionMs() - inTxMsBefore;
     await a.cleanup();
 
+    (globalThis as any).__dump?.("in-process", n);
     log("HTTP ingest…");
     const b = await openEngine(kind, agents, threads);
     const app = await buildGateway({
@@ -296,11 +309,14 @@ uses autocannon.`);
     const cpu = process.cpuUsage();
     const threadsBefore = threadCpuMicros();
     const httpTxBefore = b.transactions();
+    const httpTxMsBefore = b.transactionMs();
     const load = await runLoad(url, file, connections, key);
     const httpUsed = process.cpuUsage(cpu);
     const httpThreads = describeThreadCpu(threadsBefore, n);
     const httpTx = b.transactions() - httpTxBefore;
+    const httpTxMs = b.transactionMs() - httpTxMsBefore;
     await stopProfile?.();
+    (globalThis as any).__dump?.("http", n);
     const size = await b.engine.log.size();
     if (load.non2xx > 0) {
       // The refusals' codes, from the gateway's metrics (the load generator only counts them).
@@ -340,7 +356,7 @@ uses autocannon.`);
     );
     console.log(`  by thread, µs per action: in-process ${inThreads}; over HTTP ${httpThreads}`);
     console.log(
-      `  database transactions: in-process ${inTx} (${(n / inTx).toFixed(1)} actions each); over HTTP ${httpTx} (${(n / httpTx).toFixed(1)} each)`,
+      `  database transactions: in-process ${inTx} (${(n / inTx).toFixed(1)} actions, ${(inTxMs / inTx).toFixed(1)} ms each); over HTTP ${httpTx} (${(n / httpTx).toFixed(1)} actions, ${(httpTxMs / httpTx).toFixed(1)} ms each)`,
     );
     console.log(`${kind} settings: ${settings}`);
     console.log(

@@ -42,16 +42,37 @@ export async function insertCheckpoint(
   rootHash: Uint8Array,
   note: string,
 ): Promise<StoredCheckpoint> {
-  const [created] = await tx.query<{ created_at: Date | string }>(
-    `INSERT INTO log_checkpoints (log_id, size, root_hash, note) VALUES ($1, $2, $3, $4)
-     RETURNING created_at`,
-    [logId, size, rootHash, note],
-  );
+  const [created] = await tx.query<{ created_at: Date | string }>(checkpointInsertSql(1, 2, 3, 4), [
+    logId,
+    size,
+    rootHash,
+    note,
+  ]);
+  return storedCheckpoint(size, rootHash, note, created?.created_at);
+}
+
+/**
+ * The insert of a checkpoint row from the parameters numbered `logId`, `size`,
+ * `rootHash` and `note`, answering its `created_at`; the writer's append runs
+ * it as the last part of its statement.
+ */
+export function checkpointInsertSql(logId: number, size: number, rootHash: number, note: number) {
+  return `INSERT INTO log_checkpoints (log_id, size, root_hash, note)
+  VALUES ($${logId}, $${size}, $${rootHash}, $${note}) RETURNING created_at`;
+}
+
+/** A checkpoint just inserted (no cosignatures yet). */
+export function storedCheckpoint(
+  size: number,
+  rootHash: Uint8Array,
+  note: string,
+  createdAt: Date | string | undefined,
+): StoredCheckpoint {
   return {
     size,
     rootHash,
     note,
-    createdAt: new Date(created?.created_at ?? 0).toISOString(),
+    createdAt: new Date(createdAt ?? 0).toISOString(),
     cosignatures: 0,
   };
 }

@@ -1,6 +1,7 @@
 /**
  * The rows an accepted batch writes beside its log leaves: one `actions` or
- * `outcomes` row per entry, and each agent's last accepted nonce.
+ * `outcomes` row per entry, and each agent's last accepted nonce (in the same
+ * statements: one per kind of entry in the batch).
  * @module
  */
 
@@ -25,6 +26,17 @@ export async function writeEntryRows(
   const outcomes = accepted.flatMap((p, i) =>
     p.entry.kind === "outcome" ? [{ p, m: p.entry.message, i }] : [],
   );
+  // Each agent's last accepted nonce rides in the last insert of the batch, as
+  // a data-modifying WITH: one round trip fewer per batch (on a loaded
+  // machine each costs a context switch or two and an event-loop turn).
+  const last = new Map<string, bigint>();
+  for (const p of accepted) last.set(p.agent, p.nonce);
+  const nonces = (first: number) => ({
+    sql: `nonces AS (UPDATE agents SET action_nonce = n.nonce::numeric
+            FROM unnest($${first}::text[], $${first + 1}::text[]) AS n(id, nonce)
+            WHERE agents.id = n.id)`,
+    params: [pgArray("text", [...last.keys()]), pgArray("text", [...last.values()].map(String))],
+  });
   if (actions.length > 0) {
     // The byte columns travel as two byte strings (dbBlob) sliced by the
     // server: id and payload hash, 32 bytes each, per action; then payload
@@ -47,9 +59,10 @@ export async function writeEntryRows(
     }
     const fixedBlob = dbBlob(fixed, 9);
     const varyingBlob = dbBlob(varying, 10);
+    const update = outcomes.length === 0 ? nonces(15) : undefined;
     await tx.query(
       `WITH f AS MATERIALIZED (SELECT ${fixedBlob.sql} AS b),
-            v AS MATERIALIZED (SELECT ${varyingBlob.sql} AS b)
+            v AS MATERIALIZED (SELECT ${varyingBlob.sql} AS b)${update === undefined ? "" : `,\n            ${update.sql}`}
        INSERT INTO actions (id, log_id, leaf_index, agent_id, studio, task, action_type, nonce, ts,
                             payload, payload_hash, attestation)
        SELECT substring(f.b FROM u.n::int * 64 - 63 FOR 32), $1, u.leaf_index, u.agent_id, u.studio,
@@ -81,12 +94,15 @@ export async function writeEntryRows(
         pgArray("int4", len[0]),
         pgArray("int4", at[1]),
         pgArray("int4", len[1]),
+        ...(update?.params ?? []),
       ],
     );
   }
   if (outcomes.length > 0) {
+    const update = nonces(10);
     await tx.query(
-      `INSERT INTO outcomes (id, action_id, log_id, leaf_index, evaluator, status, result_hash, metrics, ts)
+      `WITH ${update.sql}
+       INSERT INTO outcomes (id, action_id, log_id, leaf_index, evaluator, status, result_hash, metrics, ts)
        SELECT decode(u.id, 'hex'), decode(u.action_id, 'hex'), $1, u.leaf_index, u.evaluator,
               u.status, decode(u.result_hash, 'hex'), decode(u.metrics, 'hex'), to_timestamp(u.ts)
        FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
@@ -102,14 +118,8 @@ export async function writeEntryRows(
         outcomes.map((o) => o.m.resultHash.slice(2)),
         outcomes.map((o) => toDbHex(o.p.extra as Uint8Array)),
         outcomes.map((o) => Number(o.m.timestamp)),
+        ...update.params,
       ],
     );
   }
-  const last = new Map<string, bigint>();
-  for (const p of accepted) last.set(p.agent, p.nonce);
-  await tx.query(
-    `UPDATE agents SET action_nonce = u.nonce::numeric
-     FROM unnest($1::text[], $2::text[]) AS u(id, nonce) WHERE agents.id = u.id`,
-    [pgArray("text", [...last.keys()]), pgArray("text", [...last.values()].map(String))],
-  );
 }

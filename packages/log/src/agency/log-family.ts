@@ -220,15 +220,29 @@ export class LogFamily {
     tx: Db,
     options: { rotate?: boolean | ((activeId: string) => boolean) } = {},
   ): Promise<{ log: TransparencyLog; commit: () => void; locked?: LockedLogRow }> {
-    await tx.query("SELECT id FROM logs WHERE id = $1 FOR UPDATE", [this.id]);
-    const [row] = await tx.query<ShardRow & { due: boolean }>(
-      `SELECT ${SHARD_COLUMNS},
-              ($2::bigint > 0 AND size >= $2::bigint)
+    // One statement locks the family's row (shard 0) and then, in shard order,
+    // the active shard's (often the same row). A writer that waited for the
+    // family's lock while another rotated finds the shard it saw frozen and
+    // does not see the new one (its statement's snapshot is older): it reads
+    // the active shard again, under the family's lock now.
+    const due = `($2::bigint > 0 AND size >= $2::bigint)
               OR ($3::float8 > 0 AND size > CASE WHEN shard = 0 THEN 0 ELSE 1 END
-                  AND now() - created_at >= make_interval(secs => $3::float8)) AS due
-       FROM logs WHERE family_id = $1 AND state = 'active' FOR UPDATE`,
-      [this.id, this.rotation.maxEntries, this.rotation.maxAgeSeconds],
+                  AND now() - created_at >= make_interval(secs => $3::float8)) AS due`;
+    const params = [this.id, this.rotation.maxEntries, this.rotation.maxAgeSeconds];
+    const locked = await tx.query<ShardRow & { due: boolean }>(
+      `SELECT ${SHARD_COLUMNS}, ${due} FROM logs
+       WHERE id = $1 OR (family_id = $1 AND state = 'active') ORDER BY shard FOR UPDATE`,
+      params,
     );
+    const row =
+      locked.find((r) => r.family_id === this.id && r.state === "active") ??
+      (
+        await tx.query<ShardRow & { due: boolean }>(
+          `SELECT ${SHARD_COLUMNS}, ${due} FROM logs
+           WHERE family_id = $1 AND state = 'active' FOR UPDATE`,
+          params,
+        )
+      )[0];
     if (row === undefined) fail("LOG_NOT_FOUND", `the family ${this.id} has no active shard`);
     const log = this.attach(row);
     const rotate =

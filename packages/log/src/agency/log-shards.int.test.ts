@@ -295,6 +295,52 @@ describe(`shards by age on ${TEST_DB_KIND}`, () => {
   });
 });
 
+describe(`the family's lock on ${TEST_DB_KIND}`, () => {
+  let h: H;
+  beforeAll(async () => {
+    h = await openTestEngine({ shards: { maxEntries: 3 } });
+  });
+  afterAll(() => h.close());
+
+  it("a writer that waited while another rotated appends to the new shard", async () => {
+    const agent = await h.newAgent();
+    for (let i = 0; i < 3; i++) await h.engine.agency.recordAction(agent.action());
+    // The first transaction rotates (shard 0 holds 3) and keeps the family's
+    // lock; the second asks for it meanwhile (on a server: it waits, and its
+    // statement cannot see the shard the first creates), then gets it.
+    let rotated!: () => void;
+    const rotating = new Promise<void>((resolve) => {
+      rotated = resolve;
+    });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const first = h.db.transaction(async (tx) => {
+      const target = await h.engine.logs.lockActive(tx);
+      rotated();
+      await held;
+      return target;
+    });
+    await rotating;
+    const second = h.db.transaction(async (tx) => {
+      const target = await h.engine.logs.lockActive(tx, { rotate: false });
+      return { id: target.log.id, size: target.locked?.size };
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    release();
+    const firstTarget = await first;
+    firstTarget.commit();
+    expect(firstTarget.log.id).toBe("default-s1");
+    expect(await second).toEqual({ id: "default-s1", size: 1 });
+    const shards = await h.engine.logs.list();
+    expect(shards.map((s) => [s.id, s.state])).toEqual([
+      ["default", "frozen"],
+      ["default-s1", "active"],
+    ]);
+  });
+});
+
 describe(`two engines on one database on ${TEST_DB_KIND}`, () => {
   let h: H;
   beforeAll(async () => {
