@@ -62,6 +62,8 @@ export type AnvilInstance = {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts anvil again on the same port with the same options (and the dumped state). */
   restart(): Promise<void>;
+  /** Anvil's last 40 lines of output (its RPC calls, mined transactions), for diagnosis. */
+  output(): readonly string[];
 };
 
 const children = new Set<ChildProcess>();
@@ -151,10 +153,11 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
     return [...a, ...(options.args ?? [])];
   };
 
+  let output: string[] = [];
   const launch = async (p: number): Promise<ChildProcess> => {
     const proc = spawn(bin, args(p), { stdio: ["ignore", "pipe", "pipe"] });
     children.add(proc);
-    const output: string[] = [];
+    output = [];
     const keep = (chunk: Buffer) => {
       output.push(...chunk.toString("utf8").split("\n").filter(Boolean));
       if (output.length > 40) output.splice(0, output.length - 40);
@@ -224,6 +227,7 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
       await waitExit(child, "SIGINT");
       child = await launch(port);
     },
+    output: () => output.slice(),
   };
 }
 

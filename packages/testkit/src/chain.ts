@@ -16,7 +16,7 @@ import {
   startAnvil,
 } from "@chaoscore/chain";
 import { isChaosCoreError } from "@chaoscore/core";
-import { afterAll, beforeAll, expect } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect } from "vitest";
 
 export type TestChain = {
   anvil: AnvilInstance;
@@ -58,7 +58,38 @@ export function useTestChain(options: StartAnvilOptions & { deploy?: boolean } =
     chain.client?.close();
     await chain.anvil?.stop();
   });
+  // A test that fails (a timeout waiting for a transaction, say) prints the
+  // chain's state: a nonce gap or a stuck pool shows here.
+  beforeEach((ctx) => {
+    ctx.onTestFailed(async () => {
+      if (chain.anvil !== undefined) console.error(await describeChain(chain));
+    });
+  });
   return chain;
+}
+
+/** The test chain's head, the deployer's nonces, the pool and anvil's last output. */
+async function describeChain(chain: TestChain): Promise<string> {
+  const ask = async (method: string, params: unknown[] = []) => {
+    try {
+      return JSON.stringify(
+        await Promise.race([
+          chain.client.request(method, params),
+          new Promise((_, reject) => setTimeout(() => reject(new Error("no answer in 2 s")), 2000)),
+        ]),
+      );
+    } catch (e) {
+      return `(${e instanceof Error ? e.message : String(e)})`;
+    }
+  };
+  const deployer = chain.deployer?.address;
+  return [
+    `anvil on port ${chain.anvil.port} (pid ${chain.anvil.pid ?? "none"}) after a failed test:`,
+    `  block ${await ask("eth_blockNumber")}; txpool ${await ask("txpool_status")}`,
+    `  deployer ${deployer} nonce latest ${await ask("eth_getTransactionCount", [deployer, "latest"])}, pending ${await ask("eth_getTransactionCount", [deployer, "pending"])}`,
+    "  anvil's last output:",
+    ...chain.anvil.output().map((line) => `    ${line}`),
+  ].join("\n");
 }
 
 /** Awaits `promise`, expects a ChaosCoreError with `code`, and returns it. */

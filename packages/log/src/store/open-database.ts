@@ -24,7 +24,10 @@ export type DatabaseOptions = {
   migrations?: readonly Migration[] | undefined;
   /**
    * Runs PGlite in a worker thread ({@link PgliteWorkerDb}) instead of on the
-   * calling thread (1.3–1.8 × the ingest rate: docs/benchmarks.md). `undefined`
+   * calling thread: the event loop stays free for requests while a batch
+   * commits (a gateway's p99 under ingest 76 against 103 ms), at some cost to
+   * bulk ingest now that the rest of it is lean (0.82–0.90 × the calling
+   * thread's rate; docs/benchmarks.md, "Ingest, tenth pass"). `undefined`
    * (the default) takes `CHAOSCORE_PGLITE_WORKER` ("1" on, "0" off), else a
    * worker for an on-disk directory and the calling thread for `":memory:"`.
    * A database in a worker keeps the process alive until closed. Ignored for a Postgres server.
