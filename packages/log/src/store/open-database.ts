@@ -26,7 +26,7 @@ export type DatabaseOptions = {
    * Runs PGlite in a worker thread ({@link PgliteWorkerDb}) instead of on the
    * calling thread: the event loop stays free for requests while a batch
    * commits (a gateway's p99 under ingest 76 against 103 ms), at some cost to
-   * bulk ingest now that the rest of it is lean (0.82–0.90 × the calling
+   * bulk ingest now that the rest of it is lean (0.82–0.96 × the calling
    * thread's rate; docs/benchmarks.md, "Ingest, tenth pass"). `undefined`
    * (the default) takes `CHAOSCORE_PGLITE_WORKER` ("1" on, "0" off), else a
    * worker for an on-disk directory and the calling thread for `":memory:"`.
