@@ -63,7 +63,6 @@ async function openEngine(
     db = await openDatabase({ databaseUrl: process.env.DATABASE_URL, schema, migrations });
     drop = () => db.exec(`DROP SCHEMA ${schema} CASCADE`);
   }
-  db = (globalThis as any).__wrap ? (globalThis as any).__wrap(db) : db;
   let transactions = 0;
   let transactionMs = 0;
   const transaction = db.transaction.bind(db);
@@ -285,7 +284,6 @@ uses autocannon.`);
     const inTxMs = a.transactionMs() - inTxMsBefore;
     await a.cleanup();
 
-    (globalThis as any).__dump?.("in-process", n);
     log("HTTP ingest…");
     const b = await openEngine(kind, agents, threads);
     const app = await buildGateway({
@@ -316,7 +314,6 @@ uses autocannon.`);
     const httpTx = b.transactions() - httpTxBefore;
     const httpTxMs = b.transactionMs() - httpTxMsBefore;
     await stopProfile?.();
-    (globalThis as any).__dump?.("http", n);
     const size = await b.engine.log.size();
     if (load.non2xx > 0) {
       // The refusals' codes, from the gateway's metrics (the load generator only counts them).
