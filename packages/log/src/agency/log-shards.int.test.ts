@@ -413,7 +413,7 @@ describe("migration 13 on a database made before shards", () => {
       });
       await db.query("UPDATE logs SET size = 0 WHERE id = $1", [log.id]);
       const [old] = await db.query("SELECT id, origin, verifier_key, size FROM logs");
-      expect(await migrate(db, LOG_MIGRATIONS)).toEqual([13, 14]);
+      expect(await migrate(db, LOG_MIGRATIONS)).toEqual([13, 14, 15]);
       const [row] = await db.query<Record<string, unknown>>(
         "SELECT id, origin, verifier_key, size, family_id, shard, state, frozen_size, successor, certificate FROM logs",
       );

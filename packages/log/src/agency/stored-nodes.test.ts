@@ -6,13 +6,16 @@ import { computeNode, hashUp, isStoredLevel, nodeKeyOf, storedRangeOf } from "./
 const hashes = (n: number) => Array.from({ length: n }, () => Uint8Array.from(randomBytes(32)));
 
 describe("stored nodes", () => {
-  it("stores the tile levels only, and computes a node from the stored level below it", () => {
-    expect([0, 1, 7, 8, 9, 15, 16, 24].filter(isStoredLevel)).toEqual([0, 8, 16, 24]);
+  it("stores level 0 and every fourth level from 8 on, and computes a node from the stored level below it", () => {
+    expect([0, 1, 4, 7, 8, 9, 11, 12, 15, 16, 20, 24].filter(isStoredLevel)).toEqual([
+      0, 8, 12, 16, 20, 24,
+    ]);
     expect(storedRangeOf(0, 5)).toEqual({ level: 0, start: 5, end: 6 });
     expect(storedRangeOf(7, 3)).toEqual({ level: 0, start: 384, end: 512 });
     expect(storedRangeOf(8, 3)).toEqual({ level: 8, start: 3, end: 4 });
     expect(storedRangeOf(17, 2)).toEqual({ level: 16, start: 4, end: 6 });
-    expect(storedRangeOf(47, 1)).toEqual({ level: 40, start: 128, end: 256 });
+    expect(storedRangeOf(15, 1)).toEqual({ level: 12, start: 8, end: 16 });
+    expect(storedRangeOf(47, 1)).toEqual({ level: 44, start: 8, end: 16 });
   });
 
   it("hashes up complete groups and drops a trailing incomplete one", () => {

@@ -1,22 +1,33 @@
 /**
  * Which tree nodes a transparency log stores, and how the others are read.
- * `log_nodes` holds the complete subtrees at the levels C2SP tlog-tiles
- * serves — 0 (the leaf hashes), 8, 16, … — and no other: a node in between,
- * at level l, is computed from the 2^(l mod 8) stored nodes under it at level
- * l − (l mod 8), at most 128 hashes of one tile (issue 14: half the rows an
- * append writes, docs/benchmarks.md "Ingest, seventh pass").
+ * `log_nodes` holds the complete subtrees at level 0 (the leaf hashes) and at
+ * every fourth level from the first tile level on — 8, 12, 16, 20, … — and no
+ * other. The tile levels (0, 8, 16, …) are what C2SP tlog-tiles serves; the
+ * levels between them (12, 20, …) cost an append one row per 4,096 leaves
+ * and keep an inclusion proof above level 8 to ≤ 15 stored nodes per four
+ * levels instead of ≤ 255 per tile (migration 15; issue 14, docs/benchmarks.md
+ * "Proof serving: a stored level between the tile levels"). A node not
+ * stored, at level l, is computed from the 2^(l − b) stored nodes under it at
+ * the stored level b below it: at most 128 leaf hashes (levels 1–7; a proof
+ * in a full level-0 tile reads that tile whole, TileNodeCache), at most 8
+ * nodes above. Level 4 is not stored: it would add a row per 16 leaves to
+ * every append (migration 14 halved the rows an append writes, "Ingest,
+ * seventh pass").
  * @module
  */
 import { type NodeId, nodeHash } from "@chaoscore/core";
 import { fromDbHex } from "../store/bytes.js";
 import type { Db } from "../store/db.js";
 
-/** Levels per tile (tlog-tiles height): the stored levels are its multiples. */
+/** Levels per tile (tlog-tiles height). */
 export const TILE_HEIGHT = 8;
+
+/** From {@link TILE_HEIGHT} up, a level is stored every this many levels. */
+const STORED_STEP = 4;
 
 /** Whether `log_nodes` holds the nodes of `level`. */
 export function isStoredLevel(level: number): boolean {
-  return level % TILE_HEIGHT === 0;
+  return level === 0 || (level >= TILE_HEIGHT && level % STORED_STEP === 0);
 }
 
 /** The stored nodes a node is computed from: `level`, indices [start, end). */
@@ -24,7 +35,7 @@ export type StoredRange = { level: number; start: number; end: number };
 
 /** The stored nodes under node (level, index): itself when its level is stored. */
 export function storedRangeOf(level: number, index: number): StoredRange {
-  const depth = level % TILE_HEIGHT;
+  const depth = level < TILE_HEIGHT ? level : level % STORED_STEP;
   const width = 2 ** depth;
   return { level: level - depth, start: index * width, end: (index + 1) * width };
 }

@@ -433,6 +433,49 @@ describe(`TransparencyLog on ${TEST_DB_KIND}`, () => {
     verifyInclusion(hashes[599]!, 599, 600, await log.inclusionProof(599, 600), root);
   });
 
+  it("migration 15 computes levels 12, 20, … of a log written before it, as appends store them", async () => {
+    const log = await freshLog();
+    const entries = Array.from({ length: 3 * 4096 + 700 }, (_, i) =>
+      Uint8Array.of(i % 256, i >> 8),
+    );
+    for (let i = 0; i < entries.length; i += 2000) await append(log, entries.slice(i, i + 2000));
+    const level12 = async () =>
+      (
+        await db.query<{ idx: number; hash: string }>(
+          `SELECT idx, encode(hash, 'hex') AS hash FROM log_nodes
+           WHERE log_id = $1 AND level = 12 ORDER BY idx`,
+          [log.id],
+        )
+      ).map((r) => [Number(r.idx), r.hash]);
+    const written = await level12();
+    // three complete subtrees of 4,096 leaves; the fourth is not complete
+    expect(written.map(([idx]) => idx)).toEqual([0, 1, 2]);
+    const hashes = entries.map(leafHash);
+    expect(written[1]?.[1]).toBe(
+      Buffer.from(rootFromLeafHashes(hashes.slice(4096, 8192))).toString("hex"),
+    );
+    // What appends stored before version 15: no level 12.
+    await db.query("DELETE FROM log_nodes WHERE log_id = $1 AND level = 12", [log.id]);
+    await db.exec(LOG_MIGRATIONS.find((m) => m.version === 15)?.sql ?? "missing");
+    expect(await level12()).toEqual(written);
+    const root = rootFromLeafHashes(hashes);
+    const cold = TransparencyLog.attach(db, {
+      id: log.id,
+      origin: log.origin,
+      verifierKey: log.verifierKey,
+      signerKey: "",
+    });
+    for (const index of [5000, 12_287, entries.length - 1]) {
+      verifyInclusion(
+        hashes[index]!,
+        index,
+        entries.length,
+        await cold.inclusionProof(index, entries.length),
+        root,
+      );
+    }
+  });
+
   it("takes the leaf hashes it is given as they are (they are computed from the same bytes)", async () => {
     const log = await freshLog();
     const entries = [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)];

@@ -65,10 +65,10 @@ export type LockedLogRow = { size: number; state: string; successor: string | nu
 
 /**
  * An RFC 9162 transparency log persisted in Postgres. Leaves and the
- * complete subtree hashes at the tile levels 0, 8, 16, … are stored
+ * complete subtree hashes at levels 0, 8, 12, 16, 20, … are stored
  * (stored-nodes.ts), so appends touch O(1) amortized rows and proofs read
- * at most a tile of stored nodes per 8 levels: neither slows down as the
- * log grows.
+ * at most a tile of leaf hashes and ≤ 15 stored nodes per 4 levels above:
+ * neither slows down as the log grows.
  *
  * One writer per log at a time: appends lock the log's row (`FOR UPDATE`),
  * which serializes writers across processes (D13).
@@ -388,8 +388,8 @@ export class TransparencyLog {
   /**
    * The hashes of the complete subtrees at `level` with indices in
    * [start, end), in order, up to the first one not complete (the tiles of
-   * C2SP tlog-tiles are read from these, at the stored levels 0, 8, 16, …;
-   * another level is computed from the stored one below it).
+   * C2SP tlog-tiles are read from these, at the tile levels 0, 8, 16, …, all
+   * stored; another level is computed from the stored one below it).
    */
   async nodes(level: number, start: number, end: number): Promise<Uint8Array[]> {
     const base = storedRangeOf(level, start);

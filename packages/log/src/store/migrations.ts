@@ -221,6 +221,38 @@ COMMENT ON TABLE log_nodes IS
   'Complete subtrees of the RFC 9162 tree at levels 0, 8, 16, ...: node (level, idx) covers leaves [idx * 2^level, (idx + 1) * 2^level); level 0 holds the leaf hashes';
 `,
   },
+  {
+    version: 15,
+    name: "log: tree nodes stored at levels 12, 20, 28, … too (issue 14, agency/stored-nodes.ts)",
+    sql: `
+-- log_nodes keeps levels 0, 8, 12, 16, 20, …: a level between two tile levels
+-- bounds what a proof reads above level 8 (≤ 15 nodes per four levels). The
+-- nodes of a log written before this version are computed here from the
+-- tile level below them: four rounds of RFC 9162 hashing,
+-- SHA-256(0x01 || left || right), a node only where both children exist
+-- (complete subtrees only).
+CREATE TEMP TABLE migrating_nodes AS
+  SELECT log_id, level, idx, hash FROM log_nodes WHERE level >= 8 AND level % 8 = 0;
+DO $$
+BEGIN
+  FOR step IN 1..4 LOOP
+    CREATE TEMP TABLE migrating_next AS
+      SELECT a.log_id, (a.level + 1)::smallint AS level, a.idx / 2 AS idx,
+             sha256(decode('01', 'hex') || a.hash || b.hash) AS hash
+      FROM migrating_nodes a
+      JOIN migrating_nodes b ON b.log_id = a.log_id AND b.level = a.level AND b.idx = a.idx + 1
+      WHERE a.idx % 2 = 0;
+    DROP TABLE migrating_nodes;
+    ALTER TABLE migrating_next RENAME TO migrating_nodes;
+  END LOOP;
+END $$;
+INSERT INTO log_nodes (log_id, level, idx, hash)
+  SELECT log_id, level, idx, hash FROM migrating_nodes ON CONFLICT DO NOTHING;
+DROP TABLE migrating_nodes;
+COMMENT ON TABLE log_nodes IS
+  'Complete subtrees of the RFC 9162 tree at levels 0, 8, 12, 16, 20, ...: node (level, idx) covers leaves [idx * 2^level, (idx + 1) * 2^level); level 0 holds the leaf hashes';
+`,
+  },
 ];
 
 /**
