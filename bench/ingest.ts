@@ -21,6 +21,7 @@ import {
   type SignedAction,
   signActions,
 } from "./agents.js";
+import { ensureDurablePostgres } from "./durable-postgres.js";
 import { describeMachine, goal } from "./machine.js";
 import { machineCpuMicros } from "./machine-cpu.js";
 import { reportReceiptBench, runReceiptBench } from "./receipts.js";
@@ -335,8 +336,10 @@ export async function runIngestBench(argv: string[]): Promise<boolean> {
 
 Records signed actions (round-robin over --agents agents, each with a payload)
 into a fresh PGlite data directory (PGlite on the main thread, then in a
-worker thread) and, when DATABASE_URL is set, a fresh schema on that
-Postgres server; prints actions/s and the ratios to the
+worker thread) and a fresh schema on a Postgres server with its default
+durability — the one DATABASE_URL names, else one that
+bench/start-postgres-durable starts (and installs from Debian's packages
+when missing, unless CHAOSCORE_BENCH_NO_INSTALL is set); prints actions/s and the ratios to the
 machine's one-thread secp256k1 verify rate (node:crypto/OpenSSL) and
 one-thread libsecp256k1 recovery rate (npm secp256k1), both measured in the
 same run on the same number of signatures, and each back-end's durability
@@ -346,11 +349,16 @@ inclusion-proof size and verify time at the
 largest size, and the append time per action at 1,000 vs the largest size.
 --profile FILE writes a CPU profile of the main thread during the largest
 ingest to FILE.<backend>.cpuprofile (open in Chrome DevTools or speedscope).
-For a Postgres server with default durability: eval "$(bench/start-postgres-durable)".`);
+To reuse that server in a shell: eval "$(bench/start-postgres-durable)";
+to stop it: bench/start-postgres-durable stop.`);
     return true;
   }
   const sizes = values.sizes.split(",").map(Number);
   const max = Math.max(...sizes);
+  // Every back-end the issue compares, unless --backends picks: a Postgres
+  // server with default durability is started when DATABASE_URL names none.
+  const noServer = values.backends === undefined ? ensureDurablePostgres(log) : undefined;
+  if (noServer !== undefined) console.log(`postgres: not measured: ${noServer}`);
   const backends = (
     values.backends ??
     (process.env.DATABASE_URL ? "pglite,pglite-worker,postgres" : "pglite,pglite-worker")
