@@ -132,7 +132,7 @@ function parseCheckpointLines(text: string): Checkpoint {
  */
 export function signCheckpoint(checkpoint: Checkpoint, signerKey: string): string {
   const text = formatCheckpoint(checkpoint);
-  const { name } = parseSignerKey(signerKey);
+  const name = signerKeyName(signerKey);
   if (name !== checkpoint.origin) {
     throw new ChaosCoreError(
       "CHECKPOINT_ORIGIN_MISMATCH",
@@ -177,6 +177,10 @@ export function openCheckpoint(
 // Parsing a verifier key decompresses its Ed25519 point (a fifth of a bulk
 // `verifyReceipt` before this memo): a verifier checks many checkpoints of few logs.
 const verifierKeyName = keyMemo((key) => parseVerifierKey(key).name);
+// A log signs a checkpoint per batch with the same key: parsing it derives
+// the public key (an Ed25519 scalar multiplication, ≈ 0.7 ms on the writer's
+// path per batch before this memo; docs/benchmarks.md, HTTP ninth pass).
+const signerKeyName = keyMemo((key) => parseSignerKey(key).name);
 
 function malformed(
   message: string,
