@@ -35,6 +35,12 @@ describe(`TransparencyLog on ${TEST_DB_KIND}`, () => {
     return TransparencyLog.open(db, { id: `log${n}`, origin, ...generateNoteKey(origin) });
   }
 
+  /** The same log on `on` (default the test's database), with nothing in memory. */
+  function coldCopy(log: TransparencyLog, on: Db = db) {
+    const { id, origin, verifierKey } = log;
+    return TransparencyLog.attach(on, { id, origin, verifierKey, signerKey: "unused" });
+  }
+
   async function append(
     log: TransparencyLog,
     entries: Uint8Array[],
@@ -305,12 +311,7 @@ describe(`TransparencyLog on ${TEST_DB_KIND}`, () => {
     const hashes = leaves.map(leafHash);
     const root = rootFromLeafHashes(hashes);
     // A fresh object on the same rows holds nothing in memory: everything is read.
-    const cold = TransparencyLog.attach(db, {
-      id: log.id,
-      origin: log.origin,
-      verifierKey: log.verifierKey,
-      signerKey: "unused",
-    });
+    const cold = coldCopy(log);
     for (const m of [1, 2, 255, 256, 257, 511, 512, 513, 1023, 1024, 1025, 1299, 1300]) {
       const rootM = rootFromLeafHashes(hashes.slice(0, m));
       expect(await cold.rootAt(m)).toEqual(rootM);
@@ -335,12 +336,7 @@ describe(`TransparencyLog on ${TEST_DB_KIND}`, () => {
     // the rest of a range with a gap is still read (node by node): up to the gap
     expect(await cold.nodes(0, 1095, 1105)).toEqual(hashes.slice(1095, 1100));
     expect(await cold.nodes(0, 1101, 1105)).toEqual(hashes.slice(1101, 1105));
-    const damaged = TransparencyLog.attach(db, {
-      id: log.id,
-      origin: log.origin,
-      verifierKey: log.verifierKey,
-      signerKey: "unused",
-    });
+    const damaged = coldCopy(log);
     await expect(damaged.inclusionProof(1101, 1300)).rejects.toMatchObject({
       code: "INVALID_INPUT",
       message: expect.stringContaining("node (0, 1100) is missing"),
@@ -366,12 +362,7 @@ describe(`TransparencyLog on ${TEST_DB_KIND}`, () => {
         },
       },
     });
-    const cold = TransparencyLog.attach(spy, {
-      id: log.id,
-      origin: log.origin,
-      verifierKey: log.verifierKey,
-      signerKey: "unused",
-    });
+    const cold = coldCopy(log, spy);
     const root = await cold.rootAt(20_000);
     verifyInclusion(
       leafHash(Uint8Array.of(4, 9, 195)),
@@ -459,12 +450,7 @@ describe(`TransparencyLog on ${TEST_DB_KIND}`, () => {
     await db.exec(LOG_MIGRATIONS.find((m) => m.version === 15)?.sql ?? "missing");
     expect(await level12()).toEqual(written);
     const root = rootFromLeafHashes(hashes);
-    const cold = TransparencyLog.attach(db, {
-      id: log.id,
-      origin: log.origin,
-      verifierKey: log.verifierKey,
-      signerKey: "",
-    });
+    const cold = coldCopy(log);
     for (const index of [5000, 12_287, entries.length - 1]) {
       verifyInclusion(
         hashes[index]!,
