@@ -357,14 +357,24 @@ to stop it: bench/start-postgres-durable stop.`);
   const max = Math.max(...sizes);
   // Every back-end the issue compares, unless --backends picks: a Postgres
   // server with default durability is started when DATABASE_URL names none.
-  const noServer = values.backends === undefined ? ensureDurablePostgres(log) : undefined;
-  if (noServer !== undefined) console.log(`postgres: not measured: ${noServer}`);
-  const backends = (
-    values.backends ??
-    (process.env.DATABASE_URL ? "pglite,pglite-worker,postgres" : "pglite,pglite-worker")
-  )
-    .split(",")
-    .map((b) => b.trim()) as Backend[];
+  const wanted = values.backends?.split(",").map((b) => b.trim());
+  const unknown = wanted?.filter((b) => !["pglite", "pglite-worker", "postgres"].includes(b));
+  if (unknown !== undefined && unknown.length > 0) {
+    throw new Error(
+      `--backends takes pglite, pglite-worker and postgres, not ${unknown.join(", ")}`,
+    );
+  }
+  if (wanted === undefined || wanted.includes("postgres")) {
+    const noServer = ensureDurablePostgres(log);
+    if (noServer !== undefined && wanted !== undefined) {
+      throw new Error(`--backends postgres: ${noServer}`);
+    }
+    if (noServer !== undefined) console.log(`postgres: not measured: ${noServer}`);
+  }
+  const backends = (wanted ??
+    (process.env.DATABASE_URL
+      ? ["pglite", "pglite-worker", "postgres"]
+      : ["pglite", "pglite-worker"])) as Backend[];
   const threads = Number(values.threads);
   console.log(`# ingest bench — ${new Date().toISOString()}`);
   console.log(`machine: ${describeMachine()}`);
