@@ -15,12 +15,6 @@ import { join } from "node:path";
 export function ensureDurablePostgres(log: (message: string) => void): string | undefined {
   if (process.env.DATABASE_URL) return undefined;
   const script = join(import.meta.dirname, "start-postgres-durable");
-  const hasServer =
-    spawnSync("sh", ["-c", "ls /usr/lib/postgresql/*/bin/initdb"], { stdio: "ignore" }).status ===
-    0;
-  if (!hasServer && process.env.CHAOSCORE_BENCH_NO_INSTALL) {
-    return "no Postgres server installed and CHAOSCORE_BENCH_NO_INSTALL is set";
-  }
   log(
     "postgres: DATABASE_URL is unset; starting a server with default durability (bench/start-postgres-durable)…",
   );
@@ -30,6 +24,7 @@ export function ensureDurablePostgres(log: (message: string) => void): string | 
   });
   const url = /export DATABASE_URL=(\S+)/.exec(started.stdout ?? "")?.[1];
   if (started.status !== 0 || url === undefined) {
+    // (the script has said why on stderr)
     return `bench/start-postgres-durable failed (exit ${started.status}); set DATABASE_URL to a server`;
   }
   process.env.DATABASE_URL = url;

@@ -155,7 +155,8 @@ async function startProfile(): Promise<{ stop: (file: string) => Promise<void> }
  * The back-ends: PGlite on the main thread (`pglite`), PGlite in a worker
  * thread (`pglite-worker`, PgliteWorkerDb), a Postgres server.
  */
-type Backend = "pglite" | "pglite-worker" | "postgres";
+const BACKENDS = ["pglite", "pglite-worker", "postgres"] as const;
+type Backend = (typeof BACKENDS)[number];
 
 async function openBackend(kind: Backend): Promise<{ db: Db; cleanup: () => Promise<void> }> {
   if (kind !== "postgres") {
@@ -358,11 +359,9 @@ to stop it: bench/start-postgres-durable stop.`);
   // Every back-end the issue compares, unless --backends picks: a Postgres
   // server with default durability is started when DATABASE_URL names none.
   const wanted = values.backends?.split(",").map((b) => b.trim());
-  const unknown = wanted?.filter((b) => !["pglite", "pglite-worker", "postgres"].includes(b));
+  const unknown = wanted?.filter((b) => !(BACKENDS as readonly string[]).includes(b));
   if (unknown !== undefined && unknown.length > 0) {
-    throw new Error(
-      `--backends takes pglite, pglite-worker and postgres, not ${unknown.join(", ")}`,
-    );
+    throw new Error(`--backends takes ${BACKENDS.join(", ")}, not ${unknown.join(", ")}`);
   }
   if (wanted === undefined || wanted.includes("postgres")) {
     const noServer = ensureDurablePostgres(log);
@@ -372,9 +371,7 @@ to stop it: bench/start-postgres-durable stop.`);
     if (noServer !== undefined) console.log(`postgres: not measured: ${noServer}`);
   }
   const backends = (wanted ??
-    (process.env.DATABASE_URL
-      ? ["pglite", "pglite-worker", "postgres"]
-      : ["pglite", "pglite-worker"])) as Backend[];
+    BACKENDS.filter((b) => b !== "postgres" || process.env.DATABASE_URL)) as Backend[];
   const threads = Number(values.threads);
   console.log(`# ingest bench — ${new Date().toISOString()}`);
   console.log(`machine: ${describeMachine()}`);

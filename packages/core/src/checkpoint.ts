@@ -178,8 +178,8 @@ export function openCheckpoint(
 // `verifyReceipt` before this memo): a verifier checks many checkpoints of few logs.
 const verifierKeyName = keyMemo((key) => parseVerifierKey(key).name);
 // A log signs a checkpoint per batch with the same key: parsing it derives
-// the public key (an Ed25519 scalar multiplication, ≈ 0.7 ms on the writer's
-// path per batch before this memo; docs/benchmarks.md, HTTP ninth pass).
+// the public key (an Ed25519 scalar multiplication in JavaScript, ≈ 0.34 ms on
+// the writer's path per batch before this memo; docs/benchmarks.md, HTTP ninth pass).
 const signerKeyName = keyMemo((key) => parseSignerKey(key).name);
 
 function malformed(
