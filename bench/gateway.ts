@@ -29,6 +29,7 @@ import { runProofServing } from "./gateway-proofs.js";
 import { baselineRecoverRate, baselineVerifyRate } from "./ingest.js";
 import { describeMachine, goal } from "./machine.js";
 import { describeThreadCpu, threadCpuMicros } from "./thread-cpu.js";
+import { UsageError } from "./usage-error.js";
 import { findWrk } from "./wrk.js";
 
 const CHAIN_ID = 31337n;
@@ -213,19 +214,21 @@ uses autocannon.`);
     return true;
   }
   if (values.only !== undefined && values.only !== "proofs") {
-    throw new Error(`--only takes "proofs", not ${values.only}`);
+    throw new UsageError(`--only takes "proofs", not ${values.only}`);
   }
   if (values["read-generator"] !== "wrk" && values["read-generator"] !== "autocannon") {
-    throw new Error(`--read-generator takes wrk or autocannon, not ${values["read-generator"]}`);
+    throw new UsageError(
+      `--read-generator takes wrk or autocannon, not ${values["read-generator"]}`,
+    );
   }
   const n = Number(values.actions);
   const connections = Number(values.connections);
   const threads = Number(values.threads);
   if (values.backend !== "postgres" && values.backend !== "pglite") {
-    throw new Error(`--backend takes pglite or postgres, not ${values.backend}`);
+    throw new UsageError(`--backend takes pglite or postgres, not ${values.backend}`);
   }
   if (values.backend === "postgres" && !process.env.DATABASE_URL) {
-    throw new Error(
+    throw new UsageError(
       '--backend postgres needs DATABASE_URL (a server with default durability: eval "$(bench/start-postgres-durable)")',
     );
   }

@@ -26,6 +26,7 @@ import { describeMachine, goal } from "./machine.js";
 import { machineCpuMicros } from "./machine-cpu.js";
 import { reportReceiptBench, runReceiptBench } from "./receipts.js";
 import { describeThreadCpu, threadCpuMicros, threadCpuMicrosOf } from "./thread-cpu.js";
+import { UsageError } from "./usage-error.js";
 
 const CHAIN_ID = 31337n;
 const APPEND_PROBE = 1000;
@@ -361,12 +362,12 @@ to stop it: bench/start-postgres-durable stop.`);
   const wanted = values.backends?.split(",").map((b) => b.trim());
   const unknown = wanted?.filter((b) => !(BACKENDS as readonly string[]).includes(b));
   if (unknown !== undefined && unknown.length > 0) {
-    throw new Error(`--backends takes ${BACKENDS.join(", ")}, not ${unknown.join(", ")}`);
+    throw new UsageError(`--backends takes ${BACKENDS.join(", ")}, not ${unknown.join(", ")}`);
   }
   if (wanted === undefined || wanted.includes("postgres")) {
     const noServer = ensureDurablePostgres(log);
     if (noServer !== undefined && wanted !== undefined) {
-      throw new Error(`--backends postgres: ${noServer}`);
+      throw new UsageError(`--backends postgres: ${noServer}`);
     }
     if (noServer !== undefined) console.log(`postgres: not measured: ${noServer}`);
   }

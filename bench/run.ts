@@ -3,6 +3,8 @@
  * Each bench prints comparable figures and ends with one line per goal:
  *   GOAL <name> <measured> <target> PASS|FAIL
  */
+import { isUsageError } from "./usage-error.js";
+
 const benches: Record<string, { describe: string; run: (args: string[]) => Promise<boolean> }> = {
   anchor: {
     describe:
@@ -78,5 +80,12 @@ if (name === undefined || name === "--help" || name === "-h" || !(name in benche
   console.log("\nrun `npm run bench -- <bench> --help` for its options");
   process.exit(name === undefined || name === "--help" || name === "-h" ? 0 : 2);
 }
-const ok = await benches[name]?.run(rest);
-process.exit(ok ? 0 : 1);
+try {
+  const ok = await benches[name]?.run(rest);
+  process.exit(ok ? 0 : 1);
+} catch (error) {
+  if (!isUsageError(error)) throw error; // a failure: its stack says where
+  console.error(`npm run bench -- ${name}: ${error.message}`);
+  console.error(`run \`npm run bench -- ${name} --help\` for its options`);
+  process.exit(2);
+}

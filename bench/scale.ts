@@ -22,6 +22,7 @@ import { lastJsonLine, outputOf } from "./child-output.js";
 import { describeMachine, goal } from "./machine.js";
 import { postgresCpuSeconds, processCpuSeconds } from "./scale-cpu.js";
 import { type BenchPostgres, startBenchPostgres } from "./scale-postgres.js";
+import { UsageError } from "./usage-error.js";
 
 const CHAIN_ID = 31337n;
 
@@ -342,7 +343,7 @@ agents per run; --quick: 1,200 actions, 24 agents.`);
   const threads = Number(values.threads);
   const counts = values.gateways.split(",").map(Number);
   if (!counts.includes(1))
-    throw new Error("--gateways must include 1 (the ratios are to one gateway)");
+    throw new UsageError("--gateways must include 1 (the ratios are to one gateway)");
 
   console.log(`machine: ${describeMachine()}`);
   console.log(
