@@ -29,6 +29,7 @@ import { generateText } from "ai";
 import { MockLanguageModelV3 } from "ai/test";
 import { makeAgents, registerAgents } from "./agents.js";
 import { describeMachine, goal } from "./machine.js";
+import { intOption } from "./options.js";
 
 const CHAIN_ID = 31337n;
 const TOOL_SERVER = fileURLToPath(
@@ -76,7 +77,7 @@ export async function runAdaptersBench(args: string[]): Promise<boolean> {
     console.log("npm run bench -- adapters [--calls N]   (default 300 recorded steps per adapter)");
     return true;
   }
-  const calls = Number(values.calls);
+  const calls = intOption("calls", values.calls);
   const warmup = Math.min(50, calls);
   const dir = mkdtempSync(join(tmpdir(), "chaoscore-bench-adapters-"));
   const db = await openDatabase({

@@ -27,6 +27,7 @@ import {
 import { AbiCoder, Interface } from "ethers";
 import { compileSolidity } from "../packages/chain/src/compile.js";
 import { describeMachine, goal } from "./machine.js";
+import { intListOption, intOption } from "./options.js";
 
 const require = createRequire(import.meta.url);
 
@@ -96,8 +97,8 @@ gas per anchored action and its ratio to one EAS attestation of one action
 floor (one new storage slot + one event).`);
     return true;
   }
-  const base = Number(values.base);
-  const batches = values.batches.split(",").map(Number);
+  const base = intOption("base", values.base);
+  const batches = intListOption("batches", values.batches);
   console.log(`# anchor bench — ${new Date().toISOString()}`);
   console.log(`machine: ${describeMachine()}`);
 

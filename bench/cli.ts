@@ -27,6 +27,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { describeMachine, goal } from "./machine.js";
+import { intOption } from "./options.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const TARBALLS = join(ROOT, ".pack", "tarballs");
@@ -129,7 +130,7 @@ export async function runCliBench(args: string[]): Promise<boolean> {
     );
     return true;
   }
-  const runs = Number(values.runs);
+  const runs = intOption("runs", values.runs);
   const project = values.project === undefined ? install() : resolve(values.project);
   try {
     const cli = join(project, "node_modules", ".bin", "chaoscore");

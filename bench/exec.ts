@@ -5,6 +5,7 @@ import { canonicalJson, type Hex } from "@chaoscore/core";
 import { executeAttested, MockTeeProvider, SecureExecutionEnvironment } from "@chaoscore/sandbox";
 import { measureGasSpread, measureMeteringOverhead } from "./exec-metering.js";
 import { describeMachine, goal } from "./machine.js";
+import { intOption } from "./options.js";
 
 function log(message: string) {
   process.stderr.write(`${message}\n`);
@@ -92,8 +93,11 @@ ratio (goal ≤ 1.5×); and every corpus program run --spread-runs times under
 --spread-gas, with the spread of gas used (goal 0).`);
     return true;
   }
-  const runs = Number(values.runs);
-  const coldRounds = Number(values.cold);
+  const runs = intOption("runs", values.runs);
+  const coldRounds = intOption("cold", values.cold);
+  const meteringRounds = intOption("metering-rounds", values["metering-rounds"]);
+  const spreadRuns = intOption("spread-runs", values["spread-runs"]);
+  const spreadGas = intOption("spread-gas", values["spread-gas"]);
   console.log(`# exec bench — ${new Date().toISOString()}`);
   console.log(`machine: ${describeMachine()}`);
   console.log(`task: DAO proposal simulation (50 votes, 36-month treasury, 200-step risk loop)`);
@@ -152,15 +156,14 @@ ratio (goal ≤ 1.5×); and every corpus program run --spread-runs times under
     console.log(
       `overhead: node:vm / attested sandbox = ${(vmRate / attestedRate).toFixed(1)}×; node:vm / sandbox run = ${(vmRate / runRate).toFixed(1)}×`,
     );
-    log(`gas metering overhead × ${values["metering-rounds"]}…`);
-    const metering = await measureMeteringOverhead(Number(values["metering-rounds"]));
+    log(`gas metering overhead × ${meteringRounds}…`);
+    const metering = await measureMeteringOverhead(meteringRounds);
     const ratio = metering.meteredMs / metering.plainMs;
     console.log(
       `gas metering: workload ${metering.gasUsed} gas; metered ${metering.meteredMs.toFixed(1)} ms = ${(metering.gasUsed / metering.meteredMs / 1000).toFixed(1)} Mgas/s; unmetered ${metering.plainMs.toFixed(1)} ms = ${(metering.gasUsed / metering.plainMs / 1000).toFixed(1)} Mgas/s; cost ${ratio.toFixed(2)}×`,
     );
-    const spreadRuns = Number(values["spread-runs"]);
     log(`corpus gas spread: ${spreadRuns} runs of each program…`);
-    const rows = await measureGasSpread(spreadRuns, Number(values["spread-gas"]));
+    const rows = await measureGasSpread(spreadRuns, spreadGas);
     const worst = Math.max(...rows.map((r) => r.spread));
     const unstable = rows.filter((r) => r.outcomes.length !== 1).map((r) => r.file);
     for (const r of rows)

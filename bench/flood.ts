@@ -13,6 +13,7 @@ import { createEngine, openDatabase } from "@chaoscore/engine";
 import { DEFAULT_LIMITS } from "@chaoscore/log";
 import { makeAgents, registerAgents, signActions } from "./agents.js";
 import { describeMachine, goal } from "./machine.js";
+import { intOption } from "./options.js";
 
 const CHAIN_ID = 31337n;
 const MiB = 1024 * 1024;
@@ -69,8 +70,8 @@ and then unbounded; prints the peak memory above the starting point and how
 many were refused with AGENCY_QUEUE_FULL.`);
     return true;
   }
-  const n = Number(values.actions);
-  const kib = Number(values["payload-kib"]);
+  const n = intOption("actions", values.actions);
+  const kib = intOption("payload-kib", values["payload-kib"]);
   console.log(`# flood bench — ${new Date().toISOString()}`);
   console.log(`machine: ${describeMachine()}`);
   console.log(

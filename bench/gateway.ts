@@ -28,8 +28,8 @@ import { profileTo } from "./cpu-profile.js";
 import { runProofServing } from "./gateway-proofs.js";
 import { baselineRecoverRate, baselineVerifyRate } from "./ingest.js";
 import { describeMachine, goal } from "./machine.js";
+import { intOption, UsageError } from "./options.js";
 import { describeThreadCpu, threadCpuMicros } from "./thread-cpu.js";
-import { UsageError } from "./usage-error.js";
 import { findWrk } from "./wrk.js";
 
 const CHAIN_ID = 31337n;
@@ -221,9 +221,11 @@ uses autocannon.`);
       `--read-generator takes wrk or autocannon, not ${values["read-generator"]}`,
     );
   }
-  const n = Number(values.actions);
-  const connections = Number(values.connections);
-  const threads = Number(values.threads);
+  const n = intOption("actions", values.actions);
+  const connections = intOption("connections", values.connections);
+  const threads = intOption("threads", values.threads, 0);
+  const proofLeaves = intOption("proof-leaves", values["proof-leaves"], 0);
+  const readSeconds = intOption("read-seconds", values["read-seconds"]);
   if (values.backend !== "postgres" && values.backend !== "pglite") {
     throw new UsageError(`--backend takes pglite or postgres, not ${values.backend}`);
   }
@@ -236,7 +238,6 @@ uses autocannon.`);
   console.log(`machine: ${describeMachine()}`);
   const all: boolean[] = [];
   if (values.only !== "proofs") all.push(...(await ingestPart()));
-  const proofLeaves = Number(values["proof-leaves"]);
   if (proofLeaves > 0) {
     log(`proof serving: a log of ${proofLeaves} leaves…`);
     const wrk = values["read-generator"] === "wrk" ? findWrk(log) : undefined;
@@ -251,7 +252,7 @@ uses autocannon.`);
         CHAIN_ID,
         proofLeaves,
         32,
-        Number(values["read-seconds"]),
+        readSeconds,
         log,
         wrk === undefined ? { kind: "autocannon" } : { kind: "wrk", path: wrk },
         values["cpu-prof-dir"],

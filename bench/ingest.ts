@@ -24,9 +24,9 @@ import {
 import { ensureDurablePostgres } from "./durable-postgres.js";
 import { describeMachine, goal } from "./machine.js";
 import { machineCpuMicros } from "./machine-cpu.js";
+import { intListOption, intOption, UsageError } from "./options.js";
 import { reportReceiptBench, runReceiptBench } from "./receipts.js";
 import { describeThreadCpu, threadCpuMicros, threadCpuMicrosOf } from "./thread-cpu.js";
-import { UsageError } from "./usage-error.js";
 
 const CHAIN_ID = 31337n;
 const APPEND_PROBE = 1000;
@@ -355,7 +355,10 @@ To reuse that server in a shell: eval "$(bench/start-postgres-durable)";
 to stop it: bench/start-postgres-durable stop.`);
     return true;
   }
-  const sizes = values.sizes.split(",").map(Number);
+  const sizes = intListOption("sizes", values.sizes);
+  const threads = intOption("threads", values.threads, 0);
+  const agentCount = intOption("agents", values.agents);
+  const receipts = intOption("receipts", values.receipts, 0);
   const max = Math.max(...sizes);
   // Every back-end the issue compares, unless --backends picks: a Postgres
   // server with default durability is started when DATABASE_URL names none.
@@ -373,7 +376,6 @@ to stop it: bench/start-postgres-durable stop.`);
   }
   const backends = (wanted ??
     BACKENDS.filter((b) => b !== "postgres" || process.env.DATABASE_URL)) as Backend[];
-  const threads = Number(values.threads);
   console.log(`# ingest bench — ${new Date().toISOString()}`);
   console.log(`machine: ${describeMachine()}`);
   console.log(
@@ -381,7 +383,7 @@ to stop it: bench/start-postgres-durable stop.`);
   );
 
   log(`signing ${max + APPEND_PROBE} actions…`);
-  const agents = makeAgents(Number(values.agents));
+  const agents = makeAgents(agentCount);
   const signStart = performance.now();
   const signed = signActions(agents, max + APPEND_PROBE, CHAIN_ID, (done) =>
     log(
@@ -490,7 +492,6 @@ to stop it: bench/start-postgres-durable stop.`);
       );
     }
   }
-  const receipts = Number(values.receipts);
   if (receipts > 0) {
     const kind = backends[0] as Backend;
     log(`${kind}: ${receipts} receipts (action + outcome, one checkpoint each)…`);

@@ -30,6 +30,7 @@ import { engineSecp256k1 } from "@chaoscore/log";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { makeAgents, registerAgents } from "./agents.js";
 import { describeMachine, goal } from "./machine.js";
+import { intOption } from "./options.js";
 
 export type ReceiptBenchResult = {
   receipts: number;
@@ -229,6 +230,9 @@ Ed25519 verification); prints the limit 1 / (2 recoveries + 1 Ed25519), the
 ratio, each round's ratio, and the load average.`);
     return true;
   }
+  const count = intOption("receipts", values.receipts);
+  const rounds = intOption("rounds", values.rounds);
+  const roundMs = intOption("round-ms", values["round-ms"]);
   const chainId = 31337n;
   console.log(`# receipts bench — ${new Date().toISOString()}`);
   console.log(`machine: ${describeMachine()}`);
@@ -245,15 +249,7 @@ ratio, each round's ratio, and the load average.`);
       clockSkewSeconds: 86_400,
     });
     const log = (message: string) => process.stderr.write(`${message}\n`);
-    const r = await runReceiptBench(
-      engine,
-      chainId,
-      keys.verifierKey,
-      Number(values.receipts),
-      log,
-      Number(values.rounds),
-      Number(values["round-ms"]),
-    );
+    const r = await runReceiptBench(engine, chainId, keys.verifierKey, count, log, rounds, roundMs);
     await engine.close();
     return reportReceiptBench(r);
   } finally {

@@ -17,6 +17,7 @@ import { REPLICA_SKIP_REASON, startReplicaPair } from "@chaoscore/testkit/replic
 import { startGateway } from "../reliability/gateway.js";
 import { actionBody, newAgent, registerAgent, type TestAgent } from "../reliability/http.js";
 import { describeMachine, goal } from "./machine.js";
+import { intOption } from "./options.js";
 
 const quantile = (xs: readonly number[], q: number) => {
   if (xs.length === 0) return Number.NaN;
@@ -47,8 +48,8 @@ export async function runReplicaBench(argv: string[]): Promise<boolean> {
     console.log(`replica bench skipped: ${REPLICA_SKIP_REASON}`);
     return false;
   }
-  const total = Number(values.actions);
-  const writers = Number(values.writers);
+  const total = intOption("actions", values.actions);
+  const writers = intOption("writers", values.writers);
   console.log(`machine: ${describeMachine()}; load before ${loadavg()[0]?.toFixed(2)}`);
   const pair = await startReplicaPair();
   const dataDir = mkdtempSync(join(tmpdir(), "chaoscore-replica-bench-"));

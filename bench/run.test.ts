@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { isUsageError, UsageError } from "./usage-error.js";
+import { intListOption, intOption, isUsageError, UsageError } from "./options.js";
 
 const RUN = fileURLToPath(new URL("./run.ts", import.meta.url));
 
@@ -23,6 +23,13 @@ describe("the bench runner", () => {
       ],
       [["ingest", "--nosuch"], "Unknown option '--nosuch'"],
       [["gateway", "--backend", "postgres"], "--backend postgres needs DATABASE_URL"],
+      [
+        ["ingest", "--sizes", "1000,abc"],
+        '--sizes takes integers ≥ 1 separated by commas, not "1000,abc"',
+      ],
+      [["ingest", "--receipts=-1"], '--receipts takes an integer ≥ 0, not "-1"'],
+      [["gateway", "--actions", "2.5"], '--actions takes an integer ≥ 1, not "2.5"'],
+      [["receipts", "--rounds", "0"], '--rounds takes an integer ≥ 1, not "0"'],
     ] as const) {
       const r = bench(...args);
       expect(r.status, r.stderr).toBe(2);
@@ -38,6 +45,20 @@ describe("the bench runner", () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toContain("usage: npm run bench -- <bench> [options]");
     expect(r.stdout).toMatch(/^ {2}ingest /m);
+  });
+});
+
+describe("intOption and intListOption", () => {
+  it("take decimal integers at or above the minimum, and name the option otherwise", () => {
+    expect(intOption("runs", "12")).toBe(12);
+    expect(intOption("threads", "0", 0)).toBe(0);
+    expect(intListOption("sizes", "1000, 10000")).toEqual([1000, 10000]);
+    for (const bad of ["", "abc", "1e3", "0x10", "-1", "2.5", "0", "1234567890123456"]) {
+      expect(() => intOption("runs", bad)).toThrow(UsageError);
+    }
+    expect(() => intOption("runs", undefined)).toThrow('--runs takes an integer ≥ 1, not ""');
+    for (const bad of ["", "1,,2", "1,x", "0,5"])
+      expect(() => intListOption("sizes", bad)).toThrow(UsageError);
   });
 });
 

@@ -3,7 +3,7 @@
  * Each bench prints comparable figures and ends with one line per goal:
  *   GOAL <name> <measured> <target> PASS|FAIL
  */
-import { isUsageError } from "./usage-error.js";
+import { isUsageError } from "./options.js";
 
 const benches: Record<string, { describe: string; run: (args: string[]) => Promise<boolean> }> = {
   anchor: {

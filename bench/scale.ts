@@ -20,9 +20,9 @@ import { type GatewayProcess, runCli, startGateway } from "../reliability/gatewa
 import { type BenchAgent, makeAgents, signActions } from "./agents.js";
 import { lastJsonLine, outputOf } from "./child-output.js";
 import { describeMachine, goal } from "./machine.js";
+import { intListOption, intOption, UsageError } from "./options.js";
 import { postgresCpuSeconds, processCpuSeconds } from "./scale-cpu.js";
 import { type BenchPostgres, startBenchPostgres } from "./scale-postgres.js";
-import { UsageError } from "./usage-error.js";
 
 const CHAIN_ID = 31337n;
 
@@ -338,10 +338,12 @@ agents per run; --quick: 1,200 actions, 24 agents.`);
     return true;
   }
   const quick = values.quick;
-  const actions = Number(values.actions ?? (quick ? 1_200 : 12_000));
-  const agents = Number(values.agents ?? (quick ? 24 : 120));
-  const threads = Number(values.threads);
-  const counts = values.gateways.split(",").map(Number);
+  const actions =
+    values.actions === undefined ? (quick ? 1_200 : 12_000) : intOption("actions", values.actions);
+  const agents =
+    values.agents === undefined ? (quick ? 24 : 120) : intOption("agents", values.agents);
+  const threads = intOption("threads", values.threads, 0);
+  const counts = intListOption("gateways", values.gateways);
   if (!counts.includes(1))
     throw new UsageError("--gateways must include 1 (the ratios are to one gateway)");
 

@@ -38,6 +38,7 @@ import {
 } from "@chaoscore/witness";
 import { MemoryLog } from "../packages/witness/src/test-support/memory-log.js";
 import { describeMachine, goal } from "./machine.js";
+import { intListOption, intOption } from "./options.js";
 
 const CHAIN_ID = 31337n;
 
@@ -105,9 +106,9 @@ export async function runWitnessBench(args: string[]): Promise<boolean> {
     return true;
   }
   useNodeEd25519();
-  const sizes = values.sizes.split(",").map(Number);
-  const count = Number(values.count);
-  const rounds = Number(values.rounds);
+  const sizes = intListOption("sizes", values.sizes);
+  const count = intOption("count", values.count);
+  const rounds = intOption("rounds", values.rounds);
   console.log(`machine: ${describeMachine()}, load average ${loadavg()[0]?.toFixed(1)}`);
   console.log(`witness: ${count} checkpoints per log, one after another (1–16 entries apart)`);
 
