@@ -14,23 +14,29 @@ export function isUsageError(error: unknown): error is Error {
   return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_");
 }
 
+/** `text` as an integer ≥ `min` when it is decimal digits only, else undefined. */
+function count(text: string, min: number): number | undefined {
+  const t = text.trim();
+  return /^\d{1,15}$/.test(t) && Number(t) >= min ? Number(t) : undefined;
+}
+
 /**
  * The integer an option gives: decimal digits only, at least `min` (default 1).
  * @throws UsageError naming the option, what it takes and what it got.
  */
 export function intOption(name: string, text: string | undefined, min = 1): number {
-  const value =
-    text !== undefined && /^\d{1,15}$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
-  if (!(value >= min))
+  const value = text === undefined ? undefined : count(text, min);
+  if (value === undefined) {
     throw new UsageError(`--${name} takes an integer ≥ ${min}, not "${text ?? ""}"`);
+  }
   return value;
 }
 
 /** A comma-separated list of integers ≥ `min` (`--sizes 1000,10000`). @throws UsageError */
 export function intListOption(name: string, text: string, min = 1): number[] {
-  const parts = text.split(",");
-  if (!parts.every((p) => /^\s*\d{1,15}\s*$/.test(p) && Number(p) >= min)) {
+  const values = text.split(",").map((part) => count(part, min));
+  if (values.includes(undefined)) {
     throw new UsageError(`--${name} takes integers ≥ ${min} separated by commas, not "${text}"`);
   }
-  return parts.map(Number);
+  return values as number[];
 }

@@ -44,12 +44,12 @@ export async function runReplicaBench(argv: string[]): Promise<boolean> {
     console.log("npm run bench -- replica [--actions 2000] [--writers 8]");
     return true;
   }
+  const total = intOption("actions", values.actions);
+  const writers = intOption("writers", values.writers);
   if (REPLICA_SKIP_REASON !== undefined) {
     console.log(`replica bench skipped: ${REPLICA_SKIP_REASON}`);
     return false;
   }
-  const total = intOption("actions", values.actions);
-  const writers = intOption("writers", values.writers);
   console.log(`machine: ${describeMachine()}; load before ${loadavg()[0]?.toFixed(2)}`);
   const pair = await startReplicaPair();
   const dataDir = mkdtempSync(join(tmpdir(), "chaoscore-replica-bench-"));
