@@ -210,13 +210,7 @@ autocannon (JavaScript). The generator shares the two cores with the
 gateway: autocannon spends more CPU per cached tile than the gateway does,
 so its figure is mostly its own cost. With wrk, the steady pass is also run
 with autocannon and printed beside it; without wrk the bench says so and
-uses autocannon.
-
-It runs (the gateway, in process and over HTTP, and the load generator) under
-a gateway's NODE_OPTIONS, as compose and the staging stack start \`chaoscore
-serve\`: yours with --max-semi-space-size=32 added unless they size the young
-generation already (packages/gateway/src/node-options.ts). Now:
-NODE_OPTIONS=${process.env.NODE_OPTIONS ?? ""}`);
+uses autocannon.`);
     return true;
   }
   if (values.only !== undefined && values.only !== "proofs") {
@@ -242,9 +236,6 @@ NODE_OPTIONS=${process.env.NODE_OPTIONS ?? ""}`);
   }
   const kind = values.backend;
   console.log(`machine: ${describeMachine()}`);
-  console.log(
-    `NODE_OPTIONS=${process.env.NODE_OPTIONS ?? ""} (a gateway's, as compose and staging start one; the load generator inherits it)`,
-  );
   const all: boolean[] = [];
   if (values.only !== "proofs") all.push(...(await ingestPart()));
   if (proofLeaves > 0) {

@@ -1,6 +1,5 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { GATEWAY_NODE_OPTIONS } from "@chaoscore/gateway";
 import { describe, expect, it } from "vitest";
 import { intListOption, intOption, isUsageError, UsageError } from "./options.js";
 
@@ -39,23 +38,6 @@ describe("the bench runner", () => {
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack
       expect(r.stdout).not.toContain("GOAL"); // nothing was measured
     }
-  });
-
-  it("runs a bench that measures a gateway under a gateway's NODE_OPTIONS, or the caller's size", () => {
-    const nodeOptions = (caller: string | undefined) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: "" };
-      if (caller === undefined) delete env.NODE_OPTIONS;
-      else env.NODE_OPTIONS = caller;
-      const r = spawnSync(process.execPath, ["--import", "tsx", RUN, "gateway", "--help"], {
-        encoding: "utf8",
-        env,
-      });
-      expect(r.status, r.stderr).toBe(0);
-      return /^NODE_OPTIONS=(.*)$/m.exec(r.stdout)?.[1];
-    };
-    expect(nodeOptions(undefined)).toBe(GATEWAY_NODE_OPTIONS);
-    expect(nodeOptions("--no-warnings")).toBe(`--no-warnings ${GATEWAY_NODE_OPTIONS}`);
-    expect(nodeOptions("--max-semi-space-size=8")).toBe("--max-semi-space-size=8");
   });
 
   it("lists the benches for an unknown name, exit 2", () => {

@@ -3,20 +3,9 @@
  * Each bench prints comparable figures and ends with one line per goal:
  *   GOAL <name> <measured> <target> PASS|FAIL
  */
-import { spawnSync } from "node:child_process";
 import { isUsageError } from "./options.js";
 
-type Bench = {
-  describe: string;
-  run: (args: string[]) => Promise<boolean>;
-  /**
-   * It measures a gateway, so it runs under a gateway's `NODE_OPTIONS`, as
-   * compose and the staging stack start one (packages/gateway/src/node-options.ts).
-   */
-  runsGateway?: true;
-};
-
-const benches: Record<string, Bench> = {
+const benches: Record<string, { describe: string; run: (args: string[]) => Promise<boolean> }> = {
   anchor: {
     describe:
       "gas per anchored action (1, 100, 1,000, 10,000 per checkpoint) vs one EAS attestation; anchor tx vs a bare slot write + event",
@@ -36,7 +25,6 @@ const benches: Record<string, Bench> = {
     describe:
       "signed-action ingest over HTTP on loopback (autocannon) vs in-process ingest of the same engine: throughput, p50/p99, ratio",
     run: async (args) => (await import("./gateway.js")).runGatewayBench(args),
-    runsGateway: true,
   },
   flood: {
     describe:
@@ -77,7 +65,6 @@ const benches: Record<string, Bench> = {
     describe:
       "ingest over HTTP with 1, 2, 3 `serve` processes on one Postgres (default durability): actions/s, ratio to one, audit; gas of one batch anchor of 1/4/16 logs",
     run: async (args) => (await import("./scale.js")).runScaleBench(args),
-    runsGateway: true,
   },
   replica: {
     describe:
@@ -93,20 +80,8 @@ if (name === undefined || name === "--help" || name === "-h" || !(name in benche
   console.log("\nrun `npm run bench -- <bench> --help` for its options");
   process.exit(name === undefined || name === "--help" || name === "-h" ? 0 : 2);
 }
-const bench = benches[name] as Bench;
-const nodeOptions = bench.runsGateway
-  ? (await import("@chaoscore/gateway")).gatewayNodeOptions(process.env.NODE_OPTIONS)
-  : undefined;
-if (nodeOptions !== undefined && nodeOptions !== (process.env.NODE_OPTIONS ?? "").trim()) {
-  // V8's flags are fixed when a process starts: the runner starts itself again with them.
-  const again = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: "inherit",
-    env: { ...process.env, NODE_OPTIONS: nodeOptions },
-  });
-  process.exit(again.status ?? 1);
-}
 try {
-  const ok = await bench.run(rest);
+  const ok = await benches[name]?.run(rest);
   process.exit(ok ? 0 : 1);
 } catch (error) {
   if (!isUsageError(error)) throw error; // a failure: its stack says where

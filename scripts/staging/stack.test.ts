@@ -3,10 +3,8 @@
  * the same services, dependencies, `chaoscore` commands, environment and health checks. A
  * change to one that the other does not follow fails here.
  */
-
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { GATEWAY_NODE_OPTIONS } from "@chaoscore/gateway";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { ROOT, type Settings } from "./settings.js";
@@ -206,13 +204,8 @@ describe("the staging stack and docker-compose.yml", () => {
         env: own.sort(),
       });
       if (ours.length > 0) withOwn++;
-      // the gateways' Node options: the same in both, and the gateway package's
-      if ("NODE_OPTIONS" in (service.environment ?? {})) {
-        expect(service.environment?.NODE_OPTIONS).toBe(GATEWAY_NODE_OPTIONS);
-        expect(entry.run.env?.(ctx).NODE_OPTIONS).toBe(GATEWAY_NODE_OPTIONS);
-      }
     }
-    expect(withOwn).toBe(2); // the gateways' CHAOSCORE_READ_DATABASE_URL and NODE_OPTIONS
+    expect(withOwn).toBe(2); // the gateways' CHAOSCORE_READ_DATABASE_URL
   });
 
   it("balances and scrapes exactly the gateways compose runs", () => {

@@ -7,7 +7,6 @@
  * health checks, so that the two ways to run the stack cannot drift apart.
  * @module
  */
-import { gatewayNodeOptions } from "@chaoscore/gateway";
 import { initOrMigrate, readChainFile, startAnvil, stopAnvil } from "./chaoscore-cli.js";
 import { postmasterPid, startPostgres, stopPostgres } from "./postgres.js";
 import { startReplica, stopReplica } from "./replica.js";
@@ -257,11 +256,7 @@ export const STACK: readonly StackEntry[] = [
           "--shard-max-entries",
           String(s.shardMaxEntries),
         ],
-        // NODE_OPTIONS: a gateway's young generation (packages/gateway/src/node-options.ts)
-        env: (c) => ({
-          CHAOSCORE_READ_DATABASE_URL: c.replicaUrl,
-          NODE_OPTIONS: gatewayNodeOptions(c.env?.NODE_OPTIONS),
-        }),
+        env: (c) => ({ CHAOSCORE_READ_DATABASE_URL: c.replicaUrl }),
         optionalFlags: ["--shard-max-entries"],
         marker: "serve",
         answers: "/healthz",

@@ -15,7 +15,6 @@ export {
   type Scope,
 } from "./auth.js";
 export { GATEWAY_MIGRATIONS } from "./migrations.js";
-export { GATEWAY_NODE_OPTIONS, gatewayNodeOptions } from "./node-options.js";
 export { isRetryable, type Problem, statusOf, toProblem } from "./problem.js";
 export { parseTileIndex, TILE_WIDTH, tileIndexPath } from "./routes/tiles.js";
 export { type GatewayServicesOptions, gatewayServices } from "./services.js";
