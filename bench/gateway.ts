@@ -140,8 +140,8 @@ function runLoad(url: string, file: string, connections: number, key: string): P
     const child = spawn(
       process.execPath,
       [
-        // The load generator keeps 128 requests' objects alive while their answers
-        // come: a young generation of 64 MiB instead of 32 spends ≈ 8 µs less of its
+        // The load generator keeps every connection's request alive until its answer
+        // comes: a young generation of 64 MiB instead of 32 spends ≈ 8 µs less of its
         // CPU per request on the cores the gateway uses (docs/benchmarks.md, issue 14).
         "--max-semi-space-size=32",
         "--import",
@@ -191,10 +191,10 @@ Signs the actions first, then ingests them twice on fresh databases with the
 same engine configuration: in-process (recordAction with <connections>
 records in flight) and over HTTP (POST /v1/actions with an API key, one
 action per request, autocannon with <connections> connections in a separate
-process — its young generation sized up, --max-semi-space-size=32, to take
-less of the cores the gateway uses —, one agent per connection so that each
-agent's nonces arrive in order). Prints throughput and latency and the ratio HTTP / in-process, the
-CPU per action of each pass (this process by thread — main, PGlite worker,
+process — with --max-semi-space-size=32, so that it takes less of the cores
+the gateway uses —, one agent per connection so that each agent's nonces
+arrive in order). Prints throughput and latency and the ratio HTTP /
+in-process, the CPU per action of each pass (this process by thread — main, PGlite worker,
 recovery, V8's helper threads — and the load generator's own) and the
 database transactions each pass began (the group-commit batches).
 
