@@ -194,9 +194,9 @@ action per request, autocannon with <connections> connections in a separate
 process — with --max-semi-space-size=32, so that it takes less of the cores
 the gateway uses —, one agent per connection so that each agent's nonces
 arrive in order). Prints throughput and latency and the ratio HTTP /
-in-process, the CPU per action of each pass (this process by thread — main, PGlite worker,
-recovery, V8's helper threads — and the load generator's own) and the
-database transactions each pass began (the group-commit batches).
+in-process, the CPU per action of each pass (this process by thread — main,
+PGlite worker, recovery, V8's helper threads — and the load generator's own)
+and the database transactions each pass began (the group-commit batches).
 
 Then proof serving: a log of --proof-leaves leaves (default 1,000,000; 0
 skips it) and, over HTTP with the read generator in its own process for
