@@ -1,57 +1,63 @@
 /**
  * The load generator of `npm run bench -- gateway`, in its own process so that
- * it does not share the gateway's event loop: autocannon POSTs the prepared
- * signed actions (one per request, each exactly once) and prints one JSON line.
- * Each line of the file holds one agent's actions in nonce order; each
+ * it does not share the gateway's event loop: for each file named on a line
+ * of its standard input, autocannon POSTs the prepared signed actions in it
+ * (one per request, each exactly once) and prints one JSON line. One process
+ * for every round of a run, so that autocannon's code is compiled once (by
+ * the warm-up round), not in every measured round.
+ * Each line of a file holds one agent's actions in nonce order; each
  * connection sends one agent's actions, in order (as an agent does: its
  * nonces must increase), so the connections must be as many as the agents.
- * Usage: tsx bench/gateway-load.ts <url> <bodies.ndjson> <connections> <api key>
+ * Usage: tsx bench/gateway-load.ts <url> <connections> <api key>  (file paths on stdin)
  */
 import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
 import autocannon from "autocannon";
 
-const [url, file, connections, key] = process.argv.slice(2);
-if (url === undefined || file === undefined || key === undefined) {
-  console.error("usage: gateway-load.ts <url> <bodies.ndjson> <connections> <api key>");
+const [url = "", connections = "", key = ""] = process.argv.slice(2);
+if (url === "" || connections === "" || key === "") {
+  console.error("usage: gateway-load.ts <url> <connections> <api key>  (file paths on stdin)");
   process.exit(2);
 }
-const perAgent = readFileSync(file, "utf8")
-  .trim()
-  .split("\n")
-  .map((line) => (JSON.parse(line) as unknown[]).map((b) => JSON.stringify(b)));
-const total = perAgent.reduce((n, q) => n + q.length, 0);
-let nextAgent = 0;
-const cpu = process.cpuUsage();
-const result = await autocannon({
-  url,
-  connections: Number(connections ?? perAgent.length),
-  amount: total,
-  timeout: 60,
-  // autocannon sees that every request was answered only at its next sample
-  // tick and counts the time until then in `duration` (1 s by default: up to
-  // 1/8 of a 20,000-action run, which understated the HTTP rate): sample often.
-  sampleInt: 20,
-  // autocannon keeps a connection's context for one pass over `requests` and
-  // resets it after: a pass as long as an agent's queue keeps one agent per
-  // connection for the whole queue (its nonces in order).
-  requests: Array.from({ length: Math.max(...perAgent.map((q) => q.length)) }, () => ({
-    method: "POST" as const,
-    path: "/v1/actions",
-    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
-    // No onResponse callback: statuses are counted from autocannon's own result
-    // (2xx, non2xx), and the bench reads the refusals' codes from the gateway's
-    // metrics; a callback per answer cost CPU on the cores the gateway uses.
-    setupRequest: (request: autocannon.Request, context: { queue?: string[] }) => {
-      context.queue ??= perAgent[nextAgent++ % perAgent.length] ?? [];
-      // (autocannon hands each call a fresh copy of the request: set its body in place)
-      request.body = context.queue.shift() ?? "{}";
-      return request;
-    },
-  })),
-});
-const used = process.cpuUsage(cpu);
-console.log(
-  JSON.stringify({
+
+/** Sends the actions of `file` and says what came back. */
+async function send(file: string) {
+  const perAgent = readFileSync(file, "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => (JSON.parse(line) as unknown[]).map((b) => JSON.stringify(b)));
+  const total = perAgent.reduce((n, q) => n + q.length, 0);
+  let nextAgent = 0;
+  const cpu = process.cpuUsage();
+  const result = await autocannon({
+    url,
+    connections: Number(connections),
+    amount: total,
+    timeout: 60,
+    // autocannon sees that every request was answered only at its next sample
+    // tick and counts the time until then in `duration` (1 s by default: up to
+    // 1/8 of a 20,000-action run, which understated the HTTP rate): sample often.
+    sampleInt: 10,
+    // autocannon keeps a connection's context for one pass over `requests` and
+    // resets it after: a pass as long as an agent's queue keeps one agent per
+    // connection for the whole queue (its nonces in order).
+    requests: Array.from({ length: Math.max(...perAgent.map((q) => q.length)) }, () => ({
+      method: "POST" as const,
+      path: "/v1/actions",
+      headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+      // No onResponse callback: statuses are counted from autocannon's own result
+      // (2xx, non2xx), and the bench reads the refusals' codes from the gateway's
+      // metrics; a callback per answer cost CPU on the cores the gateway uses.
+      setupRequest: (request: autocannon.Request, context: { queue?: string[] }) => {
+        context.queue ??= perAgent[nextAgent++ % perAgent.length] ?? [];
+        // (autocannon hands each call a fresh copy of the request: set its body in place)
+        request.body = context.queue.shift() ?? "{}";
+        return request;
+      },
+    })),
+  });
+  const used = process.cpuUsage(cpu);
+  return {
     requests: result.requests.total,
     ok: result["2xx"],
     non2xx: result.non2xx,
@@ -61,5 +67,9 @@ console.log(
     p50: result.latency.p50,
     p99: result.latency.p99,
     cpuMicros: used.user + used.system,
-  }),
-);
+  };
+}
+
+for await (const file of createInterface({ input: process.stdin })) {
+  if (file.trim() !== "") console.log(JSON.stringify(await send(file.trim())));
+}

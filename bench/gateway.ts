@@ -3,11 +3,13 @@
  * loopback, autocannon in another process) beside the in-process ingest rate
  * of the same engine configuration, measured in the same run.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import { DEVELOPMENT_DEPLOYMENT, generateNoteKey } from "@chaoscore/core";
 import { createEngine, type Engine, NODE_MIGRATIONS, openDatabase } from "@chaoscore/engine";
@@ -29,7 +31,7 @@ import { runProofServing } from "./gateway-proofs.js";
 import { baselineRecoverRate, baselineVerifyRate } from "./ingest.js";
 import { describeMachine, goal } from "./machine.js";
 import { intOption, UsageError } from "./options.js";
-import { describeThreadCpu, threadCpuMicros } from "./thread-cpu.js";
+import { addThreadCpu, formatThreadCpu, threadCpuMicros, threadCpuSince } from "./thread-cpu.js";
 import { findWrk } from "./wrk.js";
 
 const CHAIN_ID = 31337n;
@@ -99,27 +101,28 @@ async function openEngine(
   };
 }
 
-/** In-process: the same number of records in flight as HTTP connections. */
-async function inProcess(
-  engine: Engine,
-  signed: Signed[],
-  window: number,
-): Promise<{ rate: number; cpuMicros: number; threads: string }> {
-  let next = 0;
-  const start = performance.now();
+/** A timed stretch of one pass: its seconds, this process's CPU (µs) and each thread's. */
+type Stretch = { seconds: number; cpuMicros: number; threads: Map<number, number> };
+
+/** Times `work`: wall seconds, this process's CPU and each of its threads'. */
+async function timed(work: () => Promise<unknown>): Promise<Stretch> {
   const cpu = process.cpuUsage();
   const threads = threadCpuMicros();
+  const start = performance.now();
+  await work();
+  const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { seconds, cpuMicros: used.user + used.system, threads: threadCpuSince(threads) };
+}
+
+/** In-process: the same number of records in flight as HTTP connections. */
+async function inProcess(engine: Engine, signed: Signed[], window: number): Promise<void> {
+  let next = 0;
   await Promise.all(
     Array.from({ length: window }, async () => {
       while (next < signed.length) await engine.agency.recordAction(signed[next++] as Signed);
     }),
   );
-  const used = process.cpuUsage(cpu);
-  return {
-    rate: signed.length / ((performance.now() - start) / 1000),
-    cpuMicros: used.user + used.system,
-    threads: describeThreadCpu(threads, signed.length),
-  };
 }
 
 type Load = {
@@ -135,9 +138,13 @@ type Load = {
   cpuMicros: number;
 };
 
-function runLoad(url: string, file: string, connections: number, key: string): Promise<Load> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
+/** The load generator's process (bench/gateway-load.ts): one for every round of a run. */
+class LoadGenerator {
+  private readonly child: ChildProcessByStdio<Writable, Readable, null>;
+  private readonly answers: ((line: string | Error) => void)[] = [];
+
+  constructor(url: string, connections: number, key: string) {
+    this.child = spawn(
       process.execPath,
       [
         // The load generator keeps every connection's request alive until its answer
@@ -148,22 +155,38 @@ function runLoad(url: string, file: string, connections: number, key: string): P
         "tsx",
         join(import.meta.dirname, "gateway-load.ts"),
         url,
-        file,
         String(connections),
         key,
       ],
-      { stdio: ["ignore", "pipe", "inherit"] },
+      { stdio: ["pipe", "pipe", "inherit"] },
     );
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += String(d);
+    createInterface({ input: this.child.stdout }).on("line", (line) =>
+      this.answers.shift()?.(line),
+    );
+    const fail = (error: Error) => {
+      for (const answer of this.answers.splice(0)) answer(error);
+    };
+    this.child.on("error", fail);
+    this.child.on("exit", (code) => fail(new Error(`the load generator exited with ${code}`)));
+  }
+
+  /** Sends the actions of `file` (one line per agent); resolves with what came back. */
+  send(file: string): Promise<Load> {
+    return new Promise((resolve, reject) => {
+      this.answers.push((line) =>
+        line instanceof Error ? reject(line) : resolve(JSON.parse(line) as Load),
+      );
+      this.child.stdin.write(`${file}\n`);
     });
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      if (code !== 0) return reject(new Error(`the load generator exited with ${code}`));
-      resolve(JSON.parse(out.trim().split("\n").pop() as string) as Load);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.child.exitCode !== null) return resolve();
+      this.child.once("exit", () => resolve());
+      this.child.stdin.end();
     });
-  });
+  }
 }
 
 export async function runGatewayBench(argv: string[]): Promise<boolean> {
@@ -172,6 +195,8 @@ export async function runGatewayBench(argv: string[]): Promise<boolean> {
     options: {
       actions: { type: "string", default: "20000" },
       connections: { type: "string", default: "128" },
+      warmup: { type: "string", default: "5000" },
+      rounds: { type: "string", default: "4" },
       threads: { type: "string", default: "1" },
       backend: { type: "string", default: process.env.DATABASE_URL ? "postgres" : "pglite" },
       "proof-leaves": { type: "string", default: "1000000" },
@@ -183,20 +208,28 @@ export async function runGatewayBench(argv: string[]): Promise<boolean> {
     },
   });
   if (values.help) {
-    console.log(`npm run bench -- gateway [--actions 20000] [--connections 128] [--threads 1] [--backend pglite|postgres]
-                        [--proof-leaves 1000000] [--read-seconds 10] [--read-generator wrk|autocannon]
-                        [--only proofs]
+    console.log(`npm run bench -- gateway [--actions 20000] [--rounds 4] [--warmup 5000] [--connections 128]
+                        [--threads 1] [--backend pglite|postgres] [--proof-leaves 1000000]
+                        [--read-seconds 10] [--read-generator wrk|autocannon] [--only proofs]
 
-Signs the actions first, then ingests them twice on fresh databases with the
-same engine configuration: in-process (recordAction with <connections>
-records in flight) and over HTTP (POST /v1/actions with an API key, one
-action per request, autocannon with <connections> connections in a separate
-process — with --max-semi-space-size=32, so that it takes less of the cores
-the gateway uses —, one agent per connection so that each agent's nonces
-arrive in order). Prints throughput and latency and the ratio HTTP /
-in-process, the CPU per action of each pass (this process by thread — main,
-PGlite worker, recovery, V8's helper threads — and the load generator's own)
-and the database transactions each pass began (the group-commit batches).
+Signs the actions first, then ingests them on two fresh databases with the
+same engine configuration, open side by side: in process (recordAction with
+<connections> records in flight) and over HTTP (POST /v1/actions with an API
+key, one action per request, autocannon with <connections> connections in a
+separate process — with --max-semi-space-size=32, so that it takes less of
+the cores the gateway uses —, one agent per connection so that each agent's
+nonces arrive in order).
+
+Both first ingest --warmup actions untimed (0: none), so that they measure
+code the JIT has compiled, as in a gateway that has been up a while. The
+--actions are then split into --rounds rounds (rounded up to whole rounds of
+the connections), and the two passes alternate round by round, so that a
+change in the machine's speed during the run weighs on both. Prints the
+throughput of each pass over all its rounds, the ratio HTTP / in-process (and
+each round's), the CPU per action of each pass (this process by thread —
+main, PGlite worker, recovery, V8's helper threads: the JIT compiler and the
+garbage collector — and the load generator's own) and the database
+transactions each pass began (the group-commit batches).
 
 Then proof serving: a log of --proof-leaves leaves (default 1,000,000; 0
 skips it) and, over HTTP with the read generator in its own process for
@@ -206,7 +239,7 @@ size vs at 1,000 leaves. Tiles (and proofs) are read twice: a cold pass
 right after start, then, after every full level-0 tile and one proof in it were read once, a
 steady-state pass (the GOAL lines are on the steady state: full tiles are
 immutable). --only proofs skips the ingest part; --cpu-prof-dir <dir> writes
-V8 CPU profiles of the gateway's thread during the HTTP ingest pass and the
+V8 CPU profiles of the gateway's thread during each HTTP ingest round and the
 steady proof and tile passes there (a query's time is in the PGlite worker thread, outside them).
 
 --read-generator: wrk (default; Debian's package, installed with apt-get
@@ -228,6 +261,10 @@ uses autocannon.`);
   }
   const n = intOption("actions", values.actions);
   const connections = intOption("connections", values.connections);
+  // Whole rounds of the connections, so that each agent's measured actions
+  // start where its warm-up ended and every connection sends its own share.
+  const warmup = Math.ceil(intOption("warmup", values.warmup, 0) / connections) * connections;
+  const rounds = intOption("rounds", values.rounds);
   const threads = intOption("threads", values.threads, 0);
   const proofLeaves = intOption("proof-leaves", values["proof-leaves"], 0);
   const readSeconds = intOption("read-seconds", values["read-seconds"]);
@@ -268,32 +305,27 @@ uses autocannon.`);
 
   /** Signed-action ingest, in process and over HTTP; returns the GOAL results. */
   async function ingestPart(): Promise<boolean[]> {
+    // Whole rounds of the connections: each agent's actions of a round follow
+    // its actions of the round before, and every connection sends its own share.
+    const perRound = Math.ceil(n / rounds / connections) * connections;
+    const measured = perRound * rounds;
     console.log(
-      `gateway bench: ${n} signed actions, ${connections} agents on ${connections} connections, ${threads} recovery thread(s), ${kind}`,
+      `gateway bench: ${measured} signed actions in ${rounds} rounds (after ${warmup} untimed), ${connections} agents on ${connections} connections, ${threads} recovery thread(s), ${kind}`,
     );
     // One agent per connection: an agent's requests go in order, like a real agent's.
     const agents = makeAgents(connections);
     log("signing…");
-    const signed = signActions(agents, n, CHAIN_ID);
+    const actions = signActions(agents, warmup + measured, CHAIN_ID);
+    const warm = actions.slice(0, warmup);
+    const round = (r: number) => actions.slice(warmup + r * perRound, warmup + (r + 1) * perRound);
 
     log("baselines: one-thread OpenSSL verify and libsecp256k1 recovery…");
     const verifyRate = baselineVerifyRate(Math.min(n, 5000));
     const recoverRate = baselineRecoverRate(Math.min(n, 5000));
 
-    log("in-process ingest…");
+    // Two engines of the same configuration on fresh databases, open side by
+    // side: one called in process, one behind the gateway.
     const a = await openEngine(kind, agents, threads);
-    const inTxBefore = a.transactions();
-    const inTxMsBefore = a.transactionMs();
-    const {
-      rate: inRate,
-      cpuMicros: inCpu,
-      threads: inThreads,
-    } = await inProcess(a.engine, signed, connections);
-    const inTx = a.transactions() - inTxBefore;
-    const inTxMs = a.transactionMs() - inTxMsBefore;
-    await a.cleanup();
-
-    log("HTTP ingest…");
     const b = await openEngine(kind, agents, threads);
     const app = await buildGateway({
       ...gatewayServices({ engine: b.engine, chainId: CHAIN_ID }),
@@ -304,27 +336,76 @@ uses autocannon.`);
     await app.listen({ host: "127.0.0.1", port: 0 });
     const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     const dir = mkdtempSync(join(tmpdir(), "chaoscore-bench-bodies-"));
-    const file = join(dir, "bodies.ndjson");
     // One line per agent, its actions in nonce order: each connection is one agent.
-    const lines = agents.map((_, a) => signed.filter((_, i) => i % agents.length === a));
-    writeFileSync(file, `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
+    const bodies = (name: string, signed: Signed[]) => {
+      const file = join(dir, name);
+      const lines = agents.map((_, a) => signed.filter((_, i) => i % agents.length === a));
+      writeFileSync(file, `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
+      return file;
+    };
+    const generator = new LoadGenerator(url, connections, key);
+    if (warmup > 0) {
+      log(`warm-up: ${warmup} actions in process, ${warmup} over HTTP…`);
+      await inProcess(a.engine, warm, connections);
+      const warmed = await generator.send(bodies("warmup.ndjson", warm));
+      if (warmed.ok !== warmup) {
+        throw new Error(`the warm-up over HTTP had ${warmed.ok} of ${warmup} actions accepted`);
+      }
+    }
+
+    // The passes alternate, round by round, so that a change in the machine's
+    // speed during the run weighs on both.
+    const inPass = { seconds: 0, cpuMicros: 0, threads: new Map<number, number>() };
+    const httpPass = { seconds: 0, cpuMicros: 0, threads: new Map<number, number>() };
+    const loads: Load[] = [];
+    const roundRatios: number[] = [];
+    const tx = { in: 0, inMs: 0, http: 0, httpMs: 0 };
     const profileDir = values["cpu-prof-dir"];
-    const stopProfile =
-      profileDir === undefined
-        ? undefined
-        : await profileTo(join(profileDir, `gateway-http-ingest-${Date.now()}.cpuprofile`));
-    const cpu = process.cpuUsage();
-    const threadsBefore = threadCpuMicros();
-    const httpTxBefore = b.transactions();
-    const httpTxMsBefore = b.transactionMs();
-    const load = await runLoad(url, file, connections, key);
-    const httpUsed = process.cpuUsage(cpu);
-    const httpThreads = describeThreadCpu(threadsBefore, n);
-    const httpTx = b.transactions() - httpTxBefore;
-    const httpTxMs = b.transactionMs() - httpTxMsBefore;
-    await stopProfile?.();
+    for (let r = 0; r < rounds; r++) {
+      log(`round ${r + 1} of ${rounds}: in-process ingest…`);
+      const signed = round(r);
+      const [txIn, txInMs] = [a.transactions(), a.transactionMs()];
+      const inRound = await timed(() => inProcess(a.engine, signed, connections));
+      tx.in += a.transactions() - txIn;
+      tx.inMs += a.transactionMs() - txInMs;
+
+      log(`round ${r + 1} of ${rounds}: HTTP ingest…`);
+      const file = bodies(`round-${r}.ndjson`, signed);
+      const stopProfile =
+        profileDir === undefined
+          ? undefined
+          : await profileTo(
+              join(profileDir, `gateway-http-ingest-round${r + 1}-${Date.now()}.cpuprofile`),
+            );
+      const [txHttp, txHttpMs] = [b.transactions(), b.transactionMs()];
+      let load: Load | undefined;
+      const httpRound = await timed(async () => {
+        load = await generator.send(file);
+      });
+      tx.http += b.transactions() - txHttp;
+      tx.httpMs += b.transactionMs() - txHttpMs;
+      await stopProfile?.();
+      const done = load as Load;
+      loads.push(done);
+      roundRatios.push(done.ok / done.seconds / (perRound / inRound.seconds));
+      for (const [pass, stretch] of [
+        [inPass, inRound],
+        [httpPass, httpRound],
+      ] as const) {
+        pass.cpuMicros += stretch.cpuMicros;
+        addThreadCpu(pass.threads, stretch.threads);
+      }
+      inPass.seconds += inRound.seconds;
+      // The load generator's own clock: from its first connection to the last answer.
+      httpPass.seconds += done.seconds;
+    }
+    await generator.close();
     const size = await b.engine.log.size();
-    if (load.non2xx > 0) {
+    const sum = (pick: (l: Load) => number) => loads.reduce((t, l) => t + pick(l), 0);
+    const ok = sum((l) => l.ok);
+    const refused = sum((l) => l.non2xx);
+    const failed = sum((l) => l.errors + l.timeouts);
+    if (refused > 0) {
       // The refusals' codes, from the gateway's metrics (the load generator only counts them).
       const metrics = (await app.inject({ method: "GET", url: "/metrics" })).body;
       for (const line of metrics.split("\n")) {
@@ -341,28 +422,36 @@ uses autocannon.`);
       .join(", ");
     await app.close();
     await b.cleanup();
+    await a.cleanup();
     rmSync(dir, { recursive: true, force: true });
 
-    const httpRate = load.ok / load.seconds;
+    const inRate = measured / inPass.seconds;
+    const httpRate = ok / httpPass.seconds;
     const ratio = httpRate / inRate;
+    const p50s = loads.map((l) => l.p50);
+    const p99s = loads.map((l) => l.p99);
     console.log("");
     console.log("                      actions/s   p50 ms   p99 ms");
     console.log(`in-process ingest  ${inRate.toFixed(0).padStart(12)}        —        —`);
     console.log(
-      `HTTP ingest        ${httpRate.toFixed(0).padStart(12)} ${String(load.p50).padStart(8)} ${String(load.p99).padStart(8)}`,
+      `HTTP ingest        ${httpRate.toFixed(0).padStart(12)} ${String(Math.max(...p50s)).padStart(8)} ${String(Math.max(...p99s)).padStart(8)}`,
     );
     console.log(
-      `HTTP: ${load.ok} accepted, ${load.non2xx} non-2xx, ${load.errors} errors, ${load.timeouts} timeouts in ${load.seconds.toFixed(2)} s; log size ${size}`,
+      `HTTP: ${ok} accepted, ${refused} non-2xx, ${failed} errors or timeouts in ${httpPass.seconds.toFixed(2)} s; in process ${inPass.seconds.toFixed(2)} s; log size ${size} (${warmup} warm-up + ${measured})`,
     );
-    console.log(`ratio HTTP / in-process: ${ratio.toFixed(3)}`);
+    console.log(
+      `ratio HTTP / in-process: ${ratio.toFixed(3)} (rounds: ${roundRatios.map((x) => x.toFixed(3)).join(", ")})`,
+    );
     // CPU per action, every thread of this process (user + system); the load generator's own.
-    const perAction = (micros: number) => (micros / n).toFixed(0);
+    const perAction = (micros: number) => (micros / measured).toFixed(0);
     console.log(
-      `CPU per action, µs: in-process ${perAction(inCpu)}; over HTTP ${perAction(httpUsed.user + httpUsed.system)} (gateway process) + ${perAction(load.cpuMicros)} (load generator); load ${loadavg()[0]?.toFixed(2)}`,
+      `CPU per action, µs: in-process ${perAction(inPass.cpuMicros)}; over HTTP ${perAction(httpPass.cpuMicros)} (gateway process) + ${perAction(sum((l) => l.cpuMicros))} (load generator); load ${loadavg()[0]?.toFixed(2)}`,
     );
-    console.log(`  by thread, µs per action: in-process ${inThreads}; over HTTP ${httpThreads}`);
     console.log(
-      `  database transactions: in-process ${inTx} (${(n / inTx).toFixed(1)} actions, ${(inTxMs / inTx).toFixed(1)} ms each); over HTTP ${httpTx} (${(n / httpTx).toFixed(1)} actions, ${(httpTxMs / httpTx).toFixed(1)} ms each)`,
+      `  by thread, µs per action: in-process ${formatThreadCpu(inPass.threads, measured)}; over HTTP ${formatThreadCpu(httpPass.threads, measured)}`,
+    );
+    console.log(
+      `  database transactions: in-process ${tx.in} (${(measured / tx.in).toFixed(1)} actions, ${(tx.inMs / tx.in).toFixed(1)} ms each); over HTTP ${tx.http} (${(measured / tx.http).toFixed(1)} actions, ${(tx.httpMs / tx.http).toFixed(1)} ms each)`,
     );
     console.log(`${kind} settings: ${settings}`);
     console.log(
@@ -374,8 +463,8 @@ uses autocannon.`);
     console.log("");
     return [
       goal("gateway_http_vs_inprocess_ratio", ratio, 0.8, true),
-      goal("gateway_http_rejected", load.non2xx + load.errors, 0, false),
-      goal("gateway_http_log_complete", size, n, true),
+      goal("gateway_http_rejected", refused + failed, 0, false),
+      goal("gateway_http_log_complete", size, warmup + measured, true),
     ];
   }
 }

@@ -42,16 +42,34 @@ export function threadCpuMicros(): Map<number, number> {
   return out;
 }
 
+/** The CPU (µs) each thread used since `before`, by thread id. */
+export function threadCpuSince(before: Map<number, number>): Map<number, number> {
+  const used = new Map<number, number>();
+  for (const [tid, micros] of threadCpuMicros()) used.set(tid, micros - (before.get(tid) ?? 0));
+  return used;
+}
+
+/** Adds `more` into `into`, thread by thread (the CPU of several timed stretches). */
+export function addThreadCpu(into: Map<number, number>, more: Map<number, number>): void {
+  for (const [tid, micros] of more) into.set(tid, (into.get(tid) ?? 0) + micros);
+}
+
+/**
+ * CPU by thread as "main 120, 250, 45" in µs per `per`, busiest first (the
+ * main thread named, the others by rank).
+ */
+export function formatThreadCpu(used: Map<number, number>, per: number): string {
+  return [...used]
+    .filter(([, micros]) => micros > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([tid, micros]) => `${tid === process.pid ? "main " : ""}${(micros / per).toFixed(0)}`)
+    .join(", ");
+}
+
 /**
  * The CPU each thread used since `before`, busiest first, as "main 120, 250,
  * 45" in µs per `per` (the main thread named, the others by rank).
  */
 export function describeThreadCpu(before: Map<number, number>, per: number): string {
-  const used = [...threadCpuMicros()]
-    .map(([tid, micros]) => ({ tid, micros: micros - (before.get(tid) ?? 0) }))
-    .filter((t) => t.micros > 0)
-    .sort((a, b) => b.micros - a.micros);
-  return used
-    .map((t) => `${t.tid === process.pid ? "main " : ""}${(t.micros / per).toFixed(0)}`)
-    .join(", ");
+  return formatThreadCpu(threadCpuSince(before), per);
 }
