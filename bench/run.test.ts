@@ -30,6 +30,8 @@ describe("the bench runner", () => {
       [["ingest", "--receipts=-1"], '--receipts takes an integer ≥ 0, not "-1"'],
       [["gateway", "--actions", "2.5"], '--actions takes an integer ≥ 1, not "2.5"'],
       [["receipts", "--rounds", "0"], '--rounds takes an integer ≥ 1, not "0"'],
+      [["gateway", "--rounds", "0"], '--rounds takes an integer ≥ 1, not "0"'],
+      [["gateway", "--warmup=-5"], '--warmup takes an integer ≥ 0, not "-5"'],
     ] as const) {
       const r = bench(...args);
       expect(r.status, r.stderr).toBe(2);
