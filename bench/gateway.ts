@@ -310,7 +310,7 @@ uses autocannon.`);
     const perRound = Math.ceil(n / rounds / connections) * connections;
     const measured = perRound * rounds;
     console.log(
-      `gateway bench: ${measured} signed actions in ${rounds} rounds (after ${warmup} untimed), ${connections} agents on ${connections} connections, ${threads} recovery thread(s), ${kind}`,
+      `gateway bench: ${measured} signed actions in ${rounds} round${rounds === 1 ? "" : "s"} (after ${warmup} untimed), ${connections} agents on ${connections} connections, ${threads} recovery thread(s), ${kind}`,
     );
     // One agent per connection: an agent's requests go in order, like a real agent's.
     const agents = makeAgents(connections);
