@@ -121,7 +121,9 @@ describe.skipIf(process.platform !== "linux")("WorkerSignatureVerifier's priorit
     pool = new WorkerSignatureVerifier(2, { chunk: 8 });
     const items = signed(64);
     await Promise.all(items.map((s) => pool!.recover(s.digest, s.signature)));
-    expect(threadNices().filter((n) => n === below).length).toBe(before + 2);
+    // At least the two workers: a thread that a worker starts after lowering
+    // itself inherits its nice value (one more was seen once, under CI's load).
+    expect(threadNices().filter((n) => n === below).length).toBeGreaterThanOrEqual(before + 2);
     expect(own()).toBe(below - 10);
   });
 
