@@ -104,15 +104,22 @@ async function openEngine(
 /** A timed stretch of one pass: its seconds, this process's CPU (µs) and each thread's. */
 type Stretch = { seconds: number; cpuMicros: number; threads: Map<number, number> };
 
-/** Times `work`: wall seconds, this process's CPU and each of its threads'. */
-async function timed(work: () => Promise<unknown>): Promise<Stretch> {
+/** Times `work`: what it returned, its wall seconds, this process's CPU and each of its threads'. */
+async function timed<T>(work: () => Promise<T>): Promise<Stretch & { value: T }> {
   const cpu = process.cpuUsage();
   const threads = threadCpuMicros();
   const start = performance.now();
-  await work();
+  const value = await work();
   const seconds = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpu);
-  return { seconds, cpuMicros: used.user + used.system, threads: threadCpuSince(threads) };
+  return { value, seconds, cpuMicros: used.user + used.system, threads: threadCpuSince(threads) };
+}
+
+/** Adds a round's stretch into its pass's totals. */
+function addStretch(pass: Stretch, stretch: Stretch): void {
+  pass.seconds += stretch.seconds;
+  pass.cpuMicros += stretch.cpuMicros;
+  addThreadCpu(pass.threads, stretch.threads);
 }
 
 /** In-process: the same number of records in flight as HTTP connections. */
@@ -355,8 +362,8 @@ uses autocannon.`);
 
     // The passes alternate, round by round, so that a change in the machine's
     // speed during the run weighs on both.
-    const inPass = { seconds: 0, cpuMicros: 0, threads: new Map<number, number>() };
-    const httpPass = { seconds: 0, cpuMicros: 0, threads: new Map<number, number>() };
+    const inPass: Stretch = { seconds: 0, cpuMicros: 0, threads: new Map() };
+    const httpPass: Stretch = { seconds: 0, cpuMicros: 0, threads: new Map() };
     const loads: Load[] = [];
     const roundRatios: number[] = [];
     const tx = { in: 0, inMs: 0, http: 0, httpMs: 0 };
@@ -378,26 +385,16 @@ uses autocannon.`);
               join(profileDir, `gateway-http-ingest-round${r + 1}-${Date.now()}.cpuprofile`),
             );
       const [txHttp, txHttpMs] = [b.transactions(), b.transactionMs()];
-      let load: Load | undefined;
-      const httpRound = await timed(async () => {
-        load = await generator.send(file);
-      });
+      const httpRound = await timed(() => generator.send(file));
       tx.http += b.transactions() - txHttp;
       tx.httpMs += b.transactionMs() - txHttpMs;
       await stopProfile?.();
-      const done = load as Load;
-      loads.push(done);
-      roundRatios.push(done.ok / done.seconds / (perRound / inRound.seconds));
-      for (const [pass, stretch] of [
-        [inPass, inRound],
-        [httpPass, httpRound],
-      ] as const) {
-        pass.cpuMicros += stretch.cpuMicros;
-        addThreadCpu(pass.threads, stretch.threads);
-      }
-      inPass.seconds += inRound.seconds;
-      // The load generator's own clock: from its first connection to the last answer.
-      httpPass.seconds += done.seconds;
+      const load = httpRound.value;
+      loads.push(load);
+      roundRatios.push(load.ok / load.seconds / (perRound / inRound.seconds));
+      addStretch(inPass, inRound);
+      // Over HTTP, the load generator's own clock: from its first connection to the last answer.
+      addStretch(httpPass, { ...httpRound, seconds: load.seconds });
     }
     await generator.close();
     const size = await b.engine.log.size();
