@@ -31,7 +31,13 @@ import { runProofServing } from "./gateway-proofs.js";
 import { baselineRecoverRate, baselineVerifyRate } from "./ingest.js";
 import { describeMachine, goal } from "./machine.js";
 import { intOption, UsageError } from "./options.js";
-import { addThreadCpu, formatThreadCpu, threadCpuMicros, threadCpuSince } from "./thread-cpu.js";
+import {
+  addThreadCpu,
+  formatThreadCpu,
+  machineCpuMicros,
+  threadCpuMicros,
+  threadCpuSince,
+} from "./thread-cpu.js";
 import { findWrk } from "./wrk.js";
 
 const CHAIN_ID = 31337n;
@@ -101,18 +107,37 @@ async function openEngine(
   };
 }
 
-/** A timed stretch of one pass: its seconds, this process's CPU (µs) and each thread's. */
-type Stretch = { seconds: number; cpuMicros: number; threads: Map<number, number> };
+/**
+ * A timed stretch of one pass: its seconds, this process's CPU (µs) and each
+ * thread's, and the whole machine's busy and total CPU (µs, every core).
+ */
+type Stretch = {
+  seconds: number;
+  cpuMicros: number;
+  threads: Map<number, number>;
+  machine: { busy: number; total: number };
+};
 
 /** Times `work`: what it returned, its wall seconds, this process's CPU and each of its threads'. */
 async function timed<T>(work: () => Promise<T>): Promise<Stretch & { value: T }> {
   const cpu = process.cpuUsage();
   const threads = threadCpuMicros();
+  const machine = machineCpuMicros();
   const start = performance.now();
   const value = await work();
   const seconds = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpu);
-  return { value, seconds, cpuMicros: used.user + used.system, threads: threadCpuSince(threads) };
+  const after = machineCpuMicros();
+  return {
+    value,
+    seconds,
+    cpuMicros: used.user + used.system,
+    threads: threadCpuSince(threads),
+    machine:
+      machine === null || after === null
+        ? { busy: 0, total: 0 }
+        : { busy: after.busy - machine.busy, total: after.total - machine.total },
+  };
 }
 
 /** Adds a round's stretch into its pass's totals. */
@@ -120,6 +145,8 @@ function addStretch(pass: Stretch, stretch: Stretch): void {
   pass.seconds += stretch.seconds;
   pass.cpuMicros += stretch.cpuMicros;
   addThreadCpu(pass.threads, stretch.threads);
+  pass.machine.busy += stretch.machine.busy;
+  pass.machine.total += stretch.machine.total;
 }
 
 /** In-process: the same number of records in flight as HTTP connections. */
@@ -138,7 +165,10 @@ type Load = {
   non2xx: number;
   errors: number;
   timeouts: number;
+  /** From the moment its requests were built to the last answer. */
   seconds: number;
+  /** autocannon's own duration: with the building of the requests, and up to a sample tick after the last answer. */
+  autocannonSeconds: number;
   p50: number;
   p99: number;
   /** The load generator's own CPU time (user + system, µs) over its run. */
@@ -150,7 +180,8 @@ class LoadGenerator {
   private readonly child: ChildProcessByStdio<Writable, Readable, null>;
   private readonly answers: ((line: string | Error) => void)[] = [];
 
-  constructor(url: string, connections: number, key: string) {
+  /** With `profileDir`, the process writes a V8 CPU profile of all its rounds there as it exits. */
+  constructor(url: string, connections: number, key: string, profileDir?: string) {
     this.child = spawn(
       process.execPath,
       [
@@ -158,6 +189,7 @@ class LoadGenerator {
         // comes: a young generation of 64 MiB instead of 32 spends ≈ 8 µs less of its
         // CPU per request on the cores the gateway uses (docs/benchmarks.md, issue 14).
         "--max-semi-space-size=32",
+        ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]),
         "--import",
         "tsx",
         join(import.meta.dirname, "gateway-load.ts"),
@@ -225,7 +257,10 @@ same engine configuration, open side by side: in process (recordAction with
 key, one action per request, autocannon with <connections> connections in a
 separate process — with --max-semi-space-size=32, so that it takes less of
 the cores the gateway uses —, one agent per connection so that each agent's
-nonces arrive in order).
+nonces arrive in order). The HTTP pass is timed from the moment the load
+generator has built every request (autocannon builds them all before it sends
+any, ≈ 11 µs each here) to the last answer; autocannon's own duration, with
+that building in it, is printed beside it.
 
 Both first ingest --warmup actions untimed (0: none), so that they measure
 code the JIT has compiled, as in a gateway that has been up a while. The
@@ -235,8 +270,10 @@ change in the machine's speed during the run weighs on both. Prints the
 throughput of each pass over all its rounds, the ratio HTTP / in-process (and
 each round's), the CPU per action of each pass (this process by thread —
 main, PGlite worker, recovery, V8's helper threads: the JIT compiler and the
-garbage collector — and the load generator's own) and the database
-transactions each pass began (the group-commit batches).
+garbage collector — and the load generator's own), the whole machine's busy
+CPU per action and busy share (/proc/stat: the database server and the load
+generator included) and the database transactions each pass began (the
+group-commit batches).
 
 Then proof serving: a log of --proof-leaves leaves (default 1,000,000; 0
 skips it) and, over HTTP with the read generator in its own process for
@@ -247,7 +284,8 @@ right after start, then, after every full level-0 tile and one proof in it were 
 steady-state pass (the GOAL lines are on the steady state: full tiles are
 immutable). --only proofs skips the ingest part; --cpu-prof-dir <dir> writes
 V8 CPU profiles of the gateway's thread during each HTTP ingest round and the
-steady proof and tile passes there (a query's time is in the PGlite worker thread, outside them).
+steady proof and tile passes there (a query's time is in the PGlite worker thread, outside them),
+and one of the load generator's process over all its rounds (CPU.*.cpuprofile).
 
 --read-generator: wrk (default; Debian's package, installed with apt-get
 when missing unless CHAOSCORE_BENCH_NO_INSTALL is set; one thread, in C) or
@@ -350,7 +388,7 @@ uses autocannon.`);
       writeFileSync(file, `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
       return file;
     };
-    const generator = new LoadGenerator(url, connections, key);
+    const generator = new LoadGenerator(url, connections, key, values["cpu-prof-dir"]);
     if (warmup > 0) {
       log(`warm-up: ${warmup} actions in process, ${warmup} over HTTP…`);
       await inProcess(a.engine, warm, connections);
@@ -362,8 +400,14 @@ uses autocannon.`);
 
     // The passes alternate, round by round, so that a change in the machine's
     // speed during the run weighs on both.
-    const inPass: Stretch = { seconds: 0, cpuMicros: 0, threads: new Map() };
-    const httpPass: Stretch = { seconds: 0, cpuMicros: 0, threads: new Map() };
+    const pass = (): Stretch => ({
+      seconds: 0,
+      cpuMicros: 0,
+      threads: new Map(),
+      machine: { busy: 0, total: 0 },
+    });
+    const inPass = pass();
+    const httpPass = pass();
     const loads: Load[] = [];
     const roundRatios: number[] = [];
     const tx = { in: 0, inMs: 0, http: 0, httpMs: 0 };
@@ -434,7 +478,7 @@ uses autocannon.`);
       `HTTP ingest        ${httpRate.toFixed(0).padStart(12)} ${String(Math.max(...p50s)).padStart(8)} ${String(Math.max(...p99s)).padStart(8)}`,
     );
     console.log(
-      `HTTP: ${ok} accepted, ${refused} non-2xx, ${failed} errors or timeouts in ${httpPass.seconds.toFixed(2)} s; in process ${inPass.seconds.toFixed(2)} s; log size ${size} (${warmup} warm-up + ${measured})`,
+      `HTTP: ${ok} accepted, ${refused} non-2xx, ${failed} errors or timeouts in ${httpPass.seconds.toFixed(2)} s (autocannon's own duration ${sum((l) => l.autocannonSeconds).toFixed(2)} s: with the building of its requests); in process ${inPass.seconds.toFixed(2)} s; log size ${size} (${warmup} warm-up + ${measured})`,
     );
     console.log(
       `ratio HTTP / in-process: ${ratio.toFixed(3)} (rounds: ${roundRatios.map((x) => x.toFixed(3)).join(", ")})`,
@@ -447,6 +491,13 @@ uses autocannon.`);
     console.log(
       `  by thread, µs per action: in-process ${formatThreadCpu(inPass.threads, measured)}; over HTTP ${formatThreadCpu(httpPass.threads, measured)}`,
     );
+    // The whole machine (the database server and the load generator included), where /proc tells.
+    const busy = (p: Stretch) => `${((100 * p.machine.busy) / p.machine.total).toFixed(0)}%`;
+    if (inPass.machine.total > 0 && httpPass.machine.total > 0) {
+      console.log(
+        `  whole machine, µs per action (busy): in-process ${perAction(inPass.machine.busy)} (${busy(inPass)}); over HTTP ${perAction(httpPass.machine.busy)} (${busy(httpPass)})`,
+      );
+    }
     console.log(
       `  database transactions: in-process ${tx.in} (${(measured / tx.in).toFixed(1)} actions, ${(tx.inMs / tx.in).toFixed(1)} ms each); over HTTP ${tx.http} (${(measured / tx.http).toFixed(1)} actions, ${(tx.httpMs / tx.http).toFixed(1)} ms each)`,
     );
