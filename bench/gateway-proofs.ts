@@ -6,11 +6,13 @@
  * random inclusion proofs/s and random full tiles/s, each cold (right after
  * start) and in the steady state (after every full level-0 tile was read
  * once), with autocannon's steady figures beside wrk's; the `Cache-Control`
- * of a full tile; and the append and inclusion-proof cost at 1,000,000 vs
- * 1,000 leaves.
+ * of a full tile; and the append and inclusion-proof cost at 1,000,000 leaves
+ * against a second log of 1,000–6,000 in the same database, measured in
+ * alternating rounds.
  */
 import { loadavg } from "node:os";
 import { join } from "node:path";
+import { generateNoteKey } from "@chaoscore/core";
 import type { Engine } from "@chaoscore/engine";
 import { buildGateway, gatewayServices, tileIndexPath } from "@chaoscore/gateway";
 import { type Db, TransparencyLog } from "@chaoscore/log";
@@ -29,8 +31,8 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
-/** Appends `count` synthetic leaves numbered from `from`, in one transaction; returns ms. */
-async function append(engine: Engine, db: Db, from: number, count: number): Promise<number> {
+/** Appends `count` synthetic leaves numbered from `from` to `log`, in one transaction; returns ms. */
+async function append(log: TransparencyLog, db: Db, from: number, count: number): Promise<number> {
   const leaves = Array.from({ length: count }, (_, i) => {
     const leaf = new Uint8Array(64);
     new DataView(leaf.buffer).setFloat64(0, from + i);
@@ -40,38 +42,67 @@ async function append(engine: Engine, db: Db, from: number, count: number): Prom
   const start = performance.now();
   let commit: (() => void) | undefined;
   await db.transaction(async (tx) => {
-    commit = (await engine.log.appendInTransaction(tx, leaves)).commit;
+    commit = (await log.appendInTransaction(tx, leaves)).commit;
   });
   commit?.();
   return performance.now() - start;
 }
 
-/** Median ms per leaf of five appends of 1,000 leaves, from the log's current size. */
-async function appendCost(engine: Engine, db: Db): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    times.push((await append(engine, db, await engine.log.size(), 1000)) / 1000);
-  }
-  return median(times);
+/** Ms per leaf of one append of 1,000 leaves to `log`, from its current size. */
+async function appendCost(log: TransparencyLog, db: Db): Promise<number> {
+  return (await append(log, db, await log.size(), 1000)) / 1000;
 }
 
 /**
- * Median ms of an in-process inclusion proof at the current size, from the
- * database: each on a fresh log object (no nodes held in memory), so that
- * the two sizes compare what the store costs, not what the caches hold.
+ * Ms of `count` in-process inclusion proofs of `log` at its current size,
+ * from the database: each on a fresh log object (no nodes held in memory),
+ * so that the two sizes compare what the store costs, not what the caches
+ * hold. `offset` spreads the leaves of successive calls.
  */
-async function proofCost(engine: Engine, db: Db): Promise<number> {
-  const size = await engine.log.size();
-  const { id, origin, verifierKey } = engine.log;
+async function proofCosts(
+  log: TransparencyLog,
+  db: Db,
+  count: number,
+  offset: number,
+): Promise<number[]> {
+  const size = await log.size();
+  const { id, origin, verifierKey } = log;
   const times: number[] = [];
-  for (let i = 0; i < 200; i++) {
-    const index = Math.floor(((i * 7919) % 200) * (size / 200));
-    const log = TransparencyLog.attach(db, { id, origin, verifierKey, signerKey: "" });
+  for (let i = 0; i < count; i++) {
+    const index = Math.floor((((offset + i) * 7919) % 200) * (size / 200));
+    const fresh = TransparencyLog.attach(db, { id, origin, verifierKey, signerKey: "" });
     const start = performance.now();
-    await log.inclusionProof(index, size);
+    await fresh.inclusionProof(index, size);
     times.push(performance.now() - start);
   }
-  return median(times);
+  return times;
+}
+
+/**
+ * The append and proof costs of a small log against the big one, measured in
+ * five alternating rounds (one append of 1,000 leaves and 40 proofs on each
+ * per round), so that the machine's speed, which drifts within minutes on a
+ * VM, weighs on both sizes alike: medians over the rounds.
+ */
+async function costsSmallAgainstBig(
+  small: TransparencyLog,
+  big: TransparencyLog,
+  db: Db,
+): Promise<{ appendSmall: number; appendBig: number; proofSmall: number; proofBig: number }> {
+  const appends: [number[], number[]] = [[], []];
+  const proofs: [number[], number[]] = [[], []];
+  for (let round = 0; round < 5; round++) {
+    for (const [k, log] of [small, big].entries()) {
+      appends[k]?.push(await appendCost(log, db));
+      proofs[k]?.push(...(await proofCosts(log, db, 40, round * 40)));
+    }
+  }
+  return {
+    appendSmall: median(appends[0]),
+    appendBig: median(appends[1]),
+    proofSmall: median(proofs[0]),
+    proofBig: median(proofs[1]),
+  };
 }
 
 /** One pass of random reads: inclusion proofs at `size`, or full level-0 tiles of a log of `size`. */
@@ -120,23 +151,29 @@ export async function runProofServing(
 ): Promise<boolean> {
   const { engine, db, cleanup } = await open();
   try {
-    await append(engine, db, 0, 1000);
-    const append1k = await appendCost(engine, db);
-    const proof1k = await proofCost(engine, db);
+    // The small log (its own key) beside the engine's, which grows to `leaves`.
+    const small = await TransparencyLog.open(db, {
+      id: "bench-small",
+      ...generateNoteKey("chaoscore.bench/log/small"),
+      origin: "chaoscore.bench/log/small",
+    });
+    await append(small, db, 0, 1000);
     const fillStart = performance.now();
+    // (to `leaves` with the five appends of 1,000 of the measurement)
     for (let size = await engine.log.size(); size < leaves - 5000; size = await engine.log.size()) {
-      await append(engine, db, size, Math.min(10_000, leaves - 5000 - size));
+      await append(engine.log, db, size, Math.min(10_000, leaves - 5000 - size));
       if (size % 100_000 < 10_000) log(`  proof serving: ${size.toLocaleString("en-US")} leaves…`);
     }
     const fillSeconds = (performance.now() - fillStart) / 1000;
-    const appendBig = await appendCost(engine, db);
+    const smallFrom = await small.size();
+    const costs = await costsSmallAgainstBig(small, engine.log, db);
+    const { appendSmall: append1k, appendBig, proofSmall: proof1k, proofBig } = costs;
     const size = await engine.log.size();
-    const proofBig = await proofCost(engine, db);
     console.log(
       `log of ${size.toLocaleString("en-US")} leaves filled in ${fillSeconds.toFixed(0)} s (${(size / fillSeconds).toFixed(0)} leaves/s, 10,000 per transaction; load ${loadavg()[0]?.toFixed(1)})`,
     );
     console.log(
-      `append per leaf (median of five batches of 1,000): ${append1k.toFixed(4)} ms at ~1,000 leaves, ${appendBig.toFixed(4)} ms at ${size.toLocaleString("en-US")}; inclusion proof in process, from the database (median of 200, no caches): ${proof1k.toFixed(2)} ms at ~6,000 leaves, ${proofBig.toFixed(2)} ms at ${size.toLocaleString("en-US")}`,
+      `in five alternating rounds, a log of ${smallFrom.toLocaleString("en-US")}–${(smallFrom + 5000).toLocaleString("en-US")} leaves against this one: append per leaf (median of five batches of 1,000) ${append1k.toFixed(4)} ms against ${appendBig.toFixed(4)} ms; inclusion proof in process, from the database (median of 200, no caches) ${proof1k.toFixed(2)} ms against ${proofBig.toFixed(2)} ms`,
     );
 
     const app = await buildGateway({

@@ -279,7 +279,8 @@ Then proof serving: a log of --proof-leaves leaves (default 1,000,000; 0
 skips it) and, over HTTP with the read generator in its own process for
 --read-seconds each, random inclusion proofs/s and random full tiles/s, the
 Cache-Control of a full tile, and the append and inclusion-proof cost at that
-size vs at 1,000 leaves. Tiles (and proofs) are read twice: a cold pass
+size vs a second log of 1,000–6,000 leaves in the same database (five rounds
+alternating between the two, so that the machine's drift weighs on both). Tiles (and proofs) are read twice: a cold pass
 right after start, then, after every full level-0 tile and one proof in it were read once, a
 steady-state pass (the GOAL lines are on the steady state: full tiles are
 immutable). --only proofs skips the ingest part; --cpu-prof-dir <dir> writes
