@@ -280,13 +280,15 @@ skips it) and, over HTTP with the read generator in its own process for
 --read-seconds each, random inclusion proofs/s and random full tiles/s, the
 Cache-Control of a full tile, and the append and inclusion-proof cost at that
 size vs a second log of 1,000–6,000 leaves in the same database (five rounds
-alternating between the two, so that the machine's drift weighs on both). Tiles (and proofs) are read twice: a cold pass
-right after start, then, after every full level-0 tile and one proof in it were read once, a
-steady-state pass (the GOAL lines are on the steady state: full tiles are
-immutable). --only proofs skips the ingest part; --cpu-prof-dir <dir> writes
-V8 CPU profiles of the gateway's thread during each HTTP ingest round and the
-steady proof and tile passes there (a query's time is in the PGlite worker thread, outside them),
-and one of the load generator's process over all its rounds (CPU.*.cpuprofile).
+alternating between the two, so that the machine's drift weighs on both).
+Tiles (and proofs) are read twice: a cold pass right after start, then, after
+every full level-0 tile and one proof in it were read once, a steady-state
+pass (the GOAL lines are on the steady state: full tiles are immutable).
+--only proofs skips the ingest part; --cpu-prof-dir <dir> writes V8 CPU
+profiles of the gateway's thread during each HTTP ingest round and the steady
+proof and tile passes there (a query's time is in the PGlite worker thread,
+outside them), and one of the load generator's process over all its rounds
+(CPU.*.cpuprofile).
 
 --read-generator: wrk (default; Debian's package, installed with apt-get
 when missing unless CHAOSCORE_BENCH_NO_INSTALL is set; one thread, in C) or
