@@ -82,27 +82,25 @@ async function proofCosts(
  * The append and proof costs of a small log against the big one, measured in
  * five alternating rounds (one append of 1,000 leaves and 40 proofs on each
  * per round), so that the machine's speed, which drifts within minutes on a
- * VM, weighs on both sizes alike: medians over the rounds.
+ * VM, weighs on both sizes alike: medians over the rounds, small first.
  */
 async function costsSmallAgainstBig(
   small: TransparencyLog,
   big: TransparencyLog,
   db: Db,
-): Promise<{ appendSmall: number; appendBig: number; proofSmall: number; proofBig: number }> {
-  const appends: [number[], number[]] = [[], []];
-  const proofs: [number[], number[]] = [[], []];
+): Promise<{ append: number; proof: number }[]> {
+  const runs = [small, big].map((log) => ({
+    log,
+    appends: [] as number[],
+    proofs: [] as number[],
+  }));
   for (let round = 0; round < 5; round++) {
-    for (const [k, log] of [small, big].entries()) {
-      appends[k]?.push(await appendCost(log, db));
-      proofs[k]?.push(...(await proofCosts(log, db, 40, round * 40)));
+    for (const run of runs) {
+      run.appends.push(await appendCost(run.log, db));
+      run.proofs.push(...(await proofCosts(run.log, db, 40, round * 40)));
     }
   }
-  return {
-    appendSmall: median(appends[0]),
-    appendBig: median(appends[1]),
-    proofSmall: median(proofs[0]),
-    proofBig: median(proofs[1]),
-  };
+  return runs.map((run) => ({ append: median(run.appends), proof: median(run.proofs) }));
 }
 
 /** One pass of random reads: inclusion proofs at `size`, or full level-0 tiles of a log of `size`. */
@@ -152,10 +150,11 @@ export async function runProofServing(
   const { engine, db, cleanup } = await open();
   try {
     // The small log (its own key) beside the engine's, which grows to `leaves`.
+    const origin = "chaoscore.bench/log/small";
     const small = await TransparencyLog.open(db, {
       id: "bench-small",
-      ...generateNoteKey("chaoscore.bench/log/small"),
-      origin: "chaoscore.bench/log/small",
+      origin,
+      ...generateNoteKey(origin),
     });
     await append(small, db, 0, 1000);
     const fillStart = performance.now();
@@ -166,8 +165,9 @@ export async function runProofServing(
     }
     const fillSeconds = (performance.now() - fillStart) / 1000;
     const smallFrom = await small.size();
-    const costs = await costsSmallAgainstBig(small, engine.log, db);
-    const { appendSmall: append1k, appendBig, proofSmall: proof1k, proofBig } = costs;
+    const [atSmall, atBig] = await costsSmallAgainstBig(small, engine.log, db);
+    const { append: append1k, proof: proof1k } = atSmall as { append: number; proof: number };
+    const { append: appendBig, proof: proofBig } = atBig as { append: number; proof: number };
     const size = await engine.log.size();
     console.log(
       `log of ${size.toLocaleString("en-US")} leaves filled in ${fillSeconds.toFixed(0)} s (${(size / fillSeconds).toFixed(0)} leaves/s, 10,000 per transaction; load ${loadavg()[0]?.toFixed(1)})`,

@@ -6,7 +6,7 @@
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
@@ -30,14 +30,9 @@ import { profileTo } from "./cpu-profile.js";
 import { runProofServing } from "./gateway-proofs.js";
 import { baselineRecoverRate, baselineVerifyRate } from "./ingest.js";
 import { describeMachine, goal } from "./machine.js";
+import { machineCpuMicros } from "./machine-cpu.js";
 import { intOption, UsageError } from "./options.js";
-import {
-  addThreadCpu,
-  formatThreadCpu,
-  machineCpuMicros,
-  threadCpuMicros,
-  threadCpuSince,
-} from "./thread-cpu.js";
+import { addThreadCpu, formatThreadCpu, threadCpuMicros, threadCpuSince } from "./thread-cpu.js";
 import { findWrk } from "./wrk.js";
 
 const CHAIN_ID = 31337n;
@@ -136,7 +131,7 @@ async function timed<T>(work: () => Promise<T>): Promise<Stretch & { value: T }>
     machine:
       machine === null || after === null
         ? { busy: 0, total: 0 }
-        : { busy: after.busy - machine.busy, total: after.total - machine.total },
+        : { busy: after - machine, total: seconds * availableParallelism() * 1_000_000 },
   };
 }
 

@@ -26,26 +26,6 @@ export function threadCpuMicrosOf(tid: number): number | null {
   }
 }
 
-/**
- * The whole machine's CPU so far, from /proc/stat: µs busy (every state but
- * idle and iowait) and µs in all, summed over its cores; null where /proc is
- * missing. What a bench's other processes (a database server, a load
- * generator) used shows up here and nowhere else.
- */
-export function machineCpuMicros(): { busy: number; total: number } | null {
-  try {
-    const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0] ?? "";
-    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
-    if (ticks.length < 5 || ticks.some((t) => !Number.isFinite(t))) return null;
-    const total = ticks.reduce((a, b) => a + b, 0);
-    const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
-    const micro = 1_000_000 / TICKS_PER_SECOND;
-    return { busy: (total - idle) * micro, total: total * micro };
-  } catch {
-    return null;
-  }
-}
-
 /** µs of CPU (user + system) each thread id has used so far. */
 export function threadCpuMicros(): Map<number, number> {
   const out = new Map<number, number>();
