@@ -435,7 +435,7 @@ uses autocannon.`);
       loads.push(load);
       roundRatios.push(load.ok / load.seconds / (perRound / inRound.seconds));
       addStretch(inPass, inRound);
-      // Over HTTP, the load generator's own clock: from its first connection to the last answer.
+      // Over HTTP, the load generator's own clock: from its built requests to the last answer.
       addStretch(httpPass, { ...httpRound, seconds: load.seconds });
     }
     await generator.close();
