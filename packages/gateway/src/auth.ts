@@ -74,6 +74,13 @@ const CACHE_MS = 5_000;
 /** SHA-256 of a key's secret (one-shot `hash`: no Hash object per request). */
 const hashSecret = (secret: string) => hash("sha256", secret, "buffer");
 
+/** What a gateway keeps of a stored key: the hash of its secret, its scopes, whether it is revoked. */
+interface StoredKey {
+  hash: Buffer;
+  scopes: Scope[];
+  revoked: boolean;
+}
+
 /**
  * Operator API keys: `cck_<id>_<secret>`, stored as SHA-256 of the secret,
  * shown once. Lookups are cached for 5 s (a revocation through this store
@@ -81,10 +88,12 @@ const hashSecret = (secret: string) => hash("sha256", secret, "buffer");
  */
 export class ApiKeyStore {
   readonly #db: Db;
-  readonly #cache = new Map<
-    string,
-    { hash: Buffer; scopes: Scope[]; revoked: boolean; at: number }
-  >();
+  /**
+   * Lookups by key id, each kept for {@link CACHE_MS} from when it was asked;
+   * a lookup under way is shared by every request that needs it, so a key's
+   * expiry under load costs one query, not one per connection.
+   */
+  readonly #cache = new Map<string, { at: number; key: Promise<StoredKey | undefined> }>();
 
   constructor(db: Db) {
     this.#db = db;
@@ -180,26 +189,37 @@ export class ApiKeyStore {
     const m = KEY_RE.exec(token);
     if (m === null) fail("GATEWAY_API_KEY_INVALID", "an API key looks like cck_<id>_<secret>");
     const [, id, secret] = m as unknown as [string, string, string];
-    let cached = this.#cache.get(id);
-    if (cached === undefined || Date.now() - cached.at > CACHE_MS) {
-      const [row] = await this.#db.query<{
-        secret_hash: Uint8Array;
-        scopes: string[];
-        revoked_at: unknown;
-      }>("SELECT secret_hash, scopes, revoked_at FROM api_keys WHERE id = $1", [id]);
-      if (row === undefined) fail("GATEWAY_API_KEY_INVALID", "unknown API key");
-      cached = {
-        hash: Buffer.from(row.secret_hash),
-        scopes: row.scopes as Scope[],
-        revoked: row.revoked_at !== null,
-        at: Date.now(),
+    let lookup = this.#cache.get(id);
+    if (lookup === undefined || Date.now() - lookup.at > CACHE_MS) {
+      const mine = { at: Date.now(), key: this.#lookup(id) };
+      this.#cache.set(id, mine);
+      // An unknown id or a failed query is not kept: the next request asks again.
+      const forget = () => {
+        if (this.#cache.get(id) === mine) this.#cache.delete(id);
       };
-      this.#cache.set(id, cached);
+      mine.key.then((key) => key === undefined && forget(), forget);
+      lookup = mine;
     }
+    const cached = await lookup.key;
+    if (cached === undefined) fail("GATEWAY_API_KEY_INVALID", "unknown API key");
     if (cached.revoked || !timingSafeEqual(cached.hash, hashSecret(secret))) {
       fail("GATEWAY_API_KEY_INVALID", "unknown or revoked API key");
     }
     return { id, scopes: cached.scopes };
+  }
+
+  async #lookup(id: string): Promise<StoredKey | undefined> {
+    const [row] = await this.#db.query<{
+      secret_hash: Uint8Array;
+      scopes: string[];
+      revoked_at: unknown;
+    }>("SELECT secret_hash, scopes, revoked_at FROM api_keys WHERE id = $1", [id]);
+    if (row === undefined) return undefined;
+    return {
+      hash: Buffer.from(row.secret_hash),
+      scopes: row.scopes as Scope[],
+      revoked: row.revoked_at !== null,
+    };
   }
 }
 
