@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { parseArgs } from "node:util";
@@ -104,23 +105,31 @@ async function openEngine(
 
 /**
  * A timed stretch of one pass: its seconds, this process's CPU (µs) and each
- * thread's, and the whole machine's busy and total CPU (µs, every core).
+ * thread's, the whole machine's busy and total CPU (µs, every core), and how
+ * late the main thread's event loop ran a 5 ms timer (samples, their sum and
+ * the largest, ns): how long an answer of the database waits for the thread.
  */
 type Stretch = {
   seconds: number;
   cpuMicros: number;
   threads: Map<number, number>;
   machine: { busy: number; total: number };
+  loop: { samples: number; sumNs: number; maxNs: number };
 };
+
+const LOOP_RESOLUTION_MS = 5;
 
 /** Times `work`: what it returned, its wall seconds, this process's CPU and each of its threads'. */
 async function timed<T>(work: () => Promise<T>): Promise<Stretch & { value: T }> {
   const cpu = process.cpuUsage();
   const threads = threadCpuMicros();
   const machine = machineCpuMicros();
+  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  loop.enable();
   const start = performance.now();
   const value = await work();
   const seconds = (performance.now() - start) / 1000;
+  loop.disable();
   const used = process.cpuUsage(cpu);
   const after = machineCpuMicros();
   return {
@@ -128,6 +137,7 @@ async function timed<T>(work: () => Promise<T>): Promise<Stretch & { value: T }>
     seconds,
     cpuMicros: used.user + used.system,
     threads: threadCpuSince(threads),
+    loop: { samples: loop.count, sumNs: loop.count * loop.mean, maxNs: loop.max },
     machine:
       machine === null || after === null
         ? { busy: 0, total: 0 }
@@ -142,6 +152,9 @@ function addStretch(pass: Stretch, stretch: Stretch): void {
   addThreadCpu(pass.threads, stretch.threads);
   pass.machine.busy += stretch.machine.busy;
   pass.machine.total += stretch.machine.total;
+  pass.loop.samples += stretch.loop.samples;
+  pass.loop.sumNs += stretch.loop.sumNs;
+  pass.loop.maxNs = Math.max(pass.loop.maxNs, stretch.loop.maxNs);
 }
 
 /** In-process: the same number of records in flight as HTTP connections. */
@@ -403,6 +416,7 @@ uses autocannon.`);
       cpuMicros: 0,
       threads: new Map(),
       machine: { busy: 0, total: 0 },
+      loop: { samples: 0, sumNs: 0, maxNs: 0 },
     });
     const inPass = pass();
     const httpPass = pass();
@@ -496,6 +510,14 @@ uses autocannon.`);
         `  whole machine, µs per action (busy): in-process ${perAction(inPass.machine.busy)} (${busy(inPass)}); over HTTP ${perAction(httpPass.machine.busy)} (${busy(httpPass)})`,
       );
     }
+    // The histogram holds the whole interval between the timer's runs: the lateness is what exceeds it.
+    const late = (p: Stretch) => {
+      const ms = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS).toFixed(2);
+      return `${ms(p.loop.sumNs / Math.max(1, p.loop.samples))} / ${ms(p.loop.maxNs)}`;
+    };
+    console.log(
+      `  main thread's event loop, ms late (mean / max, a ${LOOP_RESOLUTION_MS} ms timer): in-process ${late(inPass)}; over HTTP ${late(httpPass)}`,
+    );
     console.log(
       `  database transactions: in-process ${tx.in} (${(measured / tx.in).toFixed(1)} actions, ${(tx.inMs / tx.in).toFixed(1)} ms each); over HTTP ${tx.http} (${(measured / tx.http).toFixed(1)} actions, ${(tx.httpMs / tx.http).toFixed(1)} ms each)`,
     );
