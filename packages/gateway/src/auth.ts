@@ -81,6 +81,13 @@ interface StoredKey {
   revoked: boolean;
 }
 
+/** A look-up of a key by its id: when it was asked, its answer, and the key once found. */
+interface KeyLookup {
+  at: number;
+  key: Promise<StoredKey | undefined>;
+  found?: StoredKey;
+}
+
 /**
  * Operator API keys: `cck_<id>_<secret>`, stored as SHA-256 of the secret,
  * shown once. Lookups are cached for 5 s (a revocation through this store
@@ -93,7 +100,7 @@ export class ApiKeyStore {
    * a lookup under way is shared by every request that needs it, so a key's
    * expiry under load costs one query, not one per connection.
    */
-  readonly #cache = new Map<string, { at: number; key: Promise<StoredKey | undefined> }>();
+  readonly #cache = new Map<string, KeyLookup>();
 
   constructor(db: Db) {
     this.#db = db;
@@ -191,16 +198,20 @@ export class ApiKeyStore {
     const [, id, secret] = m as unknown as [string, string, string];
     let lookup = this.#cache.get(id);
     if (lookup === undefined || Date.now() - lookup.at > CACHE_MS) {
-      const mine = { at: Date.now(), key: this.#lookup(id) };
+      const mine: KeyLookup = { at: Date.now(), key: this.#lookup(id) };
       this.#cache.set(id, mine);
       // An unknown id or a failed query is not kept: the next request asks again.
       const forget = () => {
         if (this.#cache.get(id) === mine) this.#cache.delete(id);
       };
-      mine.key.then((key) => key === undefined && forget(), forget);
+      mine.key.then((key) => {
+        if (key === undefined) forget();
+        else mine.found = key;
+      }, forget);
       lookup = mine;
     }
-    const cached = await lookup.key;
+    // A found key is read without waiting: no promise per request once it is cached.
+    const cached = lookup.found ?? (await lookup.key);
     if (cached === undefined) fail("GATEWAY_API_KEY_INVALID", "unknown API key");
     if (cached.revoked || !timingSafeEqual(cached.hash, hashSecret(secret))) {
       fail("GATEWAY_API_KEY_INVALID", "unknown or revoked API key");
