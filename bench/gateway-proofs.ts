@@ -78,29 +78,37 @@ async function proofCosts(
   return times;
 }
 
+/** A log's median append cost per leaf and inclusion-proof cost (ms). */
+type Costs = { append: number; proof: number };
+
 /**
  * The append and proof costs of a small log against the big one, measured in
  * five alternating rounds (one append of 1,000 leaves and 40 proofs on each
  * per round), so that the machine's speed, which drifts within minutes on a
- * VM, weighs on both sizes alike: medians over the rounds, small first.
+ * VM, weighs on both sizes alike: medians over the rounds.
  */
 async function costsSmallAgainstBig(
   small: TransparencyLog,
   big: TransparencyLog,
   db: Db,
-): Promise<{ append: number; proof: number }[]> {
-  const runs = [small, big].map((log) => ({
+): Promise<{ small: Costs; big: Costs }> {
+  const samples = (log: TransparencyLog) => ({
     log,
     appends: [] as number[],
     proofs: [] as number[],
-  }));
+  });
+  const [atSmall, atBig] = [samples(small), samples(big)];
   for (let round = 0; round < 5; round++) {
-    for (const run of runs) {
+    for (const run of [atSmall, atBig]) {
       run.appends.push(await appendCost(run.log, db));
       run.proofs.push(...(await proofCosts(run.log, db, 40, round * 40)));
     }
   }
-  return runs.map((run) => ({ append: median(run.appends), proof: median(run.proofs) }));
+  const costs = (run: typeof atSmall): Costs => ({
+    append: median(run.appends),
+    proof: median(run.proofs),
+  });
+  return { small: costs(atSmall), big: costs(atBig) };
 }
 
 /** One pass of random reads: inclusion proofs at `size`, or full level-0 tiles of a log of `size`. */
@@ -165,9 +173,9 @@ export async function runProofServing(
     }
     const fillSeconds = (performance.now() - fillStart) / 1000;
     const smallFrom = await small.size();
-    const [atSmall, atBig] = await costsSmallAgainstBig(small, engine.log, db);
-    const { append: append1k, proof: proof1k } = atSmall as { append: number; proof: number };
-    const { append: appendBig, proof: proofBig } = atBig as { append: number; proof: number };
+    const costs = await costsSmallAgainstBig(small, engine.log, db);
+    const { append: append1k, proof: proof1k } = costs.small;
+    const { append: appendBig, proof: proofBig } = costs.big;
     const size = await engine.log.size();
     console.log(
       `log of ${size.toLocaleString("en-US")} leaves filled in ${fillSeconds.toFixed(0)} s (${(size / fillSeconds).toFixed(0)} leaves/s, 10,000 per transaction; load ${loadavg()[0]?.toFixed(1)})`,
