@@ -26,8 +26,8 @@ export type DatabaseOptions = {
    * Runs PGlite in a worker thread ({@link PgliteWorkerDb}) instead of on the
    * calling thread: the event loop stays free for requests while a batch
    * commits (a gateway's p99 under ingest 76 against 103 ms), at some cost to
-   * bulk ingest now that the rest of it is lean (0.82–0.96 × the calling
-   * thread's rate; docs/benchmarks.md, "Ingest, tenth pass"). `undefined`
+   * bulk ingest on some runs (0.88–1.03 × the calling thread's rate;
+   * docs/benchmarks.md, "Ingest, eleventh pass"). `undefined`
    * (the default) takes `CHAOSCORE_PGLITE_WORKER` ("1" on, "0" off), else a
    * worker for an on-disk directory and the calling thread for `":memory:"`.
    * A database in a worker keeps the process alive until closed. Ignored for a Postgres server.

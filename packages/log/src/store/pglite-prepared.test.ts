@@ -42,7 +42,7 @@ describe("bindExecuteSync", () => {
   });
 
   it("random mixes of values, in one reused buffer, give PGlite's bytes every time", () => {
-    let buffer = new Uint8Array(64);
+    let buffer: Uint8Array = new Uint8Array(64);
     for (let run = 0; run < 300; run++) {
       const values = Array.from({ length: run % 12 }, (_, i) => {
         const pick = (run * 7 + i * 3) % 3;
