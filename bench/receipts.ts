@@ -42,8 +42,15 @@ export type ReceiptBenchResult = {
   recovery: string;
   /** The installed Ed25519 implementation (the one `verifyReceipt` uses). */
   ed25519: string;
-  /** verifyPerSecond / limitPerSecond, and the same ratio in each round (min, median, max). */
+  /**
+   * The goal's ratio: the median over the rounds of each round's verify rate
+   * over its limit (each round times the three tasks within ≈ 150 ms of each
+   * other, so a burst of load that falls in one task's turn moves one round,
+   * not the result).
+   */
   ratio: number;
+  /** verifyPerSecond / limitPerSecond: the rates pooled over every round (printed beside it). */
+  pooledRatio: number;
   roundRatios: { min: number; median: number; max: number; rounds: number };
   /** The machine's 1-minute load average before and after the measurement. */
   load: { before: number; after: number };
@@ -167,6 +174,13 @@ export async function runReceiptBench(
   const inOrder = perRound.map(([v = 0, r = 1, e = 1]) => v / limitOf(r, e));
   log(`  ratio per round, in order: ${inOrder.map((x) => x.toFixed(3)).join(" ")}`);
   const roundRatios = [...inOrder].sort((a, b) => a - b);
+  const mid = roundRatios.length / 2;
+  const median =
+    roundRatios.length === 0
+      ? 0
+      : roundRatios.length % 2 === 1
+        ? (roundRatios[Math.floor(mid)] ?? 0)
+        : ((roundRatios[mid - 1] ?? 0) + (roundRatios[mid] ?? 0)) / 2;
   return {
     receipts: receipts.length,
     verifyPerSecond,
@@ -175,10 +189,11 @@ export async function runReceiptBench(
     limitPerSecond,
     recovery: engineSecp256k1().recovery.name,
     ed25519: installed.name,
-    ratio: verifyPerSecond / limitPerSecond,
+    ratio: median,
+    pooledRatio: verifyPerSecond / limitPerSecond,
     roundRatios: {
       min: roundRatios[0] ?? 0,
-      median: roundRatios[Math.floor(roundRatios.length / 2)] ?? 0,
+      median,
       max: roundRatios[roundRatios.length - 1] ?? 0,
       rounds: roundRatios.length,
     },
@@ -198,7 +213,7 @@ export function reportReceiptBench(r: ReceiptBenchResult): boolean {
     `  signature checks: recovery ${r.recoverPerSecond.toFixed(0)} /s (${r.recovery}), Ed25519 verify ${r.ed25519PerSecond.toFixed(0)} /s (${r.ed25519}); limit (2 recoveries + 1 Ed25519) ${r.limitPerSecond.toFixed(0)} /s`,
   );
   console.log(
-    `  ratio ${r.ratio.toFixed(3)} (per round: min ${r.roundRatios.min.toFixed(3)}, median ${r.roundRatios.median.toFixed(3)}, max ${r.roundRatios.max.toFixed(3)} over ${r.roundRatios.rounds} interleaved rounds) (load ${r.load.before.toFixed(1)} → ${r.load.after.toFixed(1)})`,
+    `  ratio ${r.ratio.toFixed(3)}: the median of ${r.roundRatios.rounds} interleaved rounds (min ${r.roundRatios.min.toFixed(3)}, max ${r.roundRatios.max.toFixed(3)}); the rates pooled over every round give ${r.pooledRatio.toFixed(3)} (load ${r.load.before.toFixed(1)} → ${r.load.after.toFixed(1)})`,
   );
   return goal("verify_receipt_vs_signature_limit", r.ratio, 0.7, true);
 }
@@ -226,8 +241,10 @@ a fresh PGlite data directory, then measures on one thread, in --rounds
 interleaved rounds of --round-ms each (short rounds: a burst of load on the
 shared machine falls on all three tasks alike): verifyReceipt per second, and the rates of
 its signature checks with the same implementations (secp256k1 recovery,
-Ed25519 verification); prints the limit 1 / (2 recoveries + 1 Ed25519), the
-ratio, each round's ratio, and the load average.`);
+Ed25519 verification); prints the limit 1 / (2 recoveries + 1 Ed25519), each
+round's ratio of verifyReceipt to that limit, their median (the goal's figure:
+a burst of load in one task's turn moves one round, not the median), the ratio
+of the rates pooled over every round, and the load average.`);
     return true;
   }
   const count = intOption("receipts", values.receipts);
