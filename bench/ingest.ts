@@ -346,7 +346,9 @@ machine's one-thread secp256k1 verify rate (node:crypto/OpenSSL) and
 one-thread libsecp256k1 recovery rate (npm secp256k1), both measured in the
 same run on the same number of signatures, and each back-end's durability
 settings, and the CPU per action of each thread of the process (main,
-signature workers, PGlite's thread, V8's helpers). Also prints the
+signature workers, PGlite's thread, V8's helpers). The GOAL lines (≥ 3.5 ×
+verify, ≥ 0.6 × recovery) are for the largest size: a smaller run is mostly
+its start-up, its ratios are printed for reading. Also prints the
 inclusion-proof size and verify time at the
 largest size, and the append time per action at 1,000 vs the largest size.
 --profile FILE writes a CPU profile of the main thread during the largest
@@ -459,7 +461,10 @@ to stop it: bench/start-postgres-durable stop.`);
     console.log(
       `${kind.padEnd(8)} append per action: ${small.appendMsPerAction.toFixed(4)} ms at 1,000 leaves, ${big.appendMsPerAction.toFixed(4)} ms at ${max} leaves`,
     );
-    for (const r of results) {
+    // The goals are at the run's largest size (100,000 actions by default, the
+    // issue's); a smaller run is dominated by its start (the JIT, the
+    // pipeline filling up) and its ratios above are for reading, not goals.
+    for (const r of results.filter((x) => x.n === max)) {
       ok =
         goal(
           `ingest_${kind}_${r.n}_vs_verify_ratio`,
