@@ -191,7 +191,6 @@ export async function governanceStudio(
 }
 
 /** The DAO row (created from the studio's config on first use). */
-/** The DAO row (created from the studio's config on first use). */
 export async function daoOf(
   ctx: Pick<GovernanceContext, "db" | "now">,
   studio: Studio,
