@@ -30,19 +30,12 @@ import { MockLanguageModelV3 } from "ai/test";
 import { makeAgents, registerAgents } from "./agents.js";
 import { describeMachine, goal } from "./machine.js";
 import { intOption } from "./options.js";
+import { median } from "./stats.js";
 
 const CHAIN_ID = 31337n;
 const TOOL_SERVER = fileURLToPath(
   new URL("../packages/mcp/src/test-support/tool-server.mjs", import.meta.url),
 );
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 async function timeEach(n: number, step: () => Promise<unknown>): Promise<number[]> {
   const out: number[] = [];

@@ -28,15 +28,10 @@ import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { describeMachine, goal } from "./machine.js";
 import { intOption } from "./options.js";
+import { median } from "./stats.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const TARBALLS = join(ROOT, ".pack", "tarballs");
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 /** Wall time of one whole process, in ms; throws when it exits with another status. */
 function timeProcess(cmd: string, args: string[], cwd: string, expectStatus = 0): number {

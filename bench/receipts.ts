@@ -31,6 +31,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { makeAgents, registerAgents } from "./agents.js";
 import { describeMachine, goal } from "./machine.js";
 import { intOption } from "./options.js";
+import { median } from "./stats.js";
 
 export type ReceiptBenchResult = {
   receipts: number;
@@ -174,13 +175,7 @@ export async function runReceiptBench(
   const inOrder = perRound.map(([v = 0, r = 1, e = 1]) => v / limitOf(r, e));
   log(`  ratio per round, in order: ${inOrder.map((x) => x.toFixed(3)).join(" ")}`);
   const roundRatios = [...inOrder].sort((a, b) => a - b);
-  const mid = roundRatios.length / 2;
-  const median =
-    roundRatios.length === 0
-      ? 0
-      : roundRatios.length % 2 === 1
-        ? (roundRatios[Math.floor(mid)] ?? 0)
-        : ((roundRatios[mid - 1] ?? 0) + (roundRatios[mid] ?? 0)) / 2;
+  const medianRatio = median(inOrder);
   return {
     receipts: receipts.length,
     verifyPerSecond,
@@ -189,11 +184,11 @@ export async function runReceiptBench(
     limitPerSecond,
     recovery: engineSecp256k1().recovery.name,
     ed25519: installed.name,
-    ratio: median,
+    ratio: medianRatio,
     pooledRatio: verifyPerSecond / limitPerSecond,
     roundRatios: {
       min: roundRatios[0] ?? 0,
-      median,
+      median: medianRatio,
       max: roundRatios[roundRatios.length - 1] ?? 0,
       rounds: roundRatios.length,
     },
