@@ -150,6 +150,44 @@ describe("hashStruct", () => {
     );
   });
 
+  it("does not depend on what was hashed before it, failed messages included", () => {
+    // every byte of a struct's encoding set before another struct is hashed: its
+    // addresses' and numbers' leading zeros must not keep the previous one's bytes
+    const full = {
+      ...action,
+      studio: "s",
+      payloadHash: `0x${"ff".repeat(32)}`,
+      parents: [`0x${"ee".repeat(32)}`],
+      attestationHash: `0x${"dd".repeat(32)}`,
+      timestamp: String(2n ** 64n - 1n),
+      nonce: String(2n ** 64n - 1n),
+      expiry: String(2n ** 64n - 1n),
+    } as ActionMessage;
+    const revoke = { agent, nonce: "1", expiry: "2" };
+    const expected = {
+      action: TypedDataEncoder.hash(ethersDomain(1n), { Action: [...EIP712_TYPES.Action] }, action),
+      revoke: TypedDataEncoder.hash(
+        ethersDomain(1n),
+        { RevokeAgent: [...EIP712_TYPES.RevokeAgent] },
+        revoke,
+      ),
+    };
+    const first = typedDataDigest("Action", action, dom(1n));
+    const kept = bytesToHex(first);
+    for (const before of [full, { ...full, expiry: "-1" }, { ...full, nonce: "x" }]) {
+      try {
+        typedDataDigest("Action", before, dom(1n)); // the malformed ones fail part-way through
+      } catch (e) {
+        expect(isChaosCoreError(e, "INVALID_INPUT")).toBe(true);
+      }
+      expect(bytesToHex(typedDataDigest("Action", action, dom(1n)))).toBe(expected.action);
+      typedDataDigest("Action", before === full ? full : action, dom(1n));
+      expect(bytesToHex(typedDataDigest("RevokeAgent", revoke, dom(1n)))).toBe(expected.revoke);
+    }
+    // a digest returned earlier is its own array, not a view of a buffer reused since
+    expect(bytesToHex(first)).toBe(kept);
+  });
+
   it("encodes uint64 values of every width as ethers does (both sides of 2^32, 2^53, 15 digits)", () => {
     const edges = [0n, 1n, 2n ** 32n - 1n, 2n ** 32n, 10n ** 15n - 1n, 10n ** 15n, 2n ** 53n - 1n];
     const values = [...edges, 2n ** 53n, 2n ** 53n + 1n, 10n ** 19n, 2n ** 64n - 1n].map(String);

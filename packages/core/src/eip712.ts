@@ -328,6 +328,20 @@ function stringHash(value: string): Uint8Array {
   return hash;
 }
 
+// The preimages of hashStruct and of the digest are written into these, not
+// into new arrays: a typed array of more than 64 bytes is allocated outside
+// V8's heap and counted against its limits (it brings full collections on),
+// which cost more than hashing it — an action's and an outcome's digests took
+// 18–21 µs with new arrays, 11–14 µs with these. Each is filled (zeroed
+// first) and hashed within one synchronous call; nothing in between writes to
+// it (an array field hashes its items in an array of its own).
+const STRUCT_SCRATCH = new Uint8Array(
+  32 * (1 + Math.max(...Object.values(EIP712_TYPES).map((fields) => fields.length))),
+);
+const DIGEST_SCRATCH = new Uint8Array(66);
+DIGEST_SCRATCH[0] = 0x19;
+DIGEST_SCRATCH[1] = 0x01;
+
 /**
  * EIP-712 `hashStruct` of a message. Checks that the message has exactly the
  * struct's fields, each in its JSON form.
@@ -346,7 +360,7 @@ export function hashStruct<K extends MessageKind>(kind: K, message: TypedMessage
       details: { kind, expected, got: keys.slice(0, 32) },
     });
   }
-  const out = new Uint8Array(32 * (fields.length + 1));
+  const out = STRUCT_SCRATCH.subarray(0, 32 * (fields.length + 1)).fill(0);
   out.set(TYPE_HASHES[kind], 0);
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i] as Field;
@@ -416,11 +430,10 @@ export function typedDataDigestUnder<K extends MessageKind>(
   message: TypedMessage<K>,
   separator: Uint8Array,
 ): Uint8Array {
-  const out = new Uint8Array(66);
-  out[0] = 0x19;
-  out[1] = 0x01;
+  const structHash = hashStruct(kind, message);
+  const out = DIGEST_SCRATCH;
   out.set(separator, 2);
-  out.set(hashStruct(kind, message), 34);
+  out.set(structHash, 34);
   return keccak256(out);
 }
 

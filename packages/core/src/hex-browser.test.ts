@@ -42,6 +42,43 @@ describe("hex.ts without Node's Buffer (browsers)", () => {
     );
   });
 
+  it("accepts exactly the texts of the padded base64 grammar, anywhere a character goes wrong", async () => {
+    const web = await browserHex();
+    // the grammar of RFC 4648 §4 with padding, as a regular expression (the decoder checks it in its one pass)
+    const GRAMMAR = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+    const chars = [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"];
+    // mostly base64 digits and padding, with now and then a character that is neither
+    const text = fc
+      .array(
+        fc.oneof(
+          { weight: 12, arbitrary: fc.constantFrom(...chars) },
+          { weight: 3, arbitrary: fc.constant("=") },
+          {
+            weight: 1,
+            arbitrary: fc.constantFrom("-", "_", " ", "\n", "\u0000", "é", "€", "\u{1f600}"),
+          },
+        ),
+        { maxLength: 16 },
+      )
+      .map((cs) => cs.join(""));
+    fc.assert(
+      fc.property(text, (b64) => {
+        const canonical =
+          GRAMMAR.test(b64) && Buffer.from(Buffer.from(b64, "base64")).toString("base64") === b64;
+        for (const impl of [node, web]) {
+          if (canonical)
+            expect(impl.base64ToBytes(b64)).toEqual(new Uint8Array(Buffer.from(b64, "base64")));
+          else expect(() => impl.base64ToBytes(b64)).toThrow(/canonical/);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    for (const bad of [undefined, null, 44, ["QQ=="]]) {
+      expect(() => node.base64ToBytes(bad)).toThrow(/canonical/);
+    }
+    expect(node.base64ToBytes("")).toEqual(new Uint8Array(0));
+  });
+
   it("accepts base64 exactly when it is the one encoding of its bytes (stray bits refused)", async () => {
     const web = await browserHex();
     const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -107,7 +107,9 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Each ASCII code's value in the base64 alphabet; -1 for any other character. */
+const B64_VALUES = new Int8Array(128).fill(-1);
+for (let i = 0; i < B64.length; i++) B64_VALUES[B64.charCodeAt(i)] = i;
 
 /**
  * Decodes canonical standard base64 (RFC 4648 §4, padded). Non-canonical
@@ -116,41 +118,55 @@ const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=
  * @throws ChaosCoreError INVALID_INPUT when `value` is not canonical base64.
  */
 export function base64ToBytes(value: unknown): Uint8Array {
-  if (typeof value === "string" && BASE64_RE.test(value) && noStrayBits(value)) {
-    return decodeBase64(value);
+  const bytes = typeof value === "string" ? decodeCanonicalBase64(value) : null;
+  if (bytes === null) throw new ChaosCoreError("INVALID_INPUT", "expected canonical padded base64");
+  return bytes;
+}
+
+// One pass that checks and decodes, in Node as in browsers: a receipt decodes
+// a dozen 44-character hashes, for which a regular expression, then Buffer,
+// then a copy cost three times as much.
+function decodeCanonicalBase64(text: string): Uint8Array | null {
+  const length = text.length;
+  if (length % 4 !== 0) return null;
+  if (length === 0) return new Uint8Array(0);
+  const pad = text.charCodeAt(length - 1) !== 61 ? 0 : text.charCodeAt(length - 2) === 61 ? 2 : 1;
+  const out = new Uint8Array((length / 4) * 3 - pad);
+  const whole = length - 4; // the last quantum is the one that may be padded
+  let o = 0;
+  for (let i = 0; i < whole; i += 4) {
+    const n = quantum(text, i, 4);
+    if (n < 0) return null;
+    out[o] = n >>> 16;
+    out[o + 1] = (n >>> 8) & 0xff;
+    out[o + 2] = n & 0xff;
+    o += 3;
   }
-  throw new ChaosCoreError("INVALID_INPUT", "expected canonical padded base64");
+  const n = quantum(text, whole, 4 - pad);
+  // stray bits: the data bits of the last quantum end before its last character's bits do
+  if (n < 0 || (pad === 2 && (n & 0xffff) !== 0) || (pad === 1 && (n & 0xff) !== 0)) return null;
+  out[o] = n >>> 16;
+  if (pad < 2) out[o + 1] = (n >>> 8) & 0xff;
+  if (pad < 1) out[o + 2] = n & 0xff;
+  return out;
 }
 
 /**
- * True when the last character before the padding carries no bits beyond the
- * data (4 unused bits before "==", 2 before "="): then the text is the one
- * encoding of its bytes (for text matched by BASE64_RE).
+ * The 24 bits of the quantum at `start` whose first `count` characters are
+ * base64 digits (the rest, padding, count as zero); -1 when one is not.
  */
-function noStrayBits(text: string): boolean {
-  if (!text.endsWith("=")) return true;
-  const double = text.endsWith("==");
-  const last = B64.indexOf(text.charAt(text.length - (double ? 3 : 2)));
-  return (last & (double ? 0x0f : 0x03)) === 0;
-}
-
-/** Decodes base64 already matched by BASE64_RE. */
-function decodeBase64(text: string): Uint8Array {
-  if (NodeBuf !== undefined) return new Uint8Array(NodeBuf.from(text, "base64"));
-  const clean = text.replace(/=+$/, "");
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let bits = 0;
-  let value = 0;
-  let o = 0;
-  for (const c of clean) {
-    value = (value << 6) | B64.indexOf(c);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (value >> bits) & 0xff;
+function quantum(text: string, start: number, count: number): number {
+  let n = 0;
+  for (let i = 0; i < 4; i++) {
+    let digit = 0;
+    if (i < count) {
+      const code = text.charCodeAt(start + i);
+      digit = code < 128 ? (B64_VALUES[code] as number) : -1;
+      if (digit < 0) return -1;
     }
+    n = (n << 6) | digit;
   }
-  return out;
+  return n;
 }
 
 /** Encodes bytes as standard padded base64. */
