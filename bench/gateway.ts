@@ -293,7 +293,7 @@ Tiles (and proofs) are read twice: a cold pass right after start, then, after
 every full level-0 tile and one proof in it were read once, a steady-state
 pass (the GOAL lines are on the steady state: full tiles are immutable).
 --only proofs skips the ingest part; --cpu-prof-dir <dir> writes V8 CPU
-profiles of the gateway's thread during each HTTP ingest round and the steady
+profiles of the gateway's thread during each ingest round (in process and over HTTP) and the steady
 proof and tile passes there (a query's time is in the PGlite worker thread,
 outside them), and one of the load generator's process over all its rounds
 (CPU.*.cpuprofile).
@@ -427,10 +427,17 @@ uses autocannon.`);
     for (let r = 0; r < rounds; r++) {
       log(`round ${r + 1} of ${rounds}: in-process ingest…`);
       const signed = round(r);
+      const stopInProfile =
+        profileDir === undefined
+          ? undefined
+          : await profileTo(
+              join(profileDir, `gateway-inprocess-ingest-round${r + 1}-${Date.now()}.cpuprofile`),
+            );
       const [txIn, txInMs] = [a.transactions(), a.transactionMs()];
       const inRound = await timed(() => inProcess(a.engine, signed, connections));
       tx.in += a.transactions() - txIn;
       tx.inMs += a.transactionMs() - txInMs;
+      await stopInProfile?.();
 
       log(`round ${r + 1} of ${rounds}: HTTP ingest…`);
       const file = bodies(`round-${r}.ndjson`, signed);
