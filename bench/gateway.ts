@@ -293,10 +293,10 @@ Tiles (and proofs) are read twice: a cold pass right after start, then, after
 every full level-0 tile and one proof in it were read once, a steady-state
 pass (the GOAL lines are on the steady state: full tiles are immutable).
 --only proofs skips the ingest part; --cpu-prof-dir <dir> writes V8 CPU
-profiles of the gateway's thread during each ingest round (in process and over HTTP) and the steady
-proof and tile passes there (a query's time is in the PGlite worker thread,
-outside them), and one of the load generator's process over all its rounds
-(CPU.*.cpuprofile).
+profiles of the gateway's thread during each ingest round (in process and
+over HTTP) and the steady proof and tile passes there (a query's time is in
+the PGlite worker thread, outside them), and one of the load generator's
+process over all its rounds (CPU.*.cpuprofile).
 
 --read-generator: wrk (default; Debian's package, installed with apt-get
 when missing unless CHAOSCORE_BENCH_NO_INSTALL is set; one thread, in C) or
@@ -424,15 +424,17 @@ uses autocannon.`);
     const roundRatios: number[] = [];
     const tx = { in: 0, inMs: 0, http: 0, httpMs: 0 };
     const profileDir = values["cpu-prof-dir"];
+    /** With --cpu-prof-dir, starts a profile of the gateway's thread for one pass of round `r`. */
+    const profileRound = (pass: "inprocess" | "http", r: number) =>
+      profileDir === undefined
+        ? undefined
+        : profileTo(
+            join(profileDir, `gateway-${pass}-ingest-round${r + 1}-${Date.now()}.cpuprofile`),
+          );
     for (let r = 0; r < rounds; r++) {
       log(`round ${r + 1} of ${rounds}: in-process ingest…`);
       const signed = round(r);
-      const stopInProfile =
-        profileDir === undefined
-          ? undefined
-          : await profileTo(
-              join(profileDir, `gateway-inprocess-ingest-round${r + 1}-${Date.now()}.cpuprofile`),
-            );
+      const stopInProfile = await profileRound("inprocess", r);
       const [txIn, txInMs] = [a.transactions(), a.transactionMs()];
       const inRound = await timed(() => inProcess(a.engine, signed, connections));
       tx.in += a.transactions() - txIn;
@@ -441,12 +443,7 @@ uses autocannon.`);
 
       log(`round ${r + 1} of ${rounds}: HTTP ingest…`);
       const file = bodies(`round-${r}.ndjson`, signed);
-      const stopProfile =
-        profileDir === undefined
-          ? undefined
-          : await profileTo(
-              join(profileDir, `gateway-http-ingest-round${r + 1}-${Date.now()}.cpuprofile`),
-            );
+      const stopProfile = await profileRound("http", r);
       const [txHttp, txHttpMs] = [b.transactions(), b.transactionMs()];
       const httpRound = await timed(() => generator.send(file));
       tx.http += b.transactions() - txHttp;

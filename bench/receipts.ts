@@ -174,7 +174,6 @@ export async function runReceiptBench(
   const limitPerSecond = limitOf(recoverPerSecond, ed25519PerSecond);
   const inOrder = perRound.map(([v = 0, r = 1, e = 1]) => v / limitOf(r, e));
   log(`  ratio per round, in order: ${inOrder.map((x) => x.toFixed(3)).join(" ")}`);
-  const roundRatios = [...inOrder].sort((a, b) => a - b);
   const medianRatio = median(inOrder);
   return {
     receipts: receipts.length,
@@ -187,10 +186,10 @@ export async function runReceiptBench(
     ratio: medianRatio,
     pooledRatio: verifyPerSecond / limitPerSecond,
     roundRatios: {
-      min: roundRatios[0] ?? 0,
+      min: inOrder.length === 0 ? 0 : Math.min(...inOrder),
       median: medianRatio,
-      max: roundRatios[roundRatios.length - 1] ?? 0,
-      rounds: roundRatios.length,
+      max: inOrder.length === 0 ? 0 : Math.max(...inOrder),
+      rounds: inOrder.length,
     },
     load: { before: loadBefore, after: loadavg()[0] ?? 0 },
   };

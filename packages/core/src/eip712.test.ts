@@ -181,7 +181,7 @@ describe("hashStruct", () => {
         expect(isChaosCoreError(e, "INVALID_INPUT")).toBe(true);
       }
       expect(bytesToHex(typedDataDigest("Action", action, dom(1n)))).toBe(expected.action);
-      typedDataDigest("Action", before === full ? full : action, dom(1n));
+      typedDataDigest("Action", full, dom(1n)); // every byte set before a shorter struct
       expect(bytesToHex(typedDataDigest("RevokeAgent", revoke, dom(1n)))).toBe(expected.revoke);
     }
     // a digest returned earlier is its own array, not a view of a buffer reused since
