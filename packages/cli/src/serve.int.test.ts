@@ -280,6 +280,8 @@ describe("chaoscore serve", () => {
     expect(await exited).toBe(0);
     expect(err).toContain("SIGTERM: draining");
     expect(err).toContain("stopped");
+    // the anvil it started is stopped with it
+    await expect(fetch(rpcUrl, { method: "POST" })).rejects.toThrow();
   });
 
   it("released its data dir, and the key made through it is stored", async () => {

@@ -10,6 +10,7 @@ import { withEngine } from "../engine-context.js";
 import { loadNodeConfig } from "../node-config.js";
 import { info, out, printFields, printJson } from "../output.js";
 import type { Globals } from "../program.js";
+import { untilStopSignal } from "../stop-signals.js";
 import { openChain } from "./chain.js";
 import { anchorRemote } from "./remote.js";
 import { startLeaderDuties } from "./serve-leader.js";
@@ -158,11 +159,7 @@ async function runAnchorSchedule(
     info(
       `anchoring every ${seconds} s while leading (reconcile, then anchor the current checkpoint); Ctrl-C stops`,
     );
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-    });
+    await untilStopSignal();
     await duties.stop();
     const report = await service.reconcile();
     info(`stopped; last reconcile: ${JSON.stringify(report)}`);

@@ -26,6 +26,7 @@ import { readConfig } from "../data-dir.js";
 import { withEngine } from "../engine-context.js";
 import { info, out, printFields, printJson, UsageError } from "../output.js";
 import type { Globals } from "../program.js";
+import { untilStopSignal } from "../stop-signals.js";
 
 /** `<data-dir>/chain.json`: the local anvil started by `chain up`. */
 export type ChainFile = {
@@ -240,10 +241,7 @@ export async function runChainUp({ dataDir }: Globals, opts: UpOptions): Promise
     return;
   }
   info("anvil runs until Ctrl-C");
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
-  });
+  await untilStopSignal();
   await stop();
   await rm(paths.chain, { force: true });
   info("chain stopped (state saved)");

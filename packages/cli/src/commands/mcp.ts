@@ -10,6 +10,7 @@ import { ChaosCoreClient } from "@chaoscore/sdk";
 import { unlockKey } from "../data-dir.js";
 import { info, UsageError } from "../output.js";
 import type { Globals } from "../program.js";
+import { untilStopSignal } from "../stop-signals.js";
 
 export type McpOptions = {
   gateway?: string;
@@ -81,11 +82,8 @@ export async function runMcp(globals: Globals, opts: McpOptions): Promise<void> 
     const server = await serveMcpOverHttp({ ...options, host: opts.host, port: opts.port });
     info(`agent ${agent}, gateway ${gateway}`);
     process.stdout.write(`LISTENING ${server.url}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => void server.close().then(resolve);
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-    });
+    await untilStopSignal();
+    await server.close();
     return;
   }
   const { StdioServerTransport } = await import("@modelcontextprotocol/sdk/server/stdio.js");

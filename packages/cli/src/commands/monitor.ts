@@ -17,6 +17,7 @@ import {
 import { Counter, Gauge, Registry } from "prom-client";
 import { info, out, printJson, UsageError } from "../output.js";
 import type { Globals } from "../program.js";
+import { onStopSignal } from "../stop-signals.js";
 import { readPolicyFile } from "./receipt.js";
 
 type MonitorOpts = {
@@ -196,9 +197,7 @@ async function watch(
     info(`metrics on http://127.0.0.1:${opts.metricsPort}/metrics`);
   }
   const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const offSignal = onStopSignal(() => stop.abort());
   const seen = new Set<string>();
   info(`monitoring ${opts.gateway} every ${opts.interval ?? 10} s (state ${base.statePath})`);
   try {
@@ -229,8 +228,7 @@ async function watch(
       },
     });
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    offSignal();
     await new Promise<void>((ok) => (server === undefined ? ok() : server.close(() => ok())));
   }
 }

@@ -40,6 +40,7 @@ import {
 import { checkNodeFlags, loadNodeConfig, openNode } from "../node-config.js";
 import { info, out, UsageError } from "../output.js";
 import type { Globals } from "../program.js";
+import { untilStopSignal } from "../stop-signals.js";
 import { ensureTeeRoot } from "../tee-root.js";
 import { chainPaths, openChain } from "./chain.js";
 import { anchorNowThroughLeader, startLeaderDuties } from "./serve-leader.js";
@@ -457,14 +458,8 @@ export async function runServe(globals: Globals, opts: ServeOptions): Promise<vo
     );
 
     // ---- graceful shutdown: finish in-flight requests and queued writes -----------------------
-    await new Promise<void>((resolveStop) => {
-      const stop = (signal: string) => {
-        info(`${signal}: draining in-flight requests…`);
-        resolveStop();
-      };
-      process.once("SIGINT", () => stop("SIGINT"));
-      process.once("SIGTERM", () => stop("SIGTERM"));
-    });
+    const signal = await untilStopSignal();
+    info(`${signal}: draining in-flight requests… (${signal} again stops at once)`);
     await app.close();
   } finally {
     await cleanup();

@@ -12,6 +12,7 @@ import {
 } from "@chaoscore/core";
 import { info, UsageError } from "../output.js";
 import type { Globals } from "../program.js";
+import { untilStopSignal } from "../stop-signals.js";
 
 /** Files of a witness inside the data directory. */
 export function witnessPaths(dataDir: string) {
@@ -133,14 +134,9 @@ export async function runWitnessServe(globals: Globals, opts: WitnessServeOption
   );
   process.stdout.write(`WITNESS_KEY ${witness.verifierKey}\n`);
   process.stdout.write(`LISTENING ${server.url}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      void server
-        .close()
-        .then(() => store.close())
-        .then(resolve, resolve);
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  await untilStopSignal();
+  await server
+    .close()
+    .then(() => store.close())
+    .catch(() => undefined);
 }
