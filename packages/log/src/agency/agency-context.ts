@@ -116,6 +116,8 @@ export type PendingEntry = {
   /** The quote or TEE evidence of an attested action, canonical JSON. */
   attestation: Uint8Array | null;
   signer: Promise<Address | ChaosCoreError>;
+  /** Set once `signer` has settled: the group-commit writer takes the recovered head of its queue. */
+  recovered?: boolean;
   resolve: (r: RecordResult) => void;
   reject: (e: unknown) => void;
 };

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Hex, isChaosCoreError, privateKeyToAddress, signDigest } from "@chaoscore/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { WorkerSignatureVerifier } from "./signature-verifier.js";
+import { chunkSize, MIN_CHUNK, WorkerSignatureVerifier } from "./signature-verifier.js";
 
 const REAL_WORKER = new URL("./recover-worker.mjs", import.meta.url);
 
@@ -21,6 +21,21 @@ parentPort.on = (event, listener) =>
   on(event, event !== "message" ? listener : (m) => {
     if (m.digests[0] === 0xff) process.exit(70);
     listener(m);
+  });
+await import(${JSON.stringify(REAL_WORKER.href)});
+`)}`,
+);
+
+/** The real worker, wrapped so that it starts on every message after its first 300 ms late. */
+const SLOW_AFTER_FIRST_WORKER = new URL(
+  `data:text/javascript,${encodeURIComponent(`
+import { parentPort } from "node:worker_threads";
+const on = parentPort.on.bind(parentPort);
+let seen = 0;
+parentPort.on = (event, listener) =>
+  on(event, event !== "message" ? listener : (m) => {
+    if (m.digests === undefined || seen++ === 0) listener(m);
+    else setTimeout(() => listener(m), 300);
   });
 await import(${JSON.stringify(REAL_WORKER.href)});
 `)}`,
@@ -51,6 +66,32 @@ describe("WorkerSignatureVerifier", () => {
     const items = signed(100);
     const got = await Promise.all(items.map((s) => pool!.recover(s.digest, s.signature)));
     expect(got).toEqual(items.map((s) => s.address));
+  });
+
+  it("splits what it sends at once so that every worker gets two chunks, none under MIN_CHUNK", () => {
+    expect(chunkSize(128, 256, 1)).toBe(64);
+    expect(chunkSize(128, 256, 2)).toBe(MIN_CHUNK);
+    expect(chunkSize(1000, 256, 1)).toBe(256);
+    expect(chunkSize(10, 256, 4)).toBe(MIN_CHUNK);
+    expect(chunkSize(100, 16, 1)).toBe(16); // the option stays the most per message
+  });
+
+  it("answers the first chunk of a flush while it still recovers the second", async () => {
+    pool = new WorkerSignatureVerifier(1, { workerUrl: SLOW_AFTER_FIRST_WORKER });
+    await pool.ready();
+    const items = signed(128);
+    const answered: boolean[] = items.map(() => false);
+    const all = items.map((s, i) =>
+      pool!.recover(s.digest, s.signature).then((address) => {
+        answered[i] = true;
+        return address;
+      }),
+    );
+    await all[0];
+    await new Promise((resolve) => setImmediate(resolve));
+    // the first 64 are in; the second message waits in the worker
+    expect(answered.filter(Boolean).length).toBe(64);
+    expect(await Promise.all(all)).toEqual(items.map((s) => s.address));
   });
 
   it("replaces a worker killed mid-batch and recovers its signatures on another", async () => {

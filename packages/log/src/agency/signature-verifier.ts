@@ -105,7 +105,7 @@ type Slot = {
 
 /** Options of {@link WorkerSignatureVerifier}. */
 export type WorkerSignatureVerifierOptions = {
-  /** Signatures per message to a worker; default 256. */
+  /** Most signatures per message to a worker; default 256 (see {@link chunkSize}). */
   chunk?: number;
   /** Which libsecp256k1 the workers load; default: the engine's choice (native if it loads). */
   backend?: Secp256k1Choice;
@@ -128,10 +128,25 @@ export type WorkerSignatureVerifierOptions = {
   nice?: number;
 };
 
+/** The fewest signatures a flush puts in one message when it splits itself. */
+export const MIN_CHUNK = 32;
+
+/**
+ * Signatures per message when `n` are sent at once to `workers` workers:
+ * enough messages for two per worker (of at least {@link MIN_CHUNK}, at most
+ * `max`), so that the first answers come back while the rest are recovered
+ * and the group-commit writer commits them meanwhile. One message for the
+ * 128 entries of 128 callers in process put recovery and the transaction in
+ * series (docs/benchmarks.md, issue 14).
+ */
+export function chunkSize(n: number, max: number, workers: number): number {
+  return Math.min(max, Math.max(MIN_CHUNK, Math.ceil(n / (2 * Math.max(1, workers)))));
+}
+
 /**
  * Recovers on a pool of worker threads. Requests are gathered for one turn of
- * the event loop and sent in chunks, so the per-message cost is shared by
- * many signatures. A worker that dies (crash, out of memory, terminated) is
+ * the event loop and sent in chunks ({@link chunkSize}), so the per-message
+ * cost is shared by many signatures. A worker that dies (crash, out of memory, terminated) is
  * replaced; the chunks it held are sent again once, then fail with
  * AGENCY_VERIFIER_UNAVAILABLE, so no caller waits for ever.
  */
@@ -331,11 +346,14 @@ export class WorkerSignatureVerifier implements SignatureVerifier {
       for (const p of entries) p.resolve(null);
       return;
     }
-    for (let start = 0; start < queue.length; start += this.chunk) {
-      this.send({ part: queue.slice(start, start + this.chunk), attempts: 0 });
+    const workers = this.slots.length;
+    const size = chunkSize(queue.length, this.chunk, workers);
+    for (let start = 0; start < queue.length; start += size) {
+      this.send({ part: queue.slice(start, start + size), attempts: 0 });
     }
-    for (let start = 0; start < entries.length; start += this.chunk) {
-      this.send({ entries: true, part: entries.slice(start, start + this.chunk), attempts: 0 });
+    const entrySize = chunkSize(entries.length, this.chunk, workers);
+    for (let start = 0; start < entries.length; start += entrySize) {
+      this.send({ entries: true, part: entries.slice(start, start + entrySize), attempts: 0 });
     }
   }
 
