@@ -2,7 +2,7 @@ import { agentBoundNonce, type ErrorCode, type Hex, verifyReceipt } from "@chaos
 import { defaultSandbox, executeAttested, MockTeeProvider } from "@chaoscore/sandbox";
 import { openTestEngine, snapshot, TEST_DB_KIND } from "@chaoscore/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectCode, type Harness } from "./test-support/expect-code.js";
+import { expectCode, type Harness } from "./test-support/agency-harness.js";
 
 describe(`attested actions on ${TEST_DB_KIND}`, () => {
   let h: Harness;

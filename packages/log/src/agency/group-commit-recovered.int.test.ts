@@ -5,11 +5,12 @@
  * ahead of an entry that is not.
  */
 import type { Address, Hex } from "@chaoscore/core";
-import { CHAIN_ID, openTestEngine, TEST_DB_KIND } from "@chaoscore/testkit";
+import { openTestEngine, TEST_DB_KIND } from "@chaoscore/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordResult } from "./agency-context.js";
-import { ProofOfAgency } from "./proof-of-agency.js";
+import type { ProofOfAgency } from "./proof-of-agency.js";
 import { InlineSignatureVerifier, type SignatureVerifier } from "./signature-verifier.js";
+import { agencyWith } from "./test-support/agency-harness.js";
 
 /** An inline verifier whose n-th recovery answers only once `release(n)` is called. */
 function gatedVerifier(): SignatureVerifier & { release(...calls: number[]): void } {
@@ -60,15 +61,7 @@ describe(`group commit takes the recovered head of its queue (${TEST_DB_KIND})`,
   /** Proof of Agency over the test engine's log, with a gated verifier. */
   function gatedAgency() {
     const verifier = gatedVerifier();
-    const agency = new ProofOfAgency({
-      db: h.db,
-      log: h.engine.log,
-      agents: h.engine.registry,
-      chainId: CHAIN_ID,
-      verifyingContract: h.engine.agency.verifyingContract,
-      verifier,
-    });
-    return { agency, verifier };
+    return { agency: agencyWith(h, verifier), verifier };
   }
 
   /** Records `n` actions of one agent (nonces in order) and tracks which were answered. */

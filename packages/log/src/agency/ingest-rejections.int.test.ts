@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { type ErrorCode, signAction, signOutcome } from "@chaoscore/core";
 import { CHAIN_ID, openTestEngine, snapshot, TEST_DB_KIND } from "@chaoscore/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectCode, type Harness } from "./test-support/expect-code.js";
+import { expectCode, type Harness } from "./test-support/agency-harness.js";
 
 describe(`Proof of Agency refuses bad input on ${TEST_DB_KIND}`, () => {
   let h: Harness;

@@ -11,7 +11,7 @@ import {
 } from "@chaoscore/core";
 import { CHAIN_ID, openTestEngine, snapshot, TEST_DB_KIND } from "@chaoscore/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectCode, type Harness } from "./test-support/expect-code.js";
+import { expectCode, type Harness } from "./test-support/agency-harness.js";
 
 describe(`Proof of Agency on ${TEST_DB_KIND}`, () => {
   let h: Harness;

@@ -1,8 +1,7 @@
 import { ChaosCoreError, signOutcome } from "@chaoscore/core";
 import { CHAIN_ID, openTestEngine, snapshot, TEST_DB_KIND } from "@chaoscore/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProofOfAgency } from "./proof-of-agency.js";
-import { expectCode, type Harness } from "./test-support/expect-code.js";
+import { agencyWith, expectCode, type Harness } from "./test-support/agency-harness.js";
 
 describe(`recording in the caller's transaction on ${TEST_DB_KIND}`, () => {
   let h: Harness;
@@ -80,13 +79,9 @@ describe(`recording in the caller's transaction on ${TEST_DB_KIND}`, () => {
 
   it("answers AGENCY_VERIFIER_UNAVAILABLE (retryable) when the verifier is down, as the queue does", async () => {
     const down = new ChaosCoreError("AGENCY_VERIFIER_UNAVAILABLE", "the verifier is down");
-    const agency = new ProofOfAgency({
-      db: h.db,
-      log: h.engine.log,
-      agents: h.engine.registry,
-      chainId: CHAIN_ID,
-      verifyingContract: h.engine.agency.verifyingContract,
-      verifier: { recover: () => Promise.reject(down), close: async () => undefined },
+    const agency = agencyWith(h, {
+      recover: () => Promise.reject(down),
+      close: async () => undefined,
     });
     try {
       const agent = await h.newAgent();

@@ -3,8 +3,10 @@
  * @module
  */
 import { type ErrorCode, isChaosCoreError } from "@chaoscore/core";
-import type { openTestEngine } from "@chaoscore/testkit";
+import { CHAIN_ID, type openTestEngine } from "@chaoscore/testkit";
 import { expect } from "vitest";
+import { ProofOfAgency } from "../proof-of-agency.js";
+import type { SignatureVerifier } from "../signature-verifier.js";
 
 /** The test engine of @chaoscore/testkit with its agent helpers. */
 export type Harness = Awaited<ReturnType<typeof openTestEngine>>;
@@ -18,4 +20,16 @@ export async function expectCode(promise: Promise<unknown>, code: ErrorCode): Pr
     return;
   }
   expect.unreachable(`expected ${code}`);
+}
+
+/** A second Proof of Agency over the harness's database, log and registry, recovering with `verifier`. */
+export function agencyWith(h: Harness, verifier: SignatureVerifier): ProofOfAgency {
+  return new ProofOfAgency({
+    db: h.db,
+    log: h.engine.log,
+    agents: h.engine.registry,
+    chainId: CHAIN_ID,
+    verifyingContract: h.engine.agency.verifyingContract,
+    verifier,
+  });
 }
