@@ -61,7 +61,7 @@ describe(`group commit takes the recovered head of its queue (${TEST_DB_KIND})`,
   /** Proof of Agency over the test engine's log, with a gated verifier. */
   function gatedAgency() {
     const verifier = gatedVerifier();
-    return { agency: agencyWith(h, verifier), verifier };
+    return { agency: agencyWith(h, { verifier }), verifier };
   }
 
   /** Records `n` actions of one agent (nonces in order) and tracks which were answered. */

@@ -1,10 +1,8 @@
 import { isChaosCoreError } from "@chaoscore/core";
 import { CHAIN_ID, openTestEngine, snapshot, TEST_DB_KIND } from "@chaoscore/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProofOfAgency } from "./proof-of-agency.js";
 import { WorkerSignatureVerifier } from "./signature-verifier.js";
-
-type Harness = Awaited<ReturnType<typeof openTestEngine>>;
+import { agencyWith, type Harness } from "./test-support/agency-harness.js";
 
 const codeOf = (e: unknown) => (isChaosCoreError(e) ? e.code : e);
 
@@ -15,21 +13,9 @@ describe(`ingest queue bounds and signature worker crashes on ${TEST_DB_KIND}`, 
   });
   afterAll(() => h.close());
 
-  /** A second Proof of Agency over the same log and registry, with its own options. */
-  function agencyWith(options: Partial<ConstructorParameters<typeof ProofOfAgency>[0]>) {
-    return new ProofOfAgency({
-      db: h.db,
-      log: h.engine.log,
-      agents: h.engine.registry,
-      chainId: CHAIN_ID,
-      verifyingContract: h.engine.agency.verifyingContract,
-      ...options,
-    });
-  }
-
   it("writes every action of a batch whose signature worker was killed mid-batch", async () => {
     const verifier = new WorkerSignatureVerifier(1, { chunk: 16 });
-    const agency = agencyWith({ verifier });
+    const agency = agencyWith(h, { verifier });
     try {
       const agents = await Promise.all([1, 2, 3].map(() => h.newAgent()));
       const signed = agents.flatMap((a) => Array.from({ length: 100 }, () => a.action()));
@@ -49,7 +35,7 @@ describe(`ingest queue bounds and signature worker crashes on ${TEST_DB_KIND}`, 
   });
 
   it("refuses entries past maxQueueEntries with AGENCY_QUEUE_FULL and persists none of them", async () => {
-    const agency = agencyWith({ limits: { maxQueueEntries: 10 } });
+    const agency = agencyWith(h, { limits: { maxQueueEntries: 10 } });
     try {
       const agent = await h.newAgent();
       const signed = Array.from({ length: 15 }, () => agent.action());
@@ -76,7 +62,7 @@ describe(`ingest queue bounds and signature worker crashes on ${TEST_DB_KIND}`, 
   });
 
   it("refuses entries past maxQueueBytes (payloads count) and persists none of them", async () => {
-    const agency = agencyWith({ limits: { maxQueueBytes: 64 * 1024 } });
+    const agency = agencyWith(h, { limits: { maxQueueBytes: 64 * 1024 } });
     try {
       const agent = await h.newAgent();
       const big = { blob: "x".repeat(20_000) };
@@ -100,7 +86,7 @@ describe(`ingest queue bounds and signature worker crashes on ${TEST_DB_KIND}`, 
   });
 
   it("gives the room of refused entries back (a bad signature does not leak queue space)", async () => {
-    const agency = agencyWith({ limits: { maxQueueEntries: 2 } });
+    const agency = agencyWith(h, { limits: { maxQueueEntries: 2 } });
     try {
       const agent = await h.newAgent();
       const bad = agent.action();

@@ -80,8 +80,7 @@ describe(`recording in the caller's transaction on ${TEST_DB_KIND}`, () => {
   it("answers AGENCY_VERIFIER_UNAVAILABLE (retryable) when the verifier is down, as the queue does", async () => {
     const down = new ChaosCoreError("AGENCY_VERIFIER_UNAVAILABLE", "the verifier is down");
     const agency = agencyWith(h, {
-      recover: () => Promise.reject(down),
-      close: async () => undefined,
+      verifier: { recover: () => Promise.reject(down), close: async () => undefined },
     });
     try {
       const agent = await h.newAgent();

@@ -6,7 +6,6 @@ import { type ErrorCode, isChaosCoreError } from "@chaoscore/core";
 import { CHAIN_ID, type openTestEngine } from "@chaoscore/testkit";
 import { expect } from "vitest";
 import { ProofOfAgency } from "../proof-of-agency.js";
-import type { SignatureVerifier } from "../signature-verifier.js";
 
 /** The test engine of @chaoscore/testkit with its agent helpers. */
 export type Harness = Awaited<ReturnType<typeof openTestEngine>>;
@@ -22,14 +21,17 @@ export async function expectCode(promise: Promise<unknown>, code: ErrorCode): Pr
   expect.unreachable(`expected ${code}`);
 }
 
-/** A second Proof of Agency over the harness's database, log and registry, recovering with `verifier`. */
-export function agencyWith(h: Harness, verifier: SignatureVerifier): ProofOfAgency {
+/** A second Proof of Agency over the harness's database, log and registry, with its own options (a verifier, limits…). */
+export function agencyWith(
+  h: Harness,
+  options: Partial<ConstructorParameters<typeof ProofOfAgency>[0]>,
+): ProofOfAgency {
   return new ProofOfAgency({
     db: h.db,
     log: h.engine.log,
     agents: h.engine.registry,
     chainId: CHAIN_ID,
     verifyingContract: h.engine.agency.verifyingContract,
-    verifier,
+    ...options,
   });
 }
