@@ -15,8 +15,8 @@ import {
   type StartAnvilOptions,
   startAnvil,
 } from "@chaoscore/chain";
-import { isChaosCoreError } from "@chaoscore/core";
 import { afterAll, beforeAll, beforeEach, expect } from "vitest";
+import { expectCode } from "./expect-code.js";
 
 export type TestChain = {
   anvil: AnvilInstance;
@@ -92,17 +92,7 @@ async function describeChain(chain: TestChain): Promise<string> {
   ].join("\n");
 }
 
-/** Awaits `promise`, expects a ChaosCoreError with `code`, and returns it. */
-export async function expectCode(promise: Promise<unknown>, code: string) {
-  try {
-    await promise;
-  } catch (e) {
-    if (!isChaosCoreError(e)) throw e;
-    expect(e.code, e.message).toBe(code);
-    return e;
-  }
-  throw new Error(`expected ${code}, but the call succeeded`);
-}
+export { expectCode };
 
 /** Awaits `promise`, expects CHAIN_REVERTED with the custom error `error`, and returns its args. */
 export async function expectRevert(

@@ -5,6 +5,7 @@
  */
 export { openAnchoringTestEngine } from "./anchoring-engine.js";
 export { CHAIN_ID, openTestEngine, snapshot, testCard } from "./engine.js";
+export { expectCode } from "./expect-code.js";
 export {
   type GovernanceAgent,
   type RunProposalInput,

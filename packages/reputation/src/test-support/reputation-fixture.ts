@@ -1,4 +1,3 @@
-import { type ErrorCode, isChaosCoreError } from "@chaoscore/core";
 import type { Db } from "@chaoscore/log";
 import type { openTestEngine } from "@chaoscore/testkit";
 import { expect } from "vitest";
@@ -10,15 +9,7 @@ export const T0 = 1_750_000_000;
 export const DAY = 86_400;
 export const RUNS = Number(process.env.FC_RUNS ?? 12);
 
-export async function expectCode(promise: Promise<unknown>, code: ErrorCode) {
-  try {
-    await promise;
-  } catch (error) {
-    expect(isChaosCoreError(error) ? error.code : error).toBe(code);
-    return;
-  }
-  expect.unreachable(`expected ${code}`);
-}
+export { expectCode } from "@chaoscore/testkit";
 
 /** Row counts of every reputation table: to prove a refused call wrote nothing. */
 export async function counts(db: Db) {
